@@ -1,0 +1,6 @@
+//! Pure domain code: no `worker` types, deterministic, unit-tested on the host.
+
+pub mod ids;
+pub mod schema;
+pub mod secrets;
+pub mod selfcheck;

@@ -1,0 +1,84 @@
+//! Reading request bodies safely: the media type is checked, the size is bounded before and
+//! after reading, and malformed JSON is a 400 that says what was wrong.
+
+use serde::de::DeserializeOwned;
+use worker::Request;
+
+use crate::error::{AppError, AppResult, ErrorKind};
+
+/// The largest JSON body the API accepts.
+pub const MAX_JSON_BODY: usize = 64 * 1024;
+
+pub async fn json_body<T: DeserializeOwned>(req: &mut Request, max: usize) -> AppResult<T> {
+    let content_type = req.headers().get("Content-Type").ok().flatten();
+    if !content_type.as_deref().is_some_and(is_json_media_type) {
+        return Err(AppError::new(ErrorKind::UnsupportedMediaType)
+            .with_detail("Send the body as application/json."));
+    }
+    let declared = req
+        .headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|len| len > max) {
+        return Err(too_large(max));
+    }
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|e| AppError::bad_request("The request body could not be read.").with_cause(e))?;
+    if bytes.len() > max {
+        return Err(too_large(max));
+    }
+    parse_json(&bytes)
+}
+
+/// Parses a JSON body; the parser's message (position and expectation) goes to the client.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        AppError::bad_request(format!("The body is not valid JSON for this request: {e}."))
+    })
+}
+
+/// `application/json`, optionally with parameters such as `charset=utf-8`.
+pub fn is_json_media_type(value: &str) -> bool {
+    value
+        .split(';')
+        .next()
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn too_large(max: usize) -> AppError {
+    AppError::new(ErrorKind::PayloadTooLarge)
+        .with_detail(format!("The body must be at most {max} bytes."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_media_types_are_recognised_with_parameters() {
+        assert!(is_json_media_type("application/json"));
+        assert!(is_json_media_type("Application/JSON; charset=utf-8"));
+        assert!(!is_json_media_type("text/plain"));
+        assert!(!is_json_media_type("application/jsonx"));
+        assert!(!is_json_media_type(
+            "multipart/form-data; boundary=application/json"
+        ));
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request_naming_the_problem() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Body {
+            probe: String,
+        }
+        let err = parse_json::<Body>(b"{\"probe\": 5}").unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.detail.unwrap().contains("expected a string"));
+        assert_eq!(parse_json::<Body>(b"{").unwrap_err().status(), 400);
+    }
+}

@@ -1,0 +1,139 @@
+//! Operator endpoints under `/ops`, for whoever runs the tenant (not its users).
+//!
+//! They are switched off unless the `OPS_TOKEN` secret is set, and then need it as a bearer
+//! token. A switched-off endpoint answers 404 so a tenant does not advertise it.
+
+use serde::Deserialize;
+use worker::{console_error, Date, Env, Request, Response};
+
+use crate::db::{self, probe};
+use crate::domain::secrets::{bearer_token, secrets_match};
+use crate::domain::selfcheck::{parse_probe, probe_key, Binding, BindingReport, Step};
+use crate::error::{AppError, AppResult};
+use crate::http::extract::{json_body, MAX_JSON_BODY};
+use crate::http::{respond, RequestCtx};
+use crate::views::selfcheck::selfcheck_view;
+
+pub const OPS_TOKEN: &str = "OPS_TOKEN";
+
+fn authorize(req: &Request, env: &Env) -> AppResult<()> {
+    let expected = env
+        .secret(OPS_TOKEN)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    if expected.is_empty() {
+        return Err(AppError::not_found_route(&req.path()));
+    }
+    let presented = req
+        .headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .and_then(|h| bearer_token(&h).map(str::to_owned));
+    match presented {
+        Some(token) if secrets_match(token.as_bytes(), expected.as_bytes()) => Ok(()),
+        _ => Err(
+            AppError::unauthorized("Present the operator token as a bearer token.")
+                .with_header("WWW-Authenticate", "Bearer realm=\"ops\""),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SelfcheckRequest {
+    /// A value chosen by the caller, written to each binding and shown as read back.
+    probe: String,
+}
+
+/// `POST /ops/selfcheck` `{"probe": "..."}`: runs the storage self-check on D1, KV and R2.
+/// 200 when every binding passed, 503 with the same report when one did not.
+pub async fn selfcheck(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
+    authorize(&req, env)?;
+    let body: SelfcheckRequest = json_body(&mut req, MAX_JSON_BODY).await?;
+    let value = parse_probe(&body.probe)?;
+    let key = probe_key(rctx.id.as_str());
+
+    let mut reports = Vec::with_capacity(Binding::ALL.len());
+    for binding in Binding::ALL {
+        let started = Date::now().as_millis();
+        let mut report = match binding {
+            Binding::D1 => check_d1(env, &key, &value).await?,
+            Binding::Kv => check_kv(env, &key, &value).await?,
+            Binding::R2 => check_r2(env, &key, &value).await?,
+        };
+        report.elapsed_ms = Date::now().as_millis().saturating_sub(started);
+        for failure in report.failures() {
+            console_error!(
+                "{}",
+                serde_json::json!({
+                    "level": "error",
+                    "msg": "selfcheck step failed",
+                    "request_id": rctx.id.as_str(),
+                    "failure": failure,
+                })
+            );
+        }
+        reports.push(report);
+    }
+    let status = if reports.iter().all(BindingReport::passed) {
+        200
+    } else {
+        503
+    };
+    respond::json(status, &selfcheck_view(&reports))
+}
+
+async fn check_d1(env: &Env, key: &str, value: &str) -> AppResult<BindingReport> {
+    let database = db::database(env)?;
+    let now = Date::now().as_millis();
+    let mut report = BindingReport::new(Binding::D1);
+    report.record(
+        Step::Write,
+        probe::d1_insert(&database, key, value, now).await,
+    );
+    report.record_read_back(value, probe::d1_select(&database, key).await);
+    // A second row under the same primary key must be refused by the constraint.
+    report.record_refusal(probe::d1_insert(&database, key, "duplicate", now).await);
+    report.record(Step::Delete, probe::d1_delete(&database, key).await);
+    report.record_absence(probe::d1_select(&database, key).await.map(|v| v.is_some()));
+    Ok(report)
+}
+
+async fn check_kv(env: &Env, key: &str, value: &str) -> AppResult<BindingReport> {
+    let kv = db::sessions(env)?;
+    let mut report = BindingReport::new(Binding::Kv);
+    report.record(Step::Write, probe::kv_put(&kv, key, value).await);
+    report.record_read_back(value, probe::kv_get(&kv, key).await);
+    // KV refuses keys over its size limit.
+    let oversized = format!("{key}/{}", "x".repeat(probe::KV_KEY_LIMIT));
+    report.record_refusal(probe::kv_put(&kv, &oversized, value).await);
+    report.record(Step::Delete, probe::kv_delete(&kv, key).await);
+    report.record_absence(probe::kv_get(&kv, key).await.map(|v| v.is_some()));
+    Ok(report)
+}
+
+async fn check_r2(env: &Env, key: &str, value: &str) -> AppResult<BindingReport> {
+    let bucket = db::files(env)?;
+    let mut report = BindingReport::new(Binding::R2);
+    let written = probe::r2_put(&bucket, key, value).await;
+    report.record(
+        Step::Write,
+        written.as_ref().map(|_| ()).map_err(Clone::clone),
+    );
+    report.record_read_back(value, probe::r2_get(&bucket, key).await);
+    // A conditional write naming an etag the object does not have must be refused, the way
+    // versioned writes of attachments will be.
+    let stale_etag = format!("{}-stale", written.unwrap_or_default());
+    report.record_refusal(probe::r2_put_if_match(&bucket, key, "overwrite", &stale_etag).await);
+    report.record(Step::Delete, probe::r2_delete(&bucket, key).await);
+    report.record_absence(probe::r2_exists(&bucket, key).await);
+    Ok(report)
+}
+
+/// `POST /ops/panic`: panics on purpose, so an operator (and the tests) can see that a panic
+/// becomes a clean 500 without internals and that the next request is served normally.
+pub fn panic(req: &Request, env: &Env) -> AppResult<Response> {
+    authorize(req, env)?;
+    panic!("deliberate panic requested through /ops/panic");
+}

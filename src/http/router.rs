@@ -1,0 +1,198 @@
+//! The route table: the only place URL paths appear. Pure, so matching is tested on the host
+//! and the table can be compared with the published API description.
+
+use crate::error::AppError;
+
+/// Every endpoint the Worker serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    OpsSelfcheck,
+    OpsPanic,
+}
+
+/// One path pattern and the methods it answers. `{name}` segments capture a parameter.
+pub struct RouteEntry {
+    pub pattern: &'static str,
+    pub methods: &'static [(&'static str, Route)],
+}
+
+pub const ROUTES: &[RouteEntry] = &[
+    RouteEntry {
+        pattern: "/healthz",
+        methods: &[("GET", Route::Health)],
+    },
+    RouteEntry {
+        pattern: "/ops/selfcheck",
+        methods: &[("POST", Route::OpsSelfcheck)],
+    },
+    RouteEntry {
+        pattern: "/ops/panic",
+        methods: &[("POST", Route::OpsPanic)],
+    },
+];
+
+/// A matched request: the route and the captured path parameters.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Matched {
+    pub route: Route,
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl Matched {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// What the router decided about a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Dispatch {
+    Handle(Matched),
+    /// `OPTIONS` on a known path: answered with the allowed methods and no body.
+    Options {
+        allow: String,
+    },
+}
+
+/// Finds the route for `method` and `path`. `HEAD` is served wherever `GET` is.
+pub fn dispatch(method: &str, path: &str) -> Result<Dispatch, AppError> {
+    let Some((entry, params)) = ROUTES
+        .iter()
+        .find_map(|entry| match_pattern(entry.pattern, path).map(|params| (entry, params)))
+    else {
+        return Err(AppError::not_found_route(path));
+    };
+    let lookup = if method == "HEAD" { "GET" } else { method };
+    if let Some((_, route)) = entry.methods.iter().find(|(m, _)| *m == lookup) {
+        return Ok(Dispatch::Handle(Matched {
+            route: *route,
+            params,
+        }));
+    }
+    let allowed = allowed_methods(entry);
+    if method == "OPTIONS" {
+        return Ok(Dispatch::Options {
+            allow: allowed.join(", "),
+        });
+    }
+    Err(AppError::method_not_allowed(method, &allowed))
+}
+
+fn allowed_methods(entry: &RouteEntry) -> Vec<&'static str> {
+    let mut allowed: Vec<&'static str> = entry.methods.iter().map(|(m, _)| *m).collect();
+    if allowed.contains(&"GET") {
+        allowed.push("HEAD");
+    }
+    allowed.push("OPTIONS");
+    allowed
+}
+
+/// Matches `path` against `pattern` segment by segment; `{name}` captures one non-empty,
+/// percent-decoded-free segment.
+fn match_pattern(pattern: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
+    let mut params = Vec::new();
+    let mut pattern_segments = pattern.split('/');
+    let mut path_segments = path.split('/');
+    loop {
+        match (pattern_segments.next(), path_segments.next()) {
+            (None, None) => return Some(params),
+            (Some(p), Some(s)) => {
+                if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    if s.is_empty() {
+                        return None;
+                    }
+                    params.push((name, s.to_owned()));
+                } else if p != s {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route_of(method: &str, path: &str) -> Route {
+        match dispatch(method, path) {
+            Ok(Dispatch::Handle(m)) => m.route,
+            other => panic!("{method} {path}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn known_paths_reach_their_routes() {
+        assert_eq!(route_of("GET", "/healthz"), Route::Health);
+        assert_eq!(route_of("HEAD", "/healthz"), Route::Health);
+        assert_eq!(route_of("POST", "/ops/selfcheck"), Route::OpsSelfcheck);
+        assert_eq!(route_of("POST", "/ops/panic"), Route::OpsPanic);
+    }
+
+    #[test]
+    fn unknown_paths_are_not_found() {
+        for path in [
+            "/",
+            "/nope",
+            "/healthz/",
+            "/healthz/x",
+            "//healthz",
+            "/HEALTHZ",
+        ] {
+            let err = dispatch("GET", path).unwrap_err();
+            assert_eq!(err.status(), 404, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_method_is_refused_with_the_allowed_ones() {
+        let err = dispatch("DELETE", "/healthz").unwrap_err();
+        assert_eq!(err.status(), 405);
+        assert_eq!(
+            err.headers,
+            vec![("Allow", "GET, HEAD, OPTIONS".to_owned())]
+        );
+        let err = dispatch("GET", "/ops/selfcheck").unwrap_err();
+        assert_eq!(err.headers, vec![("Allow", "POST, OPTIONS".to_owned())]);
+    }
+
+    #[test]
+    fn options_lists_the_allowed_methods() {
+        assert_eq!(
+            dispatch("OPTIONS", "/healthz").unwrap(),
+            Dispatch::Options {
+                allow: "GET, HEAD, OPTIONS".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn parameters_are_captured_by_name() {
+        let params = match_pattern("/api/v1/jobs/{id}/notes/{note}", "/api/v1/jobs/42/notes/7");
+        assert_eq!(
+            params,
+            Some(vec![("id", "42".to_owned()), ("note", "7".to_owned())])
+        );
+        assert_eq!(match_pattern("/api/v1/jobs/{id}", "/api/v1/jobs/"), None);
+        assert_eq!(match_pattern("/api/v1/jobs/{id}", "/api/v1/jobs/1/x"), None);
+    }
+
+    #[test]
+    fn every_pattern_is_unique_and_every_method_is_upper_case() {
+        let mut patterns: Vec<_> = ROUTES.iter().map(|r| r.pattern).collect();
+        patterns.sort_unstable();
+        patterns.dedup();
+        assert_eq!(patterns.len(), ROUTES.len());
+        for entry in ROUTES {
+            assert!(entry.pattern.starts_with('/'));
+            for (method, _) in entry.methods {
+                assert_eq!(*method, method.to_ascii_uppercase());
+            }
+        }
+    }
+}

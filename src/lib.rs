@@ -1,0 +1,22 @@
+//! fieldworker: the back office of one trades business, as one Cloudflare Worker.
+//!
+//! Pure code (`domain`, `views`, `error`) is kept apart from the Worker glue (`http`, `db`) so
+//! it runs and is tested on the host with plain `cargo test`. See DESIGN.md §3.
+
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod views;
+
+/// The version of this build, reported by `/healthz`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[worker::event(fetch)]
+async fn fetch(
+    req: worker::Request,
+    env: worker::Env,
+    ctx: worker::Context,
+) -> worker::Result<worker::Response> {
+    Ok(http::serve(req, env, ctx).await)
+}

@@ -1,0 +1,5 @@
+//! Pure wire types: what the API sends and receives, built from domain values.
+
+pub mod health;
+pub mod request_log;
+pub mod selfcheck;
