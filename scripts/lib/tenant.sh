@@ -1,0 +1,37 @@
+# Local tenants: each has a state folder (D1, KV and R2 on disk) under .state/<name>/.
+# Source after env.sh.
+
+# migrate_local STATE_DIR: applies every pending migration to the tenant in STATE_DIR.
+migrate_local() {
+  wrangler d1 migrations apply DB --local --persist-to "$1" >"$1/migrate.log" 2>&1 || {
+    cat "$1/migrate.log" >&2
+    fail "migrations failed for $1"
+  }
+}
+
+# seed_local STATE_DIR SQL_FILE: runs an idempotent seed file against the tenant's D1.
+seed_local() {
+  wrangler d1 execute DB --local --persist-to "$1" --file "$2" >"$1/seed.log" 2>&1 || {
+    cat "$1/seed.log" >&2
+    fail "seeding failed for $1"
+  }
+}
+
+# ops_token STATE_DIR: the tenant's operator token, made once and kept in its state folder.
+ops_token() {
+  local file="$1/ops-token"
+  if [ ! -s "$file" ]; then
+    (umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$file")
+  fi
+  cat "$file"
+}
+
+# wait_healthy URL SECONDS PID: waits until URL answers, or the process PID dies.
+wait_healthy() {
+  local url="$1" deadline=$((SECONDS + $2)) pid="$3"
+  until curl -fsS -o /dev/null "$url/healthz" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || return 1
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.3
+  done
+}

@@ -1,0 +1,52 @@
+use fieldworker::domain::schema::SCHEMA_VERSION;
+
+use crate::spawn::{Options, Tenant};
+
+#[test]
+fn health_reports_the_build_and_schema_versions_read_from_d1() {
+    let tenant = Tenant::spawn();
+    let reply = tenant.get("/healthz");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let body = reply.json();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(body["schema_version"], SCHEMA_VERSION);
+    let id = reply.request_id();
+    assert_eq!(
+        uuid::Uuid::parse_str(id).map(|u| u.get_version_num()),
+        Ok(4)
+    );
+}
+
+#[test]
+fn head_and_options_on_health_answer_without_a_body() {
+    let tenant = Tenant::spawn();
+    let head = tenant.request("HEAD", "/healthz").send();
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    let options = tenant.request("OPTIONS", "/healthz").send();
+    assert_eq!(options.status, 204);
+    assert_eq!(options.header("allow"), Some("GET, HEAD, OPTIONS"));
+    assert!(options.header("x-request-id").is_some());
+}
+
+#[test]
+fn an_unmigrated_tenant_is_unavailable_and_says_so_without_internals() {
+    let tenant = Tenant::spawn_with(Options {
+        migrated: false,
+        ..Options::default()
+    });
+    let reply = tenant.get("/healthz");
+    let problem = reply.problem(503);
+    assert_eq!(problem["type"], "urn:fieldworker:problem:unavailable");
+    assert_eq!(problem["schema_version"], serde_json::Value::Null);
+    assert_eq!(problem["expected_schema_version"], SCHEMA_VERSION);
+    assert_eq!(reply.header("retry-after"), Some("30"));
+    for leak in ["no such table", "SQLITE", "D1_ERROR", "schema_history"] {
+        assert!(!reply.body.contains(leak), "{leak} leaked: {}", reply.body);
+    }
+    // The cause is in the operator's log under the same request id.
+    let line = tenant.log_line_with(&[reply.request_id(), "\"status\":503"]);
+    assert!(line.contains("schema version None"), "{line}");
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: each starts a fresh local tenant on the real Workers runtime and talks to
+//! it over HTTP. They need the built Worker (`scripts/build`, run by `scripts/test`).
+
+mod spawn;
+
+mod errors;
+mod health;
+mod panics;
+mod storage;

@@ -1,0 +1,403 @@
+//! The one spawn helper of the end-to-end tests: a fresh local tenant per test, on the real
+//! Workers runtime (`wrangler dev --local`: workerd with D1, KV and R2 on disk), on a free port,
+//! with its own temporary state folder that is removed when the test ends.
+
+use std::fs;
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The operator token every test tenant is started with (unless a test says otherwise).
+pub const OPS_TOKEN: &str = "e2e-ops-token-0123456789";
+
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn node_bin() -> PathBuf {
+    root().join("node_modules/.bin")
+}
+
+/// A command with node 22 and the project's tools first on PATH, and no telemetry.
+fn tool(name: &str) -> Command {
+    let path = format!(
+        "{}:{}",
+        node_bin().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new(node_bin().join(name));
+    cmd.current_dir(root())
+        .env("PATH", path)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CI", "true")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn check_prerequisites() {
+    let missing: Vec<&str> = [
+        "build/index.js",
+        "build/index_bg.wasm",
+        "node_modules/.bin/wrangler",
+    ]
+    .into_iter()
+    .filter(|p| !root().join(p).exists())
+    .collect();
+    assert!(
+        missing.is_empty(),
+        "missing {missing:?}: the end-to-end tests run the built Worker; run scripts/test \
+         (or scripts/build) first"
+    );
+}
+
+static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
+
+fn fresh_dir(label: &str) -> PathBuf {
+    let n = NEXT_DIR.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!(
+        "fieldworker-e2e-{}-{label}-{n}",
+        std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Applies the migrations once per test run into a template state folder; each migrated
+/// tenant starts from a copy of it (a copy costs milliseconds, a migration seconds).
+fn migrated_template() -> &'static Path {
+    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        check_prerequisites();
+        let dir = fresh_dir("template");
+        let output = tool("wrangler")
+            .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+            .arg(&dir)
+            .output()
+            .expect("run wrangler d1 migrations apply");
+        assert!(
+            output.status.success(),
+            "migrations failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        dir
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(to)
+        .status()
+        .expect("cp");
+    assert!(status.success(), "copying the template state failed");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// How a test tenant is started.
+pub struct Options {
+    pub migrated: bool,
+    pub ops_token: Option<&'static str>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            migrated: true,
+            ops_token: Some(OPS_TOKEN),
+        }
+    }
+}
+
+/// A running local tenant. Dropping it stops the runtime and deletes its state.
+pub struct Tenant {
+    pub base: String,
+    pub state: PathBuf,
+    child: Child,
+    log: PathBuf,
+    agent: ureq::Agent,
+}
+
+impl Tenant {
+    /// A migrated tenant with the operator endpoints switched on.
+    pub fn spawn() -> Self {
+        Self::spawn_with(Options::default())
+    }
+
+    pub fn spawn_with(options: Options) -> Self {
+        check_prerequisites();
+        let state = fresh_dir("tenant");
+        if options.migrated {
+            copy_dir(migrated_template(), &state);
+        }
+        let log = state.join("wrangler.log");
+        let port = free_port();
+        let mut cmd = tool("wrangler");
+        cmd.args(["dev", "--local", "--ip", "127.0.0.1"])
+            .args(["--port", &port.to_string()])
+            .args(["--inspector-port", &free_port().to_string()])
+            .args(["--show-interactive-dev-session=false", "--persist-to"])
+            .arg(&state);
+        if let Some(token) = options.ops_token {
+            cmd.args(["--var", &format!("OPS_TOKEN:{token}")]);
+        }
+        let log_file = fs::File::create(&log).expect("log file");
+        cmd.stdout(log_file.try_clone().expect("log file"))
+            .stderr(log_file)
+            // Its own process group, so Drop stops wrangler and workerd together.
+            .process_group(0);
+        let child = cmd.spawn().expect("start wrangler dev");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let mut tenant = Tenant {
+            base: format!("http://127.0.0.1:{port}"),
+            state,
+            child,
+            log,
+            agent,
+        };
+        tenant.wait_until_listening();
+        tenant
+    }
+
+    fn wait_until_listening(&mut self) {
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("wrangler dev exited with {status}:\n{}", self.logs());
+            }
+            if self
+                .agent
+                .get(format!("{}/healthz", self.base))
+                .call()
+                .is_ok()
+            {
+                return;
+            }
+            assert!(
+                started.elapsed() < STARTUP_TIMEOUT,
+                "the Worker did not answer within {STARTUP_TIMEOUT:?}:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Everything the runtime printed so far (the Worker's log lines among it).
+    pub fn logs(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut file) = fs::File::open(&self.log) {
+            let _ = file.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// Waits for a log line containing every one of `needles`, and returns it.
+    pub fn log_line_with(&self, needles: &[&str]) -> String {
+        let started = Instant::now();
+        loop {
+            if let Some(line) = self
+                .logs()
+                .lines()
+                .find(|line| needles.iter().all(|n| line.contains(n)))
+            {
+                return line.to_owned();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no log line with {needles:?} in:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn request(&self, method: &str, path: &str) -> Call<'_> {
+        Call {
+            tenant: self,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        self.request("GET", path).send()
+    }
+
+    /// `POST` of a JSON body with the operator token.
+    pub fn ops_post(&self, path: &str, body: &Value) -> Reply {
+        self.request("POST", path)
+            .bearer(OPS_TOKEN)
+            .json(body)
+            .send()
+    }
+}
+
+impl Drop for Tenant {
+    fn drop(&mut self) {
+        let pgid = self.child.id() as i32;
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{pgid}")])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pgid}")])
+            .status();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = fs::remove_dir_all(&self.state);
+        } else {
+            eprintln!(
+                "kept the failed tenant's state and log in {}",
+                self.state.display()
+            );
+        }
+    }
+}
+
+/// A request being built.
+pub struct Call<'a> {
+    tenant: &'a Tenant,
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+}
+
+impl Call<'_> {
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("Authorization", &format!("Bearer {token}"))
+    }
+
+    pub fn json(self, value: &Value) -> Self {
+        self.header("Content-Type", "application/json")
+            .body(value.to_string().into_bytes())
+    }
+
+    pub fn body(mut self, bytes: Vec<u8>) -> Self {
+        self.body = Some(bytes);
+        self
+    }
+
+    pub fn send(self) -> Reply {
+        let url = format!("{}{}", self.tenant.base, self.path);
+        let mut builder = ureq::http::Request::builder()
+            .method(self.method.as_str())
+            .uri(&url);
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        let request = builder
+            .body(self.body.unwrap_or_default())
+            .expect("a valid request");
+        let mut response = self
+            .tenant
+            .agent
+            .run(request)
+            .unwrap_or_else(|e| panic!("{} {url}: {e}", self.method));
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(10 * 1024 * 1024)
+            .read_to_string()
+            .unwrap_or_default();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn request_id(&self) -> &str {
+        self.header("x-request-id")
+            .expect("every response has X-Request-Id")
+    }
+
+    /// Asserts an RFC 9457 problem response with `status` and returns its body.
+    pub fn problem(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "body: {}",
+            self.body
+        );
+        let problem = self.json();
+        assert_eq!(problem["status"], status);
+        assert!(
+            problem["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("urn:fieldworker:problem:")),
+            "{problem}"
+        );
+        assert!(problem["title"].is_string(), "{problem}");
+        assert_eq!(problem["request_id"], self.request_id(), "{problem}");
+        problem
+    }
+}
