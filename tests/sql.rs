@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use fieldworker::db::{probe, schema};
+use fieldworker::db::{audit, invites, probe, schema, settings, tokens, users};
 use fieldworker::domain::schema::SCHEMA_VERSION;
 use rusqlite::Connection;
 
@@ -78,6 +78,40 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         probe::INSERT_PROBE,
         probe::SELECT_PROBE,
         probe::DELETE_PROBE,
+        audit::SELECT_TIP,
+        audit::INSERT_AUDIT,
+        audit::INSERT_AUDIT_IF_CHANGED,
+        audit::SELECT_RECENT,
+        users::SELECT_BY_EMAIL,
+        users::SELECT_BY_ID,
+        users::SELECT_ALL,
+        users::INSERT,
+        users::INSERT_FROM_INVITE,
+        users::UPDATE_ROLE_ACTIVE,
+        users::UPDATE_PASSWORD,
+        users::SET_TOTP_PENDING,
+        users::CONFIRM_TOTP,
+        users::DISABLE_TOTP,
+        users::CONSUME_TOTP_STEP,
+        users::SELECT_ATTEMPTS,
+        users::UPSERT_ATTEMPTS,
+        users::RESET_ATTEMPTS,
+        users::CLEAR_ATTEMPTS,
+        users::INSERT_RECOVERY_CODE,
+        users::DELETE_RECOVERY_CODES,
+        users::CONSUME_RECOVERY_CODE,
+        users::COUNT_RECOVERY_CODES,
+        tokens::INSERT,
+        tokens::SELECT_BY_HASH,
+        tokens::SELECT_BY_ID,
+        tokens::SELECT_FOR_USER,
+        tokens::REVOKE,
+        tokens::TOUCH,
+        invites::INSERT,
+        invites::SELECT_BY_HASH,
+        invites::CONSUME,
+        settings::SELECT,
+        settings::UPDATE,
     ] {
         conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
@@ -101,11 +135,12 @@ fn the_probe_statements_round_trip_and_refuse_a_duplicate_key() {
 #[test]
 fn company_settings_hold_exactly_one_valid_row() {
     let conn = migrated();
-    conn.execute(
-        "INSERT INTO company_settings (id, name) VALUES (1, 'Acme Plumbing')",
-        [],
-    )
-    .unwrap();
+    let placeholder: String = conn
+        .query_row("SELECT name FROM company_settings WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .expect("the migrations create the settings row");
+    assert_eq!(placeholder, "Unnamed company");
     let second = conn.execute(
         "INSERT INTO company_settings (id, name) VALUES (2, 'Other')",
         [],
@@ -145,4 +180,185 @@ fn the_demo_seed_is_idempotent() {
     conn.execute_batch(&seed).unwrap();
     assert_eq!(snapshot(&conn), once);
     assert!(once.contains("Demo Plumbing & Heating"), "{once}");
+}
+
+fn add_user(conn: &Connection, id: &str, role: &str) {
+    conn.execute(
+        users::INSERT,
+        (id, format!("{id}@x.example"), id, role, "h", "t"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_audit_log_refuses_updates_and_deletes() {
+    let conn = migrated();
+    conn.execute(
+        audit::INSERT_AUDIT,
+        (
+            1,
+            0,
+            "t",
+            "system",
+            None::<&str>,
+            "a",
+            "e",
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            "0",
+            "h",
+        ),
+    )
+    .unwrap();
+    assert!(conn
+        .execute("UPDATE audit_log SET action = 'x'", [])
+        .is_err());
+    assert!(conn.execute("DELETE FROM audit_log", []).is_err());
+    // A second row after the same predecessor would fork the chain: refused.
+    let fork = conn.execute(
+        audit::INSERT_AUDIT,
+        (
+            2,
+            0,
+            "t",
+            "system",
+            None::<&str>,
+            "b",
+            "e",
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            "0",
+            "h2",
+        ),
+    );
+    assert!(fork.is_err());
+}
+
+#[test]
+fn a_guarded_audit_row_is_written_only_when_the_statement_before_it_changed_a_row() {
+    let conn = migrated();
+    add_user(&conn, "u1", "viewer");
+    let audit_row = |seq: i64| {
+        (
+            seq,
+            seq - 1,
+            "t",
+            "user",
+            None::<&str>,
+            "user.updated",
+            "user",
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            "p",
+            "h",
+        )
+    };
+    // Stale version: no change, so no audit row.
+    conn.execute(users::UPDATE_ROLE_ACTIVE, ("dispatcher", 1, "t", "u1", 9))
+        .unwrap();
+    conn.execute(audit::INSERT_AUDIT_IF_CHANGED, audit_row(1))
+        .unwrap();
+    let count = |conn: &Connection| -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(&conn), 0);
+    conn.execute(users::UPDATE_ROLE_ACTIVE, ("dispatcher", 1, "t", "u1", 1))
+        .unwrap();
+    conn.execute(audit::INSERT_AUDIT_IF_CHANGED, audit_row(1))
+        .unwrap();
+    assert_eq!(count(&conn), 1);
+}
+
+#[test]
+fn the_last_active_owner_cannot_be_demoted_or_deactivated_by_the_update() {
+    let conn = migrated();
+    add_user(&conn, "o1", "owner");
+    let changed = |role: &str, active: i64, version: i64| {
+        conn.execute(
+            users::UPDATE_ROLE_ACTIVE,
+            (role, active, "t", "o1", version),
+        )
+        .unwrap()
+    };
+    assert_eq!(changed("dispatcher", 1, 1), 0);
+    assert_eq!(changed("owner", 0, 1), 0);
+    assert_eq!(changed("owner", 1, 1), 1, "keeping the role is fine");
+    add_user(&conn, "o2", "owner");
+    assert_eq!(changed("viewer", 1, 2), 1);
+    let epoch: i64 = conn
+        .query_row("SELECT session_epoch FROM users WHERE id = 'o1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(epoch, 2, "each change ends the user's sessions");
+}
+
+#[test]
+fn a_totp_step_is_accepted_once_and_never_an_older_one() {
+    let conn = migrated();
+    add_user(&conn, "u1", "viewer");
+    conn.execute("UPDATE users SET totp_secret = 'S' WHERE id = 'u1'", [])
+        .unwrap();
+    let consume = |step: i64| {
+        conn.execute(users::CONSUME_TOTP_STEP, (step, "u1"))
+            .unwrap()
+    };
+    assert_eq!(consume(100), 1);
+    assert_eq!(consume(100), 0);
+    assert_eq!(consume(99), 0);
+    assert_eq!(consume(101), 1);
+}
+
+#[test]
+fn an_invited_user_is_created_only_by_the_batch_that_consumed_the_invite() {
+    let conn = migrated();
+    add_user(&conn, "o1", "owner");
+    conn.execute(
+        invites::INSERT,
+        ("i1", "hash", "new@x.example", "viewer", "o1", 5_000, 1_000),
+    )
+    .unwrap();
+    let insert = |now: i64| {
+        conn.execute(
+            users::INSERT_FROM_INVITE,
+            ("n1", "new@x.example", "New", "viewer", "h", "t", "i1", now),
+        )
+        .unwrap()
+    };
+    assert_eq!(insert(2_000), 0, "not consumed yet");
+    assert_eq!(conn.execute(invites::CONSUME, (2_000, "i1")).unwrap(), 1);
+    assert_eq!(
+        conn.execute(invites::CONSUME, (2_001, "i1")).unwrap(),
+        0,
+        "single use"
+    );
+    assert_eq!(insert(2_000), 1);
+    conn.execute(
+        invites::INSERT,
+        (
+            "i2",
+            "hash2",
+            "late@x.example",
+            "viewer",
+            "o1",
+            5_000,
+            1_000,
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        conn.execute(invites::CONSUME, (5_000, "i2")).unwrap(),
+        0,
+        "expired"
+    );
 }

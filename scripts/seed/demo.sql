@@ -1,6 +1,8 @@
--- Demo data for the local `demo` tenant. Idempotent: every insert names its key and does
--- nothing when the row exists, so running the seed again changes nothing.
-INSERT INTO company_settings (id, name, currency, time_zone, locale, email, phone, address)
-VALUES (1, 'Demo Plumbing & Heating', 'USD', 'America/New_York', 'en-US',
-        'office@demo-plumbing.example', '+12125550143', '12 Canal Street, New York, NY 10013')
-ON CONFLICT (id) DO NOTHING;
+-- Demo data for the local `demo` tenant. Idempotent: running the seed again changes nothing.
+-- The migrations create the settings row with a placeholder name; the seed names the demo
+-- company only while the placeholder is still there.
+UPDATE company_settings
+SET name = 'Demo Plumbing & Heating', currency = 'USD', time_zone = 'America/New_York',
+    locale = 'en-US', email = 'office@demo-plumbing.example', phone = '+12125550143',
+    address = '12 Canal Street, New York, NY 10013'
+WHERE id = 1 AND name = 'Unnamed company';

@@ -1,10 +1,16 @@
 //! Storage glue: one module per aggregate, SQL as named constants beside its row type.
 //! Every SQL constant is run against the real migrations by `tests/sql.rs`.
 
+pub mod audit;
+pub mod invites;
 pub mod probe;
 pub mod schema;
+pub mod settings;
+pub mod tokens;
+pub mod users;
 
-use worker::{Bucket, D1Database, Env, KvStore};
+use wasm_bindgen::JsValue;
+use worker::{Bucket, D1Database, D1PreparedStatement, D1Result, Env, KvStore};
 
 use crate::error::{AppError, AppResult};
 
@@ -27,6 +33,66 @@ pub fn sessions(env: &Env) -> AppResult<KvStore> {
 pub fn files(env: &Env) -> AppResult<Bucket> {
     env.bucket(FILES_BINDING)
         .map_err(|e| AppError::internal(format!("binding {FILES_BINDING}: {e}")))
+}
+
+/// A statement with its parameters bound; a binding failure is our bug, so a 500.
+pub fn statement(db: &D1Database, sql: &str, params: &[JsValue]) -> AppResult<D1PreparedStatement> {
+    db.prepare(sql)
+        .bind(params)
+        .map_err(|e| AppError::internal(format!("binding parameters of {sql}: {e}")))
+}
+
+/// The rows `sql` returns, deserialized.
+pub async fn all<T: serde::de::DeserializeOwned>(
+    db: &D1Database,
+    sql: &str,
+    params: &[JsValue],
+) -> AppResult<Vec<T>> {
+    statement(db, sql, params)?
+        .all()
+        .await
+        .and_then(|r| r.results::<T>())
+        .map_err(|e| AppError::internal(format!("{sql}: {e}")))
+}
+
+/// The first row `sql` returns, if any.
+pub async fn first<T: serde::de::DeserializeOwned>(
+    db: &D1Database,
+    sql: &str,
+    params: &[JsValue],
+) -> AppResult<Option<T>> {
+    statement(db, sql, params)?
+        .first::<T>(None)
+        .await
+        .map_err(|e| AppError::internal(format!("{sql}: {e}")))
+}
+
+/// Rows changed by one statement of a batch.
+pub fn changes(result: &D1Result) -> usize {
+    result
+        .meta()
+        .ok()
+        .flatten()
+        .and_then(|m| m.changes)
+        .unwrap_or(0)
+}
+
+/// Parameter helpers: D1 takes JavaScript values; `None` is SQL NULL.
+pub fn text(value: &str) -> JsValue {
+    JsValue::from_str(value)
+}
+
+pub fn opt_text(value: Option<&str>) -> JsValue {
+    value.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+/// Integers travel as JavaScript numbers: exact up to 2^53, far beyond any id or Unix ms.
+pub fn int(value: i64) -> JsValue {
+    JsValue::from_f64(value as f64)
+}
+
+pub fn opt_int(value: Option<i64>) -> JsValue {
+    value.map_or(JsValue::NULL, int)
 }
 
 /// True when a D1 error says a table does not exist, i.e. the tenant was never migrated.

@@ -1,6 +1,9 @@
 //! Pure domain code: no `worker` types, deterministic, unit-tested on the host.
 
+pub mod audit;
+pub mod auth;
 pub mod ids;
 pub mod schema;
 pub mod secrets;
 pub mod selfcheck;
+pub mod time;

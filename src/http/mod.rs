@@ -1,6 +1,11 @@
 //! HTTP glue: every request passes through [`serve`], which names it, routes it, turns any error
 //! into problem+json, adds the common headers and writes the request's log line.
 
+pub mod access;
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod crypto;
 pub mod extract;
 pub mod health;
 pub mod ops;
@@ -19,6 +24,8 @@ use router::{dispatch, Dispatch, Route};
 pub struct RequestCtx {
     pub id: RequestId,
     pub started_ms: u64,
+    /// The client's IP as Cloudflare reports it; none locally.
+    pub ip: Option<String>,
 }
 
 pub async fn serve(req: Request, env: Env, _ctx: Context) -> Response {
@@ -27,6 +34,7 @@ pub async fn serve(req: Request, env: Env, _ctx: Context) -> Response {
     let rctx = RequestCtx {
         id: request_id(&req),
         started_ms,
+        ip: auth::client_ip(&req),
     };
     // `Request::method` maps unknown methods to GET; the raw string keeps them unknown.
     let method = req.inner().method();
@@ -68,10 +76,38 @@ async fn handle(
         Dispatch::Handle(matched) => matched,
         Dispatch::Options { allow } => return Ok(respond::options(&allow)),
     };
+    let principal = auth::check(&req, env, matched.guard, method).await?;
+    // Guarded routes always have a principal; the match below relies on it.
+    let me = || {
+        principal
+            .as_ref()
+            .ok_or_else(|| crate::error::AppError::internal("guarded route without principal"))
+    };
     match matched.route {
         Route::Health => health::get(env).await,
         Route::OpsSelfcheck => ops::selfcheck(req, env, rctx).await,
         Route::OpsPanic => ops::panic(&req, env),
+        Route::OpsClock => ops::clock(req, env).await,
+        Route::OpsCreateOwner => ops::create_owner(req, env, rctx).await,
+        Route::Login => api::session::login(req, env, rctx).await,
+        Route::LoginMfa => api::session::login_mfa(req, env, rctx).await,
+        Route::Logout => api::session::logout(&req, env, me()?).await,
+        Route::AcceptInvite => api::session::accept_invite(req, env, rctx).await,
+        Route::Me => api::me::get(me()?),
+        Route::MfaEnroll => api::me::mfa_enroll(env, me()?).await,
+        Route::MfaConfirm => api::me::mfa_confirm(req, env, rctx, me()?).await,
+        Route::MfaDisable => api::me::mfa_disable(req, env, rctx, me()?).await,
+        Route::ChangePassword => api::me::change_password(req, env, rctx, me()?).await,
+        Route::ListTokens => api::tokens::list(env, me()?).await,
+        Route::CreateToken => api::tokens::create(req, env, rctx, me()?).await,
+        Route::RevokeToken => api::tokens::revoke(&req, env, rctx, me()?, &matched).await,
+        Route::ListUsers => api::users::list(env).await,
+        Route::InviteUser => api::users::invite(req, env, rctx, me()?).await,
+        Route::UpdateUser => api::users::update(req, env, rctx, me()?, &matched).await,
+        Route::UnlockUser => api::users::unlock(env, rctx, me()?, &matched).await,
+        Route::GetSettings => api::settings::get(env).await,
+        Route::UpdateSettings => api::settings::update(req, env, rctx, me()?).await,
+        Route::ListAudit => api::audit::list(&req, env).await,
     }
 }
 

@@ -137,3 +137,107 @@ pub fn panic(req: &Request, env: &Env) -> AppResult<Response> {
     authorize(req, env)?;
     panic!("deliberate panic requested through /ops/panic");
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockRequest {
+    advance_ms: u64,
+}
+
+/// `POST /ops/clock` `{"advance_ms": n}`: moves this instance's clock forward (not in
+/// production), so tests see sessions, challenges and locks expire without waiting.
+pub async fn clock(mut req: Request, env: &Env) -> AppResult<Response> {
+    authorize(&req, env)?;
+    if crate::http::clock::is_production(env) {
+        return Err(AppError::not_found_route(&req.path()));
+    }
+    let body: ClockRequest = json_body(&mut req, MAX_JSON_BODY).await?;
+    let offset = crate::http::clock::advance(body.advance_ms);
+    respond::json(200, &serde_json::json!({ "offset_ms": offset }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OwnerRequest {
+    email: String,
+    password: String,
+    name: Option<String>,
+}
+
+/// `POST /ops/owners` `{email, password, name?}`: creates an owner, for the first owner of a
+/// new tenant (`scripts/admin create-owner`). The password rules apply; audited as `system`.
+pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
+    use crate::db::{audit::Step, users};
+    use crate::domain::audit::{ActorKind, AuditEvent};
+    use crate::domain::auth::password::check_new_password;
+    use crate::error::ErrorKind;
+    use crate::http::api::session::{hash_new_password, normalize_email};
+
+    authorize(&req, env)?;
+    let body: OwnerRequest = json_body(&mut req, MAX_JSON_BODY).await?;
+    let email = normalize_email(&body.email);
+    if !email
+        .split_once('@')
+        .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
+    {
+        return Err(
+            AppError::new(ErrorKind::Unprocessable).with_detail("Give a valid email address.")
+        );
+    }
+    let name = body
+        .name
+        .unwrap_or_else(|| "Owner".to_owned())
+        .trim()
+        .to_owned();
+    let local = email.split('@').next().unwrap_or_default().to_owned();
+    check_new_password(&body.password, &[&email, &local, &name])
+        .map_err(|e| AppError::new(ErrorKind::Unprocessable).with_detail(e.to_string()))?;
+    let database = db::database(env)?;
+    if users::by_email(&database, &email).await?.is_some() {
+        return Err(
+            AppError::new(ErrorKind::Conflict).with_detail("That address already has an account.")
+        );
+    }
+    let hash = hash_new_password(&body.password).await?.to_string();
+    let id = crate::http::api::new_id()?;
+    let now = crate::http::clock::now();
+    let stamp = now.to_rfc3339();
+    db::audit::write(&database, || {
+        Ok((
+            vec![Step::guarded(
+                db::statement(
+                    &database,
+                    users::INSERT,
+                    &[
+                        db::text(&id),
+                        db::text(&email),
+                        db::text(&name),
+                        db::text("owner"),
+                        db::text(&hash),
+                        db::text(&stamp),
+                    ],
+                )?,
+                AuditEvent {
+                    at: now,
+                    actor_kind: ActorKind::System,
+                    actor_id: None,
+                    action: "user.created",
+                    entity: "user",
+                    entity_id: Some(id.clone()),
+                    before: None,
+                    after: Some(
+                        serde_json::json!({ "email": email, "name": name, "role": "owner" }),
+                    ),
+                    ip: rctx.ip.clone(),
+                    request_id: rctx.id.as_str().to_owned(),
+                },
+            )],
+            vec![],
+        ))
+    })
+    .await?;
+    respond::json(
+        201,
+        &serde_json::json!({ "id": id, "email": email, "role": "owner" }),
+    )
+}

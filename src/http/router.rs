@@ -3,32 +3,155 @@
 
 use crate::error::AppError;
 
+use crate::domain::auth::permissions::Permission;
+
 /// Every endpoint the Worker serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     Health,
     OpsSelfcheck,
     OpsPanic,
+    OpsClock,
+    OpsCreateOwner,
+    Login,
+    LoginMfa,
+    Logout,
+    AcceptInvite,
+    Me,
+    MfaEnroll,
+    MfaConfirm,
+    MfaDisable,
+    ChangePassword,
+    ListTokens,
+    CreateToken,
+    RevokeToken,
+    ListUsers,
+    InviteUser,
+    UpdateUser,
+    UnlockUser,
+    GetSettings,
+    UpdateSettings,
+    ListAudit,
+}
+
+/// Who may call a route; checked before the handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Anyone (the handler may still authenticate, e.g. a share token or a password).
+    Public,
+    /// The operator token (`OPS_TOKEN`), checked by the handler.
+    Operator,
+    /// Any signed-in user, even one who must still enrol in MFA: what enrolment itself needs.
+    SignedIn,
+    /// A signed-in user whose role has the permission (and who has MFA if the company requires it).
+    Needs(Permission),
+    /// Any signed-in user who has MFA if the company requires it.
+    Member,
 }
 
 /// One path pattern and the methods it answers. `{name}` segments capture a parameter.
 pub struct RouteEntry {
     pub pattern: &'static str,
-    pub methods: &'static [(&'static str, Route)],
+    pub methods: &'static [(&'static str, Route, Guard)],
 }
+
+use Guard::*;
+use Permission::*;
 
 pub const ROUTES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/healthz",
-        methods: &[("GET", Route::Health)],
+        methods: &[("GET", Route::Health, Public)],
     },
     RouteEntry {
         pattern: "/ops/selfcheck",
-        methods: &[("POST", Route::OpsSelfcheck)],
+        methods: &[("POST", Route::OpsSelfcheck, Operator)],
     },
     RouteEntry {
         pattern: "/ops/panic",
-        methods: &[("POST", Route::OpsPanic)],
+        methods: &[("POST", Route::OpsPanic, Operator)],
+    },
+    RouteEntry {
+        pattern: "/ops/clock",
+        methods: &[("POST", Route::OpsClock, Operator)],
+    },
+    RouteEntry {
+        pattern: "/ops/owners",
+        methods: &[("POST", Route::OpsCreateOwner, Operator)],
+    },
+    RouteEntry {
+        pattern: "/api/v1/auth/login",
+        methods: &[("POST", Route::Login, Public)],
+    },
+    RouteEntry {
+        pattern: "/api/v1/auth/login/mfa",
+        methods: &[("POST", Route::LoginMfa, Public)],
+    },
+    RouteEntry {
+        pattern: "/api/v1/auth/logout",
+        methods: &[("POST", Route::Logout, SignedIn)],
+    },
+    RouteEntry {
+        pattern: "/api/v1/auth/invites/accept",
+        methods: &[("POST", Route::AcceptInvite, Public)],
+    },
+    RouteEntry {
+        pattern: "/api/v1/me",
+        methods: &[("GET", Route::Me, SignedIn)],
+    },
+    RouteEntry {
+        pattern: "/api/v1/me/mfa/enroll",
+        methods: &[("POST", Route::MfaEnroll, SignedIn)],
+    },
+    RouteEntry {
+        pattern: "/api/v1/me/mfa/confirm",
+        methods: &[("POST", Route::MfaConfirm, SignedIn)],
+    },
+    RouteEntry {
+        pattern: "/api/v1/me/mfa/disable",
+        methods: &[("POST", Route::MfaDisable, Member)],
+    },
+    RouteEntry {
+        pattern: "/api/v1/me/password",
+        methods: &[("POST", Route::ChangePassword, Member)],
+    },
+    RouteEntry {
+        pattern: "/api/v1/tokens",
+        methods: &[
+            ("GET", Route::ListTokens, Member),
+            ("POST", Route::CreateToken, Member),
+        ],
+    },
+    RouteEntry {
+        pattern: "/api/v1/tokens/{id}",
+        methods: &[("DELETE", Route::RevokeToken, Member)],
+    },
+    RouteEntry {
+        pattern: "/api/v1/users",
+        methods: &[("GET", Route::ListUsers, Needs(ViewUsers))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/users/invites",
+        methods: &[("POST", Route::InviteUser, Needs(ManageUsers))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/users/{id}",
+        methods: &[("PATCH", Route::UpdateUser, Needs(ManageUsers))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/users/{id}/unlock",
+        methods: &[("POST", Route::UnlockUser, Needs(ManageUsers))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/settings",
+        methods: &[
+            ("GET", Route::GetSettings, Needs(ViewSettings)),
+            ("PATCH", Route::UpdateSettings, Needs(ManageSettings)),
+        ],
+    },
+    RouteEntry {
+        pattern: "/api/v1/audit",
+        methods: &[("GET", Route::ListAudit, Needs(ViewAudit))],
     },
 ];
 
@@ -36,6 +159,7 @@ pub const ROUTES: &[RouteEntry] = &[
 #[derive(Debug, PartialEq, Eq)]
 pub struct Matched {
     pub route: Route,
+    pub guard: Guard,
     pub params: Vec<(&'static str, String)>,
 }
 
@@ -67,9 +191,10 @@ pub fn dispatch(method: &str, path: &str) -> Result<Dispatch, AppError> {
         return Err(AppError::not_found_route(path));
     };
     let lookup = if method == "HEAD" { "GET" } else { method };
-    if let Some((_, route)) = entry.methods.iter().find(|(m, _)| *m == lookup) {
+    if let Some((_, route, guard)) = entry.methods.iter().find(|(m, _, _)| *m == lookup) {
         return Ok(Dispatch::Handle(Matched {
             route: *route,
+            guard: *guard,
             params,
         }));
     }
@@ -83,7 +208,7 @@ pub fn dispatch(method: &str, path: &str) -> Result<Dispatch, AppError> {
 }
 
 fn allowed_methods(entry: &RouteEntry) -> Vec<&'static str> {
-    let mut allowed: Vec<&'static str> = entry.methods.iter().map(|(m, _)| *m).collect();
+    let mut allowed: Vec<&'static str> = entry.methods.iter().map(|(m, _, _)| *m).collect();
     if allowed.contains(&"GET") {
         allowed.push("HEAD");
     }
@@ -190,7 +315,7 @@ mod tests {
         assert_eq!(patterns.len(), ROUTES.len());
         for entry in ROUTES {
             assert!(entry.pattern.starts_with('/'));
-            for (method, _) in entry.methods {
+            for (method, _, _) in entry.methods {
                 assert_eq!(*method, method.to_ascii_uppercase());
             }
         }

@@ -3,3 +3,4 @@
 pub mod health;
 pub mod request_log;
 pub mod selfcheck;
+pub mod users;

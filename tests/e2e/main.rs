@@ -1,9 +1,15 @@
 //! End-to-end tests: each starts a fresh local tenant on the real Workers runtime and talks to
 //! it over HTTP. They need the built Worker (`scripts/build`, run by `scripts/test`).
 
+mod people;
 mod spawn;
 
+mod access;
 mod errors;
 mod health;
+mod mfa;
 mod panics;
+mod roles;
+mod signin;
 mod storage;
+mod tokens;

@@ -115,6 +115,8 @@ fn free_port() -> u16 {
 pub struct Options {
     pub migrated: bool,
     pub ops_token: Option<&'static str>,
+    /// Extra Worker variables, e.g. the Cloudflare Access settings.
+    pub vars: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -122,6 +124,7 @@ impl Default for Options {
         Self {
             migrated: true,
             ops_token: Some(OPS_TOKEN),
+            vars: Vec::new(),
         }
     }
 }
@@ -157,6 +160,9 @@ impl Tenant {
             .arg(&state);
         if let Some(token) = options.ops_token {
             cmd.args(["--var", &format!("OPS_TOKEN:{token}")]);
+        }
+        for (name, value) in &options.vars {
+            cmd.args(["--var", &format!("{name}:{value}")]);
         }
         let log_file = fs::File::create(&log).expect("log file");
         cmd.stdout(log_file.try_clone().expect("log file"))

@@ -1,0 +1,29 @@
+//! Single-use, expiring invitations to join the team.
+
+use serde::Deserialize;
+use worker::D1Database;
+
+use crate::db::{first, text};
+use crate::error::AppResult;
+
+pub const INSERT: &str = "INSERT INTO invites (id, token_hash, email, role, invited_by, \
+    expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+pub const SELECT_BY_HASH: &str = "SELECT id, email, role, invited_by, expires_at, used_at \
+    FROM invites WHERE token_hash = ?1";
+/// Consumes the invite: only once, and only before it expires.
+pub const CONSUME: &str = "UPDATE invites SET used_at = ?1 \
+    WHERE id = ?2 AND used_at IS NULL AND expires_at > ?1";
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Invite {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub invited_by: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+pub async fn by_hash(db: &D1Database, hash: &str) -> AppResult<Option<Invite>> {
+    first(db, SELECT_BY_HASH, &[text(hash)]).await
+}

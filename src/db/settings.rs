@@ -1,0 +1,31 @@
+//! The company settings row.
+
+use serde::Deserialize;
+use worker::D1Database;
+
+use crate::db::first;
+use crate::error::AppResult;
+
+pub const SELECT: &str = "SELECT name, currency, time_zone, locale, email, phone, address, \
+    mfa_required, version, updated_at FROM company_settings WHERE id = 1";
+pub const UPDATE: &str = "UPDATE company_settings SET name = ?1, currency = ?2, time_zone = ?3, \
+    locale = ?4, email = ?5, phone = ?6, address = ?7, mfa_required = ?8, \
+    version = version + 1, updated_at = ?9 WHERE id = 1 AND version = ?10";
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+pub struct Settings {
+    pub name: String,
+    pub currency: String,
+    pub time_zone: String,
+    pub locale: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub mfa_required: i64,
+    pub version: i64,
+    pub updated_at: String,
+}
+
+pub async fn get(db: &D1Database) -> AppResult<Option<Settings>> {
+    first(db, SELECT, &[]).await
+}

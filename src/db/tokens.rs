@@ -1,0 +1,46 @@
+//! Personal access tokens: stored as SHA-256 hashes, acting as their user.
+
+use serde::Deserialize;
+use worker::D1Database;
+
+use crate::db::{all, first, text};
+use crate::error::AppResult;
+
+pub const INSERT: &str = "INSERT INTO access_tokens (id, user_id, name, token_hash, created_at, \
+    expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+pub const SELECT_BY_HASH: &str = "SELECT id, user_id, name, created_at, expires_at, last_used_at, \
+    revoked_at, version FROM access_tokens WHERE token_hash = ?1";
+pub const SELECT_BY_ID: &str = "SELECT id, user_id, name, created_at, expires_at, last_used_at, \
+    revoked_at, version FROM access_tokens WHERE id = ?1";
+pub const SELECT_FOR_USER: &str =
+    "SELECT id, user_id, name, created_at, expires_at, last_used_at, \
+    revoked_at, version FROM access_tokens WHERE user_id = ?1 ORDER BY created_at DESC";
+pub const REVOKE: &str = "UPDATE access_tokens SET revoked_at = ?1, version = version + 1 \
+    WHERE id = ?2 AND user_id = ?3 AND version = ?4 AND revoked_at IS NULL";
+/// Last use is recorded at most once a minute per token.
+pub const TOUCH: &str = "UPDATE access_tokens SET last_used_at = ?1 \
+    WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1 - 60000)";
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccessToken {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub version: i64,
+}
+
+pub async fn by_hash(db: &D1Database, hash: &str) -> AppResult<Option<AccessToken>> {
+    first(db, SELECT_BY_HASH, &[text(hash)]).await
+}
+
+pub async fn by_id(db: &D1Database, id: &str) -> AppResult<Option<AccessToken>> {
+    first(db, SELECT_BY_ID, &[text(id)]).await
+}
+
+pub async fn for_user(db: &D1Database, user_id: &str) -> AppResult<Vec<AccessToken>> {
+    all(db, SELECT_FOR_USER, &[text(user_id)]).await
+}

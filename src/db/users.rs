@@ -1,0 +1,180 @@
+//! Users, their failed sign-in counters and their MFA recovery codes.
+
+use serde::Deserialize;
+use worker::D1Database;
+
+use crate::db::{all, first, int, opt_int, statement, text};
+use crate::domain::auth::permissions::Role;
+use crate::domain::auth::session::lockout::Attempts;
+use crate::error::{AppError, AppResult};
+
+pub const SELECT_BY_EMAIL: &str = "SELECT id, email, name, role, password_hash, active, \
+    totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at \
+    FROM users WHERE email = ?1";
+pub const SELECT_BY_ID: &str = "SELECT id, email, name, role, password_hash, active, \
+    totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at \
+    FROM users WHERE id = ?1";
+/// Every user with the lock on their address, if any.
+pub const SELECT_ALL: &str = "SELECT u.id, u.email, u.name, u.role, u.password_hash, u.active, \
+    u.totp_secret, u.totp_pending, u.totp_last_step, u.session_epoch, u.version, u.created_at, \
+    u.updated_at, a.locked_until \
+    FROM users u LEFT JOIN login_attempts a ON a.subject = 'email:' || u.email \
+    ORDER BY u.name, u.email";
+pub const INSERT: &str = "INSERT INTO users (id, email, name, role, password_hash, created_at, \
+    updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+/// Creates the invited user only if the same batch consumed the invite (`used_at` = now).
+pub const INSERT_FROM_INVITE: &str = "INSERT INTO users (id, email, name, role, password_hash, \
+    created_at, updated_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6 \
+    WHERE EXISTS (SELECT 1 FROM invites WHERE id = ?7 AND used_at = ?8)";
+/// Role and active flag, with the version check and the last-owner rule in one statement: it
+/// changes nothing if the change would leave no active owner.
+pub const UPDATE_ROLE_ACTIVE: &str = "UPDATE users SET role = ?1, active = ?2, \
+    session_epoch = session_epoch + 1, version = version + 1, updated_at = ?3 \
+    WHERE id = ?4 AND version = ?5 AND NOT ( \
+        role = 'owner' AND active = 1 AND (?1 <> 'owner' OR ?2 = 0) \
+        AND (SELECT COUNT(*) FROM users WHERE role = 'owner' AND active = 1) <= 1)";
+pub const UPDATE_PASSWORD: &str = "UPDATE users SET password_hash = ?1, \
+    session_epoch = session_epoch + 1, version = version + 1, updated_at = ?2 \
+    WHERE id = ?3 AND version = ?4";
+pub const SET_TOTP_PENDING: &str = "UPDATE users SET totp_pending = ?1, version = version + 1, \
+    updated_at = ?2 WHERE id = ?3";
+pub const CONFIRM_TOTP: &str = "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, \
+    totp_last_step = ?1, version = version + 1, updated_at = ?2 \
+    WHERE id = ?3 AND totp_pending = ?4";
+pub const DISABLE_TOTP: &str = "UPDATE users SET totp_secret = NULL, totp_pending = NULL, \
+    totp_last_step = NULL, version = version + 1, updated_at = ?1 WHERE id = ?2";
+/// Accepts a TOTP time step only if it is later than the last one used: one code, one use,
+/// even under concurrent requests.
+pub const CONSUME_TOTP_STEP: &str = "UPDATE users SET totp_last_step = ?1 \
+    WHERE id = ?2 AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < ?1)";
+
+pub const SELECT_ATTEMPTS: &str = "SELECT failures, window_start, locked_until, lockouts \
+    FROM login_attempts WHERE subject = ?1";
+pub const UPSERT_ATTEMPTS: &str = "INSERT INTO login_attempts \
+    (subject, failures, window_start, locked_until, lockouts) VALUES (?1, ?2, ?3, ?4, ?5) \
+    ON CONFLICT (subject) DO UPDATE SET failures = excluded.failures, \
+    window_start = excluded.window_start, locked_until = excluded.locked_until, \
+    lockouts = excluded.lockouts";
+/// After a successful sign-in: the count starts over, but the number of past locks is kept,
+/// so an address that keeps getting locked gets longer locks.
+pub const RESET_ATTEMPTS: &str = "UPDATE login_attempts SET failures = 0, locked_until = NULL \
+    WHERE subject = ?1";
+/// An owner's unlock forgets the address's history entirely.
+pub const CLEAR_ATTEMPTS: &str = "DELETE FROM login_attempts WHERE subject = ?1";
+
+pub const INSERT_RECOVERY_CODE: &str =
+    "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)";
+pub const DELETE_RECOVERY_CODES: &str = "DELETE FROM recovery_codes WHERE user_id = ?1";
+pub const CONSUME_RECOVERY_CODE: &str = "UPDATE recovery_codes SET used_at = ?1 \
+    WHERE user_id = ?2 AND code_hash = ?3 AND used_at IS NULL";
+pub const COUNT_RECOVERY_CODES: &str =
+    "SELECT COUNT(*) AS remaining FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL";
+
+/// A row of `users`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub password_hash: Option<String>,
+    pub active: i64,
+    pub totp_secret: Option<String>,
+    pub totp_pending: Option<String>,
+    pub totp_last_step: Option<i64>,
+    pub session_epoch: i64,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Only filled by [`list`].
+    #[serde(default)]
+    pub locked_until: Option<i64>,
+}
+
+impl User {
+    /// The role, refusing a row that holds an unknown one (the CHECK constraint prevents it).
+    pub fn role(&self) -> AppResult<Role> {
+        Role::parse(&self.role).ok_or_else(|| {
+            AppError::internal(format!("user {} has unknown role {}", self.id, self.role))
+        })
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.active == 1
+    }
+
+    pub fn mfa_enabled(&self) -> bool {
+        self.totp_secret.is_some()
+    }
+}
+
+pub async fn by_email(db: &D1Database, email: &str) -> AppResult<Option<User>> {
+    first(db, SELECT_BY_EMAIL, &[text(email)]).await
+}
+
+pub async fn by_id(db: &D1Database, id: &str) -> AppResult<Option<User>> {
+    first(db, SELECT_BY_ID, &[text(id)]).await
+}
+
+pub async fn list(db: &D1Database) -> AppResult<Vec<User>> {
+    all(db, SELECT_ALL, &[]).await
+}
+
+#[derive(Deserialize)]
+struct AttemptsRow {
+    failures: i64,
+    window_start: i64,
+    locked_until: Option<i64>,
+    lockouts: i64,
+}
+
+pub fn email_subject(email: &str) -> String {
+    format!("email:{email}")
+}
+
+pub fn ip_subject(ip: &str) -> String {
+    format!("ip:{ip}")
+}
+
+pub async fn attempts(db: &D1Database, subject: &str) -> AppResult<Attempts> {
+    Ok(first::<AttemptsRow>(db, SELECT_ATTEMPTS, &[text(subject)])
+        .await?
+        .map(|r| Attempts {
+            failures: r.failures,
+            window_start: u64::try_from(r.window_start).unwrap_or(0),
+            locked_until: r.locked_until.and_then(|v| u64::try_from(v).ok()),
+            lockouts: r.lockouts,
+        })
+        .unwrap_or_default())
+}
+
+pub fn upsert_attempts(
+    db: &D1Database,
+    subject: &str,
+    a: &Attempts,
+) -> AppResult<worker::D1PreparedStatement> {
+    statement(
+        db,
+        UPSERT_ATTEMPTS,
+        &[
+            text(subject),
+            int(a.failures),
+            int(a.window_start as i64),
+            opt_int(a.locked_until.map(|v| v as i64)),
+            int(a.lockouts),
+        ],
+    )
+}
+
+#[derive(Deserialize)]
+struct Remaining {
+    remaining: i64,
+}
+
+pub async fn recovery_codes_left(db: &D1Database, user_id: &str) -> AppResult<i64> {
+    Ok(
+        first::<Remaining>(db, COUNT_RECOVERY_CODES, &[text(user_id)])
+            .await?
+            .map_or(0, |r| r.remaining),
+    )
+}

@@ -1,0 +1,287 @@
+//! The signed-in user's own account: who am I, two-factor enrolment, password change.
+
+use serde::Deserialize;
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+use crate::db::{self, audit::Step, users};
+use crate::domain::auth::password::check_new_password;
+use crate::domain::auth::totp::{self, TotpSecret};
+use crate::error::{AppError, AppResult, ErrorKind};
+use crate::http::api::session::{hash_new_password, password_matches, rotate_session};
+use crate::http::api::{event, now};
+use crate::http::auth::Principal;
+use crate::http::extract::{json_body, MAX_JSON_BODY};
+use crate::http::{crypto, respond, RequestCtx};
+use crate::views::users::UserView;
+
+/// The name authenticator apps show beside the code.
+const TOTP_ISSUER: &str = "fieldworker";
+
+/// `GET /api/v1/me`: the user, their role and what it permits.
+pub fn get(principal: &Principal) -> AppResult<Response> {
+    respond::json(
+        200,
+        &json!({
+            "user": UserView::new(&principal.user, now()),
+            "role": principal.role,
+            "permissions": principal.permissions(),
+            "authenticated_by": principal.via.name(),
+            "mfa_enrolment_required": principal.must_enrol_mfa,
+        }),
+    )
+}
+
+/// `POST /api/v1/me/mfa/enroll`: a new secret, pending until confirmed with a first code.
+pub async fn mfa_enroll(env: &Env, principal: &Principal) -> AppResult<Response> {
+    if principal.user.mfa_enabled() {
+        return Err(AppError::new(ErrorKind::Conflict).with_detail(
+            "Two-factor sign-in is already on; turn it off first to enrol a new device.",
+        ));
+    }
+    let secret = TotpSecret::from_random(crypto::random_bytes::<20>()?);
+    let encoded = secret.to_base32();
+    let database = db::database(env)?;
+    db::statement(
+        &database,
+        users::SET_TOTP_PENDING,
+        &[
+            db::text(&encoded),
+            db::text(&now().to_rfc3339()),
+            db::text(&principal.user.id),
+        ],
+    )?
+    .run()
+    .await
+    .map_err(|e| AppError::internal(format!("mfa enroll: {e}")))?;
+    respond::json(
+        200,
+        &json!({
+            "secret": encoded,
+            "otpauth_uri": totp::otpauth_uri(TOTP_ISSUER, &principal.user.email, &secret),
+        }),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeBody {
+    code: String,
+}
+
+/// `POST /api/v1/me/mfa/confirm` `{code}`: turns two-factor on, answers the recovery codes
+/// (shown this once) and a fresh session.
+pub async fn mfa_confirm(
+    mut req: Request,
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+) -> AppResult<Response> {
+    let body: CodeBody = json_body(&mut req, MAX_JSON_BODY).await?;
+    let pending =
+        principal.user.totp_pending.clone().ok_or_else(|| {
+            AppError::new(ErrorKind::Conflict).with_detail("Start enrolment first.")
+        })?;
+    let secret = TotpSecret::from_base32(&pending)
+        .map_err(|e| AppError::internal(format!("stored pending secret: {e}")))?;
+    let now = now();
+    let step = totp::verify(&secret, &body.code, now.as_secs(), None).map_err(|e| {
+        AppError::new(ErrorKind::Unprocessable)
+            .with_detail(e.to_string())
+            .with_extension(
+                "errors",
+                json!([{"field": "code", "message": e.to_string()}]),
+            )
+    })?;
+    let codes = totp::recovery_codes(&crypto::random_bytes::<80>()?);
+    let database = db::database(env)?;
+    let user_id = principal.user.id.clone();
+    let results = db::audit::write(&database, || {
+        let confirm = db::statement(
+            &database,
+            users::CONFIRM_TOTP,
+            &[
+                db::int(step as i64),
+                db::text(&now.to_rfc3339()),
+                db::text(&user_id),
+                db::text(&pending),
+            ],
+        )?;
+        let mut steps = vec![
+            Step::guarded(
+                confirm,
+                event(
+                    rctx,
+                    Some(principal),
+                    "mfa.enabled",
+                    "user",
+                    Some(&user_id),
+                    None,
+                    None,
+                ),
+            ),
+            Step::Plain(db::statement(
+                &database,
+                users::DELETE_RECOVERY_CODES,
+                &[db::text(&user_id)],
+            )?),
+        ];
+        for code in &codes {
+            let normalized = totp::normalize_recovery_code(code)
+                .ok_or_else(|| AppError::internal("generated an invalid recovery code"))?;
+            steps.push(Step::Plain(db::statement(
+                &database,
+                users::INSERT_RECOVERY_CODE,
+                &[
+                    db::text(&user_id),
+                    db::text(&totp::hash_recovery_code(&normalized)),
+                ],
+            )?));
+        }
+        Ok((steps, vec![]))
+    })
+    .await?;
+    if results.first().map(db::changes) != Some(1) {
+        return Err(AppError::new(ErrorKind::Conflict)
+            .with_detail("Enrolment changed meanwhile; start again."));
+    }
+    let user = users::by_id(&database, &user_id)
+        .await?
+        .ok_or_else(|| AppError::internal("user vanished during enrolment"))?;
+    let mut extra = serde_json::Map::new();
+    extra.insert("recovery_codes".into(), json!(codes));
+    rotate_session(&req, env, principal, &user, extra).await
+}
+
+/// `POST /api/v1/me/mfa/disable` `{code}`: turns two-factor off, unless the company requires it.
+pub async fn mfa_disable(
+    mut req: Request,
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+) -> AppResult<Response> {
+    let body: CodeBody = json_body(&mut req, MAX_JSON_BODY).await?;
+    let database = db::database(env)?;
+    if db::settings::get(&database)
+        .await?
+        .is_some_and(|s| s.mfa_required == 1)
+    {
+        return Err(AppError::new(ErrorKind::Conflict)
+            .with_detail("Your company requires two-factor sign-in; it cannot be turned off."));
+    }
+    let secret = principal
+        .user
+        .totp_secret
+        .as_deref()
+        .and_then(|s| TotpSecret::from_base32(s).ok())
+        .ok_or_else(|| {
+            AppError::new(ErrorKind::Conflict).with_detail("Two-factor sign-in is not on.")
+        })?;
+    let last = principal
+        .user
+        .totp_last_step
+        .and_then(|s| u64::try_from(s).ok());
+    totp::verify(&secret, &body.code, now().as_secs(), last)
+        .map_err(|e| AppError::new(ErrorKind::Unprocessable).with_detail(e.to_string()))?;
+    let user_id = principal.user.id.clone();
+    db::audit::write(&database, || {
+        Ok((
+            vec![
+                Step::guarded(
+                    db::statement(
+                        &database,
+                        users::DISABLE_TOTP,
+                        &[db::text(&now().to_rfc3339()), db::text(&user_id)],
+                    )?,
+                    event(
+                        rctx,
+                        Some(principal),
+                        "mfa.disabled",
+                        "user",
+                        Some(&user_id),
+                        None,
+                        None,
+                    ),
+                ),
+                Step::Plain(db::statement(
+                    &database,
+                    users::DELETE_RECOVERY_CODES,
+                    &[db::text(&user_id)],
+                )?),
+            ],
+            vec![],
+        ))
+    })
+    .await?;
+    Ok(worker::ResponseBuilder::new().with_status(204).empty())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /api/v1/me/password`: needs the current password; ends every session of the user and
+/// answers a fresh one for this client.
+pub async fn change_password(
+    mut req: Request,
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+) -> AppResult<Response> {
+    let body: PasswordBody = json_body(&mut req, MAX_JSON_BODY).await?;
+    let user = &principal.user;
+    if !password_matches(Some(user), &body.current_password).await? {
+        return Err(
+            AppError::new(ErrorKind::Forbidden).with_detail("The current password is not right.")
+        );
+    }
+    let local = user.email.split('@').next().unwrap_or_default();
+    check_new_password(&body.new_password, &[&user.email, local, &user.name]).map_err(|e| {
+        AppError::new(ErrorKind::Unprocessable)
+            .with_detail(e.to_string())
+            .with_extension(
+                "errors",
+                json!([{"field": "new_password", "message": e.to_string()}]),
+            )
+    })?;
+    let hash = hash_new_password(&body.new_password).await?.to_string();
+    let database = db::database(env)?;
+    let results = db::audit::write(&database, || {
+        Ok((
+            vec![Step::guarded(
+                db::statement(
+                    &database,
+                    users::UPDATE_PASSWORD,
+                    &[
+                        db::text(&hash),
+                        db::text(&now().to_rfc3339()),
+                        db::text(&user.id),
+                        db::int(user.version),
+                    ],
+                )?,
+                event(
+                    rctx,
+                    Some(principal),
+                    "user.password_changed",
+                    "user",
+                    Some(&user.id),
+                    None,
+                    None,
+                ),
+            )],
+            vec![],
+        ))
+    })
+    .await?;
+    if results.first().map(db::changes) != Some(1) {
+        return Err(AppError::new(ErrorKind::Conflict)
+            .with_detail("Your account changed meanwhile; try again."));
+    }
+    let fresh = users::by_id(&database, &user.id)
+        .await?
+        .ok_or_else(|| AppError::internal("user vanished during password change"))?;
+    rotate_session(&req, env, principal, &fresh, Default::default()).await
+}

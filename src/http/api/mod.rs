@@ -1,0 +1,114 @@
+//! The REST API under `/api/v1`: thin handlers over `domain` and `db`.
+
+pub mod audit;
+pub mod me;
+pub mod session;
+pub mod settings;
+pub mod tokens;
+pub mod users;
+
+use serde_json::Value;
+use worker::{Env, Request, Response};
+
+use crate::domain::audit::{ActorKind, AuditEvent};
+use crate::domain::time::Millis;
+use crate::error::{AppError, AppResult, ErrorKind};
+use crate::http::auth::{Principal, Via};
+use crate::http::{clock, RequestCtx};
+
+/// The version a write names: `If-Match: "<version>"`. Missing → 428, malformed → 400.
+pub fn if_match(req: &Request) -> AppResult<i64> {
+    let value = req
+        .headers()
+        .get("If-Match")
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            AppError::new(ErrorKind::PreconditionRequired)
+                .with_detail("Name the version you read: send If-Match: \"<version>\".")
+        })?;
+    value
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<i64>()
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| {
+            AppError::bad_request("If-Match must be a version number in quotes, e.g. \"3\".")
+        })
+}
+
+/// `ETag: "<version>"` on a response.
+pub fn with_etag(response: Response, version: i64) -> Response {
+    let _ = response.headers().set("ETag", &format!("\"{version}\""));
+    response
+}
+
+/// A 409 carrying the record as it is now, so the client can merge and retry.
+pub fn conflict(detail: &str, current: Value) -> AppError {
+    AppError::new(ErrorKind::Conflict)
+        .with_detail(detail)
+        .with_extension("current", current)
+}
+
+/// An audit event caused by `principal` in this request.
+pub fn event(
+    rctx: &RequestCtx,
+    principal: Option<&Principal>,
+    action: &'static str,
+    entity: &'static str,
+    entity_id: Option<&str>,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> AuditEvent {
+    let (actor_kind, actor_id) = match principal {
+        Some(p) => (
+            match p.via {
+                Via::Session { .. } => ActorKind::User,
+                Via::Token { .. } => ActorKind::Token,
+                Via::Access => ActorKind::Access,
+            },
+            Some(p.user.id.clone()),
+        ),
+        None => (ActorKind::Anonymous, None),
+    };
+    AuditEvent {
+        at: clock::now(),
+        actor_kind,
+        actor_id,
+        action,
+        entity,
+        entity_id: entity_id.map(str::to_owned),
+        before,
+        after,
+        ip: rctx.ip.clone(),
+        request_id: rctx.id.as_str().to_owned(),
+    }
+}
+
+/// Whether cookies may drop `Secure`: only outside production, on plain http to this machine.
+pub fn secure_cookies(req: &Request, env: &Env) -> bool {
+    if clock::is_production(env) {
+        return true;
+    }
+    match req.url() {
+        Ok(url) => {
+            !(url.scheme() == "http"
+                && matches!(url.host_str(), Some("127.0.0.1") | Some("localhost")))
+        }
+        Err(_) => true,
+    }
+}
+
+/// A fresh id for a new record.
+pub fn new_id() -> AppResult<String> {
+    let bytes = crate::http::crypto::random_bytes::<16>()?;
+    Ok(uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string())
+}
+
+pub fn now() -> Millis {
+    clock::now()
+}

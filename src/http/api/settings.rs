@@ -1,0 +1,157 @@
+//! Company settings: everyone signed in reads them, owners change them.
+
+use serde::Deserialize;
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+use crate::db::{self, audit::Step, settings};
+use crate::error::{AppError, AppResult, ErrorKind};
+use crate::http::api::{conflict, event, if_match, now, with_etag};
+use crate::http::auth::Principal;
+use crate::http::extract::{json_body, MAX_JSON_BODY};
+use crate::http::{respond, RequestCtx};
+
+fn view(s: &settings::Settings) -> serde_json::Value {
+    json!({
+        "name": s.name,
+        "currency": s.currency,
+        "time_zone": s.time_zone,
+        "locale": s.locale,
+        "email": s.email,
+        "phone": s.phone,
+        "address": s.address,
+        "mfa_required": s.mfa_required == 1,
+        "version": s.version,
+        "updated_at": s.updated_at,
+    })
+}
+
+async fn load(env: &Env) -> AppResult<settings::Settings> {
+    settings::get(&db::database(env)?)
+        .await?
+        .ok_or_else(|| AppError::not_found("company settings"))
+}
+
+/// `GET /api/v1/settings`.
+pub async fn get(env: &Env) -> AppResult<Response> {
+    let current = load(env).await?;
+    Ok(with_etag(
+        respond::json(200, &view(&current))?,
+        current.version,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Patch {
+    name: Option<String>,
+    currency: Option<String>,
+    time_zone: Option<String>,
+    locale: Option<String>,
+    email: Option<Option<String>>,
+    phone: Option<Option<String>>,
+    address: Option<Option<String>>,
+    mfa_required: Option<bool>,
+}
+
+/// `PATCH /api/v1/settings` with `If-Match`: the fields given change, the rest stay.
+pub async fn update(
+    mut req: Request,
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+) -> AppResult<Response> {
+    let version = if_match(&req)?;
+    let patch: Patch = json_body(&mut req, MAX_JSON_BODY).await?;
+    let before = load(env).await?;
+    let mut next = before.clone();
+    let mut errors = Vec::new();
+    if let Some(name) = patch.name {
+        let name = name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 200 {
+            errors.push(json!({"field": "name", "message": "1 to 200 characters."}));
+        }
+        next.name = name;
+    }
+    if let Some(currency) = patch.currency {
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            errors.push(json!({"field": "currency", "message": "An ISO 4217 code such as USD."}));
+        }
+        next.currency = currency;
+    }
+    if let Some(tz) = patch.time_zone {
+        if tz.is_empty() || tz.len() > 64 {
+            errors.push(json!({"field": "time_zone", "message": "An IANA time zone such as America/New_York."}));
+        }
+        next.time_zone = tz;
+    }
+    if let Some(locale) = patch.locale {
+        if !(2..=35).contains(&locale.len()) {
+            errors.push(json!({"field": "locale", "message": "A language tag such as en-US."}));
+        }
+        next.locale = locale;
+    }
+    if let Some(email) = patch.email {
+        next.email = email;
+    }
+    if let Some(phone) = patch.phone {
+        next.phone = phone;
+    }
+    if let Some(address) = patch.address {
+        next.address = address;
+    }
+    if let Some(required) = patch.mfa_required {
+        next.mfa_required = i64::from(required);
+    }
+    if !errors.is_empty() {
+        return Err(AppError::new(ErrorKind::Unprocessable)
+            .with_detail("The settings could not be saved.")
+            .with_extension("errors", json!(errors)));
+    }
+    let database = db::database(env)?;
+    let stamp = now().to_rfc3339();
+    let results = db::audit::write(&database, || {
+        Ok((
+            vec![Step::guarded(
+                db::statement(
+                    &database,
+                    settings::UPDATE,
+                    &[
+                        db::text(&next.name),
+                        db::text(&next.currency),
+                        db::text(&next.time_zone),
+                        db::text(&next.locale),
+                        db::opt_text(next.email.as_deref()),
+                        db::opt_text(next.phone.as_deref()),
+                        db::opt_text(next.address.as_deref()),
+                        db::int(next.mfa_required),
+                        db::text(&stamp),
+                        db::int(version),
+                    ],
+                )?,
+                event(
+                    rctx,
+                    Some(principal),
+                    "settings.updated",
+                    "company_settings",
+                    Some("1"),
+                    Some(view(&before)),
+                    Some(view(&next)),
+                ),
+            )],
+            vec![],
+        ))
+    })
+    .await?;
+    let current = load(env).await?;
+    if results.first().map(db::changes) != Some(1) {
+        return Err(conflict(
+            "The settings changed since you read them.",
+            view(&current),
+        ));
+    }
+    Ok(with_etag(
+        respond::json(200, &view(&current))?,
+        current.version,
+    ))
+}

@@ -1,0 +1,257 @@
+//! Who is calling: a personal access token, a Cloudflare Access JWT, or a session cookie, in
+//! that order. Every request re-reads the user from D1, so a deactivated user or a revoked
+//! session is refused on the very next request. Cookie requests that change state must also
+//! pass the CSRF checks (Origin and the per-session token).
+
+use worker::{Env, Request};
+
+use crate::db::{self, tokens, users, users::User};
+use crate::domain::auth::permissions::{Permission, Role};
+use crate::domain::auth::session::{
+    cookie_value, looks_like_access_token, origin_allowed, session_kv_key, sha256_hex,
+    SessionRecord, SessionState, SESSION_COOKIE,
+};
+use crate::domain::secrets::{bearer_token, secrets_match};
+use crate::domain::time::Millis;
+use crate::error::{AppError, AppResult, ErrorKind};
+use crate::http::router::Guard;
+use crate::http::{access, clock};
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone)]
+pub enum Via {
+    Session { id: String, record: SessionRecord },
+    Token { id: String },
+    Access,
+}
+
+impl Via {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Session { .. } => "session",
+            Self::Token { .. } => "token",
+            Self::Access => "access",
+        }
+    }
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    pub role: Role,
+    pub via: Via,
+    /// The company requires MFA and this user has none yet: only enrolment is open to them.
+    pub must_enrol_mfa: bool,
+}
+
+impl Principal {
+    pub fn permissions(&self) -> &'static [Permission] {
+        self.role.permissions()
+    }
+}
+
+/// The refusal every failed authentication gets: the reason goes to the log only.
+pub fn unauthenticated(cause: impl std::fmt::Display) -> AppError {
+    AppError::unauthorized("Sign in, or present a valid access token.")
+        .with_header("WWW-Authenticate", "Bearer realm=\"fieldworker\"")
+        .with_cause(cause)
+}
+
+/// Applies `guard` to the request: `Ok(None)` for public routes.
+pub async fn check(
+    req: &Request,
+    env: &Env,
+    guard: Guard,
+    method: &str,
+) -> AppResult<Option<Principal>> {
+    let needed = match guard {
+        Guard::Public | Guard::Operator => return Ok(None),
+        Guard::SignedIn | Guard::Member => None,
+        Guard::Needs(permission) => Some(permission),
+    };
+    let principal = authenticate(req, env).await?;
+    if let Via::Session { record, .. } = &principal.via {
+        if !matches!(method, "GET" | "HEAD" | "OPTIONS") {
+            check_csrf(req, record)?;
+        }
+    }
+    if principal.must_enrol_mfa && guard != Guard::SignedIn {
+        return Err(AppError::new(ErrorKind::Forbidden)
+            .with_detail(
+                "Your company requires two-factor sign-in: enrol at /api/v1/me/mfa/enroll first.",
+            )
+            .with_extension("mfa_enrolment_required", serde_json::json!(true)));
+    }
+    if let Some(permission) = needed {
+        if !principal.role.allows(permission) {
+            return Err(AppError::new(ErrorKind::Forbidden).with_detail(format!(
+                "Your role ({}) does not allow this.",
+                principal.role.as_str()
+            )));
+        }
+    }
+    Ok(Some(principal))
+}
+
+async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
+    let database = db::database(env)?;
+    let now = clock::now();
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+
+    if let Some(authorization) = header("Authorization") {
+        let token = bearer_token(&authorization)
+            .filter(|t| looks_like_access_token(t))
+            .ok_or_else(|| unauthenticated("malformed Authorization header"))?;
+        let row = tokens::by_hash(&database, &sha256_hex(token))
+            .await?
+            .ok_or_else(|| unauthenticated("unknown access token"))?;
+        if row.revoked_at.is_some() {
+            return Err(unauthenticated("revoked access token"));
+        }
+        if row.expires_at.is_some_and(|at| at <= now.0 as i64) {
+            return Err(unauthenticated("expired access token"));
+        }
+        let user = active_user(&database, &row.user_id).await?;
+        let touch = db::statement(
+            &database,
+            tokens::TOUCH,
+            &[db::int(now.0 as i64), db::text(&row.id)],
+        )?;
+        // Last-use bookkeeping must not fail the request it describes.
+        let _ = touch.run().await;
+        return principal(&database, user, Via::Token { id: row.id }).await;
+    }
+
+    if let Some(assertion) = header("Cf-Access-Jwt-Assertion") {
+        if let Some(config) = access::config(env)? {
+            let email = access::verify(&config, env, &assertion, now).await?;
+            let user = users::by_email(&database, &email)
+                .await?
+                .ok_or_else(|| unauthenticated(format!("Access user {email} has no account")))?;
+            if !user.is_active() {
+                return Err(unauthenticated("deactivated user"));
+            }
+            return principal(&database, user, Via::Access).await;
+        }
+    }
+
+    let cookie = header("Cookie").unwrap_or_default();
+    let session_id = cookie_value(&cookie, SESSION_COOKIE)
+        .ok_or_else(|| unauthenticated("no credentials"))?
+        .to_owned();
+    let kv = db::sessions(env)?;
+    let key = session_kv_key(&session_id);
+    let record: SessionRecord = kv
+        .get(&key)
+        .json()
+        .await
+        .map_err(|e| AppError::internal(format!("reading session: {e}")))?
+        .ok_or_else(|| unauthenticated("unknown session"))?;
+    match record.state(now) {
+        SessionState::Valid => {}
+        state => {
+            let _ = kv.delete(&key).await;
+            return Err(unauthenticated(format!("session ended: {state:?}")));
+        }
+    }
+    let user = active_user(&database, &record.user_id).await?;
+    if user.session_epoch != record.epoch {
+        let _ = kv.delete(&key).await;
+        return Err(unauthenticated("session revoked"));
+    }
+    let record = if record.needs_touch(now) {
+        let touched = SessionRecord {
+            last_seen_ms: now.0,
+            ..record
+        };
+        store_session(env, &session_id, &touched, now).await?;
+        touched
+    } else {
+        record
+    };
+    principal(
+        &database,
+        user,
+        Via::Session {
+            id: session_id,
+            record,
+        },
+    )
+    .await
+}
+
+async fn active_user(database: &worker::D1Database, id: &str) -> AppResult<User> {
+    let user = users::by_id(database, id)
+        .await?
+        .ok_or_else(|| unauthenticated("user no longer exists"))?;
+    if !user.is_active() {
+        return Err(unauthenticated("deactivated user"));
+    }
+    Ok(user)
+}
+
+async fn principal(database: &worker::D1Database, user: User, via: Via) -> AppResult<Principal> {
+    let role = user.role()?;
+    let must_enrol_mfa = !user.mfa_enabled()
+        && !matches!(via, Via::Access)
+        && crate::db::settings::get(database)
+            .await?
+            .is_some_and(|s| s.mfa_required == 1);
+    Ok(Principal {
+        user,
+        role,
+        via,
+        must_enrol_mfa,
+    })
+}
+
+/// Writes a session record to KV, kept until it would time out anyway.
+pub async fn store_session(
+    env: &Env,
+    session_id: &str,
+    record: &SessionRecord,
+    now: Millis,
+) -> AppResult<()> {
+    db::sessions(env)?
+        .put(&session_kv_key(session_id), record)
+        .map_err(|e| AppError::internal(format!("session put: {e}")))?
+        .expiration_ttl(record.kv_ttl_secs(now))
+        .execute()
+        .await
+        .map_err(|e| AppError::internal(format!("session put: {e}")))
+}
+
+fn check_csrf(req: &Request, record: &SessionRecord) -> AppResult<()> {
+    let own_origin = req
+        .url()
+        .map(|u| u.origin().ascii_serialization())
+        .map_err(|e| AppError::internal(format!("request url: {e}")))?;
+    let origin = req.headers().get("Origin").ok().flatten();
+    if !origin_allowed(origin.as_deref(), &own_origin) {
+        return Err(AppError::new(ErrorKind::Forbidden)
+            .with_detail("This request did not come from this site.")
+            .with_cause(format!("csrf: origin {origin:?} is not {own_origin}")));
+    }
+    let token = req
+        .headers()
+        .get("X-CSRF-Token")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if !secrets_match(token.as_bytes(), record.csrf.as_bytes()) {
+        return Err(AppError::new(ErrorKind::Forbidden)
+            .with_detail("Send the session's CSRF token in X-CSRF-Token.")
+            .with_cause("csrf: token mismatch"));
+    }
+    Ok(())
+}
+
+/// The caller's IP as Cloudflare reports it (`CF-Connecting-IP`); locally there is none.
+pub fn client_ip(req: &Request) -> Option<String> {
+    req.headers()
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .filter(|ip| !ip.is_empty() && ip.len() <= 64)
+}

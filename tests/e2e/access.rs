@@ -1,0 +1,169 @@
+//! Cloudflare Access: a locally generated RSA key signs assertions the way Access does, and a
+//! local certs endpoint serves its JWK set to the Worker.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rsa::pkcs1v15::SigningKey;
+use rsa::signature::{SignatureEncoding, Signer};
+use rsa::traits::PublicKeyParts;
+use rsa::RsaPrivateKey;
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::people::*;
+use crate::spawn::{Options, Tenant};
+
+const TEAM: &str = "acme.cloudflareaccess.com";
+const AUD: &str = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2";
+const KID: &str = "key-2026-11";
+
+fn keys() -> &'static (RsaPrivateKey, RsaPrivateKey) {
+    static KEYS: OnceLock<(RsaPrivateKey, RsaPrivateKey)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut rng = rand::thread_rng();
+        (
+            RsaPrivateKey::new(&mut rng, 2048).expect("rsa key"),
+            RsaPrivateKey::new(&mut rng, 2048).expect("rsa key"),
+        )
+    })
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Serves the JWK set (the first key only) at any path, like Access's certs endpoint.
+fn certs_server() -> String {
+    let key = keys().0.to_public_key();
+    let body = json!({
+        "keys": [{ "kid": KID, "kty": "RSA", "alg": "RS256", "use": "sig",
+                   "n": b64(&key.n().to_bytes_be()), "e": b64(&key.e().to_bytes_be()) }],
+        "public_cert": { "kid": KID, "cert": "-----BEGIN CERTIFICATE-----\n…" },
+    })
+    .to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    base
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn assertion(signer: &RsaPrivateKey, claims: Value) -> String {
+    let header = json!({ "alg": "RS256", "kid": KID, "typ": "JWT" });
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let signature = SigningKey::<Sha256>::new(signer.clone()).sign(input.as_bytes());
+    format!("{input}.{}", b64(&signature.to_bytes()))
+}
+
+fn claims(email: &str, aud: &str, exp: i64) -> Value {
+    json!({ "aud": [aud], "email": email, "exp": exp, "iat": now() - 10, "nbf": now() - 10,
+            "iss": format!("https://{TEAM}"), "sub": "7335d417-61da-459d-899c-0a01c76a2f94",
+            "type": "app", "identity_nonce": "6ei69kawdKzMIAPF", "country": "US" })
+}
+
+#[test]
+fn an_access_assertion_signs_in_its_user_and_every_bad_one_is_refused() {
+    let certs = certs_server();
+    let tenant = Tenant::spawn_with(Options {
+        vars: vec![
+            ("ACCESS_TEAM_DOMAIN".into(), TEAM.into()),
+            ("ACCESS_AUD".into(), AUD.into()),
+            ("ACCESS_CERTS_URL".into(), certs),
+        ],
+        ..Options::default()
+    });
+    assert_eq!(
+        create_owner(&tenant, OWNER_EMAIL, OWNER_PASSWORD).status,
+        201
+    );
+    let (good_key, other_key) = keys();
+    let me = |jwt: &str| {
+        tenant
+            .request("GET", "/api/v1/me")
+            .header("Cf-Access-Jwt-Assertion", jwt)
+            .send()
+    };
+
+    let good = me(&assertion(
+        good_key,
+        claims("Olive@Acme-Heating.example", AUD, now() + 600),
+    ));
+    assert_eq!(good.status, 200, "{}", good.body);
+    assert_eq!(good.json()["user"]["email"], OWNER_EMAIL);
+    assert_eq!(good.json()["authenticated_by"], "access");
+
+    let cases = [
+        (
+            "expired",
+            assertion(good_key, claims(OWNER_EMAIL, AUD, now() - 600)),
+        ),
+        (
+            "wrong aud",
+            assertion(good_key, claims(OWNER_EMAIL, "another-app", now() + 600)),
+        ),
+        (
+            "wrong key",
+            assertion(other_key, claims(OWNER_EMAIL, AUD, now() + 600)),
+        ),
+        (
+            "unknown user",
+            assertion(
+                good_key,
+                claims("stranger@acme-heating.example", AUD, now() + 600),
+            ),
+        ),
+        ("garbage", "not.a.jwt".to_owned()),
+    ];
+    for (why, jwt) in cases {
+        let reply = me(&jwt);
+        let problem = reply.problem(401);
+        assert!(
+            !reply.body.contains("kid"),
+            "{why}: reasons stay in the log: {problem}"
+        );
+    }
+}
+
+#[test]
+fn access_assertions_are_ignored_when_access_is_not_configured() {
+    let tenant = Tenant::spawn();
+    assert_eq!(
+        create_owner(&tenant, OWNER_EMAIL, OWNER_PASSWORD).status,
+        201
+    );
+    let jwt = assertion(&keys().0, claims(OWNER_EMAIL, AUD, now() + 600));
+    tenant
+        .request("GET", "/api/v1/me")
+        .header("Cf-Access-Jwt-Assertion", &jwt)
+        .send()
+        .problem(401);
+}

@@ -1,0 +1,153 @@
+//! Two-factor sign-in: enrolment, the two-step login, code reuse, recovery codes, enforcement.
+
+use serde_json::{json, Value};
+
+use crate::people::*;
+use crate::spawn::Tenant;
+
+/// Enrols the browser's user; returns (secret, recovery codes). Uses the code of the current
+/// time step, so callers wait for the next step before signing in with a code.
+fn enrol(browser: &mut Browser<'_>, clock_offset_ms: u64) -> (String, Vec<String>) {
+    let started = browser.post("/api/v1/me/mfa/enroll", &json!({}));
+    assert_eq!(started.status, 200, "{}", started.body);
+    let started = started.json();
+    let secret = started["secret"].as_str().unwrap().to_owned();
+    let uri = started["otpauth_uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/fieldworker:"), "{uri}");
+    assert!(uri.contains(&format!("secret={secret}")), "{uri}");
+    assert!(uri.contains("issuer=fieldworker"), "{uri}");
+    assert!(secret.len() >= 32, "160-bit secret expected: {secret}");
+
+    let wrong = browser.post("/api/v1/me/mfa/confirm", &json!({ "code": "000000" }));
+    if wrong.status != 200 {
+        wrong.problem(422);
+    }
+    let code = totp(&secret, worker_now_secs(clock_offset_ms));
+    let confirmed = browser.post("/api/v1/me/mfa/confirm", &json!({ "code": code }));
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    let codes: Vec<String> = confirmed.json()["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    browser.adopt(&confirmed);
+    (secret, codes)
+}
+
+fn challenge_of(reply: &crate::spawn::Reply) -> String {
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["mfa_required"], true, "{body}");
+    assert!(
+        reply.header("set-cookie").is_none(),
+        "no session before the second step"
+    );
+    body["challenge"].as_str().unwrap().to_owned()
+}
+
+fn second_step(tenant: &Tenant, challenge: &str, field: &str, value: &str) -> crate::spawn::Reply {
+    tenant
+        .request("POST", "/api/v1/auth/login/mfa")
+        .json(&json!({ "challenge": challenge, field: value }))
+        .send()
+}
+
+#[test]
+fn enrolment_then_a_two_step_sign_in_with_a_code_that_cannot_be_reused() {
+    let tenant = Tenant::spawn();
+    let mut owner = owner(&tenant);
+    // Run well inside the clock's future so the enrolment code's step is behind us.
+    let offset = 10 * MINUTE;
+    advance_clock(&tenant, offset);
+    let (secret, _) = enrol(&mut owner, offset);
+    assert_eq!(owner.get("/api/v1/me").json()["user"]["mfa_enabled"], true);
+
+    // Two steps later, a fresh code.
+    let offset = offset + MINUTE;
+    advance_clock(&tenant, MINUTE);
+    let challenge = challenge_of(&login(&tenant, OWNER_EMAIL, OWNER_PASSWORD));
+    second_step(&tenant, &challenge, "code", "123").problem(401);
+    let code = totp(&secret, worker_now_secs(offset));
+    let signed_in = second_step(&tenant, &challenge, "code", &code);
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+    let (cookie, _) = session_of(&signed_in);
+    assert_eq!(
+        tenant
+            .request("GET", "/api/v1/me")
+            .header("Cookie", &cookie)
+            .send()
+            .status,
+        200
+    );
+
+    // The challenge is spent, and the same code cannot open another session.
+    second_step(&tenant, &challenge, "code", &code).problem(401);
+    let again = challenge_of(&login(&tenant, OWNER_EMAIL, OWNER_PASSWORD));
+    second_step(&tenant, &again, "code", &code).problem(401);
+}
+
+#[test]
+fn a_recovery_code_signs_in_once() {
+    let tenant = Tenant::spawn();
+    let mut owner = owner(&tenant);
+    let (_, codes) = enrol(&mut owner, 0);
+    let challenge = challenge_of(&login(&tenant, OWNER_EMAIL, OWNER_PASSWORD));
+    let typed = codes[3].to_uppercase().replace('-', " ");
+    assert_eq!(
+        second_step(&tenant, &challenge, "recovery_code", &typed).status,
+        200
+    );
+    let challenge = challenge_of(&login(&tenant, OWNER_EMAIL, OWNER_PASSWORD));
+    second_step(&tenant, &challenge, "recovery_code", &codes[3]).problem(401);
+    assert_eq!(
+        second_step(&tenant, &challenge, "recovery_code", &codes[4]).status,
+        200
+    );
+}
+
+#[test]
+fn a_challenge_expires_after_five_minutes() {
+    let tenant = Tenant::spawn();
+    let mut owner = owner(&tenant);
+    let (secret, _) = enrol(&mut owner, 0);
+    let challenge = challenge_of(&login(&tenant, OWNER_EMAIL, OWNER_PASSWORD));
+    advance_clock(&tenant, 6 * MINUTE);
+    let code = totp(&secret, worker_now_secs(6 * MINUTE));
+    second_step(&tenant, &challenge, "code", &code).problem(401);
+}
+
+#[test]
+fn when_the_company_requires_mfa_members_without_it_must_enrol_first() {
+    let tenant = Tenant::spawn();
+    let mut owner = owner(&tenant);
+    enrol(&mut owner, 0);
+    let mut dispatcher = member(
+        &owner,
+        "dee@acme-heating.example",
+        "dispatcher",
+        "schedule-the-boilers-9",
+    );
+
+    let settings = owner.get("/api/v1/settings");
+    assert_eq!(settings.status, 200, "{}", settings.body);
+    let etag = settings.header("etag").unwrap().to_owned();
+    let required = owner
+        .request("PATCH", "/api/v1/settings")
+        .header("If-Match", &etag)
+        .json(&json!({ "mfa_required": true }))
+        .send();
+    assert_eq!(required.status, 200, "{}", required.body);
+
+    let blocked = dispatcher.get("/api/v1/users").problem(403);
+    assert_eq!(blocked["mfa_enrolment_required"], true);
+    let me: Value = dispatcher.get("/api/v1/me").json();
+    assert_eq!(me["mfa_enrolment_required"], true);
+    enrol(&mut dispatcher, 0);
+    assert_eq!(dispatcher.get("/api/v1/users").status, 200);
+    // And it cannot be switched off while required.
+    dispatcher
+        .post("/api/v1/me/mfa/disable", &json!({ "code": "000000" }))
+        .problem(409);
+}
