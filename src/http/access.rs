@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use worker::{Env, Fetch, Url};
+use worker::{Env, Fetch, Method, Request};
 
 use crate::domain::auth::access::{AccessConfig, AccessIdentity, Jwks, UnverifiedJwt};
 use crate::domain::time::Millis;
@@ -92,15 +92,15 @@ async fn keys(url: &str, now: Millis, force: bool) -> AppResult<Rc<Jwks>> {
     if let Some(keys) = cached {
         return Ok(keys);
     }
-    let parsed =
-        Url::parse(url).map_err(|e| AppError::internal(format!("certs url {url}: {e}")))?;
+    let request = Request::new(url, Method::Get)
+        .map_err(|e| AppError::internal(format!("certs url {url}: {e}")))?;
     let unavailable = |cause: String| {
         AppError::unavailable(
             "Sign-in through Cloudflare Access is unavailable right now.",
             cause,
         )
     };
-    let mut response = Fetch::Url(parsed)
+    let mut response = Fetch::Request(request)
         .send()
         .await
         .map_err(|e| unavailable(format!("fetching {url}: {e}")))?;

@@ -223,12 +223,11 @@ pub async fn store_session(
 }
 
 fn check_csrf(req: &Request, record: &SessionRecord) -> AppResult<()> {
-    let own_origin = req
-        .url()
-        .map(|u| u.origin().ascii_serialization())
-        .map_err(|e| AppError::internal(format!("request url: {e}")))?;
+    let url = req.inner().url();
+    let own_origin = crate::views::url::origin(&url)
+        .ok_or_else(|| AppError::internal(format!("request url without origin: {url}")))?;
     let origin = req.headers().get("Origin").ok().flatten();
-    if !origin_allowed(origin.as_deref(), &own_origin) {
+    if !origin_allowed(origin.as_deref(), own_origin) {
         return Err(AppError::new(ErrorKind::Forbidden)
             .with_detail("This request did not come from this site.")
             .with_cause(format!("csrf: origin {origin:?} is not {own_origin}")));

@@ -3,4 +3,5 @@
 pub mod health;
 pub mod request_log;
 pub mod selfcheck;
+pub mod url;
 pub mod users;

@@ -9,14 +9,11 @@ use crate::http::respond;
 
 /// `GET /api/v1/audit?action=…&limit=…`: newest first.
 pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
-    let url = req
-        .url()
-        .map_err(|e| AppError::internal(format!("request url: {e}")))?;
     let mut action = None;
     let mut limit = 50;
-    for (key, value) in url.query_pairs() {
-        match key.as_ref() {
-            "action" => action = Some(value.into_owned()),
+    for (key, value) in crate::views::url::query_pairs(&req.inner().url()) {
+        match key.as_str() {
+            "action" => action = Some(value),
             "limit" => {
                 limit = value
                     .parse::<i64>()

@@ -92,13 +92,11 @@ pub fn secure_cookies(req: &Request, env: &Env) -> bool {
     if clock::is_production(env) {
         return true;
     }
-    match req.url() {
-        Ok(url) => {
-            !(url.scheme() == "http"
-                && matches!(url.host_str(), Some("127.0.0.1") | Some("localhost")))
-        }
-        Err(_) => true,
-    }
+    let url = req.inner().url();
+    !matches!(
+        crate::views::url::scheme_and_host(&url),
+        Some(("http", "127.0.0.1" | "localhost"))
+    )
 }
 
 /// A fresh id for a new record.

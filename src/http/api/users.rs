@@ -103,10 +103,8 @@ pub async fn invite(
         ))
     })
     .await?;
-    let origin = req
-        .url()
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default();
+    let url = req.inner().url();
+    let origin = crate::views::url::origin(&url).unwrap_or_default();
     respond::json(
         201,
         &json!({
