@@ -53,7 +53,10 @@ fn an_owner_signs_in_and_sees_their_role_and_permissions() {
         .header("Cookie", &cookie)
         .send();
     assert_eq!(audit.status, 200, "{}", audit.body);
-    assert_eq!(audit.json()["events"][0]["after"]["email"], OWNER_EMAIL);
+    let event = &audit.json()["events"][0];
+    assert_eq!(event["after"]["email"], OWNER_EMAIL);
+    assert_eq!(event["actor_kind"], "user");
+    assert_eq!(event["actor_id"], me["user"]["id"]);
 }
 
 #[test]

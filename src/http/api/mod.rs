@@ -52,7 +52,7 @@ pub fn conflict(detail: &str, current: Value) -> AppError {
         .with_extension("current", current)
 }
 
-/// An audit event caused by `principal` in this request.
+/// An audit event caused by `principal` (or an anonymous caller) in this request.
 pub fn event(
     rctx: &RequestCtx,
     principal: Option<&Principal>,
@@ -62,17 +62,7 @@ pub fn event(
     before: Option<Value>,
     after: Option<Value>,
 ) -> AuditEvent {
-    let (actor_kind, actor_id) = match principal {
-        Some(p) => (
-            match p.via {
-                Via::Session { .. } => ActorKind::User,
-                Via::Token { .. } => ActorKind::Token,
-                Via::Access => ActorKind::Access,
-            },
-            Some(p.user.id.clone()),
-        ),
-        None => (ActorKind::Anonymous, None),
-    };
+    let (actor_kind, actor_id) = actor(principal);
     AuditEvent {
         at: clock::now(),
         actor_kind,
@@ -84,6 +74,20 @@ pub fn event(
         after,
         ip: rctx.ip.clone(),
         request_id: rctx.id.as_str().to_owned(),
+    }
+}
+
+fn actor(principal: Option<&Principal>) -> (ActorKind, Option<String>) {
+    match principal {
+        Some(p) => (
+            match p.via {
+                Via::Session { .. } => ActorKind::User,
+                Via::Token { .. } => ActorKind::Token,
+                Via::Access => ActorKind::Access,
+            },
+            Some(p.user.id.clone()),
+        ),
+        None => (ActorKind::Anonymous, None),
     }
 }
 

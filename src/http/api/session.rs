@@ -6,6 +6,7 @@ use serde_json::json;
 use worker::{Env, Request, Response};
 
 use crate::db::{self, audit::Step, invites, users, users::User};
+use crate::domain::audit::{ActorKind, AuditEvent};
 use crate::domain::auth::password::{
     check_new_password, PasswordHash, PBKDF2_ITERATIONS, SALT_LEN,
 };
@@ -258,8 +259,11 @@ async fn finish_sign_in(
         let clear = db::statement(&database, users::RESET_ATTEMPTS, &[db::text(&subject)])?;
         let mut steps = Vec::new();
         let mut events = Vec::new();
-        let login = |method: &str| {
-            event(
+        // The person who just proved who they are is the actor of their own sign-in.
+        let login = |method: &str| AuditEvent {
+            actor_kind: ActorKind::User,
+            actor_id: Some(user.id.clone()),
+            ..event(
                 rctx,
                 None,
                 "auth.login",
