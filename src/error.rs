@@ -149,6 +149,22 @@ impl AppError {
         Self::new(ErrorKind::BadRequest).with_detail(detail)
     }
 
+    /// 422 naming the one field that is wrong; the message is written for the person who
+    /// filled it in and repeated under `errors` so a form can show it beside the field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::new(ErrorKind::Unprocessable)
+            .with_detail(message.clone())
+            .with_extension("errors", json!([{ "field": field, "message": message }]))
+    }
+
+    /// 422 with several field errors (`[{field, message}]`) and a summary.
+    pub fn invalid_fields(summary: impl Into<String>, errors: Vec<Value>) -> Self {
+        Self::new(ErrorKind::Unprocessable)
+            .with_detail(summary)
+            .with_extension("errors", Value::Array(errors))
+    }
+
     pub fn not_found_route(path: &str) -> Self {
         Self::new(ErrorKind::NotFound).with_detail(format!("No resource lives at {path}."))
     }
@@ -288,6 +304,19 @@ mod tests {
             .to_problem("/x", "r");
         assert_eq!(problem["status"], 400);
         assert_eq!(problem["errors"][0]["field"], "name");
+    }
+
+    #[test]
+    fn a_field_error_names_the_field_for_forms() {
+        let problem = AppError::invalid_field("password", "Use at least 12 characters.")
+            .to_problem("/x", "r");
+        assert_eq!(problem["status"], 422);
+        assert_eq!(problem["detail"], "Use at least 12 characters.");
+        assert_eq!(problem["errors"][0]["field"], "password");
+        assert_eq!(
+            problem["errors"][0]["message"],
+            "Use at least 12 characters."
+        );
     }
 
     #[test]

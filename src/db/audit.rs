@@ -32,24 +32,6 @@ struct TipRow {
     hash: String,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AuditRecord {
-    pub seq: i64,
-    pub prev_seq: i64,
-    pub at: String,
-    pub actor_kind: String,
-    pub actor_id: Option<String>,
-    pub action: String,
-    pub entity: String,
-    pub entity_id: Option<String>,
-    pub before: Option<String>,
-    pub after: Option<String>,
-    pub ip: Option<String>,
-    pub request_id: Option<String>,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
 /// One step of a write: a statement, optionally followed by its audit event.
 pub enum Step {
     /// Runs as is.
@@ -153,10 +135,6 @@ fn insert(db: &D1Database, sql: &str, row: &AuditRow) -> AppResult<D1PreparedSta
 }
 
 /// The newest `limit` events, optionally of one action.
-pub async fn recent(
-    db: &D1Database,
-    action: Option<&str>,
-    limit: i64,
-) -> AppResult<Vec<AuditRecord>> {
+pub async fn recent(db: &D1Database, action: Option<&str>, limit: i64) -> AppResult<Vec<AuditRow>> {
     all(db, SELECT_RECENT, &[opt_text(action), int(limit)]).await
 }

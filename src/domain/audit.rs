@@ -57,8 +57,8 @@ pub struct AuditEvent {
     pub request_id: String,
 }
 
-/// An event with its place in the chain: exactly what is stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An event with its place in the chain: exactly what is stored (and read back).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct AuditRow {
     pub seq: i64,
     pub prev_seq: i64,

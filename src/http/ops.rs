@@ -180,9 +180,10 @@ pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> App
         .split_once('@')
         .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
     {
-        return Err(
-            AppError::new(ErrorKind::Unprocessable).with_detail("Give a valid email address.")
-        );
+        return Err(AppError::invalid_field(
+            "email",
+            "Give a valid email address.",
+        ));
     }
     let name = body
         .name
@@ -191,7 +192,7 @@ pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> App
         .to_owned();
     let local = email.split('@').next().unwrap_or_default().to_owned();
     check_new_password(&body.password, &[&email, &local, &name])
-        .map_err(|e| AppError::new(ErrorKind::Unprocessable).with_detail(e.to_string()))?;
+        .map_err(|e| AppError::invalid_field("password", e.to_string()))?;
     let database = db::database(env)?;
     if users::by_email(&database, &email).await?.is_some() {
         return Err(

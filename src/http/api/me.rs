@@ -85,14 +85,8 @@ pub async fn mfa_confirm(
     let secret = TotpSecret::from_base32(&pending)
         .map_err(|e| AppError::internal(format!("stored pending secret: {e}")))?;
     let now = now();
-    let step = totp::verify(&secret, &body.code, now.as_secs(), None).map_err(|e| {
-        AppError::new(ErrorKind::Unprocessable)
-            .with_detail(e.to_string())
-            .with_extension(
-                "errors",
-                json!([{"field": "code", "message": e.to_string()}]),
-            )
-    })?;
+    let step = totp::verify(&secret, &body.code, now.as_secs(), None)
+        .map_err(|e| AppError::invalid_field("code", e.to_string()))?;
     let codes = totp::recovery_codes(&crypto::random_bytes::<80>()?);
     let database = db::database(env)?;
     let user_id = principal.user.id.clone();
@@ -182,7 +176,7 @@ pub async fn mfa_disable(
         .totp_last_step
         .and_then(|s| u64::try_from(s).ok());
     totp::verify(&secret, &body.code, now().as_secs(), last)
-        .map_err(|e| AppError::new(ErrorKind::Unprocessable).with_detail(e.to_string()))?;
+        .map_err(|e| AppError::invalid_field("code", e.to_string()))?;
     let user_id = principal.user.id.clone();
     db::audit::write(&database, || {
         Ok((
@@ -239,14 +233,8 @@ pub async fn change_password(
         );
     }
     let local = user.email.split('@').next().unwrap_or_default();
-    check_new_password(&body.new_password, &[&user.email, local, &user.name]).map_err(|e| {
-        AppError::new(ErrorKind::Unprocessable)
-            .with_detail(e.to_string())
-            .with_extension(
-                "errors",
-                json!([{"field": "new_password", "message": e.to_string()}]),
-            )
-    })?;
+    check_new_password(&body.new_password, &[&user.email, local, &user.name])
+        .map_err(|e| AppError::invalid_field("new_password", e.to_string()))?;
     let hash = hash_new_password(&body.new_password).await?.to_string();
     let database = db::database(env)?;
     let results = db::audit::write(&database, || {

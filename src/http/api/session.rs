@@ -413,9 +413,10 @@ pub async fn accept_invite(mut req: Request, env: &Env, rctx: &RequestCtx) -> Ap
     }
     let name = body.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::new(ErrorKind::Unprocessable)
-            .with_detail("Give your name (1 to 200 characters).")
-            .with_extension("errors", json!([{"field": "name", "message": "required"}])));
+        return Err(AppError::invalid_field(
+            "name",
+            "Give your name (1 to 200 characters).",
+        ));
     }
     let local = invite
         .email
@@ -423,14 +424,8 @@ pub async fn accept_invite(mut req: Request, env: &Env, rctx: &RequestCtx) -> Ap
         .next()
         .unwrap_or_default()
         .to_owned();
-    check_new_password(&body.password, &[&invite.email, &local, &name]).map_err(|e| {
-        AppError::new(ErrorKind::Unprocessable)
-            .with_detail(e.to_string())
-            .with_extension(
-                "errors",
-                json!([{"field": "password", "message": e.to_string()}]),
-            )
-    })?;
+    check_new_password(&body.password, &[&invite.email, &local, &name])
+        .map_err(|e| AppError::invalid_field("password", e.to_string()))?;
     if users::by_email(&database, &invite.email).await?.is_some() {
         return Err(
             AppError::new(ErrorKind::Conflict).with_detail("That address already has an account.")

@@ -5,7 +5,7 @@ use serde_json::json;
 use worker::{Env, Request, Response};
 
 use crate::db::{self, audit::Step, settings};
-use crate::error::{AppError, AppResult, ErrorKind};
+use crate::error::{AppError, AppResult};
 use crate::http::api::{conflict, event, if_match, now, with_etag};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, MAX_JSON_BODY};
@@ -104,9 +104,10 @@ pub async fn update(
         next.mfa_required = i64::from(required);
     }
     if !errors.is_empty() {
-        return Err(AppError::new(ErrorKind::Unprocessable)
-            .with_detail("The settings could not be saved.")
-            .with_extension("errors", json!(errors)));
+        return Err(AppError::invalid_fields(
+            "The settings could not be saved.",
+            errors,
+        ));
     }
     let database = db::database(env)?;
     let stamp = now().to_rfc3339();

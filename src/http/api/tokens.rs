@@ -53,9 +53,10 @@ pub async fn create(
         errors.push(json!({"field": "expires_in_days", "message": format!("Between 1 and {MAX_EXPIRY_DAYS} days.")}));
     }
     if !errors.is_empty() {
-        return Err(AppError::new(ErrorKind::Unprocessable)
-            .with_detail("The token could not be created.")
-            .with_extension("errors", json!(errors)));
+        return Err(AppError::invalid_fields(
+            "The token could not be created.",
+            errors,
+        ));
     }
     let secret = format!("{TOKEN_PREFIX}{}", crypto::random_string(TOKEN_RANDOM_LEN)?);
     let id = new_id()?;

@@ -59,9 +59,10 @@ pub async fn invite(
         );
     }
     let Some(role) = role.filter(|_| errors.is_empty()) else {
-        return Err(AppError::new(ErrorKind::Unprocessable)
-            .with_detail("The invitation could not be created.")
-            .with_extension("errors", json!(errors)));
+        return Err(AppError::invalid_fields(
+            "The invitation could not be created.",
+            errors,
+        ));
     };
     let database = db::database(env)?;
     if users::by_email(&database, &email).await?.is_some() {
@@ -142,12 +143,10 @@ pub async fn update(
         .ok_or_else(|| AppError::not_found("user"))?;
     let role = match &body.role {
         Some(r) => Role::parse(r).ok_or_else(|| {
-            AppError::new(ErrorKind::Unprocessable)
-                .with_detail("The role must be one of owner, dispatcher, technician, viewer.")
-                .with_extension(
-                    "errors",
-                    json!([{"field": "role", "message": "unknown role"}]),
-                )
+            AppError::invalid_field(
+                "role",
+                "The role must be one of owner, dispatcher, technician, viewer.",
+            )
         })?,
         None => before.role()?,
     };
