@@ -5,6 +5,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use fieldworker::db::{audit, invites, probe, schema, settings, tokens, users};
+use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
 use rusqlite::Connection;
 
@@ -94,7 +95,8 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         users::DISABLE_TOTP,
         users::CONSUME_TOTP_STEP,
         users::SELECT_ATTEMPTS,
-        users::UPSERT_ATTEMPTS,
+        users::COUNT_FAILURE,
+        users::LOCK_IF_OVER,
         users::RESET_ATTEMPTS,
         users::CLEAR_ATTEMPTS,
         users::INSERT_RECOVERY_CODE,
@@ -361,4 +363,72 @@ fn an_invited_user_is_created_only_by_the_batch_that_consumed_the_invite() {
         0,
         "expired"
     );
+}
+
+/// Runs one failed sign-in for `subject` at `now` with limit `max`, as the Worker's batch
+/// does; answers whether it locked the subject.
+fn fail(conn: &Connection, subject: &str, now: i64, max: i64) -> bool {
+    conn.execute(users::COUNT_FAILURE, (subject, now, WINDOW_MS as i64))
+        .unwrap();
+    conn.execute(
+        users::LOCK_IF_OVER,
+        (subject, now, max, BASE_LOCK_MS as i64, MAX_LOCK_MS as i64),
+    )
+    .unwrap()
+        == 1
+}
+
+fn locked_until(conn: &Connection, subject: &str) -> Option<i64> {
+    conn.query_row(users::SELECT_ATTEMPTS, [subject], |r| r.get(2))
+        .unwrap()
+}
+
+#[test]
+fn failures_lock_an_address_for_a_period_that_doubles_with_each_lock() {
+    let conn = migrated();
+    let s = "email:a@x.example";
+    let t = 10_000_000;
+    for i in 0..4 {
+        assert!(!fail(&conn, s, t + i, 5));
+    }
+    assert!(fail(&conn, s, t + 4, 5));
+    assert_eq!(locked_until(&conn, s), Some(t + 4 + BASE_LOCK_MS as i64));
+
+    // A successful sign-in starts the count over but remembers the lock.
+    conn.execute(users::RESET_ATTEMPTS, [s]).unwrap();
+    let later = t + 3_600_000;
+    for i in 0..4 {
+        assert!(!fail(&conn, s, later + i, 5));
+    }
+    assert!(fail(&conn, s, later + 4, 5));
+    assert_eq!(
+        locked_until(&conn, s),
+        Some(later + 4 + 2 * BASE_LOCK_MS as i64)
+    );
+
+    // An owner's unlock forgets everything.
+    conn.execute(users::CLEAR_ATTEMPTS, [s]).unwrap();
+    assert!(!fail(&conn, s, later + 10, 5));
+}
+
+#[test]
+fn failures_outside_the_window_start_a_new_count_and_locks_are_capped() {
+    let conn = migrated();
+    let s = "ip:203.0.113.7";
+    for i in 0..4 {
+        fail(&conn, s, i, 5);
+    }
+    // The window has passed: this is failure 1 of a new window, not failure 5.
+    assert!(!fail(&conn, s, WINDOW_MS as i64, 5));
+    conn.execute(
+        "UPDATE login_attempts SET lockouts = 40 WHERE subject = ?1",
+        [s],
+    )
+    .unwrap();
+    let now = 10 * WINDOW_MS as i64;
+    for i in 0..4 {
+        fail(&conn, s, now + i, 5);
+    }
+    assert!(fail(&conn, s, now + 4, 5));
+    assert_eq!(locked_until(&conn, s), Some(now + 4 + MAX_LOCK_MS as i64));
 }

@@ -46,15 +46,26 @@ impl Step {
     }
 }
 
-/// Writes `steps` and their audit rows as one batch; `build` is called again on a retry.
-/// Unguarded events (`events`) are appended after the steps.
+/// Writes `steps` and the audit rows as one batch; `build` is called again on a retry.
+/// `events` are written whatever the steps do; a guarded step's event only if its statement
+/// changed a row. Answers the results of the steps, in their order (not the audit inserts).
 pub async fn write(
     db: &D1Database,
     build: impl Fn() -> AppResult<(Vec<Step>, Vec<AuditEvent>)>,
 ) -> AppResult<Vec<D1Result>> {
-    const ATTEMPTS: usize = 5;
+    // Every write appends to the one chain, so concurrent writers queue on its tip: the loser
+    // of a race retries after a short random pause (so the next round has a clear winner).
+    const ATTEMPTS: u32 = 12;
     let mut last_error = String::new();
-    for _ in 0..ATTEMPTS {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            let mut jitter = [0u8; 1];
+            // Without entropy the pause is simply the shortest one.
+            let _ = getrandom::fill(&mut jitter);
+            let jitter = u64::from(jitter[0]);
+            let pause_ms = 2 + jitter % (5 * u64::from(attempt.min(8)));
+            worker::Delay::from(std::time::Duration::from_millis(pause_ms)).await;
+        }
         let tip = first::<TipRow>(db, SELECT_TIP, &[])
             .await?
             .map(|t| ChainTip {
@@ -72,33 +83,43 @@ pub async fn write(
                 "a batch may hold one guarded audit step at most",
             ));
         }
-        let mut all_events = Vec::new();
-        let mut plan = Vec::new();
+        // Unconditional rows go first and the guarded row last, so a guarded row that is
+        // skipped (its statement changed nothing) leaves no gap in the chain.
+        let mut guarded_event = None;
+        let mut plan = Vec::with_capacity(steps.len());
         for step in steps {
             match step {
-                Step::Plain(stmt) => plan.push((stmt, None)),
+                Step::Plain(stmt) => plan.push((stmt, false)),
                 Step::Guarded(stmt, event) => {
-                    all_events.push(*event);
-                    plan.push((stmt, Some(true)));
+                    guarded_event = Some(*event);
+                    plan.push((stmt, true));
                 }
             }
         }
-        all_events.extend(events);
-        let mut rows = chain(&tip, all_events).into_iter();
+        let unguarded_count = events.len();
+        let mut rows = chain(&tip, events.into_iter().chain(guarded_event).collect()).into_iter();
         let mut batch = Vec::new();
+        for row in rows.by_ref().take(unguarded_count) {
+            batch.push(insert(db, INSERT_AUDIT, &row)?);
+        }
+        let mut step_positions = Vec::with_capacity(plan.len());
         for (stmt, guarded) in plan {
+            step_positions.push(batch.len());
             batch.push(stmt);
-            if guarded.is_some() {
+            if guarded {
                 if let Some(row) = rows.next() {
                     batch.push(insert(db, INSERT_AUDIT_IF_CHANGED, &row)?);
                 }
             }
         }
-        for row in rows {
-            batch.push(insert(db, INSERT_AUDIT, &row)?);
-        }
         match db.batch(batch).await {
-            Ok(results) => return Ok(results),
+            Ok(results) => {
+                let mut results: Vec<Option<D1Result>> = results.into_iter().map(Some).collect();
+                return Ok(step_positions
+                    .into_iter()
+                    .filter_map(|i| results.get_mut(i).and_then(Option::take))
+                    .collect());
+            }
             Err(e) => {
                 let message = e.to_string();
                 if !message.contains("UNIQUE constraint failed: audit_log") {

@@ -1,11 +1,12 @@
 //! Users, their failed sign-in counters and their MFA recovery codes.
 
 use serde::Deserialize;
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement};
 
-use crate::db::{all, first, int, opt_int, statement, text};
+use crate::db::{all, first, int, statement, text};
 use crate::domain::auth::permissions::Role;
-use crate::domain::auth::session::lockout::Attempts;
+use crate::domain::auth::session::lockout::{self, Attempts};
+use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
 
 pub const SELECT_BY_EMAIL: &str = "SELECT id, email, name, role, password_hash, active, \
@@ -50,11 +51,21 @@ pub const CONSUME_TOTP_STEP: &str = "UPDATE users SET totp_last_step = ?1 \
 
 pub const SELECT_ATTEMPTS: &str = "SELECT failures, window_start, locked_until, lockouts \
     FROM login_attempts WHERE subject = ?1";
-pub const UPSERT_ATTEMPTS: &str = "INSERT INTO login_attempts \
-    (subject, failures, window_start, locked_until, lockouts) VALUES (?1, ?2, ?3, ?4, ?5) \
-    ON CONFLICT (subject) DO UPDATE SET failures = excluded.failures, \
-    window_start = excluded.window_start, locked_until = excluded.locked_until, \
-    lockouts = excluded.lockouts";
+/// Counts one failure, atomically (concurrent failures each count): the count starts over
+/// when the window has passed. ?1 subject, ?2 now (ms), ?3 window (ms).
+pub const COUNT_FAILURE: &str = "INSERT INTO login_attempts \
+    (subject, failures, window_start, locked_until, lockouts) VALUES (?1, 1, ?2, NULL, 0) \
+    ON CONFLICT (subject) DO UPDATE SET \
+    failures = CASE WHEN login_attempts.window_start + ?3 <= ?2 THEN 1 \
+                    ELSE login_attempts.failures + 1 END, \
+    window_start = CASE WHEN login_attempts.window_start + ?3 <= ?2 THEN ?2 \
+                        ELSE login_attempts.window_start END";
+/// Locks the subject once it reached ?3 failures: for ?4 ms doubled per earlier lock, at most
+/// ?5 ms. Run right after [`COUNT_FAILURE`] in the same batch. ?1 subject, ?2 now.
+pub const LOCK_IF_OVER: &str = "UPDATE login_attempts SET \
+    locked_until = ?2 + MIN(?4 << MIN(lockouts, 16), ?5), lockouts = lockouts + 1, \
+    failures = 0, window_start = ?2 \
+    WHERE subject = ?1 AND failures >= ?3";
 /// After a successful sign-in: the count starts over, but the number of past locks is kept,
 /// so an address that keeps getting locked gets longer locks.
 pub const RESET_ATTEMPTS: &str = "UPDATE login_attempts SET failures = 0, locked_until = NULL \
@@ -148,22 +159,32 @@ pub async fn attempts(db: &D1Database, subject: &str) -> AppResult<Attempts> {
         .unwrap_or_default())
 }
 
-pub fn upsert_attempts(
+/// The two statements that count a failure for `subject` and lock it at `max` failures.
+pub fn count_failure(
     db: &D1Database,
     subject: &str,
-    a: &Attempts,
-) -> AppResult<worker::D1PreparedStatement> {
-    statement(
-        db,
-        UPSERT_ATTEMPTS,
-        &[
-            text(subject),
-            int(a.failures),
-            int(a.window_start as i64),
-            opt_int(a.locked_until.map(|v| v as i64)),
-            int(a.lockouts),
-        ],
-    )
+    now: Millis,
+    max: i64,
+) -> AppResult<(D1PreparedStatement, D1PreparedStatement)> {
+    let now = int(now.0 as i64);
+    Ok((
+        statement(
+            db,
+            COUNT_FAILURE,
+            &[text(subject), now.clone(), int(lockout::WINDOW_MS as i64)],
+        )?,
+        statement(
+            db,
+            LOCK_IF_OVER,
+            &[
+                text(subject),
+                now,
+                int(max),
+                int(lockout::BASE_LOCK_MS as i64),
+                int(lockout::MAX_LOCK_MS as i64),
+            ],
+        )?,
+    ))
 }
 
 #[derive(Deserialize)]

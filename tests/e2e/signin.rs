@@ -336,3 +336,49 @@ fn new_passwords_follow_the_rules() {
         409
     );
 }
+
+#[test]
+fn concurrent_failures_all_count_so_parallel_guessing_still_locks() {
+    let tenant = Tenant::spawn();
+    assert_eq!(
+        create_owner(&tenant, OWNER_EMAIL, OWNER_PASSWORD).status,
+        201
+    );
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let guesses: Vec<_> = (0..8)
+            .map(|i| {
+                let tenant = &tenant;
+                scope.spawn(move || {
+                    login(tenant, OWNER_EMAIL, &format!("parallel-guess-{i:04}")).status
+                })
+            })
+            .collect();
+        guesses.into_iter().map(|g| g.join().unwrap()).collect()
+    });
+    assert!(
+        statuses.iter().all(|s| matches!(s, 401 | 429)),
+        "{statuses:?}"
+    );
+    // Eight guesses against a limit of five: the address is locked now, whatever the timing.
+    login(&tenant, OWNER_EMAIL, OWNER_PASSWORD).problem(429);
+}
+
+#[test]
+fn many_failures_from_one_ip_throttle_it_for_every_address() {
+    let tenant = Tenant::spawn();
+    assert_eq!(
+        create_owner(&tenant, OWNER_EMAIL, OWNER_PASSWORD).status,
+        201
+    );
+    // Locally every request comes from 127.0.0.1; 30 failures over many addresses (each
+    // below its own limit) throttle the IP.
+    for i in 0..30 {
+        let reply = login(
+            &tenant,
+            &format!("guess{}@acme-heating.example", i % 10),
+            "wrong-password-000",
+        );
+        assert!(matches!(reply.status, 401 | 429), "{}", reply.body);
+    }
+    login(&tenant, OWNER_EMAIL, OWNER_PASSWORD).problem(429);
+}

@@ -172,36 +172,12 @@ pub mod lockout {
                 .filter(|until| *until > now.0)
                 .map(|until| until - now.0)
         }
-
-        /// The state after one more failure; `max` is the limit for this kind of subject.
-        pub fn after_failure(self, now: Millis, max: i64) -> Attempts {
-            let fresh_window = now.0 >= self.window_start.saturating_add(WINDOW_MS);
-            let mut next = if fresh_window {
-                Attempts {
-                    failures: 0,
-                    window_start: now.0,
-                    ..self
-                }
-            } else {
-                self
-            };
-            next.failures += 1;
-            if next.failures >= max {
-                let shift = u32::try_from(next.lockouts.clamp(0, 16)).unwrap_or(16);
-                let period = BASE_LOCK_MS.saturating_mul(1u64 << shift).min(MAX_LOCK_MS);
-                next.locked_until = Some(now.0.saturating_add(period));
-                next.lockouts += 1;
-                next.failures = 0;
-                next.window_start = now.0;
-            }
-            next
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::lockout::*;
+    use super::lockout::Attempts;
     use super::*;
 
     fn record() -> SessionRecord {
@@ -305,41 +281,13 @@ mod tests {
     }
 
     #[test]
-    fn failures_lock_an_address_for_a_growing_period() {
-        let start = Millis(10_000_000);
-        let mut a = Attempts::default();
-        for i in 0..EMAIL_MAX_FAILURES - 1 {
-            a = a.after_failure(start.plus(i as u64), EMAIL_MAX_FAILURES);
-            assert_eq!(a.locked_for(start), None);
-        }
-        a = a.after_failure(start, EMAIL_MAX_FAILURES);
-        assert_eq!(a.locked_for(start), Some(BASE_LOCK_MS));
-        assert_eq!(a.lockouts, 1);
-
-        let later = start.plus(BASE_LOCK_MS);
-        assert_eq!(a.locked_for(later), None);
-        for _ in 0..EMAIL_MAX_FAILURES {
-            a = a.after_failure(later, EMAIL_MAX_FAILURES);
-        }
-        assert_eq!(a.locked_for(later), Some(2 * BASE_LOCK_MS));
-    }
-
-    #[test]
-    fn failures_outside_the_window_start_a_new_count_and_locks_are_capped() {
+    fn a_lock_is_in_force_only_until_its_end() {
         let a = Attempts {
-            failures: EMAIL_MAX_FAILURES - 1,
-            window_start: 0,
-            locked_until: None,
-            lockouts: 40,
+            locked_until: Some(10_000),
+            ..Attempts::default()
         };
-        let after = a.after_failure(Millis(WINDOW_MS), EMAIL_MAX_FAILURES);
-        assert_eq!(after.failures, 1);
-        let locked = Attempts {
-            failures: EMAIL_MAX_FAILURES - 1,
-            window_start: 0,
-            ..a
-        }
-        .after_failure(Millis(1), EMAIL_MAX_FAILURES);
-        assert_eq!(locked.locked_for(Millis(1)), Some(MAX_LOCK_MS));
+        assert_eq!(a.locked_for(Millis(4_000)), Some(6_000));
+        assert_eq!(a.locked_for(Millis(10_000)), None);
+        assert_eq!(Attempts::default().locked_for(Millis(0)), None);
     }
 }

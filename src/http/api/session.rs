@@ -116,8 +116,8 @@ struct LoginBody {
     password: String,
 }
 
-/// Counts a failure against the address and the IP, audits it, and answers 401 (or 429 when
-/// this failure locked the address).
+/// Counts a failure against the address and the IP (atomically, in D1), audits it, and
+/// answers 401, or 429 when this failure locked the address.
 async fn fail_sign_in(
     env: &Env,
     rctx: &RequestCtx,
@@ -128,32 +128,32 @@ async fn fail_sign_in(
     let database = db::database(env)?;
     let now = now();
     let email_subject = users::email_subject(email);
-    let email_attempts = users::attempts(&database, &email_subject)
-        .await?
-        .after_failure(now, lockout::EMAIL_MAX_FAILURES);
     let ip_subject = rctx.ip.as_deref().map(users::ip_subject);
-    let ip_attempts = match &ip_subject {
-        Some(subject) => Some(
-            users::attempts(&database, subject)
-                .await?
-                .after_failure(now, lockout::IP_MAX_FAILURES),
-        ),
-        None => None,
-    };
-    let newly_locked = email_attempts.locked_for(now);
     let user_id = user.map(|u| u.id.clone());
-    db::audit::write(&database, || {
-        let mut steps = vec![Step::Plain(users::upsert_attempts(
-            &database,
-            &email_subject,
-            &email_attempts,
-        )?)];
-        if let (Some(subject), Some(attempts)) = (&ip_subject, &ip_attempts) {
-            steps.push(Step::Plain(users::upsert_attempts(
-                &database, subject, attempts,
-            )?));
+    let results = db::audit::write(&database, || {
+        let mut steps = Vec::new();
+        if let Some(subject) = &ip_subject {
+            let (count, lock) =
+                users::count_failure(&database, subject, now, lockout::IP_MAX_FAILURES)?;
+            steps.extend([Step::Plain(count), Step::Plain(lock)]);
         }
-        let mut events = vec![event(
+        let (count, lock) =
+            users::count_failure(&database, &email_subject, now, lockout::EMAIL_MAX_FAILURES)?;
+        steps.push(Step::Plain(count));
+        // Last, so its audit row is the last of the batch: written only if this locked it.
+        steps.push(Step::guarded(
+            lock,
+            event(
+                rctx,
+                None,
+                "auth.locked",
+                "user",
+                user_id.as_deref(),
+                None,
+                Some(json!({ "email": email })),
+            ),
+        ));
+        let failed = event(
             rctx,
             None,
             "auth.login_failed",
@@ -161,25 +161,17 @@ async fn fail_sign_in(
             user_id.as_deref(),
             None,
             Some(json!({ "email": email, "reason": reason })),
-        )];
-        if newly_locked.is_some() {
-            events.push(event(
-                rctx,
-                None,
-                "auth.locked",
-                "user",
-                user_id.as_deref(),
-                None,
-                Some(json!({ "email": email, "locked_until": email_attempts.locked_until })),
-            ));
-        }
-        Ok((steps, events))
+        );
+        Ok((steps, vec![failed]))
     })
     .await?;
-    Err(match newly_locked {
-        Some(ms) => locked(ms),
-        None => sign_in_failed(),
-    })
+    if results.last().map(db::changes) == Some(1) {
+        let attempts = users::attempts(&database, &email_subject).await?;
+        return Err(locked(
+            attempts.locked_for(now).unwrap_or(lockout::BASE_LOCK_MS),
+        ));
+    }
+    Err(sign_in_failed())
 }
 
 /// Refuses early while the address or the IP is locked.
