@@ -85,6 +85,7 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         audit::SELECT_RECENT,
         users::SELECT_BY_EMAIL,
         users::SELECT_BY_ID,
+        users::SELECT_BY_TOKEN_HASH,
         users::SELECT_ALL,
         users::INSERT,
         users::INSERT_FROM_INVITE,

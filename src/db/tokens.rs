@@ -33,10 +33,6 @@ pub struct AccessToken {
     pub version: i64,
 }
 
-pub async fn by_hash(db: &D1Database, hash: &str) -> AppResult<Option<AccessToken>> {
-    first(db, SELECT_BY_HASH, &[text(hash)]).await
-}
-
 pub async fn by_id(db: &D1Database, id: &str) -> AppResult<Option<AccessToken>> {
     first(db, SELECT_BY_ID, &[text(id)]).await
 }

@@ -9,12 +9,21 @@ use crate::domain::auth::session::lockout::{self, Attempts};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
 
+/// Each user read also brings the company's MFA policy, which every authenticated request
+/// needs: one round trip instead of two.
 pub const SELECT_BY_EMAIL: &str = "SELECT id, email, name, role, password_hash, active, \
-    totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at \
+    totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at, \
+    (SELECT mfa_required FROM company_settings WHERE id = 1) AS company_mfa_required \
     FROM users WHERE email = ?1";
 pub const SELECT_BY_ID: &str = "SELECT id, email, name, role, password_hash, active, \
-    totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at \
+    totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at, \
+    (SELECT mfa_required FROM company_settings WHERE id = 1) AS company_mfa_required \
     FROM users WHERE id = ?1";
+/// The user a personal access token belongs to, by the token's hash.
+pub const SELECT_BY_TOKEN_HASH: &str = "SELECT id, email, name, role, password_hash, active, \
+    totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at, \
+    (SELECT mfa_required FROM company_settings WHERE id = 1) AS company_mfa_required \
+    FROM users WHERE id = (SELECT user_id FROM access_tokens WHERE token_hash = ?1)";
 /// Every user with the lock on their address, if any.
 pub const SELECT_ALL: &str = "SELECT u.id, u.email, u.name, u.role, u.password_hash, u.active, \
     u.totp_secret, u.totp_pending, u.totp_last_step, u.session_epoch, u.version, u.created_at, \
@@ -100,6 +109,9 @@ pub struct User {
     /// Only filled by [`list`].
     #[serde(default)]
     pub locked_until: Option<i64>,
+    /// Whether the company requires MFA (1); filled by the single-user queries.
+    #[serde(default)]
+    pub company_mfa_required: Option<i64>,
 }
 
 impl User {

@@ -103,8 +103,21 @@ async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
         let token = bearer_token(&authorization)
             .filter(|t| looks_like_access_token(t))
             .ok_or_else(|| unauthenticated("malformed Authorization header"))?;
-        let row = tokens::by_hash(&database, &sha256_hex(token))
-            .await?
+        // The token and its user in one round trip.
+        let hash = sha256_hex(token);
+        let results = database
+            .batch(vec![
+                db::statement(&database, tokens::SELECT_BY_HASH, &[db::text(&hash)])?,
+                db::statement(&database, users::SELECT_BY_TOKEN_HASH, &[db::text(&hash)])?,
+            ])
+            .await
+            .map_err(|e| AppError::internal(format!("token lookup: {e}")))?;
+        let row = results
+            .first()
+            .map(|r| r.results::<tokens::AccessToken>())
+            .transpose()
+            .map_err(|e| AppError::internal(format!("token row: {e}")))?
+            .and_then(|rows| rows.into_iter().next())
             .ok_or_else(|| unauthenticated("unknown access token"))?;
         if row.revoked_at.is_some() {
             return Err(unauthenticated("revoked access token"));
@@ -112,15 +125,28 @@ async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
         if row.expires_at.is_some_and(|at| at <= now.0 as i64) {
             return Err(unauthenticated("expired access token"));
         }
-        let user = active_user(&database, &row.user_id).await?;
-        let touch = db::statement(
-            &database,
-            tokens::TOUCH,
-            &[db::int(now.0 as i64), db::text(&row.id)],
-        )?;
-        // Last-use bookkeeping must not fail the request it describes.
-        let _ = touch.run().await;
-        return principal(&database, user, Via::Token { id: row.id }).await;
+        let user = results
+            .get(1)
+            .map(|r| r.results::<User>())
+            .transpose()
+            .map_err(|e| AppError::internal(format!("token user row: {e}")))?
+            .and_then(|rows| rows.into_iter().next())
+            .filter(User::is_active)
+            .ok_or_else(|| unauthenticated("the token's user is gone or deactivated"))?;
+        // Last use is written at most once a minute, so most requests skip this write, and
+        // bookkeeping never fails the request it describes.
+        if row
+            .last_used_at
+            .is_none_or(|at| at < (now.0 as i64).saturating_sub(60_000))
+        {
+            let touch = db::statement(
+                &database,
+                tokens::TOUCH,
+                &[db::int(now.0 as i64), db::text(&row.id)],
+            )?;
+            let _ = touch.run().await;
+        }
+        return principal(user, Via::Token { id: row.id }).await;
     }
 
     if let Some(assertion) = header("Cf-Access-Jwt-Assertion") {
@@ -132,7 +158,7 @@ async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
             if !user.is_active() {
                 return Err(unauthenticated("deactivated user"));
             }
-            return principal(&database, user, Via::Access).await;
+            return principal(user, Via::Access).await;
         }
     }
 
@@ -171,7 +197,6 @@ async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
         record
     };
     principal(
-        &database,
         user,
         Via::Session {
             id: session_id,
@@ -191,13 +216,10 @@ async fn active_user(database: &worker::D1Database, id: &str) -> AppResult<User>
     Ok(user)
 }
 
-async fn principal(database: &worker::D1Database, user: User, via: Via) -> AppResult<Principal> {
+async fn principal(user: User, via: Via) -> AppResult<Principal> {
     let role = user.role()?;
-    let must_enrol_mfa = !user.mfa_enabled()
-        && !matches!(via, Via::Access)
-        && crate::db::settings::get(database)
-            .await?
-            .is_some_and(|s| s.mfa_required == 1);
+    let must_enrol_mfa =
+        !user.mfa_enabled() && !matches!(via, Via::Access) && user.company_mfa_required == Some(1);
     Ok(Principal {
         user,
         role,

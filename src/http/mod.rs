@@ -93,7 +93,7 @@ async fn handle(
         Route::LoginMfa => api::session::login_mfa(req, env, rctx).await,
         Route::Logout => api::session::logout(&req, env, me()?).await,
         Route::AcceptInvite => api::session::accept_invite(req, env, rctx).await,
-        Route::Me => api::me::get(me()?),
+        Route::Me => api::me::get(env, me()?).await,
         Route::MfaEnroll => api::me::mfa_enroll(env, me()?).await,
         Route::MfaConfirm => api::me::mfa_confirm(req, env, rctx, me()?).await,
         Route::MfaDisable => api::me::mfa_disable(req, env, rctx, me()?).await,

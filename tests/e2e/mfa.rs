@@ -95,10 +95,14 @@ fn a_recovery_code_signs_in_once() {
     let (_, codes) = enrol(&mut owner, 0);
     let challenge = challenge_of(&login(&tenant, OWNER_EMAIL, OWNER_PASSWORD));
     let typed = codes[3].to_uppercase().replace('-', " ");
-    assert_eq!(
-        second_step(&tenant, &challenge, "recovery_code", &typed).status,
-        200
-    );
+    let signed_in = second_step(&tenant, &challenge, "recovery_code", &typed);
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+    let (cookie, _) = session_of(&signed_in);
+    let me = tenant
+        .request("GET", "/api/v1/me")
+        .header("Cookie", &cookie)
+        .send();
+    assert_eq!(me.json()["recovery_codes_left"], 9);
     let challenge = challenge_of(&login(&tenant, OWNER_EMAIL, OWNER_PASSWORD));
     second_step(&tenant, &challenge, "recovery_code", &codes[3]).problem(401);
     assert_eq!(

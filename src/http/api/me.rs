@@ -18,8 +18,14 @@ use crate::views::users::UserView;
 /// The name authenticator apps show beside the code.
 const TOTP_ISSUER: &str = "fieldworker";
 
-/// `GET /api/v1/me`: the user, their role and what it permits.
-pub fn get(principal: &Principal) -> AppResult<Response> {
+/// `GET /api/v1/me`: the user, their role and what it permits, and how many recovery codes
+/// are left when two-factor sign-in is on.
+pub async fn get(env: &Env, principal: &Principal) -> AppResult<Response> {
+    let recovery_codes_left = if principal.user.mfa_enabled() {
+        Some(users::recovery_codes_left(&db::database(env)?, &principal.user.id).await?)
+    } else {
+        None
+    };
     respond::json(
         200,
         &json!({
@@ -28,6 +34,7 @@ pub fn get(principal: &Principal) -> AppResult<Response> {
             "permissions": principal.permissions(),
             "authenticated_by": principal.via.name(),
             "mfa_enrolment_required": principal.must_enrol_mfa,
+            "recovery_codes_left": recovery_codes_left,
         }),
     )
 }
