@@ -8,7 +8,7 @@ use worker::{D1Database, D1PreparedStatement, D1Result};
 
 use crate::db::{all, first, int, opt_text, statement, text};
 use crate::domain::audit::{chain, AuditEvent, AuditRow, ChainTip};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorKind};
 
 pub const SELECT_TIP: &str = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
 
@@ -122,10 +122,17 @@ pub async fn write(
             }
             Err(e) => {
                 let message = e.to_string();
-                if !message.contains("UNIQUE constraint failed: audit_log") {
-                    return Err(AppError::internal(format!("write batch: {message}")));
+                if message.contains("UNIQUE constraint failed: audit_log") {
+                    last_error = message;
+                    continue;
                 }
-                last_error = message;
+                // Another request created the same thing between our check and our write.
+                if message.contains("UNIQUE constraint failed") {
+                    return Err(AppError::new(ErrorKind::Conflict)
+                        .with_detail("That already exists.")
+                        .with_cause(format!("write batch: {message}")));
+                }
+                return Err(AppError::internal(format!("write batch: {message}")));
             }
         }
     }

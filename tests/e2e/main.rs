@@ -10,6 +10,7 @@ mod health;
 mod mfa;
 mod panics;
 mod roles;
+mod settings;
 mod signin;
 mod storage;
 mod tokens;

@@ -92,9 +92,29 @@ pub async fn update(
         next.locale = locale;
     }
     if let Some(email) = patch.email {
+        let email = email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
+        if email.as_deref().is_some_and(|e| {
+            e.len() > 254
+                || !e
+                    .split_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+        }) {
+            errors.push(json!({"field": "email", "message": "A valid email address, or null."}));
+        }
         next.email = email;
     }
     if let Some(phone) = patch.phone {
+        let phone = phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
+        let e164 = |p: &str| {
+            p.strip_prefix('+').is_some_and(|digits| {
+                (8..=15).contains(&digits.len())
+                    && digits.bytes().all(|b| b.is_ascii_digit())
+                    && !digits.starts_with('0')
+            })
+        };
+        if phone.as_deref().is_some_and(|p| !e164(p)) {
+            errors.push(json!({"field": "phone", "message": "An E.164 number such as +12125550143, or null."}));
+        }
         next.phone = phone;
     }
     if let Some(address) = patch.address {

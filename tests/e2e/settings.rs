@@ -1,0 +1,57 @@
+//! Company settings: versioned writes by owners, validation naming the fields.
+
+use serde_json::json;
+
+use crate::people::*;
+use crate::spawn::Tenant;
+
+#[test]
+fn settings_change_only_with_the_version_read_and_valid_fields() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let read = owner.get("/api/v1/settings");
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.header("etag"), Some("\"1\""));
+    let patch = |version: Option<&str>, body: serde_json::Value| {
+        let mut call = owner.request("PATCH", "/api/v1/settings");
+        if let Some(version) = version {
+            call = call.header("If-Match", version);
+        }
+        call.json(&body).send()
+    };
+
+    patch(None, json!({ "name": "Acme Heating" })).problem(428);
+    patch(Some("one"), json!({ "name": "Acme Heating" })).problem(400);
+    let invalid = patch(
+        Some("\"1\""),
+        json!({ "currency": "usd", "phone": "555-0143", "email": "nope", "name": " " }),
+    )
+    .problem(422);
+    let fields: Vec<&str> = invalid["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["name", "currency", "email", "phone"]);
+    patch(Some("\"1\""), json!({ "colour": "red" })).problem(400);
+
+    let saved = patch(
+        Some("\"1\""),
+        json!({ "name": "Acme Heating", "phone": "+12125550143", "time_zone": "America/Chicago" }),
+    );
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert_eq!(saved.header("etag"), Some("\"2\""));
+    assert_eq!(saved.json()["name"], "Acme Heating");
+
+    // A second tab still holding version 1 gets the conflict and the current settings.
+    let stale = patch(Some("\"1\""), json!({ "name": "Stale Tab Heating" })).problem(409);
+    assert_eq!(stale["current"]["name"], "Acme Heating");
+    assert_eq!(stale["current"]["version"], 2);
+
+    let audit = owner.get("/api/v1/audit?action=settings.updated").json();
+    let events = audit["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "one change, one audit row: {events:?}");
+    assert_eq!(events[0]["before"]["name"], "Unnamed company");
+    assert_eq!(events[0]["after"]["name"], "Acme Heating");
+}
