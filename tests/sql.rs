@@ -83,6 +83,7 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         audit::INSERT_AUDIT,
         audit::INSERT_AUDIT_IF_CHANGED,
         audit::SELECT_RECENT,
+        audit::SELECT_PAGE,
         users::SELECT_BY_EMAIL,
         users::SELECT_BY_ID,
         users::SELECT_BY_TOKEN_HASH,

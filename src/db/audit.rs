@@ -6,7 +6,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
-use crate::db::{all, first, int, opt_text, statement, text};
+use crate::db::{all, first, int, opt_int, opt_text, statement, text};
 use crate::domain::audit::{chain, AuditEvent, AuditRow, ChainTip};
 use crate::error::{AppError, AppResult, ErrorKind};
 
@@ -22,9 +22,18 @@ pub const INSERT_AUDIT: &str = "INSERT INTO audit_log \
     (seq, prev_seq, at, actor_kind, actor_id, action, entity, entity_id, before, after, ip, \
      request_id, prev_hash, hash) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+/// Newest first, with optional filters; `?6` is the cursor (only rows before that seq).
 pub const SELECT_RECENT: &str = "SELECT seq, prev_seq, at, actor_kind, actor_id, action, \
     entity, entity_id, before, after, ip, request_id, prev_hash, hash \
-    FROM audit_log WHERE (?1 IS NULL OR action = ?1) ORDER BY seq DESC LIMIT ?2";
+    FROM audit_log \
+    WHERE (?1 IS NULL OR action = ?1) AND (?2 IS NULL OR entity = ?2) \
+      AND (?3 IS NULL OR entity_id = ?3) AND (?4 IS NULL OR actor_id = ?4) \
+      AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR seq < ?6) \
+    ORDER BY seq DESC LIMIT ?7";
+/// Oldest first from a seq on, for verifying the chain page by page.
+pub const SELECT_PAGE: &str = "SELECT seq, prev_seq, at, actor_kind, actor_id, action, \
+    entity, entity_id, before, after, ip, request_id, prev_hash, hash \
+    FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2";
 
 #[derive(Deserialize)]
 struct TipRow {
@@ -162,7 +171,38 @@ fn insert(db: &D1Database, sql: &str, row: &AuditRow) -> AppResult<D1PreparedSta
     statement(db, sql, &params)
 }
 
-/// The newest `limit` events, optionally of one action.
-pub async fn recent(db: &D1Database, action: Option<&str>, limit: i64) -> AppResult<Vec<AuditRow>> {
-    all(db, SELECT_RECENT, &[opt_text(action), int(limit)]).await
+/// Which events to list (all optional), newest first.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub action: Option<String>,
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor_id: Option<String>,
+    /// RFC 3339: events at or after this time.
+    pub since: Option<String>,
+    /// Only events with a smaller seq (the cursor of the previous page).
+    pub before_seq: Option<i64>,
+    pub limit: i64,
+}
+
+pub async fn recent(db: &D1Database, f: &Filter) -> AppResult<Vec<AuditRow>> {
+    all(
+        db,
+        SELECT_RECENT,
+        &[
+            opt_text(f.action.as_deref()),
+            opt_text(f.entity.as_deref()),
+            opt_text(f.entity_id.as_deref()),
+            opt_text(f.actor_id.as_deref()),
+            opt_text(f.since.as_deref()),
+            opt_int(f.before_seq),
+            int(f.limit),
+        ],
+    )
+    .await
+}
+
+/// Up to `limit` rows after `after_seq`, oldest first.
+pub async fn page(db: &D1Database, after_seq: i64, limit: i64) -> AppResult<Vec<AuditRow>> {
+    all(db, SELECT_PAGE, &[int(after_seq), int(limit)]).await
 }

@@ -108,6 +108,7 @@ async fn handle(
         Route::GetSettings => api::settings::get(env).await,
         Route::UpdateSettings => api::settings::update(req, env, rctx, me()?).await,
         Route::ListAudit => api::audit::list(&req, env).await,
+        Route::VerifyAudit => api::audit::verify(env).await,
     }
 }
 

@@ -32,6 +32,7 @@ pub enum Route {
     GetSettings,
     UpdateSettings,
     ListAudit,
+    VerifyAudit,
 }
 
 /// Who may call a route; checked before the handler runs.
@@ -152,6 +153,10 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/api/v1/audit",
         methods: &[("GET", Route::ListAudit, Needs(ViewAudit))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/audit/verify",
+        methods: &[("GET", Route::VerifyAudit, Needs(ViewAudit))],
     },
 ];
 

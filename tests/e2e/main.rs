@@ -5,6 +5,7 @@ mod people;
 mod spawn;
 
 mod access;
+mod audit;
 mod errors;
 mod health;
 mod mfa;

@@ -29,6 +29,7 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("PATCH", "/api/v1/users/{id}", O, X, X, X),
     ("POST", "/api/v1/users/{id}/unlock", O, X, X, X),
     ("GET", "/api/v1/audit", O, X, X, X),
+    ("GET", "/api/v1/audit/verify", O, X, X, X),
 ];
 
 #[test]

@@ -55,3 +55,37 @@ fn settings_change_only_with_the_version_read_and_valid_fields() {
     assert_eq!(events[0]["before"]["name"], "Unnamed company");
     assert_eq!(events[0]["after"]["name"], "Acme Heating");
 }
+
+#[test]
+fn twenty_concurrent_writes_of_the_same_version_give_one_winner_and_one_audit_row() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..20)
+            .map(|i| {
+                let owner = &owner;
+                scope.spawn(move || {
+                    owner
+                        .request("PATCH", "/api/v1/settings")
+                        .header("If-Match", "\"1\"")
+                        .json(&json!({ "name": format!("Writer {i}") }))
+                        .send()
+                        .status
+                })
+            })
+            .collect();
+        writers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let won = statuses.iter().filter(|s| **s == 200).count();
+    let lost = statuses.iter().filter(|s| **s == 409).count();
+    assert_eq!((won, lost), (1, 19), "{statuses:?}");
+
+    let current = owner.get("/api/v1/settings");
+    assert_eq!(current.header("etag"), Some("\"2\""));
+    let audit = owner.get("/api/v1/audit?action=settings.updated").json();
+    let events = audit["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    // No lost update: the audited value is the value stored.
+    assert_eq!(events[0]["after"]["name"], current.json()["name"]);
+    assert_eq!(owner.get("/api/v1/audit/verify").json()["ok"], true);
+}
