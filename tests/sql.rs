@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use fieldworker::db::{audit, invites, probe, schema, settings, tokens, users};
+use fieldworker::db::{audit, customers, invites, probe, schema, settings, tokens, users};
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
 use rusqlite::Connection;
@@ -116,6 +116,16 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         invites::CONSUME,
         settings::SELECT,
         settings::UPDATE,
+        customers::SELECT_PAGE,
+        customers::SELECT_BY_ID,
+        customers::INSERT,
+        customers::UPDATE,
+        customers::ARCHIVE,
+        customers::SELECT_SITES,
+        customers::SELECT_SITE,
+        customers::INSERT_SITE,
+        customers::CLEAR_OTHER_PRIMARY,
+        customers::UPDATE_SITE,
     ] {
         conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
@@ -433,4 +443,142 @@ fn failures_outside_the_window_start_a_new_count_and_locks_are_capped() {
     }
     assert!(fail(&conn, s, now + 4, 5));
     assert_eq!(locked_until(&conn, s), Some(now + 4 + MAX_LOCK_MS as i64));
+}
+
+fn add_customer(conn: &Connection, id: &str, name: &str, search: &str) {
+    conn.execute(
+        customers::INSERT,
+        (
+            id,
+            name,
+            None::<&str>,
+            "[]",
+            "[]",
+            "[]",
+            None::<&str>,
+            "phone",
+            search,
+            "t",
+        ),
+    )
+    .unwrap();
+}
+
+fn add_site(conn: &Connection, id: &str, customer: &str, primary: i64) -> usize {
+    conn.execute(
+        customers::INSERT_SITE,
+        (
+            id,
+            customer,
+            None::<&str>,
+            "1 Main St",
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            primary,
+            "t",
+        ),
+    )
+    .unwrap()
+}
+
+fn primaries(conn: &Connection, customer: &str) -> Vec<String> {
+    let mut stmt = conn
+        .prepare("SELECT id FROM sites WHERE customer_id = ?1 AND is_primary = 1")
+        .unwrap();
+    stmt.query_map([customer], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn customers_page_by_name_then_id_and_search_escapes_wildcards() {
+    let conn = migrated();
+    for (id, name) in [("c3", "bob"), ("c1", "Ann"), ("c2", "ann"), ("c4", "Cy")] {
+        add_customer(&conn, id, name, &name.to_lowercase());
+    }
+    add_customer(&conn, "c5", "Percent", "100% sure");
+    let page = |after: Option<(&str, &str)>, pattern: Option<&str>, limit: i64| -> Vec<String> {
+        let mut stmt = conn.prepare(customers::SELECT_PAGE).unwrap();
+        stmt.query_map(
+            (0, pattern, after.map(|a| a.0), after.map(|a| a.1), limit),
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    assert_eq!(page(None, None, 3), ["c1", "c2", "c3"]);
+    assert_eq!(page(Some(("ann", "c2")), None, 3), ["c3", "c4", "c5"]);
+    assert_eq!(
+        page(Some(("Ann", "c1")), None, 1),
+        ["c2"],
+        "ties are broken by id"
+    );
+    assert_eq!(page(None, Some("%100\\%%"), 10), ["c5"]);
+    assert_eq!(page(None, Some("%ann%"), 10), ["c1", "c2"]);
+    let plan: String = conn
+        .query_row(
+            &format!("EXPLAIN QUERY PLAN {}", customers::SELECT_PAGE),
+            (0, None::<&str>, None::<&str>, None::<&str>, 5),
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(
+        plan.contains("customers_by_name"),
+        "the listing must use its index: {plan}"
+    );
+}
+
+#[test]
+fn a_customer_has_one_primary_site_and_a_refused_write_demotes_nothing() {
+    let conn = migrated();
+    add_customer(&conn, "c1", "Ann", "ann");
+    assert_eq!(add_site(&conn, "s1", "c1", 0), 1);
+    assert_eq!(primaries(&conn, "c1"), ["s1"], "the first site is primary");
+    assert_eq!(add_site(&conn, "s2", "c1", 0), 1);
+    assert_eq!(primaries(&conn, "c1"), ["s1"]);
+    // Two primaries are impossible.
+    assert!(conn
+        .execute("UPDATE sites SET is_primary = 1 WHERE id = 's2'", [])
+        .is_err());
+    // A stale version clears nothing.
+    assert_eq!(
+        conn.execute(customers::CLEAR_OTHER_PRIMARY, ("c1", "s2", "t", 9))
+            .unwrap(),
+        0
+    );
+    assert_eq!(primaries(&conn, "c1"), ["s1"]);
+    // The right version clears the other, then the update makes s2 primary.
+    assert_eq!(
+        conn.execute(customers::CLEAR_OTHER_PRIMARY, ("c1", "s2", "t", 1))
+            .unwrap(),
+        1
+    );
+    conn.execute(
+        customers::UPDATE_SITE,
+        (
+            None::<&str>,
+            "1 Main St",
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            None::<&str>,
+            1,
+            "t",
+            "s2",
+            1,
+        ),
+    )
+    .unwrap();
+    assert_eq!(primaries(&conn, "c1"), ["s2"]);
+    // No sites for an archived customer.
+    conn.execute(customers::ARCHIVE, ("t", "c1", 1)).unwrap();
+    assert_eq!(add_site(&conn, "s3", "c1", 0), 0);
 }

@@ -2,6 +2,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod contact;
+pub mod cursor;
+pub mod customers;
 pub mod ids;
 pub mod schema;
 pub mod secrets;

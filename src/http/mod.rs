@@ -109,6 +109,13 @@ async fn handle(
         Route::UpdateSettings => api::settings::update(req, env, rctx, me()?).await,
         Route::ListAudit => api::audit::list(&req, env).await,
         Route::VerifyAudit => api::audit::verify(env).await,
+        Route::ListCustomers => api::customers::list(&req, env).await,
+        Route::CreateCustomer => api::customers::create(req, env, rctx, me()?).await,
+        Route::GetCustomer => api::customers::get(env, &matched).await,
+        Route::UpdateCustomer => api::customers::update(req, env, rctx, me()?, &matched).await,
+        Route::ArchiveCustomer => api::customers::archive(&req, env, rctx, me()?, &matched).await,
+        Route::CreateSite => api::customers::create_site(req, env, rctx, me()?, &matched).await,
+        Route::UpdateSite => api::customers::update_site(req, env, rctx, me()?, &matched).await,
     }
 }
 

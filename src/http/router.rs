@@ -33,6 +33,13 @@ pub enum Route {
     UpdateSettings,
     ListAudit,
     VerifyAudit,
+    ListCustomers,
+    CreateCustomer,
+    GetCustomer,
+    UpdateCustomer,
+    ArchiveCustomer,
+    CreateSite,
+    UpdateSite,
 }
 
 /// Who may call a route; checked before the handler runs.
@@ -157,6 +164,29 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/api/v1/audit/verify",
         methods: &[("GET", Route::VerifyAudit, Needs(ViewAudit))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/customers",
+        methods: &[
+            ("GET", Route::ListCustomers, Needs(ViewRecords)),
+            ("POST", Route::CreateCustomer, Needs(ManageRecords)),
+        ],
+    },
+    RouteEntry {
+        pattern: "/api/v1/customers/{id}",
+        methods: &[
+            ("GET", Route::GetCustomer, Needs(ViewRecords)),
+            ("PATCH", Route::UpdateCustomer, Needs(ManageRecords)),
+            ("DELETE", Route::ArchiveCustomer, Needs(ManageRecords)),
+        ],
+    },
+    RouteEntry {
+        pattern: "/api/v1/customers/{id}/sites",
+        methods: &[("POST", Route::CreateSite, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/sites/{id}",
+        methods: &[("PATCH", Route::UpdateSite, Needs(ManageRecords))],
     },
 ];
 

@@ -6,6 +6,7 @@ mod spawn;
 
 mod access;
 mod audit;
+mod customers;
 mod errors;
 mod health;
 mod mfa;

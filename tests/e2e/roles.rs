@@ -30,6 +30,13 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("POST", "/api/v1/users/{id}/unlock", O, X, X, X),
     ("GET", "/api/v1/audit", O, X, X, X),
     ("GET", "/api/v1/audit/verify", O, X, X, X),
+    ("GET", "/api/v1/customers", O, O, O, O),
+    ("POST", "/api/v1/customers", O, O, X, X),
+    ("GET", "/api/v1/customers/{id}", O, O, O, O),
+    ("PATCH", "/api/v1/customers/{id}", O, O, X, X),
+    ("DELETE", "/api/v1/customers/{id}", O, O, X, X),
+    ("POST", "/api/v1/customers/{id}/sites", O, O, X, X),
+    ("PATCH", "/api/v1/sites/{id}", O, O, X, X),
 ];
 
 #[test]

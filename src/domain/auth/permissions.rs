@@ -53,6 +53,10 @@ impl Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
+    /// Customers and their sites (later jobs and visits): read.
+    ViewRecords,
+    /// Customers and their sites: create, change, archive.
+    ManageRecords,
     /// Company settings (name, currency, time zone, MFA policy): read.
     ViewSettings,
     /// Company settings: change.
@@ -72,6 +76,8 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
     (
         Role::Owner,
         &[
+            ViewRecords,
+            ManageRecords,
             ViewSettings,
             ManageSettings,
             ViewUsers,
@@ -79,9 +85,12 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             ViewAudit,
         ],
     ),
-    (Role::Dispatcher, &[ViewSettings, ViewUsers]),
-    (Role::Technician, &[ViewSettings]),
-    (Role::Viewer, &[ViewSettings]),
+    (
+        Role::Dispatcher,
+        &[ViewRecords, ManageRecords, ViewSettings, ViewUsers],
+    ),
+    (Role::Technician, &[ViewRecords, ViewSettings]),
+    (Role::Viewer, &[ViewRecords, ViewSettings]),
 ];
 
 #[cfg(test)]
@@ -116,5 +125,17 @@ mod tests {
         assert!(Role::Dispatcher.allows(ViewUsers));
         assert!(!Role::Technician.allows(ViewUsers));
         assert!(!Role::Viewer.allows(ViewUsers));
+    }
+
+    #[test]
+    fn everyone_reads_records_and_owners_and_dispatchers_change_them() {
+        for role in Role::ALL {
+            assert!(role.allows(ViewRecords), "{role:?}");
+        }
+        let managers: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.allows(ManageRecords))
+            .collect();
+        assert_eq!(managers, vec![Role::Owner, Role::Dispatcher]);
     }
 }

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: thin handlers over `domain` and `db`.
 
 pub mod audit;
+pub mod customers;
 pub mod me;
 pub mod session;
 pub mod settings;

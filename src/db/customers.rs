@@ -1,0 +1,254 @@
+//! Customers and sites.
+
+use serde::Deserialize;
+use worker::{D1Database, D1PreparedStatement};
+
+use crate::db::{int, opt_text, statement, text};
+use crate::domain::customers::{Customer, Site};
+use crate::error::{AppError, AppResult};
+
+/// One page in (name, id) order, after the cursor, optionally matching a search pattern.
+/// ?1 archived, ?2 LIKE pattern, ?3/?4 cursor name/id, ?5 limit.
+pub const SELECT_PAGE: &str = "SELECT id, name, company, emails, phones, tags, notes, \
+    preferred_contact, archived, version, created_at, updated_at FROM customers \
+    WHERE archived = ?1 AND (?2 IS NULL OR search LIKE ?2 ESCAPE '\\') \
+      AND (?3 IS NULL OR name > ?3 COLLATE NOCASE \
+           OR (name = ?3 COLLATE NOCASE AND id > ?4)) \
+    ORDER BY name COLLATE NOCASE, id LIMIT ?5";
+pub const SELECT_BY_ID: &str = "SELECT id, name, company, emails, phones, tags, notes, \
+    preferred_contact, archived, version, created_at, updated_at FROM customers WHERE id = ?1";
+pub const INSERT: &str = "INSERT INTO customers (id, name, company, emails, phones, tags, \
+    notes, preferred_contact, search, created_at, updated_at) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)";
+pub const UPDATE: &str = "UPDATE customers SET name = ?1, company = ?2, emails = ?3, \
+    phones = ?4, tags = ?5, notes = ?6, preferred_contact = ?7, search = ?8, \
+    version = version + 1, updated_at = ?9 WHERE id = ?10 AND version = ?11 AND archived = 0";
+pub const ARCHIVE: &str = "UPDATE customers SET archived = 1, version = version + 1, \
+    updated_at = ?1 WHERE id = ?2 AND version = ?3 AND archived = 0";
+
+pub const SELECT_SITES: &str = "SELECT id, customer_id, label, line1, line2, city, region, \
+    postal_code, country, access_notes, is_primary, version, created_at, updated_at \
+    FROM sites WHERE customer_id = ?1 ORDER BY is_primary DESC, created_at, id";
+pub const SELECT_SITE: &str = "SELECT id, customer_id, label, line1, line2, city, region, \
+    postal_code, country, access_notes, is_primary, version, created_at, updated_at \
+    FROM sites WHERE id = ?1";
+/// A new site is primary when asked to be, or when it is the customer's first.
+/// Only for a customer that exists and is not archived.
+pub const INSERT_SITE: &str = "INSERT INTO sites (id, customer_id, label, line1, line2, city, \
+    region, postal_code, country, access_notes, is_primary, created_at, updated_at) \
+    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
+        CASE WHEN ?11 = 1 OR NOT EXISTS (SELECT 1 FROM sites WHERE customer_id = ?2) \
+             THEN 1 ELSE 0 END, ?12, ?12 \
+    WHERE EXISTS (SELECT 1 FROM customers WHERE id = ?2 AND archived = 0)";
+/// Before a site becomes primary, the customer's other primary site stops being one; only if
+/// the same batch's write of that site will succeed (the customer is live and, for an update,
+/// ?4 is still the site's version), so a refused write demotes nothing.
+pub const CLEAR_OTHER_PRIMARY: &str = "UPDATE sites SET is_primary = 0, version = version + 1, \
+    updated_at = ?3 WHERE customer_id = ?1 AND is_primary = 1 AND id <> ?2 \
+    AND EXISTS (SELECT 1 FROM customers WHERE id = ?1 AND archived = 0) \
+    AND (?4 IS NULL OR EXISTS (SELECT 1 FROM sites WHERE id = ?2 AND version = ?4))";
+pub const UPDATE_SITE: &str = "UPDATE sites SET label = ?1, line1 = ?2, line2 = ?3, city = ?4, \
+    region = ?5, postal_code = ?6, country = ?7, access_notes = ?8, is_primary = ?9, \
+    version = version + 1, updated_at = ?10 WHERE id = ?11 AND version = ?12";
+
+/// A row of `customers`; JSON arrays as stored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CustomerRow {
+    pub id: String,
+    pub name: String,
+    pub company: Option<String>,
+    pub emails: String,
+    pub phones: String,
+    pub tags: String,
+    pub notes: Option<String>,
+    pub preferred_contact: String,
+    pub archived: i64,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl CustomerRow {
+    fn list(json: &str) -> Vec<String> {
+        serde_json::from_str(json).unwrap_or_default()
+    }
+
+    pub fn emails(&self) -> Vec<String> {
+        Self::list(&self.emails)
+    }
+
+    pub fn phones(&self) -> Vec<String> {
+        Self::list(&self.phones)
+    }
+
+    pub fn tags(&self) -> Vec<String> {
+        Self::list(&self.tags)
+    }
+
+    /// Back to the domain type, to apply a change to it. Stored values were valid when
+    /// written, so a row that no longer parses is our bug: a 500 with the cause logged.
+    pub fn to_domain(&self) -> AppResult<Customer> {
+        use crate::domain::contact::{Email, Phone};
+        let emails = self
+            .emails()
+            .iter()
+            .map(|e| Email::parse(e))
+            .collect::<Result<Vec<_>, _>>();
+        let phones = self
+            .phones()
+            .iter()
+            .map(|p| Phone::parse(p))
+            .collect::<Result<Vec<_>, _>>();
+        match (emails, phones) {
+            (Ok(emails), Ok(phones)) => Ok(Customer {
+                name: self.name.clone(),
+                company: self.company.clone(),
+                emails,
+                phones,
+                tags: self.tags(),
+                notes: self.notes.clone(),
+                preferred_contact: self.preferred_contact.clone(),
+            }),
+            _ => Err(AppError::internal(format!(
+                "customer {} holds invalid contacts",
+                self.id
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SiteRow {
+    pub id: String,
+    pub customer_id: String,
+    pub label: Option<String>,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub access_notes: Option<String>,
+    pub is_primary: i64,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl SiteRow {
+    pub fn to_domain(&self) -> Site {
+        Site {
+            label: self.label.clone(),
+            line1: self.line1.clone(),
+            line2: self.line2.clone(),
+            city: self.city.clone(),
+            region: self.region.clone(),
+            postal_code: self.postal_code.clone(),
+            country: self.country.clone(),
+            access_notes: self.access_notes.clone(),
+            is_primary: self.is_primary == 1,
+        }
+    }
+}
+
+fn json_list<T: std::fmt::Display>(items: &[T]) -> String {
+    serde_json::Value::from(items.iter().map(ToString::to_string).collect::<Vec<_>>()).to_string()
+}
+
+/// The bound values of a customer's fields, in the order INSERT and UPDATE take them.
+fn customer_values(c: &Customer) -> [wasm_bindgen::JsValue; 8] {
+    [
+        text(&c.name),
+        opt_text(c.company.as_deref()),
+        text(&json_list(&c.emails)),
+        text(&json_list(&c.phones)),
+        text(&json_list(&c.tags)),
+        opt_text(c.notes.as_deref()),
+        text(&c.preferred_contact),
+        text(&c.search_text()),
+    ]
+}
+
+pub fn insert(
+    db: &D1Database,
+    id: &str,
+    c: &Customer,
+    now: &str,
+) -> AppResult<D1PreparedStatement> {
+    let mut params = vec![text(id)];
+    params.extend(customer_values(c));
+    params.push(text(now));
+    statement(db, INSERT, &params)
+}
+
+pub fn update(
+    db: &D1Database,
+    id: &str,
+    version: i64,
+    c: &Customer,
+    now: &str,
+) -> AppResult<D1PreparedStatement> {
+    let mut params = customer_values(c).to_vec();
+    params.extend([text(now), text(id), int(version)]);
+    statement(db, UPDATE, &params)
+}
+
+fn site_values(s: &Site) -> [wasm_bindgen::JsValue; 9] {
+    [
+        opt_text(s.label.as_deref()),
+        text(&s.line1),
+        opt_text(s.line2.as_deref()),
+        opt_text(s.city.as_deref()),
+        opt_text(s.region.as_deref()),
+        opt_text(s.postal_code.as_deref()),
+        opt_text(s.country.as_deref()),
+        opt_text(s.access_notes.as_deref()),
+        int(i64::from(s.is_primary)),
+    ]
+}
+
+pub fn insert_site(
+    db: &D1Database,
+    id: &str,
+    customer_id: &str,
+    s: &Site,
+    now: &str,
+) -> AppResult<D1PreparedStatement> {
+    // ?1 id, ?2 customer, ?3..?11 the fields (?11 the asked-for primary flag), ?12 now.
+    let mut params = vec![text(id), text(customer_id)];
+    params.extend(site_values(s));
+    params.push(text(now));
+    statement(db, INSERT_SITE, &params)
+}
+
+pub fn update_site(
+    db: &D1Database,
+    id: &str,
+    version: i64,
+    s: &Site,
+    now: &str,
+) -> AppResult<D1PreparedStatement> {
+    let mut params = site_values(s).to_vec();
+    params.extend([text(now), text(id), int(version)]);
+    statement(db, UPDATE_SITE, &params)
+}
+
+/// `version`: the version the caller read of the site being updated; `None` for a new site.
+pub fn clear_other_primary(
+    db: &D1Database,
+    customer_id: &str,
+    site_id: &str,
+    version: Option<i64>,
+    now: &str,
+) -> AppResult<D1PreparedStatement> {
+    statement(
+        db,
+        CLEAR_OTHER_PRIMARY,
+        &[
+            text(customer_id),
+            text(site_id),
+            text(now),
+            crate::db::opt_int(version),
+        ],
+    )
+}
