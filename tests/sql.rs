@@ -4,7 +4,9 @@
 use std::fs;
 use std::path::PathBuf;
 
-use fieldworker::db::{audit, customers, invites, probe, schema, settings, tokens, users};
+use fieldworker::db::{
+    audit, customers, idempotency, invites, jobs, probe, schema, settings, tokens, users,
+};
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
 use rusqlite::Connection;
@@ -126,6 +128,19 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         customers::INSERT_SITE,
         customers::CLEAR_OTHER_PRIMARY,
         customers::UPDATE_SITE,
+        idempotency::SELECT,
+        idempotency::INSERT,
+        jobs::SELECT_BY_ID,
+        jobs::SELECT_PAGE,
+        jobs::INSERT,
+        jobs::UPDATE,
+        jobs::SET_STATUS,
+        jobs::CLEAR_TECHNICIANS,
+        jobs::ADD_TECHNICIANS,
+        jobs::SELECT_ASSIGNABLE,
+        jobs::SELECT_PRIMARY_SITE,
+        jobs::INSERT_NOTE,
+        jobs::SELECT_NOTES,
     ] {
         conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
@@ -581,4 +596,93 @@ fn a_customer_has_one_primary_site_and_a_refused_write_demotes_nothing() {
     // No sites for an archived customer.
     conn.execute(customers::ARCHIVE, ("t", "c1", 1)).unwrap();
     assert_eq!(add_site(&conn, "s3", "c1", 0), 0);
+}
+
+#[test]
+fn jobs_are_numbered_in_order_and_only_at_a_live_customers_site() {
+    let conn = migrated();
+    add_customer(&conn, "c1", "Ann", "ann");
+    add_site(&conn, "s1", "c1", 0);
+    add_customer(&conn, "c2", "Bo", "bo");
+    add_site(&conn, "s2", "c2", 0);
+    let insert = |id: &str, customer: &str, site: &str| {
+        conn.execute(
+            jobs::INSERT,
+            (
+                id,
+                customer,
+                site,
+                "Fix boiler",
+                None::<&str>,
+                "normal",
+                "[]",
+                "t",
+            ),
+        )
+        .unwrap()
+    };
+    assert_eq!(insert("j1", "c1", "s1"), 1);
+    assert_eq!(insert("j2", "c1", "s1"), 1);
+    assert_eq!(insert("j3", "c1", "s2"), 0, "a site of another customer");
+    conn.execute(customers::ARCHIVE, ("t", "c2", 1)).unwrap();
+    assert_eq!(insert("j4", "c2", "s2"), 0, "an archived customer");
+    let numbers: Vec<i64> = conn
+        .prepare("SELECT number FROM jobs ORDER BY number")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(numbers, [1, 2]);
+}
+
+#[test]
+fn technicians_are_replaced_only_when_the_job_write_took() {
+    let conn = migrated();
+    add_customer(&conn, "c1", "Ann", "ann");
+    add_site(&conn, "s1", "c1", 0);
+    add_user(&conn, "t1", "technician");
+    add_user(&conn, "t2", "technician");
+    conn.execute(
+        jobs::INSERT,
+        ("j1", "c1", "s1", "Fix", None::<&str>, "normal", "[]", "t0"),
+    )
+    .unwrap();
+    conn.execute(jobs::ADD_TECHNICIANS, ("j1", "[\"t1\"]", "t0"))
+        .unwrap();
+    // A write stamped t1 did not happen (stale version): nothing changes.
+    conn.execute(
+        jobs::UPDATE,
+        ("Fix", None::<&str>, "normal", "[]", "t1", "j1", 9),
+    )
+    .unwrap();
+    conn.execute(jobs::CLEAR_TECHNICIANS, ("j1", "t1")).unwrap();
+    conn.execute(jobs::ADD_TECHNICIANS, ("j1", "[\"t2\"]", "t1"))
+        .unwrap();
+    let assigned = |conn: &Connection| -> String {
+        conn.query_row(
+            "SELECT group_concat(user_id) FROM job_technicians WHERE job_id = 'j1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(assigned(&conn), "t1");
+    conn.execute(
+        jobs::UPDATE,
+        ("Fix", None::<&str>, "normal", "[]", "t2", "j1", 1),
+    )
+    .unwrap();
+    conn.execute(jobs::CLEAR_TECHNICIANS, ("j1", "t2")).unwrap();
+    conn.execute(jobs::ADD_TECHNICIANS, ("j1", "[\"t2\"]", "t2"))
+        .unwrap();
+    assert_eq!(assigned(&conn), "t2");
+    let assignable: Vec<String> = conn
+        .prepare(jobs::SELECT_ASSIGNABLE)
+        .unwrap()
+        .query_map(["[\"t1\", \"nobody\"]"], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(assignable, ["t1"]);
 }

@@ -3,7 +3,9 @@
 
 pub mod audit;
 pub mod customers;
+pub mod idempotency;
 pub mod invites;
+pub mod jobs;
 pub mod probe;
 pub mod schema;
 pub mod settings;

@@ -33,6 +33,122 @@ impl Millis {
             rem % 60
         )
     }
+
+    /// Reads `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (RFC 3339, `t` and `z` also accepted)
+    /// and converts it to UTC. A fraction of 1 to 9 digits is truncated to milliseconds, since
+    /// that is all `Millis` holds; rounding could carry into the next second and surprise.
+    ///
+    /// `None` for anything else, including impossible dates (Feb 30), a leap second (`:60`,
+    /// which Unix time cannot hold), years outside 1970–9999 (years before the epoch do not
+    /// fit in `Millis`; later ones would not print as four digits), and an instant that an
+    /// offset moves before the epoch.
+    pub fn parse_rfc3339(text: &str) -> Option<Millis> {
+        let b = text.as_bytes();
+        // Fixed-width digits at `at`; working on bytes means no slicing can land inside a
+        // multi-byte character.
+        let digits = |at: usize, width: usize| -> Option<i64> {
+            let field = b.get(at..at + width)?;
+            field.iter().try_fold(0i64, |acc, &c| {
+                c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+            })
+        };
+        let byte_is = |at: usize, expected: &[u8]| b.get(at).is_some_and(|c| expected.contains(c));
+
+        let year = digits(0, 4)?;
+        let month = digits(5, 2)?;
+        let day = digits(8, 2)?;
+        let hour = digits(11, 2)?;
+        let minute = digits(14, 2)?;
+        let second = digits(17, 2)?;
+        let separators_ok = byte_is(4, b"-")
+            && byte_is(7, b"-")
+            && byte_is(10, b"Tt")
+            && byte_is(13, b":")
+            && byte_is(16, b":");
+        if !separators_ok {
+            return None;
+        }
+
+        let mut at = 19;
+        let mut ms = 0;
+        if byte_is(at, b".") {
+            at += 1;
+            let start = at;
+            while byte_is(at, b"0123456789") {
+                at += 1;
+            }
+            let len = at - start;
+            if !(1..=9).contains(&len) {
+                return None;
+            }
+            // The first three digits, padded with zeros: ".5" is 500 ms.
+            for k in 0..3 {
+                ms = ms * 10 + if k < len { digits(start + k, 1)? } else { 0 };
+            }
+        }
+
+        let offset_secs = if byte_is(at, b"Zz") {
+            at += 1;
+            0
+        } else if byte_is(at, b"+-") {
+            let sign = if byte_is(at, b"-") { -1 } else { 1 };
+            let offset_hours = digits(at + 1, 2)?;
+            let offset_minutes = digits(at + 4, 2)?;
+            if !byte_is(at + 3, b":") || offset_hours > 23 || offset_minutes > 59 {
+                return None;
+            }
+            at += 6;
+            sign * (offset_hours * 3_600 + offset_minutes * 60)
+        } else {
+            return None;
+        };
+        if at != b.len() {
+            return None;
+        }
+
+        let month_u32 = u32::try_from(month).ok()?;
+        let date_ok = (1970..=9999).contains(&year)
+            && (1..=12).contains(&month_u32)
+            && day >= 1
+            && day <= i64::from(days_in_month(year, month_u32));
+        if !date_ok || hour > 23 || minute > 59 || second > 59 {
+            return None;
+        }
+        let days = days_from_civil(year, month_u32, u32::try_from(day).ok()?);
+        let secs = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_secs;
+        let secs = u64::try_from(secs).ok()?;
+        Some(Millis(secs * 1_000 + ms as u64))
+    }
+
+    /// The UTC calendar date (year, month, day) this instant falls on.
+    pub fn utc_date(self) -> (i64, u32, u32) {
+        civil_from_days((self.0 / Self::DAY) as i64)
+    }
+}
+
+/// (year, month, day) in the proleptic Gregorian calendar to days since 1970-01-01: the inverse
+/// of `civil_from_days` (H. Hinnant's algorithm). The date is assumed valid.
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let month = i64::from(month);
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// How many days `month` (1–12) of `year` has; 0 for a month that does not exist.
+pub fn days_in_month(year: i64, month: u32) -> u32 {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => 0,
+    }
 }
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
@@ -65,5 +181,119 @@ mod tests {
         for (ms, text) in cases {
             assert_eq!(Millis(ms).to_rfc3339(), text);
         }
+    }
+
+    #[test]
+    fn rfc3339_text_parses_to_utc_millis() {
+        let cases = [
+            ("1970-01-01T00:00:00Z", 0),
+            ("1970-01-01t00:00:00z", 0),
+            ("2023-11-14T22:13:20.123Z", 1_700_000_000_123),
+            ("2023-11-14T22:13:20.1Z", 1_700_000_000_100),
+            ("2023-11-14T22:13:20.12Z", 1_700_000_000_120),
+            ("2023-11-14T22:13:20.1239Z", 1_700_000_000_123),
+            ("2023-11-14T22:13:20.123456789Z", 1_700_000_000_123),
+            ("2023-11-14T22:13:20.999999999Z", 1_700_000_000_999),
+            ("2023-11-15T00:13:20+02:00", 1_700_000_000_000),
+            ("2023-11-14T17:13:20-05:00", 1_700_000_000_000),
+            ("2023-11-15T03:43:20.5+05:30", 1_700_000_000_500),
+            ("2023-11-14T22:13:20-00:00", 1_700_000_000_000),
+            ("2000-02-29T00:00:00Z", 951_782_400_000),
+            ("2024-02-29T12:00:00Z", 1_709_208_000_000),
+            ("2000-03-01T00:30:00+01:00", 951_867_000_000),
+            ("2099-12-31T23:59:59.999Z", 4_102_444_799_999),
+            ("9999-12-31T23:59:59Z", 253_402_300_799_000),
+        ];
+        for (text, ms) in cases {
+            assert_eq!(Millis::parse_rfc3339(text), Some(Millis(ms)), "{text}");
+        }
+    }
+
+    #[test]
+    fn malformed_or_impossible_rfc3339_text_is_refused() {
+        let cases = [
+            "",
+            "2023-11-14",
+            "2023-11-14T22:13:20",
+            "2023-11-14 22:13:20Z",
+            "2023-11-14T22:13Z",
+            "2023-11-14T22:13:20.Z",
+            "2023-11-14T22:13:20.1234567890Z",
+            "2023-11-14T22:13:20+0200",
+            "2023-11-14T22:13:20+02",
+            "2023-11-14T22:13:20+24:00",
+            "2023-11-14T22:13:20+02:60",
+            "2023-11-14T22:13:20ZZ",
+            "2023-11-14T22:13:20Z ",
+            " 2023-11-14T22:13:20Z",
+            "2023-13-01T00:00:00Z",
+            "2023-00-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2024-02-30T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2023-04-31T00:00:00Z",
+            "2023-11-00T00:00:00Z",
+            "2023-11-14T24:00:00Z",
+            "2023-11-14T23:60:00Z",
+            "2016-12-31T23:59:60Z",
+            "1969-12-31T23:59:59Z",
+            "1970-01-01T00:30:00+01:00",
+            "10000-01-01T00:00:00Z",
+            "+2023-11-14T22:13:20Z",
+            "2023-1a-14T22:13:20Z",
+            "2023-11-14T22:13:20.12é",
+            "２023-11-14T22:13:20Z",
+        ];
+        for text in cases {
+            assert_eq!(Millis::parse_rfc3339(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn formatted_instants_parse_back_to_themselves() {
+        for ms in [
+            0,
+            951_782_400_000,
+            1_700_000_000_123,
+            1_709_164_799_999,
+            4_102_444_799_999,
+            253_402_300_799_999,
+        ] {
+            let text = Millis(ms).to_rfc3339();
+            assert_eq!(Millis::parse_rfc3339(&text), Some(Millis(ms)), "{text}");
+        }
+    }
+
+    #[test]
+    fn days_from_civil_inverts_civil_from_days() {
+        // Every day from 1970 to past 2400 (which is a leap year, unlike 2100).
+        for days in 0..160_000 {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+            assert!(d <= days_in_month(y, m));
+        }
+    }
+
+    #[test]
+    fn month_lengths_follow_the_gregorian_leap_rule() {
+        let cases = [
+            (2023, 2, 28),
+            (2024, 2, 29),
+            (1900, 2, 28),
+            (2000, 2, 29),
+            (2023, 1, 31),
+            (2023, 4, 30),
+            (2023, 12, 31),
+            (2023, 13, 0),
+        ];
+        for (year, month, days) in cases {
+            assert_eq!(days_in_month(year, month), days, "{year}-{month}");
+        }
+    }
+
+    #[test]
+    fn an_instant_knows_its_utc_date() {
+        assert_eq!(Millis(0).utc_date(), (1970, 1, 1));
+        assert_eq!(Millis(951_868_799_999).utc_date(), (2000, 2, 29));
     }
 }

@@ -10,6 +10,12 @@ use crate::error::{AppError, AppResult, ErrorKind};
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 
 pub async fn json_body<T: DeserializeOwned>(req: &mut Request, max: usize) -> AppResult<T> {
+    parse_json(&json_bytes(req, max).await?)
+}
+
+/// The raw bytes of a JSON body, checked for media type and size (for callers that also need
+/// the bytes themselves, e.g. to fingerprint an idempotent request).
+pub async fn json_bytes(req: &mut Request, max: usize) -> AppResult<Vec<u8>> {
     let content_type = req.headers().get("Content-Type").ok().flatten();
     if !content_type.as_deref().is_some_and(is_json_media_type) {
         return Err(AppError::new(ErrorKind::UnsupportedMediaType)
@@ -31,7 +37,7 @@ pub async fn json_body<T: DeserializeOwned>(req: &mut Request, max: usize) -> Ap
     if bytes.len() > max {
         return Err(too_large(max));
     }
-    parse_json(&bytes)
+    Ok(bytes)
 }
 
 /// Parses a JSON body; the parser's message (position and expectation) goes to the client.

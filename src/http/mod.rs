@@ -8,6 +8,7 @@ pub mod clock;
 pub mod crypto;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
 pub mod ops;
 pub mod panics;
 pub mod respond;
@@ -116,6 +117,12 @@ async fn handle(
         Route::ArchiveCustomer => api::customers::archive(&req, env, rctx, me()?, &matched).await,
         Route::CreateSite => api::customers::create_site(req, env, rctx, me()?, &matched).await,
         Route::UpdateSite => api::customers::update_site(req, env, rctx, me()?, &matched).await,
+        Route::ListJobs => api::jobs::list(&req, env, me()?).await,
+        Route::CreateJob => api::jobs::create(req, env, rctx, me()?).await,
+        Route::GetJob => api::jobs::get(env, me()?, &matched).await,
+        Route::UpdateJob => api::jobs::update(req, env, rctx, me()?, &matched).await,
+        Route::SetJobStatus => api::jobs::set_status(req, env, rctx, me()?, &matched).await,
+        Route::AddJobNote => api::jobs::add_note(req, env, rctx, me()?, &matched).await,
     }
 }
 

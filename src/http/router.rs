@@ -40,6 +40,12 @@ pub enum Route {
     ArchiveCustomer,
     CreateSite,
     UpdateSite,
+    ListJobs,
+    CreateJob,
+    GetJob,
+    UpdateJob,
+    SetJobStatus,
+    AddJobNote,
 }
 
 /// Who may call a route; checked before the handler runs.
@@ -187,6 +193,28 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/api/v1/sites/{id}",
         methods: &[("PATCH", Route::UpdateSite, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/jobs",
+        methods: &[
+            ("GET", Route::ListJobs, Needs(ViewRecords)),
+            ("POST", Route::CreateJob, Needs(ManageRecords)),
+        ],
+    },
+    RouteEntry {
+        pattern: "/api/v1/jobs/{id}",
+        methods: &[
+            ("GET", Route::GetJob, Needs(ViewRecords)),
+            ("PATCH", Route::UpdateJob, Needs(WorkOnJobs)),
+        ],
+    },
+    RouteEntry {
+        pattern: "/api/v1/jobs/{id}/status",
+        methods: &[("POST", Route::SetJobStatus, Needs(WorkOnJobs))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/jobs/{id}/notes",
+        methods: &[("POST", Route::AddJobNote, Needs(WorkOnJobs))],
     },
 ];
 

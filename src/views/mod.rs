@@ -2,6 +2,7 @@
 
 pub mod customers;
 pub mod health;
+pub mod jobs;
 pub mod request_log;
 pub mod selfcheck;
 pub mod url;

@@ -284,3 +284,45 @@ fn bad_customer_input_names_the_field_and_writes_nothing() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn a_retried_create_with_the_same_idempotency_key_creates_nothing_new() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let send = |key: &str, name: &str| {
+        owner
+            .request("POST", "/api/v1/customers")
+            .header("Idempotency-Key", key)
+            .json(&json!({ "name": name }))
+            .send()
+    };
+    let first = send("create-ann-1", "Ann Lee");
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = send("create-ann-1", "Ann Lee");
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.json()["id"], first.json()["id"]);
+    assert_eq!(again.header("location"), first.header("location"));
+    send("create-ann-1", "Somebody Else").problem(422);
+    send(&"k".repeat(300), "Ann Lee").problem(400);
+
+    // Retries racing each other still create one customer.
+    let ids: Vec<Value> = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..6)
+            .map(|_| scope.spawn(|| send("create-bo-1", "Bo Chen")))
+            .collect();
+        racers
+            .into_iter()
+            .map(|r| {
+                let reply = r.join().unwrap();
+                assert_eq!(reply.status, 201, "{}", reply.body);
+                reply.json()["id"].clone()
+            })
+            .collect()
+    });
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+
+    let listed = owner.get("/api/v1/customers").json();
+    assert_eq!(listed["customers"].as_array().unwrap().len(), 2);
+    let created = owner.get("/api/v1/audit?action=customer.created").json();
+    assert_eq!(created["events"].as_array().unwrap().len(), 2);
+}

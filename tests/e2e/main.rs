@@ -9,6 +9,7 @@ mod audit;
 mod customers;
 mod errors;
 mod health;
+mod jobs;
 mod mfa;
 mod panics;
 mod roles;

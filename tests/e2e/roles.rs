@@ -37,6 +37,12 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("DELETE", "/api/v1/customers/{id}", O, O, X, X),
     ("POST", "/api/v1/customers/{id}/sites", O, O, X, X),
     ("PATCH", "/api/v1/sites/{id}", O, O, X, X),
+    ("GET", "/api/v1/jobs", O, O, O, O),
+    ("POST", "/api/v1/jobs", O, O, X, X),
+    ("GET", "/api/v1/jobs/{id}", O, O, O, O),
+    ("PATCH", "/api/v1/jobs/{id}", O, O, O, X),
+    ("POST", "/api/v1/jobs/{id}/status", O, O, O, X),
+    ("POST", "/api/v1/jobs/{id}/notes", O, O, O, X),
 ];
 
 #[test]

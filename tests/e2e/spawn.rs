@@ -104,11 +104,26 @@ fn copy_dir(from: &Path, to: &Path) {
     assert!(status.success(), "copying the template state failed");
 }
 
+/// A port nobody else uses: handed out from one counter per test process (so two tenants,
+/// or one tenant's HTTP port and another's inspector port, never collide), skipping any port
+/// something outside already holds. Asking the OS for port 0 and releasing it raced here.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    use std::sync::atomic::AtomicU16;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        // Below the kernel's ephemeral range (32768 and up), so no process's outgoing or
+        // port-0 sockets land on a port we hand out.
+        10_000 + (std::process::id() % 1_000) as u16 * 20,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::SeqCst);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// How a test tenant is started.
@@ -192,11 +207,13 @@ impl Tenant {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("wrangler dev exited with {status}:\n{}", self.logs());
             }
+            // Only our Worker counts as up: it answers with a request id (anything else on the
+            // port, such as another process's debugger, does not).
             if self
                 .agent
                 .get(format!("{}/healthz", self.base))
                 .call()
-                .is_ok()
+                .is_ok_and(|r| r.headers().contains_key("x-request-id"))
             {
                 return;
             }

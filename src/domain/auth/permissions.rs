@@ -55,8 +55,11 @@ impl Role {
 pub enum Permission {
     /// Customers and their sites (later jobs and visits): read.
     ViewRecords,
-    /// Customers and their sites: create, change, archive.
+    /// Customers and their sites, jobs and visits: create, change, archive, assign.
     ManageRecords,
+    /// Jobs: change status, add notes, record work and parts (technicians: only on the jobs
+    /// assigned to them, enforced by the handlers).
+    WorkOnJobs,
     /// Company settings (name, currency, time zone, MFA policy): read.
     ViewSettings,
     /// Company settings: change.
@@ -78,6 +81,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
         &[
             ViewRecords,
             ManageRecords,
+            WorkOnJobs,
             ViewSettings,
             ManageSettings,
             ViewUsers,
@@ -87,9 +91,15 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
     ),
     (
         Role::Dispatcher,
-        &[ViewRecords, ManageRecords, ViewSettings, ViewUsers],
+        &[
+            ViewRecords,
+            ManageRecords,
+            WorkOnJobs,
+            ViewSettings,
+            ViewUsers,
+        ],
     ),
-    (Role::Technician, &[ViewRecords, ViewSettings]),
+    (Role::Technician, &[ViewRecords, WorkOnJobs, ViewSettings]),
     (Role::Viewer, &[ViewRecords, ViewSettings]),
 ];
 

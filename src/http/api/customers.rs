@@ -11,7 +11,8 @@ use crate::domain::customers::{search_pattern, Customer, CustomerChanges, Site, 
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::{conflict, event, if_match, new_id, now, with_etag};
 use crate::http::auth::Principal;
-use crate::http::extract::{json_body, MAX_JSON_BODY};
+use crate::http::extract::{json_body, json_bytes, parse_json, MAX_JSON_BODY};
+use crate::http::idempotency::{self, Plan};
 use crate::http::router::Matched;
 use crate::http::{respond, RequestCtx};
 use crate::views::customers::{customer_audit, customer_view, site_audit, site_view};
@@ -123,44 +124,73 @@ pub async fn get(env: &Env, matched: &Matched) -> AppResult<Response> {
     ))
 }
 
-/// `POST /api/v1/customers`.
+/// `POST /api/v1/customers` (honours `Idempotency-Key`).
 pub async fn create(
     mut req: Request,
     env: &Env,
     rctx: &RequestCtx,
     principal: &Principal,
 ) -> AppResult<Response> {
-    let changes: CustomerChanges = json_body(&mut req, MAX_JSON_BODY).await?;
+    let body = json_bytes(&mut req, MAX_JSON_BODY).await?;
+    let changes: CustomerChanges = parse_json(&body)?;
+    let database = db::database(env)?;
+    let keyed = match idempotency::plan(&req, &database, principal, &body).await? {
+        Plan::Replay { status, location } => return replay(&database, status, &location).await,
+        Plan::Create(keyed) => keyed,
+    };
     let customer = Customer::create(changes)?;
     let id = new_id()?;
-    let stamp = now().to_rfc3339();
-    let database = db::database(env)?;
-    db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                store::insert(&database, &id, &customer, &stamp)?,
-                event(
-                    rctx,
-                    Some(principal),
-                    "customer.created",
-                    "customer",
-                    Some(&id),
-                    None,
-                    Some(customer_audit(&customer)),
-                ),
-            )],
-            vec![],
-        ))
+    let location = format!("/api/v1/customers/{id}");
+    let now = now();
+    let stamp = now.to_rfc3339();
+    let written = db::audit::write(&database, || {
+        let mut steps = vec![Step::guarded(
+            store::insert(&database, &id, &customer, &stamp)?,
+            event(
+                rctx,
+                Some(principal),
+                "customer.created",
+                "customer",
+                Some(&id),
+                None,
+                Some(customer_audit(&customer)),
+            ),
+        )];
+        if let Some(k) = &keyed {
+            steps.push(Step::Plain(db::idempotency::insert(
+                &database,
+                &k.user_id,
+                &k.key,
+                &k.fingerprint,
+                201,
+                &location,
+                now.0,
+            )?));
+        }
+        Ok((steps, vec![]))
     })
-    .await?;
-    let (row, sites) = load(&database, &id).await?;
+    .await;
+    if let (Err(err), Some(k)) = (&written, &keyed) {
+        // A concurrent retry with the same key won the race: answer what it created.
+        if err.kind == ErrorKind::Conflict {
+            if let Some(recorded) = db::idempotency::find(&database, &k.user_id, &k.key).await? {
+                return replay(&database, 201, &recorded.body).await;
+            }
+        }
+    }
+    written?;
+    replay(&database, 201, &location).await
+}
+
+/// Answers `status` with the customer at `location` as it is now.
+async fn replay(database: &D1Database, status: u16, location: &str) -> AppResult<Response> {
+    let id = location.rsplit('/').next().unwrap_or_default();
+    let (row, sites) = load(database, id).await?;
     let response = with_etag(
-        respond::json(201, &customer_view(&row, Some(&sites)))?,
+        respond::json(status, &customer_view(&row, Some(&sites)))?,
         row.version,
     );
-    let _ = response
-        .headers()
-        .set("Location", &format!("/api/v1/customers/{id}"));
+    let _ = response.headers().set("Location", location);
     Ok(response)
 }
 

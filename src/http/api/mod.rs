@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod customers;
+pub mod jobs;
 pub mod me;
 pub mod session;
 pub mod settings;

@@ -1,0 +1,164 @@
+//! Jobs, their technicians and notes.
+
+use serde::Deserialize;
+use worker::{D1Database, D1PreparedStatement};
+
+use crate::db::{int, opt_text, statement, text};
+use crate::domain::jobs::{Job, LineItem};
+use crate::error::AppResult;
+
+/// A job with its technicians as a JSON array.
+pub const SELECT_BY_ID: &str = "SELECT j.id, j.number, j.customer_id, j.site_id, j.title, \
+    j.description, j.priority, j.status, j.items, j.version, j.created_at, j.updated_at, \
+    (SELECT json_group_array(t.user_id) FROM job_technicians t WHERE t.job_id = j.id) \
+        AS technician_ids FROM jobs j WHERE j.id = ?1";
+
+/// Newest first, filtered; ?1 status, ?2 technician, ?3 customer, ?4 created from (RFC 3339),
+/// ?5 created before, ?6/?7 cursor (created_at, id), ?8 limit.
+pub const SELECT_PAGE: &str = "SELECT j.id, j.number, j.customer_id, j.site_id, j.title, \
+    j.description, j.priority, j.status, j.items, j.version, j.created_at, j.updated_at, \
+    (SELECT json_group_array(t.user_id) FROM job_technicians t WHERE t.job_id = j.id) \
+        AS technician_ids FROM jobs j \
+    WHERE (?1 IS NULL OR j.status = ?1) \
+      AND (?2 IS NULL OR EXISTS (SELECT 1 FROM job_technicians t \
+                                 WHERE t.job_id = j.id AND t.user_id = ?2)) \
+      AND (?3 IS NULL OR j.customer_id = ?3) \
+      AND (?4 IS NULL OR j.created_at >= ?4) AND (?5 IS NULL OR j.created_at < ?5) \
+      AND (?6 IS NULL OR j.created_at < ?6 OR (j.created_at = ?6 AND j.id < ?7)) \
+    ORDER BY j.created_at DESC, j.id DESC LIMIT ?8";
+
+/// Only at a site of the (live) customer; the number is the next one, in the same statement.
+pub const INSERT: &str = "INSERT INTO jobs (id, number, customer_id, site_id, title, \
+    description, priority, items, created_at, updated_at) \
+    SELECT ?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8 \
+    WHERE EXISTS (SELECT 1 FROM sites s JOIN customers c ON c.id = s.customer_id \
+                  WHERE s.id = ?3 AND c.id = ?2 AND c.archived = 0)";
+pub const UPDATE: &str = "UPDATE jobs SET title = ?1, description = ?2, priority = ?3, \
+    items = ?4, version = version + 1, updated_at = ?5 WHERE id = ?6 AND version = ?7";
+pub const SET_STATUS: &str = "UPDATE jobs SET status = ?1, version = version + 1, \
+    updated_at = ?2 WHERE id = ?3 AND version = ?4 AND status = ?5";
+/// Replaces the technicians, only if this batch's write of the job took effect (the job now
+/// carries this batch's own timestamp).
+pub const CLEAR_TECHNICIANS: &str = "DELETE FROM job_technicians WHERE job_id = ?1 \
+    AND EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND updated_at = ?2)";
+pub const ADD_TECHNICIANS: &str = "INSERT INTO job_technicians (job_id, user_id) \
+    SELECT ?1, value FROM json_each(?2) \
+    WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND updated_at = ?3)";
+/// The ids among ?1 (a JSON array) that may be assigned: active, and not read-only viewers.
+pub const SELECT_ASSIGNABLE: &str = "SELECT id FROM users \
+    WHERE id IN (SELECT value FROM json_each(?1)) AND active = 1 AND role <> 'viewer'";
+pub const SELECT_PRIMARY_SITE: &str = "SELECT id FROM sites \
+    WHERE customer_id = ?1 AND is_primary = 1";
+
+pub const INSERT_NOTE: &str = "INSERT INTO job_notes (id, job_id, author_id, text, created_at) \
+    SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?2)";
+pub const SELECT_NOTES: &str = "SELECT id, author_id, text, created_at FROM job_notes \
+    WHERE job_id = ?1 ORDER BY created_at, id";
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobRow {
+    pub id: String,
+    pub number: i64,
+    pub customer_id: String,
+    pub site_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub priority: String,
+    pub status: String,
+    pub items: String,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub technician_ids: String,
+}
+
+impl JobRow {
+    pub fn technicians(&self) -> Vec<String> {
+        serde_json::from_str(&self.technician_ids).unwrap_or_default()
+    }
+
+    pub fn items(&self) -> Vec<LineItem> {
+        serde_json::from_str(&self.items).unwrap_or_default()
+    }
+
+    pub fn is_assigned(&self, user_id: &str) -> bool {
+        self.technicians().iter().any(|t| t == user_id)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NoteRow {
+    pub id: String,
+    pub author_id: String,
+    pub text: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdRow {
+    pub id: String,
+}
+
+fn items_json(items: &[LineItem]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+}
+
+pub fn insert(
+    db: &D1Database,
+    id: &str,
+    customer_id: &str,
+    site_id: &str,
+    job: &Job,
+    now: &str,
+) -> AppResult<D1PreparedStatement> {
+    statement(
+        db,
+        INSERT,
+        &[
+            text(id),
+            text(customer_id),
+            text(site_id),
+            text(&job.title),
+            opt_text(job.description.as_deref()),
+            text(job.priority.as_str()),
+            text(&items_json(&job.items)),
+            text(now),
+        ],
+    )
+}
+
+pub fn update(
+    db: &D1Database,
+    id: &str,
+    version: i64,
+    job: &Job,
+    now: &str,
+) -> AppResult<D1PreparedStatement> {
+    statement(
+        db,
+        UPDATE,
+        &[
+            text(&job.title),
+            opt_text(job.description.as_deref()),
+            text(job.priority.as_str()),
+            text(&items_json(&job.items)),
+            text(now),
+            text(id),
+            int(version),
+        ],
+    )
+}
+
+/// The two statements that make the job's technicians exactly `ids`, if the job write took.
+pub fn set_technicians(
+    db: &D1Database,
+    job_id: &str,
+    ids: &[String],
+    now: &str,
+) -> AppResult<[D1PreparedStatement; 2]> {
+    let list = serde_json::Value::from(ids.to_vec()).to_string();
+    Ok([
+        statement(db, CLEAR_TECHNICIANS, &[text(job_id), text(now)])?,
+        statement(db, ADD_TECHNICIANS, &[text(job_id), text(&list), text(now)])?,
+    ])
+}
