@@ -55,13 +55,26 @@ CREATE INDEX visits_by_job ON visits (job_id, start_ms);
 -- Who works a visit, with the visit's times repeated so finding a technician's overlapping
 -- visits is one indexed range query.
 CREATE TABLE visit_technicians (
-    visit_id TEXT NOT NULL REFERENCES visits (id),
-    user_id  TEXT NOT NULL REFERENCES users (id),
-    start_ms INTEGER NOT NULL,
-    end_ms   INTEGER NOT NULL,
+    visit_id       TEXT NOT NULL REFERENCES visits (id),
+    user_id        TEXT NOT NULL REFERENCES users (id),
+    start_ms       INTEGER NOT NULL,
+    end_ms         INTEGER NOT NULL,
+    -- Set when the scheduler chose to double-book on purpose.
+    allow_conflict INTEGER NOT NULL DEFAULT 0 CHECK (allow_conflict IN (0, 1)),
     PRIMARY KEY (visit_id, user_id)
 );
 CREATE INDEX visit_technicians_by_user ON visit_technicians (user_id, start_ms);
+
+-- A technician cannot be booked on two overlapping visits unless the booking says so: the
+-- whole batch that tries it fails, so a race of two schedulers cannot double-book either.
+CREATE TRIGGER visit_technicians_no_overlap BEFORE INSERT ON visit_technicians
+WHEN NEW.allow_conflict = 0 AND EXISTS (
+    SELECT 1 FROM visit_technicians o
+    WHERE o.user_id = NEW.user_id AND o.visit_id <> NEW.visit_id
+      AND o.start_ms < NEW.end_ms AND NEW.start_ms < o.end_ms)
+BEGIN
+    SELECT RAISE(ABORT, 'visit_conflict');
+END;
 
 -- A POST with an Idempotency-Key records its answer here; a retry with the same key gets the
 -- same answer and changes nothing.

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use fieldworker::db::{
-    audit, customers, idempotency, invites, jobs, probe, schema, settings, tokens, users,
+    audit, customers, idempotency, invites, jobs, probe, schema, settings, tokens, users, visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
@@ -141,6 +141,15 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         jobs::SELECT_PRIMARY_SITE,
         jobs::INSERT_NOTE,
         jobs::SELECT_NOTES,
+        visits::SELECT_RANGE,
+        visits::SELECT_BY_ID,
+        visits::SELECT_OVERLAPPING,
+        visits::INSERT,
+        visits::MOVE,
+        visits::CLEAR_TECHNICIANS,
+        visits::ADD_TECHNICIANS,
+        visits::DELETE_TECHNICIANS,
+        visits::DELETE,
     ] {
         conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
@@ -685,4 +694,33 @@ fn technicians_are_replaced_only_when_the_job_write_took() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(assignable, ["t1"]);
+}
+
+#[test]
+fn the_trigger_refuses_double_booking_unless_it_is_allowed() {
+    let conn = migrated();
+    add_customer(&conn, "c1", "Ann", "ann");
+    add_site(&conn, "s1", "c1", 0);
+    add_user(&conn, "t1", "technician");
+    conn.execute(
+        jobs::INSERT,
+        ("j1", "c1", "s1", "Fix", None::<&str>, "normal", "[]", "t"),
+    )
+    .unwrap();
+    let book = |visit: &str, start: i64, end: i64, allow: i64| {
+        conn.execute(visits::INSERT, (visit, "j1", start, end, visit))
+            .unwrap();
+        conn.execute(
+            visits::ADD_TECHNICIANS,
+            (visit, start, end, allow, "[\"t1\"]", visit),
+        )
+    };
+    assert!(book("v1", 1_000, 2_000, 0).is_ok());
+    assert!(
+        book("v2", 2_000, 3_000, 0).is_ok(),
+        "touching is not overlapping"
+    );
+    let refused = book("v3", 1_500, 2_500, 0).unwrap_err().to_string();
+    assert!(refused.contains("visit_conflict"), "{refused}");
+    assert!(book("v4", 1_500, 2_500, 1).is_ok(), "allowed on purpose");
 }

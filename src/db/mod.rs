@@ -11,6 +11,7 @@ pub mod schema;
 pub mod settings;
 pub mod tokens;
 pub mod users;
+pub mod visits;
 
 use wasm_bindgen::JsValue;
 use worker::{Bucket, D1Database, D1PreparedStatement, D1Result, Env, KvStore};

@@ -123,6 +123,10 @@ async fn handle(
         Route::UpdateJob => api::jobs::update(req, env, rctx, me()?, &matched).await,
         Route::SetJobStatus => api::jobs::set_status(req, env, rctx, me()?, &matched).await,
         Route::AddJobNote => api::jobs::add_note(req, env, rctx, me()?, &matched).await,
+        Route::ListVisits => api::visits::list(&req, env, me()?).await,
+        Route::CreateVisits => api::visits::create(req, env, rctx, me()?, &matched).await,
+        Route::UpdateVisit => api::visits::update(req, env, rctx, me()?, &matched).await,
+        Route::DeleteVisit => api::visits::delete(&req, env, rctx, me()?, &matched).await,
     }
 }
 

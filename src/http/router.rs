@@ -46,6 +46,10 @@ pub enum Route {
     UpdateJob,
     SetJobStatus,
     AddJobNote,
+    ListVisits,
+    CreateVisits,
+    UpdateVisit,
+    DeleteVisit,
 }
 
 /// Who may call a route; checked before the handler runs.
@@ -215,6 +219,21 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/api/v1/jobs/{id}/notes",
         methods: &[("POST", Route::AddJobNote, Needs(WorkOnJobs))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/jobs/{id}/visits",
+        methods: &[("POST", Route::CreateVisits, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/visits",
+        methods: &[("GET", Route::ListVisits, Needs(ViewRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/visits/{id}",
+        methods: &[
+            ("PATCH", Route::UpdateVisit, Needs(ManageRecords)),
+            ("DELETE", Route::DeleteVisit, Needs(ManageRecords)),
+        ],
     },
 ];
 

@@ -17,3 +17,4 @@ mod settings;
 mod signin;
 mod storage;
 mod tokens;
+mod visits;

@@ -52,7 +52,7 @@ fn to_domain(row: &JobRow) -> AppResult<Job> {
 }
 
 /// Refuses technician ids that are not active, assignable users, naming each.
-async fn check_assignable(database: &D1Database, ids: &[String]) -> AppResult<()> {
+pub(crate) async fn check_assignable(database: &D1Database, ids: &[String]) -> AppResult<()> {
     if ids.is_empty() {
         return Ok(());
     }

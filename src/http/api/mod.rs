@@ -8,6 +8,7 @@ pub mod session;
 pub mod settings;
 pub mod tokens;
 pub mod users;
+pub mod visits;
 
 use serde_json::Value;
 use worker::{Env, Request, Response};

@@ -1,0 +1,101 @@
+//! Visits and who works them. Double-booking is refused by the `visit_technicians_no_overlap`
+//! trigger inside the writing batch; the queries here find the conflicts to report.
+
+use serde::Deserialize;
+use worker::{D1Database, D1PreparedStatement};
+
+use crate::db::{int, statement, text};
+use crate::domain::visits::VisitTime;
+use crate::error::AppResult;
+
+/// Visits with their technicians (JSON array), by start time.
+/// ?1 from (ms), ?2 to (ms), ?3 technician, ?4 job, ?5 limit.
+pub const SELECT_RANGE: &str = "SELECT v.id, v.job_id, v.start_ms, v.end_ms, v.version, \
+    v.created_at, v.updated_at, \
+    (SELECT json_group_array(t.user_id) FROM visit_technicians t WHERE t.visit_id = v.id) \
+        AS technician_ids \
+    FROM visits v \
+    WHERE v.start_ms < ?2 AND v.end_ms > ?1 \
+      AND (?3 IS NULL OR EXISTS (SELECT 1 FROM visit_technicians t \
+                                 WHERE t.visit_id = v.id AND t.user_id = ?3)) \
+      AND (?4 IS NULL OR v.job_id = ?4) \
+    ORDER BY v.start_ms, v.id LIMIT ?5";
+pub const SELECT_BY_ID: &str = "SELECT v.id, v.job_id, v.start_ms, v.end_ms, v.version, \
+    v.created_at, v.updated_at, \
+    (SELECT json_group_array(t.user_id) FROM visit_technicians t WHERE t.visit_id = v.id) \
+        AS technician_ids \
+    FROM visits v WHERE v.id = ?1";
+/// The visits of the technicians in ?1 (a JSON array) overlapping [?2, ?3), except ?4.
+pub const SELECT_OVERLAPPING: &str = "SELECT t.visit_id AS id, \
+    json_group_array(t.user_id) AS technician_ids, MIN(t.start_ms) AS start_ms, \
+    MIN(t.end_ms) AS end_ms \
+    FROM visit_technicians t \
+    WHERE t.user_id IN (SELECT value FROM json_each(?1)) \
+      AND t.start_ms < ?3 AND t.end_ms > ?2 AND t.visit_id <> ?4 \
+    GROUP BY t.visit_id";
+pub const INSERT: &str = "INSERT INTO visits (id, job_id, start_ms, end_ms, created_at, \
+    updated_at) SELECT ?1, ?2, ?3, ?4, ?5, ?5 WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?2)";
+pub const MOVE: &str = "UPDATE visits SET start_ms = ?1, end_ms = ?2, version = version + 1, \
+    updated_at = ?3 WHERE id = ?4 AND version = ?5";
+/// Technician rows follow their visit's write: only if the visit carries this batch's stamp.
+pub const CLEAR_TECHNICIANS: &str = "DELETE FROM visit_technicians WHERE visit_id = ?1 \
+    AND EXISTS (SELECT 1 FROM visits WHERE id = ?1 AND updated_at = ?2)";
+pub const ADD_TECHNICIANS: &str = "INSERT INTO visit_technicians (visit_id, user_id, start_ms, \
+    end_ms, allow_conflict) SELECT ?1, value, ?2, ?3, ?4 FROM json_each(?5) \
+    WHERE EXISTS (SELECT 1 FROM visits WHERE id = ?1 AND updated_at = ?6)";
+pub const DELETE_TECHNICIANS: &str = "DELETE FROM visit_technicians WHERE visit_id = ?1 \
+    AND EXISTS (SELECT 1 FROM visits WHERE id = ?1 AND version = ?2)";
+pub const DELETE: &str = "DELETE FROM visits WHERE id = ?1 AND version = ?2";
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct VisitRow {
+    pub id: String,
+    pub job_id: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub technician_ids: String,
+}
+
+impl VisitRow {
+    pub fn technicians(&self) -> Vec<String> {
+        serde_json::from_str(&self.technician_ids).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OverlapRow {
+    pub id: String,
+    pub technician_ids: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+/// The statements that write one visit's technicians (after the visit row in the same batch).
+pub fn technicians(
+    db: &D1Database,
+    visit_id: &str,
+    time: &VisitTime,
+    ids: &[String],
+    allow_conflict: bool,
+    stamp: &str,
+) -> AppResult<[D1PreparedStatement; 2]> {
+    let list = serde_json::Value::from(ids.to_vec()).to_string();
+    Ok([
+        statement(db, CLEAR_TECHNICIANS, &[text(visit_id), text(stamp)])?,
+        statement(
+            db,
+            ADD_TECHNICIANS,
+            &[
+                text(visit_id),
+                int(time.start.0 as i64),
+                int(time.end.0 as i64),
+                int(i64::from(allow_conflict)),
+                text(&list),
+                text(stamp),
+            ],
+        )?,
+    ])
+}
