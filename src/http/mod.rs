@@ -123,6 +123,7 @@ async fn handle(
         Route::UpdateJob => api::jobs::update(req, env, rctx, me()?, &matched).await,
         Route::SetJobStatus => api::jobs::set_status(req, env, rctx, me()?, &matched).await,
         Route::AddJobNote => api::jobs::add_note(req, env, rctx, me()?, &matched).await,
+        Route::JobTimeline => api::jobs::timeline(env, me()?, &matched).await,
         Route::ListVisits => api::visits::list(&req, env, me()?).await,
         Route::CreateVisits => api::visits::create(req, env, rctx, me()?, &matched).await,
         Route::UpdateVisit => api::visits::update(req, env, rctx, me()?, &matched).await,

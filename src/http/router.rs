@@ -46,6 +46,7 @@ pub enum Route {
     UpdateJob,
     SetJobStatus,
     AddJobNote,
+    JobTimeline,
     ListVisits,
     CreateVisits,
     UpdateVisit,
@@ -219,6 +220,10 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/api/v1/jobs/{id}/notes",
         methods: &[("POST", Route::AddJobNote, Needs(WorkOnJobs))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/jobs/{id}/timeline",
+        methods: &[("GET", Route::JobTimeline, Needs(ViewRecords))],
     },
     RouteEntry {
         pattern: "/api/v1/jobs/{id}/visits",

@@ -84,9 +84,7 @@ fn a_job_moves_through_its_status_machine_and_keeps_notes() {
     assert_eq!(read.header("etag"), Some(format!("\"{version}\"").as_str()));
     assert_eq!(read.json()["notes"][0]["text"], "Replaced the pump seal.");
 
-    let history = owner
-        .get(&format!("/api/v1/audit?entity_id={id}&limit=50"))
-        .json();
+    let history = owner.get(&format!("/api/v1/jobs/{id}/timeline")).json();
     let actions: Vec<&str> = history["events"]
         .as_array()
         .unwrap()
@@ -200,6 +198,8 @@ fn technicians_see_only_their_jobs_and_change_only_status_notes_and_items() {
         .json();
     assert_eq!(asked["jobs"].as_array().unwrap().len(), 1);
     theo.get(&format!("/api/v1/jobs/{theirs_id}")).problem(404);
+    theo.get(&format!("/api/v1/jobs/{theirs_id}/timeline"))
+        .problem(404);
     status(&theo, theirs_id, 1, "scheduled").problem(404);
     theo.post(
         &format!("/api/v1/jobs/{theirs_id}/notes"),

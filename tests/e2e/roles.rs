@@ -43,6 +43,7 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("PATCH", "/api/v1/jobs/{id}", O, O, O, X),
     ("POST", "/api/v1/jobs/{id}/status", O, O, O, X),
     ("POST", "/api/v1/jobs/{id}/notes", O, O, O, X),
+    ("GET", "/api/v1/jobs/{id}/timeline", O, O, O, O),
     ("POST", "/api/v1/jobs/{id}/visits", O, O, X, X),
     ("GET", "/api/v1/visits", O, O, O, O),
     ("PATCH", "/api/v1/visits/{id}", O, O, X, X),

@@ -461,3 +461,35 @@ pub async fn add_note(
         &json!({ "id": id, "author_id": principal.user.id, "text": text, "created_at": stamp }),
     )
 }
+
+/// `GET /api/v1/jobs/{id}/timeline`: everything that happened to the job, newest first, from
+/// the audit trail (creation, changes, status moves, notes) — for whoever may see the job.
+pub async fn timeline(env: &Env, principal: &Principal, matched: &Matched) -> AppResult<Response> {
+    let id = matched.param("id").unwrap_or_default().to_owned();
+    let database = db::database(env)?;
+    load(&database, &id, principal).await?;
+    let filter = db::audit::Filter {
+        entity_id: Some(id),
+        limit: 500,
+        ..db::audit::Filter::default()
+    };
+    let events: Vec<Value> = db::audit::recent(&database, &filter)
+        .await?
+        .iter()
+        .map(|r| {
+            let parse = |v: &Option<String>| {
+                v.as_deref()
+                    .and_then(|t| serde_json::from_str::<Value>(t).ok())
+            };
+            json!({
+                "at": r.at,
+                "action": r.action,
+                "actor_kind": r.actor_kind,
+                "actor_id": r.actor_id,
+                "before": parse(&r.before),
+                "after": parse(&r.after),
+            })
+        })
+        .collect();
+    respond::json(200, &json!({ "events": events }))
+}
