@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod openapi;
 pub mod ops;
 pub mod panics;
 pub mod respond;
@@ -86,6 +87,7 @@ async fn handle(
     };
     match matched.route {
         Route::Health => health::get(env).await,
+        Route::OpenApi => respond::json(200, &openapi::document(crate::VERSION)),
         Route::OpsSelfcheck => ops::selfcheck(req, env, rctx).await,
         Route::OpsPanic => ops::panic(&req, env),
         Route::OpsClock => ops::clock(req, env).await,

@@ -51,6 +51,7 @@ pub enum Route {
     CreateVisits,
     UpdateVisit,
     DeleteVisit,
+    OpenApi,
 }
 
 /// Who may call a route; checked before the handler runs.
@@ -81,6 +82,10 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/healthz",
         methods: &[("GET", Route::Health, Public)],
+    },
+    RouteEntry {
+        pattern: "/api/v1/openapi.json",
+        methods: &[("GET", Route::OpenApi, Public)],
     },
     RouteEntry {
         pattern: "/ops/selfcheck",

@@ -50,3 +50,28 @@ fn an_unmigrated_tenant_is_unavailable_and_says_so_without_internals() {
     let line = tenant.log_line_with(&[reply.request_id(), "\"status\":503"]);
     assert!(line.contains("schema version None"), "{line}");
 }
+
+#[test]
+fn the_api_description_is_served_and_names_every_route() {
+    let tenant = Tenant::spawn();
+    let reply = tenant.get("/api/v1/openapi.json");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let doc = reply.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    let operations: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    let routed: usize = fieldworker::http::router::ROUTES
+        .iter()
+        .map(|e| e.methods.len())
+        .sum();
+    assert_eq!(operations, routed);
+    assert_eq!(
+        doc["paths"]["/api/v1/jobs/{id}/status"]["post"]["x-permission"],
+        "work_on_jobs"
+    );
+}
