@@ -58,3 +58,20 @@ pub async fn plan(
         }))),
     }
 }
+
+/// After a keyed create's batch failed on a unique constraint: if a concurrent retry with the
+/// same key won the race, the path of what it created (answer that instead of the error).
+pub async fn winner_of_race<T>(
+    database: &D1Database,
+    written: &AppResult<T>,
+    keyed: &Option<Keyed>,
+) -> AppResult<Option<String>> {
+    match (written, keyed) {
+        (Err(err), Some(k)) if err.kind == ErrorKind::Conflict => {
+            Ok(idempotency::find(database, &k.user_id, &k.key)
+                .await?
+                .map(|recorded| recorded.body))
+        }
+        _ => Ok(None),
+    }
+}

@@ -170,13 +170,8 @@ pub async fn create(
         Ok((steps, vec![]))
     })
     .await;
-    if let (Err(err), Some(k)) = (&written, &keyed) {
-        // A concurrent retry with the same key won the race: answer what it created.
-        if err.kind == ErrorKind::Conflict {
-            if let Some(recorded) = db::idempotency::find(&database, &k.user_id, &k.key).await? {
-                return replay(&database, 201, &recorded.body).await;
-            }
-        }
+    if let Some(location) = idempotency::winner_of_race(&database, &written, &keyed).await? {
+        return replay(&database, 201, &location).await;
     }
     written?;
     replay(&database, 201, &location).await

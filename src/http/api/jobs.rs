@@ -13,7 +13,7 @@ use crate::domain::jobs::{
     parse_note, technician_may_change, Job, JobChanges, JobStatus, Priority,
 };
 use crate::domain::time::Millis;
-use crate::error::{AppError, AppResult, ErrorKind};
+use crate::error::{AppError, AppResult};
 use crate::http::api::{conflict, event, if_match, new_id, now, with_etag};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, json_bytes, parse_json, MAX_JSON_BODY};
@@ -249,12 +249,8 @@ pub async fn create(
         Ok((steps, vec![]))
     })
     .await;
-    if let (Err(err), Some(k)) = (&written, &keyed) {
-        if err.kind == ErrorKind::Conflict {
-            if let Some(recorded) = db::idempotency::find(&database, &k.user_id, &k.key).await? {
-                return replay(&database, principal, 201, &recorded.body).await;
-            }
-        }
+    if let Some(location) = idempotency::winner_of_race(&database, &written, &keyed).await? {
+        return replay(&database, principal, 201, &location).await;
     }
     let results = written?;
     if results.first().map(db::changes) != Some(1) {
