@@ -1,5 +1,6 @@
 //! Pure wire types: what the API sends and receives, built from domain values.
 
+pub mod audit;
 pub mod customers;
 pub mod health;
 pub mod jobs;

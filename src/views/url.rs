@@ -40,6 +40,20 @@ pub fn query_pairs(url: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A page size from the query string: an integer from 1 to `max`, else a 422 naming `limit`.
+pub fn parse_limit(value: &str, max: i64) -> Result<i64, crate::error::AppError> {
+    value
+        .parse::<i64>()
+        .ok()
+        .filter(|l| (1..=max).contains(l))
+        .ok_or_else(|| {
+            crate::error::AppError::invalid_field(
+                "limit",
+                format!("limit must be between 1 and {max}."),
+            )
+        })
+}
+
 /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; invalid escapes
 /// are kept as written, invalid UTF-8 replaced.
 fn decode(text: &str) -> String {
@@ -111,6 +125,14 @@ mod tests {
             scheme_and_host("http://[::1]:8787/"),
             Some(("http", "[::1]"))
         );
+    }
+
+    #[test]
+    fn limits_are_integers_within_their_bounds() {
+        assert_eq!(parse_limit("50", 200).unwrap(), 50);
+        for bad in ["0", "201", "-1", "ten", ""] {
+            assert_eq!(parse_limit(bad, 200).unwrap_err().status(), 422, "{bad:?}");
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@ use crate::db::{self, audit};
 use crate::domain::audit::{verify as verify_chain, ChainTip};
 use crate::error::{AppError, AppResult};
 use crate::http::respond;
-use crate::views::url::query_pairs;
+use crate::views::audit::audit_event_view;
+use crate::views::url::{parse_limit, query_pairs};
 
 const MAX_LIMIT: i64 = 500;
 /// Rows read per query while verifying.
@@ -50,18 +51,7 @@ pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
                     },
                 )?)
             }
-            "limit" => {
-                filter.limit = value
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|l| (1..=MAX_LIMIT).contains(l))
-                    .ok_or_else(|| {
-                        AppError::invalid_field(
-                            "limit",
-                            format!("limit must be between 1 and {MAX_LIMIT}."),
-                        )
-                    })?
-            }
+            "limit" => filter.limit = parse_limit(&value, MAX_LIMIT)?,
             other => {
                 return Err(AppError::bad_request(format!(
                     "Unknown query parameter {other:?}."
@@ -73,29 +63,7 @@ pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
     let next_cursor = (rows.len() as i64 == filter.limit)
         .then(|| rows.last().map(|r| r.seq.to_string()))
         .flatten();
-    let events: Vec<_> = rows
-        .iter()
-        .map(|r| {
-            let parse = |v: &Option<String>| {
-                v.as_deref()
-                    .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
-            };
-            json!({
-                "seq": r.seq,
-                "at": r.at,
-                "actor_kind": r.actor_kind,
-                "actor_id": r.actor_id,
-                "action": r.action,
-                "entity": r.entity,
-                "entity_id": r.entity_id,
-                "before": parse(&r.before),
-                "after": parse(&r.after),
-                "ip": r.ip,
-                "request_id": r.request_id,
-                "hash": r.hash,
-            })
-        })
-        .collect();
+    let events: Vec<_> = rows.iter().map(audit_event_view).collect();
     respond::json(
         200,
         &json!({ "events": events, "next_cursor": next_cursor }),

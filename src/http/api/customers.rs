@@ -16,7 +16,7 @@ use crate::http::idempotency::{self, Plan};
 use crate::http::router::Matched;
 use crate::http::{respond, RequestCtx};
 use crate::views::customers::{customer_audit, customer_view, site_audit, site_view};
-use crate::views::url::query_pairs;
+use crate::views::url::{parse_limit, query_pairs};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -72,18 +72,7 @@ pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
                     }
                 }
             }
-            "limit" => {
-                limit = value
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|l| (1..=MAX_LIMIT).contains(l))
-                    .ok_or_else(|| {
-                        AppError::invalid_field(
-                            "limit",
-                            format!("limit must be between 1 and {MAX_LIMIT}."),
-                        )
-                    })?
-            }
+            "limit" => limit = parse_limit(&value, MAX_LIMIT)?,
             "cursor" => after = Some(cursor::decode(&value)?),
             other => {
                 return Err(AppError::bad_request(format!(

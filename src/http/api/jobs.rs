@@ -20,8 +20,9 @@ use crate::http::extract::{json_body, json_bytes, parse_json, MAX_JSON_BODY};
 use crate::http::idempotency::{self, Plan};
 use crate::http::router::Matched;
 use crate::http::{respond, RequestCtx};
+use crate::views::audit::timeline_entry;
 use crate::views::jobs::{job_audit, job_view, note_view};
-use crate::views::url::query_pairs;
+use crate::views::url::{parse_limit, query_pairs};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -112,18 +113,7 @@ pub async fn list(req: &Request, env: &Env, principal: &Principal) -> AppResult<
             "created_from" => from = Some(time("created_from", &value)?),
             "created_before" => before = Some(time("created_before", &value)?),
             "cursor" => after = Some(cursor::decode(&value)?),
-            "limit" => {
-                limit = value
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|l| (1..=MAX_LIMIT).contains(l))
-                    .ok_or_else(|| {
-                        AppError::invalid_field(
-                            "limit",
-                            format!("limit must be between 1 and {MAX_LIMIT}."),
-                        )
-                    })?
-            }
+            "limit" => limit = parse_limit(&value, MAX_LIMIT)?,
             other => {
                 return Err(AppError::bad_request(format!(
                     "Unknown query parameter {other:?}."
@@ -472,20 +462,7 @@ pub async fn timeline(env: &Env, principal: &Principal, matched: &Matched) -> Ap
     let events: Vec<Value> = db::audit::recent(&database, &filter)
         .await?
         .iter()
-        .map(|r| {
-            let parse = |v: &Option<String>| {
-                v.as_deref()
-                    .and_then(|t| serde_json::from_str::<Value>(t).ok())
-            };
-            json!({
-                "at": r.at,
-                "action": r.action,
-                "actor_kind": r.actor_kind,
-                "actor_id": r.actor_id,
-                "before": parse(&r.before),
-                "after": parse(&r.after),
-            })
-        })
+        .map(timeline_entry)
         .collect();
     respond::json(200, &json!({ "events": events }))
 }
