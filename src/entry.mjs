@@ -25,8 +25,16 @@ export default {
       fail = reject;
     });
     inFlight.add(fail);
+    // Outside production each answer says how many D1 round trips it took, for scripts/bench
+    // and the tests that hold handlers to their budget.
+    const trips = env.ENVIRONMENT === "production" ? null : { count: 0 };
     try {
-      return await Promise.race([new RustWorker(ctx, env).fetch(request), trapped]);
+      const worker = new RustWorker(ctx, trips ? withCountedD1(env, trips) : env);
+      const response = await Promise.race([worker.fetch(request), trapped]);
+      if (!trips) return response;
+      const counted = new Response(response.body, response);
+      counted.headers.set("X-D1-Round-Trips", String(trips.count));
+      return counted;
     } catch (error) {
       return uncaught(request, error, started);
     } finally {
@@ -34,6 +42,56 @@ export default {
     }
   },
 };
+
+// The env with its D1 binding behind a proxy that counts calls reaching the database: each
+// `first`/`all`/`run`/`raw` of a statement, each `batch` and `exec`. Everything else passes
+// through untouched (the Rust side checks the binding's constructor name, so it must stay).
+function withCountedD1(env, trips) {
+  if (!env.DB) return env;
+  const targets = new WeakMap();
+  const statement = (target) => {
+    const proxy = new Proxy(target, {
+      get(t, prop) {
+        const value = Reflect.get(t, prop, t);
+        if (typeof value !== "function") return value;
+        if (prop === "bind") return (...args) => statement(value.apply(t, args));
+        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
+          return (...args) => {
+            trips.count += 1;
+            return value.apply(t, args);
+          };
+        }
+        return value;
+      },
+    });
+    targets.set(proxy, target);
+    return proxy;
+  };
+  const db = new Proxy(env.DB, {
+    get(t, prop) {
+      const value = Reflect.get(t, prop, t);
+      if (prop === "prepare") return (...args) => statement(value.apply(t, args));
+      if (prop === "batch") {
+        return (statements, ...rest) => {
+          trips.count += 1;
+          return value.call(t, statements.map((s) => targets.get(s) ?? s), ...rest);
+        };
+      }
+      if (prop === "exec") {
+        return (...args) => {
+          trips.count += 1;
+          return value.apply(t, args);
+        };
+      }
+      return typeof value === "function" && prop !== "constructor" ? value.bind(t) : value;
+    },
+  });
+  return new Proxy(env, {
+    get(t, prop) {
+      return prop === "DB" ? db : Reflect.get(t, prop, t);
+    },
+  });
+}
 
 function uncaught(request, error, started) {
   const incoming = request.headers.get("X-Request-Id");

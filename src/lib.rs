@@ -7,6 +7,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod mcp;
+pub mod tools;
 pub mod views;
 
 /// The version of this build, reported by `/healthz`.

@@ -143,6 +143,7 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         jobs::SELECT_NOTES,
         visits::SELECT_RANGE,
         visits::SELECT_BY_ID,
+        visits::SELECT_BY_IDS,
         visits::SELECT_OVERLAPPING,
         visits::INSERT,
         visits::MOVE,

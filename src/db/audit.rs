@@ -1,12 +1,18 @@
 //! Writing to and reading the audit trail. A change and its audit rows go to D1 in one batch,
-//! chained after the tip read just before; if another writer appended in between, the unique
-//! `prev_seq` fails the whole batch and it is retried on the new tip.
+//! chained after the chain's tip; if another writer appended in between, the unique `prev_seq`
+//! fails the whole batch and it is retried on the new tip.
+//!
+//! The tip this instance last wrote is remembered, so a write usually costs one round trip (the
+//! batch) rather than two (tip read, batch). When another instance wrote since, the remembered
+//! tip is stale, the batch fails on `prev_seq` like any race, and the retry reads the tip.
+
+use std::cell::RefCell;
 
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
-use crate::db::{all, first, int, opt_int, opt_text, statement, text};
+use crate::db::{all, changes, first, int, opt_int, opt_text, statement, text};
 use crate::domain::audit::{chain, AuditEvent, AuditRow, ChainTip};
 use crate::error::{AppError, AppResult, ErrorKind};
 
@@ -34,6 +40,30 @@ pub const SELECT_RECENT: &str = "SELECT seq, prev_seq, at, actor_kind, actor_id,
 pub const SELECT_PAGE: &str = "SELECT seq, prev_seq, at, actor_kind, actor_id, action, \
     entity, entity_id, before, after, ip, request_id, prev_hash, hash \
     FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+
+thread_local! {
+    /// The chain's tip after this instance's last successful write (a Worker instance runs
+    /// one thread, so this is per instance).
+    static KNOWN_TIP: RefCell<Option<ChainTip>> = const { RefCell::new(None) };
+}
+
+fn known_tip() -> Option<ChainTip> {
+    KNOWN_TIP.with(|tip| tip.borrow().clone())
+}
+
+fn remember_tip(tip: Option<ChainTip>) {
+    KNOWN_TIP.with(|known| *known.borrow_mut() = tip);
+}
+
+async fn read_tip(db: &D1Database) -> AppResult<ChainTip> {
+    Ok(first::<TipRow>(db, SELECT_TIP, &[])
+        .await?
+        .map(|t| ChainTip {
+            seq: t.seq,
+            hash: t.hash,
+        })
+        .unwrap_or_else(ChainTip::genesis))
+}
 
 #[derive(Deserialize)]
 struct TipRow {
@@ -75,13 +105,10 @@ pub async fn write(
             let pause_ms = 2 + jitter % (5 * u64::from(attempt.min(8)));
             worker::Delay::from(std::time::Duration::from_millis(pause_ms)).await;
         }
-        let tip = first::<TipRow>(db, SELECT_TIP, &[])
-            .await?
-            .map(|t| ChainTip {
-                seq: t.seq,
-                hash: t.hash,
-            })
-            .unwrap_or_else(ChainTip::genesis);
+        let tip = match known_tip() {
+            Some(tip) if attempt == 0 => tip,
+            _ => read_tip(db).await?,
+        };
         let (steps, events) = build()?;
         let guarded_count = steps
             .iter()
@@ -108,21 +135,42 @@ pub async fn write(
         let unguarded_count = events.len();
         let mut rows = chain(&tip, events.into_iter().chain(guarded_event).collect()).into_iter();
         let mut batch = Vec::new();
+        // The tip once the batch is written: the last unguarded row, or the guarded row if its
+        // statement changed something (known from its insert's own result).
+        let mut tip_after = tip.clone();
         for row in rows.by_ref().take(unguarded_count) {
             batch.push(insert(db, INSERT_AUDIT, &row)?);
+            tip_after = ChainTip {
+                seq: row.seq,
+                hash: row.hash.clone(),
+            };
         }
         let mut step_positions = Vec::with_capacity(plan.len());
+        let mut guarded_insert = None;
         for (stmt, guarded) in plan {
             step_positions.push(batch.len());
             batch.push(stmt);
             if guarded {
                 if let Some(row) = rows.next() {
+                    guarded_insert = Some((
+                        batch.len(),
+                        ChainTip {
+                            seq: row.seq,
+                            hash: row.hash.clone(),
+                        },
+                    ));
                     batch.push(insert(db, INSERT_AUDIT_IF_CHANGED, &row)?);
                 }
             }
         }
         match db.batch(batch).await {
             Ok(results) => {
+                if let Some((position, row_tip)) = guarded_insert {
+                    if results.get(position).map(changes) == Some(1) {
+                        tip_after = row_tip;
+                    }
+                }
+                remember_tip(Some(tip_after));
                 let mut results: Vec<Option<D1Result>> = results.into_iter().map(Some).collect();
                 return Ok(step_positions
                     .into_iter()
@@ -132,6 +180,7 @@ pub async fn write(
             Err(e) => {
                 let message = e.to_string();
                 if message.contains("UNIQUE constraint failed: audit_log") {
+                    remember_tip(None);
                     last_error = message;
                     continue;
                 }

@@ -17,7 +17,8 @@ pub const INSERT: &str = "INSERT INTO idempotency_keys (user_id, key, fingerprin
 pub struct Recorded {
     pub fingerprint: String,
     pub status: i64,
-    /// The path of the resource the first request created.
+    /// The path of the resource the first request created; for a visit booking (possibly a
+    /// series), the JSON array of the visit ids.
     pub body: String,
 }
 

@@ -71,6 +71,16 @@ pub async fn first<T: serde::de::DeserializeOwned>(
         .map_err(|e| AppError::internal(format!("{sql}: {e}")))
 }
 
+/// The first row of the last result of a batch: a write's trailing read of what it wrote.
+pub fn last_row<T: serde::de::DeserializeOwned>(results: &[D1Result]) -> AppResult<Option<T>> {
+    let Some(last) = results.last() else {
+        return Ok(None);
+    };
+    last.results::<T>()
+        .map(|rows| rows.into_iter().next())
+        .map_err(|e| AppError::internal(format!("reading a batch's trailing select: {e}")))
+}
+
 /// Rows changed by one statement of a batch.
 pub fn changes(result: &D1Result) -> usize {
     result

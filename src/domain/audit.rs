@@ -28,6 +28,10 @@ pub enum ActorKind {
     Anonymous,
     /// An operator script (e.g. creating the first owner).
     System,
+    /// An MCP client, acting as its token's user.
+    Mcp,
+    /// The messaging agent, acting as the linked user who wrote to it.
+    Agent,
 }
 
 impl ActorKind {
@@ -38,6 +42,8 @@ impl ActorKind {
             Self::Access => "access",
             Self::Anonymous => "anonymous",
             Self::System => "system",
+            Self::Mcp => "mcp",
+            Self::Agent => "agent",
         }
     }
 }

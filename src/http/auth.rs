@@ -43,6 +43,16 @@ pub struct Principal {
     pub via: Via,
     /// The company requires MFA and this user has none yet: only enrolment is open to them.
     pub must_enrol_mfa: bool,
+    /// Through what the user acts: the API directly, or a tool run by MCP or the agent.
+    pub surface: Surface,
+}
+
+/// What a change was made through, as the audit trail records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    Api,
+    Mcp,
+    Agent,
 }
 
 impl Principal {
@@ -65,17 +75,30 @@ pub async fn check(
     guard: Guard,
     method: &str,
 ) -> AppResult<Option<Principal>> {
-    let needed = match guard {
-        Guard::Public | Guard::Operator => return Ok(None),
-        Guard::SignedIn | Guard::Member => None,
-        Guard::Needs(permission) => Some(permission),
-    };
+    if matches!(guard, Guard::Public | Guard::Operator) {
+        return Ok(None);
+    }
     let principal = authenticate(req, env).await?;
     if let Via::Session { record, .. } = &principal.via {
         if !matches!(method, "GET" | "HEAD" | "OPTIONS") {
             check_csrf(req, record)?;
         }
     }
+    authorize(&principal, guard)?;
+    Ok(Some(principal))
+}
+
+/// Whether an authenticated `principal` may pass `guard`: MFA enrolment first when the company
+/// requires it, then the role's permission. Tools run through this too.
+pub fn authorize(principal: &Principal, guard: Guard) -> AppResult<()> {
+    let needed = match guard {
+        Guard::Public | Guard::SignedIn | Guard::Member => None,
+        Guard::Needs(permission) => Some(permission),
+        Guard::Operator => {
+            return Err(AppError::new(ErrorKind::Forbidden)
+                .with_detail("Operator routes take the operator token only."))
+        }
+    };
     if principal.must_enrol_mfa && guard != Guard::SignedIn {
         return Err(AppError::new(ErrorKind::Forbidden)
             .with_detail(
@@ -91,10 +114,12 @@ pub async fn check(
             )));
         }
     }
-    Ok(Some(principal))
+    Ok(())
 }
 
-async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
+/// Who is calling, from an access token, an Access JWT or a session cookie (no CSRF check:
+/// callers that accept cookies on writes go through [`check`]).
+pub async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
     let database = db::database(env)?;
     let now = clock::now();
     let header = |name: &str| req.headers().get(name).ok().flatten();
@@ -225,6 +250,7 @@ async fn principal(user: User, via: Via) -> AppResult<Principal> {
         role,
         via,
         must_enrol_mfa,
+        surface: Surface::Api,
     })
 }
 

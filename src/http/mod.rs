@@ -9,18 +9,21 @@ pub mod crypto;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod mcp;
 pub mod openapi;
 pub mod ops;
 pub mod panics;
 pub mod respond;
 pub mod router;
+pub mod tools;
 
 use worker::{console_log, Context, Date, Env, Request, Response};
 
 use crate::domain::ids::RequestId;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::views::request_log::{level_for, RequestLog};
-use router::{dispatch, Dispatch, Route};
+use auth::Principal;
+use router::{dispatch, Dispatch, Matched, Route};
 
 /// What a handler knows about the request besides the request itself.
 pub struct RequestCtx {
@@ -78,14 +81,32 @@ async fn handle(
         Dispatch::Handle(matched) => matched,
         Dispatch::Options { allow } => return Ok(respond::options(&allow)),
     };
-    let principal = auth::check(&req, env, matched.guard, method).await?;
-    // Guarded routes always have a principal; the match below relies on it.
-    let me = || {
-        principal
-            .as_ref()
-            .ok_or_else(|| crate::error::AppError::internal("guarded route without principal"))
-    };
+    // MCP authenticates itself: its refusals carry the OAuth resource metadata, and its tool
+    // calls come back through `route` below.
     match matched.route {
+        Route::Mcp => return mcp::post(req, env, rctx).await,
+        Route::McpResourceMetadata => return mcp::resource_metadata(&req, env),
+        _ => {}
+    }
+    let principal = auth::check(&req, env, matched.guard, method).await?;
+    route(req, env, rctx, &matched, principal.as_ref()).await
+}
+
+/// Runs the handler of a matched request whose guard was passed by `principal` (none for
+/// public and operator routes). Tools call this too, with the request they build.
+pub(crate) async fn route(
+    req: Request,
+    env: &Env,
+    rctx: &RequestCtx,
+    matched: &Matched,
+    principal: Option<&Principal>,
+) -> AppResult<Response> {
+    // Guarded routes always have a principal; the match below relies on it.
+    let me = || principal.ok_or_else(|| AppError::internal("guarded route without principal"));
+    match matched.route {
+        Route::Mcp | Route::McpResourceMetadata => {
+            Err(AppError::internal("MCP is not reachable from a tool"))
+        }
         Route::Health => health::get(env).await,
         Route::OpenApi => respond::json(200, &openapi::document(crate::VERSION)),
         Route::OpsSelfcheck => ops::selfcheck(req, env, rctx).await,
@@ -103,33 +124,33 @@ async fn handle(
         Route::ChangePassword => api::me::change_password(req, env, rctx, me()?).await,
         Route::ListTokens => api::tokens::list(env, me()?).await,
         Route::CreateToken => api::tokens::create(req, env, rctx, me()?).await,
-        Route::RevokeToken => api::tokens::revoke(&req, env, rctx, me()?, &matched).await,
+        Route::RevokeToken => api::tokens::revoke(&req, env, rctx, me()?, matched).await,
         Route::ListUsers => api::users::list(env).await,
         Route::InviteUser => api::users::invite(req, env, rctx, me()?).await,
-        Route::UpdateUser => api::users::update(req, env, rctx, me()?, &matched).await,
-        Route::UnlockUser => api::users::unlock(env, rctx, me()?, &matched).await,
+        Route::UpdateUser => api::users::update(req, env, rctx, me()?, matched).await,
+        Route::UnlockUser => api::users::unlock(env, rctx, me()?, matched).await,
         Route::GetSettings => api::settings::get(env).await,
         Route::UpdateSettings => api::settings::update(req, env, rctx, me()?).await,
         Route::ListAudit => api::audit::list(&req, env).await,
         Route::VerifyAudit => api::audit::verify(env).await,
         Route::ListCustomers => api::customers::list(&req, env).await,
         Route::CreateCustomer => api::customers::create(req, env, rctx, me()?).await,
-        Route::GetCustomer => api::customers::get(env, &matched).await,
-        Route::UpdateCustomer => api::customers::update(req, env, rctx, me()?, &matched).await,
-        Route::ArchiveCustomer => api::customers::archive(&req, env, rctx, me()?, &matched).await,
-        Route::CreateSite => api::customers::create_site(req, env, rctx, me()?, &matched).await,
-        Route::UpdateSite => api::customers::update_site(req, env, rctx, me()?, &matched).await,
+        Route::GetCustomer => api::customers::get(env, matched).await,
+        Route::UpdateCustomer => api::customers::update(req, env, rctx, me()?, matched).await,
+        Route::ArchiveCustomer => api::customers::archive(&req, env, rctx, me()?, matched).await,
+        Route::CreateSite => api::customers::create_site(req, env, rctx, me()?, matched).await,
+        Route::UpdateSite => api::customers::update_site(req, env, rctx, me()?, matched).await,
         Route::ListJobs => api::jobs::list(&req, env, me()?).await,
         Route::CreateJob => api::jobs::create(req, env, rctx, me()?).await,
-        Route::GetJob => api::jobs::get(env, me()?, &matched).await,
-        Route::UpdateJob => api::jobs::update(req, env, rctx, me()?, &matched).await,
-        Route::SetJobStatus => api::jobs::set_status(req, env, rctx, me()?, &matched).await,
-        Route::AddJobNote => api::jobs::add_note(req, env, rctx, me()?, &matched).await,
-        Route::JobTimeline => api::jobs::timeline(env, me()?, &matched).await,
+        Route::GetJob => api::jobs::get(env, me()?, matched).await,
+        Route::UpdateJob => api::jobs::update(req, env, rctx, me()?, matched).await,
+        Route::SetJobStatus => api::jobs::set_status(req, env, rctx, me()?, matched).await,
+        Route::AddJobNote => api::jobs::add_note(req, env, rctx, me()?, matched).await,
+        Route::JobTimeline => api::jobs::timeline(env, me()?, matched).await,
         Route::ListVisits => api::visits::list(&req, env, me()?).await,
-        Route::CreateVisits => api::visits::create(req, env, rctx, me()?, &matched).await,
-        Route::UpdateVisit => api::visits::update(req, env, rctx, me()?, &matched).await,
-        Route::DeleteVisit => api::visits::delete(&req, env, rctx, me()?, &matched).await,
+        Route::CreateVisits => api::visits::create(req, env, rctx, me()?, matched).await,
+        Route::UpdateVisit => api::visits::update(req, env, rctx, me()?, matched).await,
+        Route::DeleteVisit => api::visits::delete(&req, env, rctx, me()?, matched).await,
     }
 }
 

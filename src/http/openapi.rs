@@ -306,12 +306,28 @@ pub fn describe(route: Route) -> Operation {
         ),
         DeleteVisit => op("Take a visit off the calendar (If-Match)", None, 204),
         OpenApi => op("This description", None, 200),
+        Mcp => op(
+            "Model Context Protocol (Streamable HTTP, JSON-RPC 2.0): the tool catalogue, with \
+             a personal access token or Access JWT; answers application/json",
+            Some(object(
+                &["jsonrpc"],
+                json!({ "jsonrpc": string(), "id": {}, "method": string(), "params": { "type": "object" } }),
+            )),
+            200,
+        ),
+        McpResourceMetadata => op(
+            "OAuth 2.0 Protected Resource Metadata (RFC 9728) of /mcp",
+            None,
+            200,
+        ),
     }
 }
 
 /// The whole OpenAPI 3.1 document.
 pub fn document(version: &str) -> Value {
     let mut paths = Map::new();
+    // operationId must be unique; a route served at two paths gets a numbered second id.
+    let mut seen: Vec<String> = Vec::new();
     for entry in ROUTES {
         let mut item = Map::new();
         let parameters: Vec<Value> = entry
@@ -322,8 +338,14 @@ pub fn document(version: &str) -> Value {
             .collect();
         for (method, route, guard) in entry.methods {
             let described = describe(*route);
+            let mut operation_id = format!("{route:?}");
+            let repeats = seen.iter().filter(|id| **id == operation_id).count();
+            seen.push(operation_id.clone());
+            if repeats > 0 {
+                operation_id = format!("{operation_id}{}", repeats + 1);
+            }
             let mut operation = json!({
-                "operationId": format!("{route:?}"),
+                "operationId": operation_id,
                 "summary": described.summary,
                 "parameters": parameters,
                 "responses": {

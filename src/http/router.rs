@@ -52,6 +52,8 @@ pub enum Route {
     UpdateVisit,
     DeleteVisit,
     OpenApi,
+    Mcp,
+    McpResourceMetadata,
 }
 
 /// Who may call a route; checked before the handler runs.
@@ -86,6 +88,19 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/api/v1/openapi.json",
         methods: &[("GET", Route::OpenApi, Public)],
+    },
+    RouteEntry {
+        pattern: "/mcp",
+        methods: &[("POST", Route::Mcp, Public)],
+    },
+    // RFC 9728: the metadata of the protected resource `/mcp`, at the root and path-suffixed.
+    RouteEntry {
+        pattern: "/.well-known/oauth-protected-resource",
+        methods: &[("GET", Route::McpResourceMetadata, Public)],
+    },
+    RouteEntry {
+        pattern: "/.well-known/oauth-protected-resource/mcp",
+        methods: &[("GET", Route::McpResourceMetadata, Public)],
     },
     RouteEntry {
         pattern: "/ops/selfcheck",

@@ -10,6 +10,7 @@ mod customers;
 mod errors;
 mod health;
 mod jobs;
+mod mcp;
 mod mfa;
 mod panics;
 mod roles;

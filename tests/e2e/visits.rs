@@ -260,3 +260,46 @@ fn technicians_see_only_their_own_visits() {
     theo.get("/api/v1/visits?from=2026-12-03T00:00:00Z&to=2027-06-01T00:00:00Z")
         .problem(422);
 }
+
+#[test]
+fn a_retried_booking_with_the_same_idempotency_key_books_nothing_new() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let theo = member(
+        &owner,
+        "theo@acme-heating.example",
+        "technician",
+        "wrench-and-solder-77",
+    );
+    let job = job_for(&owner, &theo.user["id"]);
+    let path = format!("/api/v1/jobs/{job}/visits");
+    let series = json!({ "start": "2026-12-01T08:00:00Z", "end": "2026-12-01T09:00:00Z",
+                         "recurrence": { "frequency": "weekly", "count": 3 } });
+    let send = |key: &str, body: &Value| {
+        owner
+            .request("POST", &path)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+    };
+    let first = send("book-weekly-1", &series);
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.json()["visits"].as_array().unwrap().len(), 3);
+    // A retry answers the same series (not a 409 against its own visits) and books nothing.
+    let again = send("book-weekly-1", &series);
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.json()["visits"], first.json()["visits"]);
+    // The same key for another booking is refused; a new key is a new booking (here a clash).
+    let other = json!({ "start": "2026-12-02T08:00:00Z", "end": "2026-12-02T09:00:00Z" });
+    send("book-weekly-1", &other).problem(422);
+    send("book-weekly-1b", &series).problem(409);
+
+    let listed = owner
+        .get(&format!(
+            "/api/v1/visits?job={job}&from=2026-11-01T00:00:00Z&to=2026-12-31T00:00:00Z"
+        ))
+        .json();
+    assert_eq!(listed["visits"].as_array().unwrap().len(), 3, "{listed}");
+    let audit = owner.get("/api/v1/audit?action=visit.created").json();
+    assert_eq!(audit["events"].as_array().unwrap().len(), 1);
+}

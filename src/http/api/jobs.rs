@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use worker::{D1Database, Env, Request, Response};
 
 use crate::db::jobs::{self as store, IdRow, JobRow, NoteRow};
-use crate::db::{self, audit::Step};
+use crate::db::{self, audit::Step, last_row};
 use crate::domain::auth::permissions::{Permission, Role};
 use crate::domain::cursor;
 use crate::domain::jobs::{
@@ -306,10 +306,16 @@ pub async fn update(
                 store::set_technicians(&database, &id, &after.technician_ids, &stamp)?;
             steps.extend([Step::Plain(clear), Step::Plain(add)]);
         }
+        // The job as the batch left it, read in the same round trip: the answer either way.
+        steps.push(Step::Plain(db::statement(
+            &database,
+            store::SELECT_BY_ID,
+            &[db::text(&id)],
+        )?));
         Ok((steps, vec![]))
     })
     .await?;
-    let row = load(&database, &id, principal).await?;
+    let row = last_row::<JobRow>(&results)?.ok_or_else(|| AppError::not_found("job"))?;
     if results.first().map(db::changes) != Some(1) {
         return Err(conflict(
             "The job changed since you read it.",
@@ -357,33 +363,40 @@ pub async fn set_status(
     let stamp = now().to_rfc3339();
     let results = db::audit::write(&database, || {
         Ok((
-            vec![Step::guarded(
-                db::statement(
-                    &database,
-                    store::SET_STATUS,
-                    &[
-                        db::text(to.as_str()),
-                        db::text(&stamp),
-                        db::text(&id),
-                        db::int(version),
-                        db::text(from.as_str()),
-                    ],
-                )?,
-                event(
-                    rctx,
-                    Some(principal),
-                    "job.status_changed",
-                    "job",
-                    Some(&id),
-                    Some(json!({ "status": from.as_str() })),
-                    Some(json!({ "status": to.as_str() })),
+            vec![
+                Step::guarded(
+                    db::statement(
+                        &database,
+                        store::SET_STATUS,
+                        &[
+                            db::text(to.as_str()),
+                            db::text(&stamp),
+                            db::text(&id),
+                            db::int(version),
+                            db::text(from.as_str()),
+                        ],
+                    )?,
+                    event(
+                        rctx,
+                        Some(principal),
+                        "job.status_changed",
+                        "job",
+                        Some(&id),
+                        Some(json!({ "status": from.as_str() })),
+                        Some(json!({ "status": to.as_str() })),
+                    ),
                 ),
-            )],
+                Step::Plain(db::statement(
+                    &database,
+                    store::SELECT_BY_ID,
+                    &[db::text(&id)],
+                )?),
+            ],
             vec![],
         ))
     })
     .await?;
-    let row = load(&database, &id, principal).await?;
+    let row = last_row::<JobRow>(&results)?.ok_or_else(|| AppError::not_found("job"))?;
     if results.first().map(db::changes) != Some(1) {
         return Err(conflict(
             "The job changed since you read it.",

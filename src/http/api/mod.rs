@@ -16,7 +16,7 @@ use worker::{Env, Request, Response};
 use crate::domain::audit::{ActorKind, AuditEvent};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
-use crate::http::auth::{Principal, Via};
+use crate::http::auth::{Principal, Surface, Via};
 use crate::http::{clock, RequestCtx};
 
 /// The version a write names: `If-Match: "<version>"`. Missing → 428, malformed → 400.
@@ -83,10 +83,12 @@ pub fn event(
 fn actor(principal: Option<&Principal>) -> (ActorKind, Option<String>) {
     match principal {
         Some(p) => (
-            match p.via {
-                Via::Session { .. } => ActorKind::User,
-                Via::Token { .. } => ActorKind::Token,
-                Via::Access => ActorKind::Access,
+            match (p.surface, &p.via) {
+                (Surface::Mcp, _) => ActorKind::Mcp,
+                (Surface::Agent, _) => ActorKind::Agent,
+                (Surface::Api, Via::Session { .. }) => ActorKind::User,
+                (Surface::Api, Via::Token { .. }) => ActorKind::Token,
+                (Surface::Api, Via::Access) => ActorKind::Access,
             },
             Some(p.user.id.clone()),
         ),

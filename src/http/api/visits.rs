@@ -16,7 +16,8 @@ use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::jobs::check_assignable;
 use crate::http::api::{conflict, event, if_match, new_id, now, with_etag};
 use crate::http::auth::Principal;
-use crate::http::extract::{json_body, MAX_JSON_BODY};
+use crate::http::extract::{json_body, json_bytes, parse_json, MAX_JSON_BODY};
+use crate::http::idempotency::{self, Plan};
 use crate::http::router::Matched;
 use crate::http::{respond, RequestCtx};
 use crate::views::url::query_pairs;
@@ -101,7 +102,7 @@ struct CreateBody {
 
 /// `POST /api/v1/jobs/{id}/visits` `{start, end, technician_ids?, allow_conflict?, recurrence?}`:
 /// one visit, or the whole series of a recurring job, in one batch. Without technicians, the
-/// job's.
+/// job's. Honours `Idempotency-Key`: a retry answers the visits the first request booked.
 pub async fn create(
     mut req: Request,
     env: &Env,
@@ -109,7 +110,8 @@ pub async fn create(
     principal: &Principal,
     matched: &Matched,
 ) -> AppResult<Response> {
-    let body: CreateBody = json_body(&mut req, MAX_JSON_BODY).await?;
+    let raw = json_bytes(&mut req, MAX_JSON_BODY).await?;
+    let body: CreateBody = parse_json(&raw)?;
     let first = VisitTime::parse(&body.start, &body.end)?;
     let times = match &body.recurrence {
         Some(rule) => occurrences(&first, rule)?,
@@ -120,6 +122,12 @@ pub async fn create(
     let job: JobRow = db::first(&database, job_store::SELECT_BY_ID, &[db::text(&job_id)])
         .await?
         .ok_or_else(|| AppError::not_found("job"))?;
+    let keyed = match idempotency::plan(&req, &database, principal, &raw).await? {
+        Plan::Replay { status, location } => {
+            return booked(&database, status, &location).await;
+        }
+        Plan::Create(keyed) => keyed,
+    };
     let technicians = body
         .technician_ids
         .clone()
@@ -129,8 +137,21 @@ pub async fn create(
     }
     let stamp = now().to_rfc3339();
     let ids: Vec<String> = times.iter().map(|_| new_id()).collect::<AppResult<_>>()?;
+    // What a keyed retry answers: the ids booked (a series has no single location).
+    let booked_ids = Value::from(ids.clone()).to_string();
     let written = db::audit::write(&database, || {
         let mut steps = Vec::new();
+        if let Some(k) = &keyed {
+            steps.push(Step::Plain(db::idempotency::insert(
+                &database,
+                &k.user_id,
+                &k.key,
+                &k.fingerprint,
+                201,
+                &booked_ids,
+                now().0,
+            )?));
+        }
         for (id, time) in ids.iter().zip(&times) {
             steps.push(Step::Plain(db::statement(
                 &database,
@@ -169,23 +190,23 @@ pub async fn create(
         Ok((steps, vec![created]))
     })
     .await;
+    if let Some(recorded) = idempotency::winner_of_race(&database, &written, &keyed).await? {
+        return booked(&database, 201, &recorded).await;
+    }
     match written {
         Err(err) if is_conflict(&err) => {
             Err(conflict_error(&database, &times, &technicians, None).await?)
         }
         Err(err) => Err(err),
-        Ok(_) => {
-            let mut rows = Vec::with_capacity(ids.len());
-            for id in &ids {
-                if let Some(row) =
-                    db::first::<VisitRow>(&database, store::SELECT_BY_ID, &[db::text(id)]).await?
-                {
-                    rows.push(visit_view(&row));
-                }
-            }
-            respond::json(201, &json!({ "visits": rows }))
-        }
+        Ok(_) => booked(&database, 201, &booked_ids).await,
     }
+}
+
+/// The answer to a booking: the visits whose ids `ids` (a JSON array) names, as they are now.
+async fn booked(database: &D1Database, status: u16, ids: &str) -> AppResult<Response> {
+    let rows: Vec<VisitRow> = db::all(database, store::SELECT_BY_IDS, &[db::text(ids)]).await?;
+    let views: Vec<Value> = rows.iter().map(visit_view).collect();
+    respond::json(status, &json!({ "visits": views }))
 }
 
 /// `GET /api/v1/visits?from=&to=&technician=&job=`: by start time; technicians see their own.

@@ -1,0 +1,536 @@
+//! The tools themselves. Descriptions are written for a model: what the tool is for, what to
+//! call first to find the ids it needs, and what a conflict means.
+
+use serde_json::{json, Value};
+
+use super::{encode, ApiCall, ArgError, Args, Effect, Tool};
+use crate::domain::auth::permissions::Permission::*;
+
+const VERSION: &str = "The record's version as last read (from get_* or list_* results). \
+    If someone changed the record since, the call fails with a conflict carrying the current \
+    record: re-read, re-apply the change, retry with the new version.";
+
+fn path(template: &[&str], args: &Args, ids: &[&str]) -> Result<String, ArgError> {
+    let mut out = String::new();
+    let mut ids = ids.iter();
+    for part in template {
+        out.push_str(part);
+        if let Some(name) = ids.next() {
+            out.push_str(&encode(&args.id(name)?));
+        }
+    }
+    Ok(out)
+}
+
+fn id_property(what: &str, found_by: &str) -> Value {
+    json!({ "type": "string", "description": format!("The {what}'s id, as returned by {found_by}. Never guess it.") })
+}
+
+fn string(description: &str) -> Value {
+    json!({ "type": "string", "description": description })
+}
+
+fn nullable_string(description: &str) -> Value {
+    json!({ "type": ["string", "null"], "description": description })
+}
+
+fn time(description: &str) -> Value {
+    json!({ "type": "string", "format": "date-time", "description": description })
+}
+
+fn strings(description: &str) -> Value {
+    json!({ "type": "array", "items": { "type": "string" }, "description": description })
+}
+
+fn version() -> Value {
+    json!({ "type": "integer", "minimum": 1, "description": VERSION })
+}
+
+fn limit() -> Value {
+    json!({ "type": "integer", "minimum": 1, "maximum": 100, "description": "How many results at most (default 50)." })
+}
+
+fn cursor() -> Value {
+    string("The next_cursor of a previous page, to continue the listing.")
+}
+
+fn customer_fields() -> serde_json::Map<String, Value> {
+    let fields = json!({
+        "name": string("The customer's name, e.g. \"Ann Lee\"."),
+        "company": nullable_string("The customer's company, if a business."),
+        "emails": strings("Email addresses; the first is the main one."),
+        "phones": strings("Phone numbers in international E.164 form, e.g. \"+14155550123\"."),
+        "tags": strings("Short labels, e.g. \"vip\", \"landlord\"."),
+        "notes": nullable_string("Free notes about the customer."),
+        "preferred_contact": string("How they like to be reached: \"email\", \"phone\" or \"sms\"."),
+    });
+    fields.as_object().cloned().unwrap_or_default()
+}
+
+fn job_fields() -> serde_json::Map<String, Value> {
+    let fields = json!({
+        "title": string("A short title, e.g. \"Boiler service\"."),
+        "description": nullable_string("What is to be done, in detail."),
+        "priority": { "type": "string", "enum": ["low", "normal", "high", "urgent"], "description": "How urgent the job is (default normal)." },
+        "technician_ids": strings("User ids of the technicians assigned (see list_team). Replaces the whole list."),
+        "items": {
+            "type": "array",
+            "description": "Work done and parts used. Replaces the whole list: send it back edited.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "kind": { "type": "string", "enum": ["work", "part"] },
+                    "description": { "type": "string" },
+                    "quantity_milli": { "type": "integer", "description": "Quantity in thousandths: 1.5 hours is 1500." },
+                    "unit": { "type": "string", "description": "e.g. \"h\", \"m\", \"pcs\"." }
+                },
+                "required": ["kind", "description", "quantity_milli"],
+                "additionalProperties": false
+            }
+        },
+    });
+    fields.as_object().cloned().unwrap_or_default()
+}
+
+fn with(mut base: serde_json::Map<String, Value>, extra: Value) -> Value {
+    if let Value::Object(extra) = extra {
+        base.extend(extra);
+    }
+    Value::Object(base)
+}
+
+pub static CATALOGUE: &[Tool] = &[
+    Tool {
+        name: "whoami",
+        title: "Who am I",
+        description: "Returns the signed-in user: id, name, email, role and permissions. Use it \
+            to learn your own user id (e.g. to list your own visits) and what you may do.",
+        permission: None,
+        effect: Effect::Read,
+        properties: || json!({}),
+        required: &[],
+        plan: |_| Ok(ApiCall::new("GET", "/api/v1/me".into())),
+    },
+    Tool {
+        name: "list_team",
+        title: "List the team",
+        description: "Lists the company's users with their ids, names, roles and whether they \
+            are active. Use it to find a technician's user id before assigning work.",
+        permission: Some(ViewUsers),
+        effect: Effect::Read,
+        properties: || json!({}),
+        required: &[],
+        plan: |_| Ok(ApiCall::new("GET", "/api/v1/users".into())),
+    },
+    Tool {
+        name: "search_customers",
+        title: "Search customers",
+        description: "Finds customers by name, company, email or phone (any part of it), \
+            newest first. Returns each customer's id, contact details and version. Call this \
+            before any tool that needs a customer_id.",
+        permission: Some(ViewRecords),
+        effect: Effect::Read,
+        properties: || {
+            json!({
+                "query": string("Text to look for in name, company, email or phone. Omit to list all."),
+                "limit": limit(),
+                "cursor": cursor(),
+            })
+        },
+        required: &[],
+        plan: |args| {
+            let mut call = ApiCall::new("GET", "/api/v1/customers".into());
+            call.query = args.query(&[("query", "q"), ("limit", "limit"), ("cursor", "cursor")])?;
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "get_customer",
+        title: "Get a customer",
+        description: "Returns one customer with all their sites (service addresses, the \
+            primary one marked) and the version to name when changing it.",
+        permission: Some(ViewRecords),
+        effect: Effect::Read,
+        properties: || json!({ "customer_id": id_property("customer", "search_customers") }),
+        required: &["customer_id"],
+        plan: |args| {
+            Ok(ApiCall::new(
+                "GET",
+                path(&["/api/v1/customers/"], args, &["customer_id"])?,
+            ))
+        },
+    },
+    Tool {
+        name: "create_customer",
+        title: "Create a customer",
+        description: "Creates a customer. Search first (search_customers) so the same person \
+            is not created twice. Add a service address with add_site before creating jobs.",
+        permission: Some(ManageRecords),
+        effect: Effect::Write,
+        properties: || Value::Object(customer_fields()),
+        required: &["name"],
+        plan: |args| {
+            let mut call = ApiCall::new("POST", "/api/v1/customers".into());
+            call.body = Some(args.body_without(&[]));
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "update_customer",
+        title: "Update a customer",
+        description: "Changes a customer's details: only the fields given change (null clears \
+            an optional one). Needs the version from get_customer or search_customers.",
+        permission: Some(ManageRecords),
+        effect: Effect::Write,
+        properties: || {
+            with(
+                customer_fields(),
+                json!({ "customer_id": id_property("customer", "search_customers"), "version": version() }),
+            )
+        },
+        required: &["customer_id", "version"],
+        plan: |args| {
+            let mut call = ApiCall::new(
+                "PATCH",
+                path(&["/api/v1/customers/"], args, &["customer_id"])?,
+            );
+            call.version = Some(args.version()?);
+            call.body = Some(args.body_without(&["customer_id", "version"]));
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "add_site",
+        title: "Add a service address",
+        description: "Adds a service address (site) to a customer. The first site becomes the \
+            primary one; jobs are done at a site.",
+        permission: Some(ManageRecords),
+        effect: Effect::Write,
+        properties: || {
+            json!({
+                "customer_id": id_property("customer", "search_customers"),
+                "line1": string("Street address, e.g. \"12 Canal St\"."),
+                "line2": nullable_string("Apartment, floor, unit."),
+                "city": nullable_string("The town or city."),
+                "region": nullable_string("State, province or county."),
+                "postal_code": nullable_string("Postal or ZIP code."),
+                "country": nullable_string("Two-letter country code, e.g. \"US\"."),
+                "label": nullable_string("A name for the site, e.g. \"Rental flat\"."),
+                "access_notes": nullable_string("How to get in: gate codes, keys, dogs."),
+                "is_primary": { "type": "boolean", "description": "Make this the customer's primary site." },
+            })
+        },
+        required: &["customer_id", "line1"],
+        plan: |args| {
+            let mut call = ApiCall::new(
+                "POST",
+                path(&["/api/v1/customers/", "/sites"], args, &["customer_id"])?,
+            );
+            call.body = Some(args.body_without(&["customer_id"]));
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "list_jobs",
+        title: "List jobs",
+        description: "Lists jobs, newest first, optionally by status, technician or customer. \
+            Technicians see only jobs assigned to them. Returns ids, numbers, titles, \
+            statuses and versions.",
+        permission: Some(ViewRecords),
+        effect: Effect::Read,
+        properties: || {
+            json!({
+                "status": { "type": "string", "enum": ["requested", "scheduled", "in_progress", "completed", "on_hold", "cancelled"], "description": "Only jobs in this status." },
+                "technician_id": string("Only jobs assigned to this user id (see list_team)."),
+                "customer_id": string("Only jobs of this customer id (see search_customers)."),
+                "created_from": time("Only jobs created at or after this time (RFC 3339)."),
+                "created_before": time("Only jobs created before this time (RFC 3339)."),
+                "limit": limit(),
+                "cursor": cursor(),
+            })
+        },
+        required: &[],
+        plan: |args| {
+            let mut call = ApiCall::new("GET", "/api/v1/jobs".into());
+            call.query = args.query(&[
+                ("status", "status"),
+                ("technician_id", "technician"),
+                ("customer_id", "customer"),
+                ("created_from", "created_from"),
+                ("created_before", "created_before"),
+                ("limit", "limit"),
+                ("cursor", "cursor"),
+            ])?;
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "get_job",
+        title: "Get a job",
+        description: "Returns one job: customer, site, status, priority, technicians, work and \
+            parts, notes, and the version to name when changing it.",
+        permission: Some(ViewRecords),
+        effect: Effect::Read,
+        properties: || json!({ "job_id": id_property("job", "list_jobs") }),
+        required: &["job_id"],
+        plan: |args| {
+            Ok(ApiCall::new(
+                "GET",
+                path(&["/api/v1/jobs/"], args, &["job_id"])?,
+            ))
+        },
+    },
+    Tool {
+        name: "create_job",
+        title: "Create a job",
+        description: "Creates a job (status requested) for a customer at one of their sites \
+            (the primary site when site_id is omitted). Schedule it with schedule_visit.",
+        permission: Some(ManageRecords),
+        effect: Effect::Write,
+        properties: || {
+            with(
+                job_fields(),
+                json!({
+                    "customer_id": id_property("customer", "search_customers"),
+                    "site_id": string("The site's id (from get_customer); default: the primary site."),
+                }),
+            )
+        },
+        required: &["customer_id", "title"],
+        plan: |args| {
+            let mut call = ApiCall::new("POST", "/api/v1/jobs".into());
+            call.body = Some(args.body_without(&[]));
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "update_job",
+        title: "Update a job",
+        description: "Changes a job's title, description, priority, technicians, or its work \
+            and parts list. Only the fields given change. Technicians may change only items \
+            (work and parts). Status changes go through change_job_status.",
+        permission: Some(WorkOnJobs),
+        effect: Effect::Write,
+        properties: || {
+            with(
+                job_fields(),
+                json!({ "job_id": id_property("job", "list_jobs"), "version": version() }),
+            )
+        },
+        required: &["job_id", "version"],
+        plan: |args| {
+            let mut call = ApiCall::new("PATCH", path(&["/api/v1/jobs/"], args, &["job_id"])?);
+            call.version = Some(args.version()?);
+            call.body = Some(args.body_without(&["job_id", "version"]));
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "change_job_status",
+        title: "Change a job's status",
+        description: "Moves a job through its status machine: requested → scheduled → \
+            in_progress → completed, plus on_hold and cancelled. An illegal move is refused \
+            and the refusal names the statuses allowed from the current one.",
+        permission: Some(WorkOnJobs),
+        effect: Effect::Write,
+        properties: || {
+            json!({
+                "job_id": id_property("job", "list_jobs"),
+                "version": version(),
+                "status": { "type": "string", "enum": ["requested", "scheduled", "in_progress", "completed", "on_hold", "cancelled"], "description": "The new status." },
+            })
+        },
+        required: &["job_id", "version", "status"],
+        plan: |args| {
+            let mut call = ApiCall::new(
+                "POST",
+                path(&["/api/v1/jobs/", "/status"], args, &["job_id"])?,
+            );
+            call.version = Some(args.version()?);
+            call.body = Some(args.body_without(&["job_id", "version"]));
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "add_job_note",
+        title: "Add a note to a job",
+        description: "Appends a note to a job (notes are never edited). Use it to record what \
+            was found or agreed on site.",
+        permission: Some(WorkOnJobs),
+        effect: Effect::Write,
+        properties: || {
+            json!({
+                "job_id": id_property("job", "list_jobs"),
+                "text": string("The note, up to 5 000 characters."),
+            })
+        },
+        required: &["job_id", "text"],
+        plan: |args| {
+            let mut call = ApiCall::new(
+                "POST",
+                path(&["/api/v1/jobs/", "/notes"], args, &["job_id"])?,
+            );
+            call.body = Some(args.body_without(&["job_id"]));
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "job_timeline",
+        title: "A job's history",
+        description: "Everything that happened to a job, oldest first: who created, changed, \
+            moved, scheduled or noted it, and when.",
+        permission: Some(ViewRecords),
+        effect: Effect::Read,
+        properties: || json!({ "job_id": id_property("job", "list_jobs") }),
+        required: &["job_id"],
+        plan: |args| {
+            Ok(ApiCall::new(
+                "GET",
+                path(&["/api/v1/jobs/", "/timeline"], args, &["job_id"])?,
+            ))
+        },
+    },
+    Tool {
+        name: "list_visits",
+        title: "List visits (the schedule)",
+        description: "Lists scheduled visits overlapping a time range, by start time, with \
+            their job, technicians and version. The range is at most 62 days. For \"today\" pass \
+            the day's start and end in the company's time zone as RFC 3339. Technicians see \
+            only their own visits.",
+        permission: Some(ViewRecords),
+        effect: Effect::Read,
+        properties: || {
+            json!({
+                "from": time("Start of the range (RFC 3339, e.g. 2026-12-03T00:00:00-05:00)."),
+                "to": time("End of the range (RFC 3339)."),
+                "technician_id": string("Only visits of this user id."),
+                "job_id": string("Only visits of this job id."),
+            })
+        },
+        required: &["from", "to"],
+        plan: |args| {
+            let mut call = ApiCall::new("GET", "/api/v1/visits".into());
+            call.query = args.query(&[
+                ("from", "from"),
+                ("to", "to"),
+                ("technician_id", "technician"),
+                ("job_id", "job"),
+            ])?;
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "schedule_visit",
+        title: "Schedule a visit",
+        description: "Books a visit (an appointment) for a job, with the job's technicians \
+            unless others are named. Refused with the clashing visits if a technician is \
+            already booked then, unless allow_conflict is true. A recurrence books a series.",
+        permission: Some(ManageRecords),
+        effect: Effect::Write,
+        properties: || {
+            json!({
+                "job_id": id_property("job", "list_jobs"),
+                "start": time("When the visit starts (RFC 3339 with offset)."),
+                "end": time("When it ends (RFC 3339 with offset)."),
+                "technician_ids": strings("Who goes (user ids); default: the job's technicians."),
+                "allow_conflict": { "type": "boolean", "description": "Book even if a technician is double-booked (only when the user says so)." },
+                "recurrence": {
+                    "type": "object",
+                    "description": "Repeat the visit: every interval days/weeks/months, until a time or for a count.",
+                    "properties": {
+                        "frequency": { "type": "string", "enum": ["daily", "weekly", "monthly"] },
+                        "interval": { "type": "integer", "minimum": 1, "maximum": 365 },
+                        "until": { "type": "string", "format": "date-time" },
+                        "count": { "type": "integer", "minimum": 1, "maximum": 366 }
+                    },
+                    "required": ["frequency"],
+                    "additionalProperties": false
+                },
+            })
+        },
+        required: &["job_id", "start", "end"],
+        plan: |args| {
+            let mut call = ApiCall::new(
+                "POST",
+                path(&["/api/v1/jobs/", "/visits"], args, &["job_id"])?,
+            );
+            call.body = Some(args.body_without(&["job_id"]));
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "reschedule_visit",
+        title: "Reschedule a visit",
+        description: "Moves a visit to a new start and end, and/or changes who works it. \
+            Needs the visit's version from list_visits. Refused with the clashing visits if a \
+            technician would be double-booked, unless allow_conflict is true.",
+        permission: Some(ManageRecords),
+        effect: Effect::Write,
+        properties: || {
+            json!({
+                "visit_id": id_property("visit", "list_visits"),
+                "version": version(),
+                "start": time("The new start (RFC 3339 with offset)."),
+                "end": time("The new end (RFC 3339 with offset)."),
+                "technician_ids": strings("Who works it now (user ids)."),
+                "allow_conflict": { "type": "boolean", "description": "Move even if a technician is double-booked (only when the user says so)." },
+            })
+        },
+        required: &["visit_id", "version"],
+        plan: |args| {
+            let mut call = ApiCall::new("PATCH", path(&["/api/v1/visits/"], args, &["visit_id"])?);
+            call.version = Some(args.version()?);
+            call.body = Some(args.body_without(&["visit_id", "version"]));
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "cancel_visit",
+        title: "Cancel a visit",
+        description: "Removes a scheduled visit. Confirm with the user first. Needs the \
+            visit's version from list_visits.",
+        permission: Some(ManageRecords),
+        effect: Effect::Destructive,
+        properties: || json!({ "visit_id": id_property("visit", "list_visits"), "version": version() }),
+        required: &["visit_id", "version"],
+        plan: |args| {
+            let mut call = ApiCall::new("DELETE", path(&["/api/v1/visits/"], args, &["visit_id"])?);
+            call.version = Some(args.version()?);
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "list_audit_events",
+        title: "Read the audit trail",
+        description: "Lists audited changes, newest first: who (actor kind and user id), what \
+            (action, entity, id), when, from where, with before/after values. Filter by \
+            action (e.g. job.updated), entity (customer, job, visit, user…) or entity id.",
+        permission: Some(ViewAudit),
+        effect: Effect::Read,
+        properties: || {
+            json!({
+                "action": string("Only this action, e.g. \"visit.moved\"."),
+                "entity": string("Only this kind of record, e.g. \"job\"."),
+                "entity_id": string("Only changes to this record id."),
+                "actor_id": string("Only changes made by this user id."),
+                "since": time("Only changes at or after this time (RFC 3339)."),
+                "limit": limit(),
+                "cursor": cursor(),
+            })
+        },
+        required: &[],
+        plan: |args| {
+            let mut call = ApiCall::new("GET", "/api/v1/audit".into());
+            call.query = args.query(&[
+                ("action", "action"),
+                ("entity", "entity"),
+                ("entity_id", "entity_id"),
+                ("actor_id", "actor_id"),
+                ("since", "since"),
+                ("limit", "limit"),
+                ("cursor", "cursor"),
+            ])?;
+            Ok(call)
+        },
+    },
+];

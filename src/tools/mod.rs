@@ -1,0 +1,289 @@
+//! The tool catalogue: what an MCP client or the messaging agent may do, each tool a name, a
+//! description a model can act on without guessing, a JSON schema for its arguments, the
+//! permission it needs, and how its arguments become one call of the REST API.
+//!
+//! Tools run through the API's own handlers (see `http::tools`), so validation, role rules,
+//! versions and audit are exactly the API's: a tool cannot do what its caller could not do
+//! over REST, and there is one implementation of every rule.
+
+mod args;
+mod catalogue;
+
+pub use args::{ArgError, Args};
+pub use catalogue::CATALOGUE;
+
+use serde_json::{json, Value};
+
+use crate::domain::auth::permissions::{Permission, Role};
+
+/// What running a tool does to the business's data: the agent asks before `Destructive`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Read,
+    Write,
+    /// Removes or cancels something a person would want to confirm first.
+    Destructive,
+}
+
+/// One REST call a tool makes: the handler behind `method` and `path` runs with the caller's
+/// identity; `version` becomes `If-Match`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiCall {
+    pub method: &'static str,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+    pub version: Option<i64>,
+}
+
+impl ApiCall {
+    fn new(method: &'static str, path: String) -> Self {
+        Self {
+            method,
+            path,
+            query: Vec::new(),
+            body: None,
+            version: None,
+        }
+    }
+
+    /// The path with its query string, each value percent-encoded.
+    pub fn target(&self) -> String {
+        if self.query.is_empty() {
+            return self.path.clone();
+        }
+        let query: Vec<String> = self
+            .query
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect();
+        format!("{}?{}", self.path, query.join("&"))
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// One tool of the catalogue.
+pub struct Tool {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    /// `None`: any signed-in member may run it.
+    pub permission: Option<Permission>,
+    pub effect: Effect,
+    /// The JSON schema's `properties` and `required`; the object wrapper is added here.
+    properties: fn() -> Value,
+    required: &'static [&'static str],
+    plan: fn(&Args) -> Result<ApiCall, ArgError>,
+}
+
+impl Tool {
+    /// The arguments' JSON schema (an object that admits no other properties).
+    pub fn input_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "properties": (self.properties)(),
+            "required": self.required,
+            "additionalProperties": false,
+        })
+    }
+
+    pub fn allowed_for(&self, role: Role) -> bool {
+        self.permission.is_none_or(|p| role.allows(p))
+    }
+
+    /// Checks the arguments against the schema's names and required fields, then maps them to
+    /// the API call. Types and values are checked by the API itself, field by field.
+    pub fn plan(&self, arguments: &Value) -> Result<ApiCall, ArgError> {
+        let schema = self.input_schema();
+        let known: Vec<&str> = schema["properties"]
+            .as_object()
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let args = Args::parse(arguments, &known, self.required)?;
+        (self.plan)(&args)
+    }
+}
+
+/// The tool called `name`.
+pub fn find(name: &str) -> Option<&'static Tool> {
+    CATALOGUE.iter().find(|tool| tool.name == name)
+}
+
+/// The tools `role` may run, in catalogue order.
+pub fn for_role(role: Role) -> impl Iterator<Item = &'static Tool> {
+    CATALOGUE.iter().filter(move |tool| tool.allowed_for(role))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::router::{dispatch, Dispatch, Guard};
+
+    /// Arguments that satisfy a tool's required fields, with plausible values by name.
+    fn sample_arguments(tool: &Tool) -> Value {
+        let mut object = serde_json::Map::new();
+        for name in tool.required {
+            let value = match *name {
+                "version" => json!(3),
+                "technician_ids" | "emails" | "phones" => json!(["x"]),
+                _ => json!("abc-123"),
+            };
+            object.insert((*name).to_owned(), value);
+        }
+        Value::Object(object)
+    }
+
+    #[test]
+    fn every_tool_maps_to_a_route_guarded_by_the_permission_it_declares() {
+        for tool in CATALOGUE {
+            let call = tool
+                .plan(&sample_arguments(tool))
+                .unwrap_or_else(|e| panic!("{}: {e:?}", tool.name));
+            let Ok(Dispatch::Handle(matched)) = dispatch(call.method, &call.path) else {
+                panic!(
+                    "{}: {} {} is not a route",
+                    tool.name, call.method, call.path
+                );
+            };
+            let expected = match tool.permission {
+                Some(p) => Guard::Needs(p),
+                None => Guard::SignedIn,
+            };
+            let guard_ok = matched.guard == expected
+                || (tool.permission.is_none() && matched.guard == Guard::Member);
+            assert!(guard_ok, "{}: route guard {:?}", tool.name, matched.guard);
+            let writes = call.method != "GET";
+            assert_eq!(
+                writes,
+                tool.effect != Effect::Read,
+                "{}: effect vs method",
+                tool.name
+            );
+            if matches!(call.method, "PATCH" | "DELETE") || call.path.ends_with("/status") {
+                assert!(
+                    call.version.is_some(),
+                    "{}: writes name a version",
+                    tool.name
+                );
+                assert!(tool.required.contains(&"version"), "{}", tool.name);
+            }
+        }
+    }
+
+    #[test]
+    fn tool_names_are_unique_and_in_the_mcp_name_alphabet() {
+        let mut names: Vec<&str> = CATALOGUE.iter().map(|t| t.name).collect();
+        for name in &names {
+            assert!(
+                !name.is_empty()
+                    && name.len() <= 64
+                    && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{name}"
+            );
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CATALOGUE.len());
+    }
+
+    #[test]
+    fn every_schema_is_a_closed_object_whose_required_fields_are_described() {
+        for tool in CATALOGUE {
+            let schema = tool.input_schema();
+            let properties = schema["properties"].as_object().unwrap();
+            for name in tool.required {
+                assert!(properties.contains_key(*name), "{}: {name}", tool.name);
+            }
+            for (name, property) in properties {
+                assert!(
+                    property["description"]
+                        .as_str()
+                        .is_some_and(|d| d.len() > 10),
+                    "{}.{name} needs a description",
+                    tool.name
+                );
+                assert!(property.get("type").is_some(), "{}.{name}", tool.name);
+            }
+            assert!(tool.description.len() > 40, "{}", tool.name);
+        }
+    }
+
+    #[test]
+    fn viewers_get_only_reading_tools_and_owners_get_all() {
+        assert!(for_role(Role::Viewer).all(|t| t.effect == Effect::Read));
+        assert_eq!(for_role(Role::Owner).count(), CATALOGUE.len());
+        let technician: Vec<&str> = for_role(Role::Technician).map(|t| t.name).collect();
+        assert!(technician.contains(&"change_job_status"));
+        assert!(!technician.contains(&"create_customer"));
+    }
+
+    #[test]
+    fn arguments_become_the_calls_a_client_of_the_api_would_make() {
+        let call = find("reschedule_visit")
+            .unwrap()
+            .plan(&json!({
+                "visit_id": "v/1",
+                "version": 4,
+                "start": "2026-12-03T09:00:00Z",
+                "end": "2026-12-03T10:00:00Z",
+            }))
+            .unwrap();
+        assert_eq!(call.method, "PATCH");
+        assert_eq!(call.path, "/api/v1/visits/v%2F1");
+        assert_eq!(call.version, Some(4));
+        assert_eq!(
+            call.body,
+            Some(json!({ "start": "2026-12-03T09:00:00Z", "end": "2026-12-03T10:00:00Z" }))
+        );
+
+        let call = find("list_jobs")
+            .unwrap()
+            .plan(&json!({ "status": "scheduled", "technician_id": "u 1" }))
+            .unwrap();
+        assert_eq!(
+            call.target(),
+            "/api/v1/jobs?status=scheduled&technician=u%201"
+        );
+    }
+
+    #[test]
+    fn unknown_missing_and_mistyped_arguments_are_refused_by_name() {
+        let tool = find("change_job_status").unwrap();
+        let cases = [
+            (json!({ "job_id": "j", "version": 1 }), "status"),
+            (
+                json!({ "job_id": "j", "version": 1, "status": "completed", "colour": 1 }),
+                "colour",
+            ),
+            (
+                json!({ "job_id": "j", "version": "one", "status": "completed" }),
+                "version",
+            ),
+            (
+                json!({ "job_id": 7, "version": 1, "status": "completed" }),
+                "job_id",
+            ),
+            (
+                json!({ "job_id": "j", "version": 0, "status": "completed" }),
+                "version",
+            ),
+            (json!([1, 2]), ""),
+        ];
+        for (arguments, field) in cases {
+            let err = tool.plan(&arguments).unwrap_err();
+            assert!(err.to_string().contains(field), "{arguments}: {err}");
+        }
+    }
+}
