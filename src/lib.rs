@@ -3,6 +3,7 @@
 //! Pure code (`domain`, `views`, `error`) is kept apart from the Worker glue (`http`, `db`) so
 //! it runs and is tested on the host with plain `cargo test`. See DESIGN.md §3.
 
+pub mod agent;
 pub mod db;
 pub mod domain;
 pub mod error;
