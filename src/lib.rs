@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod mcp;
+pub mod services;
 pub mod tools;
 pub mod views;
 

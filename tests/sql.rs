@@ -5,7 +5,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use fieldworker::db::{
-    audit, customers, idempotency, invites, jobs, probe, schema, settings, tokens, users, visits,
+    audit, customers, idempotency, invites, jobs, messaging, probe, schema, settings, tokens,
+    users, visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
@@ -151,6 +152,22 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         visits::ADD_TECHNICIANS,
         visits::DELETE_TECHNICIANS,
         visits::DELETE,
+        messaging::INSERT_INBOUND,
+        messaging::FINISH_INBOUND,
+        messaging::SELECT_INBOUND,
+        messaging::SELECT_LINKED_USER,
+        messaging::INSERT_LINK_CODE,
+        messaging::SELECT_CODE_USER,
+        messaging::CONSUME_LINK_CODE,
+        messaging::INSERT_LINK_FROM_CODE,
+        messaging::SELECT_LINKS_OF_USER,
+        messaging::DELETE_LINK,
+        messaging::SELECT_TURNS,
+        messaging::INSERT_TURN,
+        messaging::TRIM_TURNS,
+        messaging::INSERT_CONFIRMATION,
+        messaging::SELECT_CONFIRMATION,
+        messaging::DELETE_CONFIRMATION,
     ] {
         conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
@@ -724,4 +741,96 @@ fn the_trigger_refuses_double_booking_unless_it_is_allowed() {
     let refused = book("v3", 1_500, 2_500, 0).unwrap_err().to_string();
     assert!(refused.contains("visit_conflict"), "{refused}");
     assert!(book("v4", 1_500, 2_500, 1).is_ok(), "allowed on purpose");
+}
+
+#[test]
+fn an_inbound_message_is_recorded_once_and_a_link_code_links_once() {
+    let conn = migrated();
+    let insert = |id: &str| {
+        conn.execute(
+            messaging::INSERT_INBOUND,
+            rusqlite::params!["telegram", id, "1111", "/today", 1_000, "received"],
+        )
+        .unwrap()
+    };
+    assert_eq!(insert("10000"), 1);
+    assert_eq!(insert("10000"), 0, "a redelivery changes nothing");
+    assert_eq!(insert("10001"), 1);
+
+    conn.execute(
+        "INSERT INTO users (id, email, name, role, password_hash, created_at, updated_at) \
+         VALUES ('u1', 'a@b.example', 'Ann', 'technician', 'x', 't', 't')",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        messaging::INSERT_LINK_CODE,
+        rusqlite::params!["h1", "u1", 5_000, "t"],
+    )
+    .unwrap();
+    let link = |now: i64, address: &str| -> (usize, usize) {
+        let consumed = conn
+            .execute(messaging::CONSUME_LINK_CODE, rusqlite::params!["h1", now])
+            .unwrap();
+        let linked = conn
+            .execute(
+                messaging::INSERT_LINK_FROM_CODE,
+                rusqlite::params![format!("l{now}"), "telegram", address, "t", "h1", now],
+            )
+            .unwrap();
+        (consumed, linked)
+    };
+    assert_eq!(link(6_000, "1111"), (0, 0), "an expired code links nothing");
+    assert_eq!(link(2_000, "1111"), (1, 1));
+    assert_eq!(link(3_000, "2222"), (0, 0), "a used code links nothing");
+    let user: String = conn
+        .query_row(messaging::SELECT_LINKED_USER, ["telegram", "1111"], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(user, "u1");
+}
+
+#[test]
+fn a_conversation_is_trimmed_by_age_and_count() {
+    let conn = migrated();
+    for at in 0..10 {
+        conn.execute(
+            messaging::INSERT_TURN,
+            rusqlite::params![
+                "sms",
+                "+1",
+                if at % 2 == 0 { "user" } else { "assistant" },
+                format!("m{at}"),
+                at * 100
+            ],
+        )
+        .unwrap();
+    }
+    conn.execute(
+        messaging::INSERT_TURN,
+        rusqlite::params!["sms", "+2", "user", "other chat", 0],
+    )
+    .unwrap();
+    // Older than 200 goes, then all but the newest 4.
+    conn.execute(
+        messaging::TRIM_TURNS,
+        rusqlite::params!["sms", "+1", 200, 4],
+    )
+    .unwrap();
+    let mut statement = conn.prepare(messaging::SELECT_TURNS).unwrap();
+    let kept: Vec<String> = statement
+        .query_map(rusqlite::params!["sms", "+1", 0, 100], |r| r.get(1))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(kept, ["m9", "m8", "m7", "m6"]);
+    let other: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM conversation_turns WHERE address = '+2'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(other, 1, "another chat is untouched");
 }

@@ -14,7 +14,7 @@ pub const SELECT_BY_ID: &str = "SELECT j.id, j.number, j.customer_id, j.site_id,
         AS technician_ids FROM jobs j WHERE j.id = ?1";
 
 /// Newest first, filtered; ?1 status, ?2 technician, ?3 customer, ?4 created from (RFC 3339),
-/// ?5 created before, ?6/?7 cursor (created_at, id), ?8 limit.
+/// ?5 created before, ?6/?7 cursor (created_at, id), ?8 limit, ?9 the job's number.
 pub const SELECT_PAGE: &str = "SELECT j.id, j.number, j.customer_id, j.site_id, j.title, \
     j.description, j.priority, j.status, j.items, j.version, j.created_at, j.updated_at, \
     (SELECT json_group_array(t.user_id) FROM job_technicians t WHERE t.job_id = j.id) \
@@ -25,6 +25,7 @@ pub const SELECT_PAGE: &str = "SELECT j.id, j.number, j.customer_id, j.site_id, 
       AND (?3 IS NULL OR j.customer_id = ?3) \
       AND (?4 IS NULL OR j.created_at >= ?4) AND (?5 IS NULL OR j.created_at < ?5) \
       AND (?6 IS NULL OR j.created_at < ?6 OR (j.created_at = ?6 AND j.id < ?7)) \
+      AND (?9 IS NULL OR j.number = ?9) \
     ORDER BY j.created_at DESC, j.id DESC LIMIT ?8";
 
 /// Only at a site of the (live) customer; the number is the next one, in the same statement.

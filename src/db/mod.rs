@@ -6,6 +6,7 @@ pub mod customers;
 pub mod idempotency;
 pub mod invites;
 pub mod jobs;
+pub mod messaging;
 pub mod probe;
 pub mod schema;
 pub mod settings;

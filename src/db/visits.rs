@@ -13,8 +13,8 @@ use crate::error::AppResult;
 pub const SELECT_RANGE: &str = "SELECT v.id, v.job_id, v.start_ms, v.end_ms, v.version, \
     v.created_at, v.updated_at, \
     (SELECT json_group_array(t.user_id) FROM visit_technicians t WHERE t.visit_id = v.id) \
-        AS technician_ids \
-    FROM visits v \
+        AS technician_ids, j.number AS job_number, j.title AS job_title \
+    FROM visits v JOIN jobs j ON j.id = v.job_id \
     WHERE v.start_ms < ?2 AND v.end_ms > ?1 \
       AND (?3 IS NULL OR EXISTS (SELECT 1 FROM visit_technicians t \
                                  WHERE t.visit_id = v.id AND t.user_id = ?3)) \
@@ -63,6 +63,11 @@ pub struct VisitRow {
     pub created_at: String,
     pub updated_at: String,
     pub technician_ids: String,
+    /// The job's number and title, where the query brings them (the schedule does).
+    #[serde(default)]
+    pub job_number: Option<i64>,
+    #[serde(default)]
+    pub job_title: Option<String>,
 }
 
 impl VisitRow {

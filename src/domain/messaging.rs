@@ -365,15 +365,21 @@ pub fn parse_link_code(text: &str) -> Option<&str> {
     ok.then_some(code)
 }
 
-/// The code of a `/link CODE` message, the one command an unlinked sender may use. Any other
+/// The code of a `/link CODE` (or `link CODE`) message, the one command an unlinked sender may
+/// use. Any other
 /// message, or a `/link` without a well-formed code, gives `None`: the glue answers an unknown
 /// sender the same short way in every such case.
 pub fn link_code(text: &str) -> Option<&str> {
-    let command = bot_command(text)?;
-    if command.name != "link" {
-        return None;
+    if let Some(command) = bot_command(text) {
+        return (command.name == "link")
+            .then(|| parse_link_code(command.args))
+            .flatten();
     }
-    parse_link_code(command.args)
+    // By SMS the slash is often left out: "LINK CODE" works too.
+    let (word, rest) = text.trim().split_once(char::is_whitespace)?;
+    word.eq_ignore_ascii_case("link")
+        .then(|| parse_link_code(rest))
+        .flatten()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -828,7 +834,6 @@ mod tests {
             ("/link AB12 CD34", None),
             ("/link AB12.CD", None),
             ("/linker AB12CD", None),
-            ("link AB12CD", None),
             ("/start AB12CD", None),
         ];
         for (text, expected) in cases {
@@ -842,5 +847,21 @@ mod tests {
     fn channels_have_stable_names() {
         assert_eq!(Channel::Telegram.as_str(), "telegram");
         assert_eq!(Channel::Sms.as_str(), "sms");
+    }
+
+    #[test]
+    fn a_link_code_comes_with_or_without_the_slash() {
+        let cases = [
+            ("/link ABCD2345", Some("ABCD2345")),
+            ("LINK abcd2345", Some("abcd2345")),
+            ("  link   ABCD2345 ", Some("ABCD2345")),
+            ("/jobs ABCD2345", None),
+            ("linking ABCD2345", None),
+            ("link", None),
+            ("link AB", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(link_code(text), expected, "{text:?}");
+        }
     }
 }

@@ -126,6 +126,33 @@ impl Millis {
     }
 }
 
+/// The instant (Unix ms) of a wall-clock time (`wall_ms`: ms since 1970-01-01 00:00 counted as
+/// if the zone were UTC), given the zone's offset in minutes east of UTC at any instant. The
+/// offset is checked at the instant found, which settles daylight-saving edges: a time skipped
+/// by a spring-forward lands an hour later, a time that occurs twice is its first occurrence.
+pub fn wall_to_instant_ms(wall_ms: i64, offset_minutes_at: impl Fn(i64) -> i64) -> i64 {
+    let first = wall_ms - offset_minutes_at(wall_ms) * 60_000;
+    let offset = offset_minutes_at(first);
+    let instant = wall_ms - offset * 60_000;
+    if offset_minutes_at(instant) == offset {
+        instant
+    } else {
+        // No instant shows this wall time (it was skipped): the one an hour on.
+        first
+    }
+}
+
+/// The local day holding `now_ms`, as instants `[start, end)`, in a zone with that offset rule.
+pub fn local_day_bounds(now_ms: i64, offset_minutes_at: impl Fn(i64) -> i64) -> (i64, i64) {
+    const DAY: i64 = 86_400_000;
+    let local = now_ms + offset_minutes_at(now_ms) * 60_000;
+    let midnight = local.div_euclid(DAY) * DAY;
+    (
+        wall_to_instant_ms(midnight, &offset_minutes_at),
+        wall_to_instant_ms(midnight + DAY, &offset_minutes_at),
+    )
+}
+
 /// (year, month, day) in the proleptic Gregorian calendar to days since 1970-01-01: the inverse
 /// of `civil_from_days` (H. Hinnant's algorithm). The date is assumed valid.
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
@@ -295,5 +322,52 @@ mod tests {
     fn an_instant_knows_its_utc_date() {
         assert_eq!(Millis(0).utc_date(), (1970, 1, 1));
         assert_eq!(Millis(951_868_799_999).utc_date(), (2000, 2, 29));
+    }
+
+    /// New York in 2026: UTC-5, UTC-4 from 8 March 07:00 UTC to 1 November 06:00 UTC.
+    fn new_york(at_ms: i64) -> i64 {
+        const SPRING: i64 = 1_772_953_200_000;
+        const FALL: i64 = 1_793_512_800_000;
+        if (SPRING..FALL).contains(&at_ms) {
+            -240
+        } else {
+            -300
+        }
+    }
+
+    #[test]
+    fn wall_clock_times_become_instants_across_daylight_saving_edges() {
+        let wall = |d: u32, m: u32, h: i64, min: i64| {
+            days_from_civil(2026, m, d) * 86_400_000 + h * 3_600_000 + min * 60_000
+        };
+        let cases = [
+            // Winter and summer.
+            (wall(3, 12, 9, 0), "2026-12-03T14:00:00.000Z"),
+            (wall(1, 7, 9, 0), "2026-07-01T13:00:00.000Z"),
+            // 02:30 on 8 March does not exist: it lands an hour later.
+            (wall(8, 3, 2, 30), "2026-03-08T07:30:00.000Z"),
+            // 01:30 on 1 November happens twice: the first one.
+            (wall(1, 11, 1, 30), "2026-11-01T05:30:00.000Z"),
+        ];
+        for (wall_ms, expected) in cases {
+            let instant = wall_to_instant_ms(wall_ms, new_york);
+            assert_eq!(Millis(instant as u64).to_rfc3339(), expected);
+        }
+    }
+
+    #[test]
+    fn a_local_day_is_bounded_by_its_midnights_even_when_it_is_23_hours_long() {
+        let at = |text: &str| Millis::parse_rfc3339(text).unwrap().0 as i64;
+        let (start, end) = local_day_bounds(at("2026-12-03T03:00:00Z"), new_york);
+        assert_eq!(
+            (start, end),
+            (at("2026-12-02T05:00:00Z"), at("2026-12-03T05:00:00Z"))
+        );
+        let (start, end) = local_day_bounds(at("2026-03-08T12:00:00Z"), new_york);
+        assert_eq!(end - start, 23 * 3_600_000);
+        assert_eq!(
+            (start, end),
+            (at("2026-03-08T05:00:00Z"), at("2026-03-09T04:00:00Z"))
+        );
     }
 }

@@ -20,9 +20,18 @@ use crate::http::{access, clock};
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]
 pub enum Via {
-    Session { id: String, record: SessionRecord },
-    Token { id: String },
+    Session {
+        id: String,
+        record: SessionRecord,
+    },
+    Token {
+        id: String,
+    },
     Access,
+    /// A Telegram chat or phone number linked to the user.
+    Linked {
+        channel: crate::domain::messaging::Channel,
+    },
 }
 
 impl Via {
@@ -31,6 +40,7 @@ impl Via {
             Self::Session { .. } => "session",
             Self::Token { .. } => "token",
             Self::Access => "access",
+            Self::Linked { .. } => "linked",
         }
     }
 }
@@ -171,7 +181,7 @@ pub async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
             )?;
             let _ = touch.run().await;
         }
-        return principal(user, Via::Token { id: row.id }).await;
+        return principal_for(user, Via::Token { id: row.id });
     }
 
     if let Some(assertion) = header("Cf-Access-Jwt-Assertion") {
@@ -183,7 +193,7 @@ pub async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
             if !user.is_active() {
                 return Err(unauthenticated("deactivated user"));
             }
-            return principal(user, Via::Access).await;
+            return principal_for(user, Via::Access);
         }
     }
 
@@ -221,14 +231,13 @@ pub async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
     } else {
         record
     };
-    principal(
+    principal_for(
         user,
         Via::Session {
             id: session_id,
             record,
         },
     )
-    .await
 }
 
 async fn active_user(database: &worker::D1Database, id: &str) -> AppResult<User> {
@@ -241,7 +250,8 @@ async fn active_user(database: &worker::D1Database, id: &str) -> AppResult<User>
     Ok(user)
 }
 
-async fn principal(user: User, via: Via) -> AppResult<Principal> {
+/// The principal a user is when they act through `via` (outside an HTTP request too).
+pub fn principal_for(user: User, via: Via) -> AppResult<Principal> {
     let role = user.role()?;
     let must_enrol_mfa =
         !user.mfa_enabled() && !matches!(via, Via::Access) && user.company_mfa_required == Some(1);

@@ -5,6 +5,7 @@ pub mod access;
 pub mod api;
 pub mod auth;
 pub mod clock;
+pub mod conversation;
 pub mod crypto;
 pub mod extract;
 pub mod health;
@@ -16,6 +17,8 @@ pub mod panics;
 pub mod respond;
 pub mod router;
 pub mod tools;
+pub mod webhooks;
+pub mod zone;
 
 use worker::{console_log, Context, Date, Env, Request, Response};
 
@@ -33,7 +36,7 @@ pub struct RequestCtx {
     pub ip: Option<String>,
 }
 
-pub async fn serve(req: Request, env: Env, _ctx: Context) -> Response {
+pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     panics::install_hook();
     let started_ms = Date::now().as_millis();
     let rctx = RequestCtx {
@@ -45,7 +48,7 @@ pub async fn serve(req: Request, env: Env, _ctx: Context) -> Response {
     let method = req.inner().method();
     let path = req.path();
 
-    let (mut response, error) = match handle(req, &env, &rctx, &method, &path).await {
+    let (mut response, error) = match handle(req, &env, &ctx, &rctx, &method, &path).await {
         Ok(response) => (response, None),
         Err(err) => {
             let response = respond::problem(&err, &path, rctx.id.as_str());
@@ -73,6 +76,7 @@ pub async fn serve(req: Request, env: Env, _ctx: Context) -> Response {
 async fn handle(
     req: Request,
     env: &Env,
+    ctx: &Context,
     rctx: &RequestCtx,
     method: &str,
     path: &str,
@@ -86,6 +90,9 @@ async fn handle(
     match matched.route {
         Route::Mcp => return mcp::post(req, env, rctx).await,
         Route::McpResourceMetadata => return mcp::resource_metadata(&req, env),
+        // Webhooks finish their work after the response, so they need the context.
+        Route::TelegramWebhook => return webhooks::telegram(req, env, rctx, ctx).await,
+        Route::SmsWebhook => return webhooks::sms(req, env, rctx, ctx).await,
         _ => {}
     }
     let principal = auth::check(&req, env, matched.guard, method).await?;
@@ -104,9 +111,12 @@ pub(crate) async fn route(
     // Guarded routes always have a principal; the match below relies on it.
     let me = || principal.ok_or_else(|| AppError::internal("guarded route without principal"));
     match matched.route {
-        Route::Mcp | Route::McpResourceMetadata => {
-            Err(AppError::internal("MCP is not reachable from a tool"))
+        Route::Mcp | Route::McpResourceMetadata | Route::TelegramWebhook | Route::SmsWebhook => {
+            Err(AppError::internal("not reachable from a tool"))
         }
+        Route::ListLinks => api::links::list(env, me()?).await,
+        Route::CreateLinkCode => api::links::create_code(env, rctx, me()?).await,
+        Route::DeleteLink => api::links::delete(env, rctx, me()?, matched).await,
         Route::Health => health::get(env).await,
         Route::OpenApi => respond::json(200, &openapi::document(crate::VERSION)),
         Route::OpsSelfcheck => ops::selfcheck(req, env, rctx).await,

@@ -315,6 +315,23 @@ pub fn describe(route: Route) -> Operation {
             )),
             200,
         ),
+        TelegramWebhook => op(
+            "Telegram Bot API webhook (X-Telegram-Bot-Api-Secret-Token); 404 unless configured",
+            None,
+            200,
+        ),
+        SmsWebhook => op(
+            "Twilio inbound SMS webhook (X-Twilio-Signature, form-encoded); 404 unless configured",
+            None,
+            200,
+        ),
+        ListLinks => op("Your linked Telegram chats and phone numbers", None, 200),
+        CreateLinkCode => op(
+            "A one-time code (15 minutes) to link a Telegram chat or phone: send /link CODE",
+            None,
+            201,
+        ),
+        DeleteLink => op("Unlink one of your chats or phone numbers", None, 204),
         McpResourceMetadata => op(
             "OAuth 2.0 Protected Resource Metadata (RFC 9728) of /mcp",
             None,

@@ -54,6 +54,11 @@ pub enum Route {
     OpenApi,
     Mcp,
     McpResourceMetadata,
+    TelegramWebhook,
+    SmsWebhook,
+    ListLinks,
+    CreateLinkCode,
+    DeleteLink,
 }
 
 /// Who may call a route; checked before the handler runs.
@@ -101,6 +106,14 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/.well-known/oauth-protected-resource/mcp",
         methods: &[("GET", Route::McpResourceMetadata, Public)],
+    },
+    RouteEntry {
+        pattern: "/webhooks/telegram",
+        methods: &[("POST", Route::TelegramWebhook, Public)],
+    },
+    RouteEntry {
+        pattern: "/webhooks/sms",
+        methods: &[("POST", Route::SmsWebhook, Public)],
     },
     RouteEntry {
         pattern: "/ops/selfcheck",
@@ -153,6 +166,17 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/api/v1/me/password",
         methods: &[("POST", Route::ChangePassword, Member)],
+    },
+    RouteEntry {
+        pattern: "/api/v1/me/links",
+        methods: &[
+            ("GET", Route::ListLinks, Member),
+            ("POST", Route::CreateLinkCode, Member),
+        ],
+    },
+    RouteEntry {
+        pattern: "/api/v1/me/links/{id}",
+        methods: &[("DELETE", Route::DeleteLink, Member)],
     },
     RouteEntry {
         pattern: "/api/v1/tokens",
@@ -256,7 +280,8 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/api/v1/visits/{id}",
         methods: &[
-            ("PATCH", Route::UpdateVisit, Needs(ManageRecords)),
+            // Technicians may move their own visits (the handler checks whose).
+            ("PATCH", Route::UpdateVisit, Needs(WorkOnJobs)),
             ("DELETE", Route::DeleteVisit, Needs(ManageRecords)),
         ],
     },

@@ -245,6 +245,7 @@ pub static CATALOGUE: &[Tool] = &[
                 "customer_id": string("Only jobs of this customer id (see search_customers)."),
                 "created_from": time("Only jobs created at or after this time (RFC 3339)."),
                 "created_before": time("Only jobs created before this time (RFC 3339)."),
+                "number": { "type": "integer", "minimum": 1, "description": "Only the job with this number (what people call \"job 42\")." },
                 "limit": limit(),
                 "cursor": cursor(),
             })
@@ -258,6 +259,7 @@ pub static CATALOGUE: &[Tool] = &[
                 ("customer_id", "customer"),
                 ("created_from", "created_from"),
                 ("created_before", "created_before"),
+                ("number", "number"),
                 ("limit", "limit"),
                 ("cursor", "cursor"),
             ])?;
@@ -463,8 +465,9 @@ pub static CATALOGUE: &[Tool] = &[
         title: "Reschedule a visit",
         description: "Moves a visit to a new start and end, and/or changes who works it. \
             Needs the visit's version from list_visits. Refused with the clashing visits if a \
-            technician would be double-booked, unless allow_conflict is true.",
-        permission: Some(ManageRecords),
+            technician would be double-booked, unless allow_conflict is true. Technicians may \
+            move their own visits but not change who works them.",
+        permission: Some(WorkOnJobs),
         effect: Effect::Write,
         properties: || {
             json!({

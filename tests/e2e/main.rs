@@ -3,6 +3,7 @@
 
 mod people;
 mod spawn;
+mod standin;
 
 mod access;
 mod audit;
@@ -11,6 +12,7 @@ mod errors;
 mod health;
 mod jobs;
 mod mcp;
+mod messaging;
 mod mfa;
 mod panics;
 mod roles;

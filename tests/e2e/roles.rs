@@ -19,6 +19,9 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("POST", "/api/v1/me/mfa/confirm", O, O, O, O),
     ("POST", "/api/v1/me/mfa/disable", O, O, O, O),
     ("POST", "/api/v1/me/password", O, O, O, O),
+    ("GET", "/api/v1/me/links", O, O, O, O),
+    ("POST", "/api/v1/me/links", O, O, O, O),
+    ("DELETE", "/api/v1/me/links/{id}", O, O, O, O),
     ("GET", "/api/v1/tokens", O, O, O, O),
     ("POST", "/api/v1/tokens", O, O, O, O),
     ("DELETE", "/api/v1/tokens/{id}", O, O, O, O),
@@ -46,7 +49,7 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("GET", "/api/v1/jobs/{id}/timeline", O, O, O, O),
     ("POST", "/api/v1/jobs/{id}/visits", O, O, X, X),
     ("GET", "/api/v1/visits", O, O, O, O),
-    ("PATCH", "/api/v1/visits/{id}", O, O, X, X),
+    ("PATCH", "/api/v1/visits/{id}", O, O, O, X),
     ("DELETE", "/api/v1/visits/{id}", O, O, X, X),
 ];
 

@@ -87,6 +87,7 @@ pub async fn list(req: &Request, env: &Env, principal: &Principal) -> AppResult<
     let mut before = None;
     let mut after = None;
     let mut limit = DEFAULT_LIMIT;
+    let mut number = None;
     let time = |field: &str, value: &str| {
         Millis::parse_rfc3339(value)
             .map(Millis::to_rfc3339)
@@ -114,6 +115,17 @@ pub async fn list(req: &Request, env: &Env, principal: &Principal) -> AppResult<
             "created_before" => before = Some(time("created_before", &value)?),
             "cursor" => after = Some(cursor::decode(&value)?),
             "limit" => limit = parse_limit(&value, MAX_LIMIT)?,
+            "number" => {
+                number = Some(
+                    value
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .ok_or_else(|| {
+                            AppError::invalid_field("number", "number must be a job number.")
+                        })?,
+                )
+            }
             other => {
                 return Err(AppError::bad_request(format!(
                     "Unknown query parameter {other:?}."
@@ -138,6 +150,7 @@ pub async fn list(req: &Request, env: &Env, principal: &Principal) -> AppResult<
             db::opt_text(after_at.as_deref()),
             db::opt_text(after_id.as_deref()),
             db::int(limit),
+            db::opt_int(number),
         ],
     )
     .await?;

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod customers;
 pub mod jobs;
+pub mod links;
 pub mod me;
 pub mod session;
 pub mod settings;
@@ -89,6 +90,7 @@ fn actor(principal: Option<&Principal>) -> (ActorKind, Option<String>) {
                 (Surface::Api, Via::Session { .. }) => ActorKind::User,
                 (Surface::Api, Via::Token { .. }) => ActorKind::Token,
                 (Surface::Api, Via::Access) => ActorKind::Access,
+                (Surface::Api, Via::Linked { .. }) => ActorKind::Agent,
             },
             Some(p.user.id.clone()),
         ),

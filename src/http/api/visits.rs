@@ -8,8 +8,8 @@ use worker::{D1Database, Env, Request, Response};
 
 use crate::db::jobs::{self as job_store, JobRow};
 use crate::db::visits::{self as store, OverlapRow, VisitRow};
-use crate::db::{self, audit::Step};
-use crate::domain::auth::permissions::Role;
+use crate::db::{self, audit::Step, last_row};
+use crate::domain::auth::permissions::{Permission, Role};
 use crate::domain::time::Millis;
 use crate::domain::visits::{conflicts, occurrences, ExistingVisit, Recurrence, VisitTime};
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -26,7 +26,7 @@ const MAX_LIST: i64 = 500;
 
 pub fn visit_view(row: &VisitRow) -> Value {
     let time = |ms: i64| Millis(u64::try_from(ms).unwrap_or(0)).to_rfc3339();
-    json!({
+    let mut view = json!({
         "id": row.id,
         "job_id": row.job_id,
         "start": time(row.start_ms),
@@ -35,7 +35,11 @@ pub fn visit_view(row: &VisitRow) -> Value {
         "version": row.version,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
-    })
+    });
+    if let (Some(number), Some(title)) = (row.job_number, &row.job_title) {
+        view["job"] = json!({ "number": number, "title": title });
+    }
+    view
 }
 
 fn audit_view(time: &VisitTime, technicians: &[String]) -> Value {
@@ -276,7 +280,8 @@ struct MoveBody {
     allow_conflict: bool,
 }
 
-/// `PATCH /api/v1/visits/{id}` with `If-Match`: move it, or change who works it.
+/// `PATCH /api/v1/visits/{id}` with `If-Match`: move it, or change who works it. Technicians
+/// may move the visits they work, and nothing else.
 pub async fn update(
     mut req: Request,
     env: &Env,
@@ -290,7 +295,15 @@ pub async fn update(
     let database = db::database(env)?;
     let current: VisitRow = db::first(&database, store::SELECT_BY_ID, &[db::text(&id)])
         .await?
+        .filter(|v: &VisitRow| {
+            principal.role.allows(Permission::ManageRecords)
+                || v.technicians().contains(&principal.user.id)
+        })
         .ok_or_else(|| AppError::not_found("visit"))?;
+    if !principal.role.allows(Permission::ManageRecords) && body.technician_ids.is_some() {
+        return Err(AppError::new(ErrorKind::Forbidden)
+            .with_detail("Technicians may move their own visits, not change who works them."));
+    }
     let old = VisitTime {
         start: Millis(u64::try_from(current.start_ms).unwrap_or(0)),
         end: Millis(u64::try_from(current.end_ms).unwrap_or(0)),
@@ -342,6 +355,12 @@ pub async fn update(
                 ),
                 Step::Plain(clear),
                 Step::Plain(add),
+                // The visit as the batch left it, in the same round trip.
+                Step::Plain(db::statement(
+                    &database,
+                    store::SELECT_BY_ID,
+                    &[db::text(&id)],
+                )?),
             ],
             vec![],
         ))
@@ -353,9 +372,7 @@ pub async fn update(
         }
         other => other?,
     };
-    let row: VisitRow = db::first(&database, store::SELECT_BY_ID, &[db::text(&id)])
-        .await?
-        .ok_or_else(|| AppError::not_found("visit"))?;
+    let row: VisitRow = last_row(&results)?.ok_or_else(|| AppError::not_found("visit"))?;
     if results.first().map(db::changes) != Some(1) {
         return Err(conflict(
             "The visit changed since you read it.",

@@ -1,0 +1,214 @@
+//! The command language's answers: short plain text for a phone screen (and an SMS), built from
+//! the API's JSON views. Times are shown in the company's zone: callers pass `wall`, which
+//! turns an instant into local wall-clock ms.
+
+use serde_json::Value;
+
+use crate::domain::time::Millis;
+
+/// The reply to a sender no user has linked: says what to do, reveals nothing.
+pub const UNLINKED: &str = "This chat is not linked to a fieldworker account. Ask your office \
+    for a link code, then send: /link CODE";
+pub const LINKED: &str = "Linked. You can now use this chat for your work: send /help to see \
+    what I understand.";
+pub const LINK_FAILED: &str = "That link code is not valid (codes work once and expire after \
+    15 minutes). Ask for a new one.";
+pub const ALREADY_LINKED: &str = "This chat is already linked to your account.";
+pub const NO_AGENT: &str = "I only understand commands here. Send /help for the list.";
+pub const TRY_AGAIN: &str = "Something went wrong on our side; please try again in a minute.";
+
+/// `09:05` for local wall-clock ms.
+pub fn hhmm(wall_ms: i64) -> String {
+    let minutes = wall_ms.div_euclid(60_000).rem_euclid(24 * 60);
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// `Thu 3 Dec` for local wall-clock ms.
+pub fn day_label(wall_ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = wall_ms.div_euclid(86_400_000);
+    let (_, month, day) = Millis((days * 86_400_000).max(0) as u64).utc_date();
+    format!(
+        "{} {day} {}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month as usize).saturating_sub(1) % 12]
+    )
+}
+
+fn instant(value: &Value) -> Option<i64> {
+    value
+        .as_str()
+        .and_then(Millis::parse_rfc3339)
+        .map(|m| m.0 as i64)
+}
+
+/// `date` is how the day is named, e.g. "Thu 3 Dec".
+pub fn schedule(date: &str, visits: &Value, wall: impl Fn(i64) -> i64) -> String {
+    let visits = visits["visits"].as_array().cloned().unwrap_or_default();
+    if visits.is_empty() {
+        return format!("Nothing scheduled for {date}.");
+    }
+    let mut out = format!("Schedule for {date}:");
+    for visit in &visits {
+        let (Some(start), Some(end)) = (instant(&visit["start"]), instant(&visit["end"])) else {
+            continue;
+        };
+        let job = match (
+            visit["job"]["number"].as_i64(),
+            visit["job"]["title"].as_str(),
+        ) {
+            (Some(number), Some(title)) => format!("#{number} {title}"),
+            _ => "a job".to_owned(),
+        };
+        out.push_str(&format!(
+            "\n{}-{} {job}",
+            hhmm(wall(start)),
+            hhmm(wall(end))
+        ));
+    }
+    out
+}
+
+pub fn job_line(job: &Value) -> String {
+    let mut line = format!(
+        "#{} {} - {}",
+        job["number"],
+        job["title"].as_str().unwrap_or("(untitled)"),
+        job["status"].as_str().unwrap_or("?").replace('_', " ")
+    );
+    if let Some(priority) = job["priority"].as_str().filter(|p| *p != "normal") {
+        line.push_str(&format!(" ({priority})"));
+    }
+    line
+}
+
+pub fn jobs(list: &Value) -> String {
+    let jobs = list["jobs"].as_array().cloned().unwrap_or_default();
+    if jobs.is_empty() {
+        return "No jobs found.".to_owned();
+    }
+    let mut out = String::new();
+    for job in jobs.iter().take(15) {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&job_line(job));
+    }
+    if jobs.len() > 15 {
+        out.push_str(&format!("\n… and {} more", jobs.len() - 15));
+    }
+    out
+}
+
+pub fn job(job: &Value) -> String {
+    let mut out = job_line(job);
+    if let Some(description) = job["description"].as_str() {
+        out.push('\n');
+        out.push_str(description);
+    }
+    if let Some(items) = job["items"].as_array().filter(|i| !i.is_empty()) {
+        out.push_str(&format!("\n{} item(s) of work and parts", items.len()));
+    }
+    if let Some(notes) = job["notes"].as_array().filter(|n| !n.is_empty()) {
+        out.push_str("\nLatest note: ");
+        out.push_str(notes.last().and_then(|n| n["text"].as_str()).unwrap_or(""));
+    }
+    out
+}
+
+pub fn customers(list: &Value) -> String {
+    let customers = list["customers"].as_array().cloned().unwrap_or_default();
+    if customers.is_empty() {
+        return "No customer found.".to_owned();
+    }
+    let mut out = String::new();
+    for customer in customers.iter().take(10) {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(customer["name"].as_str().unwrap_or("?"));
+        for key in ["phones", "emails"] {
+            if let Some(first) = customer[key].as_array().and_then(|a| a.first()) {
+                out.push_str(&format!(", {}", first.as_str().unwrap_or("")));
+            }
+        }
+    }
+    out
+}
+
+/// What the API said when it refused: the detail and the first field error, briefly.
+pub fn refusal(problem: &Value) -> String {
+    let mut out = problem["detail"]
+        .as_str()
+        .or_else(|| problem["title"].as_str())
+        .unwrap_or("That was refused.")
+        .to_owned();
+    if let Some(allowed) = problem["allowed"].as_array() {
+        let names: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
+        out.push_str(&format!(" Allowed next: {}.", names.join(", ")));
+    }
+    if let Some(error) = problem["errors"].as_array().and_then(|e| e.first()) {
+        if let Some(message) = error["message"].as_str() {
+            out.push_str(&format!(" {message}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_schedule_lists_visits_in_local_time_with_their_jobs() {
+        let visits = json!({ "visits": [
+            { "start": "2026-12-03T14:00:00.000Z", "end": "2026-12-03T15:30:00.000Z",
+              "job": { "number": 42, "title": "Boiler service" } },
+            { "start": "2026-12-03T17:00:00.000Z", "end": "2026-12-03T18:00:00.000Z" },
+        ]});
+        let new_york = |ms: i64| ms - 5 * 3_600_000;
+        assert_eq!(
+            schedule("Thu 3 Dec", &visits, new_york),
+            "Schedule for Thu 3 Dec:\n09:00-10:30 #42 Boiler service\n12:00-13:00 a job"
+        );
+        assert_eq!(
+            schedule("Fri 4 Dec", &json!({ "visits": [] }), new_york),
+            "Nothing scheduled for Fri 4 Dec."
+        );
+    }
+
+    #[test]
+    fn days_are_named_for_a_phone_screen() {
+        let at = |text: &str| Millis::parse_rfc3339(text).unwrap().0 as i64;
+        assert_eq!(day_label(at("2026-12-03T09:00:00Z")), "Thu 3 Dec");
+        assert_eq!(day_label(at("2026-03-08T23:59:00Z")), "Sun 8 Mar");
+        assert_eq!(hhmm(at("2026-03-08T23:59:00Z")), "23:59");
+    }
+
+    #[test]
+    fn jobs_read_as_one_line_each_with_unusual_priorities_shown() {
+        let list = json!({ "jobs": [
+            { "number": 42, "title": "Boiler service", "status": "in_progress", "priority": "urgent" },
+            { "number": 7, "title": "Tap", "status": "requested", "priority": "normal" },
+        ]});
+        assert_eq!(
+            jobs(&list),
+            "#42 Boiler service - in progress (urgent)\n#7 Tap - requested"
+        );
+        assert_eq!(jobs(&json!({ "jobs": [] })), "No jobs found.");
+    }
+
+    #[test]
+    fn a_refusal_says_why_and_what_is_allowed() {
+        let problem = json!({ "title": "Conflict", "detail": "That status change is not allowed.",
+                              "allowed": ["scheduled", "on_hold"] });
+        assert_eq!(
+            refusal(&problem),
+            "That status change is not allowed. Allowed next: scheduled, on_hold."
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! Messaging: linked chats and numbers, link codes, inbound messages (deduplicated on the
+//! provider's id), the agent's conversation history and pending confirmations.
+
+use serde::Deserialize;
+
+/// Records a message once: `changes() = 0` means the provider delivered it before.
+pub const INSERT_INBOUND: &str = "INSERT OR IGNORE INTO inbound_messages (channel, provider_id, \
+    sender, text, received_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+pub const FINISH_INBOUND: &str = "UPDATE inbound_messages SET state = ?3, user_id = ?4, \
+    reply = ?5, error = ?6, finished_at = ?7 WHERE channel = ?1 AND provider_id = ?2";
+pub const SELECT_INBOUND: &str = "SELECT channel, provider_id, sender, text, received_at, state, \
+    user_id, reply, error FROM inbound_messages WHERE channel = ?1 AND provider_id = ?2";
+
+/// The user a chat or number is linked to, with the company's MFA policy (as every user read).
+pub const SELECT_LINKED_USER: &str = "SELECT u.id, u.email, u.name, u.role, u.password_hash, \
+    u.active, u.totp_secret, u.totp_pending, u.totp_last_step, u.session_epoch, u.version, \
+    u.created_at, u.updated_at, \
+    (SELECT mfa_required FROM company_settings WHERE id = 1) AS company_mfa_required \
+    FROM channel_links l JOIN users u ON u.id = l.user_id \
+    WHERE l.channel = ?1 AND l.address = ?2";
+
+pub const INSERT_LINK_CODE: &str = "INSERT INTO link_codes (code_hash, user_id, expires_at, \
+    created_at) VALUES (?1, ?2, ?3, ?4)";
+/// The active code's user (`?2` is now), with the company's MFA policy.
+pub const SELECT_CODE_USER: &str = "SELECT id, email, name, role, password_hash, active, \
+    totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at, \
+    (SELECT mfa_required FROM company_settings WHERE id = 1) AS company_mfa_required \
+    FROM users WHERE id = (SELECT user_id FROM link_codes \
+                           WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2)";
+/// Uses a code: only once, only before it expires (`?2` is now).
+pub const CONSUME_LINK_CODE: &str = "UPDATE link_codes SET used_at = ?2 \
+    WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2";
+/// Links the address to the code's user, only if this batch just consumed the code.
+pub const INSERT_LINK_FROM_CODE: &str = "INSERT INTO channel_links (id, user_id, channel, \
+    address, created_at) SELECT ?1, user_id, ?2, ?3, ?4 FROM link_codes \
+    WHERE code_hash = ?5 AND used_at = ?6";
+pub const SELECT_LINKS_OF_USER: &str = "SELECT id, channel, address, created_at \
+    FROM channel_links WHERE user_id = ?1 ORDER BY created_at";
+pub const DELETE_LINK: &str = "DELETE FROM channel_links WHERE id = ?1 AND user_id = ?2";
+
+/// A chat's recent turns, newest first: `?3` the oldest time kept, `?4` how many at most.
+pub const SELECT_TURNS: &str = "SELECT role, content FROM conversation_turns \
+    WHERE channel = ?1 AND address = ?2 AND at >= ?3 ORDER BY id DESC LIMIT ?4";
+pub const INSERT_TURN: &str = "INSERT INTO conversation_turns (channel, address, role, content, \
+    at) VALUES (?1, ?2, ?3, ?4, ?5)";
+/// Forgets what is older than `?3`, and all but the newest `?4` turns of the chat.
+pub const TRIM_TURNS: &str = "DELETE FROM conversation_turns WHERE channel = ?1 AND address = ?2 \
+    AND (at < ?3 OR id NOT IN (SELECT id FROM conversation_turns \
+         WHERE channel = ?1 AND address = ?2 ORDER BY id DESC LIMIT ?4))";
+
+pub const INSERT_CONFIRMATION: &str = "INSERT OR REPLACE INTO agent_confirmations (channel, \
+    address, tool, arguments_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+/// A confirmation proposed before `?5` (an earlier message of the chat).
+pub const SELECT_CONFIRMATION: &str = "SELECT created_at FROM agent_confirmations \
+    WHERE channel = ?1 AND address = ?2 AND tool = ?3 AND arguments_hash = ?4 AND created_at < ?5";
+pub const DELETE_CONFIRMATION: &str = "DELETE FROM agent_confirmations WHERE channel = ?1 \
+    AND address = ?2 AND tool = ?3 AND arguments_hash = ?4";
+
+#[derive(Debug, Deserialize)]
+pub struct LinkRow {
+    pub id: String,
+    pub channel: String,
+    pub address: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TurnRow {
+    pub role: String,
+    pub content: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InboundRow {
+    pub channel: String,
+    pub provider_id: String,
+    pub sender: String,
+    pub text: String,
+    pub received_at: i64,
+    pub state: String,
+    pub user_id: Option<String>,
+    pub reply: Option<String>,
+    pub error: Option<String>,
+}

@@ -1,0 +1,141 @@
+//! A stand-in for an outside HTTP service (Telegram's Bot API, Twilio, Anthropic): a local
+//! server that records every request and answers from a script, in the service's own wire
+//! format as the test writes it. Unscripted requests get the default answer.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// One request the stand-in received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    /// A form-encoded body's value of `name`.
+    pub fn form(&self, name: &str) -> Option<String> {
+        fieldworker::domain::messaging::parse_form(self.body.as_bytes())
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    requests: Vec<Recorded>,
+    script: VecDeque<(u16, String)>,
+}
+
+pub struct StandIn {
+    pub base: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl StandIn {
+    /// Starts a stand-in answering `default` (status, JSON body) unless scripted otherwise.
+    pub fn start(default_status: u16, default_body: &str) -> StandIn {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State::default()));
+        let default = (default_status, default_body.to_owned());
+        let (shared, fallback) = (state.clone(), default);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (shared, fallback) = (shared.clone(), fallback.clone());
+                std::thread::spawn(move || serve(stream, &shared, &fallback));
+            }
+        });
+        StandIn { base, state }
+    }
+
+    /// Answers for the next requests, in order (then the default again).
+    pub fn script(&self, answers: Vec<(u16, Value)>) {
+        let mut state = self.state.lock().unwrap();
+        state
+            .script
+            .extend(answers.into_iter().map(|(s, b)| (s, b.to_string())));
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    /// Waits until at least `count` requests arrived (work runs after the webhook's answer).
+    pub fn wait_for(&self, count: usize) -> Vec<Recorded> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let requests = self.requests();
+            if requests.len() >= count || Instant::now() > deadline {
+                return requests;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn serve(stream: TcpStream, state: &Mutex<State>, default: &(u16, String)) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() || line.is_empty() {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_owned();
+    let path = parts.next().unwrap_or_default().to_owned();
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = header.trim_end().split_once(':') {
+            headers.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+    }
+    let length = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    let _ = reader.read_exact(&mut body);
+    let (status, answer) = {
+        let mut state = state.lock().unwrap();
+        state.requests.push(Recorded {
+            method,
+            path,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+        state.script.pop_front().unwrap_or_else(|| default.clone())
+    };
+    let mut stream = stream;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{answer}",
+        answer.len()
+    );
+    let _ = stream.flush();
+}
