@@ -15,5 +15,6 @@ pub mod schema;
 pub mod secrets;
 pub mod selfcheck;
 pub mod signatures;
+pub mod stripe;
 pub mod time;
 pub mod visits;

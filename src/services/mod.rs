@@ -1,9 +1,10 @@
-//! Outbound calls to the services we do not run: Telegram's Bot API, Twilio's Messages API and
-//! Anthropic's Messages API. Every base URL is configurable (tests point them at local
-//! stand-ins speaking the same wire format). Transient failures (network errors, 429, 5xx)
+//! Outbound calls to the services we do not run: Telegram's Bot API, Twilio's Messages API,
+//! Stripe's Checkout and Anthropic's Messages API. Every base URL is configurable (tests point
+//! them at local stand-ins speaking the same wire format). Transient failures (network errors, 429, 5xx)
 //! are retried with growing pauses; anything else fails at once with the service's answer.
 
 pub mod anthropic;
+pub mod stripe;
 pub mod telegram;
 pub mod twilio;
 

@@ -7,6 +7,7 @@ use worker::Env;
 
 use super::{post, setting, OutboundError};
 use crate::domain::messaging::MAX_SMS_REPLY_CHARS;
+use crate::views::url::form_encode;
 
 fn missing(name: &str) -> OutboundError {
     OutboundError {
@@ -48,25 +49,10 @@ pub async fn send_sms(env: &Env, to: &str, body: &str) -> Result<(), OutboundErr
     .map(|_| ())
 }
 
-/// `application/x-www-form-urlencoded`: unreserved characters as they are, space as `+`.
-pub fn form_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                out.push(byte as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::domain::messaging::parse_form;
+    use crate::views::url::form_encode;
 
     #[test]
     fn form_encoding_round_trips_through_the_form_parser() {

@@ -367,7 +367,7 @@ fn sms_from_a_linked_number_is_verified_answered_through_twilio_and_deduplicated
             fieldworker::domain::signatures::twilio_signature(TWILIO_TOKEN, &url, &params);
         let form: Vec<String> = params
             .iter()
-            .map(|(k, v)| format!("{k}={}", fieldworker::services::twilio::form_encode(v)))
+            .map(|(k, v)| format!("{k}={}", fieldworker::views::url::form_encode(v)))
             .collect();
         tenant
             .request("POST", "/webhooks/sms")
