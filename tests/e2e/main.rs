@@ -19,5 +19,6 @@ mod roles;
 mod settings;
 mod signin;
 mod storage;
+mod tenancy;
 mod tokens;
 mod visits;

@@ -1,0 +1,731 @@
+"""scripts/tenant, driven as an operator would, with stand-ins for wrangler and scripts/admin
+(tests/tenant/fake_wrangler.py and fake_admin.py) since Cloudflare's API is not reachable from
+tests: dry runs of a thousand tenants, idempotent and resumable provisioning, migrations in
+waves that stop at the first failure, destroying, and the generated config checked by the real
+wrangler. Run: python3 -m unittest discover -s tests/tenant (scripts/test does)."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+import unittest
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts/tenant"
+HERE = Path(__file__).resolve().parent
+ALL_STEPS = ["d1", "kv", "r2", "migrate", "deploy", "secrets", "owner"]
+# Dry runs print commands as the operator would type them, with wrangler and scripts/admin.
+AS_OPERATOR = {"WRANGLER": "", "ADMIN": ""}
+LATEST = max(int(p.name[:4]) for p in (ROOT / "migrations").glob("[0-9][0-9][0-9][0-9]_*.sql"))
+
+
+def report(line):
+    """A measured figure, printed with the test results."""
+    print(f"  {line}", file=sys.stderr)
+
+
+def slugs(n):
+    return [f"t{i:04d}" for i in range(n)]
+
+
+class Operator(unittest.TestCase):
+    """Each test gets an empty tenants folder and fresh stand-ins."""
+
+    def setUp(self):
+        self.work = Path(tempfile.mkdtemp(prefix="fieldworker-tenant-test-"))
+        self.addCleanup(shutil.rmtree, self.work, ignore_errors=True)
+        self.tenants = self.work / "tenants"
+        self.env = dict(
+            os.environ,
+            FIELDWORKER_TENANTS=str(self.tenants),
+            WRANGLER=str(HERE / "fake_wrangler.py"),
+            ADMIN=str(HERE / "fake_admin.py"),
+            FAKE_WRANGLER_LOG=str(self.work / "wrangler-calls.jsonl"),
+            FAKE_WRANGLER_STATE=str(self.work / "cloudflare.json"),
+            FAKE_ADMIN_LOG=str(self.work / "admin-calls.jsonl"),
+        )
+        self.env.pop("OWNER_PASSWORD", None)
+        self.env.pop("FAKE_WRANGLER_FAIL", None)
+
+    def tenant(self, *args, stdin="", fail=None, expect=0, **env):
+        environment = dict(self.env, **env)
+        if fail:
+            environment["FAKE_WRANGLER_FAIL"] = fail
+        result = subprocess.run(
+            [str(SCRIPT), *args],
+            cwd=ROOT,
+            env=environment,
+            input=stdin,
+            capture_output=True,
+            text=True,
+        )
+        if expect is not None:
+            self.assertEqual(
+                result.returncode,
+                expect,
+                f"{args}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}",
+            )
+        return result
+
+    def calls(self):
+        """The wrangler calls so far, each as its argument list (then forgotten)."""
+        path = Path(self.env["FAKE_WRANGLER_LOG"])
+        if not path.exists():
+            return []
+        calls = [json.loads(line) for line in path.read_text().splitlines()]
+        path.unlink()
+        return calls
+
+    def registry(self):
+        path = self.tenants / "registry.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def write_registry(self, names, schema_version):
+        """A registry of fully created tenants, as scripts/tenant keeps it."""
+        self.tenants.mkdir(parents=True, exist_ok=True)
+        cloudflare = {"d1": {}, "kv": {}, "r2": [], "workers": [], "secrets": {}, "migrated": []}
+        with open(self.tenants / "registry.jsonl", "w") as file:
+            for i, slug in enumerate(names):
+                name = f"fieldworker-{slug}"
+                cloudflare["d1"][name] = f"00000000-0000-4000-8000-{i:012d}"
+                cloudflare["kv"][f"{name}-sessions"] = f"{i:032x}"
+                cloudflare["r2"].append(name)
+                cloudflare["workers"].append(name)
+                record = {
+                    "slug": slug,
+                    "domain": "example.com",
+                    "zone": "example.com",
+                    "worker": name,
+                    "d1_name": name,
+                    "d1_id": f"00000000-0000-4000-8000-{i:012d}",
+                    "kv_title": f"{name}-sessions",
+                    "kv_id": f"{i:032x}",
+                    "r2_bucket": name,
+                    "steps": {step: "2026-01-01T00:00:00Z" for step in ALL_STEPS},
+                    "schema_version": schema_version,
+                    "vars": {},
+                }
+                file.write(json.dumps(record, sort_keys=True) + "\n")
+        Path(self.env["FAKE_WRANGLER_STATE"]).write_text(json.dumps(cloudflare))
+
+    def table(self, stdout):
+        """The result table at the end of the output as {tenant: result} (cells are separated
+        by two or more spaces)."""
+        lines = stdout.splitlines()
+        header = max(i for i, line in enumerate(lines) if line.startswith("tenant  "))
+        return {
+            cells[0]: cells[1]
+            for cells in (re.split(r"\s{2,}", line) for line in lines[header + 1 :])
+        }
+
+
+class Slugs(Operator):
+    def test_slugs_follow_the_dns_label_rules_and_reserved_names_are_refused(self):
+        cases = [
+            ("acme", True),
+            ("a", True),
+            ("acme-heating-2", True),
+            ("0day", True),
+            ("Acme", False),
+            ("-acme", False),
+            ("acme-", False),
+            ("ac_me", False),
+            ("ac.me", False),
+            ("", False),
+            ("xn--acme", False),
+            ("ab--cd", False),
+            ("a" * 51, True),
+            ("a" * 52, False),
+            ("www", False),
+            ("api", False),
+            ("admin", False),
+            ("app", False),
+            ("mail", False),
+            ("static", False),
+            ("assets", False),
+            ("status", False),
+            ("ops", False),
+            ("dashboard", False),
+            ("localhost", False),
+        ]
+        result = self.tenant("check-slug", "--", *(slug for slug, _ in cases), expect=1)
+        verdicts = [
+            line.rsplit(": ", 1)[-1] if ": " in line else "" for line in result.stdout.splitlines()
+        ]
+        self.assertEqual(len(verdicts), len(cases), result.stdout)
+        for (slug, valid), verdict in zip(cases, verdicts):
+            with self.subTest(slug=slug):
+                self.assertEqual(verdict == "ok", valid, verdict)
+
+    def test_create_refuses_bad_slugs_and_domains_before_touching_anything(self):
+        result = self.tenant(
+            "create",
+            "good",
+            "www",
+            "Bad",
+            "--domain",
+            "example.com",
+            "--owner-email",
+            "o@x.example",
+            expect=2,
+        )
+        self.assertIn("www: is reserved", result.stderr)
+        self.assertIn("Bad: may hold only", result.stderr)
+        self.tenant(
+            "create", "good", "--domain", "Example..com", "--owner-email", "o@x.example", expect=2
+        )
+        self.tenant("create", "good", "--domain", "example.com", expect=2)  # no owner
+        self.tenant(
+            "create",
+            "good",
+            "--domain",
+            "example.com",
+            "--owner-email",
+            "o@x.example",
+            "--var",
+            "ENVIRONMENT=development",
+            expect=2,
+        )
+        self.assertEqual(self.calls(), [])
+        self.assertEqual(self.registry(), [])
+
+
+class DryRuns(Operator):
+    def test_creating_a_thousand_tenants_dry_runs_in_seconds_printing_every_command(self):
+        names = slugs(1000)
+        started = time.monotonic()
+        result = self.tenant(
+            "create",
+            *names,
+            "--domain",
+            "example.com",
+            "--owner-email",
+            "o@x.example",
+            "--dry-run",
+            **AS_OPERATOR,
+        )
+        elapsed = time.monotonic() - started
+        report(f"create --dry-run of 1000 tenants: {elapsed:.2f} s")
+        self.assertLess(elapsed, 10)
+        lines = result.stdout.splitlines()
+        for command in (
+            "wrangler d1 create",
+            "wrangler kv namespace create",
+            "wrangler r2 bucket create",
+            "wrangler d1 migrations apply DB --remote",
+            "wrangler deploy --config",
+            "wrangler secret put OPS_TOKEN",
+            "scripts/admin create-owner",
+        ):
+            self.assertEqual(sum(line.startswith(command) for line in lines), 1000, command)
+        tenants = (
+            os.path.relpath(self.tenants, ROOT)
+            if self.tenants.is_relative_to(ROOT)
+            else str(self.tenants)
+        )
+        block = lines[
+            lines.index(
+                "# t0042: https://t0042.example.com  (to do: d1 kv r2 migrate deploy secrets owner)"
+            ) :
+        ][:12]
+        config = f"{tenants}/t0042/wrangler.toml"
+        self.assertEqual(
+            block[1:4],
+            [
+                "wrangler d1 create fieldworker-t0042",
+                "wrangler kv namespace create fieldworker-t0042-sessions",
+                "wrangler r2 bucket create fieldworker-t0042",
+            ],
+        )
+        self.assertIn(f"wrangler d1 migrations apply DB --remote --config {config}", block)
+        self.assertTrue(
+            any(line.startswith(f"wrangler deploy --config {config} --message") for line in block),
+            block,
+        )
+        self.assertIn(
+            f"wrangler secret put OPS_TOKEN --config {config} < {tenants}/t0042/ops-token", block
+        )
+        self.assertIn(
+            f'scripts/admin create-owner --url https://t0042.example.com --token "$(cat {tenants}/t0042/ops-token)" '
+            f'--password "$(cat {tenants}/t0042/owner-password)" --email o@x.example',
+            block,
+        )
+        # A dry run runs nothing and writes nothing.
+        self.assertEqual(self.calls(), [])
+        self.assertFalse(self.tenants.exists())
+
+    def test_migrating_a_thousand_tenants_dry_runs_in_seconds_canary_first_then_waves(self):
+        names = slugs(1000)
+        self.write_registry(names, schema_version=LATEST - 1)
+        before = (self.tenants / "registry.jsonl").read_bytes()
+        started = time.monotonic()
+        result = self.tenant("migrate", "--all", "--wave", "100", "--dry-run", **AS_OPERATOR)
+        elapsed = time.monotonic() - started
+        report(f"migrate --all --dry-run of 1000 tenants: {elapsed:.2f} s")
+        self.assertLess(elapsed, 10)
+        lines = result.stdout.splitlines()
+        applies = [
+            line
+            for line in lines
+            if line.startswith("wrangler d1 migrations apply DB --remote --config ")
+        ]
+        self.assertEqual(len(applies), 1000)
+        self.assertTrue(applies[0].endswith("/t0000/wrangler.toml"))
+        headers = [
+            line for line in lines if line.startswith("# canary") or line.startswith("# wave")
+        ]
+        self.assertEqual(headers[0], "# canary: 1 tenant")
+        self.assertEqual(headers[1], "# wave 1 of 10: 100 tenants")
+        self.assertEqual(headers[-1], "# wave 10 of 10: 99 tenants")
+        self.assertLess(lines.index(headers[0]), lines.index(applies[0]), "the canary comes first")
+        self.assertEqual(set(self.table(result.stdout).values()), {"would migrate"})
+        self.assertEqual(self.calls(), [])
+        self.assertEqual((self.tenants / "registry.jsonl").read_bytes(), before)
+
+    def test_a_thousand_tenants_migrate_for_real_in_one_pass_over_the_registry(self):
+        # wrangler replaced by `true`: what is left is scripts/tenant's own cost per tenant
+        # (config, call, one appended registry line), which must stay flat.
+        self.write_registry(slugs(1000), schema_version=LATEST - 1)
+        started = time.monotonic()
+        self.tenant(
+            "migrate", "--all", "--wave", "200", "--jobs", "8", WRANGLER=shutil.which("true")
+        )
+        elapsed = time.monotonic() - started
+        report(f"migrate --all of 1000 tenants, wrangler stubbed: {elapsed:.2f} s")
+        self.assertLess(elapsed, 60)
+        records = self.registry()
+        self.assertEqual(len(records), 1000, "compacted to one line per tenant")
+        self.assertEqual([r["slug"] for r in records], slugs(1000))
+        self.assertTrue(all(r["schema_version"] == LATEST for r in records))
+        self.tenant("list")
+
+
+class Provisioning(Operator):
+    def test_create_provisions_each_resource_records_its_ids_and_writes_a_production_config(self):
+        result = self.tenant(
+            "create",
+            "acme",
+            "--domain",
+            "example.com",
+            "--owner-email",
+            "olive@acme.example",
+            "--owner-name",
+            "Olive Owner",
+            "--var",
+            "ACCESS_AUD=abc123",
+            "--no-build",
+        )
+        self.assertIn("acme", self.table(result.stdout))
+        calls = [call["args"] for call in self.calls()]
+        config = f"{self.tenants}/acme/wrangler.toml"
+        shown = os.path.relpath(config, ROOT) if Path(config).is_relative_to(ROOT) else config
+        self.assertEqual(
+            [c[:3] for c in calls],
+            [
+                ["d1", "info", "fieldworker-acme"],  # looked up before it is created
+                ["d1", "create", "fieldworker-acme"],
+                ["kv", "namespace", "list"],
+                ["kv", "namespace", "create"],
+                ["r2", "bucket", "info"],
+                ["r2", "bucket", "create"],
+                ["d1", "migrations", "apply"],
+                ["deploy", "--config", shown],
+                ["secret", "put", "OPS_TOKEN"],
+            ],
+        )
+        self.assertEqual(
+            calls[6], ["d1", "migrations", "apply", "DB", "--remote", "--config", shown]
+        )
+
+        cloudflare = json.loads(Path(self.env["FAKE_WRANGLER_STATE"]).read_text())
+        [record] = self.registry()
+        self.assertEqual(record["d1_id"], cloudflare["d1"]["fieldworker-acme"])
+        self.assertEqual(record["kv_id"], cloudflare["kv"]["fieldworker-acme-sessions"])
+        self.assertEqual(record["schema_version"], LATEST)
+        self.assertEqual(sorted(record["steps"]), sorted(ALL_STEPS))
+
+        with open(config, "rb") as file:
+            deployed = tomllib.load(file)
+        self.assertEqual(deployed["name"], "fieldworker-acme")
+        self.assertEqual(deployed["vars"], {"ENVIRONMENT": "production", "ACCESS_AUD": "abc123"})
+        self.assertEqual(
+            deployed["routes"], [{"pattern": "acme.example.com/*", "zone_name": "example.com"}]
+        )
+        self.assertFalse(deployed["workers_dev"])
+        self.assertEqual(deployed["d1_databases"][0]["binding"], "DB")
+        self.assertEqual(deployed["d1_databases"][0]["database_id"], record["d1_id"])
+        self.assertEqual(
+            deployed["kv_namespaces"], [{"binding": "SESSIONS", "id": record["kv_id"]}]
+        )
+        self.assertEqual(
+            deployed["r2_buckets"], [{"binding": "FILES", "bucket_name": "fieldworker-acme"}]
+        )
+        self.assertEqual(
+            deployed["compatibility_date"],
+            tomllib.loads((ROOT / "wrangler.toml").read_text())["compatibility_date"],
+        )
+
+        token_file = self.tenants / "acme/ops-token"
+        self.assertEqual(token_file.stat().st_mode & 0o777, 0o600)
+        token = token_file.read_text()
+        self.assertEqual(
+            cloudflare["secrets"]["fieldworker-acme:OPS_TOKEN"], token, "the secret came on stdin"
+        )
+        [admin] = [
+            json.loads(line) for line in Path(self.env["FAKE_ADMIN_LOG"]).read_text().splitlines()
+        ]
+        password = (self.tenants / "acme/owner-password").read_text()
+        self.assertEqual(
+            admin,
+            [
+                "create-owner",
+                "--url",
+                "https://acme.example.com",
+                "--token",
+                token,
+                "--password",
+                password,
+                "--email",
+                "olive@acme.example",
+                "--name",
+                "Olive Owner",
+            ],
+        )
+
+    def test_create_again_changes_nothing_and_finishes_what_a_failed_run_left_half_done(self):
+        owner = ["--domain", "example.com", "--owner-email", "o@x.example", "--no-build"]
+        result = self.tenant("create", "t1", "t2", "t3", *owner, fail="deploy@/t2/", expect=1)
+        self.assertEqual(
+            self.table(result.stdout), {"t1": "created", "t2": "failed", "t3": "not started"}
+        )
+        t2 = {r["slug"]: r for r in self.registry()}["t2"]
+        self.assertEqual(sorted(t2["steps"]), ["d1", "kv", "migrate", "r2"])
+        self.calls()
+
+        result = self.tenant("create", "t1", "t2", "t3", *owner)
+        self.assertEqual(
+            self.table(result.stdout), {"t1": "complete", "t2": "created", "t3": "created"}
+        )
+        calls = [c["args"] for c in self.calls()]
+        t2_calls = [c for c in calls if any("t2" in a for a in c)]
+        self.assertEqual(
+            [c[0] for c in t2_calls], ["deploy", "secret"], "t2 went on from its deploy"
+        )
+        self.assertFalse(any(c[:2] == ["d1", "create"] and c[2].endswith("t2") for c in calls))
+
+        result = self.tenant("create", "t1", "t2", "t3", *owner)
+        self.assertEqual(
+            self.table(result.stdout), {"t1": "complete", "t2": "complete", "t3": "complete"}
+        )
+        self.assertEqual(self.calls(), [], "a finished create calls nothing")
+        self.assertEqual(len(self.registry()), 3)
+        dry = self.tenant("create", "t1", "t2", "t3", *owner, "--dry-run")
+        self.assertEqual(dry.stdout.count("complete, nothing to do"), 3)
+
+    def test_resources_left_by_a_run_that_died_before_recording_them_are_found_not_made_twice(self):
+        # Cloudflare already has the D1 database and the KV namespace; the registry does not.
+        Path(self.env["FAKE_WRANGLER_STATE"]).write_text(
+            json.dumps(
+                {
+                    "d1": {"fieldworker-lost": "11111111-2222-4333-8444-555555555555"},
+                    "kv": {"fieldworker-lost-sessions": "ab" * 16},
+                    "r2": ["fieldworker-lost"],
+                    "workers": [],
+                    "secrets": {},
+                    "migrated": [],
+                }
+            )
+        )
+        self.tenant(
+            "create",
+            "lost",
+            "--domain",
+            "example.com",
+            "--owner-email",
+            "o@x.example",
+            "--no-build",
+        )
+        calls = [c["args"] for c in self.calls()]
+        self.assertFalse(
+            [c for c in calls if c[1:2] in (["create"], ["namespace"]) and "create" in c], calls
+        )
+        [record] = self.registry()
+        self.assertEqual(record["d1_id"], "11111111-2222-4333-8444-555555555555")
+        self.assertEqual(record["kv_id"], "ab" * 16)
+
+    def test_a_tenant_may_live_in_its_own_cloudflare_account(self):
+        self.tenant(
+            "create",
+            "big",
+            "--domain",
+            "example.com",
+            "--owner-email",
+            "o@x.example",
+            "--account",
+            "0123456789abcdef0123456789abcdef",
+            "--no-build",
+        )
+        self.assertEqual({c["account"] for c in self.calls()}, {"0123456789abcdef0123456789abcdef"})
+        with open(self.tenants / "big/wrangler.toml", "rb") as file:
+            self.assertEqual(tomllib.load(file)["account_id"], "0123456789abcdef0123456789abcdef")
+        dry = self.tenant("migrate", "big", "--force", "--dry-run", **AS_OPERATOR)
+        self.assertIn(
+            "CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef wrangler d1 migrations apply",
+            dry.stdout,
+        )
+
+
+class Rollouts(Operator):
+    def test_a_failing_canary_migration_stops_the_rollout_before_any_other_tenant(self):
+        self.write_registry(slugs(10), schema_version=LATEST - 1)
+        result = self.tenant(
+            "migrate", "--all", "--wave", "3", fail="d1 migrations apply@/t0000/", expect=1
+        )
+        applies = [
+            c["args"] for c in self.calls() if c["args"][:3] == ["d1", "migrations", "apply"]
+        ]
+        self.assertEqual(len(applies), 1, "only the canary was tried")
+        rows = self.table(result.stdout)
+        self.assertEqual(rows["t0000"], "failed")
+        self.assertEqual({rows[s] for s in slugs(10)[1:]}, {"skipped"})
+        self.assertIn("simulated", result.stdout)
+        self.assertTrue(all(r["schema_version"] == LATEST - 1 for r in self.registry()))
+
+    def test_a_failure_in_a_wave_stops_the_waves_after_it_and_a_rerun_goes_on(self):
+        self.write_registry(slugs(10), schema_version=LATEST - 1)
+        result = self.tenant(
+            "migrate",
+            "--all",
+            "--wave",
+            "3",
+            "--jobs",
+            "1",
+            fail="d1 migrations apply@/t0005/",
+            expect=1,
+        )
+        rows = self.table(result.stdout)
+        self.assertEqual(
+            [rows[s] for s in slugs(10)], ["migrated"] * 5 + ["failed"] + ["skipped"] * 4
+        )
+        self.calls()
+        result = self.tenant("migrate", "--all", "--wave", "3", "--canary", "t0005")
+        rows = self.table(result.stdout)
+        self.assertEqual([rows[s] for s in slugs(10)], ["up to date"] * 5 + ["migrated"] * 5)
+        applied = [c["args"][-1].split("/")[-2] for c in self.calls()]
+        self.assertEqual(applied[0], "t0005", "the named canary went first")
+        self.assertEqual(sorted(applied), slugs(10)[5:])
+
+    def test_parallel_waves_still_stop_at_the_first_failure(self):
+        self.write_registry(slugs(40), schema_version=LATEST - 1)
+        result = self.tenant(
+            "migrate",
+            "--all",
+            "--wave",
+            "10",
+            "--jobs",
+            "4",
+            fail="d1 migrations apply@/t0003/",
+            expect=1,
+        )
+        rows = self.table(result.stdout)
+        self.assertEqual(rows["t0003"], "failed")
+        self.assertTrue(
+            all(rows[s] == "skipped" for s in slugs(40)[11:]), "later waves never started"
+        )
+
+    def test_deploy_waits_for_migrations_and_rolls_out_in_waves(self):
+        self.write_registry(slugs(5), schema_version=LATEST - 1)
+        result = self.tenant("deploy", "--all", "--no-build", "--no-check", expect=1)
+        self.assertEqual(set(self.table(result.stdout).values()), {"not migrated"})
+        self.assertEqual(self.calls(), [])
+        self.tenant("migrate", "--all")
+        self.calls()
+        result = self.tenant("deploy", "--all", "--wave", "2", "--no-build", "--no-check")
+        self.assertEqual(set(self.table(result.stdout).values()), {"deployed"})
+        self.assertEqual([c["args"][0] for c in self.calls()], ["deploy"] * 5)
+        self.assertTrue(all(r.get("deployed_rev") for r in self.registry()))
+
+    def test_unknown_tenants_are_refused(self):
+        self.write_registry(slugs(2), schema_version=LATEST)
+        result = self.tenant("migrate", "t0000", "nope", expect=2)
+        self.assertIn("no tenant nope", result.stderr)
+        self.tenant("migrate", expect=2)  # neither names nor --all
+
+
+class Destroying(Operator):
+    def setUp(self):
+        super().setUp()
+        self.tenant(
+            "create",
+            "gone",
+            "keep",
+            "--domain",
+            "example.com",
+            "--owner-email",
+            "o@x.example",
+            "--no-build",
+        )
+        self.calls()
+
+    def test_destroy_asks_twice_and_a_wrong_answer_changes_nothing(self):
+        for answers in ("no\n", "gone\nyes\n", ""):
+            self.tenant("destroy", "gone", stdin=answers, expect=1)
+        self.assertEqual(self.calls(), [])
+        self.assertEqual(len(self.registry()), 2)
+
+    def test_destroy_stops_the_worker_exports_the_data_then_deletes_everything(self):
+        self.tenant("destroy", "gone", stdin="gone\ndestroy gone\n")
+        calls = [c["args"] for c in self.calls()]
+        self.assertEqual(
+            [
+                c[:3]
+                for c in calls
+                if c[:3] != ["d1", "info", "fieldworker-gone"] and c[:3] != ["r2", "bucket", "info"]
+            ],
+            [
+                ["delete", "--name", "fieldworker-gone"],
+                ["d1", "export", "fieldworker-gone"],
+                ["d1", "delete", "fieldworker-gone"],
+                ["kv", "namespace", "delete"],
+                ["r2", "bucket", "lifecycle"],
+                ["r2", "bucket", "delete"],
+            ],
+        )
+        self.assertEqual([r["slug"] for r in self.registry()], ["keep"])
+        [kept] = (self.tenants / "_destroyed").iterdir()
+        self.assertTrue(kept.name.startswith("gone-"))
+        [export] = kept.glob("export-*.sql")
+        self.assertIn("fieldworker-gone", export.read_text())
+        self.assertFalse((kept / "ops-token").exists(), "secrets do not outlive the tenant")
+        cloudflare = json.loads(Path(self.env["FAKE_WRANGLER_STATE"]).read_text())
+        self.assertEqual(list(cloudflare["d1"]), ["fieldworker-keep"])
+        self.assertEqual(cloudflare["r2"], ["fieldworker-keep"])
+        self.assertEqual(cloudflare["workers"], ["fieldworker-keep"])
+
+    def test_a_destroy_cut_short_goes_on_from_where_it_stopped(self):
+        self.tenant(
+            "destroy",
+            "gone",
+            stdin="gone\ndestroy gone\n",
+            fail="d1 delete@fieldworker-gone",
+            expect=1,
+        )
+        self.assertEqual(self.tenant("list").stdout.count("destroying"), 1)
+        self.calls()
+        self.tenant("destroy", "gone", stdin="gone\ndestroy gone\n")
+        calls = [c["args"][:2] for c in self.calls()]
+        self.assertNotIn(["delete", "--name"], calls, "the Worker was already gone")
+        self.assertNotIn(["d1", "export"], calls, "the export was already taken")
+        self.assertIn(["d1", "delete"], calls)
+
+    def test_destroy_dry_run_prints_the_commands_without_asking(self):
+        result = self.tenant("destroy", "gone", "--dry-run", **AS_OPERATOR)
+        self.assertIn("wrangler delete --name fieldworker-gone --force", result.stdout)
+        self.assertIn("wrangler d1 export fieldworker-gone --remote --output", result.stdout)
+        self.assertIn("wrangler r2 bucket delete fieldworker-gone", result.stdout)
+        self.assertEqual(self.calls(), [])
+        self.assertEqual(len(self.registry()), 2)
+
+
+class Registry(Operator):
+    def test_a_run_cut_off_mid_line_leaves_a_registry_that_still_reads(self):
+        self.write_registry(slugs(3), schema_version=LATEST)
+        with open(self.tenants / "registry.jsonl", "a") as file:
+            file.write('{"slug": "t0001", "domain": "exa')  # the write that was cut off
+        result = self.tenant("list")
+        self.assertIn("partial last line", result.stderr)
+        self.assertEqual(len(result.stdout.splitlines()), 4)
+
+    def test_changes_are_appended_during_a_run_and_compacted_at_its_end(self):
+        self.write_registry(slugs(3), schema_version=LATEST - 1)
+        with open(self.tenants / "registry.jsonl", "a") as file:  # an older run's appended change
+            file.write(
+                json.dumps({"slug": "t0002", "domain": "example.com", "removed": True}) + "\n"
+            )
+        self.tenant("migrate", "--all")
+        records = self.registry()
+        self.assertEqual([r["slug"] for r in records], ["t0000", "t0001"])
+        self.assertTrue(all(r["schema_version"] == LATEST for r in records))
+
+
+@unittest.skipUnless(
+    (ROOT / "node_modules/.bin/wrangler").exists() and (ROOT / "build/index.js").exists(),
+    "needs the npm tooling and the built Worker (scripts/build)",
+)
+class RealWrangler(Operator):
+    def test_the_generated_config_is_one_the_real_wrangler_deploys_and_migrates(self):
+        # Inside the checkout, as by default, so the config's paths are relative.
+        self.tenants = ROOT / "target" / f"tenant-test-{os.getpid()}"
+        self.addCleanup(shutil.rmtree, self.tenants, ignore_errors=True)
+        self.env["FIELDWORKER_TENANTS"] = str(self.tenants)
+        self.tenant(
+            "create",
+            "acme",
+            "--domain",
+            "example.com",
+            "--owner-email",
+            "o@x.example",
+            "--no-build",
+        )
+        config = str(self.tenants / "acme/wrangler.toml")
+        wrangler = str(ROOT / "node_modules/.bin/wrangler")
+        env = dict(
+            os.environ,
+            WRANGLER_SEND_METRICS="false",
+            PATH=f"{ROOT / 'node_modules/.bin'}:{os.environ['PATH']}",
+        )
+        bundle = subprocess.run(
+            [
+                wrangler,
+                "deploy",
+                "--dry-run",
+                "--config",
+                config,
+                "--outdir",
+                str(self.work / "bundle"),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        self.assertEqual(bundle.returncode, 0, bundle.stdout + bundle.stderr)
+        for binding in (
+            "env.DB (fieldworker-acme)",
+            "env.SESSIONS",
+            "env.FILES (fieldworker-acme)",
+            'env.ENVIRONMENT ("production")',
+        ):
+            self.assertIn(binding, bundle.stdout)
+        pending = subprocess.run(
+            [
+                wrangler,
+                "d1",
+                "migrations",
+                "list",
+                "DB",
+                "--local",
+                "--config",
+                config,
+                "--persist-to",
+                str(self.work / "state"),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        self.assertEqual(pending.returncode, 0, pending.stdout + pending.stderr)
+        self.assertIn(
+            "0001_company_settings.sql", pending.stdout, "the config finds the migrations"
+        )
+
+
+if __name__ == "__main__":
+    unittest.main()
