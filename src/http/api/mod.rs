@@ -98,15 +98,17 @@ fn actor(principal: Option<&Principal>) -> (ActorKind, Option<String>) {
     }
 }
 
-/// Whether cookies may drop `Secure`: only outside production, on plain http to this machine.
+/// Whether cookies keep `Secure`: always in production; elsewhere dropped only on plain http to
+/// this machine (127.0.0.1, localhost, *.localhost).
 pub fn secure_cookies(req: &Request, env: &Env) -> bool {
     if clock::is_production(env) {
         return true;
     }
     let url = req.inner().url();
+    // `acme.localhost` is how the local dispatcher reaches tenant acme (RFC 6761: loopback).
     !matches!(
         crate::views::url::scheme_and_host(&url),
-        Some(("http", "127.0.0.1" | "localhost"))
+        Some(("http", host)) if host == "127.0.0.1" || host == "localhost" || host.ends_with(".localhost")
     )
 }
 
