@@ -1,6 +1,7 @@
 //! Tenants are isolated by infrastructure (one Worker, D1, KV and R2 each): two local tenants
-//! side by side share nothing. A session, a personal access token or a record id from one means
-//! nothing to the other, and each tenant's data sits in its own state folder. The local
+//! side by side share nothing. A session, a personal access token, a Telegram webhook secret or
+//! a record id from one means nothing to the other, and each tenant's data sits in its own
+//! state folder. The local
 //! dispatcher (scripts/lib/dispatcher.mjs) routes `SLUG.localhost` to tenant SLUG, as
 //! subdomains do in production, passing requests and responses through unchanged.
 
@@ -14,7 +15,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::people::*;
-use crate::spawn::Tenant;
+use crate::spawn::{Options, Tenant};
 
 /// A customer with a primary site and a job there; returns (customer id, job id).
 fn customer_with_job(owner: &Browser<'_>, name: &str) -> (String, String) {
@@ -51,8 +52,18 @@ fn any_file_contains(dir: &Path, needle: &[u8]) -> bool {
 
 #[test]
 fn a_session_a_token_or_a_record_id_of_one_tenant_means_nothing_to_another() {
-    let a = Tenant::spawn();
-    let b = Tenant::spawn();
+    // Each tenant has its own Telegram bot secret (a stand-in Bot API takes any replies).
+    let bot = crate::standin::StandIn::start(200, r#"{"ok":true,"result":{}}"#);
+    let with_secret = |secret: &str| Options {
+        vars: vec![
+            ("TELEGRAM_WEBHOOK_SECRET".to_owned(), secret.to_owned()),
+            ("TELEGRAM_BOT_TOKEN".to_owned(), "1:T".to_owned()),
+            ("TELEGRAM_API_BASE".to_owned(), bot.base.clone()),
+        ],
+        ..Options::default()
+    };
+    let a = Tenant::spawn_with(with_secret("tenant-a-secret"));
+    let b = Tenant::spawn_with(with_secret("tenant-b-secret"));
     // The same first owner (email and password) on both: still two unrelated people.
     let owner_a = owner(&a);
     let owner_b = owner(&b);
@@ -87,6 +98,20 @@ fn a_session_a_token_or_a_record_id_of_one_tenant_means_nothing_to_another() {
         .bearer(&token)
         .send()
         .problem(401);
+
+    // A's Telegram secret is refused by B's webhook, and accepted by A's.
+    let update = json!({ "update_id": 1, "message": { "message_id": 1, "date": 1_700_000_000,
+        "chat": { "id": 42, "type": "private" }, "text": "/help" } });
+    let telegram = |tenant: &Tenant, secret: &str| {
+        tenant
+            .request("POST", "/webhooks/telegram")
+            .header("X-Telegram-Bot-Api-Secret-Token", secret)
+            .json(&update)
+            .send()
+            .status
+    };
+    assert_eq!(telegram(&b, "tenant-a-secret"), 401);
+    assert_eq!(telegram(&a, "tenant-a-secret"), 200);
 
     // A's record ids are not found on B, even by B's own owner, to read or to change.
     owner_b
