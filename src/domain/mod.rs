@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod contact;
 pub mod cursor;
 pub mod customers;

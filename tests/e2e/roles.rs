@@ -48,6 +48,26 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("GET", "/api/v1/visits", O, O, O, O),
     ("PATCH", "/api/v1/visits/{id}", O, O, X, X),
     ("DELETE", "/api/v1/visits/{id}", O, O, X, X),
+    // Money: technicians see none of it; viewers read it.
+    ("GET", "/api/v1/quotes", O, O, X, O),
+    ("POST", "/api/v1/quotes", O, O, X, X),
+    ("GET", "/api/v1/quotes/{id}", O, O, X, O),
+    ("PATCH", "/api/v1/quotes/{id}", O, O, X, X),
+    ("DELETE", "/api/v1/quotes/{id}", O, O, X, X),
+    ("POST", "/api/v1/quotes/{id}/send", O, O, X, X),
+    ("POST", "/api/v1/quotes/{id}/revise", O, O, X, X),
+    ("POST", "/api/v1/quotes/{id}/accept", O, O, X, X),
+    ("POST", "/api/v1/quotes/{id}/decline", O, O, X, X),
+    ("POST", "/api/v1/quotes/{id}/convert", O, O, X, X),
+    ("GET", "/api/v1/invoices", O, O, X, O),
+    ("POST", "/api/v1/invoices", O, O, X, X),
+    ("GET", "/api/v1/invoices/{id}", O, O, X, O),
+    ("PATCH", "/api/v1/invoices/{id}", O, O, X, X),
+    ("DELETE", "/api/v1/invoices/{id}", O, O, X, X),
+    ("POST", "/api/v1/invoices/{id}/issue", O, O, X, X),
+    ("POST", "/api/v1/invoices/{id}/void", O, O, X, X),
+    ("POST", "/api/v1/invoices/{id}/payments", O, O, X, X),
+    ("POST", "/api/v1/invoices/{id}/credit-note", O, O, X, X),
 ];
 
 #[test]

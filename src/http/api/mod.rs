@@ -2,8 +2,10 @@
 
 pub mod audit;
 pub mod customers;
+pub mod invoices;
 pub mod jobs;
 pub mod me;
+pub mod quotes;
 pub mod session;
 pub mod settings;
 pub mod tokens;
