@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use fieldworker::db::{
     audit, customers, idempotency, invites, invoices, jobs, probe, quotes, schema, settings,
-    tokens, users, visits,
+    share_links, tokens, users, visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
@@ -183,6 +183,10 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         invoices::BUMP_CREDIT_NOTE_COUNTER,
         invoices::INSERT_CREDIT_NOTE,
         invoices::MARK_CREDITED,
+        share_links::INSERT,
+        share_links::SELECT_BY_ID,
+        share_links::SELECT_BY_HASH,
+        share_links::REVOKE,
     ] {
         conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
@@ -1486,4 +1490,59 @@ fn the_billing_settings_hold_only_valid_values() {
         conn.execute(&format!("UPDATE company_settings SET {good}"), [])
             .unwrap_or_else(|e| panic!("{good}: {e}"));
     }
+}
+
+#[test]
+fn share_links_are_made_only_for_shared_documents_found_by_hash_and_revoked_once() {
+    let conn = money_fixture();
+    add_quote(&conn, "q1", "s1", None);
+    add_draft(&conn, "i1", 1_000);
+    let link = |id: &str, kind: &str, document: &str| {
+        conn.execute(
+            share_links::INSERT,
+            params![
+                id,
+                format!("hash-{id}"),
+                kind,
+                document,
+                "u1",
+                "t",
+                "2026-03-01T00:00:00.000Z"
+            ],
+        )
+        .unwrap()
+    };
+    assert_eq!(link("l1", "quote", "q1"), 0, "a draft quote");
+    assert_eq!(link("l2", "invoice", "i1"), 0, "a draft invoice");
+    assert_eq!(link("l3", "invoice", "q1"), 0, "the wrong kind");
+    conn.execute(quotes::SET_STATUS, params!["sent", "t", "q1", 1, "draft"])
+        .unwrap();
+    issue(&conn, "i1", 1, 0);
+    assert_eq!(link("l4", "quote", "q1"), 1);
+    assert_eq!(link("l5", "invoice", "i1"), 1);
+    let found: String = conn
+        .query_row(share_links::SELECT_BY_HASH, ["hash-l4"], |r| {
+            r.get("document_id")
+        })
+        .unwrap();
+    assert_eq!(found, "q1");
+    assert_eq!(
+        conn.execute(share_links::REVOKE, params!["t", "l4", 9])
+            .unwrap(),
+        0,
+        "stale"
+    );
+    assert_eq!(
+        conn.execute(share_links::REVOKE, params!["t", "l4", 1])
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        conn.execute(share_links::REVOKE, params!["t", "l4", 2])
+            .unwrap(),
+        0,
+        "once"
+    );
+    conn.execute(invoices::VOID, params!["t", "i1", 2]).unwrap();
+    assert_eq!(link("l6", "invoice", "i1"), 0, "a void invoice");
 }

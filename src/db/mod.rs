@@ -11,6 +11,7 @@ pub mod probe;
 pub mod quotes;
 pub mod schema;
 pub mod settings;
+pub mod share_links;
 pub mod tokens;
 pub mod users;
 pub mod visits;

@@ -15,6 +15,7 @@ pub mod quotes;
 pub mod schema;
 pub mod secrets;
 pub mod selfcheck;
+pub mod share_links;
 pub mod signatures;
 pub mod time;
 pub mod visits;

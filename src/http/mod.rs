@@ -176,6 +176,14 @@ pub(crate) async fn route(
         Route::VoidInvoice => api::invoices::void_invoice(&req, env, rctx, me()?, matched).await,
         Route::RecordPayment => api::invoices::record_payment(req, env, rctx, me()?, matched).await,
         Route::CreditInvoice => api::invoices::credit_note(&req, env, rctx, me()?, matched).await,
+        Route::ShareQuote | Route::ShareInvoice => {
+            let kind = match matched.route {
+                Route::ShareQuote => crate::domain::share_links::DocumentKind::Quote,
+                _ => crate::domain::share_links::DocumentKind::Invoice,
+            };
+            api::share_links::create(req, env, rctx, me()?, matched, kind).await
+        }
+        Route::RevokeShareLink => api::share_links::revoke(&req, env, rctx, me()?, matched).await,
     }
 }
 

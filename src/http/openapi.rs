@@ -443,6 +443,16 @@ pub fn describe(route: Route) -> Operation {
             None,
             201,
         ),
+        ShareQuote | ShareInvoice => op(
+            "Make a link that shows the document to its customer: token and /s/{token} URL, \
+             answered once",
+            Some(object(
+                &[],
+                json!({ "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 365 } }),
+            )),
+            201,
+        ),
+        RevokeShareLink => op("Revoke a share link (If-Match)", None, 204),
         OpenApi => op("This description", None, 200),
         Mcp => op(
             "Model Context Protocol (Streamable HTTP, JSON-RPC 2.0): the tool catalogue, with \

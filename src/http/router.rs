@@ -71,6 +71,9 @@ pub enum Route {
     VoidInvoice,
     RecordPayment,
     CreditInvoice,
+    ShareQuote,
+    ShareInvoice,
+    RevokeShareLink,
     OpenApi,
     Mcp,
     McpResourceMetadata,
@@ -346,6 +349,18 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/api/v1/invoices/{id}/credit-note",
         methods: &[("POST", Route::CreditInvoice, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/quotes/{id}/share",
+        methods: &[("POST", Route::ShareQuote, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/invoices/{id}/share",
+        methods: &[("POST", Route::ShareInvoice, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/share-links/{id}",
+        methods: &[("DELETE", Route::RevokeShareLink, Needs(ManageRecords))],
     },
 ];
 

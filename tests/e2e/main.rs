@@ -17,6 +17,7 @@ mod panics;
 mod quotes;
 mod roles;
 mod settings;
+mod share_links;
 mod signin;
 mod storage;
 mod tokens;

@@ -68,6 +68,9 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("POST", "/api/v1/invoices/{id}/void", O, O, X, X),
     ("POST", "/api/v1/invoices/{id}/payments", O, O, X, X),
     ("POST", "/api/v1/invoices/{id}/credit-note", O, O, X, X),
+    ("POST", "/api/v1/quotes/{id}/share", O, O, X, X),
+    ("POST", "/api/v1/invoices/{id}/share", O, O, X, X),
+    ("DELETE", "/api/v1/share-links/{id}", O, O, X, X),
 ];
 
 #[test]

@@ -8,6 +8,7 @@ pub mod me;
 pub mod quotes;
 pub mod session;
 pub mod settings;
+pub mod share_links;
 pub mod tokens;
 pub mod users;
 pub mod visits;
