@@ -5,8 +5,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use fieldworker::db::{
-    audit, customers, idempotency, invites, jobs, messaging, probe, schema, settings, tokens,
-    users, visits,
+    audit, customers, idempotency, invites, invoices, jobs, messaging, probe, quotes, schema,
+    settings, share_links, tokens, users, visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
@@ -152,6 +152,41 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         visits::ADD_TECHNICIANS,
         visits::DELETE_TECHNICIANS,
         visits::DELETE,
+        quotes::SELECT_BY_ID,
+        quotes::SELECT_PAGE,
+        quotes::SELECT_SHOWN_STATUS,
+        quotes::SELECT_PARTIES,
+        quotes::BUMP_COUNTER,
+        quotes::INSERT,
+        quotes::UPDATE,
+        quotes::SET_STATUS,
+        quotes::ACCEPT,
+        quotes::CONVERT,
+        quotes::INSERT_JOB,
+        quotes::DELETE,
+        invoices::SELECT_BY_ID,
+        invoices::SELECT_PAGE,
+        invoices::SELECT_SHOWN_STATUS,
+        invoices::SELECT_PAYMENTS,
+        invoices::SELECT_PAYMENT,
+        invoices::SELECT_COUNTER,
+        invoices::INSERT,
+        invoices::INSERT_FROM_QUOTE,
+        invoices::UPDATE,
+        invoices::DELETE_DRAFT,
+        invoices::RELEASE_QUOTE,
+        invoices::BUMP_INVOICE_COUNTER,
+        invoices::ISSUE,
+        invoices::VOID,
+        invoices::INSERT_PAYMENT,
+        invoices::RECORD_PAYMENT,
+        invoices::BUMP_CREDIT_NOTE_COUNTER,
+        invoices::INSERT_CREDIT_NOTE,
+        invoices::MARK_CREDITED,
+        share_links::INSERT,
+        share_links::SELECT_BY_ID,
+        share_links::SELECT_BY_HASH,
+        share_links::REVOKE,
         messaging::INSERT_INBOUND,
         messaging::FINISH_INBOUND,
         messaging::SELECT_INBOUND,
@@ -741,6 +776,791 @@ fn the_trigger_refuses_double_booking_unless_it_is_allowed() {
     let refused = book("v3", 1_500, 2_500, 0).unwrap_err().to_string();
     assert!(refused.contains("visit_conflict"), "{refused}");
     assert!(book("v4", 1_500, 2_500, 1).is_ok(), "allowed on purpose");
+}
+
+// ---- Money: quotes, invoices, payments, counters ----
+
+use fieldworker::domain::invoices::{format_number, Account, InvoiceStatus};
+use fieldworker::domain::money::Currency;
+use fieldworker::domain::quotes::QuoteStatus;
+use fieldworker::domain::time::Millis;
+use rusqlite::params;
+
+/// A customer `c1` with site `s1`, and a user `u1`.
+fn money_fixture() -> Connection {
+    let conn = migrated();
+    add_customer(&conn, "c1", "Ann", "ann");
+    add_site(&conn, "s1", "c1", 0);
+    add_user(&conn, "u1", "owner");
+    conn
+}
+
+fn counter(conn: &Connection, name: &str) -> i64 {
+    conn.query_row(invoices::SELECT_COUNTER, [name], |r| r.get(0))
+        .unwrap()
+}
+
+/// A draft invoice of `total` (no tax) for c1.
+fn add_draft(conn: &Connection, id: &str, total: i64) -> usize {
+    let totals =
+        format!(r#"{{"subtotal":{total},"discount_total":0,"tax_total":0,"total":{total}}}"#);
+    conn.execute(
+        invoices::INSERT,
+        params![
+            id,
+            "c1",
+            "s1",
+            None::<&str>,
+            "USD",
+            "per_line",
+            "[]",
+            totals,
+            total,
+            0,
+            0,
+            total,
+            0,
+            None::<&str>,
+            None::<&str>,
+            30,
+            "2026-01-01T00:00:00.000Z"
+        ],
+    )
+    .unwrap()
+}
+
+/// Issues `id` (read at `version`) as the next number, as the Worker's batch does: the
+/// compare-and-set bump from `counter_read`, then the issue. Answers the rows each changed.
+fn issue(conn: &Connection, id: &str, version: i64, counter_read: i64) -> (usize, usize) {
+    let next = counter_read + 1;
+    let bumped = conn
+        .execute(invoices::BUMP_INVOICE_COUNTER, params![id, version, next])
+        .unwrap();
+    let issued = conn
+        .execute(
+            invoices::ISSUE,
+            params![
+                next,
+                format_number("INV-", next as u64),
+                "2026-01-02T00:00:00.000Z",
+                "2026-02-01T00:00:00.000Z",
+                id,
+                version
+            ],
+        )
+        .unwrap();
+    (bumped, issued)
+}
+
+fn number_of(conn: &Connection, id: &str) -> Option<String> {
+    conn.query_row("SELECT number FROM invoices WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
+
+#[test]
+fn invoice_numbers_are_taken_by_compare_and_set_so_a_race_neither_shares_nor_skips_one() {
+    let conn = money_fixture();
+    for id in ["i1", "i2", "i3"] {
+        assert_eq!(add_draft(&conn, id, 1_000), 1);
+    }
+    assert_eq!(counter(&conn, "invoice"), 0);
+    assert_eq!(issue(&conn, "i1", 1, 0), (1, 1));
+    // i2 was decided on the same counter value as i1: both its statements change nothing.
+    assert_eq!(issue(&conn, "i2", 1, 0), (0, 0));
+    assert_eq!(number_of(&conn, "i2"), None);
+    assert_eq!(counter(&conn, "invoice"), 1);
+    // Decided again on the counter as it is now, it takes the next number.
+    assert_eq!(issue(&conn, "i2", 1, 1), (1, 1));
+    // A stale version moves neither the counter nor the draft.
+    assert_eq!(issue(&conn, "i3", 7, 2), (0, 0));
+    assert_eq!(counter(&conn, "invoice"), 2);
+    // Reissuing an issued invoice does nothing either.
+    assert_eq!(issue(&conn, "i1", 2, 2), (0, 0));
+    assert_eq!(issue(&conn, "i3", 1, 2), (1, 1));
+    let numbers: Vec<String> = ["i1", "i2", "i3"]
+        .iter()
+        .map(|id| number_of(&conn, id).unwrap())
+        .collect();
+    assert_eq!(numbers, ["INV-0001", "INV-0002", "INV-0003"]);
+    // The counter only ever counts up by one.
+    assert!(conn
+        .execute("UPDATE counters SET value = 10 WHERE name = 'invoice'", [])
+        .is_err());
+    assert!(conn
+        .execute("UPDATE counters SET value = 2 WHERE name = 'invoice'", [])
+        .is_err());
+    assert!(conn.execute("DELETE FROM counters", []).is_err());
+}
+
+#[test]
+fn issued_invoices_are_never_deleted_or_changed_and_drafts_are() {
+    let conn = money_fixture();
+    add_draft(&conn, "d1", 500);
+    add_draft(&conn, "i1", 500);
+    issue(&conn, "i1", 1, 0);
+    assert_eq!(
+        conn.execute(invoices::DELETE_DRAFT, params!["i1", 2])
+            .unwrap(),
+        0,
+        "the statement only deletes drafts"
+    );
+    let refused = conn
+        .execute("DELETE FROM invoices WHERE id = 'i1'", [])
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("voided, never deleted"), "{refused}");
+    for change in [
+        "UPDATE invoices SET lines = '[{}]' WHERE id = 'i1'",
+        "UPDATE invoices SET number = 'INV-9999' WHERE id = 'i1'",
+        "UPDATE invoices SET status = 'draft', number = NULL, sequence = NULL, issued_at = NULL WHERE id = 'i1'",
+    ] {
+        assert!(conn.execute(change, []).is_err(), "{change}");
+    }
+    // Voided, it keeps its number and stays final.
+    assert_eq!(
+        conn.execute(invoices::VOID, params!["2026-01-03T00:00:00.000Z", "i1", 2])
+            .unwrap(),
+        1
+    );
+    assert!(conn
+        .execute("UPDATE invoices SET status = 'issued' WHERE id = 'i1'", [])
+        .is_err());
+    assert!(conn
+        .execute("DELETE FROM invoices WHERE id = 'i1'", [])
+        .is_err());
+    assert_eq!(number_of(&conn, "i1").as_deref(), Some("INV-0001"));
+    // A draft is deleted by the statement, with its version.
+    assert_eq!(
+        conn.execute(invoices::DELETE_DRAFT, params!["d1", 9])
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        conn.execute(invoices::DELETE_DRAFT, params!["d1", 1])
+            .unwrap(),
+        1
+    );
+}
+
+/// Records a payment (or refund) as the Worker's batch does, in one transaction; answers the
+/// rows each statement changed.
+fn pay(
+    conn: &Connection,
+    payment: &str,
+    kind: &str,
+    amount: i64,
+    version: i64,
+) -> Result<(usize, usize), rusqlite::Error> {
+    let batch = conn.unchecked_transaction()?;
+    let inserted = conn.execute(
+        invoices::INSERT_PAYMENT,
+        params![
+            payment,
+            "i1",
+            kind,
+            amount,
+            "cash",
+            "2026-01-05T00:00:00.000Z",
+            None::<&str>,
+            None::<&str>,
+            "u1",
+            version
+        ],
+    )?;
+    let (paid, refunded) = if kind == "payment" {
+        (amount, 0)
+    } else {
+        (0, amount)
+    };
+    let summed = conn.execute(
+        invoices::RECORD_PAYMENT,
+        params![
+            paid,
+            refunded,
+            "2026-01-05T00:00:00.000Z",
+            "i1",
+            version,
+            payment
+        ],
+    )?;
+    batch.commit()?;
+    Ok((inserted, summed))
+}
+
+#[test]
+fn payments_are_an_append_only_ledger_whose_sums_the_invoice_keeps() {
+    let conn = money_fixture();
+    add_draft(&conn, "i1", 1_000);
+    assert_eq!(
+        pay(&conn, "p0", "payment", 100, 1).unwrap(),
+        (0, 0),
+        "a draft"
+    );
+    issue(&conn, "i1", 1, 0);
+    assert_eq!(pay(&conn, "p1", "payment", 400, 2).unwrap(), (1, 1));
+    assert_eq!(
+        pay(&conn, "p2", "payment", 100, 2).unwrap(),
+        (0, 0),
+        "stale version"
+    );
+    assert_eq!(pay(&conn, "p3", "payment", 600, 3).unwrap(), (1, 1));
+    // More than the total is refused by the table itself.
+    assert!(pay(&conn, "p4", "payment", 1, 4).is_err());
+    assert_eq!(pay(&conn, "p5", "refund", 250, 4).unwrap(), (1, 1));
+    let sums: (i64, i64) = conn
+        .query_row(
+            "SELECT paid, refunded FROM invoices WHERE id = 'i1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(sums, (1_000, 250));
+    let ledger: (i64, i64) = conn
+        .query_row(
+            "SELECT SUM(CASE kind WHEN 'payment' THEN amount ELSE 0 END), \
+                    SUM(CASE kind WHEN 'refund' THEN amount ELSE 0 END) \
+             FROM payments WHERE invoice_id = 'i1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(ledger, sums, "the sums are exactly the ledger's");
+    assert!(conn.execute("UPDATE payments SET amount = 1", []).is_err());
+    assert!(conn.execute("DELETE FROM payments", []).is_err());
+    // A refund beyond what was paid is refused by the table too.
+    assert!(pay(&conn, "p6", "refund", 751, 5).is_err());
+    // Money kept: the void statement refuses.
+    assert_eq!(
+        conn.execute(invoices::VOID, params!["t", "i1", 5]).unwrap(),
+        0
+    );
+    let external = |id: &str| {
+        conn.execute(
+            "INSERT INTO payments (id, invoice_id, kind, amount, method, at, external_id, \
+             created_at) VALUES (?1, 'i1', 'refund', 1, 'card', 't', 'pi_123', 't')",
+            [id],
+        )
+    };
+    external("x1").unwrap();
+    assert!(external("x2").is_err(), "a processor's id is recorded once");
+}
+
+#[test]
+fn a_paid_invoice_gets_one_credit_note_numbered_from_its_own_counter() {
+    let conn = money_fixture();
+    add_draft(&conn, "i1", 1_000);
+    issue(&conn, "i1", 1, 0);
+    let credit = |note: &str, version: i64, counter_read: i64| -> (usize, usize, usize) {
+        let next = counter_read + 1;
+        let number = format_number("CN-", next as u64);
+        let bumped = conn
+            .execute(
+                invoices::BUMP_CREDIT_NOTE_COUNTER,
+                params!["i1", version, next],
+            )
+            .unwrap();
+        let inserted = conn
+            .execute(
+                invoices::INSERT_CREDIT_NOTE,
+                params![
+                    "i1",
+                    version,
+                    next,
+                    note,
+                    number,
+                    "Reverses invoice INV-0001.",
+                    "t",
+                    "[]",
+                    r#"{"total":1000}"#,
+                    1_000,
+                    0,
+                    0,
+                    1_000
+                ],
+            )
+            .unwrap();
+        let marked = conn
+            .execute(invoices::MARK_CREDITED, params!["t", "i1", version, note])
+            .unwrap();
+        (bumped, inserted, marked)
+    };
+    assert_eq!(credit("n0", 2, 0), (0, 0, 0), "not paid yet");
+    pay(&conn, "p1", "payment", 1_000, 2).unwrap();
+    assert_eq!(credit("n1", 3, 0), (1, 1, 1));
+    assert_eq!(credit("n2", 4, 1), (0, 0, 0), "one credit note per invoice");
+    assert_eq!(counter(&conn, "credit_note"), 1);
+    assert_eq!(
+        counter(&conn, "invoice"),
+        1,
+        "invoice numbers are untouched"
+    );
+    assert_eq!(number_of(&conn, "n1").as_deref(), Some("CN-0001"));
+    let credited: Option<String> = conn
+        .query_row(invoices::SELECT_BY_ID, ["i1"], |r| r.get("credit_note_id"))
+        .unwrap();
+    assert_eq!(credited.as_deref(), Some("n1"));
+    assert!(conn
+        .execute("DELETE FROM invoices WHERE id = 'n1'", [])
+        .is_err());
+}
+
+/// An invoice as it may stand: id, (kind, stored status), (total, paid, refunded), due date.
+type InvoiceCase<'a> = (
+    &'a str,
+    (&'a str, &'a str),
+    (i64, i64, i64),
+    Option<&'a str>,
+);
+
+/// Inserts an invoice row as it may stand: stored status, money, due date, kind.
+fn raw_invoice(
+    conn: &Connection,
+    id: &str,
+    (kind, status): (&str, &str),
+    (total, paid, refunded): (i64, i64, i64),
+    due_at: Option<&str>,
+) {
+    let numbered = status != "draft";
+    let seq = conn
+        .query_row("SELECT COUNT(*) + 1 FROM invoices", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap();
+    conn.execute(
+        "INSERT INTO invoices (id, kind, sequence, number, customer_id, credit_note_for, status, \
+         currency, rounding, lines, totals, subtotal, discount_total, tax_total, total, \
+         payment_terms_days, paid, refunded, issued_at, due_at, voided_at, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, 'c1', ?5, ?6, 'USD', 'per_line', '[]', '{}', ?7, 0, 0, ?7, 30, \
+                 ?8, ?9, ?10, ?11, ?12, 't', 't')",
+        params![
+            id,
+            kind,
+            numbered.then_some(seq),
+            numbered.then(|| format!("N-{seq}")),
+            (kind == "credit_note").then_some("a"),
+            status,
+            total,
+            paid,
+            refunded,
+            numbered.then_some("2026-01-01T00:00:00.000Z"),
+            due_at,
+            (status == "void").then_some("t"),
+        ],
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_status_filter_of_the_invoice_list_agrees_with_the_domain() {
+    let conn = money_fixture();
+    let due = "2026-02-01T00:00:00.000Z";
+    let cases: [InvoiceCase<'_>; 11] = [
+        ("a", ("invoice", "draft"), (1_000, 0, 0), None),
+        ("b", ("invoice", "issued"), (1_000, 0, 0), Some(due)),
+        ("c", ("invoice", "issued"), (1_000, 400, 0), Some(due)),
+        ("d", ("invoice", "issued"), (1_000, 1_000, 0), Some(due)),
+        ("e", ("invoice", "issued"), (1_000, 1_000, 400), Some(due)),
+        ("f", ("invoice", "issued"), (1_000, 400, 400), Some(due)),
+        ("g", ("invoice", "issued"), (0, 0, 0), Some(due)),
+        ("h", ("invoice", "issued"), (1_000, 0, 0), None),
+        ("i", ("invoice", "void"), (1_000, 0, 0), Some(due)),
+        ("j", ("credit_note", "issued"), (1_000, 0, 0), None),
+        ("k", ("invoice", "issued"), (1_000, 999, 0), Some(due)),
+    ];
+    for (id, kind_status, money, due_at) in cases {
+        raw_invoice(&conn, id, kind_status, money, due_at);
+    }
+    let moments = [
+        "2026-01-15T00:00:00.000Z",
+        due,
+        "2026-02-01T00:00:00.001Z",
+        "2027-01-01T00:00:00.000Z",
+    ];
+    for now in moments {
+        let shown: Vec<(String, String)> = conn
+            .prepare(invoices::SELECT_SHOWN_STATUS)
+            .unwrap()
+            .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for ((id, (kind, status), (total, paid, refunded), due_at), (row_id, sql)) in
+            cases.iter().zip(&shown)
+        {
+            assert_eq!(id, row_id);
+            let stored = InvoiceStatus::parse(status).unwrap();
+            let account = Account {
+                currency: Currency::USD,
+                total: *total,
+                deposit: 0,
+                paid: *paid,
+                refunded: *refunded,
+            };
+            let domain = if *kind == "credit_note" {
+                stored
+            } else {
+                stored.derive(
+                    &account,
+                    due_at.and_then(Millis::parse_rfc3339),
+                    Millis::parse_rfc3339(now).unwrap(),
+                )
+            };
+            assert_eq!(sql, domain.as_str(), "{id} at {now}");
+        }
+    }
+}
+
+fn add_quote(conn: &Connection, id: &str, site: &str, job: Option<&str>) -> (usize, usize) {
+    let bumped = conn
+        .execute(quotes::BUMP_COUNTER, params![id, "c1", site, job])
+        .unwrap();
+    let inserted = conn
+        .execute(
+            quotes::INSERT,
+            params![
+                id,
+                "c1",
+                site,
+                job,
+                "Boiler",
+                "USD",
+                "per_line",
+                "[]",
+                "[]",
+                None::<&str>,
+                None::<&str>,
+                "2026-02-01T00:00:00.000Z",
+                None::<&str>,
+                "t"
+            ],
+        )
+        .unwrap();
+    (bumped, inserted)
+}
+
+#[test]
+fn quotes_are_numbered_from_their_counter_only_when_they_are_created() {
+    let conn = money_fixture();
+    add_customer(&conn, "c2", "Bo", "bo");
+    add_site(&conn, "s2", "c2", 0);
+    assert_eq!(add_quote(&conn, "q1", "s1", None), (1, 1));
+    assert_eq!(add_quote(&conn, "q2", "s2", None), (0, 0), "another's site");
+    assert_eq!(
+        add_quote(&conn, "q3", "s1", Some("nope")),
+        (0, 0),
+        "no such job"
+    );
+    assert_eq!(add_quote(&conn, "q4", "s1", None), (1, 1));
+    let numbers: Vec<i64> = conn
+        .prepare("SELECT number FROM quotes ORDER BY number")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(numbers, [1, 2]);
+}
+
+#[test]
+fn an_accepted_quote_is_final_and_converts_once() {
+    let conn = money_fixture();
+    add_quote(&conn, "q1", "s1", None);
+    let set = |to: &str, version: i64, from: &str| {
+        conn.execute(quotes::SET_STATUS, params![to, "t", "q1", version, from])
+            .unwrap()
+    };
+    assert_eq!(set("sent", 1, "draft"), 1);
+    assert_eq!(set("sent", 1, "draft"), 0, "stale");
+    let accept = |version: i64, now: &str| {
+        conn.execute(
+            quotes::ACCEPT,
+            params![
+                "Best",
+                "[]",
+                "Ada",
+                now,
+                None::<&str>,
+                "u1",
+                1_000,
+                250,
+                "q1",
+                version
+            ],
+        )
+        .unwrap()
+    };
+    assert_eq!(accept(2, "2026-02-01T00:00:00.001Z"), 0, "expired");
+    assert_eq!(accept(2, "2026-02-01T00:00:00.000Z"), 1);
+    assert_eq!(accept(3, "2026-01-01T00:00:00.000Z"), 0, "accepted once");
+    for change in [
+        "UPDATE quotes SET status = 'draft' WHERE id = 'q1'",
+        "UPDATE quotes SET lines = '[{}]' WHERE id = 'q1'",
+        "UPDATE quotes SET signer_name = 'Bob' WHERE id = 'q1'",
+        "DELETE FROM quotes WHERE id = 'q1'",
+    ] {
+        assert!(conn.execute(change, []).is_err(), "{change}");
+    }
+    // The conversion: a job, a draft invoice, and the quote's record, all on version 3.
+    let convert = |job: &str, invoice: &str, version: i64| -> (usize, usize, usize) {
+        let job_made = conn
+            .execute(quotes::INSERT_JOB, params![job, "t", "q1", version])
+            .unwrap();
+        let invoiced = conn
+            .execute(
+                invoices::INSERT_FROM_QUOTE,
+                params![
+                    invoice,
+                    "t",
+                    job,
+                    "USD",
+                    "per_line",
+                    "[]",
+                    "{}",
+                    1_000,
+                    0,
+                    0,
+                    1_000,
+                    250,
+                    None::<&str>,
+                    None::<&str>,
+                    30,
+                    "q1",
+                    version
+                ],
+            )
+            .unwrap();
+        let recorded = conn
+            .execute(quotes::CONVERT, params![job, invoice, "t", "q1", version])
+            .unwrap();
+        (job_made, invoiced, recorded)
+    };
+    assert_eq!(convert("j1", "i1", 3), (1, 1, 1));
+    assert_eq!(convert("j2", "i2", 4), (0, 0, 0), "converted once");
+    let deposit: i64 = conn
+        .query_row(
+            "SELECT deposit FROM invoices WHERE quote_id = 'q1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(deposit, 250);
+    // Deleting the draft frees the quote to be converted again.
+    assert_eq!(
+        conn.execute(invoices::RELEASE_QUOTE, params!["i1", 1, "t"])
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        conn.execute(invoices::DELETE_DRAFT, params!["i1", 1])
+            .unwrap(),
+        1
+    );
+    let freed: Option<String> = conn
+        .query_row("SELECT invoice_id FROM quotes WHERE id = 'q1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(freed, None);
+}
+
+#[test]
+fn the_status_filter_of_the_quote_list_agrees_with_the_domain() {
+    let conn = money_fixture();
+    let until = "2026-02-01T00:00:00.000Z";
+    for (id, status) in [
+        ("a", "draft"),
+        ("b", "sent"),
+        ("c", "viewed"),
+        ("d", "declined"),
+        ("e", "expired"),
+    ] {
+        conn.execute(
+            "INSERT INTO quotes (id, number, customer_id, site_id, title, status, currency, \
+             rounding, valid_until, created_at, updated_at) \
+             VALUES (?1, (SELECT COUNT(*) + 1 FROM quotes), 'c1', 's1', 'Q', ?2, 'USD', \
+                     'per_line', ?3, 't', 't')",
+            params![id, status, until],
+        )
+        .unwrap();
+    }
+    for now in [
+        "2026-01-01T00:00:00.000Z",
+        until,
+        "2026-02-01T00:00:00.001Z",
+    ] {
+        let shown: Vec<(String, String)> = conn
+            .prepare(quotes::SELECT_SHOWN_STATUS)
+            .unwrap()
+            .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (id, sql) in shown {
+            let stored: String = conn
+                .query_row("SELECT status FROM quotes WHERE id = ?1", [&id], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            let domain = QuoteStatus::parse(&stored).unwrap().at(
+                Millis::parse_rfc3339(until).unwrap(),
+                Millis::parse_rfc3339(now).unwrap(),
+            );
+            assert_eq!(sql, domain.as_str(), "{id} at {now}");
+        }
+    }
+}
+
+#[test]
+fn the_parties_of_a_new_document_are_checked_in_one_read() {
+    let conn = money_fixture();
+    add_customer(&conn, "c2", "Bo", "bo");
+    add_site(&conn, "s2", "c2", 0);
+    add_site(&conn, "s3", "c1", 0);
+    conn.execute(
+        jobs::INSERT,
+        ("j1", "c1", "s3", "Fix", None::<&str>, "normal", "[]", "t"),
+    )
+    .unwrap();
+    type Parties = Option<(String, i64, Option<String>, Option<String>)>;
+    let parties = |customer: Option<&str>, site: Option<&str>, job: Option<&str>| -> Parties {
+        conn.query_row(quotes::SELECT_PARTIES, params![customer, site, job], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .ok()
+    };
+    let some = |c: &str, s: Option<&str>, j: Option<&str>| {
+        Some((c.to_owned(), 0, s.map(str::to_owned), j.map(str::to_owned)))
+    };
+    assert_eq!(
+        parties(Some("c1"), None, None),
+        some("c1", Some("s1"), None),
+        "the primary site"
+    );
+    assert_eq!(
+        parties(Some("c1"), Some("s3"), None),
+        some("c1", Some("s3"), None)
+    );
+    assert_eq!(
+        parties(Some("c1"), Some("s2"), None),
+        some("c1", None, None),
+        "another's site"
+    );
+    assert_eq!(
+        parties(Some("c1"), None, Some("j1")),
+        some("c1", Some("s3"), Some("j1")),
+        "the job's site"
+    );
+    assert_eq!(
+        parties(None, None, Some("j1")),
+        some("c1", Some("s3"), Some("j1")),
+        "the job's customer"
+    );
+    assert_eq!(
+        parties(Some("c2"), None, Some("j1")),
+        some("c2", Some("s2"), None),
+        "another's job"
+    );
+    assert_eq!(parties(Some("nobody"), None, None), None);
+    assert_eq!(parties(None, None, None), None);
+}
+
+#[test]
+fn the_billing_settings_hold_only_valid_values() {
+    let conn = migrated();
+    let defaults: (i64, String, String, i64, String) = conn
+        .query_row(
+            "SELECT default_tax_rate_ppm, rounding, invoice_prefix, payment_terms_days, \
+             brand_color FROM company_settings",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        defaults,
+        (0, "per_line".into(), "INV-".into(), 30, "#1f6feb".into())
+    );
+    for bad in [
+        "default_tax_rate_ppm = 1000001",
+        "default_tax_rate_ppm = -1",
+        "rounding = 'sideways'",
+        "invoice_prefix = 'INV 1'",
+        "invoice_prefix = 'ABCDEFGHIJKLM'",
+        "payment_terms_days = 366",
+        "brand_color = '#1F6FEB'",
+        "brand_color = 'blue'",
+    ] {
+        assert!(
+            conn.execute(&format!("UPDATE company_settings SET {bad}"), [])
+                .is_err(),
+            "{bad}"
+        );
+    }
+    for good in [
+        "invoice_prefix = '2026/'",
+        "invoice_prefix = ''",
+        "brand_color = '#00ff00'",
+        "rounding = 'per_document'",
+    ] {
+        conn.execute(&format!("UPDATE company_settings SET {good}"), [])
+            .unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+}
+
+#[test]
+fn share_links_are_made_only_for_shared_documents_found_by_hash_and_revoked_once() {
+    let conn = money_fixture();
+    add_quote(&conn, "q1", "s1", None);
+    add_draft(&conn, "i1", 1_000);
+    let link = |id: &str, kind: &str, document: &str| {
+        conn.execute(
+            share_links::INSERT,
+            params![
+                id,
+                format!("hash-{id}"),
+                kind,
+                document,
+                "u1",
+                "t",
+                "2026-03-01T00:00:00.000Z"
+            ],
+        )
+        .unwrap()
+    };
+    assert_eq!(link("l1", "quote", "q1"), 0, "a draft quote");
+    assert_eq!(link("l2", "invoice", "i1"), 0, "a draft invoice");
+    assert_eq!(link("l3", "invoice", "q1"), 0, "the wrong kind");
+    conn.execute(quotes::SET_STATUS, params!["sent", "t", "q1", 1, "draft"])
+        .unwrap();
+    issue(&conn, "i1", 1, 0);
+    assert_eq!(link("l4", "quote", "q1"), 1);
+    assert_eq!(link("l5", "invoice", "i1"), 1);
+    let found: String = conn
+        .query_row(share_links::SELECT_BY_HASH, ["hash-l4"], |r| {
+            r.get("document_id")
+        })
+        .unwrap();
+    assert_eq!(found, "q1");
+    assert_eq!(
+        conn.execute(share_links::REVOKE, params!["t", "l4", 9])
+            .unwrap(),
+        0,
+        "stale"
+    );
+    assert_eq!(
+        conn.execute(share_links::REVOKE, params!["t", "l4", 1])
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        conn.execute(share_links::REVOKE, params!["t", "l4", 2])
+            .unwrap(),
+        0,
+        "once"
+    );
+    conn.execute(invoices::VOID, params!["t", "i1", 2]).unwrap();
+    assert_eq!(link("l6", "invoice", "i1"), 0, "a void invoice");
 }
 
 #[test]

@@ -5,11 +5,14 @@ pub mod audit;
 pub mod customers;
 pub mod idempotency;
 pub mod invites;
+pub mod invoices;
 pub mod jobs;
 pub mod messaging;
 pub mod probe;
+pub mod quotes;
 pub mod schema;
 pub mod settings;
+pub mod share_links;
 pub mod tokens;
 pub mod users;
 pub mod visits;
@@ -80,6 +83,28 @@ pub fn last_row<T: serde::de::DeserializeOwned>(results: &[D1Result]) -> AppResu
     last.results::<T>()
         .map(|rows| rows.into_iter().next())
         .map_err(|e| AppError::internal(format!("reading a batch's trailing select: {e}")))
+}
+
+/// Several reads in one round trip, answered in order.
+pub async fn read_batch(
+    db: &D1Database,
+    statements: Vec<D1PreparedStatement>,
+) -> AppResult<Vec<D1Result>> {
+    db.batch(statements)
+        .await
+        .map_err(|e| AppError::internal(format!("read batch: {e}")))
+}
+
+/// The rows of the `index`th result of a batch.
+pub fn rows_at<T: serde::de::DeserializeOwned>(
+    results: &[D1Result],
+    index: usize,
+) -> AppResult<Vec<T>> {
+    results
+        .get(index)
+        .ok_or_else(|| AppError::internal("a batch answered short"))?
+        .results::<T>()
+        .map_err(|e| AppError::internal(format!("reading result {index} of a batch: {e}")))
 }
 
 /// Rows changed by one statement of a batch.

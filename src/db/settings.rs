@@ -7,10 +7,13 @@ use crate::db::first;
 use crate::error::AppResult;
 
 pub const SELECT: &str = "SELECT name, currency, time_zone, locale, email, phone, address, \
-    mfa_required, version, updated_at FROM company_settings WHERE id = 1";
+    mfa_required, default_tax_rate_ppm, rounding, invoice_prefix, payment_terms_days, \
+    brand_color, version, updated_at FROM company_settings WHERE id = 1";
 pub const UPDATE: &str = "UPDATE company_settings SET name = ?1, currency = ?2, time_zone = ?3, \
     locale = ?4, email = ?5, phone = ?6, address = ?7, mfa_required = ?8, \
-    version = version + 1, updated_at = ?9 WHERE id = 1 AND version = ?10";
+    version = version + 1, updated_at = ?9, default_tax_rate_ppm = ?11, rounding = ?12, \
+    invoice_prefix = ?13, payment_terms_days = ?14, brand_color = ?15 \
+    WHERE id = 1 AND version = ?10";
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 pub struct Settings {
@@ -22,6 +25,12 @@ pub struct Settings {
     pub phone: Option<String>,
     pub address: Option<String>,
     pub mfa_required: i64,
+    /// Billing defaults, copied onto new quotes and invoices (see `domain::billing`).
+    pub default_tax_rate_ppm: i64,
+    pub rounding: String,
+    pub invoice_prefix: String,
+    pub payment_terms_days: i64,
+    pub brand_color: String,
     pub version: i64,
     pub updated_at: String,
 }

@@ -17,8 +17,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::domain::money::{totals, Currency, Line, Pricing, Totals};
-use crate::domain::quotes::{Choice, Quote, QuoteStatus};
+use crate::domain::customers::{nullable, FieldErrors};
+use crate::domain::money::{check_line, totals, Currency, Line, Pricing, Totals};
+use crate::domain::quotes::{carry, long_text, Choice, Quote, QuoteStatus};
 use crate::domain::time::Millis;
 use crate::error::{AppError, ErrorKind};
 
@@ -27,6 +28,7 @@ pub const DEFAULT_PREFIX: &str = "INV-";
 /// Credit notes are numbered from their own gapless counter, with this prefix by default.
 pub const DEFAULT_CREDIT_NOTE_PREFIX: &str = "CN-";
 const MAX_PREFIX: usize = 12;
+const MAX_LINES: usize = 200;
 
 /// `INV-0042`: the prefix, then the counter zero-padded to at least four digits (`INV-12345`
 /// past 9999), so numbers sort as text for the first ten thousand.
@@ -157,6 +159,93 @@ pub struct Invoice {
     /// The part of the total asked for first, in minor units; 0 when none. Only the first
     /// invoice from an accepted quote carries the quote's deposit.
     pub deposit: i64,
+}
+
+/// A new draft or a change to one, as the client sends it. `lines` replaces the whole list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceChanges {
+    pub lines: Option<Vec<Line>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub notes: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub terms: Option<Option<String>>,
+    /// Minor units asked for first; 0 for none.
+    pub deposit: Option<i64>,
+}
+
+impl Invoice {
+    /// A new draft in `pricing` (the tenant's, at creation) with `changes` applied.
+    pub fn create(changes: InvoiceChanges, pricing: Pricing) -> Result<Invoice, AppError> {
+        Invoice {
+            pricing,
+            lines: Vec::new(),
+            notes: None,
+            terms: None,
+            deposit: 0,
+        }
+        .apply(changes)
+    }
+
+    /// This draft with `changes` applied; every problem named by its field. Invoice lines
+    /// all count: options and extras are a quote's business, settled when it was accepted.
+    pub fn apply(mut self, changes: InvoiceChanges) -> Result<Invoice, AppError> {
+        let mut errors = FieldErrors::default();
+        let mut lines_valid = true;
+        if let Some(lines) = changes.lines {
+            if lines.len() > MAX_LINES {
+                errors.add("lines", "At most 200 lines.");
+            }
+            let mut line_errors = FieldErrors::default();
+            self.lines = lines
+                .into_iter()
+                .enumerate()
+                .map(|(i, line)| {
+                    let field = format!("lines[{i}]");
+                    if line.option.as_deref().is_some_and(|o| !o.trim().is_empty()) {
+                        line_errors.add(
+                            format!("{field}.option"),
+                            "Invoice lines have no options; every line counts.",
+                        );
+                    }
+                    if line.optional {
+                        line_errors.add(
+                            format!("{field}.optional"),
+                            "Invoice lines are not optional; every line counts.",
+                        );
+                    }
+                    check_line(&mut line_errors, &field, line, self.pricing.currency)
+                })
+                .collect();
+            if let Err(err) = line_errors.into_result((), "") {
+                lines_valid = false;
+                carry(&mut errors, &err);
+            }
+        }
+        if let Some(notes) = changes.notes {
+            self.notes = long_text(&mut errors, "notes", notes);
+        }
+        if let Some(terms) = changes.terms {
+            self.terms = long_text(&mut errors, "terms", terms);
+        }
+        if let Some(deposit) = changes.deposit {
+            self.deposit = deposit;
+        }
+        if lines_valid {
+            match self.totals() {
+                Err(err) => carry(&mut errors, &err),
+                Ok(totals) if !(0..=totals.total).contains(&self.deposit) => errors.add(
+                    "deposit",
+                    &format!(
+                        "A deposit from zero up to the total, {}.",
+                        self.pricing.currency.format(totals.total)
+                    ),
+                ),
+                Ok(_) => {}
+            }
+        }
+        errors.into_result(self, "The invoice could not be saved.")
+    }
 }
 
 /// The draft invoice an accepted quote becomes: the lines `choice` counts (the shared lines,
@@ -659,6 +748,83 @@ mod tests {
                 "{stored:?} paid {paid} refunded {refunded} at {now:?}"
             );
         }
+    }
+
+    fn invoice_changes(value: Value) -> InvoiceChanges {
+        serde_json::from_value(value).expect("valid changes")
+    }
+
+    #[test]
+    fn a_draft_is_made_and_changed_with_every_bad_field_named() {
+        let draft = Invoice::create(
+            invoice_changes(
+                json!({"lines": [{"description": " Pump ", "quantity_milli": 1000,
+                "unit_price": 10_000, "tax_rate_ppm": 50_000}], "notes": " Thanks ",
+                "deposit": 2_000}),
+            ),
+            USD_PER_LINE,
+        )
+        .unwrap();
+        assert_eq!(draft.lines[0].description, "Pump");
+        assert_eq!(
+            (draft.notes.as_deref(), draft.deposit),
+            (Some("Thanks"), 2_000)
+        );
+        assert_eq!(draft.totals().unwrap().total, 10_500);
+        let blank = Invoice::create(InvoiceChanges::default(), USD_PER_LINE).unwrap();
+        assert!(blank.lines.is_empty());
+        assert_eq!(blank.deposit, 0);
+        let cases: Vec<(&str, Value, Vec<&str>)> = vec![
+            (
+                "a negative quantity",
+                json!({"lines": [{"description": "x", "quantity_milli": -1000, "unit_price": 1}]}),
+                vec!["lines[0].quantity_milli"],
+            ),
+            (
+                "a discount over 100%",
+                json!({"lines": [{"description": "x", "quantity_milli": 1000, "unit_price": 1,
+                                  "discount": {"percent_ppm": 1_010_000}}]}),
+                vec!["lines[0].discount"],
+            ),
+            (
+                "an option or an extra",
+                json!({"lines": [{"description": "x", "quantity_milli": 1000, "unit_price": 1,
+                                  "option": "Best", "optional": true}]}),
+                vec!["lines[0].option", "lines[0].optional"],
+            ),
+            (
+                "a deposit above the total",
+                json!({"deposit": 10_501}),
+                vec!["deposit"],
+            ),
+            (
+                "a negative deposit",
+                json!({"deposit": -1}),
+                vec!["deposit"],
+            ),
+            (
+                "long notes",
+                json!({"notes": "n".repeat(10_001)}),
+                vec!["notes"],
+            ),
+        ];
+        for (name, change, fields) in cases {
+            let err = draft.clone().apply(invoice_changes(change)).unwrap_err();
+            assert_eq!(err.status(), 422, "{name}");
+            assert_eq!(error_fields(&err), fields, "{name}");
+        }
+        // Lines that shrink the total below the deposit are refused on the deposit.
+        let err = draft
+            .clone()
+            .apply(invoice_changes(json!({"lines": [{"description": "x",
+                "quantity_milli": 1000, "unit_price": 100}]})))
+            .unwrap_err();
+        assert_eq!(error_fields(&err), ["deposit"]);
+        let cleared = draft
+            .apply(invoice_changes(json!({"notes": null})))
+            .unwrap();
+        assert_eq!(cleared.notes, None);
+        assert!(serde_json::from_value::<InvoiceChanges>(json!({"number": "INV-1"})).is_err());
     }
 
     #[test]

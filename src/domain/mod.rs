@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod contact;
 pub mod cursor;
 pub mod customers;
@@ -14,6 +15,7 @@ pub mod quotes;
 pub mod schema;
 pub mod secrets;
 pub mod selfcheck;
+pub mod share_links;
 pub mod signatures;
 pub mod stripe;
 pub mod time;

@@ -431,6 +431,24 @@ impl Quote {
         totals(&self.lines_for(choice), self.pricing)
     }
 
+    /// Sends a draft to the customer. It needs a line to price, and a validity still ahead:
+    /// a draft revised after its date passed must be given a new `valid_until` first, or the
+    /// customer would receive a quote that is already expired.
+    pub fn send(&self, status: QuoteStatus, now: Millis) -> Result<QuoteStatus, AppError> {
+        status.transition(QuoteStatus::Sent)?;
+        let mut errors = FieldErrors::default();
+        if self.lines.is_empty() {
+            errors.add("lines", "A quote needs at least one line to be sent.");
+        }
+        if self.valid_until <= now {
+            errors.add(
+                "valid_until",
+                "The quote's validity has passed: set a new valid_until first.",
+            );
+        }
+        errors.into_result(QuoteStatus::Sent, "The quote cannot be sent yet.")
+    }
+
     /// The customer accepts, signing as `signer_name`. Refused with a 409 unless the quote is
     /// sent or viewed and not expired at `now`; with a 422 naming each bad field of the choice
     /// and signature.
@@ -467,7 +485,11 @@ impl Quote {
 }
 
 /// Trims; empty becomes `None`; over 10 000 characters is an error.
-fn long_text(errors: &mut FieldErrors, field: &str, value: Option<String>) -> Option<String> {
+pub(crate) fn long_text(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: Option<String>,
+) -> Option<String> {
     let value = value
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())?;
@@ -478,7 +500,7 @@ fn long_text(errors: &mut FieldErrors, field: &str, value: Option<String>) -> Op
 }
 
 /// Moves the `[{field, message}]` of a 422 into `errors`, so they are reported with the rest.
-fn carry(errors: &mut FieldErrors, err: &AppError) {
+pub(crate) fn carry(errors: &mut FieldErrors, err: &AppError) {
     let listed = err.extensions.get("errors").and_then(|e| e.as_array());
     for entry in listed.into_iter().flatten() {
         let field = entry["field"].as_str().unwrap_or("lines");
@@ -986,6 +1008,26 @@ pub(crate) mod tests {
         let created = Quote::create(body(13_580), yen, NOW).unwrap();
         let taxes = created.totals(&Choice::default()).unwrap().taxes;
         assert_eq!((taxes[0].taxable, taxes[0].tax), (12_345, 1_235));
+    }
+
+    #[test]
+    fn only_a_draft_with_lines_and_a_future_validity_is_sent() {
+        let quote = good_better_best(Value::Null);
+        assert_eq!(quote.send(Draft, NOW), Ok(Sent));
+        for status in [Sent, Viewed, Accepted, Declined, Expired] {
+            assert_eq!(
+                quote.send(status, NOW).unwrap_err().status(),
+                409,
+                "{status:?}"
+            );
+        }
+        let empty = Quote::create(changes(json!({"title": "Empty"})), USD_PER_LINE, NOW).unwrap();
+        assert_eq!(
+            error_fields(&empty.send(Draft, NOW).unwrap_err()),
+            ["lines"]
+        );
+        let stale = quote.send(Draft, quote.valid_until).unwrap_err();
+        assert_eq!(error_fields(&stale), ["valid_until"]);
     }
 
     #[test]

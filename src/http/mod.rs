@@ -161,6 +161,39 @@ pub(crate) async fn route(
         Route::CreateVisits => api::visits::create(req, env, rctx, me()?, matched).await,
         Route::UpdateVisit => api::visits::update(req, env, rctx, me()?, matched).await,
         Route::DeleteVisit => api::visits::delete(&req, env, rctx, me()?, matched).await,
+        // Money.
+        Route::ListQuotes => api::quotes::list(&req, env).await,
+        Route::CreateQuote => api::quotes::create(req, env, rctx, me()?).await,
+        Route::GetQuote => api::quotes::get(env, matched).await,
+        Route::UpdateQuote => api::quotes::update(req, env, rctx, me()?, matched).await,
+        Route::DeleteQuote => api::quotes::delete(&req, env, rctx, me()?, matched).await,
+        Route::SendQuote | Route::ReviseQuote | Route::DeclineQuote => {
+            let step = match matched.route {
+                Route::SendQuote => api::quotes::Move::Send,
+                Route::ReviseQuote => api::quotes::Move::Revise,
+                _ => api::quotes::Move::Decline,
+            };
+            api::quotes::move_status(&req, env, rctx, me()?, matched, step).await
+        }
+        Route::AcceptQuote => api::quotes::accept(req, env, rctx, me()?, matched).await,
+        Route::ConvertQuote => api::quotes::convert(&req, env, rctx, me()?, matched).await,
+        Route::ListInvoices => api::invoices::list(&req, env).await,
+        Route::CreateInvoice => api::invoices::create(req, env, rctx, me()?).await,
+        Route::GetInvoice => api::invoices::get(env, matched).await,
+        Route::UpdateInvoice => api::invoices::update(req, env, rctx, me()?, matched).await,
+        Route::DeleteInvoice => api::invoices::delete(&req, env, rctx, me()?, matched).await,
+        Route::IssueInvoice => api::invoices::issue(&req, env, rctx, me()?, matched).await,
+        Route::VoidInvoice => api::invoices::void_invoice(&req, env, rctx, me()?, matched).await,
+        Route::RecordPayment => api::invoices::record_payment(req, env, rctx, me()?, matched).await,
+        Route::CreditInvoice => api::invoices::credit_note(&req, env, rctx, me()?, matched).await,
+        Route::ShareQuote | Route::ShareInvoice => {
+            let kind = match matched.route {
+                Route::ShareQuote => crate::domain::share_links::DocumentKind::Quote,
+                _ => crate::domain::share_links::DocumentKind::Invoice,
+            };
+            api::share_links::create(req, env, rctx, me()?, matched, kind).await
+        }
+        Route::RevokeShareLink => api::share_links::revoke(&req, env, rctx, me()?, matched).await,
     }
 }
 

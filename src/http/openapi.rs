@@ -98,6 +98,59 @@ fn time() -> Value {
     json!({ "type": "string", "format": "date-time" })
 }
 
+fn integer(description: &str) -> Value {
+    json!({ "type": "integer", "description": description })
+}
+
+/// A priced line of a quote or invoice; amounts in minor units, rates in parts per million.
+fn lines() -> Value {
+    json!({ "type": "array", "items": object(&["description", "quantity_milli", "unit_price"], json!({
+        "description": string(),
+        "quantity_milli": integer("thousandths of a unit"),
+        "unit_price": integer("minor units per unit"),
+        "tax_rate_ppm": integer("parts per million; default: the company's default rate"),
+        "discount": { "oneOf": [
+            object(&["percent_ppm"], json!({ "percent_ppm": integer("parts per million") })),
+            object(&["amount"], json!({ "amount": integer("minor units") })),
+        ] },
+        "optional": { "type": "boolean", "description": "quotes: an extra the customer may tick" },
+        "option": { "type": ["string", "null"], "description": "quotes: good/better/best option name" },
+    })) })
+}
+
+fn quote_fields(required: &[&str], with_ids: bool) -> Value {
+    let mut properties = json!({
+        "title": string(), "lines": lines(), "notes": nullable_string(), "terms": nullable_string(),
+        "valid_until": time(),
+        "deposit": { "oneOf": [
+            { "type": "null" },
+            object(&["percent_ppm"], json!({ "percent_ppm": integer("share of the chosen total, ppm") })),
+            object(&["amount"], json!({ "amount": integer("minor units") })),
+        ] },
+    });
+    if with_ids {
+        properties["customer_id"] = string();
+        properties["site_id"] = json!({ "type": "string", "description": "default: the job's site, then the primary one" });
+        properties["job_id"] = string();
+    }
+    object(required, properties)
+}
+
+fn invoice_fields(with_ids: bool) -> Value {
+    let mut properties = json!({
+        "lines": lines(), "notes": nullable_string(), "terms": nullable_string(),
+        "deposit": integer("minor units asked for first"),
+        "payment_terms_days": { "type": "integer", "minimum": 0, "maximum": 365 },
+    });
+    if with_ids {
+        properties["customer_id"] =
+            json!({ "type": "string", "description": "default: the job's customer" });
+        properties["site_id"] = string();
+        properties["job_id"] = string();
+    }
+    object(&[], properties)
+}
+
 /// Every route, described. Exhaustive on purpose.
 pub fn describe(route: Route) -> Operation {
     use Route::*;
@@ -211,6 +264,11 @@ pub fn describe(route: Route) -> Operation {
                     "name": string(), "currency": string(), "time_zone": string(), "locale": string(),
                     "email": nullable_string(), "phone": nullable_string(), "address": nullable_string(),
                     "mfa_required": { "type": "boolean" },
+                    "default_tax_rate_ppm": { "type": "integer", "minimum": 0, "maximum": 1_000_000 },
+                    "rounding": { "enum": ["per_line", "per_document"] },
+                    "invoice_prefix": string(),
+                    "payment_terms_days": { "type": "integer", "minimum": 0, "maximum": 365 },
+                    "brand_color": { "type": "string", "pattern": "^#[0-9a-fA-F]{6}$" },
                 }),
             )),
             200,
@@ -305,6 +363,96 @@ pub fn describe(route: Route) -> Operation {
             200,
         ),
         DeleteVisit => op("Take a visit off the calendar (If-Match)", None, 204),
+        ListQuotes => op("Quotes, newest first (status, customer, cursor)", None, 200),
+        CreateQuote => op(
+            "Draft a quote (Idempotency-Key)",
+            Some(quote_fields(&["title"], true)),
+            201,
+        ),
+        GetQuote => op("A quote, priced per option", None, 200),
+        UpdateQuote => op(
+            "Change a draft quote (If-Match)",
+            Some(quote_fields(&[], false)),
+            200,
+        ),
+        DeleteQuote => op("Delete a never-sent draft quote (If-Match)", None, 204),
+        SendQuote => op("Send a draft quote (If-Match)", None, 200),
+        ReviseQuote => op(
+            "Take a quote back to draft to change it (If-Match)",
+            None,
+            200,
+        ),
+        AcceptQuote => op(
+            "Record the customer's acceptance: option, extras, signer (If-Match)",
+            Some(object(
+                &["signer_name"],
+                json!({ "option": nullable_string(), "signer_name": string(),
+                        "optional_lines": { "type": "array", "items": { "type": "integer", "minimum": 0 } } }),
+            )),
+            200,
+        ),
+        DeclineQuote => op("Record that the customer declined (If-Match)", None, 200),
+        ConvertQuote => op(
+            "Turn an accepted quote into a job (if it has none) and a draft invoice (If-Match)",
+            None,
+            201,
+        ),
+        ListInvoices => op(
+            "Invoices and credit notes, newest first (status, customer, kind, job, cursor)",
+            None,
+            200,
+        ),
+        CreateInvoice => op(
+            "Draft an invoice, blank or for a job (Idempotency-Key)",
+            Some(invoice_fields(true)),
+            201,
+        ),
+        GetInvoice => op(
+            "An invoice with its payments, balance and status",
+            None,
+            200,
+        ),
+        UpdateInvoice => op(
+            "Change a draft invoice (If-Match)",
+            Some(invoice_fields(false)),
+            200,
+        ),
+        DeleteInvoice => op("Delete a draft invoice (If-Match)", None, 204),
+        IssueInvoice => op(
+            "Issue a draft: the next gapless number (If-Match)",
+            None,
+            200,
+        ),
+        VoidInvoice => op(
+            "Void an issued invoice that keeps no money (If-Match)",
+            None,
+            200,
+        ),
+        RecordPayment => op(
+            "Record a payment or refund (If-Match, Idempotency-Key)",
+            Some(object(
+                &["amount", "method"],
+                json!({ "kind": { "enum": ["payment", "refund"] }, "amount": integer("minor units"),
+                        "method": { "enum": ["card", "cash", "check", "bank", "other"] },
+                        "reference": nullable_string() }),
+            )),
+            201,
+        ),
+        CreditInvoice => op(
+            "Reverse a paid invoice with a credit note (If-Match)",
+            None,
+            201,
+        ),
+        ShareQuote | ShareInvoice => op(
+            "Make a link that shows the document to its customer: token and /s/{token} URL, \
+             answered once",
+            Some(object(
+                &[],
+                json!({ "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 365 } }),
+            )),
+            201,
+        ),
+        RevokeShareLink => op("Revoke a share link (If-Match)", None, 204),
         OpenApi => op("This description", None, 200),
         Mcp => op(
             "Model Context Protocol (Streamable HTTP, JSON-RPC 2.0): the tool catalogue, with \

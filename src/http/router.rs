@@ -51,6 +51,29 @@ pub enum Route {
     CreateVisits,
     UpdateVisit,
     DeleteVisit,
+    // Money: quotes, invoices, payments.
+    ListQuotes,
+    CreateQuote,
+    GetQuote,
+    UpdateQuote,
+    DeleteQuote,
+    SendQuote,
+    ReviseQuote,
+    AcceptQuote,
+    DeclineQuote,
+    ConvertQuote,
+    ListInvoices,
+    CreateInvoice,
+    GetInvoice,
+    UpdateInvoice,
+    DeleteInvoice,
+    IssueInvoice,
+    VoidInvoice,
+    RecordPayment,
+    CreditInvoice,
+    ShareQuote,
+    ShareInvoice,
+    RevokeShareLink,
     OpenApi,
     Mcp,
     McpResourceMetadata,
@@ -284,6 +307,85 @@ pub const ROUTES: &[RouteEntry] = &[
             ("PATCH", Route::UpdateVisit, Needs(WorkOnJobs)),
             ("DELETE", Route::DeleteVisit, Needs(ManageRecords)),
         ],
+    },
+    // Money: read by whoever may see money (not technicians), written by record managers.
+    RouteEntry {
+        pattern: "/api/v1/quotes",
+        methods: &[
+            ("GET", Route::ListQuotes, Needs(ViewMoney)),
+            ("POST", Route::CreateQuote, Needs(ManageRecords)),
+        ],
+    },
+    RouteEntry {
+        pattern: "/api/v1/quotes/{id}",
+        methods: &[
+            ("GET", Route::GetQuote, Needs(ViewMoney)),
+            ("PATCH", Route::UpdateQuote, Needs(ManageRecords)),
+            ("DELETE", Route::DeleteQuote, Needs(ManageRecords)),
+        ],
+    },
+    RouteEntry {
+        pattern: "/api/v1/quotes/{id}/send",
+        methods: &[("POST", Route::SendQuote, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/quotes/{id}/revise",
+        methods: &[("POST", Route::ReviseQuote, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/quotes/{id}/accept",
+        methods: &[("POST", Route::AcceptQuote, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/quotes/{id}/decline",
+        methods: &[("POST", Route::DeclineQuote, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/quotes/{id}/convert",
+        methods: &[("POST", Route::ConvertQuote, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/invoices",
+        methods: &[
+            ("GET", Route::ListInvoices, Needs(ViewMoney)),
+            ("POST", Route::CreateInvoice, Needs(ManageRecords)),
+        ],
+    },
+    RouteEntry {
+        pattern: "/api/v1/invoices/{id}",
+        methods: &[
+            ("GET", Route::GetInvoice, Needs(ViewMoney)),
+            ("PATCH", Route::UpdateInvoice, Needs(ManageRecords)),
+            ("DELETE", Route::DeleteInvoice, Needs(ManageRecords)),
+        ],
+    },
+    RouteEntry {
+        pattern: "/api/v1/invoices/{id}/issue",
+        methods: &[("POST", Route::IssueInvoice, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/invoices/{id}/void",
+        methods: &[("POST", Route::VoidInvoice, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/invoices/{id}/payments",
+        methods: &[("POST", Route::RecordPayment, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/invoices/{id}/credit-note",
+        methods: &[("POST", Route::CreditInvoice, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/quotes/{id}/share",
+        methods: &[("POST", Route::ShareQuote, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/invoices/{id}/share",
+        methods: &[("POST", Route::ShareInvoice, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/share-links/{id}",
+        methods: &[("DELETE", Route::RevokeShareLink, Needs(ManageRecords))],
     },
 ];
 

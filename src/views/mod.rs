@@ -2,8 +2,10 @@
 
 pub mod audit;
 pub mod customers;
+pub mod fields;
 pub mod health;
 pub mod jobs;
+pub mod money;
 pub mod request_log;
 pub mod selfcheck;
 pub mod url;

@@ -57,6 +57,9 @@ pub enum Permission {
     ViewRecords,
     /// Customers and their sites, jobs and visits: create, change, archive, assign.
     ManageRecords,
+    /// Quotes, invoices and payments: read. Not technicians: prices, balances and payment
+    /// history are office work, and a technician's jobs carry what they need on site.
+    ViewMoney,
     /// Jobs: change status, add notes, record work and parts (technicians: only on the jobs
     /// assigned to them, enforced by the handlers).
     WorkOnJobs,
@@ -81,6 +84,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
         &[
             ViewRecords,
             ManageRecords,
+            ViewMoney,
             WorkOnJobs,
             ViewSettings,
             ManageSettings,
@@ -94,13 +98,14 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
         &[
             ViewRecords,
             ManageRecords,
+            ViewMoney,
             WorkOnJobs,
             ViewSettings,
             ViewUsers,
         ],
     ),
     (Role::Technician, &[ViewRecords, WorkOnJobs, ViewSettings]),
-    (Role::Viewer, &[ViewRecords, ViewSettings]),
+    (Role::Viewer, &[ViewRecords, ViewMoney, ViewSettings]),
 ];
 
 #[cfg(test)]
@@ -147,5 +152,14 @@ mod tests {
             .filter(|r| r.allows(ManageRecords))
             .collect();
         assert_eq!(managers, vec![Role::Owner, Role::Dispatcher]);
+    }
+
+    #[test]
+    fn everyone_but_technicians_reads_quotes_and_invoices() {
+        let readers: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.allows(ViewMoney))
+            .collect();
+        assert_eq!(readers, vec![Role::Owner, Role::Dispatcher, Role::Viewer]);
     }
 }

@@ -2,11 +2,14 @@
 
 pub mod audit;
 pub mod customers;
+pub mod invoices;
 pub mod jobs;
 pub mod links;
 pub mod me;
+pub mod quotes;
 pub mod session;
 pub mod settings;
+pub mod share_links;
 pub mod tokens;
 pub mod users;
 pub mod visits;

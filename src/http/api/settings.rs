@@ -5,6 +5,9 @@ use serde_json::json;
 use worker::{Env, Request, Response};
 
 use crate::db::{self, audit::Step, settings};
+use crate::domain::billing;
+use crate::domain::invoices::parse_prefix;
+use crate::domain::money::Currency;
 use crate::error::{AppError, AppResult};
 use crate::http::api::{conflict, event, if_match, now, with_etag};
 use crate::http::auth::Principal;
@@ -21,6 +24,11 @@ fn view(s: &settings::Settings) -> serde_json::Value {
         "phone": s.phone,
         "address": s.address,
         "mfa_required": s.mfa_required == 1,
+        "default_tax_rate_ppm": s.default_tax_rate_ppm,
+        "rounding": s.rounding,
+        "invoice_prefix": s.invoice_prefix,
+        "payment_terms_days": s.payment_terms_days,
+        "brand_color": s.brand_color,
         "version": s.version,
         "updated_at": s.updated_at,
     })
@@ -52,6 +60,11 @@ struct Patch {
     phone: Option<Option<String>>,
     address: Option<Option<String>>,
     mfa_required: Option<bool>,
+    default_tax_rate_ppm: Option<i64>,
+    rounding: Option<String>,
+    invoice_prefix: Option<String>,
+    payment_terms_days: Option<i64>,
+    brand_color: Option<String>,
 }
 
 /// `PATCH /api/v1/settings` with `If-Match`: the fields given change, the rest stay.
@@ -74,8 +87,9 @@ pub async fn update(
         next.name = name;
     }
     if let Some(currency) = patch.currency {
-        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            errors.push(json!({"field": "currency", "message": "An ISO 4217 code such as USD."}));
+        // Only a currency documents can be priced in: new quotes and invoices copy it.
+        if let Err(message) = Currency::parse(&currency) {
+            errors.push(json!({"field": "currency", "message": message}));
         }
         next.currency = currency;
     }
@@ -123,6 +137,41 @@ pub async fn update(
     if let Some(required) = patch.mfa_required {
         next.mfa_required = i64::from(required);
     }
+    let mut check = |field: &str, result: Result<(), &str>| {
+        if let Err(message) = result {
+            errors.push(json!({ "field": field, "message": message }));
+        }
+    };
+    if let Some(ppm) = patch.default_tax_rate_ppm {
+        check(
+            "default_tax_rate_ppm",
+            billing::check_tax_rate_ppm(ppm).map(|_| ()),
+        );
+        next.default_tax_rate_ppm = ppm;
+    }
+    if let Some(rounding) = patch.rounding {
+        check("rounding", billing::parse_rounding(&rounding).map(|_| ()));
+        next.rounding = rounding;
+    }
+    if let Some(prefix) = patch.invoice_prefix {
+        match parse_prefix(&prefix) {
+            Ok(prefix) => next.invoice_prefix = prefix,
+            Err(message) => check("invoice_prefix", Err(message)),
+        }
+    }
+    if let Some(days) = patch.payment_terms_days {
+        check(
+            "payment_terms_days",
+            billing::check_payment_terms_days(days).map(|_| ()),
+        );
+        next.payment_terms_days = days;
+    }
+    if let Some(colour) = patch.brand_color {
+        match billing::parse_brand_color(&colour) {
+            Ok(colour) => next.brand_color = colour,
+            Err(message) => check("brand_color", Err(message)),
+        }
+    }
     if !errors.is_empty() {
         return Err(AppError::invalid_fields(
             "The settings could not be saved.",
@@ -148,6 +197,11 @@ pub async fn update(
                         db::int(next.mfa_required),
                         db::text(&stamp),
                         db::int(version),
+                        db::int(next.default_tax_rate_ppm),
+                        db::text(&next.rounding),
+                        db::text(&next.invoice_prefix),
+                        db::int(next.payment_terms_days),
+                        db::text(&next.brand_color),
                     ],
                 )?,
                 event(

@@ -1,0 +1,32 @@
+//! Share links: one document each, stored by the SHA-256 of their token.
+
+use serde::Deserialize;
+
+/// A link for a document that is still as the handler found it shareable: a quote that is
+/// no longer a draft, an invoice that is issued (the domain decides the finer rules).
+/// ?1 id, ?2 token hash, ?3 kind, ?4 document id, ?5 created by, ?6 now, ?7 expires.
+pub const INSERT: &str = "INSERT INTO share_links (id, token_hash, document_kind, document_id, \
+    created_by, created_at, expires_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 \
+    WHERE (?3 = 'quote' AND EXISTS (SELECT 1 FROM quotes WHERE id = ?4 AND status <> 'draft')) \
+       OR (?3 = 'invoice' AND EXISTS (SELECT 1 FROM invoices WHERE id = ?4 AND status = 'issued'))";
+pub const SELECT_BY_ID: &str = "SELECT id, document_kind, document_id, created_by, created_at, \
+    expires_at, revoked_at, last_used_at, version FROM share_links WHERE id = ?1";
+/// What the public page will look a token up by.
+pub const SELECT_BY_HASH: &str = "SELECT id, document_kind, document_id, created_by, \
+    created_at, expires_at, revoked_at, last_used_at, version FROM share_links \
+    WHERE token_hash = ?1";
+pub const REVOKE: &str = "UPDATE share_links SET revoked_at = ?1, version = version + 1 \
+    WHERE id = ?2 AND version = ?3 AND revoked_at IS NULL";
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShareLinkRow {
+    pub id: String,
+    pub document_kind: String,
+    pub document_id: String,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub revoked_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub version: i64,
+}
