@@ -378,6 +378,8 @@ pub struct NewPayment<'a> {
     pub entry: &'a Entry,
     pub reference: Option<&'a str>,
     pub recorded_by: Option<&'a str>,
+    /// The provider's id of an online payment (Stripe's event): unique, so it counts once.
+    pub external_id: Option<&'a str>,
     pub now: &'a str,
 }
 
@@ -400,7 +402,7 @@ pub fn record_payment(
             text(new.entry.method.as_str()),
             text(&new.entry.at.to_rfc3339()),
             opt_text(new.reference),
-            JsValue::NULL,
+            opt_text(new.external_id),
             opt_text(new.recorded_by),
             int(new.invoice_version),
         ],

@@ -32,6 +32,10 @@ pub enum ActorKind {
     Mcp,
     /// The messaging agent, acting as the linked user who wrote to it.
     Agent,
+    /// A customer through a share link (the actor id is the link's).
+    Customer,
+    /// A provider's signed webhook (e.g. Stripe confirming a payment).
+    Webhook,
 }
 
 impl ActorKind {
@@ -44,6 +48,8 @@ impl ActorKind {
             Self::System => "system",
             Self::Mcp => "mcp",
             Self::Agent => "agent",
+            Self::Customer => "customer",
+            Self::Webhook => "webhook",
         }
     }
 }

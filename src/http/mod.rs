@@ -16,6 +16,7 @@ pub mod ops;
 pub mod panics;
 pub mod respond;
 pub mod router;
+pub mod share;
 pub mod tools;
 pub mod webhooks;
 pub mod zone;
@@ -93,6 +94,16 @@ async fn handle(
         // Webhooks finish their work after the response, so they need the context.
         Route::TelegramWebhook => return webhooks::telegram(req, env, rctx, ctx).await,
         Route::SmsWebhook => return webhooks::sms(req, env, rctx, ctx).await,
+        Route::StripeWebhook => return webhooks::stripe(req, env, rctx).await,
+        // Customer pages answer HTML, even for their errors.
+        Route::SharePage => return share::view(&req, env, rctx, &matched).await,
+        Route::ShareAccept => {
+            return share::act(req, env, rctx, &matched, share::Action::Accept).await
+        }
+        Route::ShareDecline => {
+            return share::act(req, env, rctx, &matched, share::Action::Decline).await
+        }
+        Route::SharePay => return share::act(req, env, rctx, &matched, share::Action::Pay).await,
         _ => {}
     }
     let principal = auth::check(&req, env, matched.guard, method).await?;
@@ -111,9 +122,15 @@ pub(crate) async fn route(
     // Guarded routes always have a principal; the match below relies on it.
     let me = || principal.ok_or_else(|| AppError::internal("guarded route without principal"));
     match matched.route {
-        Route::Mcp | Route::McpResourceMetadata | Route::TelegramWebhook | Route::SmsWebhook => {
-            Err(AppError::internal("not reachable from a tool"))
-        }
+        Route::Mcp
+        | Route::McpResourceMetadata
+        | Route::TelegramWebhook
+        | Route::SmsWebhook
+        | Route::StripeWebhook
+        | Route::SharePage
+        | Route::ShareAccept
+        | Route::ShareDecline
+        | Route::SharePay => Err(AppError::internal("not reachable from a tool")),
         Route::ListLinks => api::links::list(env, me()?).await,
         Route::CreateLinkCode => api::links::create_code(env, rctx, me()?).await,
         Route::DeleteLink => api::links::delete(env, rctx, me()?, matched).await,

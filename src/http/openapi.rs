@@ -473,6 +473,19 @@ pub fn describe(route: Route) -> Operation {
             None,
             200,
         ),
+        StripeWebhook => op(
+            "Stripe webhook (Stripe-Signature): records a paid Checkout Session once; 404 unless configured",
+            None,
+            200,
+        ),
+        SharePage => op("The customer's page of a shared quote or invoice (HTML)", None, 200),
+        ShareAccept => op(
+            "The customer accepts a shared quote: form option, extra, signer_name (HTML, 303)",
+            None,
+            303,
+        ),
+        ShareDecline => op("The customer declines a shared quote: form reason (HTML, 303)", None, 303),
+        SharePay => op("The customer pays a shared invoice: 303 to Stripe Checkout", None, 303),
         ListLinks => op("Your linked Telegram chats and phone numbers", None, 200),
         CreateLinkCode => op(
             "A one-time code (15 minutes) to link a Telegram chat or phone: send /link CODE",

@@ -79,6 +79,11 @@ pub enum Route {
     McpResourceMetadata,
     TelegramWebhook,
     SmsWebhook,
+    StripeWebhook,
+    SharePage,
+    ShareAccept,
+    ShareDecline,
+    SharePay,
     ListLinks,
     CreateLinkCode,
     DeleteLink,
@@ -137,6 +142,27 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/webhooks/sms",
         methods: &[("POST", Route::SmsWebhook, Public)],
+    },
+    RouteEntry {
+        pattern: "/webhooks/stripe",
+        methods: &[("POST", Route::StripeWebhook, Public)],
+    },
+    // The customer's pages behind a share link: the token is the credential.
+    RouteEntry {
+        pattern: "/s/{token}",
+        methods: &[("GET", Route::SharePage, Public)],
+    },
+    RouteEntry {
+        pattern: "/s/{token}/accept",
+        methods: &[("POST", Route::ShareAccept, Public)],
+    },
+    RouteEntry {
+        pattern: "/s/{token}/decline",
+        methods: &[("POST", Route::ShareDecline, Public)],
+    },
+    RouteEntry {
+        pattern: "/s/{token}/pay",
+        methods: &[("POST", Route::SharePay, Public)],
     },
     RouteEntry {
         pattern: "/ops/selfcheck",

@@ -2,18 +2,27 @@
 //! (Telegram: the secret token header; Twilio: the request signature), recorded once on the
 //! provider's id (a redelivery is acknowledged and does nothing), acknowledged at once, and
 //! answered after the response (`wait_until`) by `http::conversation`.
-//! A channel whose secret is not configured does not exist (404).
+//! A channel whose secret is not configured does not exist (404). Stripe's webhook records
+//! card payments the same way: verified, once per event id.
+
+/// Stripe events are small; anything larger is not one.
+const MAX_STRIPE_BODY: usize = 256 * 1024;
 
 use worker::{console_log, Context, Env, Request, Response, ResponseBuilder};
 
+use crate::db::audit::Step;
+use crate::db::invoices::{self as invoice_store, NewPayment};
 use crate::db::{self, messaging as store};
+use crate::domain::audit::{ActorKind, AuditEvent};
 use crate::domain::messaging::{
     inbound_from_twilio, parse_telegram_update, parse_twilio_form, twiml_message, Inbound,
     TelegramContent, MAX_TELEGRAM_BODY, MAX_TWILIO_BODY,
 };
 use crate::domain::signatures::{
-    telegram_secret_matches, twilio_verify_request, TwilioKeys, TwilioSharedKey,
+    stripe_verify, telegram_secret_matches, twilio_verify_request, TwilioKeys, TwilioSharedKey,
+    STRIPE_TOLERANCE_S,
 };
+use crate::domain::stripe::{parse_event as stripe_event, Event};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::now;
 use crate::http::{conversation, respond, RequestCtx};
@@ -211,4 +220,131 @@ async fn accept(
         inbound,
     ));
     Ok(())
+}
+
+/// `POST /webhooks/stripe`: a paid Checkout Session becomes a card payment on its invoice,
+/// once (the event id is the payment's unique external id), audited as the webhook.
+pub async fn stripe(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
+    let Some(secret) = setting(env, "STRIPE_WEBHOOK_SECRET") else {
+        return Err(AppError::not_found_route(&req.path()));
+    };
+    let header = req.headers().get("Stripe-Signature").ok().flatten();
+    let body = body(&mut req, MAX_STRIPE_BODY).await?;
+    let now_secs = now().as_secs() as i64;
+    if let Err(why) = stripe_verify(
+        &secret,
+        header.as_deref().unwrap_or_default(),
+        &body,
+        now_secs,
+        STRIPE_TOLERANCE_S,
+    ) {
+        return Err(
+            AppError::unauthorized("Not a Stripe delivery for this account.")
+                .with_cause(format!("stripe webhook: {why}")),
+        );
+    }
+    let event = stripe_event(&body)
+        .map_err(|e| AppError::bad_request(format!("Not a Stripe event: {e}")))?;
+    let received = || respond::json(200, &serde_json::json!({ "received": true }));
+    let Event::CheckoutPaid {
+        event_id,
+        invoice_id,
+        amount,
+        currency,
+        payment_intent,
+        ..
+    } = event
+    else {
+        return received();
+    };
+    // A payment that cannot be recorded is logged for the office and acknowledged: Stripe
+    // retrying it would not make it fit.
+    let log = |why: &str| {
+        console_log!(
+            "{}",
+            serde_json::json!({ "level": "error", "msg": "stripe payment not recorded",
+                "request_id": rctx.id.as_str(), "event_id": event_id, "invoice_id": invoice_id, "why": why })
+        )
+    };
+    for _ in 0..4 {
+        let (row, payments) =
+            match crate::http::share::invoice_with_payments(env, &invoice_id).await {
+                Ok(found) => found,
+                Err(_) => {
+                    log("no such invoice");
+                    return received();
+                }
+            };
+        if !row.currency.eq_ignore_ascii_case(&currency) {
+            log("currency differs from the invoice's");
+            return received();
+        }
+        let account = crate::http::share::account_of(&row, &payments)?;
+        let at = now();
+        let shown = crate::views::money::invoice_status(&row, &account, at)?;
+        let entry = match account.payment(shown, amount, "card", at) {
+            Ok(entry) => entry,
+            Err(e) => {
+                log(&e.to_string());
+                return received();
+            }
+        };
+        let payment_id = crate::http::api::new_id()?;
+        let stamp = at.to_rfc3339();
+        let new = NewPayment {
+            id: &payment_id,
+            invoice_id: &invoice_id,
+            invoice_version: row.version,
+            entry: &entry,
+            reference: payment_intent.as_deref(),
+            recorded_by: None,
+            external_id: Some(&event_id),
+            now: &stamp,
+        };
+        let mut after = account;
+        after.record(&entry)?;
+        let database = db::database(env)?;
+        let written = db::audit::write(&database, || {
+            let [insert, sums] = invoice_store::record_payment(&database, &new)?;
+            Ok((
+                vec![
+                    Step::Plain(insert),
+                    Step::guarded(
+                        sums,
+                        AuditEvent {
+                            at,
+                            actor_kind: ActorKind::Webhook,
+                            actor_id: Some("stripe".to_owned()),
+                            action: "invoice.payment_recorded",
+                            entity: "invoice",
+                            entity_id: Some(invoice_id.clone()),
+                            before: Some(serde_json::json!({ "paid": account.paid, "balance": account.balance() })),
+                            after: Some(serde_json::json!({
+                                "paid": after.paid, "balance": after.balance(),
+                                "payment": { "id": payment_id, "kind": "payment", "amount": amount,
+                                             "method": "card", "reference": payment_intent,
+                                             "stripe_event": event_id },
+                            })),
+                            ip: rctx.ip.clone(),
+                            request_id: rctx.id.as_str().to_owned(),
+                        },
+                    ),
+                ],
+                vec![],
+            ))
+        })
+        .await;
+        match written {
+            Ok(results) if results.get(1).map(db::changes) == Some(1) => return received(),
+            // The event was recorded before (its id is unique): a redelivery.
+            Err(e) if e.kind == ErrorKind::Conflict => return received(),
+            // The invoice changed between our read and our write: read again.
+            Ok(_) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(AppError::unavailable(
+        "Busy; please retry.",
+        "stripe webhook: the invoice kept changing",
+    ))
 }

@@ -8,5 +8,6 @@ pub mod jobs;
 pub mod money;
 pub mod request_log;
 pub mod selfcheck;
+pub mod share;
 pub mod url;
 pub mod users;

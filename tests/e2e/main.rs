@@ -20,6 +20,7 @@ mod quotes;
 mod roles;
 mod settings;
 mod share_links;
+mod share_pages;
 mod signin;
 mod storage;
 mod tenancy;

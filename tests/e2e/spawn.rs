@@ -185,8 +185,10 @@ impl Tenant {
             // Its own process group, so Drop stops wrangler and workerd together.
             .process_group(0);
         let child = cmd.spawn().expect("start wrangler dev");
+        // Redirects are answers to check (share pages send 303s), not to follow.
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(0)
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();

@@ -743,6 +743,7 @@ pub async fn record_payment(
         entry: &entry,
         reference: reference.as_deref(),
         recorded_by: Some(&principal.user.id),
+        external_id: None,
         now: &stamp,
     };
     let (action, kind_name) = match kind {

@@ -1,0 +1,694 @@
+//! `/s/{token}`: the customer's side of a share link. `GET` shows the quote or invoice (and
+//! marks a sent quote viewed); `POST …/accept` and `…/decline` answer a quote (once: the
+//! acceptance is a guarded write, so a second tab's accept is refused); `POST …/pay` sends
+//! the customer to Stripe Checkout for what is due now. Every action is audited with the
+//! customer's IP, as actor kind `customer` (the link's id). Misses are rate-limited per IP.
+
+use serde_json::json;
+use worker::{Env, Request, Response, ResponseBuilder};
+
+use crate::db::invoices::{self as invoice_store, InvoiceRow, PaymentRow};
+use crate::db::quotes::{self as quote_store, QuoteRow};
+use crate::db::settings::Settings;
+use crate::db::share_links::{self as link_store, ShareLinkRow};
+use crate::db::{self, audit::Step, rows_at};
+use crate::domain::audit::{ActorKind, AuditEvent};
+use crate::domain::auth::session::sha256_hex;
+use crate::domain::messaging::parse_form;
+use crate::domain::quotes::{Choice, QuoteStatus};
+use crate::domain::share_links::{is_open, looks_like_token};
+use crate::domain::stripe::Checkout;
+use crate::domain::time::Millis;
+use crate::error::{AppError, AppResult};
+use crate::http::api::now;
+use crate::http::router::Matched;
+use crate::http::{clock, crypto, RequestCtx};
+use crate::services::stripe;
+use crate::views::money::{invoice_status, quote_status};
+use crate::views::share::{
+    invoice_page, message_page, quote_page, Company, InvoiceState, QuoteState,
+};
+use crate::views::url::{origin, query_pairs};
+
+/// Misses (unknown tokens) allowed per IP in a window, before 429s.
+const MISS_LIMIT: u32 = 20;
+const MISS_WINDOW_SECS: u64 = 600;
+const MAX_FORM: usize = 16 * 1024;
+const MAX_REASON: usize = 1_000;
+
+/// What a POST asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Accept,
+    Decline,
+    Pay,
+}
+
+/// Everything a share page needs, read for one token.
+struct Opened {
+    token: String,
+    link: ShareLinkRow,
+    settings: Settings,
+    nonce: String,
+}
+
+fn html(status: u16, nonce: &str, body: String) -> AppResult<Response> {
+    let csp = format!(
+        "default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; \
+         form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; base-uri 'none'"
+    );
+    let response = ResponseBuilder::new()
+        .with_status(status)
+        .fixed(body.into_bytes());
+    let headers = response.headers();
+    let set = |k: &str, v: &str| {
+        headers
+            .set(k, v)
+            .map_err(|e| AppError::internal(format!("header {k}: {e}")))
+    };
+    set("Content-Type", "text/html; charset=utf-8")?;
+    set("Content-Security-Policy", &csp)?;
+    set("Referrer-Policy", "no-referrer")?;
+    set("X-Robots-Tag", "noindex")?;
+    Ok(response)
+}
+
+fn redirect(location: &str) -> AppResult<Response> {
+    let response = ResponseBuilder::new().with_status(303).empty();
+    response
+        .headers()
+        .set("Location", location)
+        .map_err(|e| AppError::internal(format!("location: {e}")))?;
+    Ok(response)
+}
+
+fn company(settings: &Settings) -> Company<'_> {
+    Company {
+        name: &settings.name,
+        email: settings.email.as_deref(),
+        phone: settings.phone.as_deref(),
+        address: settings.address.as_deref(),
+        brand_color: Some(&settings.brand_color),
+    }
+}
+
+fn plain_company() -> Company<'static> {
+    Company {
+        name: "Your link",
+        email: None,
+        phone: None,
+        address: None,
+        brand_color: None,
+    }
+}
+
+fn new_nonce() -> AppResult<String> {
+    crypto::random_string(22)
+}
+
+/// A customer's action as an audit event: the link is the actor.
+fn customer_event(
+    rctx: &RequestCtx,
+    link_id: &str,
+    action: &'static str,
+    entity: &'static str,
+    entity_id: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> AuditEvent {
+    AuditEvent {
+        at: clock::now(),
+        actor_kind: ActorKind::Customer,
+        actor_id: Some(link_id.to_owned()),
+        action,
+        entity,
+        entity_id: Some(entity_id.to_owned()),
+        before,
+        after,
+        ip: rctx.ip.clone(),
+        request_id: rctx.id.as_str().to_owned(),
+    }
+}
+
+fn miss_key(rctx: &RequestCtx) -> Option<String> {
+    rctx.ip.as_ref().map(|ip| format!("share-miss:{ip}"))
+}
+
+async fn misses(env: &Env, rctx: &RequestCtx) -> u32 {
+    let (Some(key), Ok(kv)) = (miss_key(rctx), db::sessions(env)) else {
+        return 0;
+    };
+    kv.get(&key)
+        .text()
+        .await
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn count_miss(env: &Env, rctx: &RequestCtx, seen: u32) {
+    if let (Some(key), Ok(kv)) = (miss_key(rctx), db::sessions(env)) {
+        if let Ok(put) = kv.put(&key, (seen + 1).to_string()) {
+            let _ = put.expiration_ttl(MISS_WINDOW_SECS).execute().await;
+        }
+    }
+}
+
+/// The link behind `matched`'s token, if it opens; otherwise the page to answer with.
+async fn open(
+    env: &Env,
+    rctx: &RequestCtx,
+    matched: &Matched,
+) -> AppResult<Result<Opened, Response>> {
+    let nonce = new_nonce()?;
+    let token = matched.param("token").unwrap_or_default().to_owned();
+    let seen = misses(env, rctx).await;
+    if seen >= MISS_LIMIT {
+        let page = message_page(
+            &plain_company(),
+            "Too many attempts",
+            "Please wait a few minutes, then open the link you were sent.",
+            &nonce,
+        );
+        return Ok(Err(html(429, &nonce, page)?));
+    }
+    let not_found = |nonce: &str| -> AppResult<Response> {
+        let page = message_page(
+            &plain_company(),
+            "Link not found",
+            "This link does not exist. Check that you opened the whole link you were sent.",
+            nonce,
+        );
+        html(404, nonce, page)
+    };
+    if !looks_like_token(&token) {
+        count_miss(env, rctx, seen).await;
+        return Ok(Err(not_found(&nonce)?));
+    }
+    let database = db::database(env)?;
+    let results = db::read_batch(
+        &database,
+        vec![
+            db::statement(
+                &database,
+                link_store::SELECT_BY_HASH,
+                &[db::text(&sha256_hex(&token))],
+            )?,
+            db::statement(&database, db::settings::SELECT, &[])?,
+        ],
+    )
+    .await?;
+    let Some(link) = rows_at::<ShareLinkRow>(&results, 0)?.into_iter().next() else {
+        count_miss(env, rctx, seen).await;
+        return Ok(Err(not_found(&nonce)?));
+    };
+    let settings = rows_at::<Settings>(&results, 1)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::not_found("company settings"))?;
+    let expires = Millis::parse_rfc3339(&link.expires_at)
+        .ok_or_else(|| AppError::internal(format!("share link {} expiry", link.id)))?;
+    if !is_open(expires, link.revoked_at.is_some(), now()) {
+        let page = message_page(
+            &company(&settings),
+            "This link has expired",
+            "Ask us for a new link: contact details are above.",
+            &nonce,
+        );
+        return Ok(Err(html(410, &nonce, page)?));
+    }
+    Ok(Ok(Opened {
+        token,
+        link,
+        settings,
+        nonce,
+    }))
+}
+
+/// `GET /s/{token}`.
+pub async fn view(
+    req: &Request,
+    env: &Env,
+    rctx: &RequestCtx,
+    matched: &Matched,
+) -> AppResult<Response> {
+    let opened = match open(env, rctx, matched).await? {
+        Ok(opened) => opened,
+        Err(page) => return Ok(page),
+    };
+    let flash = query_pairs(&req.inner().url())
+        .into_iter()
+        .find_map(|(k, _)| match k.as_str() {
+            "accepted" => Some(
+                "Thank you: your acceptance is recorded. We will be in touch to book the work.",
+            ),
+            "declined" => Some("Your answer is recorded. Thank you for letting us know."),
+            "paid" => {
+                Some("Thank you: your payment is being confirmed and will show here shortly.")
+            }
+            _ => None,
+        });
+    match opened.link.document_kind.as_str() {
+        "quote" => show_quote(env, rctx, &opened, flash.map(|f| (f, false)), 200).await,
+        _ => show_invoice(env, &opened, flash.map(|f| (f, false)), 200).await,
+    }
+}
+
+async fn load_quote(env: &Env, id: &str) -> AppResult<QuoteRow> {
+    db::first::<QuoteRow>(
+        &db::database(env)?,
+        quote_store::SELECT_BY_ID,
+        &[db::text(id)],
+    )
+    .await?
+    .ok_or_else(|| AppError::not_found("quote"))
+}
+
+async fn show_quote(
+    env: &Env,
+    rctx: &RequestCtx,
+    opened: &Opened,
+    notice: Option<(&str, bool)>,
+    status: u16,
+) -> AppResult<Response> {
+    let mut row = load_quote(env, &opened.link.document_id).await?;
+    let at = now();
+    // The first opening of a sent quote marks it viewed (audited with the customer's IP).
+    if row.status == "sent" && quote_status(&row, at)? == QuoteStatus::Sent {
+        let database = db::database(env)?;
+        let stamp = at.to_rfc3339();
+        let results = db::audit::write(&database, || {
+            Ok((
+                vec![
+                    Step::guarded(
+                        db::statement(
+                            &database,
+                            quote_store::SET_STATUS,
+                            &[
+                                db::text("viewed"),
+                                db::text(&stamp),
+                                db::text(&row.id),
+                                db::int(row.version),
+                                db::text("sent"),
+                            ],
+                        )?,
+                        customer_event(
+                            rctx,
+                            &opened.link.id,
+                            "quote.viewed",
+                            "quote",
+                            &row.id,
+                            Some(json!({ "status": "sent" })),
+                            Some(json!({ "status": "viewed" })),
+                        ),
+                    ),
+                    Step::Plain(db::statement(
+                        &database,
+                        quote_store::SELECT_BY_ID,
+                        &[db::text(&row.id)],
+                    )?),
+                ],
+                vec![],
+            ))
+        })
+        .await?;
+        if let Some(fresh) = db::last_row::<QuoteRow>(&results)? {
+            row = fresh;
+        }
+    }
+    let quote = row.to_domain()?;
+    let shown = quote_status(&row, at)?;
+    let number = format!("Q-{:04}", row.number);
+    let valid_until = quote.valid_until.to_rfc3339();
+    let accepted_at = row.accepted_at.as_deref().map(|a| a.get(..10).unwrap_or(a));
+    let accepted = match (&row.signer_name, accepted_at) {
+        (Some(signer), Some(at)) => Some((signer.as_str(), at, row.chosen_option.as_deref())),
+        _ => None,
+    };
+    let totals_for = |option: Option<&str>| {
+        quote
+            .totals(&Choice {
+                option: option.map(str::to_owned),
+                optional_lines: Vec::new(),
+            })
+            .ok()
+            .or_else(|| crate::domain::money::totals(&quote.lines, quote.pricing).ok())
+    };
+    let page = quote_page(
+        &company(&opened.settings),
+        &quote,
+        &totals_for,
+        &QuoteState {
+            number: &number,
+            status: shown.as_str(),
+            valid_until: valid_until.get(..10).unwrap_or(&valid_until),
+            accepted,
+            notice,
+        },
+        &format!("/s/{}", opened.token),
+        &opened.nonce,
+    );
+    html(status, &opened.nonce, page)
+}
+
+async fn load_invoice(env: &Env, id: &str) -> AppResult<(InvoiceRow, Vec<PaymentRow>)> {
+    let database = db::database(env)?;
+    let results = db::read_batch(
+        &database,
+        vec![
+            db::statement(&database, invoice_store::SELECT_BY_ID, &[db::text(id)])?,
+            db::statement(&database, invoice_store::SELECT_PAYMENTS, &[db::text(id)])?,
+        ],
+    )
+    .await?;
+    let row = rows_at::<InvoiceRow>(&results, 0)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::not_found("invoice"))?;
+    Ok((row, rows_at::<PaymentRow>(&results, 1)?))
+}
+
+async fn show_invoice(
+    env: &Env,
+    opened: &Opened,
+    notice: Option<(&str, bool)>,
+    status: u16,
+) -> AppResult<Response> {
+    let (row, payments) = load_invoice(env, &opened.link.document_id).await?;
+    let invoice = row.to_domain()?;
+    let entries = payments
+        .iter()
+        .map(PaymentRow::to_entry)
+        .collect::<AppResult<Vec<_>>>()?;
+    let account = invoice.account(&entries)?;
+    let shown = invoice_status(&row, &account, now())?;
+    let totals = invoice.totals()?;
+    let payable = row.status == "issued" && !row.is_credit_note();
+    let due_at = row.due_at.as_deref().map(|d| d.get(..10).unwrap_or(d));
+    let page = invoice_page(
+        &company(&opened.settings),
+        invoice.pricing.currency,
+        &invoice.lines,
+        &totals,
+        &InvoiceState {
+            number: row.number.as_deref().unwrap_or("(draft)"),
+            status: shown.as_str(),
+            due_at,
+            paid: account.net_paid(),
+            balance: if payable { account.balance() } else { 0 },
+            due_now: if payable { account.due_now() } else { 0 },
+            can_pay_online: stripe::configured(env),
+            notice,
+        },
+        &format!("/s/{}", opened.token),
+        &opened.nonce,
+    );
+    html(status, &opened.nonce, page)
+}
+
+/// `POST /s/{token}/accept|decline|pay`, as HTML forms send them.
+pub async fn act(
+    mut req: Request,
+    env: &Env,
+    rctx: &RequestCtx,
+    matched: &Matched,
+    action: Action,
+) -> AppResult<Response> {
+    let opened = match open(env, rctx, matched).await? {
+        Ok(opened) => opened,
+        Err(page) => return Ok(page),
+    };
+    // Our own pages post these forms; another site's page may not (the token is the secret,
+    // this is the second lock).
+    let url = req.inner().url();
+    let own = origin(&url).unwrap_or_default().to_owned();
+    if let Some(sent) = req.headers().get("Origin").ok().flatten() {
+        if sent != "null" && !sent.eq_ignore_ascii_case(&own) {
+            let page = message_page(
+                &company(&opened.settings),
+                "Not allowed",
+                "Open the link you were sent and use the buttons there.",
+                &opened.nonce,
+            );
+            return html(403, &opened.nonce, page);
+        }
+    }
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|e| AppError::bad_request("The form could not be read.").with_cause(e))?;
+    if bytes.len() > MAX_FORM {
+        return Err(AppError::bad_request("The form is too large."));
+    }
+    let form = parse_form(&bytes).map_err(|e| AppError::bad_request(format!("Not a form: {e}")))?;
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    match (action, opened.link.document_kind.as_str()) {
+        (Action::Accept, "quote") => {
+            let choice = Choice {
+                option: field("option").filter(|o| !o.is_empty()),
+                optional_lines: form
+                    .iter()
+                    .filter(|(k, _)| k == "extra")
+                    .filter_map(|(_, v)| v.parse().ok())
+                    .collect(),
+            };
+            let signer = field("signer_name").unwrap_or_default();
+            accept(env, rctx, &opened, choice, &signer).await
+        }
+        (Action::Decline, "quote") => {
+            let reason: String = field("reason")
+                .unwrap_or_default()
+                .chars()
+                .take(MAX_REASON)
+                .collect();
+            decline(env, rctx, &opened, &reason).await
+        }
+        (Action::Pay, "invoice") => pay(env, &opened, &own).await,
+        _ => {
+            let page = message_page(
+                &company(&opened.settings),
+                "Not available",
+                "This link does not offer that.",
+                &opened.nonce,
+            );
+            html(405, &opened.nonce, page)
+        }
+    }
+}
+
+async fn accept(
+    env: &Env,
+    rctx: &RequestCtx,
+    opened: &Opened,
+    choice: Choice,
+    signer: &str,
+) -> AppResult<Response> {
+    let row = load_quote(env, &opened.link.document_id).await?;
+    let at = now();
+    let stored = QuoteStatus::parse(&row.status)
+        .ok_or_else(|| AppError::internal(format!("quote {} has status {}", row.id, row.status)))?;
+    let accepted = match row.to_domain()?.accept(stored, choice, signer, at) {
+        Ok(accepted) => accepted,
+        Err(refused) => {
+            let message = refused
+                .detail
+                .clone()
+                .unwrap_or_else(|| "That could not be done.".into());
+            return show_quote(env, rctx, opened, Some((&message, true)), refused.status()).await;
+        }
+    };
+    let database = db::database(env)?;
+    let stamp = at.to_rfc3339();
+    let extras = json!(accepted.choice.optional_lines).to_string();
+    let results = db::audit::write(&database, || {
+        Ok((
+            vec![Step::guarded(
+                db::statement(
+                    &database,
+                    quote_store::ACCEPT,
+                    &[
+                        db::opt_text(accepted.choice.option.as_deref()),
+                        db::text(&extras),
+                        db::text(&accepted.signer_name),
+                        db::text(&stamp),
+                        db::opt_text(rctx.ip.as_deref()),
+                        db::opt_text(None),
+                        db::int(accepted.total),
+                        db::int(accepted.deposit),
+                        db::text(&row.id),
+                        db::int(row.version),
+                    ],
+                )?,
+                customer_event(
+                    rctx,
+                    &opened.link.id,
+                    "quote.accepted",
+                    "quote",
+                    &row.id,
+                    Some(json!({ "status": stored.as_str() })),
+                    Some(json!({
+                        "status": "accepted",
+                        "option": accepted.choice.option,
+                        "optional_lines": accepted.choice.optional_lines,
+                        "signer_name": accepted.signer_name,
+                        "total": accepted.total,
+                        "deposit": accepted.deposit,
+                        "recorded_by_staff": false,
+                    })),
+                ),
+            )],
+            vec![],
+        ))
+    })
+    .await?;
+    if results.first().map(db::changes) != Some(1) {
+        // Someone (another tab) answered first.
+        return show_quote(
+            env,
+            rctx,
+            opened,
+            Some((
+                "This quote was already answered; it cannot be accepted again.",
+                true,
+            )),
+            409,
+        )
+        .await;
+    }
+    redirect(&format!("/s/{}?accepted=1", opened.token))
+}
+
+async fn decline(
+    env: &Env,
+    rctx: &RequestCtx,
+    opened: &Opened,
+    reason: &str,
+) -> AppResult<Response> {
+    let row = load_quote(env, &opened.link.document_id).await?;
+    let at = now();
+    let shown = quote_status(&row, at)?;
+    if let Err(refused) = shown.transition(QuoteStatus::Declined) {
+        let message = refused
+            .detail
+            .clone()
+            .unwrap_or_else(|| "That could not be done.".into());
+        return show_quote(env, rctx, opened, Some((&message, true)), 409).await;
+    }
+    let database = db::database(env)?;
+    let stamp = at.to_rfc3339();
+    let results = db::audit::write(&database, || {
+        Ok((
+            vec![Step::guarded(
+                db::statement(
+                    &database,
+                    quote_store::SET_STATUS,
+                    &[
+                        db::text("declined"),
+                        db::text(&stamp),
+                        db::text(&row.id),
+                        db::int(row.version),
+                        db::text(&row.status),
+                    ],
+                )?,
+                customer_event(
+                    rctx,
+                    &opened.link.id,
+                    "quote.declined",
+                    "quote",
+                    &row.id,
+                    Some(json!({ "status": shown.as_str() })),
+                    Some(json!({ "status": "declined", "reason": reason })),
+                ),
+            )],
+            vec![],
+        ))
+    })
+    .await?;
+    if results.first().map(db::changes) != Some(1) {
+        return show_quote(
+            env,
+            rctx,
+            opened,
+            Some(("This quote was already answered.", true)),
+            409,
+        )
+        .await;
+    }
+    redirect(&format!("/s/{}?declined=1", opened.token))
+}
+
+async fn pay(env: &Env, opened: &Opened, own_origin: &str) -> AppResult<Response> {
+    let (row, payments) = load_invoice(env, &opened.link.document_id).await?;
+    let invoice = row.to_domain()?;
+    let entries = payments
+        .iter()
+        .map(PaymentRow::to_entry)
+        .collect::<AppResult<Vec<_>>>()?;
+    let account = invoice.account(&entries)?;
+    let due = account.due_now();
+    if row.status != "issued" || row.is_credit_note() || due <= 0 || !stripe::configured(env) {
+        return show_invoice(
+            env,
+            opened,
+            Some(("There is nothing to pay by card here.", true)),
+            409,
+        )
+        .await;
+    }
+    let page = format!("{own_origin}/s/{}", opened.token);
+    let number = row.number.clone().unwrap_or_default();
+    let checkout = Checkout {
+        invoice_id: &row.id,
+        invoice_number: &number,
+        company: &opened.settings.name,
+        amount: due,
+        currency: invoice.pricing.currency.code(),
+        customer_email: None,
+        success_url: &format!("{page}?paid=1"),
+        cancel_url: &page,
+    };
+    match stripe::create_checkout(env, &checkout).await {
+        Ok(session) => redirect(&session.url),
+        Err(e) => {
+            worker::console_error!(
+                "{}",
+                json!({ "level": "error", "msg": "stripe checkout", "error": e.to_string() })
+            );
+            show_invoice(
+                env,
+                opened,
+                Some((
+                    "Card payment is not available right now; please try again later.",
+                    true,
+                )),
+                503,
+            )
+            .await
+        }
+    }
+}
+
+/// The account an invoice's row and payments make (for the Stripe webhook).
+pub fn account_of(
+    row: &InvoiceRow,
+    payments: &[PaymentRow],
+) -> AppResult<crate::domain::invoices::Account> {
+    let invoice = row.to_domain()?;
+    let entries = payments
+        .iter()
+        .map(PaymentRow::to_entry)
+        .collect::<AppResult<Vec<_>>>()?;
+    invoice.account(&entries)
+}
+
+pub(crate) async fn invoice_with_payments(
+    env: &Env,
+    id: &str,
+) -> AppResult<(InvoiceRow, Vec<PaymentRow>)> {
+    load_invoice(env, id).await
+}
