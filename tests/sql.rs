@@ -187,6 +187,7 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         share_links::SELECT_BY_ID,
         share_links::SELECT_BY_HASH,
         share_links::REVOKE,
+        share_links::SELECT_CUSTOMER_NAME,
         messaging::INSERT_INBOUND,
         messaging::FINISH_INBOUND,
         messaging::SELECT_INBOUND,

@@ -15,6 +15,8 @@ pub const SELECT_BY_ID: &str = "SELECT id, document_kind, document_id, created_b
 pub const SELECT_BY_HASH: &str = "SELECT id, document_kind, document_id, created_by, \
     created_at, expires_at, revoked_at, last_used_at, version FROM share_links \
     WHERE token_hash = ?1";
+/// The customer a shared document is for (its page names them).
+pub const SELECT_CUSTOMER_NAME: &str = "SELECT name FROM customers WHERE id = ?1";
 pub const REVOKE: &str = "UPDATE share_links SET revoked_at = ?1, version = version + 1 \
     WHERE id = ?2 AND version = ?3 AND revoked_at IS NULL";
 

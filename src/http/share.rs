@@ -210,13 +210,14 @@ async fn open(
     let expires = Millis::parse_rfc3339(&link.expires_at)
         .ok_or_else(|| AppError::internal(format!("share link {} expiry", link.id)))?;
     if !is_open(expires, link.revoked_at.is_some(), now()) {
+        // Expired and withdrawn links answer as unknown ones do: a closed link tells nothing.
         let page = message_page(
             &company(&settings),
-            "This link has expired",
-            "Ask us for a new link: contact details are above.",
+            "This link is no longer valid",
+            "It may have expired or been withdrawn. Ask us for a new one: contact details are above.",
             &nonce,
         );
-        return Ok(Err(html(410, &nonce, page)?));
+        return Ok(Err(html(404, &nonce, page)?));
     }
     Ok(Ok(Opened {
         token,
@@ -253,6 +254,22 @@ pub async fn view(
         "quote" => show_quote(env, rctx, &opened, flash.map(|f| (f, false)), 200).await,
         _ => show_invoice(env, &opened, flash.map(|f| (f, false)), 200).await,
     }
+}
+
+#[derive(serde::Deserialize)]
+struct NameRow {
+    name: String,
+}
+
+/// The name of the customer a document is for, shown on the page.
+async fn customer_name(env: &Env, customer_id: &str) -> AppResult<Option<String>> {
+    Ok(db::first::<NameRow>(
+        &db::database(env)?,
+        link_store::SELECT_CUSTOMER_NAME,
+        &[db::text(customer_id)],
+    )
+    .await?
+    .map(|r| r.name))
 }
 
 async fn load_quote(env: &Env, id: &str) -> AppResult<QuoteRow> {
@@ -320,6 +337,7 @@ async fn show_quote(
     let quote = row.to_domain()?;
     let shown = quote_status(&row, at)?;
     let number = format!("Q-{:04}", row.number);
+    let for_whom = customer_name(env, &row.customer_id).await?;
     let valid_until = quote.valid_until.to_rfc3339();
     let accepted_at = row.accepted_at.as_deref().map(|a| a.get(..10).unwrap_or(a));
     let accepted = match (&row.signer_name, accepted_at) {
@@ -341,6 +359,7 @@ async fn show_quote(
         &totals_for,
         &QuoteState {
             number: &number,
+            customer: for_whom.as_deref(),
             status: shown.as_str(),
             valid_until: valid_until.get(..10).unwrap_or(&valid_until),
             accepted,
@@ -385,6 +404,7 @@ async fn show_invoice(
     let shown = invoice_status(&row, &account, now())?;
     let totals = invoice.totals()?;
     let payable = row.status == "issued" && !row.is_credit_note();
+    let for_whom = customer_name(env, &row.customer_id).await?;
     let due_at = row.due_at.as_deref().map(|d| d.get(..10).unwrap_or(d));
     let page = invoice_page(
         &company(&opened.settings),
@@ -393,6 +413,7 @@ async fn show_invoice(
         &totals,
         &InvoiceState {
             number: row.number.as_deref().unwrap_or("(draft)"),
+            customer: for_whom.as_deref(),
             status: shown.as_str(),
             due_at,
             paid: account.net_paid(),

@@ -238,8 +238,9 @@ pub async fn stripe(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult
         now_secs,
         STRIPE_TOLERANCE_S,
     ) {
+        // Stripe's own convention: a delivery that fails verification is a 400.
         return Err(
-            AppError::unauthorized("Not a Stripe delivery for this account.")
+            AppError::bad_request("Not a Stripe delivery for this account.")
                 .with_cause(format!("stripe webhook: {why}")),
         );
     }

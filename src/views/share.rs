@@ -148,6 +148,8 @@ fn percent(ppm: i64) -> String {
 pub struct QuoteState<'a> {
     /// `Q-0007`-style number shown to the customer.
     pub number: &'a str,
+    /// Who it is for.
+    pub customer: Option<&'a str>,
     /// The status the customer sees: sent/viewed (open), accepted, declined, expired.
     pub status: &'a str,
     pub valid_until: &'a str,
@@ -188,6 +190,7 @@ pub fn quote_page(
         }
         section {
             h2 { "Quote " (state.number) ": " (quote.title) }
+            @if let Some(customer) = state.customer { p { "Prepared for " strong { (customer) } } }
             p { span class="status" { (state.status) } " · valid until " (state.valid_until) }
             @if let Some((signer, at, option)) = state.accepted {
                 p { "Accepted by " strong { (signer) } " on " (at)
@@ -258,6 +261,7 @@ pub fn quote_page(
 /// What an invoice page shows besides the lines.
 pub struct InvoiceState<'a> {
     pub number: &'a str,
+    pub customer: Option<&'a str>,
     pub status: &'a str,
     pub due_at: Option<&'a str>,
     pub paid: i64,
@@ -285,6 +289,7 @@ pub fn invoice_page(
         }
         section {
             h2 { "Invoice " (state.number) }
+            @if let Some(customer) = state.customer { p { "For " strong { (customer) } } }
             p { span class="status" { (state.status.replace('_', " ")) }
                 @if let Some(due) = state.due_at { " · due " (due) } }
             (lines_table(currency, &indexed, totals))
@@ -363,6 +368,7 @@ mod tests {
         let totals_for = move |_: Option<&str>| totals(&lines, pricing).ok();
         let state = QuoteState {
             number: "Q-0001",
+            customer: Some("<script>alert('ann')</script>"),
             status: "sent",
             valid_until: "2026-12-31",
             accepted: None,
@@ -401,6 +407,7 @@ mod tests {
         let totals_for = move |_: Option<&str>| totals(&lines, pricing).ok();
         let state = QuoteState {
             number: "Q-0002",
+            customer: None,
             status: "accepted",
             valid_until: "2026-12-31",
             accepted: Some(("Ada Lee", "2026-12-01", None)),

@@ -29,7 +29,7 @@ fn submit(tenant: &Tenant, path: &str, form: &str) -> Reply {
 fn a_customer_views_chooses_and_accepts_a_quote_once_and_misses_are_limited() {
     let tenant = Tenant::spawn();
     let owner = owner(&tenant);
-    let (customer_id, _) = customer(&owner, "Ada Lee");
+    let (customer_id, _) = customer(&owner, "Ada <script>alert(1)</script> Lee");
     let line = |d: &str, price: i64, option: Option<&str>, optional: bool| {
         json!({ "description": d, "quantity_milli": 1000, "unit_price": price,
                 "option": option, "optional": optional })
@@ -65,6 +65,15 @@ fn a_customer_views_chooses_and_accepts_a_quote_once_and_misses_are_limited() {
     assert!(
         page.body.contains("Furnace &lt;service&gt;"),
         "escaped title"
+    );
+    assert!(
+        page.body
+            .contains("Ada &lt;script&gt;alert(1)&lt;/script&gt; Lee"),
+        "escaped name"
+    );
+    assert!(
+        !page.body.contains("<script"),
+        "no script on the page at all"
     );
     assert!(page.body.contains("Option: Good") && page.body.contains("Option: Best"));
     assert!(page.body.contains("Accept quote"));
@@ -129,7 +138,23 @@ fn a_customer_views_chooses_and_accepts_a_quote_once_and_misses_are_limited() {
     assert_eq!(event["after"]["optional_lines"], json!([3]));
     assert!(event["ip"].is_string(), "{event}");
 
-    // Unknown tokens are 404 pages; after enough misses from one address, 429.
+    // A revoked link is as unknown as a wrong one: 404 pages; after enough misses from one
+    // address, 429.
+    let second = owner
+        .request("POST", &format!("{quote}/share"))
+        .send()
+        .json();
+    let second_page = format!("/s/{}", second["token"].as_str().unwrap());
+    assert_eq!(tenant.get(&second_page).status, 200);
+    let revoked = act(
+        &owner,
+        "DELETE",
+        &format!("/api/v1/share-links/{}", second["id"].as_str().unwrap()),
+        1,
+        None,
+    );
+    assert_eq!(revoked.status, 204, "{}", revoked.body);
+    assert_eq!(tenant.get(&second_page).status, 404);
     assert_eq!(tenant.get("/s/AAAAAAAAAAAAAAAAAAAAAAAA").status, 404);
     assert_eq!(tenant.get("/s/short").status, 404);
     let statuses: Vec<u16> = (0..25)
@@ -222,7 +247,7 @@ fn an_invoice_is_paid_through_stripe_checkout_and_recorded_once_from_the_signed_
             .body(event.as_bytes().to_vec())
             .send()
     };
-    assert_eq!(deliver("t=1,v1=00").status, 401);
+    assert_eq!(deliver("t=1,v1=00").status, 400);
     assert_eq!(deliver(&signature).status, 200);
     assert_eq!(deliver(&signature).status, 200);
 

@@ -36,8 +36,9 @@ use crate::views::url::{parse_limit, query_pairs};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
-/// How often an issue is decided again when another issue took its number first.
-const NUMBER_ATTEMPTS: u32 = 16;
+/// How often an issue is decided again when another issue took its number first: each round
+/// has one winner, so this many concurrent issues all get through.
+const NUMBER_ATTEMPTS: u32 = 40;
 const MAX_REFERENCE: usize = 200;
 
 const CREATE_FIELDS: [&str; 8] = [
