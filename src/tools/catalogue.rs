@@ -503,6 +503,142 @@ pub static CATALOGUE: &[Tool] = &[
         },
     },
     Tool {
+        name: "list_quotes",
+        title: "List quotes",
+        description: "Lists quotes, newest first, optionally by status (draft, sent, viewed, \
+            accepted, declined, expired) or customer. Returns ids, numbers, titles, totals and \
+            versions.",
+        permission: Some(ViewMoney),
+        effect: Effect::Read,
+        properties: || {
+            json!({
+                "status": { "type": "string", "enum": ["draft", "sent", "viewed", "accepted", "declined", "expired"], "description": "Only quotes in this status." },
+                "customer_id": string("Only quotes of this customer id (see search_customers)."),
+                "limit": limit(),
+                "cursor": cursor(),
+            })
+        },
+        required: &[],
+        plan: |args| {
+            let mut call = ApiCall::new("GET", "/api/v1/quotes".into());
+            call.query = args.query(&[
+                ("status", "status"),
+                ("customer_id", "customer"),
+                ("limit", "limit"),
+                ("cursor", "cursor"),
+            ])?;
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "get_quote",
+        title: "Get a quote",
+        description: "Returns one quote: lines (with options and extras), totals per option, \
+            deposit, validity, status, the acceptance if any, and its version.",
+        permission: Some(ViewMoney),
+        effect: Effect::Read,
+        properties: || json!({ "quote_id": id_property("quote", "list_quotes") }),
+        required: &["quote_id"],
+        plan: |args| {
+            Ok(ApiCall::new(
+                "GET",
+                path(&["/api/v1/quotes/"], args, &["quote_id"])?,
+            ))
+        },
+    },
+    Tool {
+        name: "send_quote",
+        title: "Send a quote",
+        description: "Marks a draft quote sent (it can then be shared with the customer and \
+            accepted). Needs the version from get_quote.",
+        permission: Some(ManageRecords),
+        effect: Effect::Write,
+        properties: || json!({ "quote_id": id_property("quote", "list_quotes"), "version": version() }),
+        required: &["quote_id", "version"],
+        plan: |args| {
+            let mut call = ApiCall::new(
+                "POST",
+                path(&["/api/v1/quotes/", "/send"], args, &["quote_id"])?,
+            );
+            call.version = Some(args.version()?);
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "list_invoices",
+        title: "List invoices",
+        description: "Lists invoices, newest first, optionally by status (draft, issued, \
+            partially_paid, paid, overdue, void), customer or job. Returns ids, numbers, \
+            totals, balances and versions.",
+        permission: Some(ViewMoney),
+        effect: Effect::Read,
+        properties: || {
+            json!({
+                "status": { "type": "string", "enum": ["draft", "issued", "partially_paid", "paid", "overdue", "void"], "description": "Only invoices in this status." },
+                "customer_id": string("Only invoices of this customer id (see search_customers)."),
+                "job_id": string("Only invoices of this job id (see list_jobs)."),
+                "limit": limit(),
+                "cursor": cursor(),
+            })
+        },
+        required: &[],
+        plan: |args| {
+            let mut call = ApiCall::new("GET", "/api/v1/invoices".into());
+            call.query = args.query(&[
+                ("status", "status"),
+                ("customer_id", "customer"),
+                ("job_id", "job"),
+                ("limit", "limit"),
+                ("cursor", "cursor"),
+            ])?;
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "get_invoice",
+        title: "Get an invoice",
+        description: "Returns one invoice: lines, totals, payments, balance, what is due now, \
+            due date, status and version.",
+        permission: Some(ViewMoney),
+        effect: Effect::Read,
+        properties: || json!({ "invoice_id": id_property("invoice", "list_invoices") }),
+        required: &["invoice_id"],
+        plan: |args| {
+            Ok(ApiCall::new(
+                "GET",
+                path(&["/api/v1/invoices/"], args, &["invoice_id"])?,
+            ))
+        },
+    },
+    Tool {
+        name: "record_payment",
+        title: "Record a payment",
+        description: "Records money received against an issued invoice (cash, check, bank \
+            transfer, card taken in person). At most the balance. Moves money on the books: \
+            confirm the amount and method with the user first. Needs the invoice's version.",
+        permission: Some(ManageRecords),
+        effect: Effect::Destructive,
+        properties: || {
+            json!({
+                "invoice_id": id_property("invoice", "list_invoices"),
+                "version": version(),
+                "amount": { "type": "integer", "minimum": 1, "description": "In the currency's minor units: $12.50 is 1250." },
+                "method": { "type": "string", "enum": ["card", "cash", "check", "bank", "other"], "description": "How it was paid." },
+                "reference": string("A check number, transfer reference or note."),
+            })
+        },
+        required: &["invoice_id", "version", "amount", "method"],
+        plan: |args| {
+            let mut call = ApiCall::new(
+                "POST",
+                path(&["/api/v1/invoices/", "/payments"], args, &["invoice_id"])?,
+            );
+            call.version = Some(args.version()?);
+            call.body = Some(args.body_without(&["invoice_id", "version"]));
+            Ok(call)
+        },
+    },
+    Tool {
         name: "list_audit_events",
         title: "Read the audit trail",
         description: "Lists audited changes, newest first: who (actor kind and user id), what \

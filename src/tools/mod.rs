@@ -21,7 +21,7 @@ use crate::domain::auth::permissions::{Permission, Role};
 pub enum Effect {
     Read,
     Write,
-    /// Removes or cancels something a person would want to confirm first.
+    /// Removes or cancels something, or moves money: a person would want to confirm first.
     Destructive,
 }
 

@@ -193,6 +193,10 @@ fn an_sdk_client_books_and_reschedules_work_and_the_audit_trail_names_mcp() {
         .unwrap()
         .contains("status"));
 
+    // Money tools are there for roles that see money.
+    let invoices = client.call("list_invoices", json!({ "status": "issued" }));
+    assert_eq!(invoices["invoices"], json!([]), "{invoices}");
+
     let audit = client.call("list_audit_events", json!({ "entity_id": visit_id }));
     let events = audit["events"].as_array().unwrap();
     assert!(!events.is_empty(), "{audit}");
