@@ -60,6 +60,8 @@ fn page(company: &Company<'_>, title: &str, nonce: &str, body: Markup) -> String
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
+                // No icon request (and so no 404 in the console).
+                link rel="icon" href="data:,";
                 title { (title) " · " (company.name) }
                 style nonce=(nonce) { (PreEscaped(style)) }
             }
