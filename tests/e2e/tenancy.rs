@@ -1,6 +1,6 @@
 //! Tenants are isolated by infrastructure (one Worker, D1, KV and R2 each): two local tenants
-//! side by side share nothing. A session, a personal access token, a Telegram webhook secret or
-//! a record id from one means nothing to the other, and each tenant's data sits in its own
+//! side by side share nothing. A session, a personal access token, a share link, a Telegram
+//! webhook secret or a record id from one means nothing to the other, and each tenant's data sits in its own
 //! state folder. The local
 //! dispatcher (scripts/lib/dispatcher.mjs) routes `SLUG.localhost` to tenant SLUG, as
 //! subdomains do in production, passing requests and responses through unchanged.
@@ -98,6 +98,27 @@ fn a_session_a_token_or_a_record_id_of_one_tenant_means_nothing_to_another() {
         .bearer(&token)
         .send()
         .problem(401);
+
+    // A's share link opens on A only.
+    let invoice = owner_a.post(
+        "/api/v1/invoices",
+        &json!({ "customer_id": customer_id,
+                 "lines": [{ "description": "Valve", "quantity_milli": 1000, "unit_price": 4_500 }] }),
+    );
+    assert_eq!(invoice.status, 201, "{}", invoice.body);
+    let invoice = format!(
+        "/api/v1/invoices/{}",
+        invoice.json()["id"].as_str().unwrap()
+    );
+    let issued = owner_a
+        .request("POST", &format!("{invoice}/issue"))
+        .header("If-Match", "\"1\"")
+        .send();
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    let link = owner_a.post(&format!("{invoice}/share"), &json!({})).json();
+    let page = format!("/s/{}", link["token"].as_str().unwrap());
+    assert_eq!(a.get(&page).status, 200);
+    assert_eq!(b.get(&page).status, 404);
 
     // A's Telegram secret is refused by B's webhook, and accepted by A's.
     let update = json!({ "update_id": 1, "message": { "message_id": 1, "date": 1_700_000_000,
