@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod invites;
 pub mod jobs;
 pub mod messaging;
+pub mod pages;
 pub mod probe;
 pub mod schema;
 pub mod settings;

@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod mcp;
 pub mod openapi;
 pub mod ops;
+pub mod pages;
 pub mod panics;
 pub mod respond;
 pub mod router;
@@ -51,7 +52,11 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     let (mut response, error) = match handle(req, &env, &ctx, &rctx, &method, &path).await {
         Ok(response) => (response, None),
         Err(err) => {
-            let response = respond::problem(&err, &path, rctx.id.as_str());
+            let response = if is_page(&method, &path) {
+                pages::error_response(&err, rctx.id.as_str())
+            } else {
+                respond::problem(&err, &path, rctx.id.as_str())
+            };
             (response, Some(err.to_string()))
         }
     };
@@ -93,6 +98,8 @@ async fn handle(
         // Webhooks finish their work after the response, so they need the context.
         Route::TelegramWebhook => return webhooks::telegram(req, env, rctx, ctx).await,
         Route::SmsWebhook => return webhooks::sms(req, env, rctx, ctx).await,
+        // Pages authenticate themselves: a visitor who is not signed in is sent to sign in.
+        Route::Page(page) => return pages::serve(req, env, page, &matched).await,
         _ => {}
     }
     let principal = auth::check(&req, env, matched.guard, method).await?;
@@ -111,9 +118,11 @@ pub(crate) async fn route(
     // Guarded routes always have a principal; the match below relies on it.
     let me = || principal.ok_or_else(|| AppError::internal("guarded route without principal"));
     match matched.route {
-        Route::Mcp | Route::McpResourceMetadata | Route::TelegramWebhook | Route::SmsWebhook => {
-            Err(AppError::internal("not reachable from a tool"))
-        }
+        Route::Mcp
+        | Route::McpResourceMetadata
+        | Route::TelegramWebhook
+        | Route::SmsWebhook
+        | Route::Page(_) => Err(AppError::internal("not reachable from a tool")),
         Route::ListLinks => api::links::list(env, me()?).await,
         Route::CreateLinkCode => api::links::create_code(env, rctx, me()?).await,
         Route::DeleteLink => api::links::delete(env, rctx, me()?, matched).await,
@@ -162,6 +171,14 @@ pub(crate) async fn route(
         Route::UpdateVisit => api::visits::update(req, env, rctx, me()?, matched).await,
         Route::DeleteVisit => api::visits::delete(&req, env, rctx, me()?, matched).await,
     }
+}
+
+/// Whether an error on this request should be an HTML page (a browser asked for a page).
+fn is_page(method: &str, path: &str) -> bool {
+    matches!(
+        dispatch(method, path),
+        Ok(Dispatch::Handle(Matched { route: Route::Page(page), .. })) if page != router::Page::Asset
+    )
 }
 
 /// Adopts a well-formed incoming `X-Request-Id`, otherwise makes a new random one.

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod customers;
 pub mod health;
 pub mod jobs;
+pub mod pages;
 pub mod request_log;
 pub mod selfcheck;
 pub mod url;
