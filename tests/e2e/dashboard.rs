@@ -222,3 +222,28 @@ fn signing_in_enrolling_and_timing_out_work_in_a_real_browser() {
     );
     assert_eq!(result["recovery_codes"], 10);
 }
+
+#[test]
+fn a_days_work_customers_jobs_visits_conflicts_and_roles_in_a_real_browser() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let tech = member(&owner, TECH_EMAIL, "technician", TECH_PASSWORD);
+    assert_eq!(tech.user["name"], "technician person");
+    let result = browser(
+        &tenant,
+        "work.mjs",
+        &[
+            OPS_TOKEN,
+            OWNER_EMAIL,
+            OWNER_PASSWORD,
+            TECH_EMAIL,
+            TECH_PASSWORD,
+        ],
+    );
+    assert_eq!(result["jobs"].as_array().map(Vec::len), Some(2));
+    // The browser's work is in the audit trail, chained and intact (the scenario's clock
+    // moved past the session's idle limit, so sign in again).
+    let owner = sign_in(&tenant, OWNER_EMAIL, OWNER_PASSWORD);
+    let verified = owner.get("/api/v1/audit/verify").json();
+    assert_eq!(verified["ok"], true, "{verified}");
+}
