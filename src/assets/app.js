@@ -209,7 +209,9 @@
     if (Array.isArray(value)) return value.join(", ");
     if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value)) return showInstant(value);
     if (typeof value === "object") return JSON.stringify(value);
-    return String(value).replace(/_/g, " ");
+    const text = String(value).replace(/_/g, " ");
+    const named = key === "status" || key === "priority" || key === "role";
+    return named ? text.charAt(0).toUpperCase() + text.slice(1) : text;
   }
 
   // Someone changed the record since this page was read: show it as it is now, offer to reload
@@ -219,11 +221,12 @@
     const panel = el("div", "conflict");
     panel.setAttribute("role", "alert");
     panel.append(el("p", "strong", problem.detail || "This changed since you opened the page."));
-    const names = new Set([...form.elements].map((e) => e.name).filter(Boolean));
+    // The fields of this form, in its order, then the status.
+    const names = [...new Set([...form.elements].map((e) => e.name).filter(Boolean))];
     const facts = el("dl", "facts");
-    for (const [key, value] of Object.entries(current)) {
-      if (!names.has(key) && key !== "status") continue;
-      facts.append(el("dt", null, LABELS[key] ?? key), el("dd", null, shown(form, key, value)));
+    for (const key of [...names.filter((n) => n !== "status"), "status"]) {
+      if (!(key in current)) continue;
+      facts.append(el("dt", null, LABELS[key] ?? key), el("dd", null, shown(form, key, current[key])));
     }
     if (facts.childElementCount) {
       panel.append(el("p", null, "It is now:"), facts);
@@ -234,7 +237,7 @@
     reload.dataset.reload = "";
     reload.addEventListener("click", () => location.reload());
     actions.append(reload);
-    if (Number.isInteger(current.version) && names.size > 1) {
+    if (Number.isInteger(current.version) && names.length > 1) {
       const keep = el("button", "secondary", "Keep my version");
       keep.type = "button";
       keep.dataset.keep = "";

@@ -185,7 +185,21 @@ await run(async ({ browser, watch, state }) => {
   await shootBoth(owner, "customers");
   await owner.goto(`${base}/customers/${customerId}`);
   await shootBoth(owner, "customer");
+  // Personal access tokens and chat link codes are shown once; a token can be revoked.
   await owner.goto(`${base}/settings`);
+  await owner.fill('form.new-token input[name="name"]', "Laptop MCP");
+  await owner.click('form.new-token button[type="submit"]');
+  await owner.waitForSelector('[data-output="token"]:not([hidden])');
+  const token = await owner.textContent('[data-output="token"] code');
+  expect(token.startsWith("fwp_"), `a token: ${token}`);
+  await owner.click('form.link-code button[type="submit"]');
+  await owner.waitForSelector('[data-output="code"]:not([hidden])');
+  const code = await owner.textContent('[data-output="code"] code');
+  expect(/^[A-Z2-9]{10}$/.test(code), `a link code: ${code}`);
+  await owner.reload();
+  expect(!(await owner.textContent("#tokens")).includes(token), "never shown again");
+  await submitAndLoad(owner, '#tokens form.inline button[type="submit"]');
+  expect((await owner.textContent("#tokens")).includes("Revoked"), "revoked");
   await shootBoth(owner, "settings");
 
   // The audit trail: the chain verifies, filters narrow it.

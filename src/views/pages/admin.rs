@@ -67,6 +67,7 @@ pub fn team(viewer: &Viewer<'_>, users: &[User], now_ms: i64) -> Markup {
                                     label { span.label { "Role" } (select("role", &ROLES, &user.role)) }
                                     button.secondary type="submit" { "Change role" }
                                 }))
+                            @if user.id != viewer.user_id {
                             (api_form(&Api::new("PATCH", &format!("/api/v1/users/{}", user.id), "reload").versioned(user.version),
                                 "inline", html! {
                                     @if user.is_active() {
@@ -77,6 +78,7 @@ pub fn team(viewer: &Viewer<'_>, users: &[User], now_ms: i64) -> Markup {
                                         button.secondary type="submit" { "Reactivate" }
                                     }
                                 }))
+                            }
                             @if locked.is_some() {
                                 (api_form(&Api::new("POST", &format!("/api/v1/users/{}/unlock", user.id), "reload"),
                                     "inline", html! { button.secondary type="submit" { "Unlock" } }))

@@ -237,6 +237,11 @@ pub fn day_label(wall_ms: i64) -> String {
     )
 }
 
+/// `Tue 24 Nov 2026` of a wall-clock time.
+pub fn day_label_year(wall_ms: i64) -> String {
+    format!("{} {}", day_label(wall_ms), civil(wall_ms).0)
+}
+
 /// `2026-11-24` of a wall-clock time.
 pub fn iso_date(wall_ms: i64) -> String {
     let (year, month, day) = civil(wall_ms);
@@ -359,6 +364,7 @@ pub(crate) mod tests {
         let wall = parse_date("2026-11-24").unwrap() + 9 * 3_600_000 + 5 * 60_000;
         assert_eq!(hhmm(wall), "09:05");
         assert_eq!(day_label(wall), "Tue 24 Nov");
+        assert_eq!(day_label_year(wall), "Tue 24 Nov 2026");
         assert_eq!(iso_date(wall), "2026-11-24");
         assert_eq!(datetime_local(wall), "2026-11-24T09:05");
         let viewer = Viewer {

@@ -7,7 +7,8 @@ use crate::db::pages::VisitLine;
 use crate::domain::auth::permissions::Permission;
 use crate::views::pages::forms::{api_form, checkboxes, field, Api};
 use crate::views::pages::{
-    datetime_local, day_label, hhmm, iso_date, label, shell, People, Section, Viewer,
+    datetime_local, day_label, day_label_year, hhmm, iso_date, label, shell, People, Section,
+    Viewer,
 };
 
 const DAY_MS: i64 = 86_400_000;
@@ -83,8 +84,8 @@ pub fn page(viewer: &Viewer<'_>, schedule: &Schedule<'_>) -> Markup {
     let link =
         |day: i64, span: Span| format!("/schedule?date={}&view={}", iso_date(day), span.name());
     let title = match span {
-        Span::Day => day_label(first),
-        Span::Week => format!("{} – {}", day_label(first), day_label(last)),
+        Span::Day => day_label_year(first),
+        Span::Week => format!("{} – {}", day_label(first), day_label_year(last)),
     };
     let clashes = double_bookings(schedule.visits);
     let body = html! {
@@ -413,7 +414,7 @@ mod tests {
             },
         )
         .into_string();
-        assert!(html.contains("Mon 23 Nov – Sun 29 Nov"), "{html}");
+        assert!(html.contains("Mon 23 Nov – Sun 29 Nov 2026"), "{html}");
         assert_eq!(html.matches("<section class=\"column").count(), 7);
         assert!(html.contains("column today"));
         assert!(html.contains("Person u-1"), "names in the week view");
