@@ -214,6 +214,13 @@
     return named ? text.charAt(0).toUpperCase() + text.slice(1) : text;
   }
 
+  // A panel goes above the form's buttons, where it is read before pressing one again.
+  function place(form, panel) {
+    const actions = form.querySelector(".actions");
+    if (actions) actions.before(panel);
+    else form.append(panel);
+  }
+
   // Someone changed the record since this page was read: show it as it is now, offer to reload
   // (losing nothing typed: the form keeps its values) or to save over it.
   function conflict(form, problem) {
@@ -249,7 +256,7 @@
       actions.append(keep);
     }
     panel.append(actions);
-    form.querySelector(".actions")?.before(panel) ?? form.append(panel);
+    place(form, panel);
     reload.focus();
   }
 
@@ -264,7 +271,7 @@
       list.append(el("li", null, `${who}: ${showInstant(c.start)} – ${showInstant(c.end)}`));
     }
     panel.append(list);
-    form.querySelector(".actions")?.before(panel) ?? form.append(panel);
+    place(form, panel);
     const allow = form.querySelector(".allow-conflict");
     if (allow) allow.hidden = false;
     say(form, problem.detail || "A technician is already booked then.");

@@ -161,6 +161,34 @@ await run(async ({ browser, watch, state }) => {
   await submitAndLoad(owner, 'form.edit-job button[type="submit"]');
   expect((await owner.textContent("h1")).includes("Boiler service (annual)"), "mine won");
 
+  // A stale reschedule: the second tab moved the visit first. The first sees where it is now,
+  // keeps what it typed, and reloads with the current times.
+  await second.goto(`${base}/schedule?date=${DAY}`);
+  await owner.goto(`${base}/schedule?date=${DAY}`);
+  const boilerCard = 'article.visit:has-text("Boiler service")';
+  await second.click(`${boilerCard} summary`);
+  await second.fill(`${boilerCard} input[name="start"]`, `${DAY}T08:00`);
+  await second.fill(`${boilerCard} input[name="end"]`, `${DAY}T09:30`);
+  await submitAndLoad(second, `${boilerCard} button[type="submit"]`);
+  await owner.click(`${boilerCard} summary`);
+  await owner.fill(`${boilerCard} input[name="start"]`, `${DAY}T07:00`);
+  await owner.fill(`${boilerCard} input[name="end"]`, `${DAY}T08:00`);
+  await owner.click(`${boilerCard} button[type="submit"]`);
+  await owner.waitForSelector(`${boilerCard} .conflict`);
+  const visitNow = await owner.textContent(`${boilerCard} .conflict`);
+  expect(visitNow.includes("08:00") && visitNow.includes("09:30"), `as it is now: ${visitNow}`);
+  expect(
+    (await owner.inputValue(`${boilerCard} input[name="start"]`)) === `${DAY}T07:00`,
+    "what I typed stays",
+  );
+  await shootBoth(owner, "visit-stale");
+  await submitAndLoad(owner, `${boilerCard} [data-reload]`);
+  expect(
+    (await owner.inputValue(`${boilerCard} input[name="start"]`)) === `${DAY}T08:00`,
+    "reloaded with the current time",
+  );
+  await owner.goto(`${base}/jobs/${boiler}`);
+
   // Status moves are the machine's, shown as buttons; the timeline records them.
   const buttons = await owner.$$eval("[data-status]", (b) => b.map((x) => x.dataset.status));
   expect(buttons.join() === "scheduled,on_hold,cancelled", `from requested: ${buttons}`);
@@ -234,6 +262,30 @@ await run(async ({ browser, watch, state }) => {
   expect((await viewer.$$("form.api")).length === 0, "a viewer gets no forms on a job");
   await viewer.goto(`${base}/jobs`);
   expect((await viewer.$$('a[href="/jobs/new"]')).length === 0, "no new job for a viewer");
+
+  // The team: someone locked out by failed sign-ins is unlocked; roles change; people leave.
+  for (let i = 0; i < 5; i++) {
+    await fetch(`${base}/api/v1/auth/login`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: techEmail, password: "wrong-password-guess" }),
+    });
+  }
+  state.page = owner;
+  await owner.goto(`${base}/team`);
+  const techRow = `li[data-user="${techEmail}"]`;
+  expect((await owner.textContent(techRow)).includes("Locked until"), "locked out");
+  await submitAndLoad(owner, `${techRow} form[data-action$="/unlock"] button`);
+  expect(!(await owner.textContent(techRow)).includes("Locked until"), "unlocked");
+  const vicRow = 'li[data-user="vic@acme-heating.example"]';
+  await owner.selectOption(`${vicRow} select[name="role"]`, "dispatcher");
+  await submitAndLoad(owner, `${vicRow} form.role button`);
+  expect((await owner.textContent(`${vicRow} .title`)).includes("dispatcher"), "role changed");
+  await submitAndLoad(owner, `${vicRow} button.danger`);
+  expect((await owner.textContent(`${vicRow} .title`)).includes("Deactivated"), "deactivated");
+  // Their session ended with it.
+  await viewer.goto(`${base}/schedule`);
+  await at(viewer, base, "/login?next=/schedule");
 
   // The technician, on a phone: only their work, no manager's controls, refused if they try.
   const tech = (await context(browser, watch, PHONE, "technician")).page;
