@@ -166,7 +166,8 @@ export async function run(scenario) {
     if (state.page) {
       try {
         console.error(`on ${state.page.url()}`);
-        await shoot(state.page, "failure");
+        const scenario = process.argv[1].split("/").pop().replace(/\.mjs$/, "");
+        await shoot(state.page, `failure-${scenario}`);
       } catch {}
     }
     await browser.close().catch(() => {});

@@ -70,7 +70,7 @@ pub fn list(
         form.filters method="get" action="/jobs" role="search" {
             label { span.label { "Status" } (select("status", &statuses, filter.status.unwrap_or_default())) }
             label { span.label { "Search" }
-                input type="search" name="q" value=(filter.q) placeholder="Title, customer or #number"; }
+                input type="search" name="q" value=(filter.q) placeholder="Title, customer, #42"; }
             button type="submit" { "Filter" }
         }
         @if jobs.is_empty() {
