@@ -5,8 +5,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use fieldworker::db::{
-    audit, customers, idempotency, invites, invoices, jobs, messaging, probe, quotes, schema,
-    settings, share_links, tokens, users, visits,
+    audit, customers, idempotency, invites, invoices, jobs, messaging, pages, probe, quotes,
+    schema, settings, share_links, tokens, users, visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
@@ -204,6 +204,11 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         messaging::INSERT_CONFIRMATION,
         messaging::SELECT_CONFIRMATION,
         messaging::DELETE_CONFIRMATION,
+        pages::PEOPLE,
+        pages::VISITS,
+        pages::JOBS,
+        pages::CUSTOMER_OF_JOB,
+        pages::SITE_OF_JOB,
     ] {
         conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
@@ -1654,4 +1659,72 @@ fn a_conversation_is_trimmed_by_age_and_count() {
         )
         .unwrap();
     assert_eq!(other, 1, "another chat is untouched");
+}
+
+#[test]
+fn the_dashboards_job_search_finds_by_title_customer_or_number_and_visits_by_job() {
+    let conn = migrated();
+    add_customer(&conn, "c1", "Ann Archer", "ann archer");
+    add_site(&conn, "s1", "c1", 0);
+    add_customer(&conn, "c2", "Bo Baker", "bo baker");
+    add_site(&conn, "s2", "c2", 0);
+    for (id, customer, site, title) in [
+        ("j1", "c1", "s1", "Fix boiler"),
+        ("j2", "c2", "s2", "Radiator 100% leak"),
+    ] {
+        conn.execute(
+            jobs::INSERT,
+            (id, customer, site, title, None::<&str>, "normal", "[]", id),
+        )
+        .unwrap();
+    }
+    let find = |pattern: Option<&str>, number: Option<i64>, customer: Option<&str>| {
+        conn.prepare(pages::JOBS)
+            .unwrap()
+            .query_map(
+                rusqlite::params![
+                    None::<&str>,
+                    None::<&str>,
+                    customer,
+                    pattern,
+                    number,
+                    None::<&str>,
+                    None::<&str>,
+                    50
+                ],
+                |r| r.get::<_, String>(0),
+            )
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(find(Some("%boil%"), None, None), ["j1"]);
+    assert_eq!(find(Some("%baker%"), None, None), ["j2"], "by customer");
+    assert_eq!(find(Some("%2%"), Some(2), None), ["j2"], "by number");
+    assert_eq!(find(Some("%100\\%%"), None, None), ["j2"], "escaped %");
+    assert_eq!(find(None, None, Some("c1")), ["j1"]);
+    assert_eq!(find(None, None, None).len(), 2);
+
+    conn.execute(visits::INSERT, ("v1", "j1", 1_000, 2_000, "t"))
+        .unwrap();
+    conn.execute(visits::INSERT, ("v2", "j2", 1_500, 2_500, "t"))
+        .unwrap();
+    let visits_of = |job: Option<&str>| {
+        conn.prepare(pages::VISITS)
+            .unwrap()
+            .query_map(rusqlite::params![0, 10_000, None::<&str>, job, 100], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(9)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        visits_of(None),
+        [
+            ("v1".to_owned(), "Ann Archer".to_owned()),
+            ("v2".to_owned(), "Bo Baker".to_owned())
+        ]
+    );
+    assert_eq!(visits_of(Some("j2")).len(), 1);
 }

@@ -8,6 +8,7 @@ pub mod invites;
 pub mod invoices;
 pub mod jobs;
 pub mod messaging;
+pub mod pages;
 pub mod probe;
 pub mod quotes;
 pub mod schema;

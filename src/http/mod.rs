@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod mcp;
 pub mod openapi;
 pub mod ops;
+pub mod pages;
 pub mod panics;
 pub mod respond;
 pub mod router;
@@ -52,7 +53,11 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     let (mut response, error) = match handle(req, &env, &ctx, &rctx, &method, &path).await {
         Ok(response) => (response, None),
         Err(err) => {
-            let response = respond::problem(&err, &path, rctx.id.as_str());
+            let response = if is_page(&method, &path) {
+                pages::error_response(&err, rctx.id.as_str())
+            } else {
+                respond::problem(&err, &path, rctx.id.as_str())
+            };
             (response, Some(err.to_string()))
         }
     };
@@ -104,6 +109,8 @@ async fn handle(
             return share::act(req, env, rctx, &matched, share::Action::Decline).await
         }
         Route::SharePay => return share::act(req, env, rctx, &matched, share::Action::Pay).await,
+        // Pages authenticate themselves: a visitor who is not signed in is sent to sign in.
+        Route::Page(page) => return pages::serve(req, env, page, &matched).await,
         _ => {}
     }
     let principal = auth::check(&req, env, matched.guard, method).await?;
@@ -130,7 +137,8 @@ pub(crate) async fn route(
         | Route::SharePage
         | Route::ShareAccept
         | Route::ShareDecline
-        | Route::SharePay => Err(AppError::internal("not reachable from a tool")),
+        | Route::SharePay
+        | Route::Page(_) => Err(AppError::internal("not reachable from a tool")),
         Route::ListLinks => api::links::list(env, me()?).await,
         Route::CreateLinkCode => api::links::create_code(env, rctx, me()?).await,
         Route::DeleteLink => api::links::delete(env, rctx, me()?, matched).await,
@@ -212,6 +220,14 @@ pub(crate) async fn route(
         }
         Route::RevokeShareLink => api::share_links::revoke(&req, env, rctx, me()?, matched).await,
     }
+}
+
+/// Whether an error on this request should be an HTML page (a browser asked for a page).
+fn is_page(method: &str, path: &str) -> bool {
+    matches!(
+        dispatch(method, path),
+        Ok(Dispatch::Handle(Matched { route: Route::Page(page), .. })) if page != router::Page::Asset
+    )
 }
 
 /// Adopts a well-formed incoming `X-Request-Id`, otherwise makes a new random one.

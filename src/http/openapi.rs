@@ -498,6 +498,8 @@ pub fn describe(route: Route) -> Operation {
             None,
             200,
         ),
+        // Pages are not part of the API and not in the document (`router::PAGES`).
+        Page(_) => op("Dashboard page (HTML)", None, 200),
     }
 }
 

@@ -87,6 +87,30 @@ pub enum Route {
     ListLinks,
     CreateLinkCode,
     DeleteLink,
+    /// A dashboard page or asset (`PAGES`), served by `http::pages`.
+    Page(Page),
+}
+
+/// The dashboard's pages: server-rendered HTML for people in a browser. A page's guard is the
+/// one its API routes need; a visitor who is not signed in is sent to sign in, not given a 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Home,
+    SignIn,
+    AcceptInvite,
+    Mfa,
+    Schedule,
+    Jobs,
+    NewJob,
+    Job,
+    Customers,
+    NewCustomer,
+    Customer,
+    Team,
+    Settings,
+    Audit,
+    /// `app.js`, `app.css` and the icon, compiled into the Worker.
+    Asset,
 }
 
 /// Who may call a route; checked before the handler runs.
@@ -415,6 +439,72 @@ pub const ROUTES: &[RouteEntry] = &[
     },
 ];
 
+/// The dashboard, apart from the API table so the API description and the permission matrix
+/// stay about the API. Matched after `ROUTES`.
+pub const PAGES: &[RouteEntry] = &[
+    RouteEntry {
+        pattern: "/",
+        methods: &[("GET", Route::Page(Page::Home), Member)],
+    },
+    RouteEntry {
+        pattern: "/login",
+        methods: &[("GET", Route::Page(Page::SignIn), Public)],
+    },
+    RouteEntry {
+        pattern: "/invite/{token}",
+        methods: &[("GET", Route::Page(Page::AcceptInvite), Public)],
+    },
+    RouteEntry {
+        pattern: "/mfa",
+        methods: &[("GET", Route::Page(Page::Mfa), SignedIn)],
+    },
+    RouteEntry {
+        pattern: "/schedule",
+        methods: &[("GET", Route::Page(Page::Schedule), Needs(ViewRecords))],
+    },
+    RouteEntry {
+        pattern: "/jobs",
+        methods: &[("GET", Route::Page(Page::Jobs), Needs(ViewRecords))],
+    },
+    // Before `/jobs/{id}`, which would otherwise take "new" for an id.
+    RouteEntry {
+        pattern: "/jobs/new",
+        methods: &[("GET", Route::Page(Page::NewJob), Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/jobs/{id}",
+        methods: &[("GET", Route::Page(Page::Job), Needs(ViewRecords))],
+    },
+    RouteEntry {
+        pattern: "/customers",
+        methods: &[("GET", Route::Page(Page::Customers), Needs(ViewRecords))],
+    },
+    RouteEntry {
+        pattern: "/customers/new",
+        methods: &[("GET", Route::Page(Page::NewCustomer), Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/customers/{id}",
+        methods: &[("GET", Route::Page(Page::Customer), Needs(ViewRecords))],
+    },
+    RouteEntry {
+        pattern: "/team",
+        methods: &[("GET", Route::Page(Page::Team), Needs(ViewUsers))],
+    },
+    RouteEntry {
+        pattern: "/settings",
+        methods: &[("GET", Route::Page(Page::Settings), Member)],
+    },
+    RouteEntry {
+        pattern: "/audit",
+        methods: &[("GET", Route::Page(Page::Audit), Needs(ViewAudit))],
+    },
+    RouteEntry {
+        pattern: "/assets/{file}",
+        methods: &[("GET", Route::Page(Page::Asset), Public)],
+    },
+];
+
 /// A matched request: the route and the captured path parameters.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Matched {
@@ -446,6 +536,7 @@ pub enum Dispatch {
 pub fn dispatch(method: &str, path: &str) -> Result<Dispatch, AppError> {
     let Some((entry, params)) = ROUTES
         .iter()
+        .chain(PAGES)
         .find_map(|entry| match_pattern(entry.pattern, path).map(|params| (entry, params)))
     else {
         return Err(AppError::not_found_route(path));
@@ -521,14 +612,7 @@ mod tests {
 
     #[test]
     fn unknown_paths_are_not_found() {
-        for path in [
-            "/",
-            "/nope",
-            "/healthz/",
-            "/healthz/x",
-            "//healthz",
-            "/HEALTHZ",
-        ] {
+        for path in ["/nope", "/healthz/", "/healthz/x", "//healthz", "/HEALTHZ"] {
             let err = dispatch("GET", path).unwrap_err();
             assert_eq!(err.status(), 404, "{path}");
         }
@@ -568,12 +652,27 @@ mod tests {
     }
 
     #[test]
+    fn pages_are_matched_after_the_api_and_new_is_not_an_id() {
+        assert_eq!(route_of("GET", "/"), Route::Page(Page::Home));
+        assert_eq!(route_of("GET", "/jobs/new"), Route::Page(Page::NewJob));
+        assert_eq!(route_of("GET", "/jobs/42"), Route::Page(Page::Job));
+        assert_eq!(route_of("HEAD", "/assets/app.js"), Route::Page(Page::Asset));
+        assert_eq!(dispatch("POST", "/jobs").unwrap_err().status(), 405);
+        for entry in PAGES {
+            assert!(!entry.pattern.starts_with("/api/"), "{}", entry.pattern);
+            for (method, _, _) in entry.methods {
+                assert_eq!(*method, "GET", "pages only read; writes go through the API");
+            }
+        }
+    }
+
+    #[test]
     fn every_pattern_is_unique_and_every_method_is_upper_case() {
-        let mut patterns: Vec<_> = ROUTES.iter().map(|r| r.pattern).collect();
+        let mut patterns: Vec<_> = ROUTES.iter().chain(PAGES).map(|r| r.pattern).collect();
         patterns.sort_unstable();
         patterns.dedup();
-        assert_eq!(patterns.len(), ROUTES.len());
-        for entry in ROUTES {
+        assert_eq!(patterns.len(), ROUTES.len() + PAGES.len());
+        for entry in ROUTES.iter().chain(PAGES) {
             assert!(entry.pattern.starts_with('/'));
             for (method, _, _) in entry.methods {
                 assert_eq!(*method, method.to_ascii_uppercase());

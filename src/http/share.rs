@@ -35,6 +35,7 @@ const MISS_LIMIT: u32 = 20;
 const MISS_WINDOW_SECS: u64 = 600;
 const MAX_FORM: usize = 16 * 1024;
 const MAX_REASON: usize = 1_000;
+const ALREADY_ANSWERED: &str = "This quote was already answered; it cannot be accepted again.";
 
 /// What a POST asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -344,14 +345,14 @@ async fn show_quote(
         (Some(signer), Some(at)) => Some((signer.as_str(), at, row.chosen_option.as_deref())),
         _ => None,
     };
-    let totals_for = |option: Option<&str>| {
-        quote
+    let totals_for = |option: Option<&str>| match option {
+        None => crate::domain::money::totals(&quote.lines, quote.pricing).ok(),
+        Some(option) => quote
             .totals(&Choice {
-                option: option.map(str::to_owned),
+                option: Some(option.to_owned()),
                 optional_lines: Vec::new(),
             })
-            .ok()
-            .or_else(|| crate::domain::money::totals(&quote.lines, quote.pricing).ok())
+            .ok(),
     };
     let page = quote_page(
         &company(&opened.settings),
@@ -516,10 +517,14 @@ async fn accept(
     let accepted = match row.to_domain()?.accept(stored, choice, signer, at) {
         Ok(accepted) => accepted,
         Err(refused) => {
-            let message = refused
-                .detail
-                .clone()
-                .unwrap_or_else(|| "That could not be done.".into());
+            let message = if matches!(stored, QuoteStatus::Accepted | QuoteStatus::Declined) {
+                ALREADY_ANSWERED.to_owned()
+            } else {
+                refused
+                    .detail
+                    .clone()
+                    .unwrap_or_else(|| "That could not be done.".into())
+            };
             return show_quote(env, rctx, opened, Some((&message, true)), refused.status()).await;
         }
     };
@@ -569,17 +574,7 @@ async fn accept(
     .await?;
     if results.first().map(db::changes) != Some(1) {
         // Someone (another tab) answered first.
-        return show_quote(
-            env,
-            rctx,
-            opened,
-            Some((
-                "This quote was already answered; it cannot be accepted again.",
-                true,
-            )),
-            409,
-        )
-        .await;
+        return show_quote(env, rctx, opened, Some((ALREADY_ANSWERED, true)), 409).await;
     }
     redirect(&format!("/s/{}?accepted=1", opened.token))
 }

@@ -6,6 +6,7 @@ pub mod fields;
 pub mod health;
 pub mod jobs;
 pub mod money;
+pub mod pages;
 pub mod request_log;
 pub mod selfcheck;
 pub mod share;

@@ -166,6 +166,7 @@ pub struct QuoteState<'a> {
 pub fn quote_page(
     company: &Company<'_>,
     quote: &Quote,
+    // `None`: the totals of all lines, indexed like them; `Some(option)`: that option's.
     totals_for: &dyn Fn(Option<&str>) -> Option<Totals>,
     state: &QuoteState<'_>,
     action_base: &str,
@@ -209,10 +210,10 @@ pub fn quote_page(
             @let lines: Vec<(usize, &Line)> = indexed.iter().copied().filter(|(_, l)| l.option.as_deref() == Some(option) && !l.optional).collect();
             section {
                 h2 { "Option: " (option) }
-                @if let Some(t) = totals_for(Some(option)) {
-                    (lines_table(currency, &lines, &t))
-                    (totals_rows(currency, &t))
-                }
+                // Line amounts do not depend on the option: they come from the all-lines
+                // totals (indexed like the quote's lines); the option's own totals follow.
+                @if let Some(all) = &all_totals { (lines_table(currency, &lines, all)) }
+                @if let Some(t) = totals_for(Some(option)) { (totals_rows(currency, &t)) }
             }
         }
         @if options.is_empty() {
@@ -427,5 +428,47 @@ mod tests {
         assert_eq!(quantity(1250), "1.25");
         assert_eq!(percent(99_750), "9.975%");
         assert_eq!(percent(50_000), "5%");
+    }
+
+    #[test]
+    fn each_options_lines_show_their_amounts_whatever_their_place_in_the_quote() {
+        let mut cheap = line("Basic filter", Some("Good"), false);
+        cheap.unit_price = 2_000;
+        let mut dear = line("HEPA filter", Some("Best"), false);
+        dear.unit_price = 9_900;
+        let quote = Quote {
+            title: "Furnace".into(),
+            pricing: Pricing {
+                currency: Currency::parse("USD").unwrap(),
+                rounding: Rounding::PerLine,
+            },
+            lines: vec![line("Service", None, false), cheap, dear],
+            notes: None,
+            terms: None,
+            valid_until: Millis(0),
+            deposit: None,
+        };
+        let q = quote.clone();
+        let totals_for = move |option: Option<&str>| match option {
+            None => totals(&q.lines, q.pricing).ok(),
+            Some(o) => q
+                .totals(&crate::domain::quotes::Choice {
+                    option: Some(o.into()),
+                    optional_lines: vec![],
+                })
+                .ok(),
+        };
+        let state = QuoteState {
+            number: "Q-0003",
+            customer: None,
+            status: "sent",
+            valid_until: "2026-12-31",
+            accepted: None,
+            notice: None,
+        };
+        let html = quote_page(&company(), &quote, &totals_for, &state, "/s/t", "n");
+        let best = &html[html.find("Option: Best").unwrap()..];
+        // 1.5 × 99.00 = 148.50, on the HEPA line of the Best section.
+        assert!(best.contains("HEPA filter</td><td class=\"n\">1.5</td><td class=\"n\">USD 99.00</td><td class=\"n\">USD 148.50"), "{best}");
     }
 }

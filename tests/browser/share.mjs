@@ -33,7 +33,9 @@ try {
   await phone.getByText("Accepted by").waitFor();
   await shootBoth(phone, "share-quote-accepted");
 
-  // The other tab still shows the form; its accept must be refused.
+  // The other tab still shows the form; its accept must be refused (a 409 page, which the
+  // browser notes in the console: expected once).
+  watch.allowOnce(`/s/${token}/accept`, 409);
   const tab = second.page;
   await tab.getByLabel(/^Good/).check();
   await tab.getByLabel("Your full name, as your signature").fill("Ada Lee");

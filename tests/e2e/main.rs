@@ -8,6 +8,7 @@ mod standin;
 mod access;
 mod audit;
 mod customers;
+mod dashboard;
 mod errors;
 mod health;
 mod invoices;

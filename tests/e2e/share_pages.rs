@@ -267,3 +267,55 @@ fn an_invoice_is_paid_through_stripe_checkout_and_recorded_once_from_the_signed_
     let settled = tenant.get(&format!("/s/{token}"));
     assert!(!settled.body.contains("by card"), "{}", settled.body);
 }
+
+#[test]
+fn in_a_real_browser_the_customer_accepts_once_and_a_second_tab_is_refused() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let (customer_id, _) = customer(&owner, "Ada <script>alert('x')</script> Lee");
+    let line = |d: &str, price: i64, option: Option<&str>| json!({ "description": d, "quantity_milli": 1000, "unit_price": price, "option": option });
+    let made = owner.post(
+        "/api/v1/quotes",
+        &json!({ "customer_id": customer_id, "title": "Furnace service",
+                 "lines": [line("Service call", 8_900, None),
+                           line("Basic filter", 2_000, Some("Good")),
+                           line("HEPA filter", 9_900, Some("Best"))] }),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let quote = format!("/api/v1/quotes/{}", made.json()["id"].as_str().unwrap());
+    assert_eq!(
+        act(&owner, "POST", &format!("{quote}/send"), 1, None).status,
+        200
+    );
+    let token = share(&owner, &quote);
+
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let output = std::process::Command::new(root.join("node_modules/.bin/node"))
+        .arg(root.join("tests/browser/share.mjs"))
+        .args([&tenant.base, &token])
+        .current_dir(&root)
+        .output()
+        .expect("node runs the browser scenario");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "share.mjs failed:\n{}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(
+        result["shown_name"], "Ada <script>alert('x')</script> Lee",
+        "shown as text"
+    );
+    assert_eq!(result["second_status"], 409);
+    let stored = owner.get(&quote).json();
+    assert_eq!(stored["status"], "accepted");
+    assert_eq!(stored["acceptance"]["option"], "Best", "{stored}");
+    assert_eq!(
+        owner.get("/api/v1/audit?action=quote.accepted").json()["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

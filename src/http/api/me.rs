@@ -16,7 +16,7 @@ use crate::http::{crypto, respond, RequestCtx};
 use crate::views::users::UserView;
 
 /// The name authenticator apps show beside the code.
-const TOTP_ISSUER: &str = "fieldworker";
+pub(crate) const TOTP_ISSUER: &str = "fieldworker";
 
 /// `GET /api/v1/me`: the user, their role and what it permits, and how many recovery codes
 /// are left when two-factor sign-in is on.

@@ -1,0 +1,506 @@
+// fieldworker's dashboard script. Pages are rendered on the server and work for reading
+// without it; this submits their forms to the REST API with fetch (JSON, the session's
+// X-CSRF-Token, If-Match from the form's data-version), shows problem+json field errors beside
+// their fields, shows a version conflict with the record as it is now, and never clears what
+// was typed. Nothing here builds HTML from strings: text goes in through textContent.
+"use strict";
+
+(() => {
+  const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content ?? "";
+  const zone = () => meta("fw-zone") || "UTC";
+
+  function setCsrf(token) {
+    const tag = document.querySelector('meta[name="csrf-token"]');
+    if (tag) tag.content = token;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // ---- where to go after signing in: a path on this site only (as the server decides) ----
+
+  function safeNext(next) {
+    const ok =
+      typeof next === "string" &&
+      next.startsWith("/") &&
+      !next.startsWith("//") &&
+      !next.includes("\\") &&
+      next.length <= 2000 &&
+      !/[\u0000-\u001f\u007f]/.test(next) &&
+      !next.startsWith("/login") &&
+      !next.startsWith("/api/") &&
+      !next.startsWith("/assets/");
+    return ok ? next : "/";
+  }
+
+  function here() {
+    return location.pathname + location.search;
+  }
+
+  // ---- the company's time zone: typed and shown times are its wall-clock times ----
+
+  function offsetMinutes(timeZone, epochMs) {
+    try {
+      const parts = {};
+      for (const p of new Intl.DateTimeFormat("en-US", {
+        timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", second: "2-digit",
+      }).formatToParts(new Date(epochMs))) parts[p.type] = p.value;
+      const wall = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
+      return Math.round((wall - Math.floor(epochMs / 1000) * 1000) / 60000);
+    } catch {
+      return 0;
+    }
+  }
+
+  // The instant of a wall-clock time in the zone (as the server's wall_to_instant_ms).
+  function wallToInstant(wallMs, timeZone) {
+    const first = wallMs - offsetMinutes(timeZone, wallMs) * 60000;
+    const offset = offsetMinutes(timeZone, first);
+    const instant = wallMs - offset * 60000;
+    return offsetMinutes(timeZone, instant) === offset ? instant : first;
+  }
+
+  // "2026-11-24T09:00" typed in the company's zone → RFC 3339 UTC.
+  function localToIso(value) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value);
+    if (!m) return value;
+    const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+    return new Date(wallToInstant(wall, zone())).toISOString();
+  }
+
+  function showInstant(iso) {
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return iso;
+    return new Intl.DateTimeFormat("en-GB", {
+      timeZone: zone(), day: "numeric", month: "short", year: "numeric",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    }).format(date);
+  }
+
+  // ---- talking to the API ----
+
+  async function api(method, url, body, version) {
+    const headers = { Accept: "application/json" };
+    const token = meta("csrf-token");
+    if (token) headers["X-CSRF-Token"] = token;
+    if (version) headers["If-Match"] = `"${version}"`;
+    const init = { method, headers, credentials: "same-origin" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(url, init);
+    const text = await response.text();
+    let data = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+    }
+    // A rotated session (after enrolment or a password change) comes with its own token.
+    if (data && typeof data.csrf_token === "string") setCsrf(data.csrf_token);
+    return { status: response.status, ok: response.ok, data };
+  }
+
+  // The values of a form as the API wants them (see views/pages/forms.rs).
+  function collect(form) {
+    const patch = form.dataset.method === "PATCH";
+    const body = {};
+    for (const input of form.elements) {
+      if (!input.name || input.disabled || "skip" in input.dataset) continue;
+      if (input.type === "submit" || input.type === "button") continue;
+      const type = input.dataset.type;
+      const value = input.value;
+      if (type === "set") {
+        body[input.name] ??= [];
+        if (input.checked) body[input.name].push(value);
+      } else if (type === "bool") {
+        body[input.name] = input.type === "checkbox" ? input.checked : value === "true";
+      } else if (type === "list") {
+        body[input.name] = value.split(/[,;\n]/).map((s) => s.trim()).filter(Boolean);
+      } else if (value.trim() === "" && "optional" in input.dataset) {
+        if (patch) body[input.name] = null;
+      } else if (type === "int") {
+        body[input.name] = Number(value);
+      } else if (type === "instant") {
+        body[input.name] = value ? localToIso(value) : "";
+      } else {
+        body[input.name] = value;
+      }
+    }
+    return body;
+  }
+
+  // ---- showing what went wrong, beside what caused it ----
+
+  function summary(form) {
+    return form.querySelector(".form-error");
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll(".field-error, .conflict").forEach((node) => node.remove());
+    form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
+    const box = summary(form);
+    if (box) {
+      box.hidden = true;
+      box.textContent = "";
+    }
+  }
+
+  function say(form, message) {
+    const box = summary(form);
+    if (!box) return;
+    box.textContent = message;
+    box.hidden = false;
+  }
+
+  function fieldErrors(form, problem) {
+    const unplaced = [];
+    let first = null;
+    for (const { field, message } of problem.errors ?? []) {
+      const name = String(field).split(/[.[]/)[0];
+      const holder = form.querySelector(`.field[data-field="${CSS.escape(name)}"]`);
+      if (!holder) {
+        unplaced.push(message);
+        continue;
+      }
+      let line = holder.querySelector(".field-error");
+      if (!line) {
+        line = el("p", "field-error");
+        line.id = `error-${Math.random().toString(36).slice(2)}`;
+        holder.append(line);
+      }
+      line.textContent = line.textContent ? `${line.textContent} ${message}` : message;
+      for (const control of holder.querySelectorAll("input, select, textarea")) {
+        control.setAttribute("aria-invalid", "true");
+        control.setAttribute("aria-describedby", line.id);
+        first ??= control;
+      }
+    }
+    const detail = problem.detail || problem.title || "That did not work.";
+    say(form, [detail, ...unplaced].join(" "));
+    first?.focus();
+  }
+
+  const LABELS = {
+    start: "Start", end: "End", technician_ids: "Who", title: "Title", description: "Description",
+    priority: "Priority", status: "Status", name: "Name", version: "Version", emails: "Email",
+    phones: "Phone", notes: "Notes", company: "Company", role: "Role", active: "Active",
+  };
+
+  // A name for a person id, from the form's own choices when it has them.
+  function personName(form, id) {
+    const box = form.querySelector(`input[name="technician_ids"][value="${CSS.escape(id)}"]`);
+    return box?.closest("label")?.textContent.trim() || id;
+  }
+
+  function shown(form, key, value) {
+    if (value === null || value === undefined || value === "") return "—";
+    if (key === "technician_ids" && Array.isArray(value)) {
+      return value.length ? value.map((id) => personName(form, id)).join(", ") : "Nobody";
+    }
+    if (Array.isArray(value)) return value.join(", ");
+    if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value)) return showInstant(value);
+    if (typeof value === "object") return JSON.stringify(value);
+    const text = String(value).replace(/_/g, " ");
+    const named = key === "status" || key === "priority" || key === "role";
+    return named ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+  }
+
+  // A panel goes above the form's buttons, where it is read before pressing one again.
+  function place(form, panel) {
+    const actions = form.querySelector(".actions");
+    if (actions) actions.before(panel);
+    else form.append(panel);
+  }
+
+  // Someone changed the record since this page was read: show it as it is now, offer to reload
+  // (losing nothing typed: the form keeps its values) or to save over it.
+  function conflict(form, problem) {
+    const current = problem.current;
+    const panel = el("div", "conflict");
+    panel.setAttribute("role", "alert");
+    panel.append(el("p", "strong", problem.detail || "This changed since you opened the page."));
+    // The fields of this form, in its order, then the status.
+    const names = [...new Set([...form.elements].map((e) => e.name).filter(Boolean))];
+    const facts = el("dl", "facts");
+    for (const key of [...names.filter((n) => n !== "status"), "status"]) {
+      if (!(key in current)) continue;
+      facts.append(el("dt", null, LABELS[key] ?? key), el("dd", null, shown(form, key, current[key])));
+    }
+    if (facts.childElementCount) {
+      panel.append(el("p", null, "It is now:"), facts);
+    }
+    const actions = el("div", "actions");
+    const reload = el("button", "secondary", "Reload with the current data");
+    reload.type = "button";
+    reload.dataset.reload = "";
+    reload.addEventListener("click", () => location.reload());
+    actions.append(reload);
+    if (Number.isInteger(current.version) && names.length > 1) {
+      const keep = el("button", "secondary", "Keep my version");
+      keep.type = "button";
+      keep.dataset.keep = "";
+      keep.addEventListener("click", () => {
+        form.dataset.version = String(current.version);
+        panel.remove();
+        say(form, "Your version is kept: save again to replace theirs.");
+      });
+      actions.append(keep);
+    }
+    panel.append(actions);
+    place(form, panel);
+    reload.focus();
+  }
+
+  // A booking that would double-book: say with whom, and offer to book anyway.
+  function clash(form, problem) {
+    const panel = el("div", "conflict");
+    panel.setAttribute("role", "alert");
+    panel.append(el("p", "strong", "Already booked then:"));
+    const list = el("ul");
+    for (const c of problem.conflicts) {
+      const who = (c.technician_ids ?? []).map((id) => personName(form, id)).join(", ");
+      list.append(el("li", null, `${who}: ${showInstant(c.start)} – ${showInstant(c.end)}`));
+    }
+    panel.append(list);
+    place(form, panel);
+    const allow = form.querySelector(".allow-conflict");
+    if (allow) allow.hidden = false;
+    say(form, problem.detail || "A technician is already booked then.");
+  }
+
+  // ---- after a sign-out or time-out: keep what was typed, sign in, come back ----
+
+  const STASH = "fw-unsaved";
+
+  function stash(form) {
+    const values = [...form.elements]
+      .filter((e) => e.name && e.type !== "password" && e.type !== "hidden")
+      .map((e) => [e.name, e.value, e.checked]);
+    sessionStorage.setItem(
+      STASH,
+      JSON.stringify({ path: here(), action: form.dataset.action, values }),
+    );
+  }
+
+  function restore() {
+    const raw = sessionStorage.getItem(STASH);
+    if (!raw) return;
+    let saved;
+    try {
+      saved = JSON.parse(raw);
+    } catch {
+      sessionStorage.removeItem(STASH);
+      return;
+    }
+    if (saved.path !== here()) return;
+    sessionStorage.removeItem(STASH);
+    const form = [...document.querySelectorAll("form.api")].find(
+      (f) => f.dataset.action === saved.action,
+    );
+    if (!form) return;
+    const used = new Map();
+    for (const [name, value, checked] of saved.values) {
+      const matches = [...form.elements].filter((e) => e.name === name);
+      const i = used.get(name) ?? 0;
+      used.set(name, i + 1);
+      const input = matches.find((e) => e.type === "checkbox" && e.value === value) ?? matches[i];
+      if (!input) continue;
+      if (input.type === "checkbox" || input.type === "radio") input.checked = checked;
+      else input.value = value;
+    }
+    form.closest("details")?.setAttribute("open", "");
+    say(form, "You were signed out before this was saved. What you typed is back: save again.");
+  }
+
+  function signInAgain(form) {
+    if (form) stash(form);
+    location.assign(`/login?next=${encodeURIComponent(here())}`);
+  }
+
+  // ---- submitting ----
+
+  function go(path) {
+    location.assign(path);
+  }
+
+  function succeeded(form, data) {
+    const then = form.dataset.then || "reload";
+    if (then === "reload") {
+      location.reload();
+    } else if (then.startsWith("go:")) {
+      go(then.slice(3).replace(/\{(\w+)\}/g, (_, key) => encodeURIComponent(data?.[key] ?? "")));
+    } else if (then.startsWith("show:")) {
+      const key = then.slice(5);
+      const out = form.querySelector(`[data-output="${CSS.escape(key)}"]`);
+      if (out) {
+        out.querySelector("code").textContent = data?.[key] ?? "";
+        out.hidden = false;
+      }
+    }
+  }
+
+  function failed(form, result) {
+    const problem = result.data ?? {};
+    if (result.status === 401) {
+      signInAgain(form);
+    } else if (result.status === 409 && problem.current && typeof problem.current === "object") {
+      conflict(form, problem);
+    } else if (result.status === 409 && Array.isArray(problem.conflicts)) {
+      clash(form, problem);
+    } else if (result.status === 403 && problem.mfa_enrolment_required) {
+      go(`/mfa?next=${encodeURIComponent(here())}`);
+    } else {
+      fieldErrors(form, problem);
+    }
+  }
+
+  async function submit(form, send) {
+    if (form.getAttribute("aria-busy") === "true") return;
+    clearErrors(form);
+    form.setAttribute("aria-busy", "true");
+    const buttons = form.querySelectorAll("button[type=submit]");
+    buttons.forEach((b) => (b.disabled = true));
+    try {
+      await send();
+    } catch {
+      say(form, "The server could not be reached; nothing was saved. Try again.");
+    } finally {
+      form.removeAttribute("aria-busy");
+      buttons.forEach((b) => (b.disabled = false));
+    }
+  }
+
+  async function apiForm(form) {
+    const method = form.dataset.method;
+    const body = method === "DELETE" ? undefined : collect(form);
+    const result = await api(method, form.dataset.action, body, form.dataset.version);
+    if (result.ok) succeeded(form, result.data);
+    else failed(form, result);
+  }
+
+  // ---- signing in: password, then a code when the account has two-factor sign-in ----
+
+  let challenge = null;
+
+  async function signIn(form) {
+    const body = collect(form);
+    const result = await api("POST", "/api/v1/auth/login", body);
+    if (!result.ok) return fieldErrors(form, result.data ?? {});
+    if (result.data?.mfa_required) {
+      challenge = result.data.challenge;
+      const second = document.getElementById("signin-mfa");
+      form.hidden = true;
+      second.hidden = false;
+      second.querySelector('input[name="code"]').focus();
+      return;
+    }
+    go(safeNext(form.dataset.next));
+  }
+
+  async function signInCode(form) {
+    const recovery = !form.querySelector('[data-field="recovery_code"]').hidden;
+    const body = { challenge };
+    if (recovery) body.recovery_code = form.elements.recovery_code.value;
+    else body.code = form.elements.code.value;
+    const result = await api("POST", "/api/v1/auth/login/mfa", body);
+    if (result.ok) return go(safeNext(form.dataset.next));
+    if (result.status === 401 && /start again/i.test(result.data?.detail ?? "")) {
+      // The challenge expired: back to the password.
+      form.hidden = true;
+      const first = document.getElementById("signin");
+      first.hidden = false;
+      return say(first, result.data.detail);
+    }
+    fieldErrors(form, result.data ?? {});
+  }
+
+  function useRecovery(button) {
+    const form = button.closest("form");
+    form.querySelector('[data-field="code"]').hidden = true;
+    const field = form.querySelector('[data-field="recovery_code"]');
+    field.hidden = false;
+    field.querySelector("input").focus();
+    button.hidden = true;
+  }
+
+  // Enrolment: the answer holds the recovery codes, shown this once.
+  async function confirmMfa(form) {
+    const result = await api("POST", form.dataset.action, collect(form));
+    if (!result.ok) return failed(form, result);
+    document.getElementById("enrol").hidden = true;
+    const panel = document.getElementById("recovery");
+    const list = panel.querySelector("ol");
+    for (const code of result.data.recovery_codes ?? []) list.append(el("li", null, code));
+    const next = safeNext(form.dataset.next);
+    panel.querySelector("[data-continue]").setAttribute("href", next);
+    panel.hidden = false;
+    panel.querySelector("h2").setAttribute("tabindex", "-1");
+    panel.querySelector("h2").focus();
+  }
+
+  async function signOut() {
+    try {
+      await api("POST", "/api/v1/auth/logout");
+    } finally {
+      go("/login");
+    }
+  }
+
+  async function verifyAudit(node) {
+    const result = await api("GET", "/api/v1/audit/verify");
+    if (result.status === 401) return signInAgain();
+    const data = result.data ?? {};
+    if (result.ok && data.ok) {
+      node.textContent = `The audit chain is intact: ${data.rows_checked} events checked.`;
+      node.classList.add("ok");
+    } else if (result.ok) {
+      node.textContent = `The audit chain is broken at event #${data.broken_at}: ${data.reason}. ${data.rows_checked} events checked.`;
+      node.classList.add("warning");
+    } else {
+      node.textContent = `The chain could not be checked: ${data.detail ?? result.status}.`;
+      node.classList.add("warning");
+    }
+  }
+
+  // ---- wiring ----
+
+  const special = {
+    signin: signIn,
+    "signin-mfa": signInCode,
+    "mfa-confirm": confirmMfa,
+  };
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.classList.contains("api")) return;
+    event.preventDefault();
+    const handler = special[form.id] ?? apiForm;
+    submit(form, () => handler(form));
+  });
+
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    if (target?.closest("[data-signout]")) signOut();
+    const recovery = target?.closest("[data-use-recovery]");
+    if (recovery) useRecovery(recovery);
+  });
+
+  function start() {
+    document.documentElement.classList.add("js");
+    restore();
+    const verify = document.querySelector("[data-verify-audit]");
+    if (verify) verifyAudit(verify);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

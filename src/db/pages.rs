@@ -1,0 +1,100 @@
+//! The dashboard's reads that join aggregates, so each page is one batch: a visit with its
+//! job, customer and site; a job with its customer's name; the people who can be named.
+//! Pages also use the aggregates' own queries; these are only what those do not cover.
+
+use serde::Deserialize;
+
+/// Everyone on the team, by name: enough to show who works what, nothing secret.
+pub const PEOPLE: &str = "SELECT id, name, role, active FROM users \
+    ORDER BY name COLLATE NOCASE, id";
+
+/// Visits overlapping [?1, ?2) (ms) with their job, customer and site, by start; ?3 only this
+/// technician's, ?4 only this job's, ?5 at most this many.
+pub const VISITS: &str = "SELECT v.id, v.job_id, v.start_ms, v.end_ms, v.version, \
+    (SELECT json_group_array(t.user_id) FROM visit_technicians t WHERE t.visit_id = v.id) \
+        AS technician_ids, \
+    j.number AS job_number, j.title AS job_title, j.status AS job_status, \
+    c.name AS customer_name, s.line1 AS site_line1, s.city AS site_city \
+    FROM visits v JOIN jobs j ON j.id = v.job_id \
+    JOIN customers c ON c.id = j.customer_id JOIN sites s ON s.id = j.site_id \
+    WHERE v.start_ms < ?2 AND v.end_ms > ?1 \
+      AND (?3 IS NULL OR EXISTS (SELECT 1 FROM visit_technicians t \
+                                 WHERE t.visit_id = v.id AND t.user_id = ?3)) \
+      AND (?4 IS NULL OR v.job_id = ?4) \
+    ORDER BY v.start_ms, v.id LIMIT ?5";
+
+/// Jobs newest first with their customer's name. ?1 status, ?2 technician, ?3 customer,
+/// ?4 a LIKE pattern over the title and the customer's search text, ?5 a job number that also
+/// matches, ?6/?7 cursor (created_at, id), ?8 limit.
+pub const JOBS: &str = "SELECT j.id, j.number, j.title, j.status, j.priority, j.customer_id, \
+    c.name AS customer_name, j.created_at, \
+    (SELECT json_group_array(t.user_id) FROM job_technicians t WHERE t.job_id = j.id) \
+        AS technician_ids \
+    FROM jobs j JOIN customers c ON c.id = j.customer_id \
+    WHERE (?1 IS NULL OR j.status = ?1) \
+      AND (?2 IS NULL OR EXISTS (SELECT 1 FROM job_technicians t \
+                                 WHERE t.job_id = j.id AND t.user_id = ?2)) \
+      AND (?3 IS NULL OR j.customer_id = ?3) \
+      AND (?4 IS NULL OR j.number = ?5 OR j.title LIKE ?4 ESCAPE '\\' \
+           OR c.search LIKE ?4 ESCAPE '\\') \
+      AND (?6 IS NULL OR j.created_at < ?6 OR (j.created_at = ?6 AND j.id < ?7)) \
+    ORDER BY j.created_at DESC, j.id DESC LIMIT ?8";
+
+/// The customer a job ?1 is for.
+pub const CUSTOMER_OF_JOB: &str = "SELECT id, name, company, emails, phones, tags, notes, \
+    preferred_contact, archived, version, created_at, updated_at FROM customers \
+    WHERE id = (SELECT customer_id FROM jobs WHERE id = ?1)";
+
+/// The site a job ?1 is at.
+pub const SITE_OF_JOB: &str = "SELECT id, customer_id, label, line1, line2, city, region, \
+    postal_code, country, access_notes, is_primary, version, created_at, updated_at \
+    FROM sites WHERE id = (SELECT site_id FROM jobs WHERE id = ?1)";
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Person {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub active: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct VisitLine {
+    pub id: String,
+    pub job_id: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub version: i64,
+    pub technician_ids: String,
+    pub job_number: i64,
+    pub job_title: String,
+    pub job_status: String,
+    pub customer_name: String,
+    pub site_line1: String,
+    pub site_city: Option<String>,
+}
+
+impl VisitLine {
+    pub fn technicians(&self) -> Vec<String> {
+        serde_json::from_str(&self.technician_ids).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobLine {
+    pub id: String,
+    pub number: i64,
+    pub title: String,
+    pub status: String,
+    pub priority: String,
+    pub customer_id: String,
+    pub customer_name: String,
+    pub created_at: String,
+    pub technician_ids: String,
+}
+
+impl JobLine {
+    pub fn technicians(&self) -> Vec<String> {
+        serde_json::from_str(&self.technician_ids).unwrap_or_default()
+    }
+}

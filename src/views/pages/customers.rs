@@ -1,0 +1,220 @@
+//! Customers: the searchable list, a customer with sites and jobs, and the forms that create
+//! and change them.
+
+use maud::{html, Markup};
+
+use crate::db::customers::{CustomerRow, SiteRow};
+use crate::db::pages::JobLine;
+use crate::domain::auth::permissions::Permission;
+use crate::views::pages::forms::{
+    api_form, field, field_hint, optional, select, submit, text, Api,
+};
+use crate::views::pages::jobs::address;
+use crate::views::pages::{encode_component, label, shell, when_text, Section, Viewer};
+
+const CONTACT: [(&str, &str); 3] = [
+    ("phone", "Phone"),
+    ("sms", "Text message"),
+    ("email", "Email"),
+];
+
+pub fn list(
+    viewer: &Viewer<'_>,
+    q: &str,
+    customers: &[CustomerRow],
+    next_cursor: Option<&str>,
+) -> Markup {
+    let body = html! {
+        div.page-head {
+            h1 { "Customers" }
+            @if viewer.can(Permission::ManageRecords) {
+                a.button href="/customers/new" { "New customer" }
+            }
+        }
+        form.filters method="get" action="/customers" role="search" {
+            label { span.label { "Search" }
+                input type="search" name="q" value=(q) placeholder="Name, company, email or phone"; }
+            button type="submit" { "Search" }
+        }
+        @if customers.is_empty() {
+            p.muted { "No customers match." }
+        } @else {
+            ul.rows.customers {
+                @for c in customers {
+                    li {
+                        a.title href=(format!("/customers/{}", c.id)) { (c.name) }
+                        span.meta {
+                            @if let Some(company) = &c.company { (company) " · " }
+                            (c.emails().join(", "))
+                            @if !c.phones().is_empty() { " · " (c.phones().join(", ")) }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(cursor) = next_cursor {
+            p.more { a href=(format!("/customers?q={}&cursor={}", encode_component(q), encode_component(cursor))) { "More →" } }
+        }
+    };
+    shell(viewer, Section::Customers, "Customers", body)
+}
+
+/// The customer's own fields, for creating (`None`) or editing one.
+fn customer_fields(c: Option<&CustomerRow>) -> Markup {
+    let emails = c.map(|c| c.emails().join(", ")).unwrap_or_default();
+    let phones = c.map(|c| c.phones().join(", ")).unwrap_or_default();
+    html! {
+        (field("Name", "name", text("name", c.map_or("", |c| c.name.as_str()))))
+        (field("Company", "company", optional("company", c.and_then(|c| c.company.as_deref()))))
+        div.row {
+            (field_hint("Email", "emails", html! {
+                input type="text" name="emails" inputmode="email" value=(emails) data-type="list";
+            }, "Several? Separate them with commas."))
+            (field_hint("Phone", "phones", html! {
+                input type="tel" name="phones" value=(phones) data-type="list";
+            }, "With the country code, e.g. +1 212 555 0143."))
+        }
+        (field("Preferred contact", "preferred_contact",
+            select("preferred_contact", &CONTACT, c.map_or("phone", |c| c.preferred_contact.as_str()))))
+        (field("Notes", "notes", html! {
+            textarea name="notes" rows="3" data-optional { (c.and_then(|c| c.notes.as_deref()).unwrap_or_default()) }
+        }))
+    }
+}
+
+fn site_fields() -> Markup {
+    html! {
+        (field("Street address", "line1", text("line1", "")))
+        div.row {
+            (field("City", "city", optional("city", None)))
+            (field("Postal code", "postal_code", optional("postal_code", None)))
+        }
+        div.row {
+            (field("Label", "label", optional("label", None)))
+            (field("Country (2 letters)", "country", optional("country", None)))
+        }
+        (field("Access notes", "access_notes", optional("access_notes", None)))
+    }
+}
+
+pub fn new_customer(viewer: &Viewer<'_>) -> Markup {
+    let body = html! {
+        h1 { "New customer" }
+        (api_form(&Api::new("POST", "/api/v1/customers", "go:/customers/{id}"), "new-customer card", html! {
+            (customer_fields(None))
+            (submit("Create customer"))
+        }))
+    };
+    shell(viewer, Section::Customers, "New customer", body)
+}
+
+pub fn page(viewer: &Viewer<'_>, c: &CustomerRow, sites: &[SiteRow], jobs: &[JobLine]) -> Markup {
+    let manage = viewer.can(Permission::ManageRecords);
+    let body = html! {
+        div.page-head {
+            h1 { (c.name) @if c.archived == 1 { " " span.badge.cancelled { "Archived" } } }
+            @if manage && !sites.is_empty() && c.archived == 0 {
+                a.button href=(format!("/jobs/new?customer={}", encode_component(&c.id))) { "New job" }
+            }
+        }
+        div.split {
+            div.primary {
+                section.card {
+                    dl.facts {
+                        @if let Some(company) = &c.company { dt { "Company" } dd { (company) } }
+                        dt { "Email" } dd { (c.emails().join(", ")) }
+                        dt { "Phone" } dd { (c.phones().join(", ")) }
+                        dt { "Prefers" } dd { (label(&c.preferred_contact)) }
+                        @if let Some(notes) = &c.notes { dt { "Notes" } dd.pre { (notes) } }
+                    }
+                }
+                section.card id="sites" {
+                    h2 { "Sites" }
+                    @if sites.is_empty() {
+                        p.warning { "No site yet. A job happens at a site: add one." }
+                    }
+                    ul.rows {
+                        @for s in sites {
+                            li { span.title { (address(s)) @if s.is_primary == 1 { " " span.badge { "Main" } } }
+                                @if let Some(n) = &s.access_notes { span.meta { (n) } } }
+                        }
+                    }
+                    @if manage && c.archived == 0 {
+                        details.add open[sites.is_empty()] {
+                            summary { "Add a site" }
+                            (api_form(&Api::new("POST", &format!("/api/v1/customers/{}/sites", c.id), "reload"),
+                                "add-site", html! { (site_fields()) (submit("Add site")) }))
+                        }
+                    }
+                }
+                section.card id="jobs" {
+                    h2 { "Jobs" }
+                    @if jobs.is_empty() { p.muted { "No jobs yet." } }
+                    ul.rows {
+                        @for j in jobs {
+                            li { a.title href=(format!("/jobs/{}", j.id)) { "#" (j.number) " " (j.title) }
+                                span.meta { span.badge.(j.status.as_str()) { (label(&j.status)) } " " (when_text(viewer, &j.created_at)) } }
+                        }
+                    }
+                }
+            }
+            div.secondary {
+                @if manage && c.archived == 0 {
+                    section.card id="edit" {
+                        h2 { "Edit customer" }
+                        (api_form(&Api::new("PATCH", &format!("/api/v1/customers/{}", c.id), "reload").versioned(c.version),
+                            "edit-customer", html! { (customer_fields(Some(c))) (submit("Save changes")) }))
+                    }
+                }
+            }
+        }
+    };
+    shell(viewer, Section::Customers, &c.name, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::auth::permissions::Role;
+    use crate::views::pages::tests::viewer;
+
+    fn customer() -> CustomerRow {
+        CustomerRow {
+            id: "c-1".into(),
+            name: "Ada <Lovelace>".into(),
+            company: None,
+            emails: r#"["ada@example.com"]"#.into(),
+            phones: "[]".into(),
+            tags: "[]".into(),
+            notes: None,
+            preferred_contact: "email".into(),
+            archived: 0,
+            version: 4,
+            created_at: "2026-11-20T10:00:00.000Z".into(),
+            updated_at: "2026-11-20T10:00:00.000Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_customer_without_a_site_asks_for_one_and_offers_no_job_yet() {
+        let html = page(&viewer(Role::Owner), &customer(), &[], &[]).into_string();
+        assert!(html.contains("Ada &lt;Lovelace&gt;"));
+        assert!(html.contains("/api/v1/customers/c-1/sites"));
+        assert!(!html.contains("/jobs/new?customer"));
+        assert!(html.contains(r#"value="ada@example.com""#));
+        assert!(html.contains(r#"data-version="4""#));
+    }
+
+    #[test]
+    fn viewers_and_technicians_get_no_forms_and_no_new_buttons() {
+        for role in [Role::Viewer, Role::Technician] {
+            let html = page(&viewer(role), &customer(), &[], &[]).into_string();
+            assert!(!html.contains("data-action"), "{role:?}");
+            let html = list(&viewer(role), "", &[customer()], None).into_string();
+            assert!(!html.contains("New customer"), "{role:?}");
+        }
+        let html = list(&viewer(Role::Dispatcher), "a&b", &[customer()], Some("cur")).into_string();
+        assert!(html.contains("New customer"));
+        assert!(html.contains("/customers?q=a%26b&amp;cursor=cur"), "{html}");
+    }
+}

@@ -1,0 +1,134 @@
+//! The pieces forms are made of. A form is submitted by `app.js` to the API: `data-method` and
+//! `data-action` say where, `data-version` what `If-Match` to send, `data-then` what to do on
+//! success (`reload`, `go:/path/{id}` with members of the answer, `show`). Inputs say how their
+//! value travels with `data-type` (`list`, `bool`, `int`, `set`, `instant`: a local time in the
+//! company's zone). Errors are shown in each `.field` by its `data-field` name.
+
+use maud::{html, Markup};
+
+/// Where a form sends itself and what follows success.
+pub struct Api<'a> {
+    pub method: &'a str,
+    pub action: &'a str,
+    pub version: Option<i64>,
+    pub then: &'a str,
+}
+
+impl<'a> Api<'a> {
+    pub fn new(method: &'a str, action: &'a str, then: &'a str) -> Self {
+        Api {
+            method,
+            action,
+            version: None,
+            then,
+        }
+    }
+
+    pub fn versioned(mut self, version: i64) -> Self {
+        self.version = Some(version);
+        self
+    }
+}
+
+/// A form for the API. It posts nowhere without the script (`method=post` so nothing typed
+/// lands in a URL); `novalidate` so every message comes from the server, beside its field.
+pub fn api_form(api: &Api<'_>, class: &str, body: Markup) -> Markup {
+    html! {
+        form.api.(class) method="post" novalidate data-method=(api.method)
+            data-action=(api.action) data-version=[api.version] data-then=(api.then) {
+            p.form-error role="alert" hidden {}
+            (body)
+        }
+    }
+}
+
+/// A labelled control with room for its error message.
+pub fn field(label: &str, name: &str, control: Markup) -> Markup {
+    html! {
+        div.field data-field=(name) {
+            label { span.label { (label) } (control) }
+        }
+    }
+}
+
+/// A labelled control with a hint below it.
+pub fn field_hint(label: &str, name: &str, control: Markup, hint: &str) -> Markup {
+    html! {
+        div.field data-field=(name) {
+            label { span.label { (label) } (control) }
+            small.hint { (hint) }
+        }
+    }
+}
+
+/// A one-line text input.
+pub fn text(name: &str, value: &str) -> Markup {
+    html! { input type="text" name=(name) value=(value); }
+}
+
+/// An optional text input: empty means "none" (`null` in a change).
+pub fn optional(name: &str, value: Option<&str>) -> Markup {
+    html! { input type="text" name=(name) value=(value.unwrap_or_default()) data-optional; }
+}
+
+/// A select among `(value, label)` options.
+pub fn select(name: &str, options: &[(&str, &str)], selected: &str) -> Markup {
+    html! {
+        select name=(name) {
+            @for (value, label) in options {
+                option value=(value) selected[*value == selected] { (label) }
+            }
+        }
+    }
+}
+
+/// Checkboxes whose checked values travel as one array.
+pub fn checkboxes<'a>(
+    name: &str,
+    options: impl Iterator<Item = (&'a str, &'a str)>,
+    checked: &[String],
+) -> Markup {
+    html! {
+        span.checks {
+            @for (value, label) in options {
+                label.check {
+                    input type="checkbox" name=(name) value=(value) data-type="set"
+                        checked[checked.iter().any(|c| c == value)];
+                    " " (label)
+                }
+            }
+        }
+    }
+}
+
+pub fn submit(label: &str) -> Markup {
+    html! { div.actions { button type="submit" { (label) } } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_names_its_call_and_escapes_its_values() {
+        let form = api_form(
+            &Api::new("PATCH", "/api/v1/jobs/j\"1", "reload").versioned(3),
+            "edit",
+            field("Title", "title", text("title", "\"><script>")),
+        )
+        .into_string();
+        assert!(form.contains(r#"data-method="PATCH""#), "{form}");
+        assert!(
+            form.contains(r#"data-action="/api/v1/jobs/j&quot;1""#),
+            "{form}"
+        );
+        assert!(form.contains(r#"data-version="3""#));
+        assert!(
+            form.contains(r#"value="&quot;&gt;&lt;script&gt;""#),
+            "{form}"
+        );
+        assert!(form.contains(r#"data-field="title""#));
+        let unversioned = api_form(&Api::new("POST", "/x", "reload"), "", html! {}).into_string();
+        assert!(!unversioned.contains("data-version"));
+    }
+}

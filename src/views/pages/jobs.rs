@@ -1,0 +1,467 @@
+//! Jobs: the list with its filters, a job with its visits, notes and timeline, and the form
+//! that creates one. Buttons offer only the status moves the machine allows, and only to those
+//! whose role may make them.
+
+use maud::{html, Markup};
+
+use crate::db::customers::{CustomerRow, SiteRow};
+use crate::db::jobs::{JobRow, NoteRow};
+use crate::db::pages::{JobLine, VisitLine};
+use crate::domain::audit::AuditRow;
+use crate::domain::auth::permissions::Permission;
+use crate::domain::jobs::JobStatus;
+use crate::views::pages::forms::{
+    api_form, checkboxes, field, field_hint, optional, select, submit, text, Api,
+};
+use crate::views::pages::schedule::{allow_conflict, move_form};
+use crate::views::pages::{
+    encode_component, hhmm, label, shell, when, when_text, People, Section, Viewer,
+};
+
+pub const PRIORITIES: [(&str, &str); 4] = [
+    ("low", "Low"),
+    ("normal", "Normal"),
+    ("high", "High"),
+    ("urgent", "Urgent"),
+];
+
+/// What the button that moves a job to `status` says.
+fn action_label(status: JobStatus) -> &'static str {
+    match status {
+        JobStatus::Requested => "Back to requested",
+        JobStatus::Scheduled => "Mark scheduled",
+        JobStatus::InProgress => "Start work",
+        JobStatus::Completed => "Complete",
+        JobStatus::OnHold => "Put on hold",
+        JobStatus::Cancelled => "Cancel job",
+    }
+}
+
+fn badge(status: &str) -> Markup {
+    html! { span.badge.(status) { (label(status)) } }
+}
+
+/// The list's filters, as the page was asked for them.
+pub struct JobFilter<'a> {
+    pub status: Option<&'a str>,
+    pub q: &'a str,
+}
+
+pub fn list(
+    viewer: &Viewer<'_>,
+    filter: &JobFilter<'_>,
+    jobs: &[JobLine],
+    people: &People<'_>,
+    next_cursor: Option<&str>,
+) -> Markup {
+    let mut statuses: Vec<(&str, &str)> = vec![("", "Any status")];
+    let labels: Vec<(&str, String)> = JobStatus::ALL
+        .iter()
+        .map(|s| (s.as_str(), label(s.as_str())))
+        .collect();
+    statuses.extend(labels.iter().map(|(v, l)| (*v, l.as_str())));
+    let body = html! {
+        div.page-head {
+            h1 { "Jobs" }
+            @if viewer.can(Permission::ManageRecords) {
+                a.button href="/jobs/new" { "New job" }
+            }
+        }
+        form.filters method="get" action="/jobs" role="search" {
+            label { span.label { "Status" } (select("status", &statuses, filter.status.unwrap_or_default())) }
+            label { span.label { "Search" }
+                input type="search" name="q" value=(filter.q) placeholder="Title, customer, #42"; }
+            button type="submit" { "Filter" }
+        }
+        @if jobs.is_empty() {
+            p.muted { "No jobs match." }
+        } @else {
+            ul.rows.jobs {
+                @for job in jobs {
+                    li {
+                        a.title href=(format!("/jobs/{}", job.id)) { "#" (job.number) " " (job.title) }
+                        span.meta {
+                            (badge(&job.status))
+                            @if job.priority != "normal" { " " span.priority.(job.priority.as_str()) { (label(&job.priority)) } }
+                            " " (job.customer_name)
+                            @let techs = job.technicians();
+                            @if !techs.is_empty() {
+                                " · "
+                                @for (i, id) in techs.iter().enumerate() {
+                                    @if i > 0 { ", " }
+                                    (people.name(id))
+                                }
+                            }
+                            " · " (when_text(viewer, &job.created_at))
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(cursor) = next_cursor {
+            p.more {
+                a href=(format!("/jobs?status={}&q={}&cursor={}",
+                    encode_component(filter.status.unwrap_or_default()),
+                    encode_component(filter.q), encode_component(cursor))) { "Older jobs →" }
+            }
+        }
+    };
+    shell(viewer, Section::Jobs, "Jobs", body)
+}
+
+/// Everything the job page shows.
+pub struct JobPage<'a> {
+    pub job: &'a JobRow,
+    pub customer: Option<&'a CustomerRow>,
+    pub site: Option<&'a SiteRow>,
+    pub notes: &'a [NoteRow],
+    pub visits: &'a [VisitLine],
+    pub timeline: &'a [AuditRow],
+    pub people: &'a People<'a>,
+}
+
+pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
+    let job = p.job;
+    let technicians = job.technicians();
+    let status = JobStatus::parse(&job.status);
+    let title = format!("#{} {}", job.number, job.title);
+    let body = html! {
+        div.page-head {
+            h1 { (title) " " (badge(&job.status)) }
+        }
+        div.split {
+            div.primary {
+                section.card {
+                    dl.facts {
+                        dt { "Customer" }
+                        dd { @if let Some(c) = p.customer { a href=(format!("/customers/{}", c.id)) { (c.name) } } }
+                        dt { "Site" }
+                        dd { @if let Some(s) = p.site { (address(s)) } }
+                        @if let Some(notes) = p.site.and_then(|s| s.access_notes.as_deref()) {
+                            dt { "Access" } dd { (notes) }
+                        }
+                        dt { "Priority" } dd { (label(&job.priority)) }
+                        dt { "Technicians" }
+                        dd {
+                            @if technicians.is_empty() { "Nobody yet" }
+                            @for (i, id) in technicians.iter().enumerate() {
+                                @if i > 0 { ", " } (p.people.name(id))
+                            }
+                        }
+                        @if let Some(d) = &job.description { dt { "Description" } dd.pre { (d) } }
+                    }
+                }
+                @if let (Some(status), true) = (status, viewer.can(Permission::WorkOnJobs)) {
+                    @if !status.allowed_next().is_empty() {
+                        section.card.status-actions aria-label="Change status" {
+                            @for next in status.allowed_next() {
+                                (api_form(
+                                    &Api::new("POST", &format!("/api/v1/jobs/{}/status", job.id), "reload")
+                                        .versioned(job.version),
+                                    "inline",
+                                    html! {
+                                        input type="hidden" name="status" value=(next.as_str());
+                                        button.secondary.danger[*next == JobStatus::Cancelled] type="submit"
+                                            data-status=(next.as_str()) { (action_label(*next)) }
+                                    },
+                                ))
+                            }
+                        }
+                    }
+                }
+                section.card id="visits" {
+                    h2 { "Visits" }
+                    @if p.visits.is_empty() { p.muted { "No visits booked." } }
+                    ul.rows {
+                        @for visit in p.visits {
+                            @let techs = visit.technicians();
+                            li data-visit=(visit.id) {
+                                span.title { (when(viewer, visit.start_ms)) "–" (hhmm(viewer.local.wall(visit.end_ms))) }
+                                span.meta {
+                                    @if techs.is_empty() { "Unassigned" }
+                                    @for (i, id) in techs.iter().enumerate() { @if i > 0 { ", " } (p.people.name(id)) }
+                                }
+                                @if viewer.can(Permission::ManageRecords)
+                                    || (viewer.can(Permission::WorkOnJobs) && techs.iter().any(|t| t == viewer.user_id)) {
+                                    details.move { summary { "Move" } (move_form(viewer, p.people, visit, &techs)) }
+                                }
+                            }
+                        }
+                    }
+                    @if viewer.can(Permission::ManageRecords) {
+                        details.add open[p.visits.is_empty()] {
+                            summary { "Schedule a visit" }
+                            (api_form(
+                                &Api::new("POST", &format!("/api/v1/jobs/{}/visits", job.id), "reload"),
+                                "book-visit",
+                                html! {
+                                    div.row {
+                                        (field("Start", "start", html! { input type="datetime-local" name="start" data-type="instant"; }))
+                                        (field("End", "end", html! { input type="datetime-local" name="end" data-type="instant"; }))
+                                    }
+                                    (field("Who", "technician_ids", checkboxes("technician_ids",
+                                        p.people.assignable().map(|p| (p.id.as_str(), p.name.as_str())), &technicians)))
+                                    (allow_conflict())
+                                    (submit("Book visit"))
+                                },
+                            ))
+                        }
+                    }
+                }
+                section.card id="notes" {
+                    h2 { "Notes" }
+                    @if p.notes.is_empty() { p.muted { "No notes yet." } }
+                    ul.notes {
+                        @for note in p.notes {
+                            li { p.pre { (note.text) } p.meta { (p.people.name(&note.author_id)) " · " (when_text(viewer, &note.created_at)) } }
+                        }
+                    }
+                    @if viewer.can(Permission::WorkOnJobs) {
+                        (api_form(
+                            &Api::new("POST", &format!("/api/v1/jobs/{}/notes", job.id), "reload"),
+                            "add-note",
+                            html! {
+                                (field("Add a note", "text", html! { textarea name="text" rows="3" {} }))
+                                (submit("Add note"))
+                            },
+                        ))
+                    }
+                }
+            }
+            div.secondary {
+                @if viewer.can(Permission::ManageRecords) {
+                    section.card id="edit" {
+                        h2 { "Edit job" }
+                        (api_form(
+                            &Api::new("PATCH", &format!("/api/v1/jobs/{}", job.id), "reload").versioned(job.version),
+                            "edit-job",
+                            html! {
+                                (field("Title", "title", html! { input type="text" name="title" value=(job.title) required; }))
+                                (field("Description", "description", html! {
+                                    textarea name="description" rows="4" data-optional { (job.description.as_deref().unwrap_or_default()) }
+                                }))
+                                (field("Priority", "priority", select("priority", &PRIORITIES, &job.priority)))
+                                (field("Technicians", "technician_ids", checkboxes("technician_ids",
+                                    p.people.assignable().map(|p| (p.id.as_str(), p.name.as_str())), &technicians)))
+                                (submit("Save changes"))
+                            },
+                        ))
+                    }
+                }
+                section.card id="timeline" {
+                    h2 { "Timeline" }
+                    ol.timeline {
+                        @for row in p.timeline {
+                            li {
+                                span.when { (when_text(viewer, &row.at)) }
+                                " " span.what { (timeline_text(row)) }
+                                " " span.who { (actor(p.people, row)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    shell(viewer, Section::Jobs, &title, body)
+}
+
+/// Who did it, as the timeline says.
+pub fn actor(people: &People<'_>, row: &AuditRow) -> String {
+    match (&row.actor_id, row.actor_kind.as_str()) {
+        (Some(id), "user") => people.name(id).to_owned(),
+        (Some(id), kind) => format!("{} ({kind})", people.name(id)),
+        (None, kind) => kind.to_owned(),
+    }
+}
+
+/// One timeline line: the action, and for a status move, from where to where.
+fn timeline_text(row: &AuditRow) -> String {
+    let status = |json: &Option<String>| {
+        json.as_deref()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            .and_then(|v| v["status"].as_str().map(label))
+    };
+    match row.action.as_str() {
+        "job.created" => "Created".to_owned(),
+        "job.updated" => "Edited".to_owned(),
+        "job.note_added" => "Note added".to_owned(),
+        "visit.created" => "Visit booked".to_owned(),
+        "job.status_changed" => match (status(&row.before), status(&row.after)) {
+            (Some(from), Some(to)) => format!("{from} → {to}"),
+            _ => "Status changed".to_owned(),
+        },
+        other => label(other.rsplit('.').next().unwrap_or(other)),
+    }
+}
+
+pub fn address(site: &SiteRow) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    if let Some(label) = &site.label {
+        parts.push(label);
+    }
+    parts.push(&site.line1);
+    for part in [&site.line2, &site.city, &site.region, &site.postal_code]
+        .into_iter()
+        .flatten()
+    {
+        parts.push(part);
+    }
+    parts.join(", ")
+}
+
+/// `GET /jobs/new`: a job for a chosen customer (and one of its sites), or for any customer at
+/// its main site.
+pub fn new_job(
+    viewer: &Viewer<'_>,
+    customers: &[CustomerRow],
+    chosen: Option<(&CustomerRow, &[SiteRow])>,
+    people: &People<'_>,
+) -> Markup {
+    let body = html! {
+        h1 { "New job" }
+        @if customers.is_empty() && chosen.is_none() {
+            p { "Add a customer first: " a href="/customers/new" { "new customer" } "." }
+        } @else {
+            (api_form(
+                &Api::new("POST", "/api/v1/jobs", "go:/jobs/{id}"),
+                "new-job card",
+                html! {
+                    @match chosen {
+                        Some((customer, sites)) => {
+                            input type="hidden" name="customer_id" value=(customer.id);
+                            p { "For " a href=(format!("/customers/{}", customer.id)) { (customer.name) } }
+                            @if sites.is_empty() {
+                                p.warning { "This customer has no site yet: "
+                                    a href=(format!("/customers/{}", customer.id)) { "add one" } " first." }
+                            } @else {
+                                @let options: Vec<(&str, String)> = sites.iter().map(|s| (s.id.as_str(), address(s))).collect();
+                                @let options: Vec<(&str, &str)> = options.iter().map(|(i, a)| (*i, a.as_str())).collect();
+                                (field("Site", "site_id", select("site_id", &options, "")))
+                            }
+                        }
+                        None => {
+                            @let options: Vec<(&str, &str)> = customers.iter().map(|c| (c.id.as_str(), c.name.as_str())).collect();
+                            (field_hint("Customer", "customer_id", select("customer_id", &options, ""),
+                                "The job is at the customer's main site. To choose another, start from the customer's page."))
+                        }
+                    }
+                    (field("Title", "title", text("title", "")))
+                    (field("Description", "description", optional("description", None)))
+                    (field("Priority", "priority", select("priority", &PRIORITIES, "normal")))
+                    (field("Technicians", "technician_ids", checkboxes("technician_ids",
+                        people.assignable().map(|p| (p.id.as_str(), p.name.as_str())), &[])))
+                    (submit("Create job"))
+                },
+            ))
+        }
+    };
+    shell(viewer, Section::Jobs, "New job", body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::pages::Person;
+    use crate::domain::auth::permissions::Role;
+    use crate::views::pages::tests::viewer;
+
+    fn job(status: &str) -> JobRow {
+        JobRow {
+            id: "j-1".into(),
+            number: 42,
+            customer_id: "c-1".into(),
+            site_id: "s-1".into(),
+            title: "Boiler <service>".into(),
+            description: Some("Annual & check".into()),
+            priority: "high".into(),
+            status: status.into(),
+            items: "[]".into(),
+            version: 5,
+            created_at: "2026-11-20T10:00:00.000Z".into(),
+            updated_at: "2026-11-20T10:00:00.000Z".into(),
+            technician_ids: "[\"u-2\"]".into(),
+        }
+    }
+
+    fn render(role: Role, status: &str, timeline: &[AuditRow]) -> String {
+        let list = vec![Person {
+            id: "u-2".into(),
+            name: "Theo Tech".into(),
+            role: "technician".into(),
+            active: 1,
+        }];
+        let people = People(&list);
+        let job = job(status);
+        page(
+            &Viewer {
+                user_id: "u-2",
+                ..viewer(role)
+            },
+            &JobPage {
+                job: &job,
+                customer: None,
+                site: None,
+                notes: &[],
+                visits: &[],
+                timeline,
+                people: &people,
+            },
+        )
+        .into_string()
+    }
+
+    #[test]
+    fn status_buttons_are_exactly_the_allowed_moves_for_those_who_work_on_jobs() {
+        let html = render(Role::Technician, "scheduled", &[]);
+        for status in ["in_progress", "on_hold", "cancelled", "requested"] {
+            assert!(
+                html.contains(&format!(r#"data-status="{status}""#)),
+                "{status}"
+            );
+        }
+        assert!(!html.contains(r#"data-status="completed""#));
+        assert!(html.contains(r#"data-version="5""#));
+        assert!(!render(Role::Viewer, "scheduled", &[]).contains("data-status"));
+        assert!(!render(Role::Owner, "completed", &[]).contains("data-status"));
+    }
+
+    #[test]
+    fn only_those_who_manage_records_edit_the_job_or_book_visits() {
+        let owner = render(Role::Dispatcher, "requested", &[]);
+        assert!(owner.contains(r#"data-action="/api/v1/jobs/j-1""#));
+        assert!(owner.contains("/api/v1/jobs/j-1/visits"));
+        let tech = render(Role::Technician, "requested", &[]);
+        assert!(!tech.contains(r#"data-action="/api/v1/jobs/j-1""#));
+        assert!(!tech.contains("/api/v1/jobs/j-1/visits"));
+        assert!(
+            tech.contains("/api/v1/jobs/j-1/notes"),
+            "technicians add notes"
+        );
+        assert!(tech.contains("Boiler &lt;service&gt;"));
+        assert!(tech.contains("Annual &amp; check"));
+    }
+
+    #[test]
+    fn the_timeline_says_what_happened_and_who_did_it() {
+        let row = AuditRow {
+            seq: 3,
+            prev_seq: 2,
+            at: "2026-11-20T11:00:00.000Z".into(),
+            actor_kind: "user".into(),
+            actor_id: Some("u-2".into()),
+            action: "job.status_changed".into(),
+            entity: "job".into(),
+            entity_id: Some("j-1".into()),
+            before: Some(r#"{"status":"scheduled"}"#.into()),
+            after: Some(r#"{"status":"in_progress"}"#.into()),
+            ip: None,
+            request_id: None,
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        let html = render(Role::Viewer, "in_progress", &[row]);
+        assert!(html.contains("Scheduled → In progress"), "{html}");
+        assert!(html.contains("Theo Tech"));
+    }
+}

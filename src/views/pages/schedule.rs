@@ -1,0 +1,422 @@
+//! The schedule: a day per technician, or a week per day, with double-bookings flagged and a
+//! small versioned form to move a visit.
+
+use maud::{html, Markup};
+
+use crate::db::pages::VisitLine;
+use crate::domain::auth::permissions::Permission;
+use crate::views::pages::forms::{api_form, checkboxes, field, Api};
+use crate::views::pages::{
+    datetime_local, day_label, day_label_year, hhmm, iso_date, label, shell, People, Section,
+    Viewer,
+};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Day or week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    Day,
+    Week,
+}
+
+impl Span {
+    pub fn days(self) -> i64 {
+        match self {
+            Span::Day => 1,
+            Span::Week => 7,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Span::Day => "day",
+            Span::Week => "week",
+        }
+    }
+}
+
+/// What the schedule page shows.
+pub struct Schedule<'a> {
+    /// Local midnight (wall ms) of the first day shown.
+    pub first_day: i64,
+    pub span: Span,
+    /// Local midnight of today.
+    pub today: i64,
+    /// The visits of the range, by start.
+    pub visits: &'a [VisitLine],
+    pub people: &'a People<'a>,
+}
+
+/// The first day of the week (Monday) holding `day` (wall ms of a midnight).
+pub fn week_start(day: i64) -> i64 {
+    // 1970-01-01 was a Thursday: days since then, shifted so Monday is 0.
+    let days = day.div_euclid(DAY_MS);
+    (days - (days + 3).rem_euclid(7)) * DAY_MS
+}
+
+/// For each visit, the other visits in the list that share a technician and overlap it.
+pub fn double_bookings(visits: &[VisitLine]) -> Vec<(&str, Vec<&VisitLine>)> {
+    visits
+        .iter()
+        .map(|visit| {
+            let mine = visit.technicians();
+            let others = visits
+                .iter()
+                .filter(|other| {
+                    other.id != visit.id
+                        && other.start_ms < visit.end_ms
+                        && visit.start_ms < other.end_ms
+                        && other.technicians().iter().any(|t| mine.contains(t))
+                })
+                .collect();
+            (visit.id.as_str(), others)
+        })
+        .filter(|(_, others): &(&str, Vec<&VisitLine>)| !others.is_empty())
+        .collect()
+}
+
+pub fn page(viewer: &Viewer<'_>, schedule: &Schedule<'_>) -> Markup {
+    let span = schedule.span;
+    let first = schedule.first_day;
+    let last = first + (span.days() - 1) * DAY_MS;
+    let step = span.days() * DAY_MS;
+    let link =
+        |day: i64, span: Span| format!("/schedule?date={}&view={}", iso_date(day), span.name());
+    let title = match span {
+        Span::Day => day_label_year(first),
+        Span::Week => format!("{} – {}", day_label(first), day_label_year(last)),
+    };
+    let clashes = double_bookings(schedule.visits);
+    let body = html! {
+        div.page-head {
+            h1 { "Schedule " span.sub { (title) } }
+            nav.pager aria-label="Dates" {
+                a href=(link(first - step, span)) rel="prev" { "← Earlier" }
+                a href=(link(schedule.today, span)) { "Today" }
+                a href=(link(first + step, span)) rel="next" { "Later →" }
+                @if span == Span::Day {
+                    a href=(link(first, Span::Week)) { "Week" }
+                } @else {
+                    a href=(link(first, Span::Day)) { "Day" }
+                }
+            }
+            form.jump method="get" action="/schedule" {
+                input type="hidden" name="view" value=(span.name());
+                label { span.label { "Date" } input type="date" name="date" value=(iso_date(first)); }
+                button type="submit" { "Go" }
+            }
+        }
+        @if !clashes.is_empty() {
+            p.warning role="status" { (clashes.len()) " visits are double-booked; they are marked below." }
+        }
+        @match span {
+            Span::Day => (day_board(viewer, schedule, &clashes)),
+            Span::Week => (week_board(viewer, schedule, &clashes)),
+        }
+    };
+    shell(viewer, Section::Schedule, "Schedule", body)
+}
+
+type Clashes<'v> = [(&'v str, Vec<&'v VisitLine>)];
+
+/// One column per person with work (or who could be given some), and one for unassigned visits.
+fn day_board(viewer: &Viewer<'_>, s: &Schedule<'_>, clashes: &Clashes<'_>) -> Markup {
+    let mut columns: Vec<(String, Vec<&VisitLine>)> = Vec::new();
+    let showing_all = viewer.can(Permission::ManageRecords) || viewer.can(Permission::ViewUsers);
+    for person in s.people.0 {
+        let theirs: Vec<&VisitLine> = s
+            .visits
+            .iter()
+            .filter(|v| v.technicians().contains(&person.id))
+            .collect();
+        let assignable = person.active == 1 && person.role != "viewer";
+        let me = person.id == viewer.user_id;
+        if !theirs.is_empty() || (assignable && (showing_all || me)) {
+            columns.push((person.name.clone(), theirs));
+        }
+    }
+    let unassigned: Vec<&VisitLine> = s
+        .visits
+        .iter()
+        .filter(|v| v.technicians().is_empty())
+        .collect();
+    if !unassigned.is_empty() {
+        columns.push(("Unassigned".to_owned(), unassigned));
+    }
+    html! {
+        div.board {
+            @for (name, visits) in &columns {
+                section.column {
+                    h2 { (name) span.count { (visits.len()) } }
+                    @if visits.is_empty() {
+                        p.muted.empty { "Nothing booked." }
+                    }
+                    @for visit in visits {
+                        (visit_card(viewer, s.people, visit, clashes, false))
+                    }
+                }
+            }
+            @if columns.is_empty() {
+                p.muted { "Nothing booked, and nobody to book yet." }
+            }
+        }
+    }
+}
+
+/// One column per day.
+fn week_board(viewer: &Viewer<'_>, s: &Schedule<'_>, clashes: &Clashes<'_>) -> Markup {
+    html! {
+        div.board.week {
+            @for i in 0..7 {
+                @let day = s.first_day + i * DAY_MS;
+                @let local_start = |v: &VisitLine| viewer.local.wall(v.start_ms);
+                @let visits: Vec<&VisitLine> = s.visits.iter()
+                    .filter(|v| local_start(v) >= day && local_start(v) < day + DAY_MS)
+                    .collect();
+                section.column.today[day == s.today] {
+                    h2 { a href=(format!("/schedule?date={}&view=day", iso_date(day))) { (day_label(day)) }
+                        span.count { (visits.len()) } }
+                    @if visits.is_empty() { p.muted.empty { "—" } }
+                    @for visit in visits {
+                        (visit_card(viewer, s.people, visit, clashes, true))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn visit_card(
+    viewer: &Viewer<'_>,
+    people: &People<'_>,
+    visit: &VisitLine,
+    clashes: &Clashes<'_>,
+    with_names: bool,
+) -> Markup {
+    let start = viewer.local.wall(visit.start_ms);
+    let end = viewer.local.wall(visit.end_ms);
+    let technicians = visit.technicians();
+    let clash = clashes
+        .iter()
+        .find(|(id, _)| *id == visit.id)
+        .map(|(_, others)| others);
+    let may_move = viewer.can(Permission::ManageRecords)
+        || (viewer.can(Permission::WorkOnJobs) && technicians.iter().any(|t| t == viewer.user_id));
+    html! {
+        article.visit.clash[clash.is_some()] data-visit=(visit.id) {
+            p.time {
+                (hhmm(start)) "–" (hhmm(end))
+                @if end - start >= DAY_MS || (end - 1).div_euclid(DAY_MS) != start.div_euclid(DAY_MS) {
+                    " (to " (day_label(end)) ")"
+                }
+                " " span.badge.(visit.job_status.as_str()) { (label(&visit.job_status)) }
+            }
+            p.what { a href=(format!("/jobs/{}", visit.job_id)) { "#" (visit.job_number) " " (visit.job_title) } }
+            p.place {
+                (visit.customer_name) " · " (visit.site_line1)
+                @if let Some(city) = &visit.site_city { ", " (city) }
+            }
+            @if with_names {
+                p.who {
+                    @if technicians.is_empty() { "Unassigned" }
+                    @for (i, id) in technicians.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        (people.name(id))
+                    }
+                }
+            }
+            @if let Some(others) = clash {
+                p.flag role="note" {
+                    "Double-booked with "
+                    @for (i, other) in others.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        "#" (other.job_number) " " (hhmm(viewer.local.wall(other.start_ms)))
+                        "–" (hhmm(viewer.local.wall(other.end_ms)))
+                    }
+                }
+            }
+            @if may_move {
+                details.move {
+                    summary { "Move" }
+                    (move_form(viewer, people, visit, &technicians))
+                }
+            }
+        }
+    }
+}
+
+/// Moving a visit (and, for those who assign work, changing who works it), versioned.
+pub fn move_form(
+    viewer: &Viewer<'_>,
+    people: &People<'_>,
+    visit: &VisitLine,
+    technicians: &[String],
+) -> Markup {
+    let action = format!("/api/v1/visits/{}", visit.id);
+    let api = Api::new("PATCH", &action, "reload").versioned(visit.version);
+    api_form(
+        &api,
+        "move-visit",
+        html! {
+            div.row {
+                (field("Start", "start", html! {
+                    input type="datetime-local" name="start" data-type="instant"
+                        value=(datetime_local(viewer.local.wall(visit.start_ms)));
+                }))
+                (field("End", "end", html! {
+                    input type="datetime-local" name="end" data-type="instant"
+                        value=(datetime_local(viewer.local.wall(visit.end_ms)));
+                }))
+            }
+            @if viewer.can(Permission::ManageRecords) {
+                (field("Who", "technician_ids", checkboxes(
+                    "technician_ids",
+                    people.assignable().map(|p| (p.id.as_str(), p.name.as_str())),
+                    technicians,
+                )))
+            }
+            (allow_conflict())
+            div.actions { button type="submit" { "Save" } }
+        },
+    )
+}
+
+/// The choice to double-book on purpose, revealed by the script when a booking clashes.
+pub fn allow_conflict() -> Markup {
+    html! {
+        div.field.allow-conflict data-field="allow_conflict" hidden {
+            label.check {
+                input type="checkbox" name="allow_conflict" data-type="bool";
+                " Book anyway (double-book on purpose)"
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::pages::Person;
+    use crate::domain::auth::permissions::Role;
+    use crate::views::pages::parse_date;
+    use crate::views::pages::tests::viewer;
+
+    fn visit(id: &str, number: i64, start_h: i64, end_h: i64, techs: &[&str]) -> VisitLine {
+        let day = parse_date("2026-11-24").unwrap();
+        VisitLine {
+            id: id.into(),
+            job_id: format!("job-{number}"),
+            start_ms: day + start_h * 3_600_000,
+            end_ms: day + end_h * 3_600_000,
+            version: 2,
+            technician_ids: serde_json::to_string(techs).unwrap(),
+            job_number: number,
+            job_title: format!("Job <{number}>"),
+            job_status: "scheduled".into(),
+            customer_name: "Ada".into(),
+            site_line1: "1 Main St".into(),
+            site_city: Some("Springfield".into()),
+        }
+    }
+
+    fn people() -> Vec<Person> {
+        ["u-1", "u-2"]
+            .iter()
+            .map(|id| Person {
+                id: (*id).into(),
+                name: format!("Person {id}"),
+                role: "technician".into(),
+                active: 1,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn weeks_start_on_monday() {
+        let tuesday = parse_date("2026-11-24").unwrap();
+        assert_eq!(week_start(tuesday), parse_date("2026-11-23").unwrap());
+        let monday = parse_date("2026-11-23").unwrap();
+        assert_eq!(week_start(monday), monday);
+        let sunday = parse_date("2026-11-29").unwrap();
+        assert_eq!(week_start(sunday), monday);
+    }
+
+    #[test]
+    fn overlapping_visits_of_one_technician_are_double_booked_and_others_are_not() {
+        let visits = [
+            visit("a", 1, 9, 11, &["u-1"]),
+            visit("b", 2, 10, 12, &["u-1", "u-2"]),
+            visit("c", 3, 11, 13, &["u-2"]),
+            visit("d", 4, 9, 10, &["u-2"]),
+        ];
+        let found: Vec<(&str, Vec<&str>)> = double_bookings(&visits)
+            .into_iter()
+            .map(|(id, others)| (id, others.iter().map(|o| o.id.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![("a", vec!["b"]), ("b", vec!["a", "c"]), ("c", vec!["b"])]
+        );
+    }
+
+    #[test]
+    fn the_day_shows_each_technician_flags_clashes_and_offers_moves_to_whom_it_may() {
+        let visits = [
+            visit("a", 1, 9, 11, &["u-1"]),
+            visit("b", 2, 10, 12, &["u-1"]),
+        ];
+        let list = people();
+        let people = People(&list);
+        let day = parse_date("2026-11-24").unwrap();
+        let schedule = Schedule {
+            first_day: day,
+            span: Span::Day,
+            today: day,
+            visits: &visits,
+            people: &people,
+        };
+        let html = page(&viewer(Role::Dispatcher), &schedule).into_string();
+        assert!(html.contains("Person u-1"));
+        assert!(html.contains("Person u-2"), "free technicians show too");
+        assert!(html.contains("Double-booked with #2 10:00–12:00"), "{html}");
+        assert!(html.contains("Job &lt;1&gt;"));
+        assert!(html.contains(r#"data-action="/api/v1/visits/a""#));
+        assert!(html.contains(r#"value="2026-11-24T09:00""#));
+        assert!(html.contains(r#"data-version="2""#));
+        assert!(html.contains("2 visits are double-booked"));
+
+        // A technician moves only their own visits; a viewer moves nothing.
+        let tech = Viewer {
+            user_id: "u-2",
+            ..viewer(Role::Technician)
+        };
+        let html = page(&tech, &schedule).into_string();
+        assert!(!html.contains("data-action=\"/api/v1/visits/"), "{html}");
+        let html = page(&viewer(Role::Viewer), &schedule).into_string();
+        assert!(!html.contains("<details class=\"move\""));
+    }
+
+    #[test]
+    fn the_week_has_seven_days_from_monday() {
+        let list = people();
+        let people = People(&list);
+        let visits = [visit("a", 1, 9, 11, &["u-1"])];
+        let monday = parse_date("2026-11-23").unwrap();
+        let html = page(
+            &viewer(Role::Owner),
+            &Schedule {
+                first_day: monday,
+                span: Span::Week,
+                today: monday + DAY_MS,
+                visits: &visits,
+                people: &people,
+            },
+        )
+        .into_string();
+        assert!(html.contains("Mon 23 Nov – Sun 29 Nov 2026"), "{html}");
+        assert_eq!(html.matches("<section class=\"column").count(), 7);
+        assert!(html.contains("column today"));
+        assert!(html.contains("Person u-1"), "names in the week view");
+    }
+}

@@ -1,0 +1,249 @@
+//! The dashboard: its pages over plain HTTP (redirects, headers, round trips, refusals), and
+//! whole journeys in headless Chromium (`tests/browser/*.mjs`, driven by playwright-core),
+//! which also write screenshots at 375 and 1280 px to `target/screenshots/`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use crate::people::*;
+use crate::spawn::{Tenant, OPS_TOKEN};
+
+const TECH_EMAIL: &str = "theo@acme-heating.example";
+const TECH_PASSWORD: &str = "wrench-and-solder-77";
+
+/// Runs `tests/browser/<script>` against the tenant and returns the JSON line it printed.
+fn browser(tenant: &Tenant, script: &str, args: &[&str]) -> Value {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        PathBuf::from(&chromium).exists(),
+        "{chromium} is missing: scripts/setup installs Debian's chromium"
+    );
+    let output = Command::new(root.join("node_modules/.bin/node"))
+        .arg(root.join("tests/browser").join(script))
+        .arg(&tenant.base)
+        .args(args)
+        .current_dir(&root)
+        .output()
+        .expect("node runs the browser scenario");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{stderr}\n{stdout}\n--- worker log ---\n{}",
+        tenant.logs()
+    );
+    let line = stdout.lines().last().unwrap_or_default();
+    let result: Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("{script} printed {line:?}: {e}\n{stderr}"));
+    assert_eq!(result["ok"], true, "{result}");
+    result
+}
+
+/// A GET that does not follow redirects: the status and the `Location`.
+fn visit(tenant: &Tenant, path: &str, cookie: Option<&str>) -> (u16, Option<String>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut request = agent.get(format!("{}{path}", tenant.base));
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    let reply = request.call().expect("the tenant answers");
+    let location = reply
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (reply.status().as_u16(), location)
+}
+
+fn round_trips(reply: &crate::spawn::Reply) -> u32 {
+    reply
+        .header("x-d1-round-trips")
+        .and_then(|v| v.parse().ok())
+        .expect("X-D1-Round-Trips outside production")
+}
+
+#[test]
+fn a_page_asked_for_while_signed_out_leads_to_sign_in_and_knows_the_way_back() {
+    let tenant = Tenant::spawn();
+    assert_eq!(
+        visit(&tenant, "/jobs?status=in_progress", None),
+        (
+            303,
+            Some("/login?next=/jobs%3Fstatus%3Din_progress".to_owned())
+        )
+    );
+    assert_eq!(visit(&tenant, "/", None), (303, Some("/login".to_owned())));
+    let login = tenant.get("/login?next=/jobs%3Fstatus%3Din_progress");
+    assert_eq!(login.status, 200);
+    assert_eq!(
+        login.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(login
+        .body
+        .contains(r#"data-next="/jobs?status=in_progress""#));
+    // Off-site destinations are dropped.
+    let evil = tenant.get("/login?next=//evil.example");
+    assert!(evil.body.contains(r#"data-next="/""#), "{}", evil.body);
+}
+
+#[test]
+fn every_page_reads_in_at_most_two_round_trips_under_a_strict_policy() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let customer = owner.post("/api/v1/customers", &json!({ "name": "Ada" }));
+    let customer_id = customer.json()["id"].as_str().unwrap().to_owned();
+    let site = owner.post(
+        &format!("/api/v1/customers/{customer_id}/sites"),
+        &json!({ "line1": "1 Main St" }),
+    );
+    assert_eq!(site.status, 201, "{}", site.body);
+    let job = owner.post(
+        "/api/v1/jobs",
+        &json!({ "customer_id": customer_id, "title": "Boiler" }),
+    );
+    let job_id = job.json()["id"].as_str().unwrap().to_owned();
+    let mut measured = Vec::new();
+    for path in [
+        "/schedule".to_owned(),
+        "/schedule?view=week&date=2030-06-11".to_owned(),
+        "/jobs".to_owned(),
+        "/jobs?status=requested&q=boil".to_owned(),
+        format!("/jobs/{job_id}"),
+        "/jobs/new".to_owned(),
+        format!("/jobs/new?customer={customer_id}"),
+        "/customers".to_owned(),
+        format!("/customers/{customer_id}"),
+        "/customers/new".to_owned(),
+        "/team".to_owned(),
+        "/settings".to_owned(),
+        "/audit?action=job.created&since=2026-01-01".to_owned(),
+        "/mfa".to_owned(),
+    ] {
+        let reply = owner.get(&path);
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        let trips = round_trips(&reply);
+        assert!(trips <= 2, "{path} took {trips} round trips");
+        measured.push(format!("{path}={trips}"));
+        let csp = reply.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("form-action 'self'"));
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{path}");
+        assert!(reply.body.starts_with("<!DOCTYPE html>"), "{path}");
+        assert!(!reply.body.contains("<script>"), "{path}: no inline script");
+        assert!(
+            reply.body.contains(&format!(
+                r#"<meta name="csrf-token" content="{}">"#,
+                owner.csrf
+            )),
+            "{path}"
+        );
+    }
+    eprintln!("round trips: {}", measured.join(" "));
+    assert!(owner.get("/jobs/no-such-job").body.contains("Not found"));
+}
+
+#[test]
+fn assets_are_cached_for_good_under_their_versioned_names_only() {
+    let tenant = Tenant::spawn();
+    let page = tenant.get("/login");
+    let src = page
+        .body
+        .split(r#"<script src=""#)
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a script tag")
+        .to_owned();
+    assert!(
+        src.starts_with("/assets/app.") && src.ends_with(".js"),
+        "{src}"
+    );
+    let script = tenant.get(&src);
+    assert_eq!(script.status, 200);
+    assert_eq!(
+        script.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(
+        script.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    let old = tenant.get("/assets/app.0000000000000000.css");
+    assert_eq!(old.status, 200);
+    assert_eq!(old.header("cache-control"), Some("no-cache"));
+    assert_eq!(tenant.get("/assets/nothing.js").status, 404);
+}
+
+#[test]
+fn a_role_without_the_permission_gets_a_refusal_page_and_a_required_enrolment_comes_first() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let tech = member(&owner, TECH_EMAIL, "technician", TECH_PASSWORD);
+    for path in ["/team", "/audit", "/jobs/new", "/customers/new"] {
+        let reply = tech.get(path);
+        assert_eq!(reply.status, 403, "{path}");
+        assert!(reply.body.contains("technician"), "{path}: {}", reply.body);
+        assert_eq!(
+            reply.header("content-type"),
+            Some("text/html; charset=utf-8")
+        );
+    }
+    let settings = owner.get("/api/v1/settings");
+    let version = settings.header("etag").unwrap().to_owned();
+    let required = owner
+        .request("PATCH", "/api/v1/settings")
+        .header("If-Match", &version)
+        .json(&json!({ "mfa_required": true }))
+        .send();
+    assert_eq!(required.status, 200, "{}", required.body);
+    assert_eq!(
+        visit(&tenant, "/jobs?status=scheduled", Some(&tech.cookie)),
+        (303, Some("/mfa?next=/jobs%3Fstatus%3Dscheduled".to_owned()))
+    );
+    assert_eq!(tech.get("/mfa").status, 200);
+}
+
+#[test]
+fn signing_in_enrolling_and_timing_out_work_in_a_real_browser() {
+    let tenant = Tenant::spawn();
+    let created = create_owner(&tenant, OWNER_EMAIL, OWNER_PASSWORD);
+    assert_eq!(created.status, 201, "{}", created.body);
+    let result = browser(
+        &tenant,
+        "signin.mjs",
+        &[OPS_TOKEN, OWNER_EMAIL, OWNER_PASSWORD],
+    );
+    assert_eq!(result["recovery_codes"], 10);
+}
+
+#[test]
+fn a_days_work_customers_jobs_visits_conflicts_and_roles_in_a_real_browser() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let tech = member(&owner, TECH_EMAIL, "technician", TECH_PASSWORD);
+    assert_eq!(tech.user["name"], "technician person");
+    let result = browser(
+        &tenant,
+        "work.mjs",
+        &[
+            OPS_TOKEN,
+            OWNER_EMAIL,
+            OWNER_PASSWORD,
+            TECH_EMAIL,
+            TECH_PASSWORD,
+        ],
+    );
+    assert_eq!(result["jobs"].as_array().map(Vec::len), Some(2));
+    // The browser's work is in the audit trail, chained and intact (the scenario's clock
+    // moved past the session's idle limit, so sign in again).
+    let owner = sign_in(&tenant, OWNER_EMAIL, OWNER_PASSWORD);
+    let verified = owner.get("/api/v1/audit/verify").json();
+    assert_eq!(verified["ok"], true, "{verified}");
+}
