@@ -11,9 +11,11 @@ use serde::de::DeserializeOwned;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env, Headers, Request, Response};
 
 use crate::db::customers::{self as customers_db, CustomerRow, SiteRow};
+use crate::db::invoices::{self as invoices_db, InvoiceRow};
 use crate::db::jobs::{self as jobs_db, JobRow, NoteRow};
 use crate::db::messaging::{self as messaging_db, LinkRow};
 use crate::db::pages::{self as pages_db, JobLine, Person, VisitLine};
+use crate::db::quotes::{self as quotes_db, QuoteRow};
 use crate::db::settings::{self as settings_db, Settings};
 use crate::db::tokens::{self as tokens_db, AccessToken};
 use crate::db::users::{self as users_db, User};
@@ -101,6 +103,7 @@ pub async fn serve(req: Request, env: &Env, page: Page, matched: &Matched) -> Ap
             )
         }
         Page::Customer => customer_page(env, &principal, id).await,
+        Page::Money => money_page(env, &principal).await,
         Page::Team => team_page(env, &principal).await,
         Page::Settings => settings_page(env, &principal).await,
         Page::Audit => audit_page(env, &principal, &query).await,
@@ -640,6 +643,63 @@ async fn customers_page(env: &Env, principal: &Principal, query: &Query) -> AppR
             q,
             &list,
             next_cursor.as_deref(),
+        ),
+    )
+}
+
+/// `/money`: the newest quotes and invoices, in the page's one batch.
+async fn money_page(env: &Env, principal: &Principal) -> AppResult<Response> {
+    let database = db::database(env)?;
+    let at = clock::now();
+    let stamp = at.to_rfc3339();
+    let page =
+        |sql: &str, params: Vec<wasm_bindgen::JsValue>| db::statement(&database, sql, &params);
+    let none = wasm_bindgen::JsValue::NULL;
+    let (settings, results) = load(
+        &database,
+        vec![
+            page(
+                quotes_db::SELECT_PAGE,
+                vec![
+                    none.clone(),
+                    none.clone(),
+                    none.clone(),
+                    none.clone(),
+                    db::int(LIST_LIMIT),
+                    db::text(&stamp),
+                ],
+            )?,
+            page(
+                invoices_db::SELECT_PAGE,
+                vec![
+                    none.clone(),
+                    none.clone(),
+                    none.clone(),
+                    none.clone(),
+                    none.clone(),
+                    none.clone(),
+                    db::int(LIST_LIMIT),
+                    db::text(&stamp),
+                ],
+            )?,
+        ],
+    )
+    .await?;
+    let quotes = rows::<QuoteRow>(&results, 0)?
+        .iter()
+        .map(|q| crate::views::money::quote_summary(q, at))
+        .collect::<AppResult<Vec<_>>>()?;
+    let invoices = rows::<InvoiceRow>(&results, 1)?
+        .iter()
+        .map(|i| crate::views::money::invoice_summary(i, at))
+        .collect::<AppResult<Vec<_>>>()?;
+    let zone = Zone(settings.time_zone.clone());
+    html(
+        200,
+        crate::views::pages::money::overview(
+            &viewer(principal, &settings, &zone),
+            &quotes,
+            &invoices,
         ),
     )
 }

@@ -106,6 +106,7 @@ pub enum Page {
     Customers,
     NewCustomer,
     Customer,
+    Money,
     Team,
     Settings,
     Audit,
@@ -478,6 +479,10 @@ pub const PAGES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/customers",
         methods: &[("GET", Route::Page(Page::Customers), Needs(ViewRecords))],
+    },
+    RouteEntry {
+        pattern: "/money",
+        methods: &[("GET", Route::Page(Page::Money), Needs(ViewMoney))],
     },
     RouteEntry {
         pattern: "/customers/new",

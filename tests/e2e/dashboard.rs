@@ -122,6 +122,7 @@ fn every_page_reads_in_at_most_two_round_trips_under_a_strict_policy() {
         "/customers".to_owned(),
         format!("/customers/{customer_id}"),
         "/customers/new".to_owned(),
+        "/money".to_owned(),
         "/team".to_owned(),
         "/settings".to_owned(),
         "/audit?action=job.created&since=2026-01-01".to_owned(),

@@ -130,6 +130,14 @@ fn a_customer_views_chooses_and_accepts_a_quote_once_and_misses_are_limited() {
 
     let stored: Value = owner.get(&quote).json();
     assert_eq!(stored["status"], "accepted");
+    // The office sees it on the dashboard's money page.
+    let money = owner.get("/money");
+    assert_eq!(money.status, 200, "{}", money.body);
+    assert!(
+        money.body.contains("Q-0001 Furnace &lt;service&gt;") && money.body.contains("accepted"),
+        "{}",
+        money.body
+    );
     let audit = owner.get("/api/v1/audit?action=quote.accepted").json();
     let event = &audit["events"][0];
     assert_eq!(event["actor_kind"], "customer");

@@ -12,6 +12,7 @@ pub mod assets;
 pub mod customers;
 pub mod forms;
 pub mod jobs;
+pub mod money;
 pub mod schedule;
 pub mod signin;
 
@@ -73,16 +74,23 @@ pub enum Section {
     Schedule,
     Jobs,
     Customers,
+    Money,
     Team,
     Audit,
     Settings,
     None,
 }
 
-const SECTIONS: [(Section, &str, &str, Option<Permission>); 6] = [
+const SECTIONS: [(Section, &str, &str, Option<Permission>); 7] = [
     (Section::Schedule, "/schedule", "Schedule", None),
     (Section::Jobs, "/jobs", "Jobs", None),
     (Section::Customers, "/customers", "Customers", None),
+    (
+        Section::Money,
+        "/money",
+        "Money",
+        Some(Permission::ViewMoney),
+    ),
     (Section::Team, "/team", "Team", Some(Permission::ViewUsers)),
     (
         Section::Audit,
