@@ -38,7 +38,8 @@ pub fn day_label(wall_ms: i64) -> String {
     )
 }
 
-fn instant(value: &Value) -> Option<i64> {
+/// The instant (Unix ms) of an RFC 3339 string in a JSON view.
+pub fn instant(value: &Value) -> Option<i64> {
     value
         .as_str()
         .and_then(Millis::parse_rfc3339)

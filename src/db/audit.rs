@@ -140,10 +140,7 @@ pub async fn write(
         let mut tip_after = tip.clone();
         for row in rows.by_ref().take(unguarded_count) {
             batch.push(insert(db, INSERT_AUDIT, &row)?);
-            tip_after = ChainTip {
-                seq: row.seq,
-                hash: row.hash.clone(),
-            };
+            tip_after = row.tip();
         }
         let mut step_positions = Vec::with_capacity(plan.len());
         let mut guarded_insert = None;
@@ -152,13 +149,7 @@ pub async fn write(
             batch.push(stmt);
             if guarded {
                 if let Some(row) = rows.next() {
-                    guarded_insert = Some((
-                        batch.len(),
-                        ChainTip {
-                            seq: row.seq,
-                            hash: row.hash.clone(),
-                        },
-                    ));
+                    guarded_insert = Some((batch.len(), row.tip()));
                     batch.push(insert(db, INSERT_AUDIT_IF_CHANGED, &row)?);
                 }
             }

@@ -88,6 +88,16 @@ pub struct AuditRow {
     pub hash: String,
 }
 
+impl AuditRow {
+    /// The chain's tip once this row is appended.
+    pub fn tip(&self) -> ChainTip {
+        ChainTip {
+            seq: self.seq,
+            hash: self.hash.clone(),
+        }
+    }
+}
+
 /// The last row of the chain as read before a write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainTip {
@@ -171,10 +181,7 @@ pub fn chain(tip: &ChainTip, events: Vec<AuditEvent>) -> Vec<AuditRow> {
                 hash: String::new(),
             };
             row.hash = row.expected_hash();
-            prev = ChainTip {
-                seq: row.seq,
-                hash: row.hash.clone(),
-            };
+            prev = row.tip();
             row
         })
         .collect()
@@ -207,10 +214,7 @@ pub fn verify<'a>(
         if row.hash != row.expected_hash() {
             return Err(broken("the row's content does not match its hash"));
         }
-        prev = ChainTip {
-            seq: row.seq,
-            hash: row.hash.clone(),
-        };
+        prev = row.tip();
     }
     Ok(prev)
 }
@@ -257,10 +261,7 @@ mod tests {
     #[test]
     fn a_chain_continues_from_a_tip() {
         let first = chain(&ChainTip::genesis(), vec![event("a")]);
-        let tip = ChainTip {
-            seq: first[0].seq,
-            hash: first[0].hash.clone(),
-        };
+        let tip = first[0].tip();
         let second = chain(&tip, vec![event("b")]);
         let all: Vec<_> = first.iter().chain(second.iter()).collect();
         assert!(verify(&ChainTip::genesis(), all).is_ok());

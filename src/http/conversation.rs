@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use worker::{console_log, Env};
 
 use crate::agent::commands::{self, Command, HELP_TEXT};
-use crate::agent::replies;
+use crate::agent::replies::{self, instant};
 use crate::agent::turn::{self, Context as TurnContext};
 use crate::db::{self, audit::Step, messaging as store, users::User};
 use crate::domain::auth::session::sha256_hex;
@@ -591,11 +591,4 @@ impl Speaker<'_> {
 
 fn rfc3339(ms: i64) -> String {
     Millis(u64::try_from(ms).unwrap_or(0)).to_rfc3339()
-}
-
-fn instant(value: &Value) -> Option<i64> {
-    value
-        .as_str()
-        .and_then(Millis::parse_rfc3339)
-        .map(|m| m.0 as i64)
 }

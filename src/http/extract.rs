@@ -21,6 +21,12 @@ pub async fn json_bytes(req: &mut Request, max: usize) -> AppResult<Vec<u8>> {
         return Err(AppError::new(ErrorKind::UnsupportedMediaType)
             .with_detail("Send the body as application/json."));
     }
+    bounded_bytes(req, max).await
+}
+
+/// The raw bytes of a body of any type, at most `max` of them: a declared length over the
+/// bound is refused before reading, an undeclared one after (413 either way).
+pub async fn bounded_bytes(req: &mut Request, max: usize) -> AppResult<Vec<u8>> {
     let declared = req
         .headers()
         .get("Content-Length")

@@ -372,7 +372,8 @@ async fn show_quote(
     html(status, &opened.nonce, page)
 }
 
-async fn load_invoice(env: &Env, id: &str) -> AppResult<(InvoiceRow, Vec<PaymentRow>)> {
+/// An invoice and its payments, in one round trip.
+pub(crate) async fn load_invoice(env: &Env, id: &str) -> AppResult<(InvoiceRow, Vec<PaymentRow>)> {
     let database = db::database(env)?;
     let results = db::read_batch(
         &database,
@@ -397,11 +398,7 @@ async fn show_invoice(
 ) -> AppResult<Response> {
     let (row, payments) = load_invoice(env, &opened.link.document_id).await?;
     let invoice = row.to_domain()?;
-    let entries = payments
-        .iter()
-        .map(PaymentRow::to_entry)
-        .collect::<AppResult<Vec<_>>>()?;
-    let account = invoice.account(&entries)?;
+    let account = account_of(&invoice, &payments)?;
     let shown = invoice_status(&row, &account, now())?;
     let totals = invoice.totals()?;
     let payable = row.status == "issued" && !row.is_credit_note();
@@ -641,11 +638,7 @@ async fn decline(
 async fn pay(env: &Env, opened: &Opened, own_origin: &str) -> AppResult<Response> {
     let (row, payments) = load_invoice(env, &opened.link.document_id).await?;
     let invoice = row.to_domain()?;
-    let entries = payments
-        .iter()
-        .map(PaymentRow::to_entry)
-        .collect::<AppResult<Vec<_>>>()?;
-    let account = invoice.account(&entries)?;
+    let account = account_of(&invoice, &payments)?;
     let due = account.due_now();
     if row.status != "issued" || row.is_credit_note() || due <= 0 || !stripe::configured(env) {
         return show_invoice(
@@ -689,22 +682,14 @@ async fn pay(env: &Env, opened: &Opened, own_origin: &str) -> AppResult<Response
     }
 }
 
-/// The account an invoice's row and payments make (for the Stripe webhook).
+/// The account an invoice and its payments make, by the domain's rules.
 pub fn account_of(
-    row: &InvoiceRow,
+    invoice: &crate::domain::invoices::Invoice,
     payments: &[PaymentRow],
 ) -> AppResult<crate::domain::invoices::Account> {
-    let invoice = row.to_domain()?;
     let entries = payments
         .iter()
         .map(PaymentRow::to_entry)
         .collect::<AppResult<Vec<_>>>()?;
     invoice.account(&entries)
-}
-
-pub(crate) async fn invoice_with_payments(
-    env: &Env,
-    id: &str,
-) -> AppResult<(InvoiceRow, Vec<PaymentRow>)> {
-    load_invoice(env, id).await
 }

@@ -25,6 +25,7 @@ use crate::domain::signatures::{
 use crate::domain::stripe::{parse_event as stripe_event, Event};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::now;
+use crate::http::extract::bounded_bytes;
 use crate::http::{conversation, respond, RequestCtx};
 use crate::services::setting;
 use crate::views::url::origin;
@@ -50,7 +51,7 @@ pub async fn telegram(
                 .with_cause("telegram webhook: wrong or missing secret token"),
         );
     }
-    let body = body(&mut req, MAX_TELEGRAM_BODY).await?;
+    let body = bounded_bytes(&mut req, MAX_TELEGRAM_BODY).await?;
     let update = parse_telegram_update(&body)
         .map_err(|e| AppError::bad_request(format!("Not a Telegram update: {e}")))?;
     let provider_id = update.update_id.to_string();
@@ -89,7 +90,7 @@ pub async fn sms(
         .filter_map(|pair| pair.trim().split_once(':'))
         .map(|(id, secret)| TwilioSharedKey { id, secret })
         .collect();
-    let body = body(&mut req, MAX_TWILIO_BODY).await?;
+    let body = bounded_bytes(&mut req, MAX_TWILIO_BODY).await?;
     let params = parse_twilio_form(&body)
         .map_err(|e| AppError::bad_request(format!("Not a Twilio form: {e}")))?;
     // Twilio signs the public URL it called; behind a proxy that may not be ours.
@@ -125,30 +126,6 @@ pub async fn sms(
         .with_header("Content-Type", "text/xml; charset=utf-8")
         .map_err(|e| AppError::internal(format!("twiml header: {e}")))?
         .fixed(twiml_message(None).into_bytes()))
-}
-
-async fn body(req: &mut Request, max: usize) -> AppResult<Vec<u8>> {
-    let declared = req
-        .headers()
-        .get("Content-Length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<usize>().ok());
-    let too_large = || {
-        AppError::new(ErrorKind::PayloadTooLarge)
-            .with_detail(format!("The body may be {max} bytes at most."))
-    };
-    if declared.is_some_and(|len| len > max) {
-        return Err(too_large());
-    }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|e| AppError::bad_request("The request body could not be read.").with_cause(e))?;
-    if bytes.len() > max {
-        return Err(too_large());
-    }
-    Ok(bytes)
 }
 
 /// Inserts the message row; `false` when the provider delivered it before.
@@ -229,7 +206,7 @@ pub async fn stripe(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult
         return Err(AppError::not_found_route(&req.path()));
     };
     let header = req.headers().get("Stripe-Signature").ok().flatten();
-    let body = body(&mut req, MAX_STRIPE_BODY).await?;
+    let body = bounded_bytes(&mut req, MAX_STRIPE_BODY).await?;
     let now_secs = now().as_secs() as i64;
     if let Err(why) = stripe_verify(
         &secret,
@@ -268,19 +245,18 @@ pub async fn stripe(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult
         )
     };
     for _ in 0..4 {
-        let (row, payments) =
-            match crate::http::share::invoice_with_payments(env, &invoice_id).await {
-                Ok(found) => found,
-                Err(_) => {
-                    log("no such invoice");
-                    return received();
-                }
-            };
+        let (row, payments) = match crate::http::share::load_invoice(env, &invoice_id).await {
+            Ok(found) => found,
+            Err(_) => {
+                log("no such invoice");
+                return received();
+            }
+        };
         if !row.currency.eq_ignore_ascii_case(&currency) {
             log("currency differs from the invoice's");
             return received();
         }
-        let account = crate::http::share::account_of(&row, &payments)?;
+        let account = crate::http::share::account_of(&row.to_domain()?, &payments)?;
         let at = now();
         let shown = crate::views::money::invoice_status(&row, &account, at)?;
         let entry = match account.payment(shown, amount, "card", at) {
