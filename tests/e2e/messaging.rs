@@ -175,6 +175,30 @@ fn forged_or_missing_secrets_and_signatures_are_refused_and_change_nothing() {
         .iter()
         .all(|e| e["actor_kind"] != "agent"));
 
+    // Bad input behind a valid secret is a clear 4xx, recorded nowhere.
+    let garbled = tenant
+        .request("POST", "/webhooks/telegram")
+        .header("X-Telegram-Bot-Api-Secret-Token", SECRET)
+        .header("Content-Type", "application/json")
+        .body(b"{not json".to_vec())
+        .send();
+    garbled.problem(400);
+    let huge = tenant
+        .request("POST", "/webhooks/telegram")
+        .header("X-Telegram-Bot-Api-Secret-Token", SECRET)
+        .header("Content-Type", "application/json")
+        .body(vec![b' '; 300 * 1024])
+        .send();
+    huge.problem(413);
+    let bad_form = tenant
+        .request("POST", "/webhooks/sms")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(b"Body=%ZZ".to_vec())
+        .send();
+    bad_form.problem(400);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(channels.bot.requests().is_empty());
+
     // A tenant without the channels configured has no such endpoints.
     let bare = Tenant::spawn();
     assert_eq!(deliver(&bare, Some(SECRET), &body).status, 404);
