@@ -109,18 +109,97 @@
     return { status: response.status, ok: response.ok, data };
   }
 
-  // The values of a form as the API wants them (see views/pages/forms.rs).
-  function collect(form) {
+  // ---- amounts typed as decimals, sent as integers (as the server's parse_decimal) ----
+
+  // "12.5" with 2 places → 1250; null when it is not such a number or has too many decimals.
+  function scaled(text, places) {
+    const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text.trim());
+    if (!m || (m[3] ?? "").length > places) return null;
+    const value = Number(m[2] + (m[3] ?? "").padEnd(places, "0"));
+    if (!Number.isSafeInteger(value)) return null;
+    return m[1] ? -value : value;
+  }
+
+  // "USD 1,234.56", as Currency::format on the server.
+  function formatMoney(minor, code, places) {
+    const sign = minor < 0 ? "-" : "";
+    const digits = String(Math.abs(minor)).padStart(places + 1, "0");
+    const whole = digits.slice(0, digits.length - places).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return `${code} ${sign}${whole}${places ? `.${digits.slice(-places)}` : ""}`;
+  }
+
+  const exponentOf = (form) => Number(form.dataset.exponent ?? "2");
+
+  // "10%" → {percent_ppm}, "5.00" → {amount}, "" → null; undefined when it is neither.
+  function share(text, places) {
+    const t = text.trim();
+    if (t === "") return null;
+    if (t.endsWith("%")) {
+      const ppm = scaled(t.slice(0, -1), 4);
+      return ppm === null ? undefined : { percent_ppm: ppm };
+    }
+    const amount = scaled(t, places);
+    return amount === null ? undefined : { amount };
+  }
+
+  const MONEY = "An amount like 12.34, without thousands separators.";
+
+  // A document editor's lines, read from its rows. Problems go in `problems` under the field
+  // the server would name (lines[2].unit_price), so they show in the row.
+  function collectLines(form, problems) {
+    const places = exponentOf(form);
+    const lines = [];
+    form.querySelectorAll("[data-lines] [data-line]").forEach((row, i) => {
+      const get = (name) => row.querySelector(`[data-l="${name}"]`);
+      const at = (name, message) => problems.push({ field: `lines[${i}].${name}`, message });
+      const line = { description: get("description").value };
+      const quantity = scaled(get("quantity").value, 3);
+      if (quantity === null) at("quantity_milli", "A quantity like 1 or 1.5 (up to 3 decimals).");
+      line.quantity_milli = quantity;
+      const price = scaled(get("unit_price").value, places);
+      if (price === null) at("unit_price", MONEY);
+      line.unit_price = price;
+      const tax = scaled(get("tax").value || "0", 4);
+      if (tax === null) at("tax_rate_ppm", "A tax rate like 13 or 9.975 (percent).");
+      line.tax_rate_ppm = tax;
+      const discount = share(get("discount").value, places);
+      if (discount === undefined) at("discount", "A discount like 10% or 5.00.");
+      line.discount = discount ?? null;
+      const option = get("option");
+      if (option) line.option = option.value.trim() || null;
+      const optional = get("optional");
+      if (optional) line.optional = optional.checked;
+      lines.push(line);
+    });
+    return lines;
+  }
+
+  // The values of a form as the API wants them (see views/pages/forms.rs). Values that cannot
+  // be sent as typed are named in `problems` (when given) instead.
+  function collect(form, problems = []) {
     const patch = form.dataset.method === "PATCH";
     const body = {};
+    if (form.querySelector("[data-lines]")) body.lines = collectLines(form, problems);
     for (const input of form.elements) {
       if (!input.name || input.disabled || "skip" in input.dataset) continue;
       if (input.type === "submit" || input.type === "button") continue;
       const type = input.dataset.type;
       const value = input.value;
-      if (type === "set") {
+      if (type === "set" || type === "set-int") {
         body[input.name] ??= [];
-        if (input.checked) body[input.name].push(value);
+        if (input.checked) body[input.name].push(type === "set" ? value : Number(value));
+      } else if (type === "money") {
+        const amount = scaled(value || "0", exponentOf(form));
+        if (amount === null) problems.push({ field: input.name, message: MONEY });
+        body[input.name] = amount;
+      } else if (type === "percent") {
+        const ppm = scaled(value, 4);
+        if (ppm === null) problems.push({ field: input.name, message: "A percentage like 13 or 9.975." });
+        body[input.name] = ppm;
+      } else if (type === "deposit") {
+        const deposit = share(value, exponentOf(form));
+        if (deposit === undefined) problems.push({ field: input.name, message: "A deposit like 25% or 100.00, or nothing." });
+        body[input.name] = deposit ?? null;
       } else if (type === "bool") {
         body[input.name] = input.type === "checkbox" ? input.checked : value === "true";
       } else if (type === "list") {
@@ -161,12 +240,17 @@
     box.hidden = false;
   }
 
-  function fieldErrors(form, problem) {
+  // `focus`: move to the first bad field (not while the user is typing elsewhere).
+  function fieldErrors(form, problem, focus = true) {
     const unplaced = [];
     let first = null;
     for (const { field, message } of problem.errors ?? []) {
+      // A row's problem (lines[2].unit_price) goes in its row; others by their field's name.
+      const row = /^(\w+\[\d+\])/.exec(String(field))?.[1];
       const name = String(field).split(/[.[]/)[0];
-      const holder = form.querySelector(`.field[data-field="${CSS.escape(name)}"]`);
+      const holder =
+        (row && form.querySelector(`.field[data-field="${CSS.escape(row)}"]`)) ||
+        form.querySelector(`.field[data-field="${CSS.escape(name)}"]`);
       if (!holder) {
         unplaced.push(message);
         continue;
@@ -186,7 +270,7 @@
     }
     const detail = problem.detail || problem.title || "That did not work.";
     say(form, [detail, ...unplaced].join(" "));
-    first?.focus();
+    if (focus) first?.focus();
   }
 
   const LABELS = {
@@ -337,12 +421,16 @@
     if (then === "reload") {
       location.reload();
     } else if (then.startsWith("go:")) {
-      go(then.slice(3).replace(/\{(\w+)\}/g, (_, key) => encodeURIComponent(data?.[key] ?? "")));
+      // {id} or {invoice.id}: a member of the answer, by its path.
+      const member = (path) => path.split(".").reduce((value, key) => value?.[key], data);
+      go(then.slice(3).replace(/\{([\w.]+)\}/g, (_, path) => encodeURIComponent(member(path) ?? "")));
     } else if (then.startsWith("show:")) {
       const key = then.slice(5);
       const out = form.querySelector(`[data-output="${CSS.escape(key)}"]`);
       if (out) {
-        out.querySelector("code").textContent = data?.[key] ?? "";
+        const value = String(data?.[key] ?? "");
+        // A path on this site (a share link's /s/…) is shown whole, ready to send.
+        out.querySelector("code").textContent = value.startsWith("/") ? location.origin + value : value;
         out.hidden = false;
       }
     }
@@ -381,7 +469,11 @@
 
   async function apiForm(form) {
     const method = form.dataset.method;
-    const body = method === "DELETE" ? undefined : collect(form);
+    const problems = [];
+    const body = method === "DELETE" ? undefined : collect(form, problems);
+    if (problems.length) {
+      return fieldErrors(form, { detail: "Some values could not be read: nothing was saved.", errors: problems });
+    }
     const result = await api(method, form.dataset.action, body, form.dataset.version);
     if (result.ok) succeeded(form, result.data);
     else failed(form, result);
@@ -471,6 +563,107 @@
     }
   }
 
+  // ---- a quote's or invoice's editor: rows, and totals priced by the server as typed ----
+
+  // Rows are numbered as the server will number them, so a problem finds its row.
+  function renumber(form) {
+    form.querySelectorAll("[data-lines] [data-line]").forEach((row, i) => {
+      row.dataset.field = `lines[${i}]`;
+      row.querySelector("[data-remove-line]")?.setAttribute("aria-label", `Remove line ${i + 1}`);
+    });
+  }
+
+  function addLine(button) {
+    const form = button.closest("form");
+    const template = form.querySelector("template[data-line-template]");
+    const row = template.content.firstElementChild.cloneNode(true);
+    form.querySelector("[data-lines]").append(row);
+    renumber(form);
+    row.querySelector('[data-l="description"]').focus();
+    schedulePreview(form);
+  }
+
+  function removeLine(button) {
+    const form = button.closest("form");
+    const row = button.closest("[data-line]");
+    const next = row.nextElementSibling ?? row.previousElementSibling;
+    row.remove();
+    renumber(form);
+    (next?.querySelector('[data-l="description"]') ?? form.querySelector("[data-add-line]"))?.focus();
+    schedulePreview(form);
+  }
+
+  // Redraws the totals panel in the shape views/pages/lines.rs renders it.
+  function drawTotals(form, totals) {
+    const panel = form.querySelector("[data-totals]");
+    if (!panel) return;
+    const code = form.dataset.currency;
+    const places = exponentOf(form);
+    const money = (minor) => formatMoney(minor ?? 0, code, places);
+    const blocks = totals.map((t) => {
+      const block = el("section", "total");
+      block.append(el("h3", null, t.option ?? "Total"));
+      const sums = el("dl", "sums");
+      const add = (name, value, grand) => {
+        sums.append(el("dt", grand ? "grand" : null, name), el("dd", grand ? "grand" : null, value));
+      };
+      add("Subtotal", money(t.subtotal));
+      if (t.discount_total) add("Discounts", `\u2212${money(t.discount_total)}`);
+      add("Tax", money(t.tax_total));
+      add("Total", money(t.total), true);
+      if (t.deposit > 0) add("Deposit", money(t.deposit));
+      block.append(sums);
+      return block;
+    });
+    panel.replaceChildren(...blocks);
+  }
+
+  function drawAmounts(form, amounts) {
+    const code = form.dataset.currency;
+    form.querySelectorAll("[data-lines] [data-line]").forEach((row, i) => {
+      const out = row.querySelector("[data-l-amount]");
+      if (out) out.textContent = amounts[i] ? formatMoney(amounts[i].net, code, exponentOf(form)) : "\u2014";
+    });
+  }
+
+  const pending = new WeakMap();
+
+  function schedulePreview(form) {
+    if (!form.dataset.preview) return;
+    clearTimeout(pending.get(form));
+    pending.set(form, setTimeout(() => preview(form), 300));
+  }
+
+  // Asks the server to price the edit (nothing is saved) and shows the totals, or the problems
+  // beside their rows. An older answer arriving after a newer one is dropped.
+  async function preview(form) {
+    const problems = [];
+    const body = collect(form, problems);
+    const turn = (Number(form.dataset.previewTurn ?? "0") + 1).toString();
+    form.dataset.previewTurn = turn;
+    clearErrors(form);
+    if (problems.length) return fieldErrors(form, { detail: "Some values could not be read yet.", errors: problems }, false);
+    let result;
+    try {
+      result = await api("POST", form.dataset.preview, body);
+    } catch {
+      return;
+    }
+    if (form.dataset.previewTurn !== turn) return;
+    if (result.status === 401) return signInAgain(form);
+    if (!result.ok) return fieldErrors(form, result.data ?? {}, false);
+    const data = result.data;
+    if (Array.isArray(data.totals)) {
+      drawTotals(form, data.totals);
+      drawAmounts(form, data.line_amounts ?? []);
+    } else {
+      const { lines, ...sums } = data.totals;
+      const deposit = form.elements.deposit ? scaled(form.elements.deposit.value || "0", exponentOf(form)) : 0;
+      drawTotals(form, [{ ...sums, option: null, deposit }]);
+      drawAmounts(form, lines ?? []);
+    }
+  }
+
   // ---- wiring ----
 
   const special = {
@@ -492,10 +685,20 @@
     if (target?.closest("[data-signout]")) signOut();
     const recovery = target?.closest("[data-use-recovery]");
     if (recovery) useRecovery(recovery);
+    const add = target?.closest("[data-add-line]");
+    if (add) addLine(add);
+    const remove = target?.closest("[data-remove-line]");
+    if (remove) removeLine(remove);
+  });
+
+  document.addEventListener("input", (event) => {
+    const form = event.target instanceof Element ? event.target.closest("form[data-preview]") : null;
+    if (form) schedulePreview(form);
   });
 
   function start() {
     document.documentElement.classList.add("js");
+    document.querySelectorAll("form[data-preview]").forEach(renumber);
     restore();
     const verify = document.querySelector("[data-verify-audit]");
     if (verify) verifyAudit(verify);

@@ -50,6 +50,32 @@ pub const SITE_OF_JOB: &str = "SELECT id, customer_id, label, line1, line2, city
     postal_code, country, access_notes, is_primary, version, created_at, updated_at \
     FROM sites WHERE id = (SELECT site_id FROM jobs WHERE id = ?1)";
 
+/// Who a quote ?1 is for and what it is about: its customer, site and job, one row.
+pub const QUOTE_PARTIES: &str = "SELECT c.id AS customer_id, c.name AS customer_name, \
+    j.id AS job_id, j.number AS job_number, j.title AS job_title, \
+    s.line1 AS site_line1, s.city AS site_city \
+    FROM quotes d JOIN customers c ON c.id = d.customer_id \
+    LEFT JOIN jobs j ON j.id = d.job_id LEFT JOIN sites s ON s.id = d.site_id WHERE d.id = ?1";
+
+/// The same for an invoice ?1.
+pub const INVOICE_PARTIES: &str = "SELECT c.id AS customer_id, c.name AS customer_name, \
+    j.id AS job_id, j.number AS job_number, j.title AS job_title, \
+    s.line1 AS site_line1, s.city AS site_city \
+    FROM invoices d JOIN customers c ON c.id = d.customer_id \
+    LEFT JOIN jobs j ON j.id = d.job_id LEFT JOIN sites s ON s.id = d.site_id WHERE d.id = ?1";
+
+/// A document's customer, site and job, for its page.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DocParties {
+    pub customer_id: String,
+    pub customer_name: String,
+    pub job_id: Option<String>,
+    pub job_number: Option<i64>,
+    pub job_title: Option<String>,
+    pub site_line1: Option<String>,
+    pub site_city: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Person {
     pub id: String,

@@ -46,6 +46,13 @@ pub const SELECT_PAGE: &str = concat!(
 );
 
 /// The status shown at ?1 for each quote: what the list filter computes, for the SQL test.
+/// A job's quotes ?1, oldest first (a job's page lists them).
+pub const SELECT_FOR_JOB: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM quotes WHERE job_id = ?1 ORDER BY created_at, id LIMIT 50"
+);
+
 pub const SELECT_SHOWN_STATUS: &str = concat!(
     "SELECT id, ",
     shown_status!("?1"),

@@ -11,6 +11,10 @@ pub const INSERT: &str = "INSERT INTO share_links (id, token_hash, document_kind
        OR (?3 = 'invoice' AND EXISTS (SELECT 1 FROM invoices WHERE id = ?4 AND status = 'issued'))";
 pub const SELECT_BY_ID: &str = "SELECT id, document_kind, document_id, created_by, created_at, \
     expires_at, revoked_at, last_used_at, version FROM share_links WHERE id = ?1";
+/// The links made for document ?2 of kind ?1, newest first (a page shows at most 20).
+pub const SELECT_FOR_DOCUMENT: &str = "SELECT id, document_kind, document_id, created_by, \
+    created_at, expires_at, revoked_at, last_used_at, version FROM share_links \
+    WHERE document_kind = ?1 AND document_id = ?2 ORDER BY created_at DESC, id DESC LIMIT 20";
 /// What the public page will look a token up by.
 pub const SELECT_BY_HASH: &str = "SELECT id, document_kind, document_id, created_by, \
     created_at, expires_at, revoked_at, last_used_at, version FROM share_links \

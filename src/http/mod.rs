@@ -200,6 +200,7 @@ pub(crate) async fn route(
             };
             api::quotes::move_status(&req, env, rctx, me()?, matched, step).await
         }
+        Route::PreviewQuote => api::quotes::preview(req, env, matched).await,
         Route::AcceptQuote => api::quotes::accept(req, env, rctx, me()?, matched).await,
         Route::ConvertQuote => api::quotes::convert(&req, env, rctx, me()?, matched).await,
         Route::ListInvoices => api::invoices::list(&req, env).await,
@@ -207,6 +208,7 @@ pub(crate) async fn route(
         Route::GetInvoice => api::invoices::get(env, matched).await,
         Route::UpdateInvoice => api::invoices::update(req, env, rctx, me()?, matched).await,
         Route::DeleteInvoice => api::invoices::delete(&req, env, rctx, me()?, matched).await,
+        Route::PreviewInvoice => api::invoices::preview(req, env, matched).await,
         Route::IssueInvoice => api::invoices::issue(&req, env, rctx, me()?, matched).await,
         Route::VoidInvoice => api::invoices::void_invoice(&req, env, rctx, me()?, matched).await,
         Route::RecordPayment => api::invoices::record_payment(req, env, rctx, me()?, matched).await,

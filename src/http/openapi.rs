@@ -376,6 +376,16 @@ pub fn describe(route: Route) -> Operation {
             200,
         ),
         DeleteQuote => op("Delete a never-sent draft quote (If-Match)", None, 204),
+        PreviewQuote => op(
+            "Price a change to a quote without saving it: the editor's live totals",
+            Some(quote_fields(&[], false)),
+            200,
+        ),
+        PreviewInvoice => op(
+            "Price a change to a draft invoice without saving it",
+            Some(invoice_fields(false)),
+            200,
+        ),
         SendQuote => op("Send a draft quote (If-Match)", None, 200),
         ReviseQuote => op(
             "Take a quote back to draft to change it (If-Match)",

@@ -11,12 +11,13 @@ use serde::de::DeserializeOwned;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env, Headers, Request, Response};
 
 use crate::db::customers::{self as customers_db, CustomerRow, SiteRow};
-use crate::db::invoices::{self as invoices_db, InvoiceRow};
+use crate::db::invoices::{self as invoices_db, InvoiceRow, PaymentRow};
 use crate::db::jobs::{self as jobs_db, JobRow, NoteRow};
 use crate::db::messaging::{self as messaging_db, LinkRow};
-use crate::db::pages::{self as pages_db, JobLine, Person, VisitLine};
+use crate::db::pages::{self as pages_db, DocParties, JobLine, Person, VisitLine};
 use crate::db::quotes::{self as quotes_db, QuoteRow};
 use crate::db::settings::{self as settings_db, Settings};
+use crate::db::share_links::{self as share_links_db, ShareLinkRow};
 use crate::db::tokens::{self as tokens_db, AccessToken};
 use crate::db::users::{self as users_db, User};
 use crate::db::{self, audit as audit_db};
@@ -26,6 +27,7 @@ use crate::domain::auth::totp::{self, TotpSecret};
 use crate::domain::cursor;
 use crate::domain::customers::search_pattern;
 use crate::domain::jobs::JobStatus;
+use crate::domain::money::{Currency, Line};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::api::me::TOTP_ISSUER;
@@ -34,7 +36,9 @@ use crate::http::router::{Guard, Matched, Page};
 use crate::http::zone::Zone;
 use crate::http::{clock, crypto};
 use crate::views::pages::admin::{self, AuditFilter, Mine};
+use crate::views::pages::invoices::{self, InvoicePage};
 use crate::views::pages::jobs::{JobFilter, JobPage};
+use crate::views::pages::quotes::{self, QuotePage};
 use crate::views::pages::schedule::{self, week_start, Schedule, Span};
 use crate::views::pages::signin::{self, MfaState};
 use crate::views::pages::{
@@ -104,6 +108,8 @@ pub async fn serve(req: Request, env: &Env, page: Page, matched: &Matched) -> Ap
         }
         Page::Customer => customer_page(env, &principal, id).await,
         Page::Money => money_page(env, &principal).await,
+        Page::Quote => quote_page(env, &principal, id).await,
+        Page::Invoice => invoice_page(env, &principal, id).await,
         Page::Team => team_page(env, &principal).await,
         Page::Settings => settings_page(env, &principal).await,
         Page::Audit => audit_page(env, &principal, &query).await,
@@ -682,9 +688,11 @@ async fn money_page(env: &Env, principal: &Principal) -> AppResult<Response> {
                     db::text(&stamp),
                 ],
             )?,
+            active_customers(&database)?,
         ],
     )
     .await?;
+    let customers: Vec<CustomerRow> = rows(&results, 2)?;
     let quotes = rows::<QuoteRow>(&results, 0)?
         .iter()
         .map(|q| crate::views::money::quote_summary(q, at))
@@ -700,6 +708,147 @@ async fn money_page(env: &Env, principal: &Principal) -> AppResult<Response> {
             &viewer(principal, &settings, &zone),
             &quotes,
             &invoices,
+            &customers,
+        ),
+    )
+}
+
+/// Active customers by name, for choosing whom a new record is for.
+fn active_customers(database: &D1Database) -> AppResult<D1PreparedStatement> {
+    db::statement(
+        database,
+        customers_db::SELECT_PAGE,
+        &[
+            db::int(0),
+            db::opt_text(None),
+            db::opt_text(None),
+            db::opt_text(None),
+            db::int(200),
+        ],
+    )
+}
+
+/// A document's recent audit events, newest first.
+fn timeline_statement(database: &D1Database, id: &str) -> AppResult<D1PreparedStatement> {
+    db::statement(
+        database,
+        audit_db::SELECT_RECENT,
+        &[
+            db::opt_text(None),
+            db::opt_text(None),
+            db::text(id),
+            db::opt_text(None),
+            db::opt_text(None),
+            db::opt_int(None),
+            db::int(200),
+        ],
+    )
+}
+
+fn lines_of(view: &serde_json::Value) -> AppResult<Vec<Line>> {
+    serde_json::from_value(view["lines"].clone())
+        .map_err(|e| AppError::internal(format!("document lines: {e}")))
+}
+
+fn currency_of(code: &str) -> AppResult<Currency> {
+    Currency::parse(code).map_err(|e| AppError::internal(format!("stored currency {code}: {e}")))
+}
+
+/// `/quotes/{id}`: the quote, its customer, site and job, share links and timeline, in one batch.
+async fn quote_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Response> {
+    let database = db::database(env)?;
+    let by_id = |sql: &str| db::statement(&database, sql, &[db::text(id)]);
+    let (settings, results) = load(
+        &database,
+        vec![
+            by_id(quotes_db::SELECT_BY_ID)?,
+            by_id(pages_db::QUOTE_PARTIES)?,
+            db::statement(
+                &database,
+                share_links_db::SELECT_FOR_DOCUMENT,
+                &[db::text("quote"), db::text(id)],
+            )?,
+            timeline_statement(&database, id)?,
+            people_statement(&database)?,
+        ],
+    )
+    .await?;
+    let row: QuoteRow = rows::<QuoteRow>(&results, 0)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::not_found("quote"))?;
+    let view = crate::views::money::quote_view(&row, clock::now())?;
+    let lines = lines_of(&view)?;
+    let parties: Option<DocParties> = rows(&results, 1)?.into_iter().next();
+    let links: Vec<ShareLinkRow> = rows(&results, 2)?;
+    let timeline: Vec<AuditRow> = rows(&results, 3)?;
+    let people_rows: Vec<Person> = rows(&results, 4)?;
+    let zone = Zone(settings.time_zone.clone());
+    html(
+        200,
+        quotes::page(
+            &viewer(principal, &settings, &zone),
+            &QuotePage {
+                quote: &view,
+                lines: &lines,
+                currency: currency_of(&row.currency)?,
+                default_tax_ppm: settings.default_tax_rate_ppm,
+                parties: parties.as_ref(),
+                links: &links,
+                timeline: &timeline,
+                people: &People(&people_rows),
+            },
+        ),
+    )
+}
+
+/// `/invoices/{id}`: the invoice with its payments, its parties, share links and timeline, in
+/// one batch.
+async fn invoice_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Response> {
+    let database = db::database(env)?;
+    let by_id = |sql: &str| db::statement(&database, sql, &[db::text(id)]);
+    let (settings, results) = load(
+        &database,
+        vec![
+            by_id(invoices_db::SELECT_BY_ID)?,
+            by_id(invoices_db::SELECT_PAYMENTS)?,
+            by_id(pages_db::INVOICE_PARTIES)?,
+            db::statement(
+                &database,
+                share_links_db::SELECT_FOR_DOCUMENT,
+                &[db::text("invoice"), db::text(id)],
+            )?,
+            timeline_statement(&database, id)?,
+            people_statement(&database)?,
+        ],
+    )
+    .await?;
+    let row: InvoiceRow = rows::<InvoiceRow>(&results, 0)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::not_found("invoice"))?;
+    let payments: Vec<PaymentRow> = rows(&results, 1)?;
+    let view = crate::views::money::invoice_view(&row, &payments, clock::now())?;
+    let lines = lines_of(&view)?;
+    let parties: Option<DocParties> = rows(&results, 2)?.into_iter().next();
+    let links: Vec<ShareLinkRow> = rows(&results, 3)?;
+    let timeline: Vec<AuditRow> = rows(&results, 4)?;
+    let people_rows: Vec<Person> = rows(&results, 5)?;
+    let zone = Zone(settings.time_zone.clone());
+    html(
+        200,
+        invoices::page(
+            &viewer(principal, &settings, &zone),
+            &InvoicePage {
+                invoice: &view,
+                lines: &lines,
+                currency: currency_of(&row.currency)?,
+                default_tax_ppm: settings.default_tax_rate_ppm,
+                parties: parties.as_ref(),
+                links: &links,
+                timeline: &timeline,
+                people: &People(&people_rows),
+            },
         ),
     )
 }

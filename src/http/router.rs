@@ -58,6 +58,8 @@ pub enum Route {
     UpdateQuote,
     DeleteQuote,
     SendQuote,
+    PreviewQuote,
+    PreviewInvoice,
     ReviseQuote,
     AcceptQuote,
     DeclineQuote,
@@ -107,6 +109,8 @@ pub enum Page {
     NewCustomer,
     Customer,
     Money,
+    Quote,
+    Invoice,
     Team,
     Settings,
     Audit,
@@ -376,6 +380,14 @@ pub const ROUTES: &[RouteEntry] = &[
         ],
     },
     RouteEntry {
+        pattern: "/api/v1/quotes/{id}/preview",
+        methods: &[("POST", Route::PreviewQuote, Needs(ManageRecords))],
+    },
+    RouteEntry {
+        pattern: "/api/v1/invoices/{id}/preview",
+        methods: &[("POST", Route::PreviewInvoice, Needs(ManageRecords))],
+    },
+    RouteEntry {
         pattern: "/api/v1/quotes/{id}/send",
         methods: &[("POST", Route::SendQuote, Needs(ManageRecords))],
     },
@@ -483,6 +495,14 @@ pub const PAGES: &[RouteEntry] = &[
     RouteEntry {
         pattern: "/money",
         methods: &[("GET", Route::Page(Page::Money), Needs(ViewMoney))],
+    },
+    RouteEntry {
+        pattern: "/quotes/{id}",
+        methods: &[("GET", Route::Page(Page::Quote), Needs(ViewMoney))],
+    },
+    RouteEntry {
+        pattern: "/invoices/{id}",
+        methods: &[("GET", Route::Page(Page::Invoice), Needs(ViewMoney))],
     },
     RouteEntry {
         pattern: "/customers/new",

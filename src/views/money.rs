@@ -114,13 +114,9 @@ pub fn quote_summary(row: &QuoteRow, now: Millis) -> AppResult<Value> {
 pub fn quote_view(row: &QuoteRow, now: Millis) -> AppResult<Value> {
     let quote = row.to_domain()?;
     let mut view = quote_common(row, now)?;
-    view["lines"] = json!(quote.lines);
-    view["line_amounts"] = json!(totals(&quote.lines, quote.pricing)?.lines);
-    view["options"] = json!(quote.options());
-    view["totals"] = option_totals(&quote)?;
-    view["notes"] = json!(quote.notes);
-    view["terms"] = json!(quote.terms);
-    view["deposit"] = json!(quote.deposit);
+    for (key, value) in quote_priced(&quote)? {
+        view[key] = value;
+    }
     if row.accepted_at.is_some() {
         let choice = Choice {
             option: row.chosen_option.clone(),
@@ -129,6 +125,37 @@ pub fn quote_view(row: &QuoteRow, now: Millis) -> AppResult<Value> {
         view["acceptance"]["totals"] = sums(&quote.totals(&choice)?);
     }
     Ok(view)
+}
+
+/// A quote's own fields with every amount priced by the domain: what [`quote_view`] shows of
+/// the stored quote, and what a preview shows of an edit before it is saved.
+pub fn quote_priced(quote: &Quote) -> AppResult<serde_json::Map<String, Value>> {
+    let mut priced = serde_json::Map::new();
+    priced.insert("lines".into(), json!(quote.lines));
+    priced.insert(
+        "line_amounts".into(),
+        json!(totals(&quote.lines, quote.pricing)?.lines),
+    );
+    priced.insert("options".into(), json!(quote.options()));
+    priced.insert("totals".into(), option_totals(quote)?);
+    priced.insert("notes".into(), json!(quote.notes));
+    priced.insert("terms".into(), json!(quote.terms));
+    priced.insert("deposit".into(), json!(quote.deposit));
+    Ok(priced)
+}
+
+/// An invoice's own fields priced by the domain (see [`quote_priced`]).
+pub fn invoice_priced(invoice: &Invoice) -> AppResult<serde_json::Map<String, Value>> {
+    let priced = invoice.totals()?;
+    let mut shown = sums(&priced);
+    shown["lines"] = json!(priced.lines);
+    let mut fields = serde_json::Map::new();
+    fields.insert("lines".into(), json!(invoice.lines));
+    fields.insert("notes".into(), json!(invoice.notes));
+    fields.insert("terms".into(), json!(invoice.terms));
+    fields.insert("deposit".into(), json!(invoice.deposit));
+    fields.insert("totals".into(), shown);
+    Ok(fields)
 }
 
 /// The audit trail's picture of a quote's own fields.
@@ -244,14 +271,10 @@ pub fn invoice_view(row: &InvoiceRow, payments: &[PaymentRow], now: Millis) -> A
             row.id
         )));
     }
-    let priced = invoice.totals()?;
     let mut view = invoice_common(row, &account, now)?;
-    view["lines"] = json!(invoice.lines);
-    view["notes"] = json!(invoice.notes);
-    view["terms"] = json!(invoice.terms);
-    let mut shown = sums(&priced);
-    shown["lines"] = json!(priced.lines);
-    view["totals"] = shown;
+    for (key, value) in invoice_priced(&invoice)? {
+        view[key] = value;
+    }
     view["payments"] = Value::Array(payments.iter().map(payment_view).collect());
     Ok(view)
 }

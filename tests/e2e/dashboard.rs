@@ -110,6 +110,15 @@ fn every_page_reads_in_at_most_two_round_trips_under_a_strict_policy() {
         &json!({ "customer_id": customer_id, "title": "Boiler" }),
     );
     let job_id = job.json()["id"].as_str().unwrap().to_owned();
+    let quote = owner.post(
+        "/api/v1/quotes",
+        &json!({ "job_id": job_id, "title": "Boiler" }),
+    );
+    assert_eq!(quote.status, 201, "{}", quote.body);
+    let quote_id = quote.json()["id"].as_str().unwrap().to_owned();
+    let invoice = owner.post("/api/v1/invoices", &json!({ "job_id": job_id }));
+    assert_eq!(invoice.status, 201, "{}", invoice.body);
+    let invoice_id = invoice.json()["id"].as_str().unwrap().to_owned();
     let mut measured = Vec::new();
     for path in [
         "/schedule".to_owned(),
@@ -123,6 +132,8 @@ fn every_page_reads_in_at_most_two_round_trips_under_a_strict_policy() {
         format!("/customers/{customer_id}"),
         "/customers/new".to_owned(),
         "/money".to_owned(),
+        format!("/quotes/{quote_id}"),
+        format!("/invoices/{invoice_id}"),
         "/team".to_owned(),
         "/settings".to_owned(),
         "/audit?action=job.created&since=2026-01-01".to_owned(),
@@ -245,6 +256,49 @@ fn a_days_work_customers_jobs_visits_conflicts_and_roles_in_a_real_browser() {
     // The browser's work is in the audit trail, chained and intact (the scenario's clock
     // moved past the session's idle limit, so sign in again).
     let owner = sign_in(&tenant, OWNER_EMAIL, OWNER_PASSWORD);
+    let verified = owner.get("/api/v1/audit/verify").json();
+    assert_eq!(verified["ok"], true, "{verified}");
+}
+
+#[test]
+fn quotes_and_invoices_are_written_priced_live_shared_and_paid_in_a_real_browser() {
+    const VIEWER_EMAIL: &str = "vic@acme-heating.example";
+    const VIEWER_PASSWORD: &str = "read-only-ledger-42";
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    member(&owner, VIEWER_EMAIL, "viewer", VIEWER_PASSWORD);
+    let customer = owner.post("/api/v1/customers", &json!({ "name": "Ada <Lovelace>" }));
+    let customer_id = customer.json()["id"].as_str().unwrap().to_owned();
+    let site = owner.post(
+        &format!("/api/v1/customers/{customer_id}/sites"),
+        &json!({ "line1": "12 Analytical Row" }),
+    );
+    assert_eq!(site.status, 201, "{}", site.body);
+    let result = browser(
+        &tenant,
+        "money.mjs",
+        &[OWNER_EMAIL, OWNER_PASSWORD, VIEWER_EMAIL, VIEWER_PASSWORD],
+    );
+    // What the browser did is what the API holds: the quote accepted and converted, the
+    // invoice numbered by the company's prefix and paid less the refund.
+    let owner = sign_in(&tenant, OWNER_EMAIL, OWNER_PASSWORD);
+    let quote = owner
+        .get(&format!(
+            "/api/v1/quotes/{}",
+            result["quote"].as_str().unwrap()
+        ))
+        .json();
+    assert_eq!(quote["status"], "accepted", "{quote}");
+    assert_eq!(quote["acceptance"]["option"], "Best");
+    assert_eq!(quote["acceptance"]["total"], 410_247);
+    let invoice = owner
+        .get(&format!(
+            "/api/v1/invoices/{}",
+            result["invoice"].as_str().unwrap()
+        ))
+        .json();
+    assert_eq!(invoice["number"], "ACME-0001", "{invoice}");
+    assert_eq!(invoice["balance"], 10_000, "{invoice}");
     let verified = owner.get("/api/v1/audit/verify").json();
     assert_eq!(verified["ok"], true, "{verified}");
 }

@@ -3,7 +3,7 @@
 //! status shown is derived by the domain from the money and the due date. Owners and
 //! dispatchers write; viewers read; technicians do not see them.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use worker::{D1Database, Env, Request, Response};
 
 use crate::db::audit::Step;
@@ -30,7 +30,8 @@ use crate::http::router::Matched;
 use crate::http::{respond, RequestCtx};
 use crate::views::fields::Body;
 use crate::views::money::{
-    invoice_audit, invoice_status, invoice_summary, invoice_view, payment_view, stored_account,
+    invoice_audit, invoice_priced, invoice_status, invoice_summary, invoice_view, payment_view,
+    stored_account,
 };
 use crate::views::url::{parse_limit, query_pairs};
 
@@ -411,6 +412,25 @@ pub async fn update(
         return Err(stale(&row, &payments, now));
     }
     respond_invoice(200, &row, &payments, now)
+}
+
+/// `POST /api/v1/invoices/{id}/preview` with a PATCH's body: the invoice as that change would
+/// make it, priced and checked by the domain, without saving anything (the editor's live
+/// totals). Answers `{lines, notes, terms, deposit, payment_terms_days, totals}`.
+pub async fn preview(mut req: Request, env: &Env, matched: &Matched) -> AppResult<Response> {
+    let bytes = json_bytes(&mut req, MAX_JSON_BODY).await?;
+    let mut body = Body::parse(&bytes, &CHANGE_FIELDS)?;
+    let id = id_param(matched);
+    let database = db::database(env)?;
+    let (current, _, results) = load(&database, &id, vec![settings_statement(&database)?]).await?;
+    let settings: Settings = settings_of(&results, 2)?;
+    let (changes, days) = changes_from(&mut body, settings.default_tax_rate_ppm);
+    body.finish()?;
+    let after = current.to_domain()?.apply(changes)?;
+    let days = check_days(days.unwrap_or(current.payment_terms_days))?;
+    let mut view = Value::Object(invoice_priced(&after)?);
+    view["payment_terms_days"] = json!(days);
+    respond::json(200, &view)
 }
 
 /// `DELETE /api/v1/invoices/{id}` with `If-Match`: drafts only (they have no number, so no

@@ -25,7 +25,8 @@ use crate::http::router::Matched;
 use crate::http::{respond, RequestCtx};
 use crate::views::fields::Body;
 use crate::views::money::{
-    invoice_audit, invoice_view, option_totals, quote_audit, quote_summary, quote_view,
+    invoice_audit, invoice_view, option_totals, quote_audit, quote_priced, quote_summary,
+    quote_view,
 };
 use crate::views::url::{parse_limit, query_pairs};
 
@@ -414,6 +415,25 @@ pub async fn update(
         return Err(stale(&row, now));
     }
     respond_quote(200, &row, now)
+}
+
+/// `POST /api/v1/quotes/{id}/preview` with a PATCH's body: the quote as that change would
+/// make it, priced by the domain and checked as the PATCH checks it, without saving anything
+/// (the editor's live totals). Answers `{title, valid_until, lines, line_amounts, options,
+/// totals, notes, terms, deposit}`; a bad field is a 422 naming it, as the PATCH would be.
+pub async fn preview(mut req: Request, env: &Env, matched: &Matched) -> AppResult<Response> {
+    let bytes = json_bytes(&mut req, MAX_JSON_BODY).await?;
+    let mut body = Body::parse(&bytes, &CHANGE_FIELDS)?;
+    let id = id_param(matched);
+    let (current, settings) = load_with_settings(&db::database(env)?, &id).await?;
+    let changes = changes_from(&mut body, settings.default_tax_rate_ppm);
+    body.finish()?;
+    let now = now();
+    let after = current.to_domain()?.apply(changes, now)?;
+    let mut view = serde_json::Value::Object(quote_priced(&after)?);
+    view["title"] = json!(after.title);
+    view["valid_until"] = json!(after.valid_until.to_rfc3339());
+    respond::json(200, &view)
 }
 
 /// `DELETE /api/v1/quotes/{id}` with `If-Match`: drafts only. A quote that was sent is

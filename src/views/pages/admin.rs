@@ -13,9 +13,15 @@ use crate::views::pages::forms::{
     api_form, field, field_hint, optional, select, submit, text, Api,
 };
 use crate::views::pages::jobs::actor;
+use crate::views::pages::lines::decimal;
 use crate::views::pages::{
     encode_component, label, shell, when, when_text, People, Section, Viewer,
 };
+
+const ROUNDINGS: [(&str, &str); 2] = [
+    ("per_line", "Per line"),
+    ("per_document", "Once per document (per tax rate)"),
+];
 
 const ROLES: [(&str, &str); 4] = [
     ("owner", "Owner"),
@@ -133,6 +139,37 @@ pub fn settings(viewer: &Viewer<'_>, company: &Settings, mine: &Mine<'_>) -> Mar
                             dt { "Time zone" } dd { (company.time_zone) }
                             dt { "Currency" } dd { (company.currency) }
                             dt { "Two-factor" } dd { @if company.mfa_required == 1 { "Required" } @else { "Optional" } }
+                        }
+                    }
+                }
+                section.card id="billing" {
+                    h2 { "Quotes and invoices" }
+                    @if viewer.can(Permission::ManageSettings) {
+                        (api_form(&Api::new("PATCH", "/api/v1/settings", "reload").versioned(company.version), "billing", html! {
+                            div.row {
+                                (field_hint("Default tax rate (%)", "default_tax_rate_ppm", html! {
+                                    input type="text" inputmode="decimal" name="default_tax_rate_ppm" data-type="percent"
+                                        value=(decimal(company.default_tax_rate_ppm, 4));
+                                }, "Given to new lines; each line may have its own."))
+                                (field("Tax rounding", "rounding", select("rounding", &ROUNDINGS, &company.rounding)))
+                            }
+                            div.row {
+                                (field_hint("Invoice number prefix", "invoice_prefix", text("invoice_prefix", &company.invoice_prefix),
+                                    "Invoices are numbered without gaps: INV-0001, INV-0002…"))
+                                (field("Payment terms (days)", "payment_terms_days", html! {
+                                    input type="number" name="payment_terms_days" min="0" max="365" data-type="int"
+                                        value=(company.payment_terms_days);
+                                }))
+                            }
+                            (field_hint("Brand colour", "brand_color", text("brand_color", &company.brand_color), "Shown on the customer's pages, like #1f5f8b."))
+                            (submit("Save billing settings"))
+                        }))
+                    } @else {
+                        dl.facts {
+                            dt { "Default tax rate" } dd { (decimal(company.default_tax_rate_ppm, 4)) "%" }
+                            dt { "Tax rounding" } dd { (label(&company.rounding)) }
+                            dt { "Invoice prefix" } dd { (company.invoice_prefix) }
+                            dt { "Payment terms" } dd { (company.payment_terms_days) " days" }
                         }
                     }
                 }

@@ -1,10 +1,13 @@
 //! The pieces forms are made of. A form is submitted by `app.js` to the API: `data-method` and
 //! `data-action` say where, `data-version` what `If-Match` to send, `data-then` what to do on
 //! success (`reload`, `go:/path/{id}` with members of the answer, `show`). Inputs say how their
-//! value travels with `data-type` (`list`, `bool`, `int`, `set`, `instant`: a local time in the
-//! company's zone). Errors are shown in each `.field` by its `data-field` name.
+//! value travels with `data-type` (`list`, `bool`, `int`, `set`, `set-int`, `instant`: a local
+//! time in the company's zone; `money`: a decimal in the form's `data-exponent` to minor units;
+//! `deposit`: `25%` or an amount; `percent`: to parts per million). Errors are shown in each `.field` by its `data-field` name.
 
 use maud::{html, Markup};
+
+use crate::domain::money::Currency;
 
 /// Where a form sends itself and what follows success.
 pub struct Api<'a> {
@@ -12,6 +15,10 @@ pub struct Api<'a> {
     pub action: &'a str,
     pub version: Option<i64>,
     pub then: &'a str,
+    /// The currency amounts are typed in (`data-type="money"` reads its decimals).
+    pub currency: Option<Currency>,
+    /// A document editor's `preview` call: the script prices the edit as it is typed.
+    pub preview: Option<&'a str>,
 }
 
 impl<'a> Api<'a> {
@@ -21,11 +28,23 @@ impl<'a> Api<'a> {
             action,
             version: None,
             then,
+            currency: None,
+            preview: None,
         }
     }
 
     pub fn versioned(mut self, version: i64) -> Self {
         self.version = Some(version);
+        self
+    }
+
+    pub fn in_currency(mut self, currency: Currency) -> Self {
+        self.currency = Some(currency);
+        self
+    }
+
+    pub fn previewed(mut self, preview: &'a str) -> Self {
+        self.preview = Some(preview);
         self
     }
 }
@@ -35,7 +54,9 @@ impl<'a> Api<'a> {
 pub fn api_form(api: &Api<'_>, class: &str, body: Markup) -> Markup {
     html! {
         form.api.(class) method="post" novalidate data-method=(api.method)
-            data-action=(api.action) data-version=[api.version] data-then=(api.then) {
+            data-action=(api.action) data-version=[api.version] data-then=(api.then)
+            data-preview=[api.preview] data-currency=[api.currency.map(Currency::code)]
+            data-exponent=[api.currency.map(Currency::exponent)] {
             p.form-error role="alert" hidden {}
             (body)
         }

@@ -11,8 +11,11 @@ pub mod admin;
 pub mod assets;
 pub mod customers;
 pub mod forms;
+pub mod invoices;
 pub mod jobs;
+pub mod lines;
 pub mod money;
+pub mod quotes;
 pub mod schedule;
 pub mod signin;
 

@@ -5,8 +5,15 @@
 use maud::{html, Markup};
 use serde_json::Value;
 
+use crate::db::customers::CustomerRow;
+use crate::db::pages::DocParties;
+use crate::db::share_links::ShareLinkRow;
+use crate::domain::audit::AuditRow;
+use crate::domain::auth::permissions::Permission;
 use crate::domain::money::Currency;
-use crate::views::pages::{shell, Section, Viewer};
+use crate::views::pages::forms::{api_form, field, submit, Api};
+use crate::views::pages::lines::{amount_input, decimal};
+use crate::views::pages::{label, shell, when_text, Section, Viewer};
 
 fn amount(currency: &Value, minor: &Value) -> String {
     match (
@@ -22,10 +29,165 @@ fn status(text: &Value) -> String {
     text.as_str().unwrap_or("?").replace('_', " ")
 }
 
-/// `quotes` and `invoices` are the API's list views (`quote_summary`, `invoice_summary`).
-pub fn overview(viewer: &Viewer<'_>, quotes: &[Value], invoices: &[Value]) -> Markup {
+/// A document's status as a badge.
+pub fn badge(status: &str) -> Markup {
+    html! { span.badge.(status) { (label(status)) } }
+}
+
+/// A deposit as the editor shows it: `25%`, an amount, or nothing. `deposit` is the API's
+/// `{"percent_ppm": n}` / `{"amount": n}` / `null`.
+pub fn deposit_input(currency: Currency, deposit: &Value) -> String {
+    if let Some(ppm) = deposit["percent_ppm"].as_i64() {
+        format!("{}%", decimal(ppm, 4))
+    } else if let Some(minor) = deposit["amount"].as_i64() {
+        amount_input(currency, minor)
+    } else {
+        String::new()
+    }
+}
+
+/// Who a document is for and what it is about, as facts.
+pub fn party_facts(parties: Option<&DocParties>) -> Markup {
+    html! {
+        @if let Some(d) = parties {
+            dt { "Customer" } dd { a href=(format!("/customers/{}", d.customer_id)) { (d.customer_name) } }
+            @if let Some(line1) = &d.site_line1 {
+                dt { "Site" } dd { (line1) @if let Some(city) = &d.site_city { ", " (city) } }
+            }
+            @if let (Some(job), Some(number)) = (&d.job_id, d.job_number) {
+                dt { "Job" } dd { a href=(format!("/jobs/{job}")) { "#" (number) " " (d.job_title.as_deref().unwrap_or_default()) } }
+            }
+        }
+    }
+}
+
+/// One line of a document's timeline.
+pub fn timeline_text(row: &AuditRow) -> String {
+    match row.action.as_str() {
+        "invoice.payment_recorded" => "Payment recorded".to_owned(),
+        "invoice.refund_recorded" => "Refund recorded".to_owned(),
+        "invoice.credited" => "Reversed by a credit note".to_owned(),
+        "quote.viewed" => "Opened by the customer".to_owned(),
+        other => label(other.rsplit('.').next().unwrap_or(other)),
+    }
+}
+
+/// The links made for a document, newest first; record managers may revoke the live ones.
+pub fn share_links(links: &[ShareLinkRow], manage: bool, viewer: &Viewer<'_>) -> Markup {
+    html! {
+        @if !links.is_empty() {
+            section.card id="share-links" {
+                h2 { "Share links" }
+                ul.rows {
+                    @for link in links {
+                        li data-share-link=(link.id) {
+                            span.title { "Made " (when_text(viewer, &link.created_at)) }
+                            span.meta {
+                                @if let Some(revoked) = &link.revoked_at {
+                                    "Revoked " (when_text(viewer, revoked))
+                                } @else {
+                                    "Expires " (when_text(viewer, &link.expires_at))
+                                }
+                                @if let Some(used) = &link.last_used_at { " · last opened " (when_text(viewer, used)) }
+                            }
+                            @if manage && link.revoked_at.is_none() {
+                                (api_form(&Api::new("DELETE", &format!("/api/v1/share-links/{}", link.id), "reload").versioned(link.version),
+                                    "inline revoke-link", html! { button.secondary.danger type="submit" { "Revoke" } }))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A job's quotes and invoices (the API's list views), and for record managers the buttons
+/// that start one for the job.
+pub fn job_documents(
+    viewer: &Viewer<'_>,
+    job_id: &str,
+    title: &str,
+    quotes: &[Value],
+    invoices: &[Value],
+) -> Markup {
+    html! {
+        section.card id="documents" {
+            h2 { "Quotes and invoices" }
+            @if quotes.is_empty() && invoices.is_empty() { p.muted { "None for this job yet." } }
+            ul.rows {
+                @for q in quotes {
+                    li {
+                        a.title href=(format!("/quotes/{}", q["id"].as_str().unwrap_or_default())) {
+                            "Q-" (format!("{:04}", q["number"].as_i64().unwrap_or(0))) " " (q["title"].as_str().unwrap_or(""))
+                        }
+                        span.meta { (status(&q["status"])) }
+                    }
+                }
+                @for i in invoices {
+                    li {
+                        a.title href=(format!("/invoices/{}", i["id"].as_str().unwrap_or_default())) {
+                            (i["number"].as_str().unwrap_or("Draft invoice"))
+                        }
+                        span.meta { (status(&i["status"])) " · total " (amount(&i["currency"], &i["totals"]["total"])) }
+                    }
+                }
+            }
+            @if viewer.can(Permission::ManageRecords) {
+                div.actions {
+                    (api_form(&Api::new("POST", "/api/v1/quotes", "go:/quotes/{id}"), "inline new-job-quote", html! {
+                        input type="hidden" name="job_id" value=(job_id);
+                        input type="hidden" name="title" value=(title);
+                        button.secondary type="submit" { "New quote" }
+                    }))
+                    (api_form(&Api::new("POST", "/api/v1/invoices", "go:/invoices/{id}"), "inline new-job-invoice", html! {
+                        input type="hidden" name="job_id" value=(job_id);
+                        button.secondary type="submit" { "New invoice" }
+                    }))
+                }
+            }
+        }
+    }
+}
+
+fn customer_choice(customers: &[CustomerRow]) -> Markup {
+    html! {
+        select name="customer_id" {
+            option value="" { "Choose a customer" }
+            @for c in customers { option value=(c.id) { (c.name) } }
+        }
+    }
+}
+
+/// `quotes` and `invoices` are the API's list views (`quote_summary`, `invoice_summary`);
+/// `customers` are those a new document may be for.
+pub fn overview(
+    viewer: &Viewer<'_>,
+    quotes: &[Value],
+    invoices: &[Value],
+    customers: &[CustomerRow],
+) -> Markup {
     let body = html! {
         div.page-head { h1 { "Quotes and invoices" } }
+        @if viewer.can(Permission::ManageRecords) {
+            div.split {
+                details.add.card {
+                    summary { "New quote" }
+                    (api_form(&Api::new("POST", "/api/v1/quotes", "go:/quotes/{id}"), "new-quote", html! {
+                        (field("Customer", "customer_id", customer_choice(customers)))
+                        (field("Title", "title", html! { input type="text" name="title" maxlength="200"; }))
+                        (submit("Start quote"))
+                    }))
+                }
+                details.add.card {
+                    summary { "New invoice" }
+                    (api_form(&Api::new("POST", "/api/v1/invoices", "go:/invoices/{id}"), "new-invoice", html! {
+                        (field("Customer", "customer_id", customer_choice(customers)))
+                        (submit("Start invoice"))
+                    }))
+                }
+            }
+        }
         section.card {
             h2 { "Quotes" }
             @if quotes.is_empty() {
@@ -34,7 +196,9 @@ pub fn overview(viewer: &Viewer<'_>, quotes: &[Value], invoices: &[Value]) -> Ma
                 ul.rows.quotes {
                     @for q in quotes {
                         li {
-                            span.title { "Q-" (format!("{:04}", q["number"].as_i64().unwrap_or(0))) " " (q["title"].as_str().unwrap_or("")) }
+                            a.title href=(format!("/quotes/{}", q["id"].as_str().unwrap_or_default())) {
+                                "Q-" (format!("{:04}", q["number"].as_i64().unwrap_or(0))) " " (q["title"].as_str().unwrap_or(""))
+                            }
                             span.meta {
                                 (status(&q["status"]))
                                 @if let Some(total) = q["acceptance"]["total"].as_i64() {
@@ -62,7 +226,9 @@ pub fn overview(viewer: &Viewer<'_>, quotes: &[Value], invoices: &[Value]) -> Ma
                 ul.rows.invoices {
                     @for i in invoices {
                         li {
-                            span.title { (i["number"].as_str().unwrap_or("Draft")) }
+                            a.title href=(format!("/invoices/{}", i["id"].as_str().unwrap_or_default())) {
+                                (i["number"].as_str().unwrap_or("Draft invoice"))
+                            }
                             span.meta {
                                 (status(&i["status"])) " · total " (amount(&i["currency"], &i["totals"]["total"]))
                                 @if i["balance"].as_i64().is_some_and(|b| b > 0) {
@@ -106,7 +272,7 @@ mod tests {
             json!({ "number": "INV-0001", "status": "partially_paid", "currency": "USD",
             "totals": { "total": 12_000 }, "balance": 2_000, "due_at": "2026-12-24T00:00:00.000Z" }),
         ];
-        let html = overview(&viewer, &quotes, &invoices).into_string();
+        let html = overview(&viewer, &quotes, &invoices, &[]).into_string();
         assert!(html.contains("Q-0007 &lt;b&gt;Boiler&lt;/b&gt;"), "{html}");
         assert!(
             html.contains("sent · Good USD 109.00 / Best USD 188.00"),

@@ -1,0 +1,269 @@
+//! An invoice's page: its lines and totals, the account its payments make (balance, what is
+//! due now), the editor while it is a draft, and the moves its status allows: issue, share,
+//! record a payment or refund, void, reverse with a credit note.
+
+use maud::{html, Markup};
+use serde_json::Value;
+
+use crate::db::pages::DocParties;
+use crate::db::share_links::ShareLinkRow;
+use crate::domain::audit::AuditRow;
+use crate::domain::auth::permissions::Permission;
+use crate::domain::money::{Currency, Line};
+use crate::views::pages::forms::{api_form, field, select, submit, Api};
+use crate::views::pages::jobs::actor;
+use crate::views::pages::lines::{self, amount_input, Kind};
+use crate::views::pages::money::{badge, party_facts, share_links, timeline_text};
+use crate::views::pages::{label, shell, when_text, People, Section, Viewer};
+
+/// Everything the page shows, read in one batch.
+pub struct InvoicePage<'a> {
+    /// The invoice as the API shows it (`views::money::invoice_view`).
+    pub invoice: &'a Value,
+    pub lines: &'a [Line],
+    pub currency: Currency,
+    pub default_tax_ppm: i64,
+    pub parties: Option<&'a DocParties>,
+    pub links: &'a [ShareLinkRow],
+    pub timeline: &'a [AuditRow],
+    pub people: &'a People<'a>,
+}
+
+const METHODS: [(&str, &str); 5] = [
+    ("card", "Card"),
+    ("cash", "Cash"),
+    ("check", "Check"),
+    ("bank", "Bank transfer"),
+    ("other", "Other"),
+];
+
+/// What the page calls the document: its number, or what it is while a draft.
+pub fn name(invoice: &Value) -> String {
+    match invoice["number"].as_str() {
+        Some(number) => number.to_owned(),
+        None if invoice["kind"] == "credit_note" => "Credit note".to_owned(),
+        None => "Draft invoice".to_owned(),
+    }
+}
+
+pub fn page(viewer: &Viewer<'_>, p: &InvoicePage<'_>) -> Markup {
+    let inv = p.invoice;
+    let id = inv["id"].as_str().unwrap_or_default();
+    let status = inv["status"].as_str().unwrap_or("draft");
+    let version = inv["version"].as_i64().unwrap_or(0);
+    let credit_note = inv["kind"] == "credit_note";
+    let title = name(inv);
+    let manage = viewer.can(Permission::ManageRecords);
+    let amount = |key: &str| p.currency.format(inv[key].as_i64().unwrap_or(0));
+    let totals = &inv["totals"];
+    let amounts: &[Value] = totals["lines"].as_array().map_or(&[], Vec::as_slice);
+    let mut summary = totals.clone();
+    if let Some(fields) = summary.as_object_mut() {
+        fields.remove("lines");
+        fields.insert("option".into(), Value::Null);
+        fields.insert("deposit".into(), inv["deposit"].clone());
+    }
+    let preview = format!("/api/v1/invoices/{id}/preview");
+    let editing = manage && status == "draft" && !credit_note;
+    let body = html! {
+        div.page-head {
+            h1 { (title) " " (badge(status)) }
+        }
+        div.split {
+            div.primary {
+                section.card {
+                    dl.facts {
+                        (party_facts(p.parties))
+                        @if let Some(quote) = inv["quote_id"].as_str() {
+                            dt { "Quote" } dd { a href=(format!("/quotes/{quote}")) { "The accepted quote" } }
+                        }
+                        @if let Some(of) = inv["credit_note_for"].as_str() {
+                            dt { "Reverses" } dd { a href=(format!("/invoices/{of}")) { "The invoice it credits" } }
+                        }
+                        @if let Some(cn) = inv["credit_note_id"].as_str() {
+                            dt { "Credit note" } dd { a href=(format!("/invoices/{cn}")) { "The credit note reversing it" } }
+                        }
+                        @if let Some(at) = inv["issued_at"].as_str() { dt { "Issued" } dd { (when_text(viewer, at)) } }
+                        @if let Some(at) = inv["due_at"].as_str() { dt { "Due" } dd { (when_text(viewer, at)) } }
+                        @if let Some(at) = inv["voided_at"].as_str() { dt { "Voided" } dd { (when_text(viewer, at)) } }
+                        dt { "Payment terms" } dd { (inv["payment_terms_days"].as_i64().unwrap_or(0)) " days" }
+                        dt { "Total" } dd.total { (p.currency.format(totals["total"].as_i64().unwrap_or(0))) }
+                        @if !credit_note && status != "draft" {
+                            dt { "Paid" } dd { (amount("paid")) }
+                            @if inv["refunded"].as_i64().is_some_and(|r| r > 0) { dt { "Refunded" } dd { (amount("refunded")) } }
+                            dt { "Balance" } dd.balance { (amount("balance")) }
+                            @if inv["due_now"].as_i64().is_some_and(|d| d > 0) { dt { "Due now" } dd.due-now { (amount("due_now")) } }
+                        }
+                    }
+                }
+                @if !editing {
+                    section.card id="lines" {
+                        h2 { "Lines" }
+                        (lines::table(Kind::Invoice, p.currency, p.lines, amounts))
+                        h3.totals-head { "Totals" }
+                        (lines::totals_panel(p.currency, std::slice::from_ref(&summary)))
+                        @if let Some(notes) = inv["notes"].as_str() { h3 { "Notes" } p.pre { (notes) } }
+                        @if let Some(terms) = inv["terms"].as_str() { h3 { "Terms" } p.pre { (terms) } }
+                    }
+                }
+                @if status != "draft" && !credit_note {
+                    section.card id="payments" {
+                        h2 { "Payments" }
+                        @let payments: &[Value] = inv["payments"].as_array().map_or(&[], Vec::as_slice);
+                        @if payments.is_empty() { p.muted { "No payments yet." } }
+                        ul.rows {
+                            @for pay in payments {
+                                li.payment {
+                                    span.title {
+                                        @if pay["kind"] == "refund" { "Refund " } @else { "Payment " }
+                                        (p.currency.format(pay["amount"].as_i64().unwrap_or(0)))
+                                    }
+                                    span.meta {
+                                        (label(pay["method"].as_str().unwrap_or("")))
+                                        @if let Some(r) = pay["reference"].as_str() { " · " (r) }
+                                        " · " (when_text(viewer, pay["at"].as_str().unwrap_or_default()))
+                                        @if let Some(by) = pay["recorded_by"].as_str() { " · " (p.people.name(by)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            div.secondary {
+                @if manage && !credit_note {
+                    section.card.doc-actions id="actions" aria-label="What to do with this invoice" {
+                        h2 { "Next steps" }
+                        (actions(p, id, status, version))
+                    }
+                }
+                (share_links(p.links, manage, viewer))
+                section.card id="timeline" {
+                    h2 { "Timeline" }
+                    ol.timeline {
+                        @for row in p.timeline {
+                            li {
+                                span.when { (when_text(viewer, &row.at)) }
+                                " " span.what { (timeline_text(row)) }
+                                " " span.who { (actor(p.people, row)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if editing {
+            section.card id="edit" {
+                h2 { "Edit invoice" }
+                (api_form(
+                    &Api::new("PATCH", &format!("/api/v1/invoices/{id}"), "reload")
+                        .versioned(version)
+                        .in_currency(p.currency)
+                        .previewed(&preview),
+                    "doc-editor invoice-editor",
+                    html! {
+                        (lines::editor(Kind::Invoice, p.currency, p.lines, amounts, p.default_tax_ppm))
+                        div.row {
+                            (field("Payment terms (days)", "payment_terms_days", html! {
+                                input type="number" name="payment_terms_days" min="0" max="365" data-type="int"
+                                    value=(inv["payment_terms_days"].as_i64().unwrap_or(0));
+                            }))
+                            (field("Deposit asked up front", "deposit", html! {
+                                input type="text" inputmode="decimal" name="deposit" data-type="money"
+                                    value=(amount_input(p.currency, inv["deposit"].as_i64().unwrap_or(0)));
+                            }))
+                        }
+                        (field("Notes for the customer", "notes", html! { textarea name="notes" rows="3" data-optional { (inv["notes"].as_str().unwrap_or_default()) } }))
+                        (field("Terms", "terms", html! { textarea name="terms" rows="3" data-optional { (inv["terms"].as_str().unwrap_or_default()) } }))
+                        h3.totals-head { "Totals" }
+                        (lines::totals_panel(p.currency, std::slice::from_ref(&summary)))
+                        (submit("Save invoice"))
+                    },
+                ))
+            }
+        }
+    };
+    shell(viewer, Section::Money, &title, body)
+}
+
+fn post(action: &str, version: i64, then: &str, class: &str, body: Markup) -> Markup {
+    api_form(
+        &Api::new("POST", action, then).versioned(version),
+        class,
+        body,
+    )
+}
+
+fn payment_form(p: &InvoicePage<'_>, id: &str, version: i64, kind: &str, suggested: i64) -> Markup {
+    let refund = kind == "refund";
+    html! {
+        (api_form(
+            &Api::new("POST", &format!("/api/v1/invoices/{id}/payments"), "reload")
+                .versioned(version)
+                .in_currency(p.currency),
+            if refund { "record-refund" } else { "record-payment" },
+            html! {
+                input type="hidden" name="kind" value=(kind);
+                div.row {
+                    (field("Amount", "amount", html! {
+                        input type="text" inputmode="decimal" name="amount" data-type="money"
+                            value=(if suggested > 0 { amount_input(p.currency, suggested) } else { String::new() });
+                    }))
+                    (field("Method", "method", select("method", &METHODS, "card")))
+                }
+                (field("Reference", "reference", html! { input type="text" name="reference" maxlength="200" data-optional placeholder="Cheque number, transfer id…"; }))
+                (submit(if refund { "Record refund" } else { "Record payment" }))
+            },
+        ))
+    }
+}
+
+/// The moves this status allows, each one form.
+fn actions(p: &InvoicePage<'_>, id: &str, status: &str, version: i64) -> Markup {
+    let inv = p.invoice;
+    let api = |step: &str| format!("/api/v1/invoices/{id}/{step}");
+    let paid = inv["paid"].as_i64().unwrap_or(0) - inv["refunded"].as_i64().unwrap_or(0);
+    let due_now = inv["due_now"].as_i64().unwrap_or(0);
+    html! {
+        @match status {
+            "draft" => {
+                p.muted { "Save your changes, then issue: issuing gives the invoice its number and fixes it." }
+                (post(&api("issue"), version, "reload", "issue-invoice", html! { (submit("Issue invoice")) }))
+                (api_form(&Api::new("DELETE", &format!("/api/v1/invoices/{id}"), "go:/money").versioned(version),
+                    "delete-invoice", html! { div.actions { button.secondary.danger type="submit" { "Delete draft" } } }))
+            }
+            "void" => { p.muted { "Void: its number stays used and nothing is owed." } }
+            _ => {
+                @if status != "paid" {
+                    (api_form(&Api::new("POST", &api("share"), "show:url"), "share-invoice", html! {
+                        div.actions { button type="submit" { "Make a share link" } }
+                        div.output data-output="url" hidden {
+                            p { "Send this link to the customer (it is shown once):" }
+                            code {}
+                        }
+                    }))
+                    details.pay open {
+                        summary { "Record a payment" }
+                        (payment_form(p, id, version, "payment", due_now))
+                    }
+                }
+                @if paid > 0 {
+                    details.refund {
+                        summary { "Record a refund" }
+                        (payment_form(p, id, version, "refund", 0))
+                    }
+                }
+                @if paid == 0 {
+                    (post(&api("void"), version, "reload", "void-invoice", html! {
+                        div.actions { button.secondary.danger type="submit" { "Void invoice" } }
+                    }))
+                }
+                @if status == "paid" && inv["credit_note_id"].is_null() {
+                    (post(&api("credit-note"), version, "go:/invoices/{id}", "credit-invoice", html! {
+                        div.actions { button.secondary.danger type="submit" { "Reverse with a credit note" } }
+                    }))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! A quote's page: what it says and costs per option, who it is for, the moves its status
+//! allows (send, share, record the customer's answer, revise, convert), the editor while it is
+//! a draft, its share links and its timeline. Only record managers see the controls; the API
+//! refuses the others anyway.
+
+use maud::{html, Markup};
+use serde_json::Value;
+
+use crate::db::pages::DocParties;
+use crate::db::share_links::ShareLinkRow;
+use crate::domain::audit::AuditRow;
+use crate::domain::auth::permissions::Permission;
+use crate::domain::money::{Currency, Line};
+use crate::views::pages::forms::{api_form, field, submit, Api};
+use crate::views::pages::jobs::actor;
+use crate::views::pages::lines::{self, Kind};
+use crate::views::pages::money::{badge, deposit_input, party_facts, share_links, timeline_text};
+use crate::views::pages::{shell, when_text, People, Section, Viewer};
+
+/// Everything the page shows, read in one batch.
+pub struct QuotePage<'a> {
+    /// The quote as the API shows it (`views::money::quote_view`).
+    pub quote: &'a Value,
+    pub lines: &'a [Line],
+    pub currency: Currency,
+    /// The company's tax rate, for new lines.
+    pub default_tax_ppm: i64,
+    pub parties: Option<&'a DocParties>,
+    pub links: &'a [ShareLinkRow],
+    pub timeline: &'a [AuditRow],
+    pub people: &'a People<'a>,
+}
+
+pub fn number(quote: &Value) -> String {
+    format!("Q-{:04}", quote["number"].as_i64().unwrap_or(0))
+}
+
+pub fn page(viewer: &Viewer<'_>, p: &QuotePage<'_>) -> Markup {
+    let q = p.quote;
+    let id = q["id"].as_str().unwrap_or_default();
+    let status = q["status"].as_str().unwrap_or("draft");
+    let version = q["version"].as_i64().unwrap_or(0);
+    let title = format!("{} {}", number(q), q["title"].as_str().unwrap_or_default());
+    let manage = viewer.can(Permission::ManageRecords);
+    let editing = manage && status == "draft";
+    let totals: &[Value] = q["totals"].as_array().map_or(&[], Vec::as_slice);
+    let amounts: &[Value] = q["line_amounts"].as_array().map_or(&[], Vec::as_slice);
+    let preview = format!("/api/v1/quotes/{id}/preview");
+    let body = html! {
+        div.page-head {
+            h1 { (title) " " (badge(status)) }
+        }
+        div.split {
+            div.primary {
+                section.card {
+                    dl.facts {
+                        (party_facts(p.parties))
+                        dt { "Valid until" } dd { (when_text(viewer, q["valid_until"].as_str().unwrap_or_default())) }
+                        @if let Some(sent) = q["sent_at"].as_str() { dt { "Sent" } dd { (when_text(viewer, sent)) } }
+                        @if let Some(a) = q["acceptance"].as_object() {
+                            dt { "Accepted" }
+                            dd.accepted {
+                                (a.get("signer_name").and_then(Value::as_str).unwrap_or_default())
+                                @if let Some(option) = a.get("option").and_then(Value::as_str) { " chose " (option) }
+                                ", " (p.currency.format(a.get("total").and_then(Value::as_i64).unwrap_or(0)))
+                                @if let Some(at) = a.get("accepted_at").and_then(Value::as_str) { " · " (when_text(viewer, at)) }
+                            }
+                        }
+                        @if let Some(invoice) = q["invoice_id"].as_str() {
+                            dt { "Invoice" } dd { a href=(format!("/invoices/{invoice}")) { "Draft invoice from this quote" } }
+                        }
+                    }
+                }
+                @if !editing {
+                    section.card id="lines" {
+                        h2 { "Lines" }
+                        (lines::table(Kind::Quote, p.currency, p.lines, amounts))
+                        h3.totals-head { "Totals" }
+                        (lines::totals_panel(p.currency, totals))
+                        @if let Some(notes) = q["notes"].as_str() { h3 { "Notes" } p.pre { (notes) } }
+                        @if let Some(terms) = q["terms"].as_str() { h3 { "Terms" } p.pre { (terms) } }
+                    }
+                }
+            }
+            div.secondary {
+                @if manage {
+                    section.card.doc-actions id="actions" aria-label="What to do with this quote" {
+                        h2 { "Next steps" }
+                        (actions(p, id, status, version))
+                    }
+                }
+                (share_links(p.links, manage, viewer))
+                section.card id="timeline" {
+                    h2 { "Timeline" }
+                    ol.timeline {
+                        @for row in p.timeline {
+                            li {
+                                span.when { (when_text(viewer, &row.at)) }
+                                " " span.what { (timeline_text(row)) }
+                                " " span.who { (actor(p.people, row)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if editing {
+            section.card id="edit" {
+                h2 { "Edit quote" }
+                (api_form(
+                    &Api::new("PATCH", &format!("/api/v1/quotes/{id}"), "reload")
+                        .versioned(version)
+                        .in_currency(p.currency)
+                        .previewed(&preview),
+                    "doc-editor quote-editor",
+                    html! {
+                        (field("Title", "title", html! { input type="text" name="title" maxlength="200" value=(q["title"].as_str().unwrap_or_default()); }))
+                        (lines::editor(Kind::Quote, p.currency, p.lines, amounts, p.default_tax_ppm))
+                        div.row {
+                            (field("Valid until", "valid_until", html! {
+                                input type="datetime-local" name="valid_until" data-type="instant"
+                                    value=(local_input(viewer, q["valid_until"].as_str().unwrap_or_default()));
+                            }))
+                            (field("Deposit", "deposit", html! {
+                                input type="text" name="deposit" data-type="deposit" placeholder="25% or 100.00"
+                                    value=(deposit_input(p.currency, &q["deposit"]));
+                            }))
+                        }
+                        (field("Notes for the customer", "notes", html! { textarea name="notes" rows="3" data-optional { (q["notes"].as_str().unwrap_or_default()) } }))
+                        (field("Terms", "terms", html! { textarea name="terms" rows="3" data-optional { (q["terms"].as_str().unwrap_or_default()) } }))
+                        h3.totals-head { "Totals" }
+                        (lines::totals_panel(p.currency, totals))
+                        (submit("Save quote"))
+                    },
+                ))
+            }
+        }
+    };
+    shell(viewer, Section::Money, &title, body)
+}
+
+/// `datetime-local`'s value for an instant: the company's wall-clock time, to the minute.
+fn local_input(viewer: &Viewer<'_>, rfc3339: &str) -> String {
+    crate::domain::time::Millis::parse_rfc3339(rfc3339)
+        .map(|at| {
+            let wall = viewer.local.wall(at.0 as i64);
+            let text = crate::domain::time::Millis(u64::try_from(wall).unwrap_or(0)).to_rfc3339();
+            text.get(..16).unwrap_or_default().to_owned()
+        })
+        .unwrap_or_default()
+}
+
+fn post(action: &str, version: i64, then: &str, class: &str, body: Markup) -> Markup {
+    api_form(
+        &Api::new("POST", action, then).versioned(version),
+        class,
+        body,
+    )
+}
+
+/// The moves this status allows, each one form.
+fn actions(p: &QuotePage<'_>, id: &str, status: &str, version: i64) -> Markup {
+    let q = p.quote;
+    let api = |step: &str| format!("/api/v1/quotes/{id}/{step}");
+    let options: Vec<&str> = q["options"]
+        .as_array()
+        .map(|o| o.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let open = matches!(status, "sent" | "viewed");
+    html! {
+        @match status {
+            "draft" => {
+                p.muted { "Save your changes, then send: the quote is fixed once sent, and a share link shows it to the customer." }
+                (post(&api("send"), version, "reload", "send-quote", html! { (submit("Send quote")) }))
+                (api_form(&Api::new("DELETE", &format!("/api/v1/quotes/{id}"), "go:/money").versioned(version),
+                    "delete-quote", html! { div.actions { button.secondary.danger type="submit" { "Delete draft" } } }))
+            }
+            "accepted" => {
+                @if q["invoice_id"].is_null() {
+                    p.muted { "Accepted: turn it into a job (if it has none) and a draft invoice with the chosen lines." }
+                    (post(&api("convert"), version, "go:/invoices/{invoice.id}", "convert-quote",
+                        html! { (submit("Convert to job and invoice")) }))
+                } @else {
+                    p.muted { "Converted." }
+                }
+            }
+            _ if open => {
+                (api_form(&Api::new("POST", &api("share"), "show:url"), "share-quote", html! {
+                    div.actions { button type="submit" { "Make a share link" } }
+                    div.output data-output="url" hidden {
+                        p { "Send this link to the customer (it is shown once):" }
+                        code {}
+                    }
+                }))
+                details.accept {
+                    summary { "Record the customer's acceptance" }
+                    (post(&api("accept"), version, "reload", "accept-quote", html! {
+                        @if !options.is_empty() {
+                            (field("Option", "option", html! {
+                                select name="option" {
+                                    @for o in &options { option value=(o) { (o) } }
+                                }
+                            }))
+                        }
+                        @let extras: Vec<(usize, &Line)> = p.lines.iter().enumerate().filter(|(_, l)| l.optional).collect();
+                        @if !extras.is_empty() {
+                            div.field data-field="optional_lines" {
+                                span.label { "Extras chosen" }
+                                span.checks {
+                                    @for (i, line) in extras {
+                                        label.check {
+                                            input type="checkbox" name="optional_lines" value=(i) data-type="set-int";
+                                            " " (line.description)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        (field("Signed by", "signer_name", html! { input type="text" name="signer_name" maxlength="200"; }))
+                        (submit("Record acceptance"))
+                    }))
+                }
+                (post(&api("decline"), version, "reload", "decline-quote", html! {
+                    div.actions { button.secondary type="submit" { "The customer declined" } }
+                }))
+                (post(&api("revise"), version, "reload", "revise-quote", html! {
+                    div.actions { button.secondary type="submit" { "Revise (back to draft)" } }
+                }))
+            }
+            _ => {
+                p.muted { "Nothing more to do: the quote is " (status) "." }
+                @if status == "expired" || status == "declined" {
+                    (post(&api("revise"), version, "reload", "revise-quote", html! {
+                        div.actions { button.secondary type="submit" { "Revise (back to draft)" } }
+                    }))
+                }
+            }
+        }
+    }
+}
