@@ -5,7 +5,7 @@
 // A scenario prints one JSON line on success ({"ok": true, …}) and exits 0; on failure it
 // prints the error, the console errors and the page it was on, and exits 1.
 import { createHmac } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -89,6 +89,25 @@ export async function shootBoth(page, name) {
     await shoot(page, name);
   }
   await page.setViewportSize(before);
+}
+
+/// axe-core's WCAG 2.x A/AA rules on the page as it is now. It is evaluated through the
+/// DevTools protocol, which the page's Content-Security-Policy does not govern (an injected
+/// <script> would be refused, as it should be). Returns the violations, each with its rule,
+/// impact, help text and the first few elements it names.
+let axeSource = null;
+export async function audit(page) {
+  axeSource ??= readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  return result.violations.map((v) => ({
+    rule: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+  }));
 }
 
 /// The Worker's test clock, moved through the operator endpoint (not in production).

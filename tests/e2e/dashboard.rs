@@ -302,3 +302,95 @@ fn quotes_and_invoices_are_written_priced_live_shared_and_paid_in_a_real_browser
     let verified = owner.get("/api/v1/audit/verify").json();
     assert_eq!(verified["ok"], true, "{verified}");
 }
+
+#[test]
+fn every_page_passes_the_wcag_audit_at_phone_and_desktop_width() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let tech = member(&owner, TECH_EMAIL, "technician", TECH_PASSWORD);
+    let tech_id = tech.user["id"].as_str().unwrap().to_owned();
+    let id = |reply: crate::spawn::Reply| -> String {
+        assert!(reply.status < 300, "{}", reply.body);
+        reply.json()["id"].as_str().unwrap().to_owned()
+    };
+    let customer = id(owner.post(
+        "/api/v1/customers",
+        &json!({ "name": "Ada Lovelace", "emails": ["ada@example.com"] }),
+    ));
+    id(owner.post(
+        &format!("/api/v1/customers/{customer}/sites"),
+        &json!({ "line1": "12 Analytical Row", "city": "London" }),
+    ));
+    let job = id(owner.post(
+        "/api/v1/jobs",
+        &json!({ "customer_id": customer, "title": "Boiler service", "technician_ids": [tech_id] }),
+    ));
+    let visit = owner.post(
+        &format!("/api/v1/jobs/{job}/visits"),
+        &json!({ "start": "2030-06-11T09:00:00Z", "end": "2030-06-11T11:00:00Z", "technician_ids": [tech_id] }),
+    );
+    assert_eq!(visit.status, 201, "{}", visit.body);
+    let lines = json!([
+        { "description": "Service call", "quantity_milli": 1000, "unit_price": 8900 },
+        { "description": "Gasket", "quantity_milli": 2000, "unit_price": 1250, "option": "Good" },
+        { "description": "New burner", "quantity_milli": 1000, "unit_price": 24000, "option": "Best" },
+        { "description": "Smart thermostat", "quantity_milli": 1000, "unit_price": 24900, "optional": true },
+    ]);
+    let draft = id(owner.post(
+        "/api/v1/quotes",
+        &json!({ "job_id": job, "title": "Boiler repair", "lines": lines }),
+    ));
+    let sent = owner.post(
+        "/api/v1/quotes",
+        &json!({ "job_id": job, "title": "Boiler repair", "lines": lines }),
+    );
+    let sent = id(sent);
+    let versioned = |path: &str| {
+        owner
+            .request("POST", path)
+            .header("If-Match", "\"1\"")
+            .json(&json!({}))
+            .send()
+    };
+    let send = versioned(&format!("/api/v1/quotes/{sent}/send"));
+    assert_eq!(send.status, 200, "{}", send.body);
+    let quote_link = owner.post(&format!("/api/v1/quotes/{sent}/share"), &json!({}));
+    assert_eq!(quote_link.status, 201, "{}", quote_link.body);
+    let invoice = id(owner.post(
+        "/api/v1/invoices",
+        &json!({ "job_id": job, "lines": [{ "description": "Service call", "quantity_milli": 1000, "unit_price": 8900 }] }),
+    ));
+    let issued = versioned(&format!("/api/v1/invoices/{invoice}/issue"));
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    let invoice_link = owner.post(&format!("/api/v1/invoices/{invoice}/share"), &json!({}));
+    assert_eq!(invoice_link.status, 201, "{}", invoice_link.body);
+    let paths = json!({
+        "owner": [
+            "/schedule", "/schedule?view=week&date=2030-06-11", "/schedule?date=2030-06-11",
+            "/jobs", format!("/jobs/{job}"), "/jobs/new", "/customers",
+            format!("/customers/{customer}"), "/money", format!("/quotes/{draft}"),
+            format!("/quotes/{sent}"), format!("/invoices/{invoice}"), "/team", "/settings",
+            "/audit", "/mfa",
+        ],
+        "technician": ["/schedule?date=2030-06-11", format!("/jobs/{job}"), "/jobs", "/settings"],
+        "public": [
+            quote_link.json()["url"].as_str().unwrap(),
+            invoice_link.json()["url"].as_str().unwrap(),
+        ],
+    });
+    let result = browser(
+        &tenant,
+        "a11y.mjs",
+        &[
+            OWNER_EMAIL,
+            OWNER_PASSWORD,
+            TECH_EMAIL,
+            TECH_PASSWORD,
+            &paths.to_string(),
+        ],
+    );
+    assert!(
+        result["pages_audited"].as_u64().unwrap_or(0) >= 50,
+        "{result}"
+    );
+}

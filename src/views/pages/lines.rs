@@ -66,7 +66,7 @@ pub fn table(kind: Kind, currency: Currency, lines: &[Line], amounts: &[Value]) 
         @if lines.is_empty() {
             p.muted { "No lines yet." }
         } @else {
-            div.table-wrap {
+            div.table-wrap tabindex="0" role="region" aria-label="Lines" {
                 table.lines-table {
                     thead {
                         tr {
