@@ -28,6 +28,7 @@ use crate::domain::cursor;
 use crate::domain::customers::search_pattern;
 use crate::domain::jobs::JobStatus;
 use crate::domain::money::{Currency, Line};
+use crate::domain::share_links::DocumentKind;
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::api::me::TOTP_ISSUER;
@@ -36,9 +37,10 @@ use crate::http::router::{Guard, Matched, Page};
 use crate::http::zone::Zone;
 use crate::http::{clock, crypto};
 use crate::views::pages::admin::{self, AuditFilter, Mine};
-use crate::views::pages::invoices::{self, InvoicePage};
+use crate::views::pages::invoices;
 use crate::views::pages::jobs::{JobFilter, JobPage};
-use crate::views::pages::quotes::{self, QuotePage};
+use crate::views::pages::money::DocPage;
+use crate::views::pages::quotes;
 use crate::views::pages::schedule::{self, week_start, Schedule, Span};
 use crate::views::pages::signin::{self, MfaState};
 use crate::views::pages::{
@@ -108,8 +110,8 @@ pub async fn serve(req: Request, env: &Env, page: Page, matched: &Matched) -> Ap
         }
         Page::Customer => customer_page(env, &principal, id).await,
         Page::Money => money_page(env, &principal).await,
-        Page::Quote => quote_page(env, &principal, id).await,
-        Page::Invoice => invoice_page(env, &principal, id).await,
+        Page::Quote => document_page(env, &principal, DocumentKind::Quote, id).await,
+        Page::Invoice => document_page(env, &principal, DocumentKind::Invoice, id).await,
         Page::Team => team_page(env, &principal).await,
         Page::Settings => settings_page(env, &principal).await,
         Page::Audit => audit_page(env, &principal, &query).await,
@@ -745,111 +747,87 @@ fn timeline_statement(database: &D1Database, id: &str) -> AppResult<D1PreparedSt
     )
 }
 
-fn lines_of(view: &serde_json::Value) -> AppResult<Vec<Line>> {
-    serde_json::from_value(view["lines"].clone())
-        .map_err(|e| AppError::internal(format!("document lines: {e}")))
-}
-
-fn currency_of(code: &str) -> AppResult<Currency> {
-    Currency::parse(code).map_err(|e| AppError::internal(format!("stored currency {code}: {e}")))
-}
-
-/// `/quotes/{id}`: the quote, its customer, site and job, share links and timeline, in one batch.
-async fn quote_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Response> {
+/// `/quotes/{id}` and `/invoices/{id}`: the document (an invoice with its payments), its
+/// customer, site and job, its share links, timeline and the people they name, in one batch.
+async fn document_page(
+    env: &Env,
+    principal: &Principal,
+    kind: DocumentKind,
+    id: &str,
+) -> AppResult<Response> {
     let database = db::database(env)?;
     let by_id = |sql: &str| db::statement(&database, sql, &[db::text(id)]);
-    let (settings, results) = load(
-        &database,
-        vec![
-            by_id(quotes_db::SELECT_BY_ID)?,
-            by_id(pages_db::QUOTE_PARTIES)?,
-            db::statement(
-                &database,
-                share_links_db::SELECT_FOR_DOCUMENT,
-                &[db::text("quote"), db::text(id)],
-            )?,
-            timeline_statement(&database, id)?,
-            people_statement(&database)?,
-        ],
-    )
-    .await?;
-    let row: QuoteRow = rows::<QuoteRow>(&results, 0)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| AppError::not_found("quote"))?;
-    let view = crate::views::money::quote_view(&row, clock::now())?;
-    let lines = lines_of(&view)?;
-    let parties: Option<DocParties> = rows(&results, 1)?.into_iter().next();
-    let links: Vec<ShareLinkRow> = rows(&results, 2)?;
-    let timeline: Vec<AuditRow> = rows(&results, 3)?;
-    let people_rows: Vec<Person> = rows(&results, 4)?;
+    let (mut statements, parties) = match kind {
+        DocumentKind::Quote => (
+            vec![by_id(quotes_db::SELECT_BY_ID)?],
+            pages_db::QUOTE_PARTIES,
+        ),
+        DocumentKind::Invoice => (
+            vec![
+                by_id(invoices_db::SELECT_BY_ID)?,
+                by_id(invoices_db::SELECT_PAYMENTS)?,
+            ],
+            pages_db::INVOICE_PARTIES,
+        ),
+    };
+    let own = statements.len();
+    statements.extend([
+        by_id(parties)?,
+        db::statement(
+            &database,
+            share_links_db::SELECT_FOR_DOCUMENT,
+            &[db::text(kind.as_str()), db::text(id)],
+        )?,
+        timeline_statement(&database, id)?,
+        people_statement(&database)?,
+    ]);
+    let (settings, results) = load(&database, statements).await?;
+    let now = clock::now();
+    let (view, currency) = match kind {
+        DocumentKind::Quote => {
+            let row: QuoteRow = rows::<QuoteRow>(&results, 0)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| AppError::not_found("quote"))?;
+            (crate::views::money::quote_view(&row, now)?, row.currency)
+        }
+        DocumentKind::Invoice => {
+            let row: InvoiceRow = rows::<InvoiceRow>(&results, 0)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| AppError::not_found("invoice"))?;
+            let payments: Vec<PaymentRow> = rows(&results, 1)?;
+            (
+                crate::views::money::invoice_view(&row, &payments, now)?,
+                row.currency,
+            )
+        }
+    };
+    let lines: Vec<Line> = serde_json::from_value(view["lines"].clone())
+        .map_err(|e| AppError::internal(format!("document lines: {e}")))?;
+    let parties: Option<DocParties> = rows(&results, own)?.into_iter().next();
+    let links: Vec<ShareLinkRow> = rows(&results, own + 1)?;
+    let timeline: Vec<AuditRow> = rows(&results, own + 2)?;
+    let people_rows: Vec<Person> = rows(&results, own + 3)?;
     let zone = Zone(settings.time_zone.clone());
+    let viewer = viewer(principal, &settings, &zone);
+    let page = DocPage {
+        view: &view,
+        lines: &lines,
+        currency: Currency::parse(&currency)
+            .map_err(|e| AppError::internal(format!("stored currency {currency}: {e}")))?,
+        default_tax_ppm: settings.default_tax_rate_ppm,
+        parties: parties.as_ref(),
+        links: &links,
+        timeline: &timeline,
+        people: &People(&people_rows),
+    };
     html(
         200,
-        quotes::page(
-            &viewer(principal, &settings, &zone),
-            &QuotePage {
-                quote: &view,
-                lines: &lines,
-                currency: currency_of(&row.currency)?,
-                default_tax_ppm: settings.default_tax_rate_ppm,
-                parties: parties.as_ref(),
-                links: &links,
-                timeline: &timeline,
-                people: &People(&people_rows),
-            },
-        ),
-    )
-}
-
-/// `/invoices/{id}`: the invoice with its payments, its parties, share links and timeline, in
-/// one batch.
-async fn invoice_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Response> {
-    let database = db::database(env)?;
-    let by_id = |sql: &str| db::statement(&database, sql, &[db::text(id)]);
-    let (settings, results) = load(
-        &database,
-        vec![
-            by_id(invoices_db::SELECT_BY_ID)?,
-            by_id(invoices_db::SELECT_PAYMENTS)?,
-            by_id(pages_db::INVOICE_PARTIES)?,
-            db::statement(
-                &database,
-                share_links_db::SELECT_FOR_DOCUMENT,
-                &[db::text("invoice"), db::text(id)],
-            )?,
-            timeline_statement(&database, id)?,
-            people_statement(&database)?,
-        ],
-    )
-    .await?;
-    let row: InvoiceRow = rows::<InvoiceRow>(&results, 0)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| AppError::not_found("invoice"))?;
-    let payments: Vec<PaymentRow> = rows(&results, 1)?;
-    let view = crate::views::money::invoice_view(&row, &payments, clock::now())?;
-    let lines = lines_of(&view)?;
-    let parties: Option<DocParties> = rows(&results, 2)?.into_iter().next();
-    let links: Vec<ShareLinkRow> = rows(&results, 3)?;
-    let timeline: Vec<AuditRow> = rows(&results, 4)?;
-    let people_rows: Vec<Person> = rows(&results, 5)?;
-    let zone = Zone(settings.time_zone.clone());
-    html(
-        200,
-        invoices::page(
-            &viewer(principal, &settings, &zone),
-            &InvoicePage {
-                invoice: &view,
-                lines: &lines,
-                currency: currency_of(&row.currency)?,
-                default_tax_ppm: settings.default_tax_rate_ppm,
-                parties: parties.as_ref(),
-                links: &links,
-                timeline: &timeline,
-                people: &People(&people_rows),
-            },
-        ),
+        match kind {
+            DocumentKind::Quote => quotes::page(&viewer, &page),
+            DocumentKind::Invoice => invoices::page(&viewer, &page),
+        },
     )
 }
 

@@ -5,29 +5,11 @@
 use maud::{html, Markup};
 use serde_json::Value;
 
-use crate::db::pages::DocParties;
-use crate::db::share_links::ShareLinkRow;
-use crate::domain::audit::AuditRow;
 use crate::domain::auth::permissions::Permission;
-use crate::domain::money::{Currency, Line};
 use crate::views::pages::forms::{api_form, field, select, submit, Api};
-use crate::views::pages::jobs::actor;
 use crate::views::pages::lines::{self, amount_input, Kind};
-use crate::views::pages::money::{badge, party_facts, share_links, timeline_text};
-use crate::views::pages::{label, shell, when_text, People, Section, Viewer};
-
-/// Everything the page shows, read in one batch.
-pub struct InvoicePage<'a> {
-    /// The invoice as the API shows it (`views::money::invoice_view`).
-    pub invoice: &'a Value,
-    pub lines: &'a [Line],
-    pub currency: Currency,
-    pub default_tax_ppm: i64,
-    pub parties: Option<&'a DocParties>,
-    pub links: &'a [ShareLinkRow],
-    pub timeline: &'a [AuditRow],
-    pub people: &'a People<'a>,
-}
+use crate::views::pages::money::{badge, party_facts, share_form, share_links, timeline, DocPage};
+use crate::views::pages::{label, shell, when_text, Section, Viewer};
 
 const METHODS: [(&str, &str); 5] = [
     ("card", "Card"),
@@ -46,8 +28,8 @@ pub fn name(invoice: &Value) -> String {
     }
 }
 
-pub fn page(viewer: &Viewer<'_>, p: &InvoicePage<'_>) -> Markup {
-    let inv = p.invoice;
+pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_>) -> Markup {
+    let inv = p.view;
     let id = inv["id"].as_str().unwrap_or_default();
     let status = inv["status"].as_str().unwrap_or("draft");
     let version = inv["version"].as_i64().unwrap_or(0);
@@ -138,18 +120,7 @@ pub fn page(viewer: &Viewer<'_>, p: &InvoicePage<'_>) -> Markup {
                     }
                 }
                 (share_links(p.links, manage, viewer))
-                section.card id="timeline" {
-                    h2 { "Timeline" }
-                    ol.timeline {
-                        @for row in p.timeline {
-                            li {
-                                span.when { (when_text(viewer, &row.at)) }
-                                " " span.what { (timeline_text(row)) }
-                                " " span.who { (actor(p.people, row)) }
-                            }
-                        }
-                    }
-                }
+                (timeline(viewer, p))
             }
         }
         @if editing {
@@ -194,7 +165,7 @@ fn post(action: &str, version: i64, then: &str, class: &str, body: Markup) -> Ma
     )
 }
 
-fn payment_form(p: &InvoicePage<'_>, id: &str, version: i64, kind: &str, suggested: i64) -> Markup {
+fn payment_form(p: &DocPage<'_>, id: &str, version: i64, kind: &str, suggested: i64) -> Markup {
     let refund = kind == "refund";
     html! {
         (api_form(
@@ -219,8 +190,8 @@ fn payment_form(p: &InvoicePage<'_>, id: &str, version: i64, kind: &str, suggest
 }
 
 /// The moves this status allows, each one form.
-fn actions(p: &InvoicePage<'_>, id: &str, status: &str, version: i64) -> Markup {
-    let inv = p.invoice;
+fn actions(p: &DocPage<'_>, id: &str, status: &str, version: i64) -> Markup {
+    let inv = p.view;
     let api = |step: &str| format!("/api/v1/invoices/{id}/{step}");
     let paid = inv["paid"].as_i64().unwrap_or(0) - inv["refunded"].as_i64().unwrap_or(0);
     let due_now = inv["due_now"].as_i64().unwrap_or(0);
@@ -235,13 +206,7 @@ fn actions(p: &InvoicePage<'_>, id: &str, status: &str, version: i64) -> Markup 
             "void" => { p.muted { "Void: its number stays used and nothing is owed." } }
             _ => {
                 @if status != "paid" {
-                    (api_form(&Api::new("POST", &api("share"), "show:url"), "share-invoice", html! {
-                        div.actions { button type="submit" { "Make a share link" } }
-                        div.output data-output="url" hidden {
-                            p { "Send this link to the customer (it is shown once):" }
-                            code {}
-                        }
-                    }))
+                    (share_form(&format!("/api/v1/invoices/{id}"), "share-invoice"))
                     details.pay open {
                         summary { "Record a payment" }
                         (payment_form(p, id, version, "payment", due_now))
@@ -265,5 +230,60 @@ fn actions(p: &InvoicePage<'_>, id: &str, status: &str, version: i64) -> Markup 
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::auth::permissions::Role;
+    use crate::domain::money::Currency;
+    use crate::views::pages::tests::viewer;
+    use crate::views::pages::People;
+    use serde_json::json;
+
+    fn render(role: Role, status: &str, paid: i64) -> String {
+        let view = json!({
+            "id": "i1", "kind": "invoice", "number": if status == "draft" { Value::Null } else { json!("INV-0009") },
+            "status": status, "version": 2, "payment_terms_days": 14, "deposit": 0,
+            "paid": paid, "refunded": 0, "balance": 11_300 - paid, "due_now": 11_300 - paid,
+            "totals": { "subtotal": 10_000, "discount_total": 0, "tax_total": 1_300, "total": 11_300, "lines": [] },
+            "payments": [], "credit_note_id": null,
+        });
+        let people = People(&[]);
+        let page = DocPage {
+            view: &view,
+            lines: &[],
+            currency: Currency::USD,
+            default_tax_ppm: 0,
+            parties: None,
+            links: &[],
+            timeline: &[],
+            people: &people,
+        };
+        super::page(&viewer(role), &page).into_string()
+    }
+
+    #[test]
+    fn a_draft_is_edited_and_issued_an_issued_one_is_paid_shared_or_voided() {
+        let draft = render(Role::Owner, "draft", 0);
+        assert!(draft.contains("Draft invoice") && draft.contains("invoice-editor"));
+        assert!(draft.contains("issue-invoice") && !draft.contains("record-payment"));
+        let issued = render(Role::Owner, "issued", 0);
+        assert!(issued.contains("INV-0009") && !issued.contains("invoice-editor"));
+        assert!(issued.contains("record-payment") && issued.contains("void-invoice"));
+        assert!(
+            issued.contains(r#"name="amount" data-type="money" value="113.00""#),
+            "{issued}"
+        );
+        assert!(issued.contains(r#"data-exponent="2""#));
+        assert!(
+            !issued.contains("record-refund"),
+            "nothing paid, nothing to refund"
+        );
+        let paid = render(Role::Owner, "paid", 11_300);
+        assert!(paid.contains("record-refund") && paid.contains("credit-invoice"));
+        assert!(!paid.contains("void-invoice") && !paid.contains("record-payment"));
+        assert!(!render(Role::Viewer, "issued", 0).contains("<form"));
     }
 }

@@ -10,10 +10,11 @@ use crate::db::pages::DocParties;
 use crate::db::share_links::ShareLinkRow;
 use crate::domain::audit::AuditRow;
 use crate::domain::auth::permissions::Permission;
-use crate::domain::money::Currency;
+use crate::domain::money::{Currency, Line};
 use crate::views::pages::forms::{api_form, field, submit, Api};
+use crate::views::pages::jobs::actor;
 use crate::views::pages::lines::{amount_input, decimal};
-use crate::views::pages::{label, shell, when_text, Section, Viewer};
+use crate::views::pages::{label, shell, when_text, People, Section, Viewer};
 
 fn amount(currency: &Value, minor: &Value) -> String {
     match (
@@ -27,6 +28,54 @@ fn amount(currency: &Value, minor: &Value) -> String {
 
 fn status(text: &Value) -> String {
     text.as_str().unwrap_or("?").replace('_', " ")
+}
+
+/// Everything a quote's or invoice's page shows, read in one batch.
+pub struct DocPage<'a> {
+    /// The document as the API shows it (`views::money::quote_view` / `invoice_view`).
+    pub view: &'a Value,
+    pub lines: &'a [Line],
+    pub currency: Currency,
+    /// The company's tax rate, for new lines.
+    pub default_tax_ppm: i64,
+    pub parties: Option<&'a DocParties>,
+    pub links: &'a [ShareLinkRow],
+    pub timeline: &'a [AuditRow],
+    pub people: &'a People<'a>,
+}
+
+/// A document's timeline, newest first.
+pub fn timeline(viewer: &Viewer<'_>, p: &DocPage<'_>) -> Markup {
+    html! {
+        section.card id="timeline" {
+            h2 { "Timeline" }
+            ol.timeline {
+                @for row in p.timeline {
+                    li {
+                        span.when { (when_text(viewer, &row.at)) }
+                        " " span.what { (timeline_text(row)) }
+                        " " span.who { (actor(p.people, row)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The button that makes a share link for the document at `api` (`/api/v1/quotes/{id}`),
+/// and where the link appears, once.
+pub fn share_form(api: &str, class: &str) -> Markup {
+    api_form(
+        &Api::new("POST", &format!("{api}/share"), "show:url"),
+        class,
+        html! {
+            div.actions { button type="submit" { "Make a share link" } }
+            div.output data-output="url" hidden {
+                p { "Send this link to the customer (it is shown once):" }
+                code {}
+            }
+        },
+    )
 }
 
 /// A document's status as a badge.

@@ -6,37 +6,21 @@
 use maud::{html, Markup};
 use serde_json::Value;
 
-use crate::db::pages::DocParties;
-use crate::db::share_links::ShareLinkRow;
-use crate::domain::audit::AuditRow;
 use crate::domain::auth::permissions::Permission;
-use crate::domain::money::{Currency, Line};
+use crate::domain::money::Line;
 use crate::views::pages::forms::{api_form, field, submit, Api};
-use crate::views::pages::jobs::actor;
 use crate::views::pages::lines::{self, Kind};
-use crate::views::pages::money::{badge, deposit_input, party_facts, share_links, timeline_text};
-use crate::views::pages::{shell, when_text, People, Section, Viewer};
-
-/// Everything the page shows, read in one batch.
-pub struct QuotePage<'a> {
-    /// The quote as the API shows it (`views::money::quote_view`).
-    pub quote: &'a Value,
-    pub lines: &'a [Line],
-    pub currency: Currency,
-    /// The company's tax rate, for new lines.
-    pub default_tax_ppm: i64,
-    pub parties: Option<&'a DocParties>,
-    pub links: &'a [ShareLinkRow],
-    pub timeline: &'a [AuditRow],
-    pub people: &'a People<'a>,
-}
+use crate::views::pages::money::{
+    badge, deposit_input, party_facts, share_form, share_links, timeline, DocPage,
+};
+use crate::views::pages::{shell, when_text, Section, Viewer};
 
 pub fn number(quote: &Value) -> String {
     format!("Q-{:04}", quote["number"].as_i64().unwrap_or(0))
 }
 
-pub fn page(viewer: &Viewer<'_>, p: &QuotePage<'_>) -> Markup {
-    let q = p.quote;
+pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_>) -> Markup {
+    let q = p.view;
     let id = q["id"].as_str().unwrap_or_default();
     let status = q["status"].as_str().unwrap_or("draft");
     let version = q["version"].as_i64().unwrap_or(0);
@@ -90,18 +74,7 @@ pub fn page(viewer: &Viewer<'_>, p: &QuotePage<'_>) -> Markup {
                     }
                 }
                 (share_links(p.links, manage, viewer))
-                section.card id="timeline" {
-                    h2 { "Timeline" }
-                    ol.timeline {
-                        @for row in p.timeline {
-                            li {
-                                span.when { (when_text(viewer, &row.at)) }
-                                " " span.what { (timeline_text(row)) }
-                                " " span.who { (actor(p.people, row)) }
-                            }
-                        }
-                    }
-                }
+                (timeline(viewer, p))
             }
         }
         @if editing {
@@ -159,8 +132,8 @@ fn post(action: &str, version: i64, then: &str, class: &str, body: Markup) -> Ma
 }
 
 /// The moves this status allows, each one form.
-fn actions(p: &QuotePage<'_>, id: &str, status: &str, version: i64) -> Markup {
-    let q = p.quote;
+fn actions(p: &DocPage<'_>, id: &str, status: &str, version: i64) -> Markup {
+    let q = p.view;
     let api = |step: &str| format!("/api/v1/quotes/{id}/{step}");
     let options: Vec<&str> = q["options"]
         .as_array()
@@ -185,13 +158,7 @@ fn actions(p: &QuotePage<'_>, id: &str, status: &str, version: i64) -> Markup {
                 }
             }
             _ if open => {
-                (api_form(&Api::new("POST", &api("share"), "show:url"), "share-quote", html! {
-                    div.actions { button type="submit" { "Make a share link" } }
-                    div.output data-output="url" hidden {
-                        p { "Send this link to the customer (it is shown once):" }
-                        code {}
-                    }
-                }))
+                (share_form(&format!("/api/v1/quotes/{id}"), "share-quote"))
                 details.accept {
                     summary { "Record the customer's acceptance" }
                     (post(&api("accept"), version, "reload", "accept-quote", html! {
@@ -236,5 +203,81 @@ fn actions(p: &QuotePage<'_>, id: &str, status: &str, version: i64) -> Markup {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::auth::permissions::Role;
+    use crate::domain::money::Currency;
+    use crate::views::pages::tests::viewer;
+    use crate::views::pages::People;
+    use serde_json::json;
+
+    fn render(role: Role, status: &str) -> String {
+        let view = json!({
+            "id": "q1", "number": 7, "title": "Boiler <b>", "status": status, "version": 3,
+            "valid_until": "2030-01-01T00:00:00.000Z", "options": ["Good", "Best"],
+            "totals": [{ "option": "Good", "subtotal": 100, "discount_total": 0, "tax_total": 13, "total": 113 }],
+            "line_amounts": [], "deposit": { "percent_ppm": 250_000 }, "invoice_id": null,
+            "acceptance": null,
+        });
+        let people = People(&[]);
+        let page = DocPage {
+            view: &view,
+            lines: &[],
+            currency: Currency::USD,
+            default_tax_ppm: 130_000,
+            parties: None,
+            links: &[],
+            timeline: &[],
+            people: &people,
+        };
+        page_of(role, &page)
+    }
+
+    fn page_of(role: Role, p: &DocPage<'_>) -> String {
+        page(&viewer(role), p).into_string()
+    }
+
+    #[test]
+    fn a_draft_is_edited_with_its_version_and_live_totals_and_only_by_those_who_manage() {
+        let html = render(Role::Owner, "draft");
+        assert!(html.contains("Q-0007 Boiler &lt;b&gt;"), "{html}");
+        assert!(
+            html.contains(r#"data-action="/api/v1/quotes/q1" data-version="3""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"data-preview="/api/v1/quotes/q1/preview""#));
+        assert!(html.contains(r#"value="25%""#), "the deposit as typed");
+        assert!(html.contains("send-quote") && html.contains("delete-quote"));
+        assert!(!html.contains("share-quote"), "a draft is not shared");
+        let viewer = render(Role::Viewer, "draft");
+        assert!(!viewer.contains("<form"), "{viewer}");
+        assert!(
+            viewer.contains("USD 1.13"),
+            "the totals are shown to a viewer"
+        );
+    }
+
+    #[test]
+    fn a_sent_quote_is_shared_answered_or_revised_not_edited() {
+        let html = render(Role::Dispatcher, "viewed");
+        assert!(!html.contains("quote-editor"));
+        for form in [
+            "share-quote",
+            "accept-quote",
+            "decline-quote",
+            "revise-quote",
+        ] {
+            assert!(html.contains(form), "{form}");
+        }
+        assert!(html.contains(r#"<option value="Best">"#));
+        let accepted = render(Role::Owner, "accepted");
+        assert!(
+            accepted.contains("convert-quote") && accepted.contains("go:/invoices/{invoice.id}")
+        );
+        assert!(!accepted.contains("accept-quote"));
     }
 }
