@@ -453,13 +453,7 @@ pub async fn act(
             return html(403, &opened.nonce, page);
         }
     }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|e| AppError::bad_request("The form could not be read.").with_cause(e))?;
-    if bytes.len() > MAX_FORM {
-        return Err(AppError::bad_request("The form is too large."));
-    }
+    let bytes = crate::http::extract::bounded_bytes(&mut req, MAX_FORM).await?;
     let form = parse_form(&bytes).map_err(|e| AppError::bad_request(format!("Not a form: {e}")))?;
     let field = |name: &str| {
         form.iter()

@@ -98,6 +98,10 @@ fn a_customer_views_chooses_and_accepts_a_quote_once_and_misses_are_limited() {
         "option=Best&signer_name=",
     );
     assert_eq!(unnamed.status, 422, "{}", unnamed.body);
+    // A form far larger than any the page makes is refused as too large, and changes nothing.
+    let padded = format!("option=Best&signer_name=Ada&pad={}", "x".repeat(20_000));
+    let oversize = submit(&tenant, &format!("{page_path}/accept"), &padded);
+    assert_eq!(oversize.status, 413, "{}", oversize.body);
 
     let accepted = submit(
         &tenant,
