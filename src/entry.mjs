@@ -41,6 +41,18 @@ export default {
       inFlight.delete(fail);
     }
   },
+
+  // The cron trigger: the sweep of messages whose handling was cut off (src/http/sweep.rs).
+  // A failure is logged; the next run tries again.
+  async scheduled(controller, env, ctx) {
+    try {
+      await new RustWorker(ctx, env).scheduled(controller);
+    } catch (error) {
+      console.error(
+        JSON.stringify({ level: "error", msg: "scheduled", cron: controller.cron, error: String(error?.stack ?? error) }),
+      );
+    }
+  },
 };
 
 // The env with its D1 binding behind a proxy that counts calls reaching the database: each

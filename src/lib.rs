@@ -24,3 +24,9 @@ async fn fetch(
 ) -> worker::Result<worker::Response> {
     Ok(http::serve(req, env, ctx).await)
 }
+
+/// The cron trigger (`[triggers]` in wrangler.toml): the sweep of cut-off messages.
+#[worker::event(scheduled)]
+async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker::ScheduleContext) {
+    http::sweep::run(&env, &event.cron()).await;
+}

@@ -17,6 +17,20 @@ pub const ALREADY_LINKED: &str = "This chat is already linked to your account.";
 pub const NO_AGENT: &str = "I only understand commands here. Send /help for the list.";
 pub const TRY_AGAIN: &str = "Something went wrong on our side; please try again in a minute.";
 
+/// What the sender of a message whose handling was cut off is told (it is not run again: part
+/// of it may already be done). `text` is their message, quoted so they know which one.
+pub fn interrupted(text: &str) -> String {
+    const QUOTE: usize = 60;
+    let mut quoted: String = text.trim().chars().take(QUOTE).collect();
+    if text.trim().chars().count() > QUOTE {
+        quoted.push('…');
+    }
+    format!(
+        "Sorry, I was interrupted before I could answer \"{quoted}\". Part of it may already \
+         be done: please check, then send it again if it is still needed."
+    )
+}
+
 /// `09:05` for local wall-clock ms.
 pub fn hhmm(wall_ms: i64) -> String {
     let minutes = wall_ms.div_euclid(60_000).rem_euclid(24 * 60);
@@ -162,6 +176,14 @@ pub fn refusal(problem: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_interrupted_message_is_quoted_short_enough_to_recognise() {
+        let short = interrupted("  /move 42 2026-11-24 09:00 ");
+        assert!(short.contains("\"/move 42 2026-11-24 09:00\""), "{short}");
+        let long = interrupted(&"é".repeat(100));
+        assert!(long.contains(&format!("\"{}…\"", "é".repeat(60))), "{long}");
+    }
     use serde_json::json;
 
     #[test]

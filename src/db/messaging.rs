@@ -11,6 +11,15 @@ pub const FINISH_INBOUND: &str = "UPDATE inbound_messages SET state = ?3, user_i
 pub const SELECT_INBOUND: &str = "SELECT channel, provider_id, sender, text, received_at, state, \
     user_id, reply, error FROM inbound_messages WHERE channel = ?1 AND provider_id = ?2";
 
+/// Messages still `received` since before ?1 (ms): their handling was cut off.
+pub const SELECT_STUCK: &str = "SELECT channel, provider_id, sender, text, received_at, state, \
+    user_id, reply, error FROM inbound_messages WHERE state = 'received' AND received_at < ?1 \
+    ORDER BY received_at LIMIT ?2";
+/// Gives up on a stuck message, once: only while it is still `received` (a later sweep, or the
+/// handling itself finishing late, leaves it alone). ?3 reply, ?4 error, ?5 now.
+pub const ABANDON_INBOUND: &str = "UPDATE inbound_messages SET state = 'failed', reply = ?3, \
+    error = ?4, finished_at = ?5 WHERE channel = ?1 AND provider_id = ?2 AND state = 'received'";
+
 /// The user a chat or number is linked to, with the company's MFA policy (as every user read).
 pub const SELECT_LINKED_USER: &str = "SELECT u.id, u.email, u.name, u.role, u.password_hash, \
     u.active, u.totp_secret, u.totp_pending, u.totp_last_step, u.session_epoch, u.version, \

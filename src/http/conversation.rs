@@ -57,6 +57,9 @@ pub async fn process(env: Env, origin: String, rctx: RequestCtx, inbound: Inboun
     };
     let state = if error.is_some() { "failed" } else { "done" };
     let finished = finish(&env, &inbound, state, &handled, error.as_deref()).await;
+    // Every message also looks for earlier ones whose handling was cut off, so they are
+    // answered even where no cron trigger runs the sweep.
+    crate::http::sweep::run(&env, "after a message").await;
     console_log!(
         "{}",
         json!({

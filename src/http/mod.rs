@@ -18,6 +18,7 @@ pub mod panics;
 pub mod respond;
 pub mod router;
 pub mod share;
+pub mod sweep;
 pub mod tools;
 pub mod webhooks;
 pub mod zone;

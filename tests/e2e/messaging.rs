@@ -744,3 +744,76 @@ fn outbound_failures_are_retried_and_a_runaway_agent_is_stopped_at_its_cap() {
     assert!(line.contains("\"provider_id\":\"503\""), "{line}");
     assert!(line.contains("anthropic answered 500"), "{line}");
 }
+
+/// A message `age_ms` old still marked received, as one whose handling was cut off leaves it.
+fn stuck(tenant: &Tenant, provider_id: &str, chat: i64, text: &str, age_ms: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    tenant.d1_execute(&format!(
+        "INSERT INTO inbound_messages (channel, provider_id, sender, text, received_at, state) \
+         VALUES ('telegram', '{provider_id}', '{chat}', '{text}', {}, 'received')",
+        now - age_ms
+    ));
+}
+
+fn state_of(tenant: &Tenant, provider_id: &str) -> Value {
+    tenant
+        .d1_execute(&format!(
+            "SELECT state, error, reply FROM inbound_messages WHERE provider_id = '{provider_id}'"
+        ))
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn a_message_whose_handling_was_cut_off_is_not_run_again_but_its_sender_is_told_once() {
+    let channels = Channels::start();
+    let tenant = channels.tenant(false);
+    stuck(
+        &tenant,
+        "900",
+        7001,
+        "/move 4 2030-06-11 09:00",
+        10 * 60_000,
+    );
+    // Still within what handling may take: left alone.
+    stuck(&tenant, "901", 7002, "/note 4 on my way", 30_000);
+
+    // The cron trigger's sweep tells the first sender, once, quoting their message.
+    assert_eq!(tenant.cron().status, 200);
+    let told = channels.sent_to(7001, 1);
+    assert!(
+        told[0].contains("interrupted") && told[0].contains("\"/move 4 2030-06-11 09:00\""),
+        "{told:?}"
+    );
+    let row = state_of(&tenant, "900");
+    assert_eq!(row["state"], "failed", "{row}");
+    assert!(row["error"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("interrupted"));
+    assert_eq!(state_of(&tenant, "901")["state"], "received");
+    // A second run finds nothing more to say.
+    assert_eq!(tenant.cron().status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(channels.sent_to(7001, 1).len(), 1, "told once");
+    assert!(
+        !channels
+            .bot
+            .requests()
+            .iter()
+            .any(|r| r.body.contains("7002")),
+        "the recent message is not touched"
+    );
+
+    // Without the trigger, the next message handled sweeps too.
+    stuck(&tenant, "902", 7003, "/today", 6 * 60_000);
+    let answer = say(&channels, &tenant, 903, 7004, "hello", 1);
+    assert!(answer.contains("not linked"), "{answer}");
+    let told = channels.sent_to(7003, 1);
+    assert!(told[0].contains("\"/today\""), "{told:?}");
+    assert_eq!(state_of(&tenant, "902")["state"], "failed");
+}

@@ -172,7 +172,9 @@ impl Tenant {
             .args(["--port", &port.to_string()])
             .args(["--inspector-port", &free_port().to_string()])
             .args(["--show-interactive-dev-session=false", "--persist-to"])
-            .arg(&state);
+            .arg(&state)
+            // GET /__scheduled runs the Worker's cron handler (see `Tenant::cron`).
+            .arg("--test-scheduled");
         if let Some(token) = options.ops_token {
             cmd.args(["--var", &format!("OPS_TOKEN:{token}")]);
         }
@@ -269,6 +271,37 @@ impl Tenant {
 
     pub fn get(&self, path: &str) -> Reply {
         self.request("GET", path).send()
+    }
+
+    /// Runs the Worker's scheduled handler as the cron trigger would.
+    pub fn cron(&self) -> Reply {
+        self.get("/__scheduled?cron=*%2F5+*+*+*+*")
+    }
+
+    /// Runs SQL on this tenant's local D1, beside the running Worker: for setting up states
+    /// no request can make (e.g. a message whose handling was cut off).
+    /// Answers the rows of the (last) statement.
+    pub fn d1_execute(&self, sql: &str) -> Vec<Value> {
+        let output = tool("wrangler")
+            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+            .arg(&self.state)
+            .args(["--command", sql])
+            .output()
+            .expect("run wrangler d1 execute");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "wrangler d1 execute failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let answers: Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("wrangler d1 execute printed {stdout:?}: {e}"));
+        answers
+            .as_array()
+            .and_then(|all| all.last())
+            .and_then(|last| last["results"].as_array())
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// `POST` of a JSON body with the operator token.
