@@ -1,6 +1,7 @@
 //! The pieces forms are made of. A form is submitted by `app.js` to the API: `data-method` and
 //! `data-action` say where, `data-version` what `If-Match` to send, `data-then` what to do on
-//! success (`reload`, `go:/path/{id}` with members of the answer, `show`). Inputs say how their
+//! success (`reload`, `go:/path/{id}` with members of the answer, `show`), `data-shows` which
+//! of the record's fields a conflict shows. Inputs say how their
 //! value travels with `data-type` (`list`, `bool`, `int`, `set`, `instant`: a local time in the
 //! company's zone). Errors are shown in each `.field` by its `data-field` name.
 
@@ -12,6 +13,9 @@ pub struct Api<'a> {
     pub action: &'a str,
     pub version: Option<i64>,
     pub then: &'a str,
+    /// The record's fields a version conflict shows (space-separated); by default the
+    /// form's own fields.
+    pub shows: Option<&'a str>,
 }
 
 impl<'a> Api<'a> {
@@ -21,7 +25,13 @@ impl<'a> Api<'a> {
             action,
             version: None,
             then,
+            shows: None,
         }
+    }
+
+    pub fn showing(mut self, fields: &'a str) -> Self {
+        self.shows = Some(fields);
+        self
     }
 
     pub fn versioned(mut self, version: i64) -> Self {
@@ -35,7 +45,7 @@ impl<'a> Api<'a> {
 pub fn api_form(api: &Api<'_>, class: &str, body: Markup) -> Markup {
     html! {
         form.api.(class) method="post" novalidate data-method=(api.method)
-            data-action=(api.action) data-version=[api.version] data-then=(api.then) {
+            data-action=(api.action) data-version=[api.version] data-then=(api.then) data-shows=[api.shows] {
             p.form-error role="alert" hidden {}
             (body)
         }

@@ -11,10 +11,12 @@ pub mod admin;
 pub mod assets;
 pub mod customers;
 pub mod forms;
+pub mod items;
 pub mod jobs;
 pub mod money;
 pub mod schedule;
 pub mod signin;
+pub mod slots;
 
 use maud::{html, Markup, DOCTYPE};
 
