@@ -28,7 +28,12 @@ pub fn section(action: &str, version: i64, items: &[LineItem], editable: bool) -
     html! {
         section.card id="items" aria-labelledby="items-title" {
             h2 id="items-title" { "Work and parts" }
-            @if items.is_empty() { p.muted { "Nothing recorded yet." } }
+            @if items.is_empty() {
+                p.muted {
+                    @if editable { "Nothing recorded yet: add the work done and the parts used, then save." }
+                    @else { "Nothing recorded yet." }
+                }
+            }
             @if !editable && !items.is_empty() {
                 ul.rows.items-list {
                     @for item in items {
