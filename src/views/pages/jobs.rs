@@ -475,6 +475,55 @@ mod tests {
     }
 
     #[test]
+    fn only_managers_may_delete_a_visit_and_only_after_confirming() {
+        let visit = VisitLine {
+            id: "v-1".into(),
+            job_id: "j-1".into(),
+            start_ms: 1_900_000_000_000,
+            end_ms: 1_900_003_600_000,
+            version: 4,
+            technician_ids: "[\"u-2\"]".into(),
+            job_number: 42,
+            job_title: "Boiler".into(),
+            job_status: "scheduled".into(),
+            customer_name: "Ada".into(),
+            site_line1: "1 Main St".into(),
+            site_city: None,
+        };
+        let list = vec![];
+        let people = People(&list);
+        let job = job("scheduled");
+        let render = |role| {
+            page(
+                &Viewer {
+                    user_id: "u-2",
+                    ..viewer(role)
+                },
+                &JobPage {
+                    job: &job,
+                    customer: None,
+                    site: None,
+                    notes: &[],
+                    visits: std::slice::from_ref(&visit),
+                    timeline: &[],
+                    people: &people,
+                },
+            )
+            .into_string()
+        };
+        let html = render(Role::Dispatcher);
+        assert!(
+            html.contains(r#"data-method="DELETE" data-action="/api/v1/visits/v-1""#),
+            "{html}"
+        );
+        assert!(html.contains("<details class=\"delete\"><summary>Delete</summary>"));
+        assert!(html.contains(r#"data-shows="start end technician_ids""#));
+        let tech = render(Role::Technician);
+        assert!(!tech.contains("delete-visit"));
+        assert!(tech.contains("move-visit"), "their own visit still moves");
+    }
+
+    #[test]
     fn the_timeline_says_what_happened_and_who_did_it() {
         let row = AuditRow {
             seq: 3,
