@@ -619,6 +619,9 @@
       board: card.closest(".board"),
       column: card.closest(".column"),
       pointer: event.pointerId,
+      x: event.clientX,
+      y: event.clientY,
+      moved: false,
       dx: event.clientX - box.left,
       dy: event.clientY - box.top,
     };
@@ -630,6 +633,8 @@
   }
 
   function follow(event) {
+    // A press on the grip that barely moves is not a drag (it would snap to the hour).
+    drag.moved ||= Math.hypot(event.clientX - drag.x, event.clientY - drag.y) > 6;
     drag.ghost.style.left = `${event.clientX - drag.dx}px`;
     drag.ghost.style.top = `${event.clientY - drag.dy}px`;
     // Near the top or bottom of the screen, scroll on (a phone shows a few hours at a time).
@@ -659,7 +664,8 @@
 
   function dragEnded(event) {
     if (!drag || event.pointerId !== drag.pointer) return;
-    const target = event.type === "pointerup" ? dropTarget(event.clientX, event.clientY) : null;
+    const dropped = event.type === "pointerup" && drag.moved;
+    const target = dropped ? dropTarget(event.clientX, event.clientY) : null;
     const done = endDrag();
     if (target) drop(done, target);
     else announce("The visit was not moved.");
