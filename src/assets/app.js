@@ -249,7 +249,8 @@
       const row = /^(\w+\[\d+\])/.exec(String(field))?.[1];
       const name = String(field).split(/[.[]/)[0];
       const holder =
-        (row && form.querySelector(`.field[data-field="${CSS.escape(row)}"]`)) ||
+        form.querySelector(`.field[data-field="${CSS.escape(String(field))}"]`) ??
+        (row && form.querySelector(`.field[data-field="${CSS.escape(row)}"]`)) ??
         form.querySelector(`.field[data-field="${CSS.escape(name)}"]`);
       if (!holder) {
         unplaced.push(message);
@@ -277,18 +278,29 @@
     start: "Start", end: "End", technician_ids: "Who", title: "Title", description: "Description",
     priority: "Priority", status: "Status", name: "Name", version: "Version", emails: "Email",
     phones: "Phone", notes: "Notes", company: "Company", role: "Role", active: "Active",
+    items: "Work and parts",
   };
 
-  // A name for a person id, from the form's own choices when it has them.
+  // A name for a person id, from the form's own choices (or the page's) when it has them.
   function personName(form, id) {
-    const box = form.querySelector(`input[name="technician_ids"][value="${CSS.escape(id)}"]`);
+    const choice = `input[name="technician_ids"][value="${CSS.escape(id)}"]`;
+    const box = form.querySelector(choice) ?? document.querySelector(choice);
     return box?.closest("label")?.textContent.trim() || id;
+  }
+
+  // A line item as people read it: "1.5 h Labour (work)".
+  function itemText(item) {
+    const unit = item.unit ? ` ${item.unit}` : "";
+    return `${milliText(item.quantity_milli)}${unit} ${item.description} (${item.kind})`;
   }
 
   function shown(form, key, value) {
     if (value === null || value === undefined || value === "") return "—";
     if (key === "technician_ids" && Array.isArray(value)) {
       return value.length ? value.map((id) => personName(form, id)).join(", ") : "Nobody";
+    }
+    if (key === "items" && Array.isArray(value)) {
+      return value.length ? value.map(itemText).join("; ") : "Nothing";
     }
     if (Array.isArray(value)) return value.join(", ");
     if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value)) return showInstant(value);
@@ -312,8 +324,10 @@
     const panel = el("div", "conflict");
     panel.setAttribute("role", "alert");
     panel.append(el("p", "strong", problem.detail || "This changed since you opened the page."));
-    // The fields of this form, in its order, then the status.
-    const names = [...new Set([...form.elements].map((e) => e.name).filter(Boolean))];
+    // The fields the form names (or its own, in its order), then the status.
+    const names = form.dataset.shows
+      ? form.dataset.shows.split(" ")
+      : [...new Set([...form.elements].map((e) => e.name).filter(Boolean))];
     const facts = el("dl", "facts");
     for (const key of [...names.filter((n) => n !== "status"), "status"]) {
       if (!(key in current)) continue;
@@ -328,7 +342,9 @@
     reload.dataset.reload = "";
     reload.addEventListener("click", () => location.reload());
     actions.append(reload);
-    if (Number.isInteger(current.version) && names.length > 1) {
+    // Deleting over someone else's change is not offered: look first, then decide.
+    const deleting = form.dataset.method === "DELETE";
+    if (Number.isInteger(current.version) && (form.dataset.shows || names.length > 1) && !deleting) {
       const keep = el("button", "secondary", "Keep my version");
       keep.type = "button";
       keep.dataset.keep = "";
@@ -391,6 +407,8 @@
       (f) => f.dataset.action === saved.action,
     );
     if (!form) return;
+    const rows = saved.values.filter(([name]) => name === "description").length;
+    while (form.querySelector("template#item-row") && itemRows(form).length < rows) addItem(form);
     const used = new Map();
     for (const [name, value, checked] of saved.values) {
       const matches = [...form.elements].filter((e) => e.name === name);
@@ -664,6 +682,231 @@
     }
   }
 
+  // ---- a job's work and parts: rows added from a template, saved as one list ----
+
+  // "1.5" (or "1,5") → 1500 thousandths, exactly; null when it is not such a number.
+  function toMilli(text) {
+    const m = /^\s*(\d{1,7})(?:[.,](\d{0,3}))?\s*$/.exec(text);
+    if (!m) return null;
+    return Number(m[1]) * 1000 + Number((m[2] ?? "").padEnd(3, "0"));
+  }
+
+  // 1500 → "1.5", as the server shows it.
+  function milliText(milli) {
+    if (!Number.isInteger(milli)) return String(milli);
+    const sign = milli < 0 ? "-" : "";
+    const whole = Math.floor(Math.abs(milli) / 1000);
+    const part = String(Math.abs(milli) % 1000).padStart(3, "0").replace(/0+$/, "");
+    return part ? `${sign}${whole}.${part}` : `${sign}${whole}`;
+  }
+
+  function itemRows(form) {
+    return [...form.querySelectorAll("ol.items > li.item")];
+  }
+
+  // Each row's fields are named for its place, as the server names its errors (items[2].unit).
+  function renumber(form) {
+    itemRows(form).forEach((row, i) => {
+      for (const f of row.querySelectorAll("[data-item-field]")) {
+        f.dataset.field = `items[${i}].${f.dataset.itemField}`;
+      }
+    });
+  }
+
+  function addItem(form, kind) {
+    const template = form.querySelector("template#item-row");
+    const row = template.content.firstElementChild.cloneNode(true);
+    if (kind) row.querySelector('select[name="kind"]').value = kind;
+    form.querySelector("ol.items").append(row);
+    renumber(form);
+    return row;
+  }
+
+  function removeItem(button) {
+    const form = button.closest("form");
+    const row = button.closest("li.item");
+    const next = row.nextElementSibling ?? row.previousElementSibling;
+    row.remove();
+    renumber(form);
+    // Focus stays in the list, not lost with the row.
+    (next?.querySelector("[data-remove-item]") ?? form.querySelector("[data-add-item]"))?.focus();
+  }
+
+  async function saveItems(form) {
+    renumber(form);
+    const items = [];
+    const errors = [];
+    itemRows(form).forEach((row, i) => {
+      const value = (name) => row.querySelector(`[name="${name}"]`).value;
+      const quantity = toMilli(value("quantity"));
+      if (quantity === null) {
+        errors.push({
+          field: `items[${i}].quantity_milli`,
+          message: "A number such as 2 or 1.5 (at most 3 decimals).",
+        });
+      }
+      const unit = value("unit").trim();
+      items.push({
+        kind: value("kind"),
+        description: value("description"),
+        quantity_milli: quantity ?? 0,
+        ...(unit ? { unit } : {}),
+      });
+    });
+    if (errors.length) return fieldErrors(form, { detail: "Check the quantities.", errors });
+    const result = await api("PATCH", form.dataset.action, { items }, form.dataset.version);
+    if (result.ok) succeeded(form, result.data);
+    else failed(form, result);
+  }
+
+  // ---- the schedule: drag a visit to another hour, day or (day board) person ----
+  // A drop fills in the visit's own Move form and sends it, so a stale version, a double
+  // booking or a signed-out session get exactly that form's answers, shown in the form. Pointer
+  // events serve mouse, pen and touch alike; only the grip starts a drag (it has
+  // touch-action: none), so the page still scrolls everywhere else.
+
+  let drag = null;
+
+  // An instant as the company's wall-clock "2026-11-24T09:00".
+  function instantToLocal(ms) {
+    return new Date(ms + offsetMinutes(zone(), ms) * 60000).toISOString().slice(0, 16);
+  }
+
+  function announce(text) {
+    const live = document.getElementById("schedule-live");
+    if (live) live.textContent = text;
+  }
+
+  // The slot under the pointer, if this visit may land there.
+  function dropTarget(x, y) {
+    const slot = document.elementFromPoint(x, y)?.closest(".slot[data-slot]");
+    const column = slot?.closest(".column");
+    if (!slot || slot.closest(".board") !== drag.board) return null;
+    const person = column.dataset.person;
+    if (column === drag.column || person === undefined) return { slot, column };
+    // Another person: only for those who assign work, and only to someone who can be assigned.
+    const choice = `input[name="technician_ids"][value="${CSS.escape(person)}"]`;
+    if (!("reassign" in drag.board.dataset) || !person || !drag.form.querySelector(choice)) {
+      return null;
+    }
+    return { slot, column };
+  }
+
+  function startDrag(event, grip) {
+    const card = grip.closest("article.visit");
+    const form = card?.querySelector("form.move-visit");
+    if (drag || event.button !== 0 || !form) return;
+    event.preventDefault();
+    const box = card.getBoundingClientRect();
+    const ghost = el("div", "visit-ghost");
+    ghost.setAttribute("aria-hidden", "true");
+    ghost.append(
+      el("p", "time", card.querySelector(".time")?.textContent.trim() ?? ""),
+      el("p", null, card.querySelector(".what")?.textContent.trim() ?? ""),
+    );
+    ghost.style.width = `${Math.min(box.width, 260)}px`;
+    document.body.append(ghost);
+    drag = {
+      card, form, ghost, over: null,
+      board: card.closest(".board"),
+      column: card.closest(".column"),
+      pointer: event.pointerId,
+      x: event.clientX,
+      y: event.clientY,
+      moved: false,
+      dx: event.clientX - box.left,
+      dy: event.clientY - box.top,
+    };
+    grip.setPointerCapture?.(event.pointerId);
+    card.classList.add("lifted");
+    drag.board.classList.add("dragging");
+    follow(event);
+    announce("Moving the visit: drop it on another hour, or press Escape.");
+  }
+
+  function follow(event) {
+    // A press on the grip that barely moves is not a drag (it would snap to the hour).
+    drag.moved ||= Math.hypot(event.clientX - drag.x, event.clientY - drag.y) > 6;
+    drag.ghost.style.left = `${event.clientX - drag.dx}px`;
+    drag.ghost.style.top = `${event.clientY - drag.dy}px`;
+    // Near the top or bottom of the screen, scroll on (a phone shows a few hours at a time).
+    if (event.clientY < 48) window.scrollBy(0, -16);
+    else if (event.clientY > window.innerHeight - 48) window.scrollBy(0, 16);
+    const slot = dropTarget(event.clientX, event.clientY)?.slot ?? null;
+    if (slot !== drag.over) {
+      drag.over?.classList.remove("over");
+      slot?.classList.add("over");
+      drag.over = slot;
+    }
+  }
+
+  function endDrag() {
+    const done = drag;
+    drag = null;
+    done.over?.classList.remove("over");
+    done.ghost.remove();
+    done.card.classList.remove("lifted");
+    done.board.classList.remove("dragging");
+    return done;
+  }
+
+  function dragMoved(event) {
+    if (drag && event.pointerId === drag.pointer) follow(event);
+  }
+
+  function dragEnded(event) {
+    if (!drag || event.pointerId !== drag.pointer) return;
+    const dropped = event.type === "pointerup" && drag.moved;
+    const target = dropped ? dropTarget(event.clientX, event.clientY) : null;
+    const done = endDrag();
+    if (target) drop(done, target);
+    else announce("The visit was not moved.");
+  }
+
+  // The new times keep the visit's length; on the day board, the person dropped on takes the
+  // place of the person dragged from.
+  function drop({ card, form, column: from }, { slot, column }) {
+    const start = Number(card.dataset.startMs);
+    const length = Number(card.dataset.endMs) - start;
+    const newStart = Date.parse(localToIso(slot.dataset.slot));
+    const reassigned = column !== from && column.dataset.person !== undefined;
+    if (Number.isNaN(newStart) || (newStart === start && !reassigned)) {
+      return announce("The visit was not moved.");
+    }
+    form.elements.start.value = slot.dataset.slot;
+    form.elements.end.value = instantToLocal(newStart + length);
+    if (reassigned) {
+      const boxes = [...form.querySelectorAll('input[name="technician_ids"]')];
+      const who = new Set(boxes.filter((b) => b.checked).map((b) => b.value));
+      if (from.dataset.person) who.delete(from.dataset.person);
+      who.add(column.dataset.person);
+      boxes.forEach((b) => (b.checked = who.has(b.value)));
+    }
+    const to = showInstant(new Date(newStart).toISOString());
+    const person = reassigned ? ` for ${column.querySelector("h2")?.firstChild?.textContent ?? ""}` : "";
+    announce(`Moving the visit to ${to}${person}…`);
+    submit(form, async () => {
+      try {
+        await sendMove(form);
+      } catch (error) {
+        form.closest("details")?.setAttribute("open", "");
+        throw error;
+      }
+    });
+  }
+
+  async function sendMove(form) {
+    const result = await api("PATCH", form.dataset.action, collect(form), form.dataset.version);
+    if (result.ok) {
+      announce("Moved.");
+      return succeeded(form, result.data);
+    }
+    // Shown in the Move form: the same choices as a typed move (reload, keep mine, book anyway).
+    form.closest("details")?.setAttribute("open", "");
+    announce("The visit was not moved: see the message on it.");
+    failed(form, result);
+  }
+
   // ---- wiring ----
 
   const special = {
@@ -676,7 +919,7 @@
     const form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.classList.contains("api")) return;
     event.preventDefault();
-    const handler = special[form.id] ?? apiForm;
+    const handler = special[form.id] ?? (form.classList.contains("job-items") ? saveItems : apiForm);
     submit(form, () => handler(form));
   });
 
@@ -689,11 +932,29 @@
     if (add) addLine(add);
     const remove = target?.closest("[data-remove-line]");
     if (remove) removeLine(remove);
+    const addItemButton = target?.closest("[data-add-item]");
+    if (addItemButton) addItem(addItemButton.closest("form"), addItemButton.dataset.addItem).querySelector('[name="description"]').focus();
+    const removeItemButton = target?.closest("[data-remove-item]");
+    if (removeItemButton) removeItem(removeItemButton);
   });
 
   document.addEventListener("input", (event) => {
     const form = event.target instanceof Element ? event.target.closest("form[data-preview]") : null;
     if (form) schedulePreview(form);
+  });
+
+  document.addEventListener("pointerdown", (event) => {
+    const grip = event.target instanceof Element ? event.target.closest(".grip") : null;
+    if (grip) startDrag(event, grip);
+  });
+  document.addEventListener("pointermove", dragMoved);
+  document.addEventListener("pointerup", dragEnded);
+  document.addEventListener("pointercancel", dragEnded);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && drag) {
+      endDrag();
+      announce("The visit was not moved.");
+    }
   });
 
   function start() {

@@ -394,3 +394,84 @@ fn every_page_passes_the_wcag_audit_at_phone_and_desktop_width() {
         "{result}"
     );
 }
+
+#[test]
+fn dragging_visits_editing_work_and_parts_deleting_visits_and_archiving_in_a_real_browser() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let tech = member(&owner, TECH_EMAIL, "technician", TECH_PASSWORD);
+    let tech_id = tech.user["id"].as_str().unwrap().to_owned();
+    let settings = owner.get("/api/v1/settings");
+    let zoned = owner
+        .request("PATCH", "/api/v1/settings")
+        .header("If-Match", settings.header("etag").unwrap())
+        .json(&json!({ "time_zone": "America/Toronto" }))
+        .send();
+    assert_eq!(zoned.status, 200, "{}", zoned.body);
+    let customer = owner.post("/api/v1/customers", &json!({ "name": "Ada" }));
+    let customer_id = customer.json()["id"].as_str().unwrap().to_owned();
+    let site = owner.post(
+        &format!("/api/v1/customers/{customer_id}/sites"),
+        &json!({ "line1": "12 Queen St W", "city": "Toronto" }),
+    );
+    let site_id = site.json()["id"].as_str().unwrap().to_owned();
+    let job = owner.post(
+        "/api/v1/jobs",
+        &json!({ "customer_id": customer_id, "title": "Boiler", "technician_ids": [tech_id] }),
+    );
+    let job_id = job.json()["id"].as_str().unwrap().to_owned();
+    // Toronto is UTC-4 in June.
+    let book = |start: &str, end: &str| {
+        let booked = owner.post(
+            &format!("/api/v1/jobs/{job_id}/visits"),
+            &json!({ "start": start, "end": end }),
+        );
+        assert_eq!(booked.status, 201, "{}", booked.body);
+        booked.json()["visits"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let a = book("2030-06-11T13:00:00Z", "2030-06-11T15:00:00Z");
+    let night = book("2030-06-13T02:00:00Z", "2030-06-13T10:00:00Z");
+    let c = book("2030-06-14T14:00:00Z", "2030-06-14T16:00:00Z");
+    let result = browser(
+        &tenant,
+        "ops.mjs",
+        &[
+            OWNER_EMAIL,
+            OWNER_PASSWORD,
+            TECH_EMAIL,
+            TECH_PASSWORD,
+            &customer_id,
+            &site_id,
+            &job_id,
+            &a,
+            &night,
+            &c,
+        ],
+    );
+    assert_eq!(result["moved"], a.as_str());
+    // What the browser did is what the API holds.
+    let visits = owner
+        .get("/api/v1/visits?from=2030-06-09T00:00:00Z&to=2030-06-17T00:00:00Z")
+        .json();
+    let ids: Vec<&str> = visits["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&a.as_str()) && !ids.contains(&c.as_str()),
+        "{visits}"
+    );
+    let items = owner.get(&format!("/api/v1/jobs/{job_id}")).json()["items"].clone();
+    assert_eq!(items[0]["quantity_milli"], 1500, "{items}");
+    let customer = owner
+        .get(&format!("/api/v1/customers/{customer_id}"))
+        .json();
+    assert_eq!(customer["archived"], true, "{customer}");
+    assert_eq!(customer["name"], "Ada King");
+    assert_eq!(customer["sites"][0]["city"], "Mississauga");
+}

@@ -82,18 +82,26 @@ fn customer_fields(c: Option<&CustomerRow>) -> Markup {
     }
 }
 
-fn site_fields() -> Markup {
+/// A site's fields, empty for a new one or filled to edit `s`.
+fn site_fields(s: Option<&SiteRow>) -> Markup {
+    let opt = |f: fn(&SiteRow) -> Option<&str>| s.and_then(f);
     html! {
-        (field("Street address", "line1", text("line1", "")))
+        (field("Street address", "line1", text("line1", s.map_or("", |s| s.line1.as_str()))))
         div.row {
-            (field("City", "city", optional("city", None)))
-            (field("Postal code", "postal_code", optional("postal_code", None)))
+            (field("City", "city", optional("city", opt(|s| s.city.as_deref()))))
+            (field("Postal code", "postal_code", optional("postal_code", opt(|s| s.postal_code.as_deref()))))
         }
         div.row {
-            (field("Label", "label", optional("label", None)))
-            (field("Country (2 letters)", "country", optional("country", None)))
+            (field("Label", "label", optional("label", opt(|s| s.label.as_deref()))))
+            (field("Country (2 letters)", "country", optional("country", opt(|s| s.country.as_deref()))))
         }
-        (field("Access notes", "access_notes", optional("access_notes", None)))
+        (field("Access notes", "access_notes", optional("access_notes", opt(|s| s.access_notes.as_deref()))))
+        // The main site stays main until another is made main, so only others offer it.
+        @if s.is_some_and(|s| s.is_primary == 0) {
+            (field("Main site", "is_primary", html! {
+                label.check { input type="checkbox" name="is_primary" data-type="bool"; " Make this the main site" }
+            }))
+        }
     }
 }
 
@@ -117,6 +125,9 @@ pub fn page(viewer: &Viewer<'_>, c: &CustomerRow, sites: &[SiteRow], jobs: &[Job
                 a.button href=(format!("/jobs/new?customer={}", encode_component(&c.id))) { "New job" }
             }
         }
+        @if c.archived == 1 {
+            p.notice { "This customer is archived: kept with its history, no longer changed or given new work." }
+        }
         div.split {
             div.primary {
                 section.card {
@@ -135,15 +146,24 @@ pub fn page(viewer: &Viewer<'_>, c: &CustomerRow, sites: &[SiteRow], jobs: &[Job
                     }
                     ul.rows {
                         @for s in sites {
-                            li { span.title { (address(s)) @if s.is_primary == 1 { " " span.badge { "Main" } } }
-                                @if let Some(n) = &s.access_notes { span.meta { (n) } } }
+                            li data-site=(s.id) {
+                                span.title { (address(s)) @if s.is_primary == 1 { " " span.badge { "Main" } } }
+                                @if let Some(n) = &s.access_notes { span.meta { (n) } }
+                                @if manage && c.archived == 0 {
+                                    details.move {
+                                        summary { "Edit site" }
+                                        (api_form(&Api::new("PATCH", &format!("/api/v1/sites/{}", s.id), "reload").versioned(s.version),
+                                            "edit-site", html! { (site_fields(Some(s))) (submit("Save site")) }))
+                                    }
+                                }
+                            }
                         }
                     }
                     @if manage && c.archived == 0 {
                         details.add open[sites.is_empty()] {
                             summary { "Add a site" }
                             (api_form(&Api::new("POST", &format!("/api/v1/customers/{}/sites", c.id), "reload"),
-                                "add-site", html! { (site_fields()) (submit("Add site")) }))
+                                "add-site", html! { (site_fields(None)) (submit("Add site")) }))
                         }
                     }
                 }
@@ -164,6 +184,18 @@ pub fn page(viewer: &Viewer<'_>, c: &CustomerRow, sites: &[SiteRow], jobs: &[Job
                         h2 { "Edit customer" }
                         (api_form(&Api::new("PATCH", &format!("/api/v1/customers/{}", c.id), "reload").versioned(c.version),
                             "edit-customer", html! { (customer_fields(Some(c))) (submit("Save changes")) }))
+                    }
+                    section.card id="archive" {
+                        h2 { "Archive" }
+                        details.delete {
+                            summary { "Archive this customer" }
+                            (api_form(&Api::new("DELETE", &format!("/api/v1/customers/{}", c.id), "reload")
+                                    .versioned(c.version).showing("name emails phones"),
+                                "archive-customer", html! {
+                                    p { "Archiving keeps the customer, their sites and jobs for the record; they can no longer be edited or given new jobs." }
+                                    div.actions { button.danger type="submit" { "Archive customer" } }
+                                }))
+                        }
                     }
                 }
             }
@@ -205,10 +237,56 @@ mod tests {
         assert!(html.contains(r#"data-version="4""#));
     }
 
+    fn site(id: &str, primary: bool) -> SiteRow {
+        SiteRow {
+            id: id.into(),
+            customer_id: "c-1".into(),
+            label: None,
+            line1: "1 Main <St>".into(),
+            line2: None,
+            city: Some("Toronto".into()),
+            region: None,
+            postal_code: None,
+            country: None,
+            access_notes: None,
+            is_primary: i64::from(primary),
+            version: 3,
+            created_at: "2026-11-20T10:00:00.000Z".into(),
+            updated_at: "2026-11-20T10:00:00.000Z".into(),
+        }
+    }
+
+    #[test]
+    fn managers_edit_each_site_and_archive_the_customer_until_it_is_archived() {
+        let sites = [site("s-1", true), site("s-2", false)];
+        let html = page(&viewer(Role::Dispatcher), &customer(), &sites, &[]).into_string();
+        assert!(
+            html.contains(r#"data-action="/api/v1/sites/s-1""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"data-action="/api/v1/sites/s-2""#));
+        assert!(html.contains(r#"value="1 Main &lt;St&gt;""#));
+        assert!(html.contains(r#"value="Toronto""#));
+        assert_eq!(
+            html.matches(r#"name="is_primary""#).count(),
+            1,
+            "only the other site"
+        );
+        assert!(html.contains(r#"data-method="DELETE" data-action="/api/v1/customers/c-1""#));
+        let archived = CustomerRow {
+            archived: 1,
+            ..customer()
+        };
+        let html = page(&viewer(Role::Owner), &archived, &sites, &[]).into_string();
+        assert!(html.contains("Archived"));
+        assert!(html.contains("is archived"));
+        assert!(!html.contains("data-action"), "read-only once archived");
+    }
+
     #[test]
     fn viewers_and_technicians_get_no_forms_and_no_new_buttons() {
         for role in [Role::Viewer, Role::Technician] {
-            let html = page(&viewer(role), &customer(), &[], &[]).into_string();
+            let html = page(&viewer(role), &customer(), &[site("s-1", true)], &[]).into_string();
             assert!(!html.contains("data-action"), "{role:?}");
             let html = list(&viewer(role), "", &[customer()], None).into_string();
             assert!(!html.contains("New customer"), "{role:?}");

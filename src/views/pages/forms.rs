@@ -1,9 +1,11 @@
 //! The pieces forms are made of. A form is submitted by `app.js` to the API: `data-method` and
 //! `data-action` say where, `data-version` what `If-Match` to send, `data-then` what to do on
-//! success (`reload`, `go:/path/{id}` with members of the answer, `show`). Inputs say how their
-//! value travels with `data-type` (`list`, `bool`, `int`, `set`, `set-int`, `instant`: a local
-//! time in the company's zone; `money`: a decimal in the form's `data-exponent` to minor units;
-//! `deposit`: `25%` or an amount; `percent`: to parts per million). Errors are shown in each `.field` by its `data-field` name.
+//! success (`reload`, `go:/path/{id}` with members of the answer, `show`), `data-shows` which
+//! of the record's fields a conflict shows. Inputs say how their value travels with
+//! `data-type` (`list`, `bool`, `int`, `set`, `set-int`, `instant`: a local time in the
+//! company's zone; `money`: a decimal in the form's `data-exponent` to minor units; `deposit`:
+//! `25%` or an amount; `percent`: to parts per million). Errors are shown in each `.field` by
+//! its `data-field` name.
 
 use maud::{html, Markup};
 
@@ -19,6 +21,9 @@ pub struct Api<'a> {
     pub currency: Option<Currency>,
     /// A document editor's `preview` call: the script prices the edit as it is typed.
     pub preview: Option<&'a str>,
+    /// The record's fields a version conflict shows (space-separated); by default the
+    /// form's own fields.
+    pub shows: Option<&'a str>,
 }
 
 impl<'a> Api<'a> {
@@ -30,7 +35,13 @@ impl<'a> Api<'a> {
             then,
             currency: None,
             preview: None,
+            shows: None,
         }
+    }
+
+    pub fn showing(mut self, fields: &'a str) -> Self {
+        self.shows = Some(fields);
+        self
     }
 
     pub fn versioned(mut self, version: i64) -> Self {
@@ -55,7 +66,8 @@ pub fn api_form(api: &Api<'_>, class: &str, body: Markup) -> Markup {
     html! {
         form.api.(class) method="post" novalidate data-method=(api.method)
             data-action=(api.action) data-version=[api.version] data-then=(api.then)
-            data-preview=[api.preview] data-currency=[api.currency.map(Currency::code)]
+            data-shows=[api.shows] data-preview=[api.preview]
+            data-currency=[api.currency.map(Currency::code)]
             data-exponent=[api.currency.map(Currency::exponent)] {
             p.form-error role="alert" hidden {}
             (body)

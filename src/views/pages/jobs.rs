@@ -13,6 +13,7 @@ use crate::domain::jobs::JobStatus;
 use crate::views::pages::forms::{
     api_form, checkboxes, field, field_hint, optional, select, submit, text, Api,
 };
+use crate::views::pages::items;
 use crate::views::pages::schedule::{allow_conflict, move_form};
 use crate::views::pages::{
     encode_component, hhmm, label, shell, when, when_text, People, Section, Viewer,
@@ -151,6 +152,14 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                         @if let Some(d) = &job.description { dt { "Description" } dd.pre { (d) } }
                     }
                 }
+                (items::section(
+                    &format!("/api/v1/jobs/{}", job.id),
+                    job.version,
+                    &job.items(),
+                    // As the API: managers, and the technicians working the job.
+                    viewer.can(Permission::ManageRecords)
+                        || (viewer.can(Permission::WorkOnJobs) && job.is_assigned(viewer.user_id)),
+                ))
                 @if let (Some(status), true) = (status, viewer.can(Permission::WorkOnJobs)) {
                     @if !status.allowed_next().is_empty() {
                         section.card.status-actions aria-label="Change status" {
@@ -184,6 +193,9 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                                 @if viewer.can(Permission::ManageRecords)
                                     || (viewer.can(Permission::WorkOnJobs) && techs.iter().any(|t| t == viewer.user_id)) {
                                     details.move { summary { "Move" } (move_form(viewer, p.people, visit, &techs)) }
+                                }
+                                @if viewer.can(Permission::ManageRecords) {
+                                    details.delete { summary { "Delete" } (delete_visit_form(viewer, visit)) }
                                 }
                             }
                         }
@@ -264,6 +276,21 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
         }
     };
     shell(viewer, Section::Jobs, &title, body)
+}
+
+/// Taking a visit off the calendar: a second step, behind "Delete", that says what it does.
+fn delete_visit_form(viewer: &Viewer<'_>, visit: &VisitLine) -> Markup {
+    let action = format!("/api/v1/visits/{}", visit.id);
+    api_form(
+        &Api::new("DELETE", &action, "reload")
+            .versioned(visit.version)
+            .showing("start end technician_ids"),
+        "delete-visit",
+        html! {
+            p { "Take the visit of " (when(viewer, visit.start_ms)) " off the calendar? The audit trail keeps a record of it." }
+            div.actions { button.danger type="submit" { "Delete visit" } }
+        },
+    )
 }
 
 /// Who did it, as the timeline says.
@@ -432,7 +459,12 @@ mod tests {
         assert!(owner.contains(r#"data-action="/api/v1/jobs/j-1""#));
         assert!(owner.contains("/api/v1/jobs/j-1/visits"));
         let tech = render(Role::Technician, "requested", &[]);
-        assert!(!tech.contains(r#"data-action="/api/v1/jobs/j-1""#));
+        assert!(!tech.contains("edit-job"));
+        assert!(
+            tech.contains("job-items"),
+            "the technician on the job records work"
+        );
+        assert!(!render(Role::Viewer, "requested", &[]).contains("job-items"));
         assert!(!tech.contains("/api/v1/jobs/j-1/visits"));
         assert!(
             tech.contains("/api/v1/jobs/j-1/notes"),
@@ -440,6 +472,55 @@ mod tests {
         );
         assert!(tech.contains("Boiler &lt;service&gt;"));
         assert!(tech.contains("Annual &amp; check"));
+    }
+
+    #[test]
+    fn only_managers_may_delete_a_visit_and_only_after_confirming() {
+        let visit = VisitLine {
+            id: "v-1".into(),
+            job_id: "j-1".into(),
+            start_ms: 1_900_000_000_000,
+            end_ms: 1_900_003_600_000,
+            version: 4,
+            technician_ids: "[\"u-2\"]".into(),
+            job_number: 42,
+            job_title: "Boiler".into(),
+            job_status: "scheduled".into(),
+            customer_name: "Ada".into(),
+            site_line1: "1 Main St".into(),
+            site_city: None,
+        };
+        let list = vec![];
+        let people = People(&list);
+        let job = job("scheduled");
+        let render = |role| {
+            page(
+                &Viewer {
+                    user_id: "u-2",
+                    ..viewer(role)
+                },
+                &JobPage {
+                    job: &job,
+                    customer: None,
+                    site: None,
+                    notes: &[],
+                    visits: std::slice::from_ref(&visit),
+                    timeline: &[],
+                    people: &people,
+                },
+            )
+            .into_string()
+        };
+        let html = render(Role::Dispatcher);
+        assert!(
+            html.contains(r#"data-method="DELETE" data-action="/api/v1/visits/v-1""#),
+            "{html}"
+        );
+        assert!(html.contains("<details class=\"delete\"><summary>Delete</summary>"));
+        assert!(html.contains(r#"data-shows="start end technician_ids""#));
+        let tech = render(Role::Technician);
+        assert!(!tech.contains("delete-visit"));
+        assert!(tech.contains("move-visit"), "their own visit still moves");
     }
 
     #[test]

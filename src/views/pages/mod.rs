@@ -12,12 +12,14 @@ pub mod assets;
 pub mod customers;
 pub mod forms;
 pub mod invoices;
+pub mod items;
 pub mod jobs;
 pub mod lines;
 pub mod money;
 pub mod quotes;
 pub mod schedule;
 pub mod signin;
+pub mod slots;
 
 use maud::{html, Markup, DOCTYPE};
 

@@ -1,11 +1,13 @@
-//! The schedule: a day per technician, or a week per day, with double-bookings flagged and a
-//! small versioned form to move a visit.
+//! The schedule: a day per technician, or a week per day, each column a list of hour slots,
+//! with double-bookings flagged. A visit is moved by dragging it to another slot (`app.js`) or,
+//! without a pointer, by its small versioned form.
 
 use maud::{html, Markup};
 
 use crate::db::pages::VisitLine;
 use crate::domain::auth::permissions::Permission;
 use crate::views::pages::forms::{api_form, checkboxes, field, Api};
+use crate::views::pages::slots::{hours, pieces, slot, slot_start, Piece};
 use crate::views::pages::{
     datetime_local, day_label, day_label_year, hhmm, iso_date, label, shell, People, Section,
     Viewer,
@@ -120,66 +122,130 @@ pub fn page(viewer: &Viewer<'_>, schedule: &Schedule<'_>) -> Markup {
 
 type Clashes<'v> = [(&'v str, Vec<&'v VisitLine>)];
 
+/// A column of the board: its heading, the person it is for (day view), and the pieces of
+/// visits it holds.
+struct Column<'v> {
+    heading: Markup,
+    today: bool,
+    /// The day view's person (`Some("")` for the unassigned column); `None` in the week view.
+    person: Option<&'v str>,
+    /// Local midnight of the column's day.
+    day: i64,
+    entries: Vec<(&'v VisitLine, Piece)>,
+}
+
+/// The pieces of `visit` on the board's days.
+fn cut(viewer: &Viewer<'_>, s: &Schedule<'_>, visit: &VisitLine) -> Vec<Piece> {
+    pieces(
+        viewer.local.wall(visit.start_ms),
+        viewer.local.wall(visit.end_ms),
+        s.first_day,
+        s.span.days() as usize,
+    )
+}
+
 /// One column per person with work (or who could be given some), and one for unassigned visits.
 fn day_board(viewer: &Viewer<'_>, s: &Schedule<'_>, clashes: &Clashes<'_>) -> Markup {
-    let mut columns: Vec<(String, Vec<&VisitLine>)> = Vec::new();
+    let mut columns: Vec<Column<'_>> = Vec::new();
     let showing_all = viewer.can(Permission::ManageRecords) || viewer.can(Permission::ViewUsers);
-    for person in s.people.0 {
-        let theirs: Vec<&VisitLine> = s
-            .visits
+    let on_board = |keep: &dyn Fn(&VisitLine) -> bool| -> Vec<(&VisitLine, Piece)> {
+        s.visits
             .iter()
-            .filter(|v| v.technicians().contains(&person.id))
-            .collect();
+            .filter(|v| keep(v))
+            .flat_map(|v| cut(viewer, s, v).into_iter().map(move |p| (v, p)))
+            .collect()
+    };
+    for person in s.people.0 {
+        let theirs = on_board(&|v| v.technicians().contains(&person.id));
         let assignable = person.active == 1 && person.role != "viewer";
         let me = person.id == viewer.user_id;
         if !theirs.is_empty() || (assignable && (showing_all || me)) {
-            columns.push((person.name.clone(), theirs));
+            columns.push(Column {
+                heading: html! { (person.name) },
+                today: false,
+                person: Some(person.id.as_str()),
+                day: s.first_day,
+                entries: theirs,
+            });
         }
     }
-    let unassigned: Vec<&VisitLine> = s
-        .visits
-        .iter()
-        .filter(|v| v.technicians().is_empty())
-        .collect();
+    let unassigned = on_board(&|v| v.technicians().is_empty());
     if !unassigned.is_empty() {
-        columns.push(("Unassigned".to_owned(), unassigned));
+        columns.push(Column {
+            heading: html! { "Unassigned" },
+            today: false,
+            person: Some(""),
+            day: s.first_day,
+            entries: unassigned,
+        });
     }
-    html! {
-        div.board {
-            @for (name, visits) in &columns {
-                section.column {
-                    h2 { (name) span.count { (visits.len()) } }
-                    @if visits.is_empty() {
-                        p.muted.empty { "Nothing booked." }
-                    }
-                    @for visit in visits {
-                        (visit_card(viewer, s.people, visit, clashes, false))
-                    }
-                }
-            }
-            @if columns.is_empty() {
-                p.muted { "Nothing booked, and nobody to book yet." }
-            }
-        }
+    if columns.is_empty() {
+        return html! { p.muted { "Nothing booked, and nobody to book yet." } };
     }
+    board(viewer, s, clashes, &columns, "board", false)
 }
 
-/// One column per day.
+/// One column per day; a visit over midnight shows on each day it covers.
 fn week_board(viewer: &Viewer<'_>, s: &Schedule<'_>, clashes: &Clashes<'_>) -> Markup {
+    let all: Vec<(&VisitLine, Piece)> = s
+        .visits
+        .iter()
+        .flat_map(|v| cut(viewer, s, v).into_iter().map(move |p| (v, p)))
+        .collect();
+    let columns: Vec<Column<'_>> = (0..7)
+        .map(|i| {
+            let day = s.first_day + i * DAY_MS;
+            Column {
+                heading: html! {
+                    a href=(format!("/schedule?date={}&view=day", iso_date(day))) { (day_label(day)) }
+                },
+                today: day == s.today,
+                person: None,
+                day,
+                entries: all
+                    .iter()
+                    .filter(|(_, p)| p.day == i as usize)
+                    .copied()
+                    .collect(),
+            }
+        })
+        .collect();
+    board(viewer, s, clashes, &columns, "board week", true)
+}
+
+/// The columns, each a list of hour slots holding the visits that start in them. The slots are
+/// where a dragged visit lands (`data-slot`, a local time); the same for every column, so a
+/// week's days line up.
+fn board(
+    viewer: &Viewer<'_>,
+    s: &Schedule<'_>,
+    clashes: &Clashes<'_>,
+    columns: &[Column<'_>],
+    class: &str,
+    with_names: bool,
+) -> Markup {
+    let range = hours(
+        columns
+            .iter()
+            .flat_map(|c| c.entries.iter().map(|(_, p)| p)),
+    );
+    let reassign = viewer.can(Permission::ManageRecords) && !with_names;
     html! {
-        div.board.week {
-            @for i in 0..7 {
-                @let day = s.first_day + i * DAY_MS;
-                @let local_start = |v: &VisitLine| viewer.local.wall(v.start_ms);
-                @let visits: Vec<&VisitLine> = s.visits.iter()
-                    .filter(|v| local_start(v) >= day && local_start(v) < day + DAY_MS)
-                    .collect();
-                section.column.today[day == s.today] {
-                    h2 { a href=(format!("/schedule?date={}&view=day", iso_date(day))) { (day_label(day)) }
-                        span.count { (visits.len()) } }
-                    @if visits.is_empty() { p.muted.empty { "—" } }
-                    @for visit in visits {
-                        (visit_card(viewer, s.people, visit, clashes, true))
+        p.live.muted id="schedule-live" role="status" aria-live="polite" {}
+        div class=(class) data-reassign[reassign] {
+            @for column in columns {
+                section.column.today[column.today] data-person=[column.person] {
+                    h2 { (column.heading) span.count { (column.entries.len()) } }
+                    ol.slots {
+                        @for hour in range.0..=range.1 {
+                            @let start = slot_start(column.day, hour);
+                            li.slot data-slot=(datetime_local(start)) {
+                                span.hour { (hhmm(start)) }
+                                @for (visit, piece) in column.entries.iter().filter(|(_, p)| slot(p, range) == hour) {
+                                    (visit_card(viewer, s.people, visit, piece, clashes, with_names))
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -191,6 +257,7 @@ fn visit_card(
     viewer: &Viewer<'_>,
     people: &People<'_>,
     visit: &VisitLine,
+    piece: &Piece,
     clashes: &Clashes<'_>,
     with_names: bool,
 ) -> Markup {
@@ -201,16 +268,36 @@ fn visit_card(
         .iter()
         .find(|(id, _)| *id == visit.id)
         .map(|(_, others)| others);
-    let may_move = viewer.can(Permission::ManageRecords)
-        || (viewer.can(Permission::WorkOnJobs) && technicians.iter().any(|t| t == viewer.user_id));
+    let may_move = piece.is_head()
+        && (viewer.can(Permission::ManageRecords)
+            || (viewer.can(Permission::WorkOnJobs)
+                && technicians.iter().any(|t| t == viewer.user_id)));
     html! {
-        article.visit.clash[clash.is_some()] data-visit=(visit.id) {
+        article.visit.clash[clash.is_some()].continued[piece.continued].continues[piece.continues]
+            data-visit=(visit.id)
+            data-start-ms=[may_move.then_some(visit.start_ms)]
+            data-end-ms=[may_move.then_some(visit.end_ms)] {
+            @if may_move {
+                span.grip aria-hidden="true" title="Drag to another time" { "⠿" }
+            }
             p.time {
-                (hhmm(start)) "–" (hhmm(end))
-                @if end - start >= DAY_MS || (end - 1).div_euclid(DAY_MS) != start.div_euclid(DAY_MS) {
-                    " (to " (day_label(end)) ")"
+                @if piece.continued {
+                    "Since " (day_label(start)) " " (hhmm(start)) " – "
+                    @if piece.continues { "all day" } @else { (hhmm(end)) }
+                } @else {
+                    (hhmm(start)) "–" (hhmm(end))
+                    @if end - start >= DAY_MS || (end - 1).div_euclid(DAY_MS) != start.div_euclid(DAY_MS) {
+                        " (to " (day_label(end)) ")"
+                    }
                 }
                 " " span.badge.(visit.job_status.as_str()) { (label(&visit.job_status)) }
+            }
+            @if piece.continued || piece.continues {
+                p.going-on {
+                    @if piece.continued { "← Continued from " (day_label(start)) }
+                    @if piece.continued && piece.continues { " · " }
+                    @if piece.continues { "Continues the next day →" }
+                }
             }
             p.what { a href=(format!("/jobs/{}", visit.job_id)) { "#" (visit.job_number) " " (visit.job_title) } }
             p.place {
@@ -417,6 +504,74 @@ mod tests {
         assert!(html.contains("Mon 23 Nov – Sun 29 Nov 2026"), "{html}");
         assert_eq!(html.matches("<section class=\"column").count(), 7);
         assert!(html.contains("column today"));
-        assert!(html.contains("Person u-1"), "names in the week view");
+        assert!(html.contains(r#"data-slot="2026-11-24T09:00""#), "{html}");
+    }
+
+    #[test]
+    fn a_visit_over_midnight_shows_on_each_day_it_covers_and_moves_from_its_first() {
+        let list = people();
+        let people = People(&list);
+        // Tue 22:00 to Wed 06:00.
+        let visits = [visit("night", 7, 22, 30, &["u-1"])];
+        let monday = parse_date("2026-11-23").unwrap();
+        let html = page(
+            &viewer(Role::Owner),
+            &Schedule {
+                first_day: monday,
+                span: Span::Week,
+                today: monday,
+                visits: &visits,
+                people: &people,
+            },
+        )
+        .into_string();
+        let days: Vec<&str> = html.split("<section class=\"column").skip(1).collect();
+        assert_eq!(days.len(), 7);
+        let shown: Vec<usize> = (0..7).filter(|i| days[*i].contains("#7 ")).collect();
+        assert_eq!(shown, vec![1, 2], "Tuesday and Wednesday");
+        assert!(days[1].contains("Continues the next day"), "{}", days[1]);
+        assert!(days[1].contains("22:00–06:00 (to Wed 25 Nov)"));
+        assert!(days[2].contains("Continued from Tue 24 Nov"), "{}", days[2]);
+        assert!(days[2].contains("visit continued"));
+        // One way to move it: from its first day, not from each piece.
+        assert!(days[1].contains("class=\"grip\""));
+        assert!(!days[2].contains("class=\"grip\"") && !days[2].contains("data-action"));
+        assert_eq!(
+            html.matches(r#"data-action="/api/v1/visits/night""#)
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn the_day_board_names_each_column_for_dropping_and_lets_managers_reassign() {
+        let list = people();
+        let people = People(&list);
+        let visits = [visit("a", 1, 9, 11, &["u-1"]), visit("b", 2, 10, 11, &[])];
+        let day = parse_date("2026-11-24").unwrap();
+        let schedule = Schedule {
+            first_day: day,
+            span: Span::Day,
+            today: day,
+            visits: &visits,
+            people: &people,
+        };
+        let html = page(&viewer(Role::Dispatcher), &schedule).into_string();
+        assert!(html.contains(r#"data-person="u-1""#));
+        assert!(html.contains(r#"data-person="""#), "the unassigned column");
+        assert!(html.contains("data-reassign"));
+        assert!(html.contains(r#"data-start-ms=""#));
+        assert!(html.contains(r#"aria-live="polite""#));
+        let tech = Viewer {
+            user_id: "u-1",
+            ..viewer(Role::Technician)
+        };
+        let html = page(&tech, &schedule).into_string();
+        assert!(!html.contains("data-reassign"));
+        assert_eq!(
+            html.matches("class=\"grip\"").count(),
+            1,
+            "only their own visit"
+        );
     }
 }
