@@ -584,7 +584,7 @@
   // ---- a quote's or invoice's editor: rows, and totals priced by the server as typed ----
 
   // Rows are numbered as the server will number them, so a problem finds its row.
-  function renumber(form) {
+  function renumberLines(form) {
     form.querySelectorAll("[data-lines] [data-line]").forEach((row, i) => {
       row.dataset.field = `lines[${i}]`;
       row.querySelector("[data-remove-line]")?.setAttribute("aria-label", `Remove line ${i + 1}`);
@@ -596,7 +596,7 @@
     const template = form.querySelector("template[data-line-template]");
     const row = template.content.firstElementChild.cloneNode(true);
     form.querySelector("[data-lines]").append(row);
-    renumber(form);
+    renumberLines(form);
     row.querySelector('[data-l="description"]').focus();
     schedulePreview(form);
   }
@@ -606,7 +606,7 @@
     const row = button.closest("[data-line]");
     const next = row.nextElementSibling ?? row.previousElementSibling;
     row.remove();
-    renumber(form);
+    renumberLines(form);
     (next?.querySelector('[data-l="description"]') ?? form.querySelector("[data-add-line]"))?.focus();
     schedulePreview(form);
   }
@@ -705,7 +705,7 @@
   }
 
   // Each row's fields are named for its place, as the server names its errors (items[2].unit).
-  function renumber(form) {
+  function renumberItems(form) {
     itemRows(form).forEach((row, i) => {
       for (const f of row.querySelectorAll("[data-item-field]")) {
         f.dataset.field = `items[${i}].${f.dataset.itemField}`;
@@ -718,7 +718,7 @@
     const row = template.content.firstElementChild.cloneNode(true);
     if (kind) row.querySelector('select[name="kind"]').value = kind;
     form.querySelector("ol.items").append(row);
-    renumber(form);
+    renumberItems(form);
     return row;
   }
 
@@ -727,13 +727,13 @@
     const row = button.closest("li.item");
     const next = row.nextElementSibling ?? row.previousElementSibling;
     row.remove();
-    renumber(form);
+    renumberItems(form);
     // Focus stays in the list, not lost with the row.
     (next?.querySelector("[data-remove-item]") ?? form.querySelector("[data-add-item]"))?.focus();
   }
 
   async function saveItems(form) {
-    renumber(form);
+    renumberItems(form);
     const items = [];
     const errors = [];
     itemRows(form).forEach((row, i) => {
@@ -959,7 +959,7 @@
 
   function start() {
     document.documentElement.classList.add("js");
-    document.querySelectorAll("form[data-preview]").forEach(renumber);
+    document.querySelectorAll("form[data-preview]").forEach(renumberLines);
     restore();
     const verify = document.querySelector("[data-verify-audit]");
     if (verify) verifyAudit(verify);

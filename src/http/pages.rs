@@ -526,6 +526,21 @@ async fn job_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Respo
             by_id(pages_db::CUSTOMER_OF_JOB)?,
             by_id(pages_db::SITE_OF_JOB)?,
             people_statement(&database)?,
+            by_id(quotes_db::SELECT_FOR_JOB)?,
+            db::statement(
+                &database,
+                invoices_db::SELECT_PAGE,
+                &[
+                    db::opt_text(None),
+                    db::opt_text(None),
+                    db::opt_text(None),
+                    db::text(id),
+                    db::opt_text(None),
+                    db::opt_text(None),
+                    db::int(LIST_LIMIT),
+                    db::text(&clock::now().to_rfc3339()),
+                ],
+            )?,
         ],
     )
     .await?;
@@ -542,6 +557,15 @@ async fn job_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Respo
     let site: Option<SiteRow> = rows(&results, 5)?.into_iter().next();
     let people_rows: Vec<Person> = rows(&results, 6)?;
     let people = People(&people_rows);
+    let at = clock::now();
+    let quotes = rows::<QuoteRow>(&results, 7)?
+        .iter()
+        .map(|q| crate::views::money::quote_summary(q, at))
+        .collect::<AppResult<Vec<_>>>()?;
+    let invoices = rows::<InvoiceRow>(&results, 8)?
+        .iter()
+        .map(|i| crate::views::money::invoice_summary(i, at))
+        .collect::<AppResult<Vec<_>>>()?;
     let zone = Zone(settings.time_zone.clone());
     html(
         200,
@@ -555,6 +579,8 @@ async fn job_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Respo
                 visits: &visits,
                 timeline: &timeline,
                 people: &people,
+                quotes: &quotes,
+                invoices: &invoices,
             },
         ),
     )

@@ -187,6 +187,16 @@ await run(async ({ browser, watch, state }) => {
   expect(payments.length === 3 && payments[2] === "Refund USD 100.00", `payments ${payments}`);
   expect((await owner.textContent("#timeline")).includes("Payment recorded"), "timeline");
   await shootBoth(owner, "invoice");
+
+  // The job the quote became lists both documents, and starts the next invoice (progress
+  // billing) for itself.
+  await Promise.all([owner.waitForEvent("load"), owner.click("dd a[href^='/jobs/']")]);
+  const documents = await owner.textContent("#documents");
+  expect(documents.includes("Q-0001") && documents.includes("ACME-0001"), documents);
+  await Promise.all([owner.waitForURL(/\/invoices\/[^/]+$/), owner.click('form.new-job-invoice button[type="submit"]')]);
+  expect(new URL(owner.url()).pathname !== `/invoices/${invoiceId}`, "a new invoice");
+  expect((await owner.textContent("h1")).includes("Draft invoice"), "a draft for the job");
+  expect((await owner.textContent("dl.facts")).includes("Furnace"), "for the job");
   await owner.goto(`${base}/money`);
   await shootBoth(owner, "money");
 

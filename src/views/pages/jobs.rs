@@ -119,6 +119,9 @@ pub struct JobPage<'a> {
     pub visits: &'a [VisitLine],
     pub timeline: &'a [AuditRow],
     pub people: &'a People<'a>,
+    /// The job's quotes and invoices (the API's list views); shown to those who see money.
+    pub quotes: &'a [serde_json::Value],
+    pub invoices: &'a [serde_json::Value],
 }
 
 pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
@@ -259,6 +262,9 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                             },
                         ))
                     }
+                }
+                @if viewer.can(Permission::ViewMoney) {
+                    (crate::views::pages::money::job_documents(viewer, &job.id, &job.title, p.quotes, p.invoices))
                 }
                 section.card id="timeline" {
                     h2 { "Timeline" }
@@ -433,9 +439,21 @@ mod tests {
                 visits: &[],
                 timeline,
                 people: &people,
+                quotes: &[],
+                invoices: &[],
             },
         )
         .into_string()
+    }
+
+    #[test]
+    fn quotes_and_invoices_are_started_from_the_job_by_those_who_see_money_only() {
+        let owner = render(Role::Owner, "completed", &[]);
+        assert!(owner.contains(r#"id="documents""#) && owner.contains("new-job-quote"));
+        assert!(owner.contains("new-job-invoice"));
+        let viewer = render(Role::Viewer, "completed", &[]);
+        assert!(viewer.contains(r#"id="documents""#) && !viewer.contains("new-job-quote"));
+        assert!(!render(Role::Technician, "completed", &[]).contains(r#"id="documents""#));
     }
 
     #[test]
@@ -507,6 +525,8 @@ mod tests {
                     visits: std::slice::from_ref(&visit),
                     timeline: &[],
                     people: &people,
+                    quotes: &[],
+                    invoices: &[],
                 },
             )
             .into_string()
