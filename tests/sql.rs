@@ -374,6 +374,22 @@ fn a_guarded_audit_row_is_written_only_when_the_statement_before_it_changed_a_ro
     conn.execute(audit::INSERT_AUDIT_IF_CHANGED, audit_row(1))
         .unwrap();
     assert_eq!(count(&conn), 1);
+    // Several rows for one statement (a conversion audits the quote, job and invoice): each
+    // follows the one before, so a refused write leaves none and an accepted one all.
+    conn.execute(users::UPDATE_ROLE_ACTIVE, ("viewer", 1, "t", "u1", 9))
+        .unwrap();
+    for seq in 2..=4 {
+        conn.execute(audit::INSERT_AUDIT_IF_CHANGED, audit_row(seq))
+            .unwrap();
+    }
+    assert_eq!(count(&conn), 1, "none after a refused write");
+    conn.execute(users::UPDATE_ROLE_ACTIVE, ("viewer", 1, "t", "u1", 2))
+        .unwrap();
+    for seq in 2..=4 {
+        conn.execute(audit::INSERT_AUDIT_IF_CHANGED, audit_row(seq))
+            .unwrap();
+    }
+    assert_eq!(count(&conn), 4, "all after an accepted one");
 }
 
 #[test]

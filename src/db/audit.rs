@@ -19,7 +19,9 @@ use crate::error::{AppError, AppResult, ErrorKind};
 pub const SELECT_TIP: &str = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
 
 /// Inserts a row only if the statement just before it changed a row, so a write refused by its
-/// version check leaves no audit row (and no gap: the batch has one guarded row at most).
+/// version check leaves no audit row. A guarded step's rows follow its statement one after the
+/// other, each conditional on the one before: all are written or none, so no gap opens (and a
+/// batch has one guarded step at most).
 pub const INSERT_AUDIT_IF_CHANGED: &str = "INSERT INTO audit_log \
     (seq, prev_seq, at, actor_kind, actor_id, action, entity, entity_id, before, after, ip, \
      request_id, prev_hash, hash) \
@@ -75,13 +77,19 @@ struct TipRow {
 pub enum Step {
     /// Runs as is.
     Plain(D1PreparedStatement),
-    /// Audited only if it changed a row.
-    Guarded(D1PreparedStatement, Box<AuditEvent>),
+    /// Audited only if it changed a row: by one event, or several (one per record a single
+    /// write makes, each on its own record's trail).
+    Guarded(D1PreparedStatement, Vec<AuditEvent>),
 }
 
 impl Step {
     pub fn guarded(statement: D1PreparedStatement, event: AuditEvent) -> Step {
-        Step::Guarded(statement, Box::new(event))
+        Step::Guarded(statement, vec![event])
+    }
+
+    /// Audited by all of `events`, in order, if the statement changed a row; else by none.
+    pub fn guarded_all(statement: D1PreparedStatement, events: Vec<AuditEvent>) -> Step {
+        Step::Guarded(statement, events)
     }
 }
 
@@ -121,19 +129,19 @@ pub async fn write(
         }
         // Unconditional rows go first and the guarded row last, so a guarded row that is
         // skipped (its statement changed nothing) leaves no gap in the chain.
-        let mut guarded_event = None;
+        let mut guarded_events = Vec::new();
         let mut plan = Vec::with_capacity(steps.len());
         for step in steps {
             match step {
                 Step::Plain(stmt) => plan.push((stmt, false)),
-                Step::Guarded(stmt, event) => {
-                    guarded_event = Some(*event);
+                Step::Guarded(stmt, events) => {
+                    guarded_events = events;
                     plan.push((stmt, true));
                 }
             }
         }
         let unguarded_count = events.len();
-        let mut rows = chain(&tip, events.into_iter().chain(guarded_event).collect()).into_iter();
+        let mut rows = chain(&tip, events.into_iter().chain(guarded_events).collect()).into_iter();
         let mut batch = Vec::new();
         // The tip once the batch is written: the last unguarded row, or the guarded row if its
         // statement changed something (known from its insert's own result).
@@ -148,7 +156,9 @@ pub async fn write(
             step_positions.push(batch.len());
             batch.push(stmt);
             if guarded {
-                if let Some(row) = rows.next() {
+                // The rest of the rows are this step's: each written only if the one before
+                // it was (the first, if the statement changed a row).
+                for row in rows.by_ref() {
                     guarded_insert = Some((batch.len(), row.tip()));
                     batch.push(insert(db, INSERT_AUDIT_IF_CHANGED, &row)?);
                 }

@@ -375,9 +375,22 @@ fn a_quote_with_options_is_accepted_once_converted_invoiced_paid_and_refunded() 
             "invoice.refund_recorded",
             "invoice.payment_recorded",
             "invoice.payment_recorded",
-            "invoice.issued"
+            "invoice.issued",
+            "invoice.created"
         ]
     );
+    // The job the conversion made starts its own trail there, naming the quote.
+    let created = owner
+        .get(&format!("/api/v1/audit?entity_id={job_id}"))
+        .json();
+    let first = &created["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(first["action"], "job.created", "{created}");
+    assert_eq!(first["after"]["from_quote"], id, "{first}");
     assert_eq!(audit["events"][3]["after"]["number"], "INV-0001");
     assert_eq!(owner.get("/api/v1/audit/verify").json()["ok"], true);
     let quote_read = owner.get(&path);

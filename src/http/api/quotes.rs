@@ -730,7 +730,51 @@ pub async fn convert(
         steps.push(Step::Plain(invoice_store::insert_from_quote(
             &database, &new, &id, version,
         )?));
-        steps.push(Step::guarded(
+        // The conversion is audited on the quote, and the job and the invoice it made as
+        // created, each on its own trail (so their pages' timelines start where they did):
+        // all three only if the conversion took.
+        let mut events = vec![event(
+            rctx,
+            Some(principal),
+            "quote.converted",
+            "quote",
+            Some(&id),
+            None,
+            Some(json!({
+                "job_id": job_id,
+                "job_created": new_job,
+                "invoice_id": invoice_id,
+                "invoice": invoice_audit(&invoice, totals.total, settings.payment_terms_days),
+            })),
+        )];
+        if new_job {
+            events.push(event(
+                rctx,
+                Some(principal),
+                "job.created",
+                "job",
+                Some(&job_id),
+                None,
+                Some(json!({
+                    "customer_id": current.customer_id, "site_id": current.site_id,
+                    "from_quote": id, "job": { "title": quote.title, "priority": "normal" },
+                })),
+            ));
+        }
+        events.push(event(
+            rctx,
+            Some(principal),
+            "invoice.created",
+            "invoice",
+            Some(&invoice_id),
+            None,
+            Some(json!({
+                "customer_id": current.customer_id, "site_id": current.site_id,
+                "job_id": job_id, "from_quote": id,
+                "invoice": invoice_audit(&invoice, totals.total, settings.payment_terms_days),
+            })),
+        ));
+        steps.push(Step::guarded_all(
             db::statement(
                 &database,
                 store::CONVERT,
@@ -742,20 +786,7 @@ pub async fn convert(
                     db::int(version),
                 ],
             )?,
-            event(
-                rctx,
-                Some(principal),
-                "quote.converted",
-                "quote",
-                Some(&id),
-                None,
-                Some(json!({
-                    "job_id": job_id,
-                    "job_created": new_job,
-                    "invoice_id": invoice_id,
-                    "invoice": invoice_audit(&invoice, totals.total, settings.payment_terms_days),
-                })),
-            ),
+            events,
         ));
         steps.push(Step::Plain(db::statement(
             &database,
