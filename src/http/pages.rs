@@ -510,19 +510,7 @@ async fn job_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Respo
             by_id(jobs_db::SELECT_BY_ID)?,
             by_id(jobs_db::SELECT_NOTES)?,
             visits_statement(&database, ALL_TIME, None, Some(id))?,
-            db::statement(
-                &database,
-                audit_db::SELECT_RECENT,
-                &[
-                    db::opt_text(None),
-                    db::opt_text(None),
-                    db::text(id),
-                    db::opt_text(None),
-                    db::opt_text(None),
-                    db::opt_int(None),
-                    db::int(200),
-                ],
-            )?,
+            timeline_statement(&database, id)?,
             by_id(pages_db::CUSTOMER_OF_JOB)?,
             by_id(pages_db::SITE_OF_JOB)?,
             people_statement(&database)?,
@@ -756,7 +744,7 @@ fn active_customers(database: &D1Database) -> AppResult<D1PreparedStatement> {
     )
 }
 
-/// A document's recent audit events, newest first.
+/// A record's recent audit events (its timeline), newest first.
 fn timeline_statement(database: &D1Database, id: &str) -> AppResult<D1PreparedStatement> {
     db::statement(
         database,
