@@ -847,6 +847,8 @@ async fn document_page(
 
 async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Response> {
     let database = db::database(env)?;
+    let at = clock::now();
+    let stamp = at.to_rfc3339();
     let (settings, results) = load(
         &database,
         vec![
@@ -866,6 +868,32 @@ async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<
                     db::int(LIST_LIMIT),
                 ],
             )?,
+            db::statement(
+                &database,
+                quotes_db::SELECT_PAGE,
+                &[
+                    db::opt_text(None),
+                    db::text(id),
+                    db::opt_text(None),
+                    db::opt_text(None),
+                    db::int(LIST_LIMIT),
+                    db::text(&stamp),
+                ],
+            )?,
+            db::statement(
+                &database,
+                invoices_db::SELECT_PAGE,
+                &[
+                    db::opt_text(None),
+                    db::text(id),
+                    db::opt_text(None),
+                    db::opt_text(None),
+                    db::opt_text(None),
+                    db::opt_text(None),
+                    db::int(LIST_LIMIT),
+                    db::text(&stamp),
+                ],
+            )?,
         ],
     )
     .await?;
@@ -875,6 +903,14 @@ async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<
         .ok_or_else(|| AppError::not_found("customer"))?;
     let sites: Vec<SiteRow> = rows(&results, 1)?;
     let jobs: Vec<JobLine> = rows(&results, 2)?;
+    let quotes = rows::<QuoteRow>(&results, 3)?
+        .iter()
+        .map(|q| crate::views::money::quote_summary(q, at))
+        .collect::<AppResult<Vec<_>>>()?;
+    let invoices = rows::<InvoiceRow>(&results, 4)?
+        .iter()
+        .map(|i| crate::views::money::invoice_summary(i, at))
+        .collect::<AppResult<Vec<_>>>()?;
     let zone = Zone(settings.time_zone.clone());
     html(
         200,
@@ -883,6 +919,10 @@ async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<
             &customer,
             &sites,
             &jobs,
+            &customers::Documents {
+                quotes: &quotes,
+                invoices: &invoices,
+            },
         ),
     )
 }

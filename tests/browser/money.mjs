@@ -197,6 +197,10 @@ await run(async ({ browser, watch, state }) => {
   expect(new URL(owner.url()).pathname !== `/invoices/${invoiceId}`, "a new invoice");
   expect((await owner.textContent("h1")).includes("Draft invoice"), "a draft for the job");
   expect((await owner.textContent("dl.facts")).includes("Furnace"), "for the job");
+  // The customer's page lists what was made for them.
+  await Promise.all([owner.waitForEvent("load"), owner.click("dd a[href^='/customers/']")]);
+  const theirs = await owner.textContent("#documents");
+  expect(theirs.includes("Q-0001") && theirs.includes("ACME-0001"), theirs);
   await owner.goto(`${base}/money`);
   await shootBoth(owner, "money");
 

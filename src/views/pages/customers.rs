@@ -10,6 +10,7 @@ use crate::views::pages::forms::{
     api_form, field, field_hint, optional, select, submit, text, Api,
 };
 use crate::views::pages::jobs::address;
+use crate::views::pages::money::{self, DocOwner};
 use crate::views::pages::{encode_component, label, shell, when_text, Section, Viewer};
 
 const CONTACT: [(&str, &str); 3] = [
@@ -116,7 +117,19 @@ pub fn new_customer(viewer: &Viewer<'_>) -> Markup {
     shell(viewer, Section::Customers, "New customer", body)
 }
 
-pub fn page(viewer: &Viewer<'_>, c: &CustomerRow, sites: &[SiteRow], jobs: &[JobLine]) -> Markup {
+/// The customer's quotes and invoices (the API's list views), for those who see money.
+pub struct Documents<'a> {
+    pub quotes: &'a [serde_json::Value],
+    pub invoices: &'a [serde_json::Value],
+}
+
+pub fn page(
+    viewer: &Viewer<'_>,
+    c: &CustomerRow,
+    sites: &[SiteRow],
+    jobs: &[JobLine],
+    documents: &Documents<'_>,
+) -> Markup {
     let manage = viewer.can(Permission::ManageRecords);
     let body = html! {
         div.page-head {
@@ -177,6 +190,10 @@ pub fn page(viewer: &Viewer<'_>, c: &CustomerRow, sites: &[SiteRow], jobs: &[Job
                         }
                     }
                 }
+                @if viewer.can(Permission::ViewMoney) {
+                    (money::documents(viewer, &DocOwner::Customer { id: &c.id, archived: c.archived == 1 },
+                        documents.quotes, documents.invoices))
+                }
             }
             div.secondary {
                 @if manage && c.archived == 0 {
@@ -210,6 +227,11 @@ mod tests {
     use crate::domain::auth::permissions::Role;
     use crate::views::pages::tests::viewer;
 
+    const NONE: Documents<'static> = Documents {
+        quotes: &[],
+        invoices: &[],
+    };
+
     fn customer() -> CustomerRow {
         CustomerRow {
             id: "c-1".into(),
@@ -229,7 +251,7 @@ mod tests {
 
     #[test]
     fn a_customer_without_a_site_asks_for_one_and_offers_no_job_yet() {
-        let html = page(&viewer(Role::Owner), &customer(), &[], &[]).into_string();
+        let html = page(&viewer(Role::Owner), &customer(), &[], &[], &NONE).into_string();
         assert!(html.contains("Ada &lt;Lovelace&gt;"));
         assert!(html.contains("/api/v1/customers/c-1/sites"));
         assert!(!html.contains("/jobs/new?customer"));
@@ -259,7 +281,7 @@ mod tests {
     #[test]
     fn managers_edit_each_site_and_archive_the_customer_until_it_is_archived() {
         let sites = [site("s-1", true), site("s-2", false)];
-        let html = page(&viewer(Role::Dispatcher), &customer(), &sites, &[]).into_string();
+        let html = page(&viewer(Role::Dispatcher), &customer(), &sites, &[], &NONE).into_string();
         assert!(
             html.contains(r#"data-action="/api/v1/sites/s-1""#),
             "{html}"
@@ -277,7 +299,7 @@ mod tests {
             archived: 1,
             ..customer()
         };
-        let html = page(&viewer(Role::Owner), &archived, &sites, &[]).into_string();
+        let html = page(&viewer(Role::Owner), &archived, &sites, &[], &NONE).into_string();
         assert!(html.contains("Archived"));
         assert!(html.contains("is archived"));
         assert!(!html.contains("data-action"), "read-only once archived");
@@ -286,7 +308,8 @@ mod tests {
     #[test]
     fn viewers_and_technicians_get_no_forms_and_no_new_buttons() {
         for role in [Role::Viewer, Role::Technician] {
-            let html = page(&viewer(role), &customer(), &[site("s-1", true)], &[]).into_string();
+            let html =
+                page(&viewer(role), &customer(), &[site("s-1", true)], &[], &NONE).into_string();
             assert!(!html.contains("data-action"), "{role:?}");
             let html = list(&viewer(role), "", &[customer()], None).into_string();
             assert!(!html.contains("New customer"), "{role:?}");

@@ -14,6 +14,7 @@ use crate::views::pages::forms::{
     api_form, checkboxes, field, field_hint, optional, select, submit, text, Api,
 };
 use crate::views::pages::items;
+use crate::views::pages::money::{self, DocOwner};
 use crate::views::pages::schedule::{allow_conflict, move_form};
 use crate::views::pages::{
     encode_component, hhmm, label, shell, when, when_text, People, Section, Viewer,
@@ -264,7 +265,7 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                     }
                 }
                 @if viewer.can(Permission::ViewMoney) {
-                    (crate::views::pages::money::job_documents(viewer, &job.id, &job.title, p.quotes, p.invoices))
+                    (money::documents(viewer, &DocOwner::Job { id: &job.id, title: &job.title }, p.quotes, p.invoices))
                 }
                 section.card id="timeline" {
                     h2 { "Timeline" }

@@ -151,19 +151,32 @@ pub fn share_links(links: &[ShareLinkRow], manage: bool, viewer: &Viewer<'_>) ->
     }
 }
 
-/// A job's quotes and invoices (the API's list views), and for record managers the buttons
-/// that start one for the job.
-pub fn job_documents(
+/// Whose quotes and invoices a card lists, and so what new ones are started for.
+pub enum DocOwner<'a> {
+    /// A job: new documents are for it (its customer and site), the quote titled as the job.
+    Job { id: &'a str, title: &'a str },
+    /// A customer: a new quote asks for its title; nothing new for an archived customer.
+    Customer { id: &'a str, archived: bool },
+}
+
+/// A job's or customer's quotes and invoices (the API's list views), and for record managers
+/// the forms that start one.
+pub fn documents(
     viewer: &Viewer<'_>,
-    job_id: &str,
-    title: &str,
+    owner: &DocOwner<'_>,
     quotes: &[Value],
     invoices: &[Value],
 ) -> Markup {
+    let (field_name, id, of) = match owner {
+        DocOwner::Job { id, .. } => ("job_id", *id, "job"),
+        DocOwner::Customer { id, .. } => ("customer_id", *id, "customer"),
+    };
+    let can_start = viewer.can(Permission::ManageRecords)
+        && !matches!(owner, DocOwner::Customer { archived: true, .. });
     html! {
         section.card id="documents" {
             h2 { "Quotes and invoices" }
-            @if quotes.is_empty() && invoices.is_empty() { p.muted { "None for this job yet." } }
+            @if quotes.is_empty() && invoices.is_empty() { p.muted { "None for this " (of) " yet." } }
             ul.rows {
                 @for q in quotes {
                     li {
@@ -182,17 +195,35 @@ pub fn job_documents(
                     }
                 }
             }
-            @if viewer.can(Permission::ManageRecords) {
-                div.actions {
-                    (api_form(&Api::new("POST", "/api/v1/quotes", "go:/quotes/{id}"), "inline new-job-quote", html! {
-                        input type="hidden" name="job_id" value=(job_id);
-                        input type="hidden" name="title" value=(title);
-                        button.secondary type="submit" { "New quote" }
-                    }))
-                    (api_form(&Api::new("POST", "/api/v1/invoices", "go:/invoices/{id}"), "inline new-job-invoice", html! {
-                        input type="hidden" name="job_id" value=(job_id);
-                        button.secondary type="submit" { "New invoice" }
-                    }))
+            @if can_start {
+                @match owner {
+                    DocOwner::Job { title, .. } => {
+                        div.actions {
+                            (api_form(&Api::new("POST", "/api/v1/quotes", "go:/quotes/{id}"), "inline new-job-quote", html! {
+                                input type="hidden" name=(field_name) value=(id);
+                                input type="hidden" name="title" value=(title);
+                                button.secondary type="submit" { "New quote" }
+                            }))
+                            (api_form(&Api::new("POST", "/api/v1/invoices", "go:/invoices/{id}"), "inline new-job-invoice", html! {
+                                input type="hidden" name=(field_name) value=(id);
+                                button.secondary type="submit" { "New invoice" }
+                            }))
+                        }
+                    }
+                    DocOwner::Customer { .. } => {
+                        details.add {
+                            summary { "New quote" }
+                            (api_form(&Api::new("POST", "/api/v1/quotes", "go:/quotes/{id}"), "new-customer-quote", html! {
+                                input type="hidden" name=(field_name) value=(id);
+                                (field("Title", "title", html! { input type="text" name="title" maxlength="200"; }))
+                                (submit("Start quote"))
+                            }))
+                        }
+                        (api_form(&Api::new("POST", "/api/v1/invoices", "go:/invoices/{id}"), "inline new-customer-invoice", html! {
+                            input type="hidden" name=(field_name) value=(id);
+                            div.actions { button.secondary type="submit" { "New invoice" } }
+                        }))
+                    }
                 }
             }
         }
@@ -332,5 +363,38 @@ mod tests {
             html.contains("partially paid · total USD 120.00 · balance USD 20.00 · due 2026-12-24"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn a_customers_documents_start_new_ones_only_for_managers_and_live_customers() {
+        let local = FixedOffset(0);
+        let viewer = |role| Viewer {
+            user_id: "u",
+            name: "Dana",
+            role,
+            csrf: "c",
+            company: "Acme",
+            zone: "UTC",
+            local: &local,
+        };
+        let quotes = [json!({ "id": "q1", "number": 3, "title": "Boiler", "status": "sent" })];
+        let live = DocOwner::Customer {
+            id: "c1",
+            archived: false,
+        };
+        let html = documents(&viewer(Role::Dispatcher), &live, &quotes, &[]).into_string();
+        assert!(html.contains(r#"href="/quotes/q1""#) && html.contains("Q-0003 Boiler"));
+        assert!(
+            html.contains("new-customer-quote")
+                && html.contains(r#"name="customer_id" value="c1""#)
+        );
+        let archived = DocOwner::Customer {
+            id: "c1",
+            archived: true,
+        };
+        let html = documents(&viewer(Role::Owner), &archived, &quotes, &[]).into_string();
+        assert!(!html.contains("<form"), "{html}");
+        let html = documents(&viewer(Role::Viewer), &live, &[], &[]).into_string();
+        assert!(html.contains("None for this customer yet.") && !html.contains("<form"));
     }
 }
