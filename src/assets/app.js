@@ -223,13 +223,16 @@
     return form.querySelector(".form-error");
   }
 
-  function clearErrors(form) {
+  // `keepNotice`: leave a notice that is not about the values (what was typed came back after a
+  // sign-in) for the live totals' checks; a submit clears everything.
+  function clearErrors(form, keepNotice = false) {
     form.querySelectorAll(".field-error, .conflict").forEach((node) => node.remove());
     form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
     const box = summary(form);
-    if (box) {
+    if (box && !(keepNotice && "notice" in box.dataset)) {
       box.hidden = true;
       box.textContent = "";
+      delete box.dataset.notice;
     }
   }
 
@@ -238,6 +241,7 @@
     if (!box) return;
     box.textContent = message;
     box.hidden = false;
+    delete box.dataset.notice;
   }
 
   // `focus`: move to the first bad field (not while the user is typing elsewhere).
@@ -381,13 +385,41 @@
 
   const STASH = "fw-unsaved";
 
+  // A document editor's rows have no names: each is kept as its fields' values by data-l.
+  function lineValues(form) {
+    return [...form.querySelectorAll("[data-lines] [data-line]")].map((row) =>
+      Object.fromEntries(
+        [...row.querySelectorAll("[data-l]")].map((e) => [e.dataset.l, e.type === "checkbox" ? e.checked : e.value]),
+      ),
+    );
+  }
+
+  function restoreLines(form, lines) {
+    const holder = form.querySelector("[data-lines]");
+    const template = form.querySelector("template[data-line-template]");
+    if (!holder || !template || !Array.isArray(lines)) return;
+    holder.replaceChildren();
+    for (const line of lines) {
+      const row = template.content.firstElementChild.cloneNode(true);
+      for (const input of row.querySelectorAll("[data-l]")) {
+        const value = line[input.dataset.l];
+        if (input.type === "checkbox") input.checked = value === true;
+        else if (typeof value === "string") input.value = value;
+      }
+      holder.append(row);
+    }
+    renumberLines(form);
+    schedulePreview(form);
+  }
+
   function stash(form) {
     const values = [...form.elements]
       .filter((e) => e.name && e.type !== "password" && e.type !== "hidden")
       .map((e) => [e.name, e.value, e.checked]);
+    const lines = form.querySelector("[data-lines]") ? lineValues(form) : undefined;
     sessionStorage.setItem(
       STASH,
-      JSON.stringify({ path: here(), action: form.dataset.action, values }),
+      JSON.stringify({ path: here(), method: form.dataset.method, action: form.dataset.action, values, lines }),
     );
   }
 
@@ -403,8 +435,9 @@
     }
     if (saved.path !== here()) return;
     sessionStorage.removeItem(STASH);
+    // The same call (a record's PATCH and DELETE share their URL).
     const form = [...document.querySelectorAll("form.api")].find(
-      (f) => f.dataset.action === saved.action,
+      (f) => f.dataset.action === saved.action && f.dataset.method === saved.method,
     );
     if (!form) return;
     const rows = saved.values.filter(([name]) => name === "description").length;
@@ -421,6 +454,9 @@
     }
     form.closest("details")?.setAttribute("open", "");
     say(form, "You were signed out before this was saved. What you typed is back: save again.");
+    const box = summary(form);
+    if (box) box.dataset.notice = "";
+    if (saved.lines) restoreLines(form, saved.lines);
   }
 
   function signInAgain(form) {
@@ -659,7 +695,7 @@
     const body = collect(form, problems);
     const turn = (Number(form.dataset.previewTurn ?? "0") + 1).toString();
     form.dataset.previewTurn = turn;
-    clearErrors(form);
+    clearErrors(form, true);
     if (problems.length) return fieldErrors(form, { detail: "Some values could not be read yet.", errors: problems }, false);
     let result;
     try {

@@ -4,12 +4,13 @@
 // its row and nothing is saved; a stale save from a second tab shows the conflict; the quote
 // is sent and shared, the customer accepts it through the link, it becomes a job and an
 // invoice, which is issued with the company's numbering, paid in two parts and partly
-// refunded. A viewer sees it all and can change none of it. Screenshots at 375 and 1280 px.
+// refunded. A session that times out while lines are typed keeps them across the sign-in. A
+// viewer sees it all and can change none of it. Screenshots at 375 and 1280 px.
 //
-// node tests/browser/money.mjs BASE OWNER_EMAIL OWNER_PASSWORD VIEWER_EMAIL VIEWER_PASSWORD
-import { DESKTOP, PHONE, at, context, expect, run, shootBoth } from "./lib.mjs";
+// node tests/browser/money.mjs BASE OPS_TOKEN OWNER_EMAIL OWNER_PASSWORD VIEWER_EMAIL VIEWER_PASSWORD
+import { Clock, DESKTOP, PHONE, at, context, expect, run, shootBoth } from "./lib.mjs";
 
-const [base, ownerEmail, ownerPassword, viewerEmail, viewerPassword] = process.argv.slice(2);
+const [base, opsToken, ownerEmail, ownerPassword, viewerEmail, viewerPassword] = process.argv.slice(2);
 
 async function submitAndLoad(page, selector) {
   await Promise.all([page.waitForEvent("load"), page.click(selector)]);
@@ -129,6 +130,31 @@ await run(async ({ browser, watch, state }) => {
   await owner.locator("form.quote-editor .conflict").waitFor();
   expect((await owner.textContent("form.quote-editor .conflict")).includes("Furnace and thermostat"), "their title shown");
   await submitAndLoad(owner, "form.quote-editor [data-reload]");
+
+  // The session times out while a line is being typed: the live totals' call is refused, the
+  // owner signs in again and comes back to the quote with every line as typed.
+  await new Clock(base, opsToken).advance(31 * 60_000);
+  await Promise.all([
+    owner.waitForURL(/\/login\?next=/),
+    fillLine(owner, { description: "Disposal of the old unit", price: "45.00" }),
+  ]);
+  await owner.fill('#signin input[name="email"]', ownerEmail);
+  await owner.fill('#signin input[name="password"]', ownerPassword);
+  await owner.click('#signin button[type="submit"]');
+  await at(owner, base, `/quotes/${quoteId}`);
+  await owner.locator("form.quote-editor .form-error:not([hidden])").waitFor();
+  const kept = await owner.$$eval('[data-lines] [data-line] [data-l="description"]', (d) => d.map((x) => x.value));
+  expect(kept.length === 6 && kept[5] === "Disposal of the old unit", `lines kept: ${kept}`);
+  await submitAndLoad(owner, 'form.quote-editor button[type="submit"]');
+  expect((await read(owner, `/api/v1/quotes/${quoteId}`)).lines.length === 6, "six lines saved");
+  // On second thoughts the disposal is free: the line goes again.
+  await owner.click("[data-lines] [data-line]:last-child [data-remove-line]");
+  await waitForTotals(owner, [
+    ["Good", "USD 2,521.60"],
+    ["Best", "USD 3,821.10"],
+  ]);
+  await submitAndLoad(owner, 'form.quote-editor button[type="submit"]');
+  expect((await read(owner, `/api/v1/quotes/${quoteId}`)).lines.length === 5, "five lines again");
 
   // Send it, and make a link for the customer.
   await submitAndLoad(owner, 'form.send-quote button[type="submit"]');

@@ -277,7 +277,13 @@ fn quotes_and_invoices_are_written_priced_live_shared_and_paid_in_a_real_browser
     let result = browser(
         &tenant,
         "money.mjs",
-        &[OWNER_EMAIL, OWNER_PASSWORD, VIEWER_EMAIL, VIEWER_PASSWORD],
+        &[
+            OPS_TOKEN,
+            OWNER_EMAIL,
+            OWNER_PASSWORD,
+            VIEWER_EMAIL,
+            VIEWER_PASSWORD,
+        ],
     );
     // What the browser did is what the API holds: the quote accepted and converted, the
     // invoice numbered by the company's prefix and paid less the refund.
