@@ -904,12 +904,16 @@
   function drop({ card, form, column: from }, { slot, column }) {
     const start = Number(card.dataset.startMs);
     const length = Number(card.dataset.endMs) - start;
-    const newStart = Date.parse(localToIso(slot.dataset.slot));
+    // Slots are hours: the visit keeps its minutes (09:30 dropped on 14:00 is 14:30); the Move
+    // form sets any other time.
+    const minutes = Number.isNaN(start) ? "00" : instantToLocal(start).slice(14, 16);
+    const local = `${slot.dataset.slot.slice(0, 14)}${minutes}`;
+    const newStart = Date.parse(localToIso(local));
     const reassigned = column !== from && column.dataset.person !== undefined;
     if (Number.isNaN(newStart) || (newStart === start && !reassigned)) {
       return announce("The visit was not moved.");
     }
-    form.elements.start.value = slot.dataset.slot;
+    form.elements.start.value = local;
     form.elements.end.value = instantToLocal(newStart + length);
     if (reassigned) {
       const boxes = [...form.querySelectorAll('input[name="technician_ids"]')];

@@ -10,10 +10,10 @@
 // NIGHT (Wed 22:00 – Thu 06:00) and C (Fri 10:00–12:00), all the technician's.
 //
 // node tests/browser/ops.mjs BASE OWNER_EMAIL OWNER_PASSWORD TECH_EMAIL TECH_PASSWORD
-//   CUSTOMER SITE JOB A NIGHT C
+//   CUSTOMER SITE JOB A NIGHT C HALF
 import { PHONE, at, context, expect, run, shoot, shootBoth } from "./lib.mjs";
 
-const [base, ownerEmail, ownerPassword, techEmail, techPassword, customer, site, job, a, night, c] =
+const [base, ownerEmail, ownerPassword, techEmail, techPassword, customer, site, job, a, night, c, half] =
   process.argv.slice(2);
 const WEEK = `${base}/schedule?date=2030-06-10&view=week`;
 // Tall enough that a whole week's hours are on screen while dragging.
@@ -84,6 +84,11 @@ await run(async ({ browser, watch, state }) => {
     (await thu.locator(`article.visit[data-visit="${a}"] .time`).textContent()).includes("14:00–16:00"),
     "shown on Thursday after the reload",
   );
+
+  // Slots are hours; a visit keeps its minutes: Monday 09:30 dropped on 15:00 is 15:30.
+  await Promise.all([owner.waitForEvent("load"), drag(owner, half, "2030-06-10T15:00")]);
+  const halfNow = await stored(owner, half);
+  expect(halfNow.start === "2030-06-10T19:30:00.000Z", `minutes kept: ${JSON.stringify(halfNow)}`);
 
   // A second tab moves it first; the stale drag shows the visit as it is now, then reloads.
   const second = (await context(browser, watch, TALL, "second tab")).page;

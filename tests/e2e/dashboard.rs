@@ -441,6 +441,7 @@ fn dragging_visits_editing_work_and_parts_deleting_visits_and_archiving_in_a_rea
     let a = book("2030-06-11T13:00:00Z", "2030-06-11T15:00:00Z");
     let night = book("2030-06-13T02:00:00Z", "2030-06-13T10:00:00Z");
     let c = book("2030-06-14T14:00:00Z", "2030-06-14T16:00:00Z");
+    let half = book("2030-06-10T13:30:00Z", "2030-06-10T14:30:00Z");
     let result = browser(
         &tenant,
         "ops.mjs",
@@ -455,6 +456,7 @@ fn dragging_visits_editing_work_and_parts_deleting_visits_and_archiving_in_a_rea
             &a,
             &night,
             &c,
+            &half,
         ],
     );
     assert_eq!(result["moved"], a.as_str());
