@@ -132,7 +132,11 @@ pub fn shell(viewer: &Viewer<'_>, section: Section, title: &str, body: Markup) -
                     button.link type="button" data-signout { "Sign out" }
                 }
             }
-            main id="main" { (body) }
+            main id="main" {
+                // Pages read without a script; changes are sent by app.js.
+                noscript { p.notice { "Reading works without JavaScript; to change anything, switch it on for this site." } }
+                (body)
+            }
         },
     )
 }
