@@ -28,5 +28,6 @@ async fn fetch(
 /// The cron trigger (`[triggers]` in wrangler.toml): the sweep of cut-off messages.
 #[worker::event(scheduled)]
 async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker::ScheduleContext) {
+    http::panics::install_hook();
     http::sweep::run(&env, &event.cron()).await;
 }

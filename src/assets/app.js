@@ -419,7 +419,15 @@
     const lines = form.querySelector("[data-lines]") ? lineValues(form) : undefined;
     sessionStorage.setItem(
       STASH,
-      JSON.stringify({ path: here(), method: form.dataset.method, action: form.dataset.action, values, lines }),
+      JSON.stringify({
+        path: here(),
+        method: form.dataset.method,
+        action: form.dataset.action,
+        kind: form.className,
+        version: form.dataset.version,
+        values,
+        lines,
+      }),
     );
   }
 
@@ -435,13 +443,25 @@
     }
     if (saved.path !== here()) return;
     sessionStorage.removeItem(STASH);
-    // The same call (a record's PATCH and DELETE share their URL).
+    // The same form: its call and its kind (a record's PATCH and DELETE share a URL, and so do
+    // a payment and a refund, or a job's edit and its work and parts).
     const form = [...document.querySelectorAll("form.api")].find(
-      (f) => f.dataset.action === saved.action && f.dataset.method === saved.method,
+      (f) =>
+        f.dataset.action === saved.action &&
+        f.dataset.method === saved.method &&
+        f.className === saved.kind,
     );
     if (!form) return;
     const rows = saved.values.filter(([name]) => name === "description").length;
-    while (form.querySelector("template#item-row") && itemRows(form).length < rows) addItem(form);
+    if (form.querySelector("template#item-row")) {
+      while (itemRows(form).length < rows) addItem(form);
+      // Rows removed before the sign-out stay removed.
+      itemRows(form).slice(rows).forEach((row) => row.remove());
+      renumberItems(form);
+    }
+    // The values were typed over the version then read: saving them over a newer one is a
+    // conflict to show, not to hide.
+    if (saved.version) form.dataset.version = saved.version;
     const used = new Map();
     for (const [name, value, checked] of saved.values) {
       const matches = [...form.elements].filter((e) => e.name === name);
@@ -522,6 +542,9 @@
   }
 
   async function apiForm(form) {
+    // A live-totals check still pending would clear what this save shows (e.g. a conflict).
+    clearTimeout(pending.get(form));
+    if (form.dataset.preview) form.dataset.previewTurn = String(Number(form.dataset.previewTurn ?? "0") + 1);
     const method = form.dataset.method;
     const problems = [];
     const body = method === "DELETE" ? undefined : collect(form, problems);

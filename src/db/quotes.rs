@@ -45,7 +45,6 @@ pub const SELECT_PAGE: &str = concat!(
      ORDER BY created_at DESC, id DESC LIMIT ?5"
 );
 
-/// The status shown at ?1 for each quote: what the list filter computes, for the SQL test.
 /// A job's quotes ?1, oldest first (a job's page lists them).
 pub const SELECT_FOR_JOB: &str = concat!(
     "SELECT ",
@@ -53,6 +52,7 @@ pub const SELECT_FOR_JOB: &str = concat!(
     " FROM quotes WHERE job_id = ?1 ORDER BY created_at, id LIMIT 50"
 );
 
+/// The status shown at ?1 for each quote: what the list filter computes, for the SQL test.
 pub const SELECT_SHOWN_STATUS: &str = concat!(
     "SELECT id, ",
     shown_status!("?1"),

@@ -56,7 +56,12 @@ pub async fn process(env: Env, origin: String, rctx: RequestCtx, inbound: Inboun
         (None, Ok(())) => None,
     };
     let state = if error.is_some() { "failed" } else { "done" };
-    let finished = finish(&env, &inbound, state, &handled, error.as_deref()).await;
+    // Recorded once more if the first try fails: a message left `received` after its answer
+    // went out would later be swept as cut off, and its sender told so on top of the answer.
+    let finished = match finish(&env, &inbound, state, &handled, error.as_deref()).await {
+        Ok(()) => Ok(()),
+        Err(_) => finish(&env, &inbound, state, &handled, error.as_deref()).await,
+    };
     // Every message also looks for earlier ones whose handling was cut off, so they are
     // answered even where no cron trigger runs the sweep.
     crate::http::sweep::run(&env, "after a message").await;

@@ -22,7 +22,7 @@ use crate::db::tokens::{self as tokens_db, AccessToken};
 use crate::db::users::{self as users_db, User};
 use crate::db::{self, audit as audit_db};
 use crate::domain::audit::AuditRow;
-use crate::domain::auth::permissions::Role;
+use crate::domain::auth::permissions::{Permission, Role};
 use crate::domain::auth::totp::{self, TotpSecret};
 use crate::domain::cursor;
 use crate::domain::customers::search_pattern;
@@ -504,34 +504,17 @@ async fn jobs_page(env: &Env, principal: &Principal, query: &Query) -> AppResult
 async fn job_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Response> {
     let database = db::database(env)?;
     let by_id = |sql: &str| db::statement(&database, sql, &[db::text(id)]);
-    let (settings, results) = load(
-        &database,
-        vec![
-            by_id(jobs_db::SELECT_BY_ID)?,
-            by_id(jobs_db::SELECT_NOTES)?,
-            visits_statement(&database, ALL_TIME, None, Some(id))?,
-            timeline_statement(&database, id)?,
-            by_id(pages_db::CUSTOMER_OF_JOB)?,
-            by_id(pages_db::SITE_OF_JOB)?,
-            people_statement(&database)?,
-            by_id(quotes_db::SELECT_FOR_JOB)?,
-            db::statement(
-                &database,
-                invoices_db::SELECT_PAGE,
-                &[
-                    db::opt_text(None),
-                    db::opt_text(None),
-                    db::opt_text(None),
-                    db::text(id),
-                    db::opt_text(None),
-                    db::opt_text(None),
-                    db::int(LIST_LIMIT),
-                    db::text(&clock::now().to_rfc3339()),
-                ],
-            )?,
-        ],
-    )
-    .await?;
+    let mut statements = vec![
+        by_id(jobs_db::SELECT_BY_ID)?,
+        by_id(jobs_db::SELECT_NOTES)?,
+        visits_statement(&database, ALL_TIME, None, Some(id))?,
+        timeline_statement(&database, id)?,
+        by_id(pages_db::CUSTOMER_OF_JOB)?,
+        by_id(pages_db::SITE_OF_JOB)?,
+        people_statement(&database)?,
+    ];
+    statements.extend(money_statements(&database, principal, DocFilter::Job(id))?);
+    let (settings, results) = load(&database, statements).await?;
     // Anyone else's job is "not found" to a technician, as in the API.
     let job: JobRow = rows::<JobRow>(&results, 0)?
         .into_iter()
@@ -545,15 +528,7 @@ async fn job_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Respo
     let site: Option<SiteRow> = rows(&results, 5)?.into_iter().next();
     let people_rows: Vec<Person> = rows(&results, 6)?;
     let people = People(&people_rows);
-    let at = clock::now();
-    let quotes = rows::<QuoteRow>(&results, 7)?
-        .iter()
-        .map(|q| crate::views::money::quote_summary(q, at))
-        .collect::<AppResult<Vec<_>>>()?;
-    let invoices = rows::<InvoiceRow>(&results, 8)?
-        .iter()
-        .map(|i| crate::views::money::invoice_summary(i, at))
-        .collect::<AppResult<Vec<_>>>()?;
+    let (quotes, invoices) = money_of(&results, 7)?;
     let zone = Zone(settings.time_zone.clone());
     html(
         200,
@@ -744,6 +719,80 @@ fn active_customers(database: &D1Database) -> AppResult<D1PreparedStatement> {
     )
 }
 
+/// Whose quotes and invoices a page lists.
+enum DocFilter<'a> {
+    Job(&'a str),
+    Customer(&'a str),
+}
+
+/// A job's or customer's quotes and invoices, for those who see money only (nothing is read
+/// for the others). They go last in the page's batch, where [`money_of`] finds them.
+fn money_statements(
+    database: &D1Database,
+    principal: &Principal,
+    filter: DocFilter<'_>,
+) -> AppResult<Vec<D1PreparedStatement>> {
+    if !principal.role.allows(Permission::ViewMoney) {
+        return Ok(Vec::new());
+    }
+    let stamp = clock::now().to_rfc3339();
+    let (customer, job) = match filter {
+        DocFilter::Job(id) => (None, Some(id)),
+        DocFilter::Customer(id) => (Some(id), None),
+    };
+    let quotes = match filter {
+        DocFilter::Job(id) => db::statement(database, quotes_db::SELECT_FOR_JOB, &[db::text(id)])?,
+        DocFilter::Customer(id) => db::statement(
+            database,
+            quotes_db::SELECT_PAGE,
+            &[
+                db::opt_text(None),
+                db::text(id),
+                db::opt_text(None),
+                db::opt_text(None),
+                db::int(LIST_LIMIT),
+                db::text(&stamp),
+            ],
+        )?,
+    };
+    let invoices = db::statement(
+        database,
+        invoices_db::SELECT_PAGE,
+        &[
+            db::opt_text(None),
+            db::opt_text(customer),
+            db::opt_text(None),
+            db::opt_text(job),
+            db::opt_text(None),
+            db::opt_text(None),
+            db::int(LIST_LIMIT),
+            db::text(&stamp),
+        ],
+    )?;
+    Ok(vec![quotes, invoices])
+}
+
+/// The quotes and invoices [`money_statements`] read from `at` on (none when it read nothing),
+/// as the API lists them.
+fn money_of(
+    results: &[D1Result],
+    at: usize,
+) -> AppResult<(Vec<serde_json::Value>, Vec<serde_json::Value>)> {
+    if results.len() < at + 2 {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let now = clock::now();
+    let quotes = rows::<QuoteRow>(results, at)?
+        .iter()
+        .map(|q| crate::views::money::quote_summary(q, now))
+        .collect::<AppResult<Vec<_>>>()?;
+    let invoices = rows::<InvoiceRow>(results, at + 1)?
+        .iter()
+        .map(|i| crate::views::money::invoice_summary(i, now))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok((quotes, invoices))
+}
+
 /// A record's recent audit events (its timeline), newest first.
 fn timeline_statement(database: &D1Database, id: &str) -> AppResult<D1PreparedStatement> {
     db::statement(
@@ -847,70 +896,37 @@ async fn document_page(
 
 async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Response> {
     let database = db::database(env)?;
-    let at = clock::now();
-    let stamp = at.to_rfc3339();
-    let (settings, results) = load(
+    let mut statements = vec![
+        db::statement(&database, customers_db::SELECT_BY_ID, &[db::text(id)])?,
+        db::statement(&database, customers_db::SELECT_SITES, &[db::text(id)])?,
+        db::statement(
+            &database,
+            pages_db::JOBS,
+            &[
+                db::opt_text(None),
+                db::opt_text(own_work(principal)),
+                db::text(id),
+                db::opt_text(None),
+                db::opt_int(None),
+                db::opt_text(None),
+                db::opt_text(None),
+                db::int(LIST_LIMIT),
+            ],
+        )?,
+    ];
+    statements.extend(money_statements(
         &database,
-        vec![
-            db::statement(&database, customers_db::SELECT_BY_ID, &[db::text(id)])?,
-            db::statement(&database, customers_db::SELECT_SITES, &[db::text(id)])?,
-            db::statement(
-                &database,
-                pages_db::JOBS,
-                &[
-                    db::opt_text(None),
-                    db::opt_text(own_work(principal)),
-                    db::text(id),
-                    db::opt_text(None),
-                    db::opt_int(None),
-                    db::opt_text(None),
-                    db::opt_text(None),
-                    db::int(LIST_LIMIT),
-                ],
-            )?,
-            db::statement(
-                &database,
-                quotes_db::SELECT_PAGE,
-                &[
-                    db::opt_text(None),
-                    db::text(id),
-                    db::opt_text(None),
-                    db::opt_text(None),
-                    db::int(LIST_LIMIT),
-                    db::text(&stamp),
-                ],
-            )?,
-            db::statement(
-                &database,
-                invoices_db::SELECT_PAGE,
-                &[
-                    db::opt_text(None),
-                    db::text(id),
-                    db::opt_text(None),
-                    db::opt_text(None),
-                    db::opt_text(None),
-                    db::opt_text(None),
-                    db::int(LIST_LIMIT),
-                    db::text(&stamp),
-                ],
-            )?,
-        ],
-    )
-    .await?;
+        principal,
+        DocFilter::Customer(id),
+    )?);
+    let (settings, results) = load(&database, statements).await?;
     let customer: CustomerRow = rows::<CustomerRow>(&results, 0)?
         .into_iter()
         .next()
         .ok_or_else(|| AppError::not_found("customer"))?;
     let sites: Vec<SiteRow> = rows(&results, 1)?;
     let jobs: Vec<JobLine> = rows(&results, 2)?;
-    let quotes = rows::<QuoteRow>(&results, 3)?
-        .iter()
-        .map(|q| crate::views::money::quote_summary(q, at))
-        .collect::<AppResult<Vec<_>>>()?;
-    let invoices = rows::<InvoiceRow>(&results, 4)?
-        .iter()
-        .map(|i| crate::views::money::invoice_summary(i, at))
-        .collect::<AppResult<Vec<_>>>()?;
+    let (quotes, invoices) = money_of(&results, 3)?;
     let zone = Zone(settings.time_zone.clone());
     html(
         200,

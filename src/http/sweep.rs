@@ -20,8 +20,9 @@ use crate::services::{telegram, twilio};
 /// Older than this, a `received` message is no longer being handled: work after a response
 /// is cut off long before (30 s on Workers).
 pub const STUCK_AFTER_MS: u64 = 5 * Millis::MINUTE;
-/// At most this many are given up on per run; the next run takes the rest.
-const BATCH: i64 = 50;
+/// At most this many are given up on per run (each costs a write and a reply); the next run
+/// takes the rest.
+const BATCH: i64 = 10;
 const INTERRUPTED: &str = "interrupted: the Worker stopped before answering";
 
 /// What a run did, for its log line.
@@ -52,8 +53,9 @@ pub async fn run(env: &Env, cause: &str) {
     console_log!("{line}");
 }
 
-/// Gives up on the messages stuck in `received`: two D1 round trips (the read, then every
-/// update in one batch), then one reply per message this run was the one to give up on.
+/// Gives up on the messages stuck in `received`, one at a time: the guarded update, then the
+/// reply, so a sweep that is itself cut off leaves at most one message marked and untold (the
+/// others stay `received` for the next run). One D1 round trip for the read, one per message.
 pub async fn abandon_stuck(env: &Env) -> AppResult<Swept> {
     let database = db::database(env)?;
     let now = clock::now();
@@ -64,46 +66,33 @@ pub async fn abandon_stuck(env: &Env) -> AppResult<Swept> {
         &[db::int(i64::try_from(cutoff).unwrap_or(0)), db::int(BATCH)],
     )
     .await?;
-    if stuck.is_empty() {
-        return Ok(Swept::default());
-    }
-    let replies: Vec<String> = stuck
-        .iter()
-        .map(|m| replies::interrupted(&m.text))
-        .collect();
-    let updates = stuck
-        .iter()
-        .zip(&replies)
-        .map(|(m, reply)| {
-            db::statement(
-                &database,
-                store::ABANDON_INBOUND,
-                &[
-                    db::text(&m.channel),
-                    db::text(&m.provider_id),
-                    db::text(reply),
-                    db::text(INTERRUPTED),
-                    db::int(now.0 as i64),
-                ],
-            )
-        })
-        .collect::<AppResult<Vec<_>>>()?;
-    let results = database
-        .batch(updates)
-        .await
-        .map_err(|e| AppError::internal(format!("abandoning stuck messages: {e}")))?;
     let mut swept = Swept::default();
-    for ((message, reply), result) in stuck.iter().zip(&replies).zip(&results) {
+    for message in &stuck {
+        let reply = replies::interrupted(&message.text);
+        let result = db::statement(
+            &database,
+            store::ABANDON_INBOUND,
+            &[
+                db::text(&message.channel),
+                db::text(&message.provider_id),
+                db::text(&reply),
+                db::text(INTERRUPTED),
+                db::int(now.0 as i64),
+            ],
+        )?
+        .run()
+        .await
+        .map_err(|e| AppError::internal(format!("abandoning a stuck message: {e}")))?;
         // Another run, or the handling itself, finished it meanwhile: nothing to say.
-        if db::changes(result) != 1 {
+        if db::changes(&result) != 1 {
             continue;
         }
         swept.abandoned += 1;
         let sent = match message.channel.as_str() {
-            "telegram" => telegram::send_message(env, &message.sender, reply)
+            "telegram" => telegram::send_message(env, &message.sender, &reply)
                 .await
                 .map_err(|e| e.to_string()),
-            "sms" => twilio::send_sms(env, &message.sender, reply)
+            "sms" => twilio::send_sms(env, &message.sender, &reply)
                 .await
                 .map_err(|e| e.to_string()),
             other => Err(format!("unknown channel {other}")),

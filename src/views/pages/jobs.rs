@@ -265,7 +265,11 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                     }
                 }
                 @if viewer.can(Permission::ViewMoney) {
-                    (money::documents(viewer, &DocOwner::Job { id: &job.id, title: &job.title }, p.quotes, p.invoices))
+                    (money::documents(viewer, &DocOwner::Job {
+                        id: &job.id,
+                        title: &job.title,
+                        archived: p.customer.is_some_and(|c| c.archived == 1),
+                    }, p.quotes, p.invoices))
                 }
                 section.card id="timeline" {
                     h2 { "Timeline" }

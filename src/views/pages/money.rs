@@ -153,8 +153,13 @@ pub fn share_links(links: &[ShareLinkRow], manage: bool, viewer: &Viewer<'_>) ->
 
 /// Whose quotes and invoices a card lists, and so what new ones are started for.
 pub enum DocOwner<'a> {
-    /// A job: new documents are for it (its customer and site), the quote titled as the job.
-    Job { id: &'a str, title: &'a str },
+    /// A job: new documents are for it (its customer and site), the quote titled as the job;
+    /// nothing new when its customer is archived.
+    Job {
+        id: &'a str,
+        title: &'a str,
+        archived: bool,
+    },
     /// A customer: a new quote asks for its title; nothing new for an archived customer.
     Customer { id: &'a str, archived: bool },
 }
@@ -171,8 +176,10 @@ pub fn documents(
         DocOwner::Job { id, .. } => ("job_id", *id, "job"),
         DocOwner::Customer { id, .. } => ("customer_id", *id, "customer"),
     };
-    let can_start = viewer.can(Permission::ManageRecords)
-        && !matches!(owner, DocOwner::Customer { archived: true, .. });
+    let archived = match owner {
+        DocOwner::Job { archived, .. } | DocOwner::Customer { archived, .. } => *archived,
+    };
+    let can_start = viewer.can(Permission::ManageRecords) && !archived;
     html! {
         section.card id="documents" {
             h2 { "Quotes and invoices" }
