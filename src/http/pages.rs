@@ -647,51 +647,11 @@ async fn customers_page(env: &Env, principal: &Principal, query: &Query) -> AppR
 /// `/money`: the newest quotes and invoices, in the page's one batch.
 async fn money_page(env: &Env, principal: &Principal) -> AppResult<Response> {
     let database = db::database(env)?;
-    let at = clock::now();
-    let stamp = at.to_rfc3339();
-    let page =
-        |sql: &str, params: Vec<wasm_bindgen::JsValue>| db::statement(&database, sql, &params);
-    let none = wasm_bindgen::JsValue::NULL;
-    let (settings, results) = load(
-        &database,
-        vec![
-            page(
-                quotes_db::SELECT_PAGE,
-                vec![
-                    none.clone(),
-                    none.clone(),
-                    none.clone(),
-                    none.clone(),
-                    db::int(LIST_LIMIT),
-                    db::text(&stamp),
-                ],
-            )?,
-            page(
-                invoices_db::SELECT_PAGE,
-                vec![
-                    none.clone(),
-                    none.clone(),
-                    none.clone(),
-                    none.clone(),
-                    none.clone(),
-                    none.clone(),
-                    db::int(LIST_LIMIT),
-                    db::text(&stamp),
-                ],
-            )?,
-            active_customers(&database)?,
-        ],
-    )
-    .await?;
-    let customers: Vec<CustomerRow> = rows(&results, 2)?;
-    let quotes = rows::<QuoteRow>(&results, 0)?
-        .iter()
-        .map(|q| crate::views::money::quote_summary(q, at))
-        .collect::<AppResult<Vec<_>>>()?;
-    let invoices = rows::<InvoiceRow>(&results, 1)?
-        .iter()
-        .map(|i| crate::views::money::invoice_summary(i, at))
-        .collect::<AppResult<Vec<_>>>()?;
+    let mut statements = vec![active_customers(&database)?];
+    statements.extend(money_statements(&database, principal, DocFilter::All)?);
+    let (settings, results) = load(&database, statements).await?;
+    let customers: Vec<CustomerRow> = rows(&results, 0)?;
+    let (quotes, invoices) = money_of(&results, 1)?;
     let zone = Zone(settings.time_zone.clone());
     html(
         200,
@@ -719,14 +679,14 @@ fn active_customers(database: &D1Database) -> AppResult<D1PreparedStatement> {
     )
 }
 
-/// Whose quotes and invoices a page lists.
+/// Whose quotes and invoices a page lists: everyone's (newest first), a job's or a customer's.
 enum DocFilter<'a> {
+    All,
     Job(&'a str),
     Customer(&'a str),
 }
 
-/// A job's or customer's quotes and invoices, for those who see money only (nothing is read
-/// for the others). They go last in the page's batch, where [`money_of`] finds them.
+/// Quotes and invoices, for those who see money only (nothing is read for the others). They go last in the page's batch, where [`money_of`] finds them.
 fn money_statements(
     database: &D1Database,
     principal: &Principal,
@@ -737,17 +697,18 @@ fn money_statements(
     }
     let stamp = clock::now().to_rfc3339();
     let (customer, job) = match filter {
+        DocFilter::All => (None, None),
         DocFilter::Job(id) => (None, Some(id)),
         DocFilter::Customer(id) => (Some(id), None),
     };
     let quotes = match filter {
         DocFilter::Job(id) => db::statement(database, quotes_db::SELECT_FOR_JOB, &[db::text(id)])?,
-        DocFilter::Customer(id) => db::statement(
+        DocFilter::All | DocFilter::Customer(_) => db::statement(
             database,
             quotes_db::SELECT_PAGE,
             &[
                 db::opt_text(None),
-                db::text(id),
+                db::opt_text(customer),
                 db::opt_text(None),
                 db::opt_text(None),
                 db::int(LIST_LIMIT),

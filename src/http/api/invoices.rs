@@ -352,6 +352,33 @@ fn require_draft(row: &InvoiceRow, payments: &[PaymentRow], now: Millis) -> AppR
         .with_extension("current", invoice_view(row, payments, now)?))
 }
 
+/// A PATCH's body (or a preview's) read against the stored invoice.
+struct Change {
+    current: InvoiceRow,
+    payments: Vec<PaymentRow>,
+    changes: InvoiceChanges,
+    /// The payment terms asked for, if any.
+    days: Option<i64>,
+}
+
+/// Reads the body and the invoice with its payments and the company's defaults (one batch);
+/// lines without a tax rate get the default.
+async fn change_of(req: &mut Request, database: &D1Database, id: &str) -> AppResult<Change> {
+    let bytes = json_bytes(req, MAX_JSON_BODY).await?;
+    let mut body = Body::parse(&bytes, &CHANGE_FIELDS)?;
+    let (current, payments, results) =
+        load(database, id, vec![settings_statement(database)?]).await?;
+    let settings: Settings = settings_of(&results, 2)?;
+    let (changes, days) = changes_from(&mut body, settings.default_tax_rate_ppm);
+    body.finish()?;
+    Ok(Change {
+        current,
+        payments,
+        changes,
+        days,
+    })
+}
+
 /// `PATCH /api/v1/invoices/{id}` with `If-Match`: a draft's lines, notes, terms, deposit and
 /// payment terms.
 pub async fn update(
@@ -362,15 +389,14 @@ pub async fn update(
     matched: &Matched,
 ) -> AppResult<Response> {
     let version = if_match(&req)?;
-    let bytes = json_bytes(&mut req, MAX_JSON_BODY).await?;
-    let mut body = Body::parse(&bytes, &CHANGE_FIELDS)?;
     let id = id_param(matched);
     let database = db::database(env)?;
-    let (current, payments, results) =
-        load(&database, &id, vec![settings_statement(&database)?]).await?;
-    let settings: Settings = settings_of(&results, 2)?;
-    let (changes, days) = changes_from(&mut body, settings.default_tax_rate_ppm);
-    body.finish()?;
+    let Change {
+        current,
+        payments,
+        changes,
+        days,
+    } = change_of(&mut req, &database, &id).await?;
     let now = now();
     if current.version != version {
         return Err(stale(&current, &payments, now));
@@ -418,14 +444,12 @@ pub async fn update(
 /// make it, priced and checked by the domain, without saving anything (the editor's live
 /// totals). Answers `{lines, notes, terms, deposit, payment_terms_days, totals}`.
 pub async fn preview(mut req: Request, env: &Env, matched: &Matched) -> AppResult<Response> {
-    let bytes = json_bytes(&mut req, MAX_JSON_BODY).await?;
-    let mut body = Body::parse(&bytes, &CHANGE_FIELDS)?;
-    let id = id_param(matched);
-    let database = db::database(env)?;
-    let (current, _, results) = load(&database, &id, vec![settings_statement(&database)?]).await?;
-    let settings: Settings = settings_of(&results, 2)?;
-    let (changes, days) = changes_from(&mut body, settings.default_tax_rate_ppm);
-    body.finish()?;
+    let Change {
+        current,
+        changes,
+        days,
+        ..
+    } = change_of(&mut req, &db::database(env)?, &id_param(matched)).await?;
     let after = current.to_domain()?.apply(changes)?;
     let days = check_days(days.unwrap_or(current.payment_terms_days))?;
     let mut view = Value::Object(invoice_priced(&after)?);

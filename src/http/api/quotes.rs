@@ -161,6 +161,21 @@ fn changes_from(body: &mut Body, default_tax_rate_ppm: i64) -> QuoteChanges {
     }
 }
 
+/// A PATCH's body (or a preview's) read against the stored quote: the quote as read, and the
+/// change, its lines without a tax rate given the company's default.
+async fn change_of(
+    req: &mut Request,
+    database: &D1Database,
+    id: &str,
+) -> AppResult<(QuoteRow, QuoteChanges)> {
+    let bytes = json_bytes(req, MAX_JSON_BODY).await?;
+    let mut body = Body::parse(&bytes, &CHANGE_FIELDS)?;
+    let (current, settings) = load_with_settings(database, id).await?;
+    let changes = changes_from(&mut body, settings.default_tax_rate_ppm);
+    body.finish()?;
+    Ok((current, changes))
+}
+
 /// `GET /api/v1/quotes?status=&customer=&cursor=&limit=`, newest first. `status` is the shown
 /// status (a sent quote past its date is `expired`).
 pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
@@ -359,13 +374,9 @@ pub async fn update(
     matched: &Matched,
 ) -> AppResult<Response> {
     let version = if_match(&req)?;
-    let bytes = json_bytes(&mut req, MAX_JSON_BODY).await?;
-    let mut body = Body::parse(&bytes, &CHANGE_FIELDS)?;
     let id = id_param(matched);
     let database = db::database(env)?;
-    let (current, settings) = load_with_settings(&database, &id).await?;
-    let changes = changes_from(&mut body, settings.default_tax_rate_ppm);
-    body.finish()?;
+    let (current, changes) = change_of(&mut req, &database, &id).await?;
     let now = now();
     if current.version != version {
         return Err(stale(&current, now));
@@ -422,14 +433,8 @@ pub async fn update(
 /// (the editor's live totals). Answers `{title, valid_until, lines, line_amounts, options,
 /// totals, notes, terms, deposit}`; a bad field is a 422 naming it, as the PATCH would be.
 pub async fn preview(mut req: Request, env: &Env, matched: &Matched) -> AppResult<Response> {
-    let bytes = json_bytes(&mut req, MAX_JSON_BODY).await?;
-    let mut body = Body::parse(&bytes, &CHANGE_FIELDS)?;
-    let id = id_param(matched);
-    let (current, settings) = load_with_settings(&db::database(env)?, &id).await?;
-    let changes = changes_from(&mut body, settings.default_tax_rate_ppm);
-    body.finish()?;
-    let now = now();
-    let after = current.to_domain()?.apply(changes, now)?;
+    let (current, changes) = change_of(&mut req, &db::database(env)?, &id_param(matched)).await?;
+    let after = current.to_domain()?.apply(changes, now())?;
     let mut view = serde_json::Value::Object(quote_priced(&after)?);
     view["title"] = json!(after.title);
     view["valid_until"] = json!(after.valid_until.to_rfc3339());
