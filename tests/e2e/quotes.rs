@@ -792,3 +792,94 @@ fn a_retried_create_with_the_same_idempotency_key_makes_one_quote() {
     let second = send("quote-2", &body);
     assert_eq!(second.json()["number"], 2, "numbers follow the counter");
 }
+
+#[test]
+fn a_preview_prices_an_edit_as_the_save_would_and_stores_nothing() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let (customer_id, _) = customer(&owner, "Ada");
+    let made = owner.post(
+        "/api/v1/quotes",
+        &json!({ "customer_id": customer_id, "title": "Boiler" }),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let path = format!("/api/v1/quotes/{}", made.json()["id"].as_str().unwrap());
+    let lines = json!([
+        { "description": "Call-out", "quantity_milli": 1500, "unit_price": 9_000, "tax_rate_ppm": 130_000 },
+        { "description": "Valve", "quantity_milli": 1000, "unit_price": 2_000, "tax_rate_ppm": 130_000,
+          "option": "Good", "discount": { "percent_ppm": 100_000 } },
+    ]);
+    let priced = owner.post(
+        &format!("{path}/preview"),
+        &json!({ "lines": lines, "deposit": { "percent_ppm": 250_000 } }),
+    );
+    assert_eq!(priced.status, 200, "{}", priced.body);
+    assert_eq!(trips(&priced), 2, "the user, then the quote and settings");
+    let view = priced.json();
+    // 13 500 + (2 000 − 200) = 15 300, tax 1 755 + 234 = 1 989; a quarter of 17 289 is 4 322.
+    assert_eq!(view["totals"][0]["option"], "Good");
+    assert_eq!(view["totals"][0]["total"], 17_289, "{view}");
+    assert_eq!(view["totals"][0]["deposit"], 4_322);
+    assert_eq!(view["line_amounts"][1]["net"], 1_800);
+    // The same body saved gives the same totals; the preview itself changed nothing.
+    let stored = owner.get(&path).json();
+    assert_eq!(
+        (stored["version"].clone(), stored["lines"].clone()),
+        (json!(1), json!([]))
+    );
+    let saved = act(
+        &owner,
+        "PATCH",
+        &path,
+        1,
+        Some(json!({ "lines": lines, "deposit": { "percent_ppm": 250_000 } })),
+    );
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert_eq!(saved.json()["totals"], view["totals"]);
+
+    // Bad input is refused as the PATCH refuses it, naming each field.
+    let bad = owner.post(
+        &format!("{path}/preview"),
+        &json!({ "lines": [{ "description": "", "quantity_milli": 1000, "unit_price": -1 }] }),
+    );
+    let problem = bad.problem(422);
+    assert!(
+        fields(&problem).iter().any(|f| f == "lines[0].description"),
+        "{problem}"
+    );
+    let unknown = owner
+        .post(&format!("{path}/preview"), &json!({ "colour": "red" }))
+        .problem(400);
+    assert_eq!(fields(&unknown), ["colour"]);
+    owner
+        .request("POST", &format!("{path}/preview"))
+        .header("Content-Type", "application/json")
+        .body(b"{\"lines\": [".to_vec())
+        .send()
+        .problem(400);
+    owner
+        .post("/api/v1/quotes/no-such-quote/preview", &json!({}))
+        .problem(404);
+
+    // An invoice's preview: its totals and payment terms, checked the same way.
+    let invoice = owner.post("/api/v1/invoices", &json!({ "customer_id": customer_id }));
+    assert_eq!(invoice.status, 201, "{}", invoice.body);
+    let invoice_path = format!(
+        "/api/v1/invoices/{}",
+        invoice.json()["id"].as_str().unwrap()
+    );
+    let priced = owner.post(
+        &format!("{invoice_path}/preview"),
+        &json!({ "lines": [lines[0]], "payment_terms_days": 30 }),
+    );
+    assert_eq!(priced.status, 200, "{}", priced.body);
+    assert_eq!(priced.json()["totals"]["total"], 15_255, "{}", priced.body);
+    assert_eq!(priced.json()["payment_terms_days"], 30);
+    assert_eq!(owner.get(&invoice_path).json()["version"], 1);
+    owner
+        .post(
+            &format!("{invoice_path}/preview"),
+            &json!({ "payment_terms_days": 9_999 }),
+        )
+        .problem(422);
+}
