@@ -12,6 +12,7 @@ pub mod mcp;
 pub mod services;
 pub mod tools;
 pub mod views;
+pub mod write;
 
 /// The version of this build, reported by `/healthz`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -25,9 +26,11 @@ async fn fetch(
     Ok(http::serve(req, env, ctx).await)
 }
 
-/// The cron trigger (`[triggers]` in wrangler.toml): the sweep of cut-off messages.
+/// The cron trigger (`[triggers]` in wrangler.toml): the sweep of cut-off messages, and the
+/// audit sealer's backstop (it also runs after every write).
 #[worker::event(scheduled)]
 async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker::ScheduleContext) {
     http::panics::install_hook();
     http::sweep::run(&env, &event.cron()).await;
+    http::seal::run_logged(&env, "cron").await;
 }

@@ -26,6 +26,16 @@ ops_token() {
   cat "$file"
 }
 
+# audit_key STATE_DIR: the key the tenant's audit trail is sealed under (AUDIT_KEY), made once
+# and kept in its state folder: a new key would leave everything sealed so far unverifiable.
+audit_key() {
+  local file="$1/audit-key"
+  if [ ! -s "$file" ]; then
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$file")
+  fi
+  cat "$file"
+}
+
 # wait_healthy URL SECONDS PID: waits until URL answers, or the process PID dies.
 wait_healthy() {
   local url="$1" deadline=$((SECONDS + $2)) pid="$3"

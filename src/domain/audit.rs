@@ -1,10 +1,14 @@
-//! Audit events and the hash chain that makes tampering with them detectable.
+//! Audit events and the chains that make tampering with them detectable.
 //!
-//! Each row's hash is SHA-256 over the previous row's hash and the row's own content in a fixed
-//! canonical form; the first row follows [`GENESIS_HASH`]. Rows are numbered `seq = prev_seq + 1`
-//! and `prev_seq` is unique in the table, so a writer that appended after a stale tip fails its
-//! whole batch instead of forking the chain.
+//! Writers append rows without reading the chain (`seq` is the next number, taken inside the
+//! write's own batch), so writers of different records never wait for each other. A sealer
+//! then seals rows in order: each row's seal is HMAC-SHA256, under a key the database never
+//! holds, over the previous row's seal and the row's content in a fixed canonical form
+//! ([`seal`]); someone holding only the database can neither edit a row nor re-forge the chain.
+//! Rows written before the keyed chain existed keep their unkeyed SHA-256 chain ([`chain`],
+//! [`verify`]); the first seal covers the hash of the last of them.
 
+use hmac::{Hmac, Mac};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -86,6 +90,9 @@ pub struct AuditRow {
     pub request_id: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    /// The keyed seal, once the sealer has reached this row (legacy rows have none).
+    #[serde(default)]
+    pub seal: Option<String>,
 }
 
 impl AuditRow {
@@ -134,20 +141,7 @@ struct Canonical<'a> {
 impl AuditRow {
     /// The hash this row must have, given its content and `prev_hash`.
     pub fn expected_hash(&self) -> String {
-        let canonical = Canonical {
-            seq: self.seq,
-            prev_seq: self.prev_seq,
-            at: &self.at,
-            actor_kind: &self.actor_kind,
-            actor_id: self.actor_id.as_deref(),
-            action: &self.action,
-            entity: &self.entity,
-            entity_id: self.entity_id.as_deref(),
-            before: self.before.as_deref(),
-            after: self.after.as_deref(),
-            ip: self.ip.as_deref(),
-            request_id: self.request_id.as_deref(),
-        };
+        let canonical = self.canonical();
         // A struct of strings and integers always serializes.
         let content = serde_json::to_string(&canonical).unwrap_or_default();
         let mut hasher = Sha256::new();
@@ -179,6 +173,7 @@ pub fn chain(tip: &ChainTip, events: Vec<AuditEvent>) -> Vec<AuditRow> {
                 request_id: Some(event.request_id),
                 prev_hash: prev.hash.clone(),
                 hash: String::new(),
+                seal: None,
             };
             row.hash = row.expected_hash();
             prev = row.tip();
@@ -194,6 +189,17 @@ pub struct BrokenLink {
     pub reason: &'static str,
 }
 
+/// Whether `row` comes right after the row numbered `prev` (none missing in between).
+fn follows(prev: i64, row: &AuditRow) -> Result<(), BrokenLink> {
+    if row.prev_seq != prev || row.seq != prev + 1 {
+        return Err(BrokenLink {
+            seq: row.seq,
+            reason: "a row is missing before this one",
+        });
+    }
+    Ok(())
+}
+
 /// Checks rows given in `seq` order, starting after `from` (the genesis for a full check).
 pub fn verify<'a>(
     from: &ChainTip,
@@ -205,9 +211,7 @@ pub fn verify<'a>(
             seq: row.seq,
             reason,
         };
-        if row.prev_seq != prev.seq || row.seq != prev.seq + 1 {
-            return Err(broken("a row is missing before this one"));
-        }
+        follows(prev.seq, row)?;
         if row.prev_hash != prev.hash {
             return Err(broken("prev_hash does not match the previous row"));
         }
@@ -217,6 +221,178 @@ pub fn verify<'a>(
         prev = row.tip();
     }
     Ok(prev)
+}
+
+/// What a keyed seal covers besides the previous seal: every stored column but the seal.
+#[derive(Serialize)]
+struct SealedContent<'a> {
+    #[serde(flatten)]
+    canonical: Canonical<'a>,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+/// A key for sealing; never stored in D1 (a Worker secret).
+#[derive(Clone)]
+pub struct SealKey(Vec<u8>);
+
+impl SealKey {
+    /// At least 32 bytes of key material: shorter secrets are refused.
+    pub fn new(secret: &str) -> Option<Self> {
+        (secret.len() >= 32).then(|| Self(secret.as_bytes().to_vec()))
+    }
+
+    fn mac(&self, domain: &str, parts: &[&str]) -> String {
+        // HMAC takes a key of any length, so this never fails; an empty answer would only
+        // fail verification.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return String::new();
+        };
+        mac.update(domain.as_bytes());
+        for part in parts {
+            mac.update(b"\n");
+            mac.update(part.as_bytes());
+        }
+        hex(&mac.finalize().into_bytes())
+    }
+}
+
+impl std::fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealKey(…)")
+    }
+}
+
+/// A point of the keyed chain: a row's seq and its seal (for the first keyed row, the last
+/// legacy row's seq and hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedTip {
+    pub seq: i64,
+    pub seal: String,
+}
+
+impl AuditRow {
+    fn canonical(&self) -> Canonical<'_> {
+        Canonical {
+            seq: self.seq,
+            prev_seq: self.prev_seq,
+            at: &self.at,
+            actor_kind: &self.actor_kind,
+            actor_id: self.actor_id.as_deref(),
+            action: &self.action,
+            entity: &self.entity,
+            entity_id: self.entity_id.as_deref(),
+            before: self.before.as_deref(),
+            after: self.after.as_deref(),
+            ip: self.ip.as_deref(),
+            request_id: self.request_id.as_deref(),
+        }
+    }
+}
+
+/// The seal `row` must have when it follows a row sealed `prev_seal`.
+pub fn seal(key: &SealKey, prev_seal: &str, row: &AuditRow) -> String {
+    let content = SealedContent {
+        canonical: row.canonical(),
+        prev_hash: &row.prev_hash,
+        hash: &row.hash,
+    };
+    // A struct of strings and integers always serializes.
+    let content = serde_json::to_string(&content).unwrap_or_default();
+    key.mac("fieldworker audit seal v1", &[prev_seal, &content])
+}
+
+/// Seals `rows` (in `seq` order, unsealed) after `tip`; stops at the first row that does not
+/// follow on (a gap is for verification to report, never to seal over).
+pub fn seal_rows(key: &SealKey, tip: &SealedTip, rows: &[AuditRow]) -> Vec<(i64, String)> {
+    let mut prev = tip.clone();
+    let mut sealed = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.seq != prev.seq + 1 || row.prev_seq != prev.seq {
+            break;
+        }
+        let value = seal(key, &prev.seal, row);
+        sealed.push((row.seq, value.clone()));
+        prev = SealedTip {
+            seq: row.seq,
+            seal: value,
+        };
+    }
+    sealed
+}
+
+/// Checks sealed rows given in `seq` order after `from`; answers the last sealed row reached.
+/// Rows without a seal end the check (they are the sealer's lag, reported apart).
+pub fn verify_sealed<'a>(
+    key: &SealKey,
+    from: &SealedTip,
+    rows: impl IntoIterator<Item = &'a AuditRow>,
+) -> Result<SealedTip, BrokenLink> {
+    let mut prev = from.clone();
+    for row in rows {
+        follows(prev.seq, row)?;
+        let Some(stored) = row.seal.as_deref() else {
+            break;
+        };
+        if stored != seal(key, &prev.seal, row) {
+            return Err(BrokenLink {
+                seq: row.seq,
+                reason: "the row's content or seal does not match its key-sealed value",
+            });
+        }
+        prev = SealedTip {
+            seq: row.seq,
+            seal: stored.to_owned(),
+        };
+    }
+    Ok(prev)
+}
+
+/// An anchor: the sealed tip as copied out of the database (to write-once storage), with a MAC
+/// so that it cannot be forged without the key either.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Anchor {
+    pub seq: i64,
+    pub seal: String,
+    /// RFC 3339, when it was written.
+    pub at: String,
+    pub mac: String,
+}
+
+impl Anchor {
+    pub fn new(key: &SealKey, tip: &SealedTip, at: &str) -> Self {
+        Self {
+            seq: tip.seq,
+            seal: tip.seal.clone(),
+            at: at.to_owned(),
+            mac: anchor_mac(key, tip.seq, &tip.seal, at),
+        }
+    }
+
+    pub fn is_genuine(&self, key: &SealKey) -> bool {
+        self.mac == anchor_mac(key, self.seq, &self.seal, &self.at)
+    }
+
+    pub fn tip(&self) -> SealedTip {
+        SealedTip {
+            seq: self.seq,
+            seal: self.seal.clone(),
+        }
+    }
+
+    /// Object names sort newest first (R2 lists in ascending key order), so the newest anchor,
+    /// or the newest at or below a seq, is one listing of one key away.
+    pub fn object_key(seq: i64) -> String {
+        format!("{ANCHOR_PREFIX}{:016}", ANCHOR_SEQ_CEILING - seq)
+    }
+}
+
+/// Where anchors live in the tenant's bucket.
+pub const ANCHOR_PREFIX: &str = "audit/anchors/";
+const ANCHOR_SEQ_CEILING: i64 = 9_999_999_999_999_999;
+
+fn anchor_mac(key: &SealKey, seq: i64, seal: &str, at: &str) -> String {
+    key.mac("fieldworker audit anchor v1", &[&seq.to_string(), seal, at])
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -286,5 +462,140 @@ mod tests {
         rehashed[1].hash = rehashed[1].expected_hash();
         // Re-hashing the edited row is not enough: the next row still names the old hash.
         assert_eq!(verify(&ChainTip::genesis(), &rehashed).unwrap_err().seq, 3);
+    }
+
+    fn key(secret: &str) -> SealKey {
+        SealKey::new(&format!("{secret:<32}")).unwrap()
+    }
+
+    /// Rows as a writer appends them: numbered, no hashes, no seals.
+    fn appended(from_seq: i64, actions: &[&'static str]) -> Vec<AuditRow> {
+        let mut rows = chain(
+            &ChainTip {
+                seq: from_seq,
+                hash: String::new(),
+            },
+            actions.iter().map(|a| event(a)).collect(),
+        );
+        for row in &mut rows {
+            row.prev_hash = String::new();
+            row.hash = String::new();
+        }
+        rows
+    }
+
+    fn sealed(key: &SealKey, tip: &SealedTip, mut rows: Vec<AuditRow>) -> Vec<AuditRow> {
+        for (seq, value) in seal_rows(key, tip, &rows) {
+            rows.iter_mut().find(|r| r.seq == seq).unwrap().seal = Some(value);
+        }
+        rows
+    }
+
+    fn legacy_tip() -> SealedTip {
+        SealedTip {
+            seq: 0,
+            seal: GENESIS_HASH.into(),
+        }
+    }
+
+    #[test]
+    fn sealed_rows_verify_under_their_key_only() {
+        let k = key("the audit key");
+        let rows = sealed(&k, &legacy_tip(), appended(0, &["a", "b", "c"]));
+        assert!(rows
+            .iter()
+            .all(|r| r.seal.as_deref().is_some_and(|s| s.len() == 64)));
+        let tip = verify_sealed(&k, &legacy_tip(), &rows).unwrap();
+        assert_eq!(tip.seq, 3);
+        assert_eq!(
+            verify_sealed(&key("another key"), &legacy_tip(), &rows)
+                .unwrap_err()
+                .seq,
+            1
+        );
+    }
+
+    #[test]
+    fn an_edit_or_a_missing_row_is_found_at_its_row_and_a_reforged_chain_without_the_key_fails() {
+        let k = key("the audit key");
+        let rows = sealed(&k, &legacy_tip(), appended(0, &["a", "b", "c", "d"]));
+
+        let mut edited = rows.clone();
+        edited[1].after = Some("{\"role\":\"owner\"}".into());
+        assert_eq!(
+            verify_sealed(&k, &legacy_tip(), &edited).unwrap_err().seq,
+            2
+        );
+
+        let missing = [rows[0].clone(), rows[2].clone(), rows[3].clone()];
+        assert_eq!(
+            verify_sealed(&k, &legacy_tip(), &missing).unwrap_err().seq,
+            3
+        );
+
+        // Whoever holds only the database re-seals everything with a key of their own.
+        let mut reforged = edited.clone();
+        for row in &mut reforged {
+            row.seal = None;
+        }
+        let reforged = sealed(&key("a guessed key"), &legacy_tip(), reforged);
+        assert_eq!(
+            verify_sealed(&k, &legacy_tip(), &reforged).unwrap_err().seq,
+            1
+        );
+    }
+
+    #[test]
+    fn unsealed_rows_end_the_check_and_sealing_stops_at_a_gap() {
+        let k = key("the audit key");
+        let mut rows = sealed(&k, &legacy_tip(), appended(0, &["a", "b"]));
+        rows.extend(appended(2, &["c"]));
+        assert_eq!(verify_sealed(&k, &legacy_tip(), &rows).unwrap().seq, 2);
+
+        let with_gap = [appended(0, &["a"]), appended(2, &["c"])].concat();
+        assert_eq!(seal_rows(&k, &legacy_tip(), &with_gap).len(), 1);
+    }
+
+    #[test]
+    fn the_first_seal_covers_the_last_legacy_hash() {
+        let k = key("the audit key");
+        let legacy = chain(&ChainTip::genesis(), vec![event("old")]);
+        let handover = SealedTip {
+            seq: 1,
+            seal: legacy[0].hash.clone(),
+        };
+        let rows = sealed(&k, &handover, appended(1, &["new"]));
+        assert!(verify_sealed(&k, &handover, &rows).is_ok());
+        let rehashed = SealedTip {
+            seq: 1,
+            seal: "f".repeat(64),
+        };
+        assert_eq!(verify_sealed(&k, &rehashed, &rows).unwrap_err().seq, 2);
+    }
+
+    #[test]
+    fn anchors_are_genuine_under_their_key_and_their_names_sort_newest_first() {
+        let k = key("the audit key");
+        let tip = SealedTip {
+            seq: 42,
+            seal: "ab".repeat(32),
+        };
+        let anchor = Anchor::new(&k, &tip, "2026-12-04T10:00:00Z");
+        assert!(anchor.is_genuine(&k));
+        assert!(!anchor.is_genuine(&key("another key")));
+        let forged = Anchor {
+            seq: 41,
+            ..anchor.clone()
+        };
+        assert!(!forged.is_genuine(&k));
+        assert!(Anchor::object_key(43) < Anchor::object_key(42));
+        assert!(Anchor::object_key(1_000_000) < Anchor::object_key(999_999));
+        assert!(Anchor::object_key(1).starts_with(ANCHOR_PREFIX));
+    }
+
+    #[test]
+    fn a_seal_key_needs_32_bytes() {
+        assert!(SealKey::new("short").is_none());
+        assert!(SealKey::new(&"k".repeat(32)).is_some());
     }
 }

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use rusqlite::Connection;
 use serde_json::json;
 
+use fieldworker::domain::audit::{seal, AuditRow, SealKey};
+
 use crate::people::*;
 use crate::spawn::Tenant;
 
@@ -65,7 +67,7 @@ fn the_chain_verifies_after_a_mixed_workload_and_finds_a_tampered_row() {
         .execute("DELETE FROM audit_log WHERE seq = 3", [])
         .is_err());
     // …so an attacker drops the trigger first; the chain still gives them away.
-    conn.execute_batch("DROP TRIGGER audit_log_no_update")
+    conn.execute_batch("DROP TRIGGER audit_log_seal_once")
         .unwrap();
     conn.execute(
         "UPDATE audit_log SET after = '{\"email\":\"someone-else@example.com\"}' WHERE seq = 3",
@@ -77,6 +79,149 @@ fn the_chain_verifies_after_a_mixed_workload_and_finds_a_tampered_row() {
     let broken = owner.get("/api/v1/audit/verify").json();
     assert_eq!(broken["ok"], false, "{broken}");
     assert_eq!(broken["broken_at"], 3, "{broken}");
+}
+
+/// Opens the tenant's D1 file as someone with access to the disk would.
+fn open_d1(tenant: &Tenant) -> Connection {
+    let conn = Connection::open(d1_file(tenant)).expect("open the D1 file");
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    conn
+}
+
+fn verified(owner: &Browser<'_>) -> serde_json::Value {
+    let reply = owner.get("/api/v1/audit/verify");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json()
+}
+
+#[test]
+fn deleting_the_newest_rows_is_found_through_the_anchor() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    mixed_workload(&owner);
+    let before = verified(&owner);
+    assert_eq!(before["ok"], true, "{before}");
+    let tip = before["tip"]["seq"].as_i64().unwrap();
+    assert_eq!(
+        before["anchor"]["seq"], tip,
+        "the verified tip is anchored: {before}"
+    );
+
+    let conn = open_d1(&tenant);
+    conn.execute_batch("DROP TRIGGER audit_log_no_delete")
+        .unwrap();
+    let deleted = conn
+        .execute("DELETE FROM audit_log WHERE seq > ?1", [tip - 2])
+        .unwrap();
+    assert_eq!(deleted, 2);
+    drop(conn);
+
+    let after = verified(&owner);
+    assert_eq!(after["ok"], false, "{after}");
+    assert_eq!(after["broken_at"], tip, "{after}");
+    assert!(
+        after["reason"].as_str().unwrap().contains("deleted"),
+        "{after}"
+    );
+}
+
+#[test]
+fn a_chain_resealed_without_the_key_does_not_verify() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    mixed_workload(&owner);
+    assert_eq!(verified(&owner)["ok"], true);
+
+    // Someone holding only the database edits a row and re-seals every row after the legacy
+    // ones with a key of their own, as the published algorithm describes.
+    let conn = open_d1(&tenant);
+    conn.execute_batch("DROP TRIGGER audit_log_seal_once")
+        .unwrap();
+    conn.execute(
+        "UPDATE audit_log SET after = '{\"role\":\"owner\"}' WHERE seq = 2",
+        [],
+    )
+    .unwrap();
+    let rows: Vec<AuditRow> = {
+        let mut stmt = conn
+            .prepare(
+                "SELECT seq, prev_seq, at, actor_kind, actor_id, action, entity, entity_id, \
+                 before, after, ip, request_id, prev_hash, hash FROM audit_log ORDER BY seq",
+            )
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok(AuditRow {
+                seq: r.get(0)?,
+                prev_seq: r.get(1)?,
+                at: r.get(2)?,
+                actor_kind: r.get(3)?,
+                actor_id: r.get(4)?,
+                action: r.get(5)?,
+                entity: r.get(6)?,
+                entity_id: r.get(7)?,
+                before: r.get(8)?,
+                after: r.get(9)?,
+                ip: r.get(10)?,
+                request_id: r.get(11)?,
+                prev_hash: r.get(12)?,
+                hash: r.get(13)?,
+                seal: None,
+            })
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    let guessed = SealKey::new("a key that is not the tenant's secret key").unwrap();
+    let mut prev = "0".repeat(64);
+    for row in &rows {
+        let value = seal(&guessed, &prev, row);
+        conn.execute(
+            "UPDATE audit_log SET seal = ?1 WHERE seq = ?2",
+            (&value, row.seq),
+        )
+        .unwrap();
+        prev = value;
+    }
+    drop(conn);
+
+    let report = verified(&owner);
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["broken_at"], 1, "{report}");
+    let full = owner.get("/api/v1/audit/verify?full=true").json();
+    assert_eq!(full["ok"], false, "{full}");
+}
+
+#[test]
+fn writes_are_sealed_after_their_response_without_anyone_asking() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    mixed_workload(&owner);
+    let conn = open_d1(&tenant);
+    let started = std::time::Instant::now();
+    loop {
+        let (total, unsealed): (i64, i64) = conn
+            .query_row(
+                "SELECT COUNT(*), COUNT(*) FILTER (WHERE seal IS NULL) FROM audit_log",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        if total >= 7 && unsealed == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{unsealed} of {total} rows still unsealed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    drop(conn);
+    let report = verified(&owner);
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["unsealed"]["count"], 0, "{report}");
+    assert_eq!(report["key"], "AUDIT_KEY", "{report}");
 }
 
 #[test]

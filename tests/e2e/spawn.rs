@@ -16,6 +16,8 @@ use serde_json::Value;
 
 /// The operator token every test tenant is started with (unless a test says otherwise).
 pub const OPS_TOKEN: &str = "e2e-ops-token-0123456789";
+/// The key the audit trail is sealed under (a Worker secret, never in D1).
+pub const AUDIT_KEY: &str = "e2e-audit-key-0123456789abcdef-0123456789";
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -47,6 +49,8 @@ fn check_prerequisites() {
     let missing: Vec<&str> = [
         "build/index.js",
         "build/index_bg.wasm",
+        // The dashboard's files (wrangler.toml [assets]).
+        "build/public/_headers",
         "node_modules/.bin/wrangler",
     ]
     .into_iter()
@@ -178,6 +182,7 @@ impl Tenant {
         if let Some(token) = options.ops_token {
             cmd.args(["--var", &format!("OPS_TOKEN:{token}")]);
         }
+        cmd.args(["--var", &format!("AUDIT_KEY:{AUDIT_KEY}")]);
         for (name, value) in &options.vars {
             cmd.args(["--var", &format!("{name}:{value}")]);
         }

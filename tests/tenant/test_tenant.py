@@ -19,7 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts/tenant"
 HERE = Path(__file__).resolve().parent
-ALL_STEPS = ["d1", "kv", "r2", "migrate", "deploy", "secrets", "owner"]
+ALL_STEPS = ["d1", "kv", "r2", "migrate", "deploy", "secrets", "audit-key", "owner"]
+# The steps a tenant provisioned before AUDIT_KEY existed has recorded.
+BEFORE_AUDIT_KEY = [step for step in ALL_STEPS if step != "audit-key"]
 # Dry runs print commands as the operator would type them, with wrangler and scripts/admin.
 AS_OPERATOR = {"WRANGLER": "", "ADMIN": ""}
 LATEST = max(int(p.name[:4]) for p in (ROOT / "migrations").glob("[0-9][0-9][0-9][0-9]_*.sql"))
@@ -86,8 +88,9 @@ class Operator(unittest.TestCase):
         path = self.tenants / "registry.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
-    def write_registry(self, names, schema_version):
-        """A registry of fully created tenants, as scripts/tenant keeps it."""
+    def write_registry(self, names, schema_version, steps=ALL_STEPS):
+        """A registry of fully created tenants (or, with STEPS, created up to those), as
+        scripts/tenant keeps it."""
         self.tenants.mkdir(parents=True, exist_ok=True)
         cloudflare = {"d1": {}, "kv": {}, "r2": [], "workers": [], "secrets": {}, "migrated": []}
         with open(self.tenants / "registry.jsonl", "w") as file:
@@ -107,12 +110,16 @@ class Operator(unittest.TestCase):
                     "kv_title": f"{name}-sessions",
                     "kv_id": f"{i:032x}",
                     "r2_bucket": name,
-                    "steps": {step: "2026-01-01T00:00:00Z" for step in ALL_STEPS},
+                    "steps": {step: "2026-01-01T00:00:00Z" for step in steps},
                     "schema_version": schema_version,
                     "vars": {},
                 }
                 file.write(json.dumps(record, sort_keys=True) + "\n")
         Path(self.env["FAKE_WRANGLER_STATE"]).write_text(json.dumps(cloudflare))
+
+    def cloudflare(self):
+        """What the stand-in wrangler holds: resources, Workers and their secrets."""
+        return json.loads(Path(self.env["FAKE_WRANGLER_STATE"]).read_text())
 
     def table(self, stdout):
         """The result table at the end of the output as {tenant: result} (cells are separated
@@ -192,6 +199,19 @@ class Slugs(Operator):
             "ENVIRONMENT=development",
             expect=2,
         )
+        for secret in ("OPS_TOKEN", "AUDIT_KEY"):
+            result = self.tenant(
+                "create",
+                "good",
+                "--domain",
+                "example.com",
+                "--owner-email",
+                "o@x.example",
+                "--var",
+                f"{secret}=x",
+                expect=2,
+            )
+            self.assertIn(f"--var {secret}:", result.stderr)
         self.assertEqual(self.calls(), [])
         self.assertEqual(self.registry(), [])
 
@@ -221,6 +241,7 @@ class DryRuns(Operator):
             "wrangler d1 migrations apply DB --remote",
             "wrangler deploy --config",
             "wrangler secret put OPS_TOKEN",
+            "wrangler secret put AUDIT_KEY",
             "scripts/admin create-owner",
         ):
             self.assertEqual(sum(line.startswith(command) for line in lines), 1000, command)
@@ -231,9 +252,10 @@ class DryRuns(Operator):
         )
         block = lines[
             lines.index(
-                "# t0042: https://t0042.example.com  (to do: d1 kv r2 migrate deploy secrets owner)"
+                "# t0042: https://t0042.example.com  "
+                "(to do: d1 kv r2 migrate deploy secrets audit-key owner)"
             ) :
-        ][:12]
+        ][:14]
         config = f"{tenants}/t0042/wrangler.toml"
         self.assertEqual(
             block[1:4],
@@ -250,6 +272,14 @@ class DryRuns(Operator):
         )
         self.assertIn(
             f"wrangler secret put OPS_TOKEN --config {config} < {tenants}/t0042/ops-token", block
+        )
+        self.assertIn(
+            f"wrangler secret put AUDIT_KEY --config {config} < {tenants}/t0042/audit-key", block
+        )
+        self.assertIn(
+            f"# {tenants}/t0042/audit-key: a new random audit key "
+            "(the audit trail is sealed under it; back it up)",
+            block,
         )
         self.assertIn(
             f'scripts/admin create-owner --url https://t0042.example.com --token "$(cat {tenants}/t0042/ops-token)" '
@@ -337,6 +367,7 @@ class Provisioning(Operator):
                 ["d1", "migrations", "apply"],
                 ["deploy", "--config", shown],
                 ["secret", "put", "OPS_TOKEN"],
+                ["secret", "put", "AUDIT_KEY"],
             ],
         )
         self.assertEqual(
@@ -366,6 +397,13 @@ class Provisioning(Operator):
         self.assertEqual(
             deployed["r2_buckets"], [{"binding": "FILES", "bucket_name": "fieldworker-acme"}]
         )
+        # The dashboard's files come from this checkout's build (a path relative to the config).
+        self.assertEqual(
+            (Path(config).parent / deployed["assets"]["directory"]).resolve(),
+            (ROOT / "build/public").resolve(),
+        )
+        self.assertEqual(deployed["assets"]["binding"], "ASSETS")
+        self.assertEqual(deployed["assets"]["not_found_handling"], "none")
         self.assertEqual(
             deployed["compatibility_date"],
             tomllib.loads((ROOT / "wrangler.toml").read_text())["compatibility_date"],
@@ -377,6 +415,16 @@ class Provisioning(Operator):
         self.assertEqual(
             cloudflare["secrets"]["fieldworker-acme:OPS_TOKEN"], token, "the secret came on stdin"
         )
+        key_file = self.tenants / "acme/audit-key"
+        self.assertEqual(key_file.stat().st_mode & 0o777, 0o600)
+        key = key_file.read_text()
+        self.assertRegex(key, r"^[0-9a-f]{64}$", "32 random bytes, hex")
+        self.assertEqual(calls[-1], ["secret", "put", "AUDIT_KEY", "--config", shown])
+        self.assertEqual(
+            cloudflare["secrets"]["fieldworker-acme:AUDIT_KEY"], key, "the key came on stdin"
+        )
+        for kept in ("registry.jsonl", "acme/wrangler.toml", "acme/wrangler.log"):
+            self.assertNotIn(key, (self.tenants / kept).read_text(), f"the key is not in {kept}")
         [admin] = [
             json.loads(line) for line in Path(self.env["FAKE_ADMIN_LOG"]).read_text().splitlines()
         ]
@@ -415,7 +463,13 @@ class Provisioning(Operator):
         calls = [c["args"] for c in self.calls()]
         t2_calls = [c for c in calls if any("t2" in a for a in c)]
         self.assertEqual(
-            [c[0] for c in t2_calls], ["deploy", "secret"], "t2 went on from its deploy"
+            [c[:3] for c in t2_calls],
+            [
+                ["deploy", "--config", t2_calls[0][2]],
+                ["secret", "put", "OPS_TOKEN"],
+                ["secret", "put", "AUDIT_KEY"],
+            ],
+            "t2 went on from its deploy",
         )
         self.assertFalse(any(c[:2] == ["d1", "create"] and c[2].endswith("t2") for c in calls))
 
@@ -479,6 +533,109 @@ class Provisioning(Operator):
             "CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef wrangler d1 migrations apply",
             dry.stdout,
         )
+
+
+class AuditKey(Operator):
+    """AUDIT_KEY, the key the Worker seals its audit trail under: made once per tenant, kept in
+    tenants/<slug>/audit-key, put as a Worker secret, never replaced."""
+
+    OWNER = ["--domain", "example.com", "--owner-email", "o@x.example", "--no-build"]
+
+    def test_the_key_is_made_once_and_a_run_again_keeps_it_unchanged(self):
+        self.tenant("create", "acme", *self.OWNER)
+        key = (self.tenants / "acme/audit-key").read_text()
+        self.calls()
+        self.tenant("create", "acme", *self.OWNER)
+        self.assertEqual(self.calls(), [], "a finished tenant's key is not put again")
+        self.assertEqual((self.tenants / "acme/audit-key").read_text(), key)
+        self.assertEqual(self.cloudflare()["secrets"]["fieldworker-acme:AUDIT_KEY"], key)
+
+    def test_a_failed_put_is_retried_with_the_same_key_not_a_new_one(self):
+        result = self.tenant(
+            "create", "acme", *self.OWNER, fail="secret put AUDIT_KEY@/acme/", expect=1
+        )
+        self.assertEqual(self.table(result.stdout), {"acme": "failed"})
+        [record] = self.registry()
+        self.assertIn("secrets", record["steps"])
+        self.assertNotIn("audit-key", record["steps"])
+        self.assertNotIn("owner", record["steps"], "no owner (no audit row) before the key")
+        key = (self.tenants / "acme/audit-key").read_text()
+        self.calls()
+
+        result = self.tenant("create", "acme", *self.OWNER)
+        self.assertEqual(self.table(result.stdout), {"acme": "created"})
+        calls = self.calls()
+        self.assertEqual(
+            [c["args"][:3] for c in calls], [["secret", "put", "AUDIT_KEY"]], "only the key"
+        )
+        self.assertEqual(calls[0]["stdin"], key)
+        self.assertEqual((self.tenants / "acme/audit-key").read_text(), key, "never regenerated")
+        self.assertEqual(self.cloudflare()["secrets"]["fieldworker-acme:AUDIT_KEY"], key)
+
+    def test_a_key_file_too_short_to_seal_with_is_refused_not_replaced(self):
+        self.write_registry(["t0000"], schema_version=LATEST, steps=BEFORE_AUDIT_KEY)
+        (self.tenants / "t0000").mkdir()
+        (self.tenants / "t0000/audit-key").write_text("short")
+        result = self.tenant("create", "t0000", *self.OWNER, expect=1)
+        self.assertIn("holds no usable key", result.stdout)
+        self.assertEqual(self.calls(), [])
+        self.assertEqual((self.tenants / "t0000/audit-key").read_text(), "short")
+
+    def test_tenants_provisioned_before_the_key_get_it_on_their_next_deploy(self):
+        names = slugs(3)
+        self.write_registry(names, schema_version=LATEST, steps=BEFORE_AUDIT_KEY)
+        # One operator already made t0001's key by hand: it is used, not replaced.
+        (self.tenants / "t0001").mkdir()
+        (self.tenants / "t0001/audit-key").write_text("f" * 64)
+        listed = self.tenant("list").stdout
+        self.assertEqual(listed.count("incomplete: audit-key"), 3, listed)
+
+        dry = self.tenant("deploy", "--all", "--no-build", "--no-check", "--dry-run", **AS_OPERATOR)
+        tenants = (
+            os.path.relpath(self.tenants, ROOT)
+            if self.tenants.is_relative_to(ROOT)
+            else str(self.tenants)
+        )
+        self.assertIn(
+            f"wrangler secret put AUDIT_KEY --config {tenants}/t0000/wrangler.toml "
+            f"< {tenants}/t0000/audit-key",
+            dry.stdout,
+        )
+        self.assertIn(f"# {tenants}/t0001/audit-key: the tenant's audit key, as it is", dry.stdout)
+        self.assertEqual(self.calls(), [])
+        self.assertFalse((self.tenants / "t0000/audit-key").exists(), "a dry run writes nothing")
+
+        result = self.tenant("deploy", "--all", "--no-build", "--no-check")
+        self.assertEqual(set(self.table(result.stdout).values()), {"deployed"})
+        self.assertIn("AUDIT_KEY put; back up", result.stdout)
+        calls = self.calls()
+        for slug in names:
+            own = [c for c in calls if any(f"/{slug}/" in a for a in c["args"])]
+            self.assertEqual(
+                [c["args"][:3] for c in own],
+                [["secret", "put", "AUDIT_KEY"], ["deploy", "--config", own[1]["args"][2]]],
+                "the key goes in before the new build",
+            )
+            key = (self.tenants / slug / "audit-key").read_text()
+            self.assertEqual(own[0]["stdin"], key)
+            self.assertEqual(self.cloudflare()["secrets"][f"fieldworker-{slug}:AUDIT_KEY"], key)
+        self.assertEqual((self.tenants / "t0001/audit-key").read_text(), "f" * 64)
+        self.assertTrue(all("audit-key" in r["steps"] for r in self.registry()))
+        self.assertNotIn("incomplete", self.tenant("list").stdout)
+
+        self.tenant("deploy", "--all", "--no-build", "--no-check")
+        self.assertEqual([c["args"][0] for c in self.calls()], ["deploy"] * 3, "put once")
+
+    def test_a_tenant_provisioned_before_the_key_gets_it_from_create_too(self):
+        self.write_registry(["t0000"], schema_version=LATEST, steps=BEFORE_AUDIT_KEY)
+        dry = self.tenant("create", "t0000", *self.OWNER, "--dry-run")
+        self.assertIn("(to do: audit-key)", dry.stdout)
+        result = self.tenant("create", "t0000", *self.OWNER)
+        self.assertEqual(self.table(result.stdout), {"t0000": "created"})
+        calls = self.calls()
+        self.assertEqual([c["args"][:3] for c in calls], [["secret", "put", "AUDIT_KEY"]])
+        self.assertEqual(calls[0]["stdin"], (self.tenants / "t0000/audit-key").read_text())
+        self.assertEqual(sorted(self.registry()[0]["steps"]), sorted(ALL_STEPS))
 
 
 class Rollouts(Operator):
@@ -579,6 +736,17 @@ class Destroying(Operator):
         self.assertEqual(self.calls(), [])
         self.assertEqual(len(self.registry()), 2)
 
+    def test_destroy_keeps_the_audit_key_beside_the_export_and_says_so(self):
+        key = (self.tenants / "gone/audit-key").read_text()
+        result = self.tenant("destroy", "gone", stdin="gone\ndestroy gone\n")
+        [kept] = (self.tenants / "_destroyed").iterdir()
+        self.assertEqual(len(list(kept.glob("export-*.sql"))), 1)
+        self.assertEqual((kept / "audit-key").read_text(), key, "the export's trail needs it")
+        self.assertEqual((kept / "audit-key").stat().st_mode & 0o777, 0o600)
+        self.assertIn("audit key is kept beside the export", result.stderr)
+        self.assertIn(f"{kept.name}/audit-key", result.stderr)
+        self.assertTrue((self.tenants / "keep/audit-key").exists(), "other tenants keep theirs")
+
     def test_destroy_stops_the_worker_exports_the_data_then_deletes_everything(self):
         self.tenant("destroy", "gone", stdin="gone\ndestroy gone\n")
         calls = [c["args"] for c in self.calls()]
@@ -603,6 +771,7 @@ class Destroying(Operator):
         [export] = kept.glob("export-*.sql")
         self.assertIn("fieldworker-gone", export.read_text())
         self.assertFalse((kept / "ops-token").exists(), "secrets do not outlive the tenant")
+        self.assertFalse((kept / "owner-password").exists())
         cloudflare = json.loads(Path(self.env["FAKE_WRANGLER_STATE"]).read_text())
         self.assertEqual(list(cloudflare["d1"]), ["fieldworker-keep"])
         self.assertEqual(cloudflare["r2"], ["fieldworker-keep"])
@@ -629,6 +798,7 @@ class Destroying(Operator):
         self.assertIn("wrangler delete --name fieldworker-gone --force", result.stdout)
         self.assertIn("wrangler d1 export fieldworker-gone --remote --output", result.stdout)
         self.assertIn("wrangler r2 bucket delete fieldworker-gone", result.stdout)
+        self.assertRegex(result.stdout, r"keep \S*/gone/audit-key beside the export")
         self.assertEqual(self.calls(), [])
         self.assertEqual(len(self.registry()), 2)
 
@@ -700,6 +870,7 @@ class RealWrangler(Operator):
             "env.DB (fieldworker-acme)",
             "env.SESSIONS",
             "env.FILES (fieldworker-acme)",
+            "env.ASSETS",
             'env.ENVIRONMENT ("production")',
         ):
             self.assertIn(binding, bundle.stdout)

@@ -565,6 +565,7 @@ mod tests {
             request_id: None,
             prev_hash: String::new(),
             hash: String::new(),
+            seal: None,
         };
         let html = render(Role::Viewer, "in_progress", &[row]);
         assert!(html.contains("Scheduled → In progress"), "{html}");
