@@ -10,6 +10,7 @@ use fieldworker::db::{
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
+use fieldworker::write::sql as write_sql;
 use rusqlite::Connection;
 
 fn root() -> PathBuf {
@@ -82,11 +83,22 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         probe::INSERT_PROBE,
         probe::SELECT_PROBE,
         probe::DELETE_PROBE,
-        audit::SELECT_TIP,
-        audit::INSERT_AUDIT,
-        audit::INSERT_AUDIT_IF_CHANGED,
+        write_sql::APPEND_AUDIT,
+        write_sql::APPEND_AUDIT_IF_CHANGED,
+        write_sql::GUARD,
+        write_sql::REMEMBER_KEY,
+        write_sql::RECALL_KEY,
+        users::RESERVE_ATTEMPT,
+        users::RELEASE_ATTEMPT,
         audit::SELECT_RECENT,
         audit::SELECT_PAGE,
+        audit::SELECT_ROW,
+        audit::SELECT_CHAIN,
+        audit::SELECT_SEALED_TIP,
+        audit::SELECT_UNSEALED,
+        audit::SELECT_LAG,
+        audit::SEAL_ROW,
+        audit::RECORD_ANCHOR,
         users::SELECT_BY_EMAIL,
         users::SELECT_BY_ID,
         users::SELECT_BY_TOKEN_HASH,
@@ -100,7 +112,6 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         users::DISABLE_TOTP,
         users::CONSUME_TOTP_STEP,
         users::SELECT_ATTEMPTS,
-        users::COUNT_FAILURE,
         users::LOCK_IF_OVER,
         users::RESET_ATTEMPTS,
         users::CLEAR_ATTEMPTS,
@@ -287,109 +298,171 @@ fn add_user(conn: &Connection, id: &str, role: &str) {
     .unwrap();
 }
 
+/// The parameters of `APPEND_AUDIT` for an event named `action`: at, actor kind, actor id,
+/// action, entity, entity id, before, after, ip, request id.
+fn appended(action: &str) -> rusqlite::ParamsFromIter<Vec<Option<String>>> {
+    let text = |s: &str| Some(s.to_owned());
+    rusqlite::params_from_iter(vec![
+        text("t"),
+        text("system"),
+        None,
+        text(action),
+        text("e"),
+        None,
+        None,
+        None,
+        None,
+        text("r"),
+    ])
+}
+
+fn audit_count(conn: &Connection) -> i64 {
+    conn.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
+        .unwrap()
+}
+
 #[test]
-fn the_audit_log_refuses_updates_and_deletes() {
+fn appended_audit_rows_number_themselves_and_can_only_be_sealed_once() {
     let conn = migrated();
-    conn.execute(
-        audit::INSERT_AUDIT,
-        (
-            1,
-            0,
-            "t",
-            "system",
-            None::<&str>,
-            "a",
-            "e",
-            None::<&str>,
-            None::<&str>,
-            None::<&str>,
-            None::<&str>,
-            None::<&str>,
-            "0",
-            "h",
-        ),
-    )
-    .unwrap();
+    for action in ["a", "b", "c"] {
+        conn.execute(write_sql::APPEND_AUDIT, appended(action))
+            .unwrap();
+    }
+    let seqs: Vec<(i64, i64)> = conn
+        .prepare("SELECT seq, prev_seq FROM audit_log ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(seqs, vec![(1, 0), (2, 1), (3, 2)]);
     assert!(conn
-        .execute("UPDATE audit_log SET action = 'x'", [])
+        .execute("UPDATE audit_log SET action = 'x' WHERE seq = 1", [])
         .is_err());
     assert!(conn.execute("DELETE FROM audit_log", []).is_err());
-    // A second row after the same predecessor would fork the chain: refused.
-    let fork = conn.execute(
-        audit::INSERT_AUDIT,
-        (
-            2,
-            0,
-            "t",
-            "system",
-            None::<&str>,
-            "b",
-            "e",
-            None::<&str>,
-            None::<&str>,
-            None::<&str>,
-            None::<&str>,
-            None::<&str>,
-            "0",
-            "h2",
-        ),
+    // Sealing: the first keyed row follows the legacy tip (none here), each next one only
+    // after exactly the seal it was computed from.
+    assert_eq!(
+        conn.execute(audit::SEAL_ROW, ("s1", 1, 0, None::<&str>))
+            .unwrap(),
+        1
     );
-    assert!(fork.is_err());
+    assert_eq!(
+        conn.execute(audit::SEAL_ROW, ("s2", 2, 1, Some("another seal")))
+            .unwrap(),
+        0,
+        "a seal computed after another predecessor is not written"
+    );
+    assert_eq!(
+        conn.execute(audit::SEAL_ROW, ("s2", 2, 1, Some("s1")))
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        conn.execute(audit::SEAL_ROW, ("again", 2, 1, Some("s1")))
+            .unwrap(),
+        0,
+        "a sealed row is not sealed again"
+    );
+    assert!(
+        conn.execute("UPDATE audit_log SET seal = 'x' WHERE seq = 2", [])
+            .is_err(),
+        "the trigger refuses changing a seal"
+    );
+    assert!(conn
+        .execute(
+            "UPDATE audit_log SET seal = 's3', after = '{}' WHERE seq = 3",
+            []
+        )
+        .is_err());
+    let unsealed: Vec<i64> = conn
+        .prepare(audit::SELECT_UNSEALED)
+        .unwrap()
+        .query_map([10], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(unsealed, vec![3]);
+}
+
+#[test]
+fn legacy_rows_keep_their_hash_chain_and_are_never_sealed() {
+    let conn = Connection::open_in_memory().expect("sqlite");
+    let all = migrations();
+    // A tenant with rows written the old way before the keyed chain's migration.
+    for (number, name, sql) in &all {
+        if *number == 7 {
+            conn.execute(
+                "INSERT INTO audit_log (seq, prev_seq, at, actor_kind, action, entity, \
+                 prev_hash, hash) VALUES (1, 0, 't', 'system', 'old', 'e', '0', 'h1')",
+                [],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(sql)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let (legacy_seq, legacy_hash): (i64, String) = conn
+        .query_row(audit::SELECT_CHAIN, [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((legacy_seq, legacy_hash.as_str()), (1, "h1"));
+    assert!(conn
+        .execute("UPDATE audit_log SET seal = 'x' WHERE seq = 1", [])
+        .is_err());
+    // The old code, still running until its deploy, appends after the tip it reads.
+    conn.execute(
+        "INSERT INTO audit_log (seq, prev_seq, at, actor_kind, action, entity, prev_hash, \
+         hash) VALUES (2, 1, 't', 'system', 'old code', 'e', 'h1', 'h2')",
+        [],
+    )
+    .unwrap();
+    conn.execute(write_sql::APPEND_AUDIT, appended("new"))
+        .unwrap();
+    let next: Vec<i64> = conn
+        .prepare(audit::SELECT_UNSEALED)
+        .unwrap()
+        .query_map([10], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        next,
+        vec![2, 3],
+        "rows after the legacy tip are sealed, whoever wrote them"
+    );
 }
 
 #[test]
 fn a_guarded_audit_row_is_written_only_when_the_statement_before_it_changed_a_row() {
     let conn = migrated();
     add_user(&conn, "u1", "viewer");
-    let audit_row = |seq: i64| {
-        (
-            seq,
-            seq - 1,
-            "t",
-            "user",
-            None::<&str>,
-            "user.updated",
-            "user",
-            None::<&str>,
-            None::<&str>,
-            None::<&str>,
-            None::<&str>,
-            None::<&str>,
-            "p",
-            "h",
-        )
-    };
     // Stale version: no change, so no audit row.
     conn.execute(users::UPDATE_ROLE_ACTIVE, ("dispatcher", 1, "t", "u1", 9))
         .unwrap();
-    conn.execute(audit::INSERT_AUDIT_IF_CHANGED, audit_row(1))
+    conn.execute(write_sql::APPEND_AUDIT_IF_CHANGED, appended("user.updated"))
         .unwrap();
-    let count = |conn: &Connection| -> i64 {
-        conn.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
-            .unwrap()
-    };
-    assert_eq!(count(&conn), 0);
+    assert_eq!(audit_count(&conn), 0);
     conn.execute(users::UPDATE_ROLE_ACTIVE, ("dispatcher", 1, "t", "u1", 1))
         .unwrap();
-    conn.execute(audit::INSERT_AUDIT_IF_CHANGED, audit_row(1))
+    conn.execute(write_sql::APPEND_AUDIT_IF_CHANGED, appended("user.updated"))
         .unwrap();
-    assert_eq!(count(&conn), 1);
+    assert_eq!(audit_count(&conn), 1);
     // Several rows for one statement (a conversion audits the quote, job and invoice): each
     // follows the one before, so a refused write leaves none and an accepted one all.
     conn.execute(users::UPDATE_ROLE_ACTIVE, ("viewer", 1, "t", "u1", 9))
         .unwrap();
-    for seq in 2..=4 {
-        conn.execute(audit::INSERT_AUDIT_IF_CHANGED, audit_row(seq))
+    for _ in 2..=4 {
+        conn.execute(write_sql::APPEND_AUDIT_IF_CHANGED, appended("user.updated"))
             .unwrap();
     }
-    assert_eq!(count(&conn), 1, "none after a refused write");
+    assert_eq!(audit_count(&conn), 1, "none after a refused write");
     conn.execute(users::UPDATE_ROLE_ACTIVE, ("viewer", 1, "t", "u1", 2))
         .unwrap();
-    for seq in 2..=4 {
-        conn.execute(audit::INSERT_AUDIT_IF_CHANGED, audit_row(seq))
+    for _ in 2..=4 {
+        conn.execute(write_sql::APPEND_AUDIT_IF_CHANGED, appended("user.updated"))
             .unwrap();
     }
-    assert_eq!(count(&conn), 4, "all after an accepted one");
+    assert_eq!(audit_count(&conn), 4, "all after an accepted one");
 }
 
 #[test]
@@ -478,15 +551,58 @@ fn an_invited_user_is_created_only_by_the_batch_that_consumed_the_invite() {
 
 /// Runs one failed sign-in for `subject` at `now` with limit `max`, as the Worker's batch
 /// does; answers whether it locked the subject.
+/// One failed attempt, as sign-in makes it: reserved before it is checked, then the lock if
+/// it was the last one allowed. Answers whether it locked the subject.
 fn fail(conn: &Connection, subject: &str, now: i64, max: i64) -> bool {
-    conn.execute(users::COUNT_FAILURE, (subject, now, WINDOW_MS as i64))
-        .unwrap();
+    assert_eq!(
+        reserve(conn, subject, now, max),
+        1,
+        "the attempt was refused"
+    );
     conn.execute(
         users::LOCK_IF_OVER,
         (subject, now, max, BASE_LOCK_MS as i64, MAX_LOCK_MS as i64),
     )
     .unwrap()
         == 1
+}
+
+fn reserve(conn: &Connection, subject: &str, now: i64, max: i64) -> usize {
+    conn.execute(
+        users::RESERVE_ATTEMPT,
+        (subject, now, WINDOW_MS as i64, max),
+    )
+    .unwrap()
+}
+
+#[test]
+fn attempts_are_reserved_before_they_are_checked_and_refused_past_the_cap_or_while_locked() {
+    let conn = migrated();
+    let s = "email:a@x.example";
+    let t = 50_000_000;
+    // A burst: five reservations take, every later one is refused before any is checked.
+    let taken: Vec<usize> = (0..40).map(|i| reserve(&conn, s, t + i, 5)).collect();
+    assert_eq!(taken.iter().sum::<usize>(), 5);
+    assert_eq!(&taken[..5], &[1; 5]);
+    // The five fail: the lock follows, and nothing is reserved while it holds.
+    conn.execute(
+        users::LOCK_IF_OVER,
+        (s, t + 50, 5, BASE_LOCK_MS as i64, MAX_LOCK_MS as i64),
+    )
+    .unwrap();
+    assert_eq!(reserve(&conn, s, t + 60, 5), 0);
+    let after_lock = t + 50 + BASE_LOCK_MS as i64;
+    assert_eq!(reserve(&conn, s, after_lock, 5), 1);
+    // A success gives its reservation back; an IP's release only takes one away.
+    conn.execute(users::RESET_ATTEMPTS, [s]).unwrap();
+    let ip = "ip:203.0.113.9";
+    reserve(&conn, ip, t, 30);
+    reserve(&conn, ip, t, 30);
+    conn.execute(users::RELEASE_ATTEMPT, [ip]).unwrap();
+    let failures: i64 = conn
+        .query_row(users::SELECT_ATTEMPTS, [ip], |r| r.get(0))
+        .unwrap();
+    assert_eq!(failures, 1);
 }
 
 fn locked_until(conn: &Connection, subject: &str) -> Option<i64> {

@@ -1,11 +1,11 @@
 //! Customers and sites.
 
 use serde::Deserialize;
-use worker::{D1Database, D1PreparedStatement};
 
-use crate::db::{int, opt_text, statement, text};
 use crate::domain::customers::{Customer, Site};
 use crate::error::{AppError, AppResult};
+use crate::sql;
+use crate::write::{Param, Sql};
 
 /// One page in (name, id) order, after the cursor, optionally matching a search pattern.
 /// ?1 archived, ?2 LIKE pattern, ?3/?4 cursor name/id, ?5 limit.
@@ -155,100 +155,76 @@ fn json_list<T: std::fmt::Display>(items: &[T]) -> String {
     serde_json::Value::from(items.iter().map(ToString::to_string).collect::<Vec<_>>()).to_string()
 }
 
+/// The customer and its sites: one record, read together.
+pub fn load(id: &str) -> Vec<Sql> {
+    vec![sql!(SELECT_BY_ID, id), sql!(SELECT_SITES, id)]
+}
+
 /// The bound values of a customer's fields, in the order INSERT and UPDATE take them.
-fn customer_values(c: &Customer) -> [wasm_bindgen::JsValue; 8] {
-    [
-        text(&c.name),
-        opt_text(c.company.as_deref()),
-        text(&json_list(&c.emails)),
-        text(&json_list(&c.phones)),
-        text(&json_list(&c.tags)),
-        opt_text(c.notes.as_deref()),
-        text(&c.preferred_contact),
-        text(&c.search_text()),
+fn customer_values(c: &Customer) -> Vec<Param> {
+    vec![
+        c.name.as_str().into(),
+        c.company.as_deref().into(),
+        json_list(&c.emails).into(),
+        json_list(&c.phones).into(),
+        json_list(&c.tags).into(),
+        c.notes.as_deref().into(),
+        c.preferred_contact.as_str().into(),
+        c.search_text().into(),
     ]
 }
 
-pub fn insert(
-    db: &D1Database,
-    id: &str,
-    c: &Customer,
-    now: &str,
-) -> AppResult<D1PreparedStatement> {
-    let mut params = vec![text(id)];
+pub fn insert(id: &str, c: &Customer, now: &str) -> Sql {
+    let mut params = vec![id.into()];
     params.extend(customer_values(c));
-    params.push(text(now));
-    statement(db, INSERT, &params)
+    params.push(now.into());
+    Sql::new(INSERT, params)
 }
 
-pub fn update(
-    db: &D1Database,
-    id: &str,
-    version: i64,
-    c: &Customer,
-    now: &str,
-) -> AppResult<D1PreparedStatement> {
-    let mut params = customer_values(c).to_vec();
-    params.extend([text(now), text(id), int(version)]);
-    statement(db, UPDATE, &params)
+pub fn update(id: &str, version: i64, c: &Customer, now: &str) -> Sql {
+    let mut params = customer_values(c);
+    params.extend([now.into(), id.into(), version.into()]);
+    Sql::new(UPDATE, params)
 }
 
-fn site_values(s: &Site) -> [wasm_bindgen::JsValue; 9] {
-    [
-        opt_text(s.label.as_deref()),
-        text(&s.line1),
-        opt_text(s.line2.as_deref()),
-        opt_text(s.city.as_deref()),
-        opt_text(s.region.as_deref()),
-        opt_text(s.postal_code.as_deref()),
-        opt_text(s.country.as_deref()),
-        opt_text(s.access_notes.as_deref()),
-        int(i64::from(s.is_primary)),
+pub fn archive(id: &str, version: i64, now: &str) -> Sql {
+    sql!(ARCHIVE, now, id, version)
+}
+
+fn site_values(s: &Site) -> Vec<Param> {
+    vec![
+        s.label.as_deref().into(),
+        s.line1.as_str().into(),
+        s.line2.as_deref().into(),
+        s.city.as_deref().into(),
+        s.region.as_deref().into(),
+        s.postal_code.as_deref().into(),
+        s.country.as_deref().into(),
+        s.access_notes.as_deref().into(),
+        i64::from(s.is_primary).into(),
     ]
 }
 
-pub fn insert_site(
-    db: &D1Database,
-    id: &str,
-    customer_id: &str,
-    s: &Site,
-    now: &str,
-) -> AppResult<D1PreparedStatement> {
+pub fn insert_site(id: &str, customer_id: &str, s: &Site, now: &str) -> Sql {
     // ?1 id, ?2 customer, ?3..?11 the fields (?11 the asked-for primary flag), ?12 now.
-    let mut params = vec![text(id), text(customer_id)];
+    let mut params = vec![id.into(), customer_id.into()];
     params.extend(site_values(s));
-    params.push(text(now));
-    statement(db, INSERT_SITE, &params)
+    params.push(now.into());
+    Sql::new(INSERT_SITE, params)
 }
 
-pub fn update_site(
-    db: &D1Database,
-    id: &str,
-    version: i64,
-    s: &Site,
-    now: &str,
-) -> AppResult<D1PreparedStatement> {
-    let mut params = site_values(s).to_vec();
-    params.extend([text(now), text(id), int(version)]);
-    statement(db, UPDATE_SITE, &params)
+pub fn update_site(id: &str, version: i64, s: &Site, now: &str) -> Sql {
+    let mut params = site_values(s);
+    params.extend([now.into(), id.into(), version.into()]);
+    Sql::new(UPDATE_SITE, params)
 }
 
 /// `version`: the version the caller read of the site being updated; `None` for a new site.
 pub fn clear_other_primary(
-    db: &D1Database,
     customer_id: &str,
     site_id: &str,
     version: Option<i64>,
     now: &str,
-) -> AppResult<D1PreparedStatement> {
-    statement(
-        db,
-        CLEAR_OTHER_PRIMARY,
-        &[
-            text(customer_id),
-            text(site_id),
-            text(now),
-            crate::db::opt_int(version),
-        ],
-    )
+) -> Sql {
+    sql!(CLEAR_OTHER_PRIMARY, customer_id, site_id, now, version)
 }

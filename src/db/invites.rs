@@ -5,6 +5,8 @@ use worker::D1Database;
 
 use crate::db::{first, text};
 use crate::error::AppResult;
+use crate::sql;
+use crate::write::Sql;
 
 pub const INSERT: &str = "INSERT INTO invites (id, token_hash, email, role, invited_by, \
     expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -26,4 +28,16 @@ pub struct Invite {
 
 pub async fn by_hash(db: &D1Database, hash: &str) -> AppResult<Option<Invite>> {
     first(db, SELECT_BY_HASH, &[text(hash)]).await
+}
+
+pub fn insert(
+    id: &str,
+    token_hash: &str,
+    email: &str,
+    role: &str,
+    invited_by: &str,
+    expires_at: i64,
+    now_ms: i64,
+) -> Sql {
+    sql!(INSERT, id, token_hash, email, role, invited_by, expires_at, now_ms)
 }

@@ -6,14 +6,13 @@
 //! a payment row exists exactly when the invoice's sums include it.
 
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
 
-use crate::db::{int, opt_text, statement, text};
 use crate::domain::invoices::{Entry, EntryKind, Invoice, InvoiceStatus, PaymentMethod};
 use crate::domain::money::{Line, Totals};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
+use crate::sql;
+use crate::write::{Param, Sql};
 
 macro_rules! columns {
     () => {
@@ -282,13 +281,15 @@ pub fn lines_json(lines: &[Line]) -> String {
 }
 
 /// The stored form of a document's totals: the JSON and its four sums, as parameters.
-pub fn totals_params(totals: &Totals) -> [JsValue; 5] {
+pub fn totals_params(totals: &Totals) -> [Param; 5] {
     [
-        text(&serde_json::to_string(totals).unwrap_or_else(|_| "{}".to_owned())),
-        int(totals.subtotal),
-        int(totals.discount_total),
-        int(totals.tax_total),
-        int(totals.total),
+        serde_json::to_string(totals)
+            .unwrap_or_else(|_| "{}".to_owned())
+            .into(),
+        totals.subtotal.into(),
+        totals.discount_total.into(),
+        totals.tax_total.into(),
+        totals.total.into(),
     ]
 }
 
@@ -305,69 +306,63 @@ pub struct NewInvoice<'a> {
 }
 
 /// The parameters ?5–?16 shared by [`INSERT`] and [`INSERT_FROM_QUOTE`].
-fn document_params(new: &NewInvoice<'_>) -> Vec<JsValue> {
+fn document_params(new: &NewInvoice<'_>) -> Vec<Param> {
     let mut params = vec![
-        text(new.invoice.pricing.currency.code()),
-        text(new.invoice.pricing.rounding.as_str()),
-        text(&lines_json(&new.invoice.lines)),
+        new.invoice.pricing.currency.code().into(),
+        new.invoice.pricing.rounding.as_str().into(),
+        lines_json(&new.invoice.lines).into(),
     ];
     params.extend(totals_params(new.totals));
     params.extend([
-        int(new.invoice.deposit),
-        opt_text(new.invoice.notes.as_deref()),
-        opt_text(new.invoice.terms.as_deref()),
-        int(new.payment_terms_days),
+        new.invoice.deposit.into(),
+        new.invoice.notes.as_deref().into(),
+        new.invoice.terms.as_deref().into(),
+        new.payment_terms_days.into(),
     ]);
     params
 }
 
-pub fn insert(db: &D1Database, new: &NewInvoice<'_>) -> AppResult<D1PreparedStatement> {
+pub fn insert(new: &NewInvoice<'_>) -> Sql {
     let mut params = vec![
-        text(new.id),
-        text(new.customer_id),
-        opt_text(new.site_id),
-        opt_text(new.job_id),
+        new.id.into(),
+        new.customer_id.into(),
+        new.site_id.into(),
+        new.job_id.into(),
     ];
     params.extend(document_params(new));
-    params.push(text(new.now));
-    statement(db, INSERT, &params)
+    params.push(new.now.into());
+    Sql::new(INSERT, params)
 }
 
 /// The draft of a conversion: customer and site come from the quote (`quote_id` as read at
 /// `quote_version`), the job is the quote's or the one the same batch creates.
-pub fn insert_from_quote(
-    db: &D1Database,
-    new: &NewInvoice<'_>,
-    quote_id: &str,
-    quote_version: i64,
-) -> AppResult<D1PreparedStatement> {
-    let mut params = vec![text(new.id), text(new.now), opt_text(new.job_id)];
+pub fn insert_from_quote(new: &NewInvoice<'_>, quote_id: &str, quote_version: i64) -> Sql {
+    let mut params = vec![new.id.into(), new.now.into(), new.job_id.into()];
     params.extend(document_params(new));
-    params.extend([text(quote_id), int(quote_version)]);
-    statement(db, INSERT_FROM_QUOTE, &params)
+    params.extend([quote_id.into(), quote_version.into()]);
+    Sql::new(INSERT_FROM_QUOTE, params)
 }
 
 pub fn update(
-    db: &D1Database,
     id: &str,
     version: i64,
     invoice: &Invoice,
     totals: &Totals,
     payment_terms_days: i64,
     now: &str,
-) -> AppResult<D1PreparedStatement> {
-    let mut params = vec![text(&lines_json(&invoice.lines))];
+) -> Sql {
+    let mut params = vec![lines_json(&invoice.lines).into()];
     params.extend(totals_params(totals));
     params.extend([
-        int(invoice.deposit),
-        opt_text(invoice.notes.as_deref()),
-        opt_text(invoice.terms.as_deref()),
-        int(payment_terms_days),
-        text(now),
-        text(id),
-        int(version),
+        invoice.deposit.into(),
+        invoice.notes.as_deref().into(),
+        invoice.terms.as_deref().into(),
+        payment_terms_days.into(),
+        now.into(),
+        id.into(),
+        version.into(),
     ]);
-    statement(db, UPDATE, &params)
+    Sql::new(UPDATE, params)
 }
 
 /// A recorded payment or refund, for one batch: the row, then the invoice's sums.
@@ -383,41 +378,33 @@ pub struct NewPayment<'a> {
     pub now: &'a str,
 }
 
-pub fn record_payment(
-    db: &D1Database,
-    new: &NewPayment<'_>,
-) -> AppResult<[D1PreparedStatement; 2]> {
+/// The payment row, then the invoice's sums (the guard: it moves the invoice's version).
+pub fn record_payment(new: &NewPayment<'_>) -> [Sql; 2] {
     let (kind, paid, refunded) = match new.entry.kind {
         EntryKind::Payment => ("payment", new.entry.amount, 0),
         EntryKind::Refund => ("refund", 0, new.entry.amount),
     };
-    let insert = statement(
-        db,
+    let insert = sql!(
         INSERT_PAYMENT,
-        &[
-            text(new.id),
-            text(new.invoice_id),
-            text(kind),
-            int(new.entry.amount),
-            text(new.entry.method.as_str()),
-            text(&new.entry.at.to_rfc3339()),
-            opt_text(new.reference),
-            opt_text(new.external_id),
-            opt_text(new.recorded_by),
-            int(new.invoice_version),
-        ],
-    )?;
-    let sums = statement(
-        db,
+        new.id,
+        new.invoice_id,
+        kind,
+        new.entry.amount,
+        new.entry.method.as_str(),
+        new.entry.at.to_rfc3339(),
+        new.reference,
+        new.external_id,
+        new.recorded_by,
+        new.invoice_version,
+    );
+    let sums = sql!(
         RECORD_PAYMENT,
-        &[
-            int(paid),
-            int(refunded),
-            text(new.now),
-            text(new.invoice_id),
-            int(new.invoice_version),
-            text(new.id),
-        ],
-    )?;
-    Ok([insert, sums])
+        paid,
+        refunded,
+        new.now,
+        new.invoice_id,
+        new.invoice_version,
+        new.id,
+    );
+    [insert, sums]
 }

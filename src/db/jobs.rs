@@ -1,11 +1,10 @@
 //! Jobs, their technicians and notes.
 
 use serde::Deserialize;
-use worker::{D1Database, D1PreparedStatement};
 
-use crate::db::{int, opt_text, statement, text};
 use crate::domain::jobs::{Job, LineItem};
-use crate::error::AppResult;
+use crate::sql;
+use crate::write::Sql;
 
 /// A job with its technicians as a JSON array.
 pub const SELECT_BY_ID: &str = "SELECT j.id, j.number, j.customer_id, j.site_id, j.title, \
@@ -104,62 +103,46 @@ fn items_json(items: &[LineItem]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
 }
 
-pub fn insert(
-    db: &D1Database,
-    id: &str,
-    customer_id: &str,
-    site_id: &str,
-    job: &Job,
-    now: &str,
-) -> AppResult<D1PreparedStatement> {
-    statement(
-        db,
+pub fn insert(id: &str, customer_id: &str, site_id: &str, job: &Job, now: &str) -> Sql {
+    sql!(
         INSERT,
-        &[
-            text(id),
-            text(customer_id),
-            text(site_id),
-            text(&job.title),
-            opt_text(job.description.as_deref()),
-            text(job.priority.as_str()),
-            text(&items_json(&job.items)),
-            text(now),
-        ],
+        id,
+        customer_id,
+        site_id,
+        job.title.as_str(),
+        job.description.as_deref(),
+        job.priority.as_str(),
+        items_json(&job.items),
+        now
     )
 }
 
-pub fn update(
-    db: &D1Database,
-    id: &str,
-    version: i64,
-    job: &Job,
-    now: &str,
-) -> AppResult<D1PreparedStatement> {
-    statement(
-        db,
+pub fn update(id: &str, version: i64, job: &Job, now: &str) -> Sql {
+    sql!(
         UPDATE,
-        &[
-            text(&job.title),
-            opt_text(job.description.as_deref()),
-            text(job.priority.as_str()),
-            text(&items_json(&job.items)),
-            text(now),
-            text(id),
-            int(version),
-        ],
+        job.title.as_str(),
+        job.description.as_deref(),
+        job.priority.as_str(),
+        items_json(&job.items),
+        now,
+        id,
+        version
     )
+}
+
+pub fn set_status(id: &str, version: i64, from: &str, to: &str, now: &str) -> Sql {
+    sql!(SET_STATUS, to, now, id, version, from)
+}
+
+pub fn insert_note(id: &str, job_id: &str, author_id: &str, text: &str, now: &str) -> Sql {
+    sql!(INSERT_NOTE, id, job_id, author_id, text, now)
 }
 
 /// The two statements that make the job's technicians exactly `ids`, if the job write took.
-pub fn set_technicians(
-    db: &D1Database,
-    job_id: &str,
-    ids: &[String],
-    now: &str,
-) -> AppResult<[D1PreparedStatement; 2]> {
+pub fn set_technicians(job_id: &str, ids: &[String], now: &str) -> [Sql; 2] {
     let list = serde_json::Value::from(ids.to_vec()).to_string();
-    Ok([
-        statement(db, CLEAR_TECHNICIANS, &[text(job_id), text(now)])?,
-        statement(db, ADD_TECHNICIANS, &[text(job_id), text(&list), text(now)])?,
-    ])
+    [
+        sql!(CLEAR_TECHNICIANS, job_id, now),
+        sql!(ADD_TECHNICIANS, job_id, list, now),
+    ]
 }

@@ -3,6 +3,9 @@
 
 use serde::Deserialize;
 
+use crate::sql;
+use crate::write::Sql;
+
 /// Records a message once: `changes() = 0` means the provider delivered it before.
 pub const INSERT_INBOUND: &str = "INSERT OR IGNORE INTO inbound_messages (channel, provider_id, \
     sender, text, received_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -90,4 +93,12 @@ pub struct InboundRow {
     pub user_id: Option<String>,
     pub reply: Option<String>,
     pub error: Option<String>,
+}
+
+pub fn insert_link_code(code_hash: &str, user_id: &str, expires_at: i64, now: &str) -> Sql {
+    sql!(INSERT_LINK_CODE, code_hash, user_id, expires_at, now)
+}
+
+pub fn delete_link(id: &str, user_id: &str) -> Sql {
+    sql!(DELETE_LINK, id, user_id)
 }

@@ -14,6 +14,7 @@ pub mod quotes;
 pub mod schema;
 pub mod settings;
 pub mod share_links;
+pub mod store;
 pub mod tokens;
 pub mod users;
 pub mod visits;

@@ -2,13 +2,13 @@
 //! conversion of an accepted quote into a job and a draft invoice.
 
 use serde::Deserialize;
-use worker::{D1Database, D1PreparedStatement};
 
-use crate::db::{int, opt_text, statement, text};
 use crate::domain::money::{Line, Pricing};
 use crate::domain::quotes::{Deposit, Quote};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
+use crate::sql;
+use crate::write::Sql;
 
 macro_rules! columns {
     () => {
@@ -225,66 +225,55 @@ pub struct NewQuote<'a> {
     pub now: &'a str,
 }
 
-/// The counter bump and the insert, in that order, for one batch.
-pub fn insert(db: &D1Database, new: &NewQuote<'_>) -> AppResult<[D1PreparedStatement; 2]> {
+/// The counter bump and the insert, in that order, for one batch (the insert is the guard:
+/// it checks the parties, and the bump holds the same conditions).
+pub fn insert(new: &NewQuote<'_>) -> [Sql; 2] {
     let Pricing { currency, rounding } = new.quote.pricing;
     let deposit = deposit_json(new.quote.deposit);
-    let bump = statement(
-        db,
+    let bump = sql!(
         BUMP_COUNTER,
-        &[
-            text(new.id),
-            text(new.customer_id),
-            text(new.site_id),
-            opt_text(new.job_id),
-        ],
-    )?;
-    let insert = statement(
-        db,
+        new.id,
+        new.customer_id,
+        new.site_id,
+        new.job_id
+    );
+    let insert = sql!(
         INSERT,
-        &[
-            text(new.id),
-            text(new.customer_id),
-            text(new.site_id),
-            opt_text(new.job_id),
-            text(&new.quote.title),
-            text(currency.code()),
-            text(rounding.as_str()),
-            text(&lines_json(&new.quote.lines)),
-            text(new.totals),
-            opt_text(new.quote.notes.as_deref()),
-            opt_text(new.quote.terms.as_deref()),
-            text(&new.quote.valid_until.to_rfc3339()),
-            opt_text(deposit.as_deref()),
-            text(new.now),
-        ],
-    )?;
-    Ok([bump, insert])
+        new.id,
+        new.customer_id,
+        new.site_id,
+        new.job_id,
+        new.quote.title.as_str(),
+        currency.code(),
+        rounding.as_str(),
+        lines_json(&new.quote.lines),
+        new.totals,
+        new.quote.notes.as_deref(),
+        new.quote.terms.as_deref(),
+        new.quote.valid_until.to_rfc3339(),
+        deposit,
+        new.now,
+    );
+    [bump, insert]
 }
 
-pub fn update(
-    db: &D1Database,
-    id: &str,
-    version: i64,
-    quote: &Quote,
-    totals: &str,
-    now: &str,
-) -> AppResult<D1PreparedStatement> {
-    let deposit = deposit_json(quote.deposit);
-    statement(
-        db,
+pub fn update(id: &str, version: i64, quote: &Quote, totals: &str, now: &str) -> Sql {
+    sql!(
         UPDATE,
-        &[
-            text(&quote.title),
-            text(&lines_json(&quote.lines)),
-            text(totals),
-            opt_text(quote.notes.as_deref()),
-            opt_text(quote.terms.as_deref()),
-            text(&quote.valid_until.to_rfc3339()),
-            opt_text(deposit.as_deref()),
-            text(now),
-            text(id),
-            int(version),
-        ],
+        quote.title.as_str(),
+        lines_json(&quote.lines),
+        totals,
+        quote.notes.as_deref(),
+        quote.terms.as_deref(),
+        quote.valid_until.to_rfc3339(),
+        deposit_json(quote.deposit),
+        now,
+        id,
+        version,
     )
+}
+
+/// Send, decline, revise: quote `id` at `version`, decided from stored status `from`.
+pub fn set_status(id: &str, version: i64, from: &str, to: &str, now: &str) -> Sql {
+    sql!(SET_STATUS, to, now, id, version, from)
 }

@@ -5,6 +5,8 @@ use worker::D1Database;
 
 use crate::db::first;
 use crate::error::AppResult;
+use crate::sql;
+use crate::write::Sql;
 
 pub const SELECT: &str = "SELECT name, currency, time_zone, locale, email, phone, address, \
     mfa_required, default_tax_rate_ppm, rounding, invoice_prefix, payment_terms_days, \
@@ -37,4 +39,29 @@ pub struct Settings {
 
 pub async fn get(db: &D1Database) -> AppResult<Option<Settings>> {
     first(db, SELECT, &[]).await
+}
+
+pub fn load() -> Sql {
+    sql!(SELECT)
+}
+
+pub fn update(next: &Settings, version: i64, now: &str) -> Sql {
+    sql!(
+        UPDATE,
+        next.name.as_str(),
+        next.currency.as_str(),
+        next.time_zone.as_str(),
+        next.locale.as_str(),
+        next.email.as_deref(),
+        next.phone.as_deref(),
+        next.address.as_deref(),
+        next.mfa_required,
+        now,
+        version,
+        next.default_tax_rate_ppm,
+        next.rounding.as_str(),
+        next.invoice_prefix.as_str(),
+        next.payment_terms_days,
+        next.brand_color.as_str(),
+    )
 }

@@ -2,6 +2,9 @@
 
 use serde::Deserialize;
 
+use crate::sql;
+use crate::write::Sql;
+
 /// A link for a document that is still as the handler found it shareable: a quote that is
 /// no longer a draft, an invoice that is issued (the domain decides the finer rules).
 /// ?1 id, ?2 token hash, ?3 kind, ?4 document id, ?5 created by, ?6 now, ?7 expires.
@@ -35,4 +38,33 @@ pub struct ShareLinkRow {
     pub revoked_at: Option<String>,
     pub last_used_at: Option<String>,
     pub version: i64,
+}
+
+pub fn load(id: &str) -> Sql {
+    sql!(SELECT_BY_ID, id)
+}
+
+pub fn insert(
+    id: &str,
+    token_hash: &str,
+    kind: &str,
+    document_id: &str,
+    created_by: &str,
+    now: &str,
+    expires_at: &str,
+) -> Sql {
+    sql!(
+        INSERT,
+        id,
+        token_hash,
+        kind,
+        document_id,
+        created_by,
+        now,
+        expires_at
+    )
+}
+
+pub fn revoke(id: &str, version: i64, now: &str) -> Sql {
+    sql!(REVOKE, now, id, version)
 }

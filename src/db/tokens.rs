@@ -5,6 +5,8 @@ use worker::D1Database;
 
 use crate::db::{all, first, text};
 use crate::error::AppResult;
+use crate::sql;
+use crate::write::Sql;
 
 pub const INSERT: &str = "INSERT INTO access_tokens (id, user_id, name, token_hash, created_at, \
     expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -39,4 +41,23 @@ pub async fn by_id(db: &D1Database, id: &str) -> AppResult<Option<AccessToken>> 
 
 pub async fn for_user(db: &D1Database, user_id: &str) -> AppResult<Vec<AccessToken>> {
     all(db, SELECT_FOR_USER, &[text(user_id)]).await
+}
+
+pub fn load(id: &str) -> Sql {
+    sql!(SELECT_BY_ID, id)
+}
+
+pub fn insert(
+    id: &str,
+    user_id: &str,
+    name: &str,
+    token_hash: &str,
+    now_ms: i64,
+    expires_at: Option<i64>,
+) -> Sql {
+    sql!(INSERT, id, user_id, name, token_hash, now_ms, expires_at)
+}
+
+pub fn revoke(id: &str, user_id: &str, version: i64, now_ms: i64) -> Sql {
+    sql!(REVOKE, now_ms, id, user_id, version)
 }

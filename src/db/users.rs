@@ -1,13 +1,15 @@
 //! Users, their failed sign-in counters and their MFA recovery codes.
 
 use serde::Deserialize;
-use worker::{D1Database, D1PreparedStatement};
+use worker::D1Database;
 
-use crate::db::{all, first, int, statement, text};
+use crate::db::{all, first, text};
 use crate::domain::auth::permissions::Role;
 use crate::domain::auth::session::lockout::{self, Attempts};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
+use crate::sql;
+use crate::write::Sql;
 
 /// Each user read also brings the company's MFA policy, which every authenticated request
 /// needs: one round trip instead of two.
@@ -60,17 +62,24 @@ pub const CONSUME_TOTP_STEP: &str = "UPDATE users SET totp_last_step = ?1 \
 
 pub const SELECT_ATTEMPTS: &str = "SELECT failures, window_start, locked_until, lockouts \
     FROM login_attempts WHERE subject = ?1";
-/// Counts one failure, atomically (concurrent failures each count): the count starts over
-/// when the window has passed. ?1 subject, ?2 now (ms), ?3 window (ms).
-pub const COUNT_FAILURE: &str = "INSERT INTO login_attempts \
+/// Reserves one sign-in attempt for the subject *before* it is checked, in one statement:
+/// refused (no row changed) while the subject is locked or already has ?4 attempts in the
+/// window, so a burst of parallel attempts gets at most ?4 evaluated. The attempt counts as a
+/// failure until a success takes it back. ?1 subject, ?2 now (ms), ?3 window (ms), ?4 max.
+pub const RESERVE_ATTEMPT: &str = "INSERT INTO login_attempts \
     (subject, failures, window_start, locked_until, lockouts) VALUES (?1, 1, ?2, NULL, 0) \
     ON CONFLICT (subject) DO UPDATE SET \
     failures = CASE WHEN login_attempts.window_start + ?3 <= ?2 THEN 1 \
                     ELSE login_attempts.failures + 1 END, \
     window_start = CASE WHEN login_attempts.window_start + ?3 <= ?2 THEN ?2 \
-                        ELSE login_attempts.window_start END";
+                        ELSE login_attempts.window_start END \
+    WHERE (login_attempts.locked_until IS NULL OR login_attempts.locked_until <= ?2) \
+      AND (login_attempts.window_start + ?3 <= ?2 OR login_attempts.failures < ?4)";
+/// A successful attempt gives its reservation back (the IP's count is of failures).
+pub const RELEASE_ATTEMPT: &str = "UPDATE login_attempts SET failures = MAX(failures - 1, 0) \
+    WHERE subject = ?1";
 /// Locks the subject once it reached ?3 failures: for ?4 ms doubled per earlier lock, at most
-/// ?5 ms. Run right after [`COUNT_FAILURE`] in the same batch. ?1 subject, ?2 now.
+/// ?5 ms. Run after a failed attempt (its reservation counted it). ?1 subject, ?2 now.
 pub const LOCK_IF_OVER: &str = "UPDATE login_attempts SET \
     locked_until = ?2 + MIN(?4 << MIN(lockouts, 16), ?5), lockouts = lockouts + 1, \
     failures = 0, window_start = ?2 \
@@ -144,7 +153,7 @@ pub async fn list(db: &D1Database) -> AppResult<Vec<User>> {
 }
 
 #[derive(Deserialize)]
-struct AttemptsRow {
+pub struct AttemptsRow {
     failures: i64,
     window_start: i64,
     locked_until: Option<i64>,
@@ -159,44 +168,50 @@ pub fn ip_subject(ip: &str) -> String {
     format!("ip:{ip}")
 }
 
-pub async fn attempts(db: &D1Database, subject: &str) -> AppResult<Attempts> {
-    Ok(first::<AttemptsRow>(db, SELECT_ATTEMPTS, &[text(subject)])
-        .await?
-        .map(|r| Attempts {
-            failures: r.failures,
-            window_start: u64::try_from(r.window_start).unwrap_or(0),
-            locked_until: r.locked_until.and_then(|v| u64::try_from(v).ok()),
-            lockouts: r.lockouts,
-        })
-        .unwrap_or_default())
+impl AttemptsRow {
+    pub fn to_domain(&self) -> Attempts {
+        Attempts {
+            failures: self.failures,
+            window_start: u64::try_from(self.window_start).unwrap_or(0),
+            locked_until: self.locked_until.and_then(|v| u64::try_from(v).ok()),
+            lockouts: self.lockouts,
+        }
+    }
 }
 
-/// The two statements that count a failure for `subject` and lock it at `max` failures.
-pub fn count_failure(
-    db: &D1Database,
-    subject: &str,
-    now: Millis,
-    max: i64,
-) -> AppResult<(D1PreparedStatement, D1PreparedStatement)> {
-    let now = int(now.0 as i64);
-    Ok((
-        statement(
-            db,
-            COUNT_FAILURE,
-            &[text(subject), now.clone(), int(lockout::WINDOW_MS as i64)],
-        )?,
-        statement(
-            db,
-            LOCK_IF_OVER,
-            &[
-                text(subject),
-                now,
-                int(max),
-                int(lockout::BASE_LOCK_MS as i64),
-                int(lockout::MAX_LOCK_MS as i64),
-            ],
-        )?,
-    ))
+pub fn select_attempts(subject: &str) -> Sql {
+    sql!(SELECT_ATTEMPTS, subject)
+}
+
+/// Reserves an attempt against `subject`, at most `max` in the window (see [`RESERVE_ATTEMPT`]).
+pub fn reserve_attempt(subject: &str, now: Millis, max: i64) -> Sql {
+    sql!(
+        RESERVE_ATTEMPT,
+        subject,
+        now.0 as i64,
+        lockout::WINDOW_MS as i64,
+        max
+    )
+}
+
+pub fn release_attempt(subject: &str) -> Sql {
+    sql!(RELEASE_ATTEMPT, subject)
+}
+
+pub fn reset_attempts(subject: &str) -> Sql {
+    sql!(RESET_ATTEMPTS, subject)
+}
+
+/// Locks `subject` if its failures reached `max` (see [`LOCK_IF_OVER`]).
+pub fn lock_if_over(subject: &str, now: Millis, max: i64) -> Sql {
+    sql!(
+        LOCK_IF_OVER,
+        subject,
+        now.0 as i64,
+        max,
+        lockout::BASE_LOCK_MS as i64,
+        lockout::MAX_LOCK_MS as i64
+    )
 }
 
 #[derive(Deserialize)]
@@ -210,4 +225,56 @@ pub async fn recovery_codes_left(db: &D1Database, user_id: &str) -> AppResult<i6
             .await?
             .map_or(0, |r| r.remaining),
     )
+}
+
+/// The user, as the write engine reads them.
+pub fn load(id: &str) -> Sql {
+    sql!(SELECT_BY_ID, id)
+}
+
+/// How many active owners the company has (the last one cannot step down).
+pub const COUNT_ACTIVE_OWNERS: &str =
+    "SELECT COUNT(*) AS owners FROM users WHERE role = 'owner' AND active = 1";
+
+pub fn count_active_owners() -> Sql {
+    sql!(COUNT_ACTIVE_OWNERS)
+}
+
+pub fn update_role_active(id: &str, version: i64, role: Role, active: bool, now: &str) -> Sql {
+    sql!(
+        UPDATE_ROLE_ACTIVE,
+        role.as_str(),
+        i64::from(active),
+        now,
+        id,
+        version
+    )
+}
+
+pub fn update_password(id: &str, version: i64, hash: &str, now: &str) -> Sql {
+    sql!(UPDATE_PASSWORD, hash, now, id, version)
+}
+
+pub fn set_totp_pending(id: &str, secret: &str, now: &str) -> Sql {
+    sql!(SET_TOTP_PENDING, secret, now, id)
+}
+
+pub fn confirm_totp(id: &str, pending: &str, step: i64, now: &str) -> Sql {
+    sql!(CONFIRM_TOTP, step, now, id, pending)
+}
+
+pub fn disable_totp(id: &str, now: &str) -> Sql {
+    sql!(DISABLE_TOTP, now, id)
+}
+
+pub fn delete_recovery_codes(user_id: &str) -> Sql {
+    sql!(DELETE_RECOVERY_CODES, user_id)
+}
+
+pub fn insert_recovery_code(user_id: &str, code_hash: &str) -> Sql {
+    sql!(INSERT_RECOVERY_CODE, user_id, code_hash)
+}
+
+pub fn clear_attempts(subject: &str) -> Sql {
+    sql!(CLEAR_ATTEMPTS, subject)
 }

@@ -2,11 +2,10 @@
 //! trigger inside the writing batch; the queries here find the conflicts to report.
 
 use serde::Deserialize;
-use worker::{D1Database, D1PreparedStatement};
 
-use crate::db::{int, statement, text};
 use crate::domain::visits::VisitTime;
-use crate::error::AppResult;
+use crate::sql;
+use crate::write::Sql;
 
 /// Visits with their technicians (JSON array), by start time.
 /// ?1 from (ms), ?2 to (ms), ?3 technician, ?4 job, ?5 limit.
@@ -84,29 +83,54 @@ pub struct OverlapRow {
     pub end_ms: i64,
 }
 
+pub fn insert(id: &str, job_id: &str, time: &VisitTime, stamp: &str) -> Sql {
+    sql!(
+        INSERT,
+        id,
+        job_id,
+        time.start.0 as i64,
+        time.end.0 as i64,
+        stamp
+    )
+}
+
+pub fn move_to(id: &str, version: i64, time: &VisitTime, stamp: &str) -> Sql {
+    sql!(
+        MOVE,
+        time.start.0 as i64,
+        time.end.0 as i64,
+        stamp,
+        id,
+        version
+    )
+}
+
+pub fn delete(id: &str, version: i64) -> [Sql; 2] {
+    [
+        sql!(DELETE_TECHNICIANS, id, version),
+        sql!(DELETE, id, version),
+    ]
+}
+
 /// The statements that write one visit's technicians (after the visit row in the same batch).
 pub fn technicians(
-    db: &D1Database,
     visit_id: &str,
     time: &VisitTime,
     ids: &[String],
     allow_conflict: bool,
     stamp: &str,
-) -> AppResult<[D1PreparedStatement; 2]> {
+) -> [Sql; 2] {
     let list = serde_json::Value::from(ids.to_vec()).to_string();
-    Ok([
-        statement(db, CLEAR_TECHNICIANS, &[text(visit_id), text(stamp)])?,
-        statement(
-            db,
+    [
+        sql!(CLEAR_TECHNICIANS, visit_id, stamp),
+        sql!(
             ADD_TECHNICIANS,
-            &[
-                text(visit_id),
-                int(time.start.0 as i64),
-                int(time.end.0 as i64),
-                int(i64::from(allow_conflict)),
-                text(&list),
-                text(stamp),
-            ],
-        )?,
-    ])
+            visit_id,
+            time.start.0 as i64,
+            time.end.0 as i64,
+            i64::from(allow_conflict),
+            list,
+            stamp
+        ),
+    ]
 }

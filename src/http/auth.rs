@@ -5,6 +5,7 @@
 
 use worker::{Env, Request};
 
+use crate::db::store::{D1Results, D1Store};
 use crate::db::{self, tokens, users, users::User};
 use crate::domain::auth::permissions::{Permission, Role};
 use crate::domain::auth::session::{
@@ -14,8 +15,10 @@ use crate::domain::auth::session::{
 use crate::domain::secrets::{bearer_token, secrets_match};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
-use crate::http::router::Guard;
-use crate::http::{access, clock};
+use crate::http::router::{Guard, Matched};
+use crate::http::{access, clock, prefetch, RequestCtx};
+use crate::sql;
+use crate::write::{Results, Sql, Store};
 
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]
@@ -78,23 +81,30 @@ pub fn unauthenticated(cause: impl std::fmt::Display) -> AppError {
         .with_cause(cause)
 }
 
-/// Applies `guard` to the request: `Ok(None)` for public routes.
+/// Applies the route's guard to the request: `Ok(None)` for public routes. The route's first
+/// reads travel in the principal's own batch and wait in `rctx.ahead` for the handler.
 pub async fn check(
     req: &Request,
     env: &Env,
-    guard: Guard,
+    rctx: &RequestCtx,
+    matched: &Matched,
     method: &str,
 ) -> AppResult<Option<Principal>> {
+    let guard = matched.guard;
     if matches!(guard, Guard::Public | Guard::Operator) {
         return Ok(None);
     }
-    let principal = authenticate(req, env).await?;
+    let reads = prefetch::reads(req, matched);
+    let (principal, ahead) = authenticate_with(req, env, reads.clone()).await?;
     if let Via::Session { record, .. } = &principal.via {
         if !matches!(method, "GET" | "HEAD" | "OPTIONS") {
             check_csrf(req, record)?;
         }
     }
     authorize(&principal, guard)?;
+    if let Some(results) = ahead {
+        rctx.ahead.keep(reads, results);
+    }
     Ok(Some(principal))
 }
 
@@ -130,7 +140,21 @@ pub fn authorize(principal: &Principal, guard: Guard) -> AppResult<()> {
 /// Who is calling, from an access token, an Access JWT or a session cookie (no CSRF check:
 /// callers that accept cookies on writes go through [`check`]).
 pub async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
-    let database = db::database(env)?;
+    authenticate_with(req, env, Vec::new())
+        .await
+        .map(|(principal, _)| principal)
+}
+
+/// [`authenticate`], reading `extra` in the same round trip as the user (their results are
+/// answered apart; none through Access, whose user is found by email after the JWT).
+async fn authenticate_with(
+    req: &Request,
+    env: &Env,
+    extra: Vec<Sql>,
+) -> AppResult<(Principal, Option<D1Results>)> {
+    let store = D1Store::from_env(env)?;
+    let database = &store.db;
+    let ahead = extra.len();
     let now = clock::now();
     let header = |name: &str| req.headers().get(name).ok().flatten();
 
@@ -140,13 +164,16 @@ pub async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
             .ok_or_else(|| unauthenticated("malformed Authorization header"))?;
         // The token and its user in one round trip.
         let hash = sha256_hex(token);
-        let results = database
-            .batch(vec![
-                db::statement(&database, tokens::SELECT_BY_HASH, &[db::text(&hash)])?,
-                db::statement(&database, users::SELECT_BY_TOKEN_HASH, &[db::text(&hash)])?,
-            ])
+        let mut batch = vec![
+            sql!(tokens::SELECT_BY_HASH, hash.as_str()),
+            sql!(users::SELECT_BY_TOKEN_HASH, hash.as_str()),
+        ];
+        batch.extend(extra);
+        let D1Results(mut results) = store
+            .batch(batch)
             .await
             .map_err(|e| AppError::internal(format!("token lookup: {e}")))?;
+        let extra = D1Results(results.split_off(2));
         let row = results
             .first()
             .map(|r| r.results::<tokens::AccessToken>())
@@ -175,25 +202,26 @@ pub async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
             .is_none_or(|at| at < (now.0 as i64).saturating_sub(60_000))
         {
             let touch = db::statement(
-                &database,
+                database,
                 tokens::TOUCH,
                 &[db::int(now.0 as i64), db::text(&row.id)],
             )?;
             let _ = touch.run().await;
         }
-        return principal_for(user, Via::Token { id: row.id });
+        let principal = principal_for(user, Via::Token { id: row.id })?;
+        return Ok((principal, (ahead > 0).then_some(extra)));
     }
 
     if let Some(assertion) = header("Cf-Access-Jwt-Assertion") {
         if let Some(config) = access::config(env)? {
             let email = access::verify(&config, env, &assertion, now).await?;
-            let user = users::by_email(&database, &email)
+            let user = users::by_email(database, &email)
                 .await?
                 .ok_or_else(|| unauthenticated(format!("Access user {email} has no account")))?;
             if !user.is_active() {
                 return Err(unauthenticated("deactivated user"));
             }
-            return principal_for(user, Via::Access);
+            return Ok((principal_for(user, Via::Access)?, None));
         }
     }
 
@@ -216,7 +244,21 @@ pub async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
             return Err(unauthenticated(format!("session ended: {state:?}")));
         }
     }
-    let user = active_user(&database, &record.user_id).await?;
+    let mut batch = vec![sql!(users::SELECT_BY_ID, record.user_id.as_str())];
+    batch.extend(extra);
+    let D1Results(mut results) = store
+        .batch(batch)
+        .await
+        .map_err(|e| AppError::internal(format!("session user: {e}")))?;
+    let extra = D1Results(results.split_off(1));
+    let user = D1Results(results)
+        .rows::<User>(0)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| unauthenticated("user no longer exists"))?;
+    if !user.is_active() {
+        return Err(unauthenticated("deactivated user"));
+    }
     if user.session_epoch != record.epoch {
         let _ = kv.delete(&key).await;
         return Err(unauthenticated("session revoked"));
@@ -231,23 +273,14 @@ pub async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
     } else {
         record
     };
-    principal_for(
+    let principal = principal_for(
         user,
         Via::Session {
             id: session_id,
             record,
         },
-    )
-}
-
-async fn active_user(database: &worker::D1Database, id: &str) -> AppResult<User> {
-    let user = users::by_id(database, id)
-        .await?
-        .ok_or_else(|| unauthenticated("user no longer exists"))?;
-    if !user.is_active() {
-        return Err(unauthenticated("deactivated user"));
-    }
-    Ok(user)
+    )?;
+    Ok((principal, (ahead > 0).then_some(extra)))
 }
 
 /// The principal a user is when they act through `via` (outside an HTTP request too).

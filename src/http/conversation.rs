@@ -9,7 +9,8 @@ use worker::{console_log, Env};
 use crate::agent::commands::{self, Command, HELP_TEXT};
 use crate::agent::replies::{self, instant};
 use crate::agent::turn::{self, Context as TurnContext};
-use crate::db::{self, audit::Step, messaging as store, users::User};
+use crate::db::store::D1Store;
+use crate::db::{self, messaging as store, users::User};
 use crate::domain::auth::session::sha256_hex;
 use crate::domain::messaging::{link_code, Channel, Inbound};
 use crate::domain::time::Millis;
@@ -20,7 +21,9 @@ use crate::http::tools::{run, Outcome};
 use crate::http::zone::Zone;
 use crate::http::RequestCtx;
 use crate::services::{anthropic, telegram, twilio};
+use crate::sql;
 use crate::tools::{find, Effect};
+use crate::write::{self, Change};
 
 /// How long a link code works.
 pub const LINK_CODE_TTL_MS: u64 = 15 * Millis::MINUTE;
@@ -196,46 +199,29 @@ async fn link(env: &Env, rctx: &RequestCtx, inbound: &Inbound, code: &str) -> Ap
     let id = new_id()?;
     let stamp = at.to_rfc3339();
     let channel = inbound.channel.as_str();
-    let written = db::audit::write(&database, || {
-        Ok((
-            vec![
-                Step::Plain(db::statement(
-                    &database,
-                    store::CONSUME_LINK_CODE,
-                    &[db::text(&hash), db::int(at.0 as i64)],
-                )?),
-                Step::guarded(
-                    db::statement(
-                        &database,
-                        store::INSERT_LINK_FROM_CODE,
-                        &[
-                            db::text(&id),
-                            db::text(channel),
-                            db::text(&inbound.sender),
-                            db::text(&stamp),
-                            db::text(&hash),
-                            db::int(at.0 as i64),
-                        ],
-                    )?,
-                    event(
-                        rctx,
-                        Some(&principal),
-                        "channel.linked",
-                        "user",
-                        Some(&principal.user.id),
-                        None,
-                        Some(
-                            json!({ "link_id": id, "channel": channel, "address": inbound.sender }),
-                        ),
-                    ),
-                ),
-            ],
-            vec![],
+    let change = Change::new()
+        .then(sql!(store::CONSUME_LINK_CODE, hash.as_str(), at.0 as i64))
+        .guarded(sql!(
+            store::INSERT_LINK_FROM_CODE,
+            id.as_str(),
+            channel,
+            inbound.sender.as_str(),
+            stamp,
+            hash.as_str(),
+            at.0 as i64
         ))
-    })
-    .await;
+        .audit(event(
+            rctx,
+            Some(&principal),
+            "channel.linked",
+            "user",
+            Some(&principal.user.id),
+            None,
+            Some(json!({ "link_id": id, "channel": channel, "address": inbound.sender })),
+        ));
+    let written = write::apply(&D1Store { db: database }, change, vec![]).await;
     Ok(match written {
-        Ok(results) if results.get(1).map(db::changes) == Some(1) => replies::LINKED.to_owned(),
+        Ok(_) => replies::LINKED.to_owned(),
         // Used or expired in between, or this address is linked already (unique).
         _ => replies::LINK_FAILED.to_owned(),
     })

@@ -9,6 +9,7 @@ use crate::db::idempotency;
 use crate::domain::auth::session::sha256_hex;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::auth::Principal;
+use crate::write;
 
 /// A keyed request on its way.
 pub struct Keyed {
@@ -25,15 +26,11 @@ pub enum Plan {
     Replay { status: u16, location: String },
 }
 
-/// Reads the key (if any) and decides. `body` is the raw request body.
-pub async fn plan(
-    req: &Request,
-    database: &D1Database,
-    principal: &Principal,
-    body: &[u8],
-) -> AppResult<Plan> {
+/// The request's `Idempotency-Key` with its fingerprint, if it has one. The engine records it
+/// in the create's own batch and replays on a repeat (`write::create`): no read up front.
+pub fn keyed(req: &Request, principal: &Principal, body: &[u8]) -> AppResult<Option<write::Keyed>> {
     let Some(key) = req.headers().get("Idempotency-Key").ok().flatten() else {
-        return Ok(Plan::Create(None));
+        return Ok(None);
     };
     let key = key.trim().to_owned();
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
@@ -43,8 +40,29 @@ pub async fn plan(
     }
     let mut material = format!("{} {}\n", req.inner().method(), req.path()).into_bytes();
     material.extend_from_slice(body);
-    let fingerprint = sha256_hex(&String::from_utf8_lossy(&material));
-    match idempotency::find(database, &principal.user.id, &key).await? {
+    Ok(Some(write::Keyed {
+        user_id: principal.user.id.clone(),
+        key,
+        fingerprint: sha256_hex(&String::from_utf8_lossy(&material)),
+    }))
+}
+
+/// Reads the key (if any) and decides. `body` is the raw request body.
+pub async fn plan(
+    req: &Request,
+    database: &D1Database,
+    principal: &Principal,
+    body: &[u8],
+) -> AppResult<Plan> {
+    let Some(write::Keyed {
+        user_id,
+        key,
+        fingerprint,
+    }) = keyed(req, principal, body)?
+    else {
+        return Ok(Plan::Create(None));
+    };
+    match idempotency::find(database, &user_id, &key).await? {
         Some(recorded) if recorded.fingerprint == fingerprint => Ok(Plan::Replay {
             status: u16::try_from(recorded.status).unwrap_or(201),
             location: recorded.body,
@@ -52,7 +70,7 @@ pub async fn plan(
         Some(_) => Err(AppError::new(ErrorKind::Unprocessable)
             .with_detail("This Idempotency-Key was already used for a different request.")),
         None => Ok(Plan::Create(Some(Keyed {
-            user_id: principal.user.id.clone(),
+            user_id,
             key,
             fingerprint,
         }))),

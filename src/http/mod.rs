@@ -15,8 +15,10 @@ pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod panics;
+pub mod prefetch;
 pub mod respond;
 pub mod router;
+pub mod seal;
 pub mod share;
 pub mod sweep;
 pub mod tools;
@@ -37,16 +39,25 @@ pub struct RequestCtx {
     pub started_ms: u64,
     /// The client's IP as Cloudflare reports it; none locally.
     pub ip: Option<String>,
+    /// The handler's first reads, when they came with the principal's batch.
+    pub ahead: prefetch::Prefetched,
+}
+
+impl RequestCtx {
+    pub fn new(id: RequestId, started_ms: u64, ip: Option<String>) -> Self {
+        Self {
+            id,
+            started_ms,
+            ip,
+            ahead: prefetch::Prefetched::default(),
+        }
+    }
 }
 
 pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     panics::install_hook();
     let started_ms = Date::now().as_millis();
-    let rctx = RequestCtx {
-        id: request_id(&req),
-        started_ms,
-        ip: auth::client_ip(&req),
-    };
+    let rctx = RequestCtx::new(request_id(&req), started_ms, auth::client_ip(&req));
     // `Request::method` maps unknown methods to GET; the raw string keeps them unknown.
     let method = req.inner().method();
     let path = req.path();
@@ -77,6 +88,10 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     }
     .to_line();
     console_log!("{line}");
+    // Whatever a write appended to the audit trail is sealed right after the response.
+    if !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+        seal::after_write(&ctx, env);
+    }
     response
 }
 
@@ -114,7 +129,7 @@ async fn handle(
         Route::Page(page) => return pages::serve(req, env, page, &matched).await,
         _ => {}
     }
-    let principal = auth::check(&req, env, matched.guard, method).await?;
+    let principal = auth::check(&req, env, rctx, &matched, method).await?;
     route(req, env, rctx, &matched, principal.as_ref()).await
 }
 
@@ -154,7 +169,7 @@ pub(crate) async fn route(
         Route::Logout => api::session::logout(&req, env, me()?).await,
         Route::AcceptInvite => api::session::accept_invite(req, env, rctx).await,
         Route::Me => api::me::get(env, me()?).await,
-        Route::MfaEnroll => api::me::mfa_enroll(env, me()?).await,
+        Route::MfaEnroll => api::me::mfa_enroll(env, rctx, me()?).await,
         Route::MfaConfirm => api::me::mfa_confirm(req, env, rctx, me()?).await,
         Route::MfaDisable => api::me::mfa_disable(req, env, rctx, me()?).await,
         Route::ChangePassword => api::me::change_password(req, env, rctx, me()?).await,
@@ -168,21 +183,21 @@ pub(crate) async fn route(
         Route::GetSettings => api::settings::get(env).await,
         Route::UpdateSettings => api::settings::update(req, env, rctx, me()?).await,
         Route::ListAudit => api::audit::list(&req, env).await,
-        Route::VerifyAudit => api::audit::verify(env).await,
+        Route::VerifyAudit => api::audit::verify(&req, env).await,
         Route::ListCustomers => api::customers::list(&req, env).await,
         Route::CreateCustomer => api::customers::create(req, env, rctx, me()?).await,
-        Route::GetCustomer => api::customers::get(env, matched).await,
+        Route::GetCustomer => api::customers::get(env, rctx, matched).await,
         Route::UpdateCustomer => api::customers::update(req, env, rctx, me()?, matched).await,
         Route::ArchiveCustomer => api::customers::archive(&req, env, rctx, me()?, matched).await,
         Route::CreateSite => api::customers::create_site(req, env, rctx, me()?, matched).await,
         Route::UpdateSite => api::customers::update_site(req, env, rctx, me()?, matched).await,
-        Route::ListJobs => api::jobs::list(&req, env, me()?).await,
+        Route::ListJobs => api::jobs::list(&req, env, rctx, me()?).await,
         Route::CreateJob => api::jobs::create(req, env, rctx, me()?).await,
-        Route::GetJob => api::jobs::get(env, me()?, matched).await,
+        Route::GetJob => api::jobs::get(env, rctx, me()?, matched).await,
         Route::UpdateJob => api::jobs::update(req, env, rctx, me()?, matched).await,
         Route::SetJobStatus => api::jobs::set_status(req, env, rctx, me()?, matched).await,
         Route::AddJobNote => api::jobs::add_note(req, env, rctx, me()?, matched).await,
-        Route::JobTimeline => api::jobs::timeline(env, me()?, matched).await,
+        Route::JobTimeline => api::jobs::timeline(env, rctx, me()?, matched).await,
         Route::ListVisits => api::visits::list(&req, env, me()?).await,
         Route::CreateVisits => api::visits::create(req, env, rctx, me()?, matched).await,
         Route::UpdateVisit => api::visits::update(req, env, rctx, me()?, matched).await,

@@ -167,11 +167,13 @@ struct OwnerRequest {
 /// `POST /ops/owners` `{email, password, name?}`: creates an owner, for the first owner of a
 /// new tenant (`scripts/admin create-owner`). The password rules apply; audited as `system`.
 pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
-    use crate::db::{audit::Step, users};
+    use crate::db::{store::D1Store, users};
     use crate::domain::audit::{ActorKind, AuditEvent};
     use crate::domain::auth::password::check_new_password;
     use crate::error::ErrorKind;
     use crate::http::api::session::{hash_new_password, normalize_email};
+    use crate::sql;
+    use crate::write::{self, Change};
 
     authorize(&req, env)?;
     let body: OwnerRequest = json_body(&mut req, MAX_JSON_BODY).await?;
@@ -203,40 +205,33 @@ pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> App
     let id = crate::http::api::new_id()?;
     let now = crate::http::clock::now();
     let stamp = now.to_rfc3339();
-    db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                db::statement(
-                    &database,
-                    users::INSERT,
-                    &[
-                        db::text(&id),
-                        db::text(&email),
-                        db::text(&name),
-                        db::text("owner"),
-                        db::text(&hash),
-                        db::text(&stamp),
-                    ],
-                )?,
-                AuditEvent {
-                    at: now,
-                    actor_kind: ActorKind::System,
-                    actor_id: None,
-                    action: "user.created",
-                    entity: "user",
-                    entity_id: Some(id.clone()),
-                    before: None,
-                    after: Some(
-                        serde_json::json!({ "email": email, "name": name, "role": "owner" }),
-                    ),
-                    ip: rctx.ip.clone(),
-                    request_id: rctx.id.as_str().to_owned(),
-                },
-            )],
-            vec![],
+    let change = Change::new()
+        .guarded(sql!(
+            users::INSERT,
+            id.as_str(),
+            email.as_str(),
+            name.as_str(),
+            "owner",
+            hash,
+            stamp
         ))
-    })
-    .await?;
+        .audit(AuditEvent {
+            at: now,
+            actor_kind: ActorKind::System,
+            actor_id: None,
+            action: "user.created",
+            entity: "user",
+            entity_id: Some(id.clone()),
+            before: None,
+            after: Some(serde_json::json!({ "email": email, "name": name, "role": "owner" })),
+            ip: rctx.ip.clone(),
+            request_id: rctx.id.as_str().to_owned(),
+        });
+    write::apply(&D1Store { db: database }, change, vec![])
+        .await
+        .map_err(|refusal| {
+            refusal.into_error(|| AppError::internal("a user insert has no guard"))
+        })?;
     respond::json(
         201,
         &serde_json::json!({ "id": id, "email": email, "role": "owner" }),

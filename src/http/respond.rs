@@ -5,6 +5,7 @@ use serde::Serialize;
 use worker::{Headers, Response, ResponseBuilder};
 
 use crate::error::{AppError, AppResult, PROBLEM_JSON};
+use crate::write::{self, Created, Entity};
 
 /// A JSON response with `status`.
 pub fn json<T: Serialize>(status: u16, value: &T) -> AppResult<Response> {
@@ -13,6 +14,24 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> AppResult<Response> {
 }
 
 /// The problem+json response for `err`, with the headers it asks for.
+/// A record the engine read or wrote, with its version as the `ETag`.
+pub fn record<E: Entity>(status: u16, record: &E::Record) -> AppResult<Response> {
+    let response = json(status, &E::view(record))?;
+    let _ = response
+        .headers()
+        .set("ETag", &format!("\"{}\"", E::version(record)));
+    Ok(response)
+}
+
+/// What a create made (or, replayed, made the first time), with `Location`.
+pub fn created<E: Entity>(created: &Created<E::Record>) -> AppResult<Response> {
+    let response = record::<E>(created.status, &created.record)?;
+    let _ = response
+        .headers()
+        .set("Location", &write::location::<E>(&created.id));
+    Ok(response)
+}
+
 pub fn problem(err: &AppError, instance: &str, request_id: &str) -> Response {
     let body = err
         .to_problem(instance, request_id)

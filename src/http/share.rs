@@ -11,7 +11,8 @@ use crate::db::invoices::{self as invoice_store, InvoiceRow, PaymentRow};
 use crate::db::quotes::{self as quote_store, QuoteRow};
 use crate::db::settings::Settings;
 use crate::db::share_links::{self as link_store, ShareLinkRow};
-use crate::db::{self, audit::Step, rows_at};
+use crate::db::store::D1Store;
+use crate::db::{self, rows_at};
 use crate::domain::audit::{ActorKind, AuditEvent};
 use crate::domain::auth::session::sha256_hex;
 use crate::domain::messaging::parse_form;
@@ -24,11 +25,13 @@ use crate::http::api::now;
 use crate::http::router::Matched;
 use crate::http::{clock, crypto, RequestCtx};
 use crate::services::stripe;
+use crate::sql;
 use crate::views::money::{invoice_status, quote_status};
 use crate::views::share::{
     invoice_page, message_page, quote_page, Company, InvoiceState, QuoteState,
 };
 use crate::views::url::{origin, query_pairs};
+use crate::write::{self, Change, Refusal};
 
 /// Misses (unknown tokens) allowed per IP in a window, before 429s.
 const MISS_LIMIT: u32 = 20;
@@ -294,45 +297,36 @@ async fn show_quote(
     let at = now();
     // The first opening of a sent quote marks it viewed (audited with the customer's IP).
     if row.status == "sent" && quote_status(&row, at)? == QuoteStatus::Sent {
-        let database = db::database(env)?;
-        let stamp = at.to_rfc3339();
-        let results = db::audit::write(&database, || {
-            Ok((
-                vec![
-                    Step::guarded(
-                        db::statement(
-                            &database,
-                            quote_store::SET_STATUS,
-                            &[
-                                db::text("viewed"),
-                                db::text(&stamp),
-                                db::text(&row.id),
-                                db::int(row.version),
-                                db::text("sent"),
-                            ],
-                        )?,
-                        customer_event(
-                            rctx,
-                            &opened.link.id,
-                            "quote.viewed",
-                            "quote",
-                            &row.id,
-                            Some(json!({ "status": "sent" })),
-                            Some(json!({ "status": "viewed" })),
-                        ),
-                    ),
-                    Step::Plain(db::statement(
-                        &database,
-                        quote_store::SELECT_BY_ID,
-                        &[db::text(&row.id)],
-                    )?),
-                ],
-                vec![],
+        let store = D1Store::from_env(env)?;
+        let change = Change::new()
+            .guarded(quote_store::set_status(
+                &row.id,
+                row.version,
+                "sent",
+                "viewed",
+                &at.to_rfc3339(),
             ))
-        })
-        .await?;
-        if let Some(fresh) = db::last_row::<QuoteRow>(&results)? {
-            row = fresh;
+            .audit(customer_event(
+                rctx,
+                &opened.link.id,
+                "quote.viewed",
+                "quote",
+                &row.id,
+                Some(json!({ "status": "sent" })),
+                Some(json!({ "status": "viewed" })),
+            ));
+        // Another opening got there first: the quote is shown as it is.
+        if let Ok(written) = write::apply(
+            &store,
+            change,
+            vec![sql!(quote_store::SELECT_BY_ID, row.id.as_str())],
+        )
+        .await
+        {
+            if let Some(fresh) = write::first_row::<QuoteRow>(&written.results, written.reads_from)?
+            {
+                row = fresh;
+            }
         }
     }
     let quote = row.to_domain()?;
@@ -519,53 +513,46 @@ async fn accept(
             return show_quote(env, rctx, opened, Some((&message, true)), refused.status()).await;
         }
     };
-    let database = db::database(env)?;
     let stamp = at.to_rfc3339();
     let extras = json!(accepted.choice.optional_lines).to_string();
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                db::statement(
-                    &database,
-                    quote_store::ACCEPT,
-                    &[
-                        db::opt_text(accepted.choice.option.as_deref()),
-                        db::text(&extras),
-                        db::text(&accepted.signer_name),
-                        db::text(&stamp),
-                        db::opt_text(rctx.ip.as_deref()),
-                        db::opt_text(None),
-                        db::int(accepted.total),
-                        db::int(accepted.deposit),
-                        db::text(&row.id),
-                        db::int(row.version),
-                    ],
-                )?,
-                customer_event(
-                    rctx,
-                    &opened.link.id,
-                    "quote.accepted",
-                    "quote",
-                    &row.id,
-                    Some(json!({ "status": stored.as_str() })),
-                    Some(json!({
-                        "status": "accepted",
-                        "option": accepted.choice.option,
-                        "optional_lines": accepted.choice.optional_lines,
-                        "signer_name": accepted.signer_name,
-                        "total": accepted.total,
-                        "deposit": accepted.deposit,
-                        "recorded_by_staff": false,
-                    })),
-                ),
-            )],
-            vec![],
+    let change = Change::new()
+        .guarded(sql!(
+            quote_store::ACCEPT,
+            accepted.choice.option.as_deref(),
+            extras,
+            accepted.signer_name.as_str(),
+            stamp,
+            rctx.ip.as_deref(),
+            None::<&str>,
+            accepted.total,
+            accepted.deposit,
+            row.id.as_str(),
+            row.version
         ))
-    })
-    .await?;
-    if results.first().map(db::changes) != Some(1) {
+        .audit(customer_event(
+            rctx,
+            &opened.link.id,
+            "quote.accepted",
+            "quote",
+            &row.id,
+            Some(json!({ "status": stored.as_str() })),
+            Some(json!({
+                "status": "accepted",
+                "option": accepted.choice.option,
+                "optional_lines": accepted.choice.optional_lines,
+                "signer_name": accepted.signer_name,
+                "total": accepted.total,
+                "deposit": accepted.deposit,
+                "recorded_by_staff": false,
+            })),
+        ));
+    match write::apply(&D1Store::from_env(env)?, change, vec![]).await {
+        Ok(_) => {}
         // Someone (another tab) answered first.
-        return show_quote(env, rctx, opened, Some((ALREADY_ANSWERED, true)), 409).await;
+        Err(Refusal::Guard) => {
+            return show_quote(env, rctx, opened, Some((ALREADY_ANSWERED, true)), 409).await
+        }
+        Err(other) => return Err(other.into_error(|| AppError::internal("unreachable"))),
     }
     redirect(&format!("/s/{}?accepted=1", opened.token))
 }
@@ -586,37 +573,29 @@ async fn decline(
             .unwrap_or_else(|| "That could not be done.".into());
         return show_quote(env, rctx, opened, Some((&message, true)), 409).await;
     }
-    let database = db::database(env)?;
-    let stamp = at.to_rfc3339();
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                db::statement(
-                    &database,
-                    quote_store::SET_STATUS,
-                    &[
-                        db::text("declined"),
-                        db::text(&stamp),
-                        db::text(&row.id),
-                        db::int(row.version),
-                        db::text(&row.status),
-                    ],
-                )?,
-                customer_event(
-                    rctx,
-                    &opened.link.id,
-                    "quote.declined",
-                    "quote",
-                    &row.id,
-                    Some(json!({ "status": shown.as_str() })),
-                    Some(json!({ "status": "declined", "reason": reason })),
-                ),
-            )],
-            vec![],
+    let change = Change::new()
+        .guarded(quote_store::set_status(
+            &row.id,
+            row.version,
+            &row.status,
+            "declined",
+            &at.to_rfc3339(),
         ))
-    })
-    .await?;
-    if results.first().map(db::changes) != Some(1) {
+        .audit(customer_event(
+            rctx,
+            &opened.link.id,
+            "quote.declined",
+            "quote",
+            &row.id,
+            Some(json!({ "status": shown.as_str() })),
+            Some(json!({ "status": "declined", "reason": reason })),
+        ));
+    let declined = match write::apply(&D1Store::from_env(env)?, change, vec![]).await {
+        Ok(_) => true,
+        Err(Refusal::Guard) => false,
+        Err(other) => return Err(other.into_error(|| AppError::internal("unreachable"))),
+    };
+    if !declined {
         return show_quote(
             env,
             rctx,

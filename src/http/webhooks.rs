@@ -10,8 +10,8 @@ const MAX_STRIPE_BODY: usize = 256 * 1024;
 
 use worker::{console_log, Context, Env, Request, Response, ResponseBuilder};
 
-use crate::db::audit::Step;
 use crate::db::invoices::{self as invoice_store, NewPayment};
+use crate::db::store::D1Store;
 use crate::db::{self, messaging as store};
 use crate::domain::audit::{ActorKind, AuditEvent};
 use crate::domain::messaging::{
@@ -23,12 +23,13 @@ use crate::domain::signatures::{
     STRIPE_TOLERANCE_S,
 };
 use crate::domain::stripe::{parse_event as stripe_event, Event};
-use crate::error::{AppError, AppResult, ErrorKind};
+use crate::error::{AppError, AppResult};
 use crate::http::api::now;
 use crate::http::extract::bounded_bytes;
 use crate::http::{conversation, respond, RequestCtx};
 use crate::services::setting;
 use crate::views::url::origin;
+use crate::write::{self, Change, Refusal};
 
 /// `POST /webhooks/telegram`.
 pub async fn telegram(
@@ -185,17 +186,13 @@ async fn accept(
     }
     let url = req.inner().url();
     let own_origin = origin(&url).unwrap_or_default().to_owned();
-    let background = RequestCtx {
-        id: rctx.id.clone(),
-        started_ms: now().0,
-        ip: rctx.ip.clone(),
-    };
-    ctx.wait_until(conversation::process(
-        env.clone(),
-        own_origin,
-        background,
-        inbound,
-    ));
+    let background = RequestCtx::new(rctx.id.clone(), now().0, rctx.ip.clone());
+    let env = env.clone();
+    ctx.wait_until(async move {
+        conversation::process(env.clone(), own_origin, background, inbound).await;
+        // What the agent's tools wrote is sealed as soon as the turn is done.
+        crate::http::seal::run_logged(&env, "agent").await;
+    });
     Ok(())
 }
 
@@ -280,44 +277,32 @@ pub async fn stripe(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult
         };
         let mut after = account;
         after.record(&entry)?;
-        let database = db::database(env)?;
-        let written = db::audit::write(&database, || {
-            let [insert, sums] = invoice_store::record_payment(&database, &new)?;
-            Ok((
-                vec![
-                    Step::Plain(insert),
-                    Step::guarded(
-                        sums,
-                        AuditEvent {
-                            at,
-                            actor_kind: ActorKind::Webhook,
-                            actor_id: Some("stripe".to_owned()),
-                            action: "invoice.payment_recorded",
-                            entity: "invoice",
-                            entity_id: Some(invoice_id.clone()),
-                            before: Some(serde_json::json!({ "paid": account.paid, "balance": account.balance() })),
-                            after: Some(serde_json::json!({
-                                "paid": after.paid, "balance": after.balance(),
-                                "payment": { "id": payment_id, "kind": "payment", "amount": amount,
-                                             "method": "card", "reference": payment_intent,
-                                             "stripe_event": event_id },
-                            })),
-                            ip: rctx.ip.clone(),
-                            request_id: rctx.id.as_str().to_owned(),
-                        },
-                    ),
-                ],
-                vec![],
-            ))
-        })
-        .await;
-        match written {
-            Ok(results) if results.get(1).map(db::changes) == Some(1) => return received(),
+        let store = D1Store::from_env(env)?;
+        let [insert, sums] = invoice_store::record_payment(&new);
+        let change = Change::new().then(insert).guarded(sums).audit(AuditEvent {
+            at,
+            actor_kind: ActorKind::Webhook,
+            actor_id: Some("stripe".to_owned()),
+            action: "invoice.payment_recorded",
+            entity: "invoice",
+            entity_id: Some(invoice_id.clone()),
+            before: Some(serde_json::json!({ "paid": account.paid, "balance": account.balance() })),
+            after: Some(serde_json::json!({
+                "paid": after.paid, "balance": after.balance(),
+                "payment": { "id": payment_id, "kind": "payment", "amount": amount,
+                             "method": "card", "reference": payment_intent,
+                             "stripe_event": event_id },
+            })),
+            ip: rctx.ip.clone(),
+            request_id: rctx.id.as_str().to_owned(),
+        });
+        match write::apply(&store, change, vec![]).await {
+            Ok(_) => return received(),
             // The event was recorded before (its id is unique): a redelivery.
-            Err(e) if e.kind == ErrorKind::Conflict => return received(),
+            Err(Refusal::Duplicate(_)) => return received(),
             // The invoice changed between our read and our write: read again.
-            Ok(_) => continue,
-            Err(e) => return Err(e),
+            Err(Refusal::Guard) => continue,
+            Err(other) => return Err(other.into_error(|| AppError::internal("unreachable"))),
         }
     }
     Err(AppError::unavailable(

@@ -165,7 +165,18 @@ pub mod lockout {
         pub lockouts: i64,
     }
 
+    /// How long to wait when an attempt was refused before it was checked without a lock in
+    /// force: the window's attempts are all taken, and their outcomes (and maybe a lock) are
+    /// only moments away.
+    pub const BUSY_RETRY_MS: u64 = Millis::MINUTE;
+
     impl Attempts {
+        /// How long an attempt refused before being checked should wait: the lock left, or
+        /// [`BUSY_RETRY_MS`] while the window's attempts are taken.
+        pub fn retry_after(&self, now: Millis) -> u64 {
+            self.locked_for(now).unwrap_or(BUSY_RETRY_MS)
+        }
+
         /// Milliseconds left on a lock, if one is in force.
         pub fn locked_for(&self, now: Millis) -> Option<u64> {
             self.locked_until

@@ -1,22 +1,25 @@
 //! Customers and their sites: listed and searched by everyone signed in, changed by owners and
 //! dispatchers, every write versioned and audited in one batch.
 
-use serde_json::json;
-use worker::{D1Database, Env, Request, Response};
+use serde_json::{json, Value};
+use worker::{Env, Request, Response};
 
+use crate::db;
 use crate::db::customers::{self as store, CustomerRow, SiteRow};
-use crate::db::{self, audit::Step};
+use crate::db::store::D1Store;
 use crate::domain::cursor;
 use crate::domain::customers::{search_pattern, Customer, CustomerChanges, Site, SiteChanges};
 use crate::error::{AppError, AppResult, ErrorKind};
-use crate::http::api::{conflict, event, if_match, new_id, now, with_etag};
+use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, json_bytes, parse_json, MAX_JSON_BODY};
-use crate::http::idempotency::{self, Plan};
 use crate::http::router::Matched;
+use crate::http::{idempotency, prefetch};
 use crate::http::{respond, RequestCtx};
+use crate::sql;
 use crate::views::customers::{customer_audit, customer_view, site_audit, site_view};
 use crate::views::url::{parse_limit, query_pairs};
+use crate::write::{self, Change, Entity, Results, Sql};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -25,30 +28,57 @@ fn id_param(matched: &Matched) -> String {
     matched.param("id").unwrap_or_default().to_owned()
 }
 
-/// The customer and its sites, in one round trip.
-async fn load(database: &D1Database, id: &str) -> AppResult<(CustomerRow, Vec<SiteRow>)> {
-    let results = database
-        .batch(vec![
-            db::statement(database, store::SELECT_BY_ID, &[db::text(id)])?,
-            db::statement(database, store::SELECT_SITES, &[db::text(id)])?,
-        ])
-        .await
-        .map_err(|e| AppError::internal(format!("loading customer: {e}")))?;
-    let rows = |i: usize| {
-        results
-            .get(i)
-            .ok_or_else(|| AppError::internal("customer batch answered short"))
-    };
-    let customer = rows(0)?
-        .results::<CustomerRow>()
-        .map_err(|e| AppError::internal(format!("customer row: {e}")))?
-        .into_iter()
-        .next()
-        .ok_or_else(|| AppError::not_found("customer"))?;
-    let sites = rows(1)?
-        .results::<SiteRow>()
-        .map_err(|e| AppError::internal(format!("site rows: {e}")))?;
-    Ok((customer, sites))
+/// A customer with its sites, as the engine reads and writes it.
+pub struct CustomerEntity;
+
+impl Entity for CustomerEntity {
+    type Record = (CustomerRow, Vec<SiteRow>);
+    const NAME: &'static str = "customer";
+    const COLLECTION: &'static str = "/api/v1/customers";
+
+    fn load(id: &str) -> Vec<Sql> {
+        store::load(id)
+    }
+
+    fn parse(results: &impl Results, from: usize) -> AppResult<Option<Self::Record>> {
+        let Some(customer) = write::first_row::<CustomerRow>(results, from)? else {
+            return Ok(None);
+        };
+        Ok(Some((customer, results.rows::<SiteRow>(from + 1)?)))
+    }
+
+    fn version((customer, _): &Self::Record) -> i64 {
+        customer.version
+    }
+
+    fn view((customer, sites): &Self::Record) -> Value {
+        customer_view(customer, Some(sites))
+    }
+}
+
+/// A site, as the engine reads and writes it.
+pub struct SiteEntity;
+
+impl Entity for SiteEntity {
+    type Record = SiteRow;
+    const NAME: &'static str = "site";
+    const COLLECTION: &'static str = "/api/v1/sites";
+
+    fn load(id: &str) -> Vec<Sql> {
+        vec![sql!(store::SELECT_SITE, id)]
+    }
+
+    fn parse(results: &impl Results, from: usize) -> AppResult<Option<SiteRow>> {
+        write::first_row(results, from)
+    }
+
+    fn version(site: &SiteRow) -> i64 {
+        site.version
+    }
+
+    fn view(site: &SiteRow) -> Value {
+        site_view(site)
+    }
 }
 
 /// `GET /api/v1/customers?q=&archived=&limit=&cursor=`: by name, then id.
@@ -105,12 +135,10 @@ pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
 }
 
 /// `GET /api/v1/customers/{id}`: the customer with its sites.
-pub async fn get(env: &Env, matched: &Matched) -> AppResult<Response> {
-    let (customer, sites) = load(&db::database(env)?, &id_param(matched)).await?;
-    Ok(with_etag(
-        respond::json(200, &customer_view(&customer, Some(&sites)))?,
-        customer.version,
-    ))
+pub async fn get(env: &Env, rctx: &RequestCtx, matched: &Matched) -> AppResult<Response> {
+    let store = D1Store::from_env(env)?;
+    let record = prefetch::load::<CustomerEntity>(&store, &rctx.ahead, &id_param(matched)).await?;
+    respond::record::<CustomerEntity>(200, &record)
 }
 
 /// `POST /api/v1/customers` (honours `Idempotency-Key`).
@@ -121,61 +149,32 @@ pub async fn create(
     principal: &Principal,
 ) -> AppResult<Response> {
     let body = json_bytes(&mut req, MAX_JSON_BODY).await?;
-    let changes: CustomerChanges = parse_json(&body)?;
-    let database = db::database(env)?;
-    let keyed = match idempotency::plan(&req, &database, principal, &body).await? {
-        Plan::Replay { status, location } => return replay(&database, status, &location).await,
-        Plan::Create(keyed) => keyed,
-    };
-    let customer = Customer::create(changes)?;
+    let keyed = idempotency::keyed(&req, principal, &body)?;
+    let customer = Customer::create(parse_json(&body)?)?;
     let id = new_id()?;
-    let location = format!("/api/v1/customers/{id}");
     let now = now();
-    let stamp = now.to_rfc3339();
-    let written = db::audit::write(&database, || {
-        let mut steps = vec![Step::guarded(
-            store::insert(&database, &id, &customer, &stamp)?,
-            event(
-                rctx,
-                Some(principal),
-                "customer.created",
-                "customer",
-                Some(&id),
-                None,
-                Some(customer_audit(&customer)),
-            ),
-        )];
-        if let Some(k) = &keyed {
-            steps.push(Step::Plain(db::idempotency::insert(
-                &database,
-                &k.user_id,
-                &k.key,
-                &k.fingerprint,
-                201,
-                &location,
-                now.0,
-            )?));
-        }
-        Ok((steps, vec![]))
-    })
-    .await;
-    if let Some(location) = idempotency::winner_of_race(&database, &written, &keyed).await? {
-        return replay(&database, 201, &location).await;
-    }
-    written?;
-    replay(&database, 201, &location).await
-}
-
-/// Answers `status` with the customer at `location` as it is now.
-async fn replay(database: &D1Database, status: u16, location: &str) -> AppResult<Response> {
-    let id = location.rsplit('/').next().unwrap_or_default();
-    let (row, sites) = load(database, id).await?;
-    let response = with_etag(
-        respond::json(status, &customer_view(&row, Some(&sites)))?,
-        row.version,
-    );
-    let _ = response.headers().set("Location", location);
-    Ok(response)
+    let change = Change::new()
+        .guarded(store::insert(&id, &customer, &now.to_rfc3339()))
+        .audit(event(
+            rctx,
+            Some(principal),
+            "customer.created",
+            "customer",
+            Some(&id),
+            None,
+            Some(customer_audit(&customer)),
+        ));
+    let store = D1Store::from_env(env)?;
+    let created = write::create::<_, CustomerEntity>(
+        &store,
+        &id,
+        keyed.as_ref(),
+        change,
+        || AppError::internal("a customer insert has no condition to fail"),
+        now.0 as i64,
+    )
+    .await?;
+    respond::created::<CustomerEntity>(&created)
 }
 
 /// `PATCH /api/v1/customers/{id}` with `If-Match`.
@@ -189,19 +188,20 @@ pub async fn update(
     let version = if_match(&req)?;
     let changes: CustomerChanges = json_body(&mut req, MAX_JSON_BODY).await?;
     let id = id_param(matched);
-    let database = db::database(env)?;
-    let (current, _) = load(&database, &id).await?;
-    if current.archived == 1 {
-        return Err(AppError::new(ErrorKind::Conflict).with_detail("This customer is archived."));
-    }
-    let before = current.to_domain()?;
-    let after = before.clone().apply(changes)?;
-    let stamp = now().to_rfc3339();
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                store::update(&database, &id, version, &after, &stamp)?,
-                event(
+    let store = D1Store::from_env(env)?;
+    let current = prefetch::load::<CustomerEntity>(&store, &rctx.ahead, &id).await?;
+    let written =
+        write::update_loaded::<_, CustomerEntity>(&store, &id, current, version, |(current, _)| {
+            if current.archived == 1 {
+                return Err(
+                    AppError::new(ErrorKind::Conflict).with_detail("This customer is archived.")
+                );
+            }
+            let before = current.to_domain()?;
+            let after = before.clone().apply(changes)?;
+            Ok(Change::new()
+                .guarded(store::update(&id, version, &after, &now().to_rfc3339()))
+                .audit(event(
                     rctx,
                     Some(principal),
                     "customer.updated",
@@ -209,18 +209,10 @@ pub async fn update(
                     Some(&id),
                     Some(customer_audit(&before)),
                     Some(customer_audit(&after)),
-                ),
-            )],
-            vec![],
-        ))
-    })
-    .await?;
-    let (row, sites) = load(&database, &id).await?;
-    let view = customer_view(&row, Some(&sites));
-    if results.first().map(db::changes) != Some(1) {
-        return Err(conflict("The customer changed since you read it.", view));
-    }
-    Ok(with_etag(respond::json(200, &view)?, row.version))
+                )))
+        })
+        .await?;
+    respond::record::<CustomerEntity>(200, &written)
 }
 
 /// `DELETE /api/v1/customers/{id}` with `If-Match`: archives (customers are never deleted:
@@ -234,38 +226,27 @@ pub async fn archive(
 ) -> AppResult<Response> {
     let version = if_match(req)?;
     let id = id_param(matched);
-    let database = db::database(env)?;
-    let (current, _) = load(&database, &id).await?;
-    let stamp = now().to_rfc3339();
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                db::statement(
-                    &database,
-                    store::ARCHIVE,
-                    &[db::text(&stamp), db::text(&id), db::int(version)],
-                )?,
-                event(
-                    rctx,
-                    Some(principal),
-                    "customer.archived",
-                    "customer",
-                    Some(&id),
-                    Some(json!({ "archived": current.archived == 1 })),
-                    Some(json!({ "archived": true })),
-                ),
-            )],
-            vec![],
-        ))
+    let store = D1Store::from_env(env)?;
+    let current = prefetch::load::<CustomerEntity>(&store, &rctx.ahead, &id).await?;
+    write::update_loaded::<_, CustomerEntity>(&store, &id, current, version, |(current, _)| {
+        if current.archived == 1 {
+            return Err(AppError::new(ErrorKind::Conflict)
+                .with_detail("This customer is already archived.")
+                .with_extension("current", CustomerEntity::view(&(current.clone(), vec![]))));
+        }
+        Ok(Change::new()
+            .guarded(store::archive(&id, version, &now().to_rfc3339()))
+            .audit(event(
+                rctx,
+                Some(principal),
+                "customer.archived",
+                "customer",
+                Some(&id),
+                Some(json!({ "archived": false })),
+                Some(json!({ "archived": true })),
+            )))
     })
     .await?;
-    let (row, sites) = load(&database, &id).await?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(conflict(
-            "The customer changed since you read it, or is already archived.",
-            customer_view(&row, Some(&sites)),
-        ));
-    }
     Ok(worker::ResponseBuilder::new().with_status(204).empty())
 }
 
@@ -280,18 +261,24 @@ pub async fn create_site(
     let changes: SiteChanges = json_body(&mut req, MAX_JSON_BODY).await?;
     let mut site = Site::create(changes)?;
     let customer_id = id_param(matched);
-    let database = db::database(env)?;
-    let (customer, sites) = load(&database, &customer_id).await?;
-    // A customer's first site is its primary one (the INSERT decides the same under a race).
-    site.is_primary |= sites.is_empty();
+    let store = D1Store::from_env(env)?;
+    let (customer, sites) =
+        prefetch::load::<CustomerEntity>(&store, &rctx.ahead, &customer_id).await?;
     if customer.archived == 1 {
         return Err(AppError::new(ErrorKind::Conflict).with_detail("This customer is archived."));
     }
+    // A customer's first site is its primary one (the INSERT decides the same under a race).
+    site.is_primary |= sites.is_empty();
     let id = new_id()?;
-    let stamp = now().to_rfc3339();
-    db::audit::write(&database, || {
-        let insert = store::insert_site(&database, &id, &customer_id, &site, &stamp)?;
-        let created = event(
+    let now = now();
+    let stamp = now.to_rfc3339();
+    let mut change = Change::new();
+    if site.is_primary {
+        change = change.then(store::clear_other_primary(&customer_id, &id, None, &stamp));
+    }
+    let change = change
+        .guarded(store::insert_site(&id, &customer_id, &site, &stamp))
+        .audit(event(
             rctx,
             Some(principal),
             "site.created",
@@ -299,31 +286,17 @@ pub async fn create_site(
             Some(&id),
             None,
             Some(site_audit(&site)),
-        );
-        let mut steps = Vec::new();
-        if site.is_primary {
-            steps.push(Step::Plain(store::clear_other_primary(
-                &database,
-                &customer_id,
-                &id,
-                None,
-                &stamp,
-            )?));
-        }
-        steps.push(Step::guarded(insert, created));
-        Ok((steps, vec![]))
-    })
+        ));
+    let created = write::create::<_, SiteEntity>(
+        &store,
+        &id,
+        None,
+        change,
+        || AppError::new(ErrorKind::Conflict).with_detail("The customer was archived meanwhile."),
+        now.0 as i64,
+    )
     .await?;
-    let row: SiteRow = db::first(&database, store::SELECT_SITE, &[db::text(&id)])
-        .await?
-        .ok_or_else(|| {
-            AppError::new(ErrorKind::Conflict).with_detail("The customer was archived meanwhile.")
-        })?;
-    let response = with_etag(respond::json(201, &site_view(&row))?, row.version);
-    let _ = response
-        .headers()
-        .set("Location", &format!("/api/v1/sites/{id}"));
-    Ok(response)
+    respond::created::<SiteEntity>(&created)
 }
 
 /// `PATCH /api/v1/sites/{id}` with `If-Match`. Making a site primary demotes the other one in
@@ -338,55 +311,39 @@ pub async fn update_site(
     let version = if_match(&req)?;
     let changes: SiteChanges = json_body(&mut req, MAX_JSON_BODY).await?;
     let id = id_param(matched);
-    let database = db::database(env)?;
-    let current: SiteRow = db::first(&database, store::SELECT_SITE, &[db::text(&id)])
-        .await?
-        .ok_or_else(|| AppError::not_found("site"))?;
-    let before = current.to_domain();
-    let after = before.clone().apply(changes)?;
-    if before.is_primary && !after.is_primary {
-        return Err(AppError::invalid_field(
-            "is_primary",
-            "Make another site primary instead; a customer keeps one primary site.",
-        ));
-    }
-    let stamp = now().to_rfc3339();
-    let results = db::audit::write(&database, || {
-        let update = store::update_site(&database, &id, version, &after, &stamp)?;
-        let changed = event(
-            rctx,
-            Some(principal),
-            "site.updated",
-            "site",
-            Some(&id),
-            Some(site_audit(&before)),
-            Some(site_audit(&after)),
-        );
-        let mut steps = Vec::new();
+    let store = D1Store::from_env(env)?;
+    let current = prefetch::load::<SiteEntity>(&store, &rctx.ahead, &id).await?;
+    let written = write::update_loaded::<_, SiteEntity>(&store, &id, current, version, |current| {
+        let before = current.to_domain();
+        let after = before.clone().apply(changes)?;
+        if before.is_primary && !after.is_primary {
+            return Err(AppError::invalid_field(
+                "is_primary",
+                "Make another site primary instead; a customer keeps one primary site.",
+            ));
+        }
+        let stamp = now().to_rfc3339();
+        let mut change = Change::new();
         if after.is_primary && !before.is_primary {
-            steps.push(Step::Plain(store::clear_other_primary(
-                &database,
+            change = change.then(store::clear_other_primary(
                 &current.customer_id,
                 &id,
                 Some(version),
                 &stamp,
-            )?));
+            ));
         }
-        steps.push(Step::guarded(update, changed));
-        Ok((steps, vec![]))
+        Ok(change
+            .guarded(store::update_site(&id, version, &after, &stamp))
+            .audit(event(
+                rctx,
+                Some(principal),
+                "site.updated",
+                "site",
+                Some(&id),
+                Some(site_audit(&before)),
+                Some(site_audit(&after)),
+            )))
     })
     .await?;
-    let row: SiteRow = db::first(&database, store::SELECT_SITE, &[db::text(&id)])
-        .await?
-        .ok_or_else(|| AppError::not_found("site"))?;
-    if results.last().map(db::changes) != Some(1) {
-        return Err(conflict(
-            "The site changed since you read it.",
-            site_view(&row),
-        ));
-    }
-    Ok(with_etag(
-        respond::json(200, &site_view(&row))?,
-        row.version,
-    ))
+    respond::record::<SiteEntity>(200, &written)
 }

@@ -4,36 +4,39 @@
 //! dispatchers write; viewers read; technicians do not see them.
 
 use serde_json::{json, Value};
-use worker::{D1Database, Env, Request, Response};
+use worker::{Env, Request, Response};
 
-use crate::db::audit::Step;
+use crate::db;
 use crate::db::invoices::{
     self as store, CounterRow, InvoiceRow, NewInvoice, NewPayment, PaymentRow,
 };
 use crate::db::quotes::{PartiesRow, SELECT_PARTIES};
-use crate::db::settings::Settings;
-use crate::db::{self, last_row, rows_at};
+use crate::db::store::D1Store;
 use crate::domain::billing;
 use crate::domain::cursor;
 use crate::domain::invoices::{
-    format_number, void, EntryKind, Invoice, InvoiceChanges, InvoiceStatus,
+    format_number, void, Account, EntryKind, Invoice, InvoiceChanges, InvoiceStatus,
     DEFAULT_CREDIT_NOTE_PREFIX,
 };
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
-use crate::http::api::quotes::{check_parties, pricing_of, settings_of, settings_statement};
-use crate::http::api::{conflict, event, if_match, new_id, now, with_etag};
+use crate::http::api::quotes::{
+    check_parties, pricing_of, read, refused, remove, settings_of, settings_statement,
+};
+use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_bytes, MAX_JSON_BODY};
 use crate::http::idempotency::{self, Plan};
 use crate::http::router::Matched;
 use crate::http::{respond, RequestCtx};
+use crate::sql;
 use crate::views::fields::Body;
 use crate::views::money::{
     invoice_audit, invoice_priced, invoice_status, invoice_summary, invoice_view, payment_view,
     stored_account,
 };
 use crate::views::url::{parse_limit, query_pairs};
+use crate::write::{self, Change, Created, Entity, Refusal, Results, Sql, Store};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -58,55 +61,79 @@ fn id_param(matched: &Matched) -> String {
     matched.param("id").unwrap_or_default().to_owned()
 }
 
-fn select(database: &D1Database, id: &str) -> AppResult<worker::D1PreparedStatement> {
-    db::statement(database, store::SELECT_BY_ID, &[db::text(id)])
+/// An invoice (or credit note) as the engine reads and writes it: the row, its payments, and
+/// its view rendered when read (the view derives the status at that time, and fails on a
+/// corrupt row).
+pub struct InvoiceRecord {
+    pub row: InvoiceRow,
+    pub payments: Vec<PaymentRow>,
+    view: Value,
 }
 
-fn select_payments(database: &D1Database, id: &str) -> AppResult<worker::D1PreparedStatement> {
-    db::statement(database, store::SELECT_PAYMENTS, &[db::text(id)])
-}
+pub struct InvoiceEntity;
 
-/// The invoice (first statement's row) and its payments (second's) of a batch's results
-/// starting at `at`.
-fn invoice_at(results: &[worker::D1Result], at: usize) -> AppResult<(InvoiceRow, Vec<PaymentRow>)> {
-    let row = rows_at::<InvoiceRow>(results, at)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| AppError::not_found("invoice"))?;
-    Ok((row, rows_at::<PaymentRow>(results, at + 1)?))
-}
+impl Entity for InvoiceEntity {
+    type Record = InvoiceRecord;
+    const NAME: &'static str = "invoice";
+    const COLLECTION: &'static str = "/api/v1/invoices";
 
-/// The invoice, its payments and any `extra` reads, in one round trip.
-async fn load(
-    database: &D1Database,
-    id: &str,
-    extra: Vec<worker::D1PreparedStatement>,
-) -> AppResult<(InvoiceRow, Vec<PaymentRow>, Vec<worker::D1Result>)> {
-    let mut statements = vec![select(database, id)?, select_payments(database, id)?];
-    statements.extend(extra);
-    let results = db::read_batch(database, statements).await?;
-    let (row, payments) = invoice_at(&results, 0)?;
-    Ok((row, payments, results))
-}
+    fn load(id: &str) -> Vec<Sql> {
+        vec![
+            sql!(store::SELECT_BY_ID, id),
+            sql!(store::SELECT_PAYMENTS, id),
+        ]
+    }
 
-/// A 409 carrying the invoice as it is now.
-fn stale(row: &InvoiceRow, payments: &[PaymentRow], now: Millis) -> AppError {
-    match invoice_view(row, payments, now) {
-        Ok(view) => conflict("The invoice changed since you read it.", view),
-        Err(err) => err,
+    fn parse(results: &impl Results, from: usize) -> AppResult<Option<InvoiceRecord>> {
+        let Some(row) = write::first_row::<InvoiceRow>(results, from)? else {
+            return Ok(None);
+        };
+        let payments = results.rows::<PaymentRow>(from + 1)?;
+        let view = invoice_view(&row, &payments, now())?;
+        Ok(Some(InvoiceRecord {
+            row,
+            payments,
+            view,
+        }))
+    }
+
+    fn version(record: &InvoiceRecord) -> i64 {
+        record.row.version
+    }
+
+    fn view(record: &InvoiceRecord) -> Value {
+        record.view.clone()
     }
 }
 
-fn respond_invoice(
-    status: u16,
-    row: &InvoiceRow,
-    payments: &[PaymentRow],
+/// The invoice with `extra` reads after it, in one round trip; `extra` answer from result 2.
+async fn load_with(
+    store: &D1Store,
+    id: &str,
+    extra: Vec<Sql>,
+) -> AppResult<(InvoiceRecord, <D1Store as Store>::Results)> {
+    let mut reads = InvoiceEntity::load(id);
+    reads.extend(extra);
+    let results = read(store, reads).await?;
+    let record =
+        InvoiceEntity::parse(&results, 0)?.ok_or_else(|| AppError::not_found("invoice"))?;
+    Ok((record, results))
+}
+
+/// The invoice's account (its money, from its payments) and the status it shows now.
+fn account_of(
+    current: &InvoiceRecord,
     now: Millis,
-) -> AppResult<Response> {
-    Ok(with_etag(
-        respond::json(status, &invoice_view(row, payments, now)?)?,
-        row.version,
-    ))
+) -> AppResult<(Invoice, Account, InvoiceStatus)> {
+    let invoice = current.row.to_domain()?;
+    let entries = current
+        .payments
+        .iter()
+        .map(PaymentRow::to_entry)
+        .collect::<AppResult<Vec<_>>>()?;
+    let account = invoice.account(&entries)?;
+    let shown = invoice_status(&current.row, &account, now)?;
+    Ok((invoice, account, shown))
 }
 
 fn shown_status(row: &InvoiceRow, now: Millis) -> AppResult<InvoiceStatus> {
@@ -216,8 +243,9 @@ pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
 
 /// `GET /api/v1/invoices/{id}`: lines, totals, payments, balance and shown status.
 pub async fn get(env: &Env, matched: &Matched) -> AppResult<Response> {
-    let (row, payments, _) = load(&db::database(env)?, &id_param(matched), vec![]).await?;
-    respond_invoice(200, &row, &payments, now())
+    let store = D1Store::from_env(env)?;
+    let record = write::load::<_, InvoiceEntity>(&store, &id_param(matched)).await?;
+    respond::record::<InvoiceEntity>(200, &record)
 }
 
 /// `POST /api/v1/invoices` `{customer_id | job_id, site_id?, lines?, notes?, terms?,
@@ -230,28 +258,22 @@ pub async fn create(
     principal: &Principal,
 ) -> AppResult<Response> {
     let bytes = json_bytes(&mut req, MAX_JSON_BODY).await?;
+    let keyed = idempotency::keyed(&req, principal, &bytes)?;
     let mut body = Body::parse(&bytes, &CREATE_FIELDS)?;
-    let database = db::database(env)?;
-    let keyed = match idempotency::plan(&req, &database, principal, &bytes).await? {
-        Plan::Replay { status, location } => return replay(&database, status, &location).await,
-        Plan::Create(keyed) => keyed,
-    };
     let customer_id: Option<String> = body.take("customer_id", "a string id");
     let site_id: Option<String> = body.take("site_id", "a string id");
     let job_id: Option<String> = body.take("job_id", "a string id");
-    let results = db::read_batch(
-        &database,
+    let store = D1Store::from_env(env)?;
+    let results = read(
+        &store,
         vec![
-            settings_statement(&database)?,
-            db::statement(
-                &database,
+            settings_statement(),
+            sql!(
                 SELECT_PARTIES,
-                &[
-                    db::opt_text(customer_id.as_deref()),
-                    db::opt_text(site_id.as_deref()),
-                    db::opt_text(job_id.as_deref()),
-                ],
-            )?,
+                customer_id.as_deref(),
+                site_id.as_deref(),
+                job_id.as_deref()
+            ),
         ],
     )
     .await?;
@@ -259,7 +281,7 @@ pub async fn create(
     let (changes, days) = changes_from(&mut body, settings.default_tax_rate_ppm);
     body.finish()?;
     let parties = check_parties(
-        rows_at::<PartiesRow>(&results, 1)?.into_iter().next(),
+        write::first_row::<PartiesRow>(&results, 1)?,
         customer_id.is_some(),
         site_id.is_some(),
         job_id.is_some(),
@@ -270,78 +292,54 @@ pub async fn create(
     let totals = invoice.totals()?;
     let now = now();
     let id = new_id()?;
-    let location = format!("/api/v1/invoices/{id}");
     let stamp = now.to_rfc3339();
-    let new = NewInvoice {
-        id: &id,
-        customer_id: &parties.customer_id,
-        site_id: parties.site_id.as_deref(),
-        job_id: parties.job_id.as_deref(),
-        invoice: &invoice,
-        totals: &totals,
-        payment_terms_days: days,
-        now: &stamp,
-    };
-    let written = db::audit::write(&database, || {
-        let mut steps = vec![Step::guarded(
-            store::insert(&database, &new)?,
-            event(
-                rctx,
-                Some(principal),
-                "invoice.created",
-                "invoice",
-                Some(&id),
-                None,
-                Some(json!({
-                    "customer_id": parties.customer_id, "site_id": parties.site_id,
-                    "job_id": parties.job_id,
-                    "invoice": invoice_audit(&invoice, totals.total, days),
-                })),
-            ),
-        )];
-        if let Some(k) = &keyed {
-            steps.push(Step::Plain(db::idempotency::insert(
-                &database,
-                &k.user_id,
-                &k.key,
-                &k.fingerprint,
-                201,
-                &location,
-                now.0,
-            )?));
-        }
-        steps.push(Step::Plain(select(&database, &id)?));
-        Ok((steps, vec![]))
-    })
-    .await;
-    if let Some(location) = idempotency::winner_of_race(&database, &written, &keyed).await? {
-        return replay(&database, 201, &location).await;
-    }
-    let row = last_row::<InvoiceRow>(&written?)?.ok_or_else(|| {
-        AppError::invalid_field(
-            "customer_id",
-            "The customer was archived, or its site or job changed, meanwhile.",
-        )
-    })?;
-    let response = respond_invoice(201, &row, &[], now)?;
-    let _ = response.headers().set("Location", &location);
-    Ok(response)
-}
-
-async fn replay(database: &D1Database, status: u16, location: &str) -> AppResult<Response> {
-    let id = location.rsplit('/').next().unwrap_or_default();
-    let (row, payments, _) = load(database, id, vec![]).await?;
-    let response = respond_invoice(status, &row, &payments, now())?;
-    let _ = response.headers().set("Location", location);
-    Ok(response)
+    let change = Change::new()
+        .guarded(store::insert(&NewInvoice {
+            id: &id,
+            customer_id: &parties.customer_id,
+            site_id: parties.site_id.as_deref(),
+            job_id: parties.job_id.as_deref(),
+            invoice: &invoice,
+            totals: &totals,
+            payment_terms_days: days,
+            now: &stamp,
+        }))
+        .audit(event(
+            rctx,
+            Some(principal),
+            "invoice.created",
+            "invoice",
+            Some(&id),
+            None,
+            Some(json!({
+                "customer_id": parties.customer_id, "site_id": parties.site_id,
+                "job_id": parties.job_id,
+                "invoice": invoice_audit(&invoice, totals.total, days),
+            })),
+        ));
+    let created = write::create::<_, InvoiceEntity>(
+        &store,
+        &id,
+        keyed.as_ref(),
+        change,
+        || {
+            AppError::invalid_field(
+                "customer_id",
+                "The customer was archived, or its site or job changed, meanwhile.",
+            )
+        },
+        now.0 as i64,
+    )
+    .await?;
+    respond::created::<InvoiceEntity>(&created)
 }
 
 /// A 409 unless the invoice is a draft: what is issued is final.
-fn require_draft(row: &InvoiceRow, payments: &[PaymentRow], now: Millis) -> AppResult<()> {
-    if row.status == "draft" {
+fn require_draft(current: &InvoiceRecord, now: Millis) -> AppResult<()> {
+    if current.row.status == "draft" {
         return Ok(());
     }
-    let shown = shown_status(row, now)?;
+    let shown = shown_status(&current.row, now)?;
     Err(AppError::new(ErrorKind::Conflict)
         .with_detail(format!(
             "This invoice is {}: an issued invoice is final. Void it, or reverse it with a \
@@ -349,34 +347,24 @@ fn require_draft(row: &InvoiceRow, payments: &[PaymentRow], now: Millis) -> AppR
             shown.as_str()
         ))
         .with_extension("current_status", json!(shown.as_str()))
-        .with_extension("current", invoice_view(row, payments, now)?))
-}
-
-/// A PATCH's body (or a preview's) read against the stored invoice.
-struct Change {
-    current: InvoiceRow,
-    payments: Vec<PaymentRow>,
-    changes: InvoiceChanges,
-    /// The payment terms asked for, if any.
-    days: Option<i64>,
+        .with_extension("current", current.view.clone()))
 }
 
 /// Reads the body and the invoice with its payments and the company's defaults (one batch);
-/// lines without a tax rate get the default.
-async fn change_of(req: &mut Request, database: &D1Database, id: &str) -> AppResult<Change> {
+/// lines without a tax rate get the default. Answers the invoice as read, the change, and the
+/// payment terms asked for, if any.
+async fn change_of(
+    req: &mut Request,
+    store: &D1Store,
+    id: &str,
+) -> AppResult<(InvoiceRecord, InvoiceChanges, Option<i64>)> {
     let bytes = json_bytes(req, MAX_JSON_BODY).await?;
     let mut body = Body::parse(&bytes, &CHANGE_FIELDS)?;
-    let (current, payments, results) =
-        load(database, id, vec![settings_statement(database)?]).await?;
-    let settings: Settings = settings_of(&results, 2)?;
+    let (current, results) = load_with(store, id, vec![settings_statement()]).await?;
+    let settings = settings_of(&results, 2)?;
     let (changes, days) = changes_from(&mut body, settings.default_tax_rate_ppm);
     body.finish()?;
-    Ok(Change {
-        current,
-        payments,
-        changes,
-        days,
-    })
+    Ok((current, changes, days))
 }
 
 /// `PATCH /api/v1/invoices/{id}` with `If-Match`: a draft's lines, notes, terms, deposit and
@@ -390,68 +378,48 @@ pub async fn update(
 ) -> AppResult<Response> {
     let version = if_match(&req)?;
     let id = id_param(matched);
-    let database = db::database(env)?;
-    let Change {
-        current,
-        payments,
-        changes,
-        days,
-    } = change_of(&mut req, &database, &id).await?;
-    let now = now();
-    if current.version != version {
-        return Err(stale(&current, &payments, now));
-    }
-    require_draft(&current, &payments, now)?;
-    let before = current.to_domain()?;
-    let after = before.clone().apply(changes)?;
-    let days = check_days(days.unwrap_or(current.payment_terms_days))?;
-    let totals = after.totals()?;
-    let stamp = now.to_rfc3339();
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![
-                Step::guarded(
-                    store::update(&database, &id, version, &after, &totals, days, &stamp)?,
-                    event(
-                        rctx,
-                        Some(principal),
-                        "invoice.updated",
-                        "invoice",
-                        Some(&id),
-                        Some(invoice_audit(
-                            &before,
-                            current.total,
-                            current.payment_terms_days,
-                        )),
-                        Some(invoice_audit(&after, totals.total, days)),
-                    ),
-                ),
-                Step::Plain(select(&database, &id)?),
-                Step::Plain(select_payments(&database, &id)?),
-            ],
-            vec![],
-        ))
-    })
-    .await?;
-    let (row, payments) = invoice_at(&results, 1)?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(stale(&row, &payments, now));
-    }
-    respond_invoice(200, &row, &payments, now)
+    let store = D1Store::from_env(env)?;
+    let (current, changes, days) = change_of(&mut req, &store, &id).await?;
+    let written =
+        write::update_loaded::<_, InvoiceEntity>(&store, &id, current, version, |current| {
+            let now = now();
+            require_draft(current, now)?;
+            let row = &current.row;
+            let before = row.to_domain()?;
+            let after = before.clone().apply(changes)?;
+            let days = check_days(days.unwrap_or(row.payment_terms_days))?;
+            let totals = after.totals()?;
+            Ok(Change::new()
+                .guarded(store::update(
+                    &id,
+                    version,
+                    &after,
+                    &totals,
+                    days,
+                    &now.to_rfc3339(),
+                ))
+                .audit(event(
+                    rctx,
+                    Some(principal),
+                    "invoice.updated",
+                    "invoice",
+                    Some(&id),
+                    Some(invoice_audit(&before, row.total, row.payment_terms_days)),
+                    Some(invoice_audit(&after, totals.total, days)),
+                )))
+        })
+        .await?;
+    respond::record::<InvoiceEntity>(200, &written)
 }
 
 /// `POST /api/v1/invoices/{id}/preview` with a PATCH's body: the invoice as that change would
 /// make it, priced and checked by the domain, without saving anything (the editor's live
 /// totals). Answers `{lines, notes, terms, deposit, payment_terms_days, totals}`.
 pub async fn preview(mut req: Request, env: &Env, matched: &Matched) -> AppResult<Response> {
-    let Change {
-        current,
-        changes,
-        days,
-        ..
-    } = change_of(&mut req, &db::database(env)?, &id_param(matched)).await?;
-    let after = current.to_domain()?.apply(changes)?;
-    let days = check_days(days.unwrap_or(current.payment_terms_days))?;
+    let store = D1Store::from_env(env)?;
+    let (current, changes, days) = change_of(&mut req, &store, &id_param(matched)).await?;
+    let after = current.row.to_domain()?.apply(changes)?;
+    let days = check_days(days.unwrap_or(current.row.payment_terms_days))?;
     let mut view = Value::Object(invoice_priced(&after)?);
     view["payment_terms_days"] = json!(days);
     respond::json(200, &view)
@@ -468,52 +436,34 @@ pub async fn delete(
 ) -> AppResult<Response> {
     let version = if_match(req)?;
     let id = id_param(matched);
-    let database = db::database(env)?;
-    let (current, payments, _) = load(&database, &id, vec![]).await?;
-    let now = now();
-    if current.version != version {
-        return Err(stale(&current, &payments, now));
-    }
-    require_draft(&current, &payments, now)?;
-    let before = current.to_domain()?;
-    let stamp = now.to_rfc3339();
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![
-                Step::Plain(db::statement(
-                    &database,
-                    store::RELEASE_QUOTE,
-                    &[db::text(&id), db::int(version), db::text(&stamp)],
-                )?),
-                Step::guarded(
-                    db::statement(
-                        &database,
-                        store::DELETE_DRAFT,
-                        &[db::text(&id), db::int(version)],
-                    )?,
-                    event(
-                        rctx,
-                        Some(principal),
-                        "invoice.deleted",
-                        "invoice",
-                        Some(&id),
-                        Some(invoice_audit(
-                            &before,
-                            current.total,
-                            current.payment_terms_days,
-                        )),
-                        None,
-                    ),
-                ),
-            ],
-            vec![],
-        ))
+    let store = D1Store::from_env(env)?;
+    remove::<_, InvoiceEntity>(&store, &id, version, |current| {
+        let now = now();
+        require_draft(current, now)?;
+        let row = &current.row;
+        Ok(Change::new()
+            .then(sql!(
+                store::RELEASE_QUOTE,
+                id.as_str(),
+                version,
+                now.to_rfc3339()
+            ))
+            .guarded(sql!(store::DELETE_DRAFT, id.as_str(), version))
+            .audit(event(
+                rctx,
+                Some(principal),
+                "invoice.deleted",
+                "invoice",
+                Some(&id),
+                Some(invoice_audit(
+                    &row.to_domain()?,
+                    row.total,
+                    row.payment_terms_days,
+                )),
+                None,
+            )))
     })
     .await?;
-    if results.get(1).map(db::changes) != Some(1) {
-        let (row, payments, _) = load(&database, &id, vec![]).await?;
-        return Err(stale(&row, &payments, now));
-    }
     Ok(worker::ResponseBuilder::new().with_status(204).empty())
 }
 
@@ -526,23 +476,21 @@ async fn pause(attempt: u32) {
     worker::Delay::from(std::time::Duration::from_millis(ms)).await;
 }
 
-fn counter_of(results: &[worker::D1Result], index: usize) -> AppResult<u64> {
-    let value = rows_at::<CounterRow>(results, index)?
-        .into_iter()
-        .next()
-        .map_or(0, |c| c.value);
+fn counter_of(results: &impl Results, index: usize) -> AppResult<u64> {
+    let value = write::first_row::<CounterRow>(results, index)?.map_or(0, |c| c.value);
     u64::try_from(value).map_err(|_| AppError::internal("a counter below zero"))
 }
 
-fn counter_statement(database: &D1Database, name: &str) -> AppResult<worker::D1PreparedStatement> {
-    db::statement(database, store::SELECT_COUNTER, &[db::text(name)])
+fn counter_statement(name: &str) -> Sql {
+    sql!(store::SELECT_COUNTER, name)
 }
 
 /// `POST /api/v1/invoices/{id}/issue` with `If-Match`: the draft takes the next number of the
 /// gapless counter (`INV-0001`, the company's prefix), is dated now and falls due after its
 /// payment terms. The number is decided from the counter as read and taken by
 /// compare-and-set in the issuing batch; if a concurrent issue took it first, nothing was
-/// written and the issue is decided again on the new counter.
+/// written and the issue is decided again on the new counter (a change of the invoice itself
+/// meanwhile is the 409 of the next round's version check).
 pub async fn issue(
     req: &Request,
     env: &Env,
@@ -552,31 +500,28 @@ pub async fn issue(
 ) -> AppResult<Response> {
     let version = if_match(req)?;
     let id = id_param(matched);
-    let database = db::database(env)?;
+    let store = D1Store::from_env(env)?;
     for attempt in 0..NUMBER_ATTEMPTS {
         if attempt > 0 {
             pause(attempt).await;
         }
-        let (current, payments, results) = load(
-            &database,
+        let (current, results) = load_with(
+            &store,
             &id,
-            vec![
-                settings_statement(&database)?,
-                counter_statement(&database, "invoice")?,
-            ],
+            vec![settings_statement(), counter_statement("invoice")],
         )
         .await?;
         let settings = settings_of(&results, 2)?;
         let counter = counter_of(&results, 3)?;
-        let now = now();
-        if current.version != version {
-            return Err(stale(&current, &payments, now));
+        if current.row.version != version {
+            return Err(write::conflict::<InvoiceEntity>(&current));
         }
-        refuse_credit_note(&current, "is issued when it is made")?;
-        let invoice = current.to_domain()?;
-        let due_ms = u64::try_from(current.payment_terms_days).unwrap_or(0) * Millis::DAY;
-        let issued = invoice.issue(
-            shown_status(&current, now)?,
+        let now = now();
+        refuse_credit_note(&current.row, "is issued when it is made")?;
+        let row = &current.row;
+        let due_ms = u64::try_from(row.payment_terms_days).unwrap_or(0) * Millis::DAY;
+        let issued = row.to_domain()?.issue(
+            shown_status(row, now)?,
             &settings.invoice_prefix,
             counter,
             now,
@@ -586,62 +531,51 @@ pub async fn issue(
             .map_err(|_| AppError::internal("invoice counter overflow"))?;
         let stamp = now.to_rfc3339();
         let due = issued.due_at.to_rfc3339();
-        let results = db::audit::write(&database, || {
-            Ok((
-                vec![
-                    Step::Plain(db::statement(
-                        &database,
-                        store::BUMP_INVOICE_COUNTER,
-                        &[db::text(&id), db::int(version), db::int(sequence)],
-                    )?),
-                    Step::guarded(
-                        db::statement(
-                            &database,
-                            store::ISSUE,
-                            &[
-                                db::int(sequence),
-                                db::text(&issued.number),
-                                db::text(&stamp),
-                                db::text(&due),
-                                db::text(&id),
-                                db::int(version),
-                            ],
-                        )?,
-                        event(
-                            rctx,
-                            Some(principal),
-                            "invoice.issued",
-                            "invoice",
-                            Some(&id),
-                            Some(json!({ "status": "draft" })),
-                            Some(json!({
-                                "status": "issued", "number": issued.number,
-                                "sequence": sequence, "issued_at": stamp, "due_at": due,
-                                "total": issued.total,
-                            })),
-                        ),
-                    ),
-                    Step::Plain(select(&database, &id)?),
-                    Step::Plain(select_payments(&database, &id)?),
-                ],
-                vec![],
+        let change = Change::new()
+            .then(sql!(
+                store::BUMP_INVOICE_COUNTER,
+                id.as_str(),
+                version,
+                sequence
             ))
-        })
-        .await?;
-        let (row, payments) = invoice_at(&results, 2)?;
-        if results.get(1).map(db::changes) == Some(1) {
-            if row.number.as_deref()
-                != Some(format_number(&settings.invoice_prefix, issued.counter).as_str())
-            {
-                return Err(AppError::internal(format!(
-                    "invoice {id} was numbered unexpectedly"
-                )));
+            .guarded(sql!(
+                store::ISSUE,
+                sequence,
+                issued.number.as_str(),
+                stamp.as_str(),
+                due.as_str(),
+                id.as_str(),
+                version
+            ))
+            .audit(event(
+                rctx,
+                Some(principal),
+                "invoice.issued",
+                "invoice",
+                Some(&id),
+                Some(json!({ "status": "draft" })),
+                Some(json!({
+                    "status": "issued", "number": issued.number,
+                    "sequence": sequence, "issued_at": stamp, "due_at": due,
+                    "total": issued.total,
+                })),
+            ));
+        match write::apply(&store, change, InvoiceEntity::load(&id)).await {
+            Ok(written) => {
+                let record = InvoiceEntity::parse(&written.results, written.reads_from)?
+                    .ok_or_else(|| AppError::not_found("invoice"))?;
+                if record.row.number.as_deref()
+                    != Some(format_number(&settings.invoice_prefix, issued.counter).as_str())
+                {
+                    return Err(AppError::internal(format!(
+                        "invoice {id} was numbered unexpectedly"
+                    )));
+                }
+                return respond::record::<InvoiceEntity>(200, &record);
             }
-            return respond_invoice(200, &row, &payments, now);
-        }
-        // Unchanged and still the draft we read: another issue took the number. Decide again.
-        if !(row.status == "draft" && row.version == version) {
-            return Err(stale(&row, &payments, now));
+            // Another issue took the number, or the invoice changed: decide again.
+            Err(Refusal::Guard) => continue,
+            Err(other) => return Err(other.into_error(|| AppError::internal("unreachable guard"))),
         }
     }
     Err(AppError::unavailable(
@@ -662,59 +596,33 @@ pub async fn void_invoice(
 ) -> AppResult<Response> {
     let version = if_match(req)?;
     let id = id_param(matched);
-    let database = db::database(env)?;
-    let (current, payments, _) = load(&database, &id, vec![]).await?;
-    let now = now();
-    if current.version != version {
-        return Err(stale(&current, &payments, now));
-    }
-    refuse_credit_note(&current, "is not voided")?;
-    let invoice = current.to_domain()?;
-    let entries = payments
-        .iter()
-        .map(PaymentRow::to_entry)
-        .collect::<AppResult<Vec<_>>>()?;
-    let account = invoice.account(&entries)?;
-    let shown = invoice_status(&current, &account, now)?;
-    void(shown, &account)?;
-    let stamp = now.to_rfc3339();
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![
-                Step::guarded(
-                    db::statement(
-                        &database,
-                        store::VOID,
-                        &[db::text(&stamp), db::text(&id), db::int(version)],
-                    )?,
-                    event(
-                        rctx,
-                        Some(principal),
-                        "invoice.voided",
-                        "invoice",
-                        Some(&id),
-                        Some(json!({ "status": shown.as_str() })),
-                        Some(json!({ "status": "void", "number": current.number })),
-                    ),
-                ),
-                Step::Plain(select(&database, &id)?),
-                Step::Plain(select_payments(&database, &id)?),
-            ],
-            vec![],
-        ))
+    let store = D1Store::from_env(env)?;
+    let written = write::update::<_, InvoiceEntity>(&store, &id, version, |current| {
+        refuse_credit_note(&current.row, "is not voided")?;
+        let now = now();
+        let (_, account, shown) = account_of(current, now)?;
+        void(shown, &account)?;
+        Ok(Change::new()
+            .guarded(sql!(store::VOID, now.to_rfc3339(), id.as_str(), version))
+            .audit(event(
+                rctx,
+                Some(principal),
+                "invoice.voided",
+                "invoice",
+                Some(&id),
+                Some(json!({ "status": shown.as_str() })),
+                Some(json!({ "status": "void", "number": current.row.number })),
+            )))
     })
     .await?;
-    let (row, payments) = invoice_at(&results, 1)?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(stale(&row, &payments, now));
-    }
-    respond_invoice(200, &row, &payments, now)
+    respond::record::<InvoiceEntity>(200, &written)
 }
 
 /// `POST /api/v1/invoices/{id}/payments` `{kind?, amount, method, reference?}` with
 /// `If-Match` (honours `Idempotency-Key`): a payment (the default) or a refund, by the
 /// domain's account rules: a payment at most the balance on an issued invoice, a refund at
-/// most what was paid. Answers `201 {payment, invoice}`.
+/// most what was paid. Answers `201 {payment, invoice}`. The key is looked up first: a retry
+/// names the version its first attempt moved on from.
 pub async fn record_payment(
     mut req: Request,
     env: &Env,
@@ -750,26 +658,28 @@ pub async fn record_payment(
         ));
     }
     let id = id_param(matched);
-    let database = db::database(env)?;
-    let keyed = match idempotency::plan(&req, &database, principal, &bytes).await? {
+    let store = D1Store::from_env(env)?;
+    let keyed = match idempotency::plan(&req, &store.db, principal, &bytes).await? {
         Plan::Replay { status, location } => {
-            return replay_payment(&database, status, &location).await
+            return replay_payment(&store, status, &location).await
         }
-        Plan::Create(keyed) => keyed,
+        Plan::Create(keyed) => keyed.map(|k| write::Keyed {
+            user_id: k.user_id,
+            key: k.key,
+            fingerprint: k.fingerprint,
+        }),
     };
-    let (current, payments, _) = load(&database, &id, vec![]).await?;
-    let now = now();
-    if current.version != version {
-        return Err(stale(&current, &payments, now));
+    let current = write::load::<_, InvoiceEntity>(&store, &id).await?;
+    if current.row.version != version {
+        return Err(write::conflict::<InvoiceEntity>(&current));
     }
-    refuse_credit_note(&current, "takes no payments")?;
-    let invoice = current.to_domain()?;
-    let entries = payments
-        .iter()
-        .map(PaymentRow::to_entry)
-        .collect::<AppResult<Vec<_>>>()?;
-    let account = invoice.account(&entries)?;
-    let shown = invoice_status(&current, &account, now)?;
+    let payment_id = new_id()?;
+    let location = format!("/api/v1/invoices/{id}/payments/{payment_id}");
+    let now = now();
+    let stamp = now.to_rfc3339();
+    // The decision, from the invoice as read.
+    refuse_credit_note(&current.row, "takes no payments")?;
+    let (_, account, shown) = account_of(&current, now)?;
     let amount = amount.unwrap_or(0);
     let method = method.unwrap_or_default();
     let entry = match kind {
@@ -778,10 +688,23 @@ pub async fn record_payment(
     };
     let mut after = account;
     after.record(&entry)?;
-    let payment_id = new_id()?;
-    let location = format!("/api/v1/invoices/{id}/payments/{payment_id}");
-    let stamp = now.to_rfc3339();
-    let new = NewPayment {
+    let (action, kind_name) = match kind {
+        EntryKind::Payment => ("invoice.payment_recorded", "payment"),
+        EntryKind::Refund => ("invoice.refund_recorded", "refund"),
+    };
+    let row = &current.row;
+    let picture = |account: &Account| {
+        json!({
+            "paid": account.paid, "refunded": account.refunded, "balance": account.balance(),
+            "status": row.stored_status().map(|s| s.derive(account, row.due(), now).as_str()).unwrap_or("issued"),
+        })
+    };
+    let mut later = picture(&after);
+    later["payment"] = json!({
+        "id": payment_id, "kind": kind_name, "amount": entry.amount,
+        "method": entry.method.as_str(), "reference": reference,
+    });
+    let [insert, sums] = store::record_payment(&NewPayment {
         id: &payment_id,
         invoice_id: &id,
         invoice_version: version,
@@ -790,100 +713,78 @@ pub async fn record_payment(
         recorded_by: Some(&principal.user.id),
         external_id: None,
         now: &stamp,
-    };
-    let (action, kind_name) = match kind {
-        EntryKind::Payment => ("invoice.payment_recorded", "payment"),
-        EntryKind::Refund => ("invoice.refund_recorded", "refund"),
-    };
-    let picture = |account: &crate::domain::invoices::Account| {
-        json!({
-            "paid": account.paid, "refunded": account.refunded, "balance": account.balance(),
-            "status": current.stored_status().map(|s| s.derive(account, current.due(), now).as_str()).unwrap_or("issued"),
-        })
-    };
-    let written = db::audit::write(&database, || {
-        let [insert, sums] = store::record_payment(&database, &new)?;
-        let mut later = picture(&after);
-        later["payment"] = json!({
-            "id": payment_id, "kind": kind_name, "amount": entry.amount,
-            "method": entry.method.as_str(), "reference": reference,
-        });
-        let mut steps = vec![
-            Step::Plain(insert),
-            Step::guarded(
-                sums,
-                event(
-                    rctx,
-                    Some(principal),
-                    action,
-                    "invoice",
-                    Some(&id),
-                    Some(picture(&account)),
-                    Some(later),
-                ),
-            ),
-        ];
-        if let Some(k) = &keyed {
-            steps.push(Step::Plain(db::idempotency::insert(
-                &database,
-                &k.user_id,
-                &k.key,
-                &k.fingerprint,
-                201,
-                &location,
-                now.0,
-            )?));
+    });
+    let mut change = Change::new().then(insert).guarded(sums).audit(event(
+        rctx,
+        Some(principal),
+        action,
+        "invoice",
+        Some(&id),
+        Some(picture(&account)),
+        Some(later),
+    ));
+    if let Some(k) = &keyed {
+        change = change.then(write::sql::remember_key(k, 201, &location, now.0 as i64));
+    }
+    match write::apply(&store, change, InvoiceEntity::load(&id)).await {
+        Ok(written) => {
+            let record = InvoiceEntity::parse(&written.results, written.reads_from)?
+                .ok_or_else(|| AppError::not_found("invoice"))?;
+            payment_response(201, &record, &payment_id, &location)
         }
-        steps.push(Step::Plain(select(&database, &id)?));
-        steps.push(Step::Plain(select_payments(&database, &id)?));
-        Ok((steps, vec![]))
-    })
-    .await;
-    if let Some(location) = idempotency::winner_of_race(&database, &written, &keyed).await? {
-        return replay_payment(&database, 201, &location).await;
+        // A concurrent retry with the same key won: answer what it recorded.
+        Err(Refusal::Duplicate(message)) if message.contains("idempotency_keys") => {
+            let k = keyed.ok_or_else(|| AppError::internal(message))?;
+            let recorded = db::idempotency::find(&store.db, &k.user_id, &k.key)
+                .await?
+                .ok_or_else(|| AppError::internal("a duplicate key that is not there"))?;
+            if recorded.fingerprint != k.fingerprint {
+                return Err(AppError::new(ErrorKind::Unprocessable).with_detail(
+                    "This Idempotency-Key was already used for a different request.",
+                ));
+            }
+            replay_payment(&store, 201, &recorded.body).await
+        }
+        Err(refusal) => Err(refused::<_, InvoiceEntity>(&store, &id, refusal).await),
     }
-    let results = written?;
-    let (row, payments) = invoice_at(&results, results.len() - 2)?;
-    if results.get(1).map(db::changes) != Some(1) {
-        return Err(stale(&row, &payments, now));
-    }
-    payment_response(201, &row, &payments, &payment_id, now, &location)
 }
 
 fn payment_response(
     status: u16,
-    row: &InvoiceRow,
-    payments: &[PaymentRow],
+    record: &InvoiceRecord,
     payment_id: &str,
-    now: Millis,
     location: &str,
 ) -> AppResult<Response> {
-    let payment = payments
+    let payment = record
+        .payments
         .iter()
         .find(|p| p.id == payment_id)
         .ok_or_else(|| AppError::not_found("payment"))?;
     let body = json!({
         "payment": payment_view(payment),
-        "invoice": invoice_view(row, payments, now)?,
+        "invoice": InvoiceEntity::view(record),
     });
-    let response = with_etag(respond::json(status, &body)?, row.version);
+    let response = respond::json(status, &body)?;
+    let _ = response
+        .headers()
+        .set("ETag", &format!("\"{}\"", record.row.version));
     let _ = response.headers().set("Location", location);
     Ok(response)
 }
 
-async fn replay_payment(database: &D1Database, status: u16, location: &str) -> AppResult<Response> {
+async fn replay_payment(store: &D1Store, status: u16, location: &str) -> AppResult<Response> {
     // /api/v1/invoices/{id}/payments/{payment_id}
     let mut parts = location.rsplit('/');
     let payment_id = parts.next().unwrap_or_default().to_owned();
     let invoice_id = parts.nth(1).unwrap_or_default().to_owned();
-    let (row, payments, _) = load(database, &invoice_id, vec![]).await?;
-    payment_response(status, &row, &payments, &payment_id, now(), location)
+    let record = write::load::<_, InvoiceEntity>(store, &invoice_id).await?;
+    payment_response(status, &record, &payment_id, location)
 }
 
 /// `POST /api/v1/invoices/{id}/credit-note` with `If-Match`: reverses a paid invoice in full
 /// with a credit note (kind `credit_note`, the same lines and totals, numbered `CN-0001` from
 /// its own gapless counter, issued at once). One per invoice. Answers `201` with the credit
-/// note.
+/// note. As for issuing, a number taken meanwhile is decided again.
 pub async fn credit_note(
     req: &Request,
     env: &Env,
@@ -893,33 +794,24 @@ pub async fn credit_note(
 ) -> AppResult<Response> {
     let version = if_match(req)?;
     let id = id_param(matched);
-    let database = db::database(env)?;
+    let store = D1Store::from_env(env)?;
     for attempt in 0..NUMBER_ATTEMPTS {
         if attempt > 0 {
             pause(attempt).await;
         }
-        let (current, payments, results) = load(
-            &database,
-            &id,
-            vec![counter_statement(&database, "credit_note")?],
-        )
-        .await?;
+        let (current, results) =
+            load_with(&store, &id, vec![counter_statement("credit_note")]).await?;
         let counter = counter_of(&results, 2)?;
-        let now = now();
-        if current.version != version {
-            return Err(stale(&current, &payments, now));
+        if current.row.version != version {
+            return Err(write::conflict::<InvoiceEntity>(&current));
         }
-        refuse_credit_note(&current, "is not reversed by another")?;
-        let invoice = current.to_domain()?;
-        let entries = payments
-            .iter()
-            .map(PaymentRow::to_entry)
-            .collect::<AppResult<Vec<_>>>()?;
-        let account = invoice.account(&entries)?;
-        let shown = invoice_status(&current, &account, now)?;
+        let now = now();
+        refuse_credit_note(&current.row, "is not reversed by another")?;
+        let row = &current.row;
+        let (invoice, _, shown) = account_of(&current, now)?;
         let note = invoice
-            .credit_note(shown, current.credit_note_id.is_some())
-            .map_err(|err| match &current.credit_note_id {
+            .credit_note(shown, row.credit_note_id.is_some())
+            .map_err(|err| match &row.credit_note_id {
                 Some(existing) => err.with_extension("credit_note_id", json!(existing)),
                 None => err,
             })?;
@@ -933,80 +825,60 @@ pub async fn credit_note(
         let stamp = now.to_rfc3339();
         let notes = format!(
             "Reverses invoice {}.",
-            current.number.as_deref().unwrap_or_default()
+            row.number.as_deref().unwrap_or_default()
         );
-        let [totals_json, subtotal, discount_total, tax_total, total] =
-            store::totals_params(&note.totals);
-        let lines = store::lines_json(&note.lines);
-        let results = db::audit::write(&database, || {
-            Ok((
-                vec![
-                    Step::Plain(db::statement(
-                        &database,
-                        store::BUMP_CREDIT_NOTE_COUNTER,
-                        &[db::text(&id), db::int(version), db::int(sequence)],
-                    )?),
-                    Step::Plain(db::statement(
-                        &database,
-                        store::INSERT_CREDIT_NOTE,
-                        &[
-                            db::text(&id),
-                            db::int(version),
-                            db::int(sequence),
-                            db::text(&note_id),
-                            db::text(&number),
-                            db::text(&notes),
-                            db::text(&stamp),
-                            db::text(&lines),
-                            totals_json.clone(),
-                            subtotal.clone(),
-                            discount_total.clone(),
-                            tax_total.clone(),
-                            total.clone(),
-                        ],
-                    )?),
-                    Step::guarded(
-                        db::statement(
-                            &database,
-                            store::MARK_CREDITED,
-                            &[
-                                db::text(&stamp),
-                                db::text(&id),
-                                db::int(version),
-                                db::text(&note_id),
-                            ],
-                        )?,
-                        event(
-                            rctx,
-                            Some(principal),
-                            "invoice.credited",
-                            "invoice",
-                            Some(&id),
-                            Some(json!({ "status": shown.as_str() })),
-                            Some(json!({
-                                "credit_note_id": note_id, "credit_note_number": number,
-                                "total": note.totals.total,
-                            })),
-                        ),
-                    ),
-                    Step::Plain(select(&database, &note_id)?),
-                    Step::Plain(select_payments(&database, &note_id)?),
-                ],
-                vec![],
+        let mut params = vec![
+            id.as_str().into(),
+            version.into(),
+            sequence.into(),
+            note_id.as_str().into(),
+            number.as_str().into(),
+            notes.into(),
+            stamp.as_str().into(),
+            store::lines_json(&note.lines).into(),
+        ];
+        params.extend(store::totals_params(&note.totals));
+        let change = Change::new()
+            .then(sql!(
+                store::BUMP_CREDIT_NOTE_COUNTER,
+                id.as_str(),
+                version,
+                sequence
             ))
-        })
-        .await?;
-        if results.get(2).map(db::changes) == Some(1) {
-            let (row, payments) = invoice_at(&results, 3)?;
-            let response = respond_invoice(201, &row, &payments, now)?;
-            let _ = response
-                .headers()
-                .set("Location", &format!("/api/v1/invoices/{note_id}"));
-            return Ok(response);
-        }
-        let (row, payments, _) = load(&database, &id, vec![]).await?;
-        if !(row.version == version && row.credit_note_id.is_none()) {
-            return Err(stale(&row, &payments, now));
+            .then(Sql::new(store::INSERT_CREDIT_NOTE, params))
+            .guarded(sql!(
+                store::MARK_CREDITED,
+                stamp.as_str(),
+                id.as_str(),
+                version,
+                note_id.as_str()
+            ))
+            .audit(event(
+                rctx,
+                Some(principal),
+                "invoice.credited",
+                "invoice",
+                Some(&id),
+                Some(json!({ "status": shown.as_str() })),
+                Some(json!({
+                    "credit_note_id": note_id, "credit_note_number": number,
+                    "total": note.totals.total,
+                })),
+            ));
+        match write::apply(&store, change, InvoiceEntity::load(&note_id)).await {
+            Ok(written) => {
+                let record = InvoiceEntity::parse(&written.results, written.reads_from)?
+                    .ok_or_else(|| AppError::not_found("credit note"))?;
+                return respond::created::<InvoiceEntity>(&Created {
+                    status: 201,
+                    id: note_id,
+                    record,
+                    replayed: false,
+                });
+            }
+            // Another credit note took the number, or the invoice changed: decide again.
+            Err(Refusal::Guard) => continue,
+            Err(other) => return Err(other.into_error(|| AppError::internal("unreachable guard"))),
         }
     }
     Err(AppError::unavailable(

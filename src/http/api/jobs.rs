@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use worker::{D1Database, Env, Request, Response};
 
 use crate::db::jobs::{self as store, IdRow, JobRow, NoteRow};
-use crate::db::{self, audit::Step, last_row};
+use crate::db::{self, store::D1Store};
 use crate::domain::auth::permissions::{Permission, Role};
 use crate::domain::cursor;
 use crate::domain::jobs::{
@@ -14,15 +14,18 @@ use crate::domain::jobs::{
 };
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
-use crate::http::api::{conflict, event, if_match, new_id, now, with_etag};
+use crate::http::api::{event, if_match, new_id, now, with_etag};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, json_bytes, parse_json, MAX_JSON_BODY};
-use crate::http::idempotency::{self, Plan};
+use crate::http::idempotency;
+use crate::http::prefetch;
 use crate::http::router::Matched;
 use crate::http::{respond, RequestCtx};
+use crate::sql;
 use crate::views::audit::timeline_entry;
 use crate::views::jobs::{job_audit, job_view, note_view};
 use crate::views::url::{parse_limit, query_pairs};
+use crate::write::{self, Change, Entity, Param, Results, Sql};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -31,13 +34,51 @@ fn is_technician(principal: &Principal) -> bool {
     principal.role == Role::Technician
 }
 
-/// The job, if the caller may see it: technicians only see the jobs assigned to them, and
-/// anyone else's job is "not found" to them rather than "forbidden" (no probing for ids).
-async fn load(database: &D1Database, id: &str, principal: &Principal) -> AppResult<JobRow> {
-    db::first::<JobRow>(database, store::SELECT_BY_ID, &[db::text(id)])
-        .await?
-        .filter(|job| !is_technician(principal) || job.is_assigned(&principal.user.id))
-        .ok_or_else(|| AppError::not_found("job"))
+/// A job, as the engine reads and writes it.
+pub struct JobEntity;
+
+impl Entity for JobEntity {
+    type Record = JobRow;
+    const NAME: &'static str = "job";
+    const COLLECTION: &'static str = "/api/v1/jobs";
+
+    fn load(id: &str) -> Vec<Sql> {
+        vec![sql!(store::SELECT_BY_ID, id)]
+    }
+
+    fn parse(results: &impl Results, from: usize) -> AppResult<Option<JobRow>> {
+        write::first_row(results, from)
+    }
+
+    fn version(job: &JobRow) -> i64 {
+        job.version
+    }
+
+    fn view(job: &JobRow) -> Value {
+        job_view(job)
+    }
+}
+
+/// Technicians only see the jobs assigned to them, and anyone else's job is "not found" to
+/// them rather than "forbidden" (no probing for ids).
+fn visible(job: JobRow, principal: &Principal) -> AppResult<JobRow> {
+    if is_technician(principal) && !job.is_assigned(&principal.user.id) {
+        return Err(AppError::not_found("job"));
+    }
+    Ok(job)
+}
+
+/// The job, if the caller may see it (read ahead with the principal when it was).
+async fn load(
+    store: &D1Store,
+    rctx: &RequestCtx,
+    id: &str,
+    principal: &Principal,
+) -> AppResult<JobRow> {
+    visible(
+        prefetch::load::<JobEntity>(store, &rctx.ahead, id).await?,
+        principal,
+    )
 }
 
 fn to_domain(row: &JobRow) -> AppResult<Job> {
@@ -78,8 +119,10 @@ pub(crate) async fn check_assignable(database: &D1Database, ids: &[String]) -> A
     }
 }
 
-/// `GET /api/v1/jobs?status=&technician=&customer=&created_from=&created_before=&cursor=&limit=`
-pub async fn list(req: &Request, env: &Env, principal: &Principal) -> AppResult<Response> {
+/// The page `GET /api/v1/jobs?status=&technician=&customer=&created_from=&created_before=
+/// &cursor=&limit=&number=` reads; technicians see their own work, whatever they ask for
+/// (`own`: their id).
+pub fn list_reads(req: &Request, own: Option<&str>) -> AppResult<Vec<Sql>> {
     let mut status = None;
     let mut technician = None;
     let mut customer = None;
@@ -133,27 +176,39 @@ pub async fn list(req: &Request, env: &Env, principal: &Principal) -> AppResult<
             }
         }
     }
-    if is_technician(principal) {
-        // Technicians see their own work, whatever they ask for.
-        technician = Some(principal.user.id.clone());
+    if let Some(own) = own {
+        technician = Some(own.to_owned());
     }
     let (after_at, after_id) = after.unzip();
-    let rows: Vec<JobRow> = db::all(
-        &db::database(env)?,
+    Ok(vec![sql!(
         store::SELECT_PAGE,
-        &[
-            db::opt_text(status),
-            db::opt_text(technician.as_deref()),
-            db::opt_text(customer.as_deref()),
-            db::opt_text(from.as_deref()),
-            db::opt_text(before.as_deref()),
-            db::opt_text(after_at.as_deref()),
-            db::opt_text(after_id.as_deref()),
-            db::int(limit),
-            db::opt_int(number),
-        ],
-    )
-    .await?;
+        status,
+        technician,
+        customer,
+        from,
+        before,
+        after_at,
+        after_id,
+        limit,
+        number
+    )])
+}
+
+/// `GET /api/v1/jobs?…`: newest first, one page (see [`list_reads`]).
+pub async fn list(
+    req: &Request,
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+) -> AppResult<Response> {
+    let own = is_technician(principal).then_some(principal.user.id.as_str());
+    let reads = list_reads(req, own)?;
+    let limit = match reads.first().and_then(|r| r.params.get(7)) {
+        Some(Param::Int(limit)) => *limit,
+        _ => DEFAULT_LIMIT,
+    };
+    let store = D1Store::from_env(env)?;
+    let rows: Vec<JobRow> = prefetch::read(&store, &rctx.ahead, reads).await?.rows(0)?;
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| cursor::encode(&r.created_at, &r.id)))
         .flatten();
@@ -161,12 +216,26 @@ pub async fn list(req: &Request, env: &Env, principal: &Principal) -> AppResult<
     respond::json(200, &json!({ "jobs": jobs, "next_cursor": next_cursor }))
 }
 
-/// `GET /api/v1/jobs/{id}`: the job with its notes.
-pub async fn get(env: &Env, principal: &Principal, matched: &Matched) -> AppResult<Response> {
+/// What `GET /api/v1/jobs/{id}` reads: the job and its notes.
+pub fn get_reads(id: &str) -> Vec<Sql> {
+    let mut reads = JobEntity::load(id);
+    reads.push(sql!(store::SELECT_NOTES, id));
+    reads
+}
+
+/// `GET /api/v1/jobs/{id}`: the job with its notes, in one round trip.
+pub async fn get(
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+    matched: &Matched,
+) -> AppResult<Response> {
     let id = matched.param("id").unwrap_or_default();
-    let database = db::database(env)?;
-    let job = load(&database, id, principal).await?;
-    let notes: Vec<NoteRow> = db::all(&database, store::SELECT_NOTES, &[db::text(id)]).await?;
+    let store = D1Store::from_env(env)?;
+    let results = prefetch::read(&store, &rctx.ahead, get_reads(id)).await?;
+    let job = JobEntity::parse(&results, 0)?.ok_or_else(|| AppError::not_found("job"))?;
+    let job = visible(job, principal)?;
+    let notes: Vec<NoteRow> = results.rows(1)?;
     let mut view = job_view(&job);
     view["notes"] = Value::Array(notes.iter().map(note_view).collect());
     Ok(with_etag(respond::json(200, &view)?, job.version))
@@ -181,6 +250,7 @@ pub async fn create(
     principal: &Principal,
 ) -> AppResult<Response> {
     let body = json_bytes(&mut req, MAX_JSON_BODY).await?;
+    let keyed = idempotency::keyed(&req, principal, &body)?;
     let mut value: Value = parse_json(&body)?;
     let object = value
         .as_object_mut()
@@ -203,12 +273,6 @@ pub async fn create(
         AppError::bad_request(format!("The body is not valid JSON for this request: {e}."))
     })?;
     let database = db::database(env)?;
-    let keyed = match idempotency::plan(&req, &database, principal, &body).await? {
-        Plan::Replay { status, location } => {
-            return replay(&database, principal, status, &location).await
-        }
-        Plan::Create(keyed) => keyed,
-    };
     let job = Job::create(changes)?;
     check_assignable(&database, &job.technician_ids).await?;
     let site_id = match site_id {
@@ -228,54 +292,35 @@ pub async fn create(
         })?,
     };
     let id = new_id()?;
-    let location = format!("/api/v1/jobs/{id}");
     let now = now();
     let stamp = now.to_rfc3339();
-    let written = db::audit::write(&database, || {
-        let [clear, add] = store::set_technicians(&database, &id, &job.technician_ids, &stamp)?;
-        let mut steps = vec![Step::Plain(clear), Step::Plain(add)];
-        if let Some(k) = &keyed {
-            steps.push(Step::Plain(db::idempotency::insert(
-                &database, &k.user_id, &k.key, &k.fingerprint, 201, &location, now.0,
-            )?));
-        }
-        // The job insert is guarded (and its audit row last); the technician rows above are
-        // written only once it exists, so they run after it: reorder by putting it first.
-        steps.insert(
-            0,
-            Step::guarded(
-                store::insert(&database, &id, &customer_id, &site_id, &job, &stamp)?,
-                event(rctx, Some(principal), "job.created", "job", Some(&id), None,
-                    Some(json!({ "customer_id": customer_id, "site_id": site_id, "job": job_audit(&job) }))),
-            ),
-        );
-        Ok((steps, vec![]))
-    })
-    .await;
-    if let Some(location) = idempotency::winner_of_race(&database, &written, &keyed).await? {
-        return replay(&database, principal, 201, &location).await;
-    }
-    let results = written?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(AppError::invalid_field(
-            "site_id",
-            "No such site of a live customer: check customer_id and site_id.",
+    let change = Change::new()
+        .guarded(store::insert(&id, &customer_id, &site_id, &job, &stamp))
+        .then_all(store::set_technicians(&id, &job.technician_ids, &stamp))
+        .audit(event(
+            rctx,
+            Some(principal),
+            "job.created",
+            "job",
+            Some(&id),
+            None,
+            Some(json!({ "customer_id": customer_id, "site_id": site_id, "job": job_audit(&job) })),
         ));
-    }
-    replay(&database, principal, 201, &location).await
-}
-
-async fn replay(
-    database: &D1Database,
-    principal: &Principal,
-    status: u16,
-    location: &str,
-) -> AppResult<Response> {
-    let id = location.rsplit('/').next().unwrap_or_default();
-    let job = load(database, id, principal).await?;
-    let response = with_etag(respond::json(status, &job_view(&job))?, job.version);
-    let _ = response.headers().set("Location", location);
-    Ok(response)
+    let created = write::create::<_, JobEntity>(
+        &D1Store { db: database },
+        &id,
+        keyed.as_ref(),
+        change,
+        || {
+            AppError::invalid_field(
+                "site_id",
+                "No such site of a live customer: check customer_id and site_id.",
+            )
+        },
+        now.0 as i64,
+    )
+    .await?;
+    respond::created::<JobEntity>(&created)
 }
 
 /// `PATCH /api/v1/jobs/{id}` with `If-Match`. Technicians may send only `items`.
@@ -292,19 +337,19 @@ pub async fn update(
         technician_may_change(&changes)?;
     }
     let id = matched.param("id").unwrap_or_default().to_owned();
-    let database = db::database(env)?;
-    let current = load(&database, &id, principal).await?;
+    let store = D1Store::from_env(env)?;
+    let current = load(&store, rctx, &id, principal).await?;
     let before = to_domain(&current)?;
     let technicians_change = changes.technician_ids.is_some();
     let after = before.clone().apply(changes)?;
     if technicians_change {
-        check_assignable(&database, &after.technician_ids).await?;
+        check_assignable(&store.db, &after.technician_ids).await?;
     }
-    let stamp = now().to_rfc3339();
-    let results = db::audit::write(&database, || {
-        let mut steps = vec![Step::guarded(
-            store::update(&database, &id, version, &after, &stamp)?,
-            event(
+    let written = write::update_loaded::<_, JobEntity>(&store, &id, current, version, |_| {
+        let stamp = now().to_rfc3339();
+        let mut change = Change::new()
+            .guarded(store::update(&id, version, &after, &stamp))
+            .audit(event(
                 rctx,
                 Some(principal),
                 "job.updated",
@@ -312,30 +357,14 @@ pub async fn update(
                 Some(&id),
                 Some(job_audit(&before)),
                 Some(job_audit(&after)),
-            ),
-        )];
+            ));
         if technicians_change {
-            let [clear, add] =
-                store::set_technicians(&database, &id, &after.technician_ids, &stamp)?;
-            steps.extend([Step::Plain(clear), Step::Plain(add)]);
+            change = change.then_all(store::set_technicians(&id, &after.technician_ids, &stamp));
         }
-        // The job as the batch left it, read in the same round trip: the answer either way.
-        steps.push(Step::Plain(db::statement(
-            &database,
-            store::SELECT_BY_ID,
-            &[db::text(&id)],
-        )?));
-        Ok((steps, vec![]))
+        Ok(change)
     })
     .await?;
-    let row = last_row::<JobRow>(&results)?.ok_or_else(|| AppError::not_found("job"))?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(conflict(
-            "The job changed since you read it.",
-            job_view(&row),
-        ));
-    }
-    Ok(with_etag(respond::json(200, &job_view(&row))?, row.version))
+    respond::record::<JobEntity>(200, &written)
 }
 
 #[derive(Deserialize)]
@@ -362,61 +391,32 @@ pub async fn set_status(
         )
     })?;
     let id = matched.param("id").unwrap_or_default().to_owned();
-    let database = db::database(env)?;
-    let current = load(&database, &id, principal).await?;
-    let from = JobStatus::parse(&current.status)
-        .ok_or_else(|| AppError::internal(format!("job {id} has status {}", current.status)))?;
-    if current.version != version {
-        return Err(conflict(
-            "The job changed since you read it.",
-            job_view(&current),
-        ));
-    }
-    from.transition(to)?;
-    let stamp = now().to_rfc3339();
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![
-                Step::guarded(
-                    db::statement(
-                        &database,
-                        store::SET_STATUS,
-                        &[
-                            db::text(to.as_str()),
-                            db::text(&stamp),
-                            db::text(&id),
-                            db::int(version),
-                            db::text(from.as_str()),
-                        ],
-                    )?,
-                    event(
-                        rctx,
-                        Some(principal),
-                        "job.status_changed",
-                        "job",
-                        Some(&id),
-                        Some(json!({ "status": from.as_str() })),
-                        Some(json!({ "status": to.as_str() })),
-                    ),
-                ),
-                Step::Plain(db::statement(
-                    &database,
-                    store::SELECT_BY_ID,
-                    &[db::text(&id)],
-                )?),
-            ],
-            vec![],
-        ))
+    let store = D1Store::from_env(env)?;
+    let current = load(&store, rctx, &id, principal).await?;
+    let written = write::update_loaded::<_, JobEntity>(&store, &id, current, version, |job| {
+        let from = JobStatus::parse(&job.status)
+            .ok_or_else(|| AppError::internal(format!("job {id} has status {}", job.status)))?;
+        from.transition(to)?;
+        Ok(Change::new()
+            .guarded(store::set_status(
+                &id,
+                version,
+                from.as_str(),
+                to.as_str(),
+                &now().to_rfc3339(),
+            ))
+            .audit(event(
+                rctx,
+                Some(principal),
+                "job.status_changed",
+                "job",
+                Some(&id),
+                Some(json!({ "status": from.as_str() })),
+                Some(json!({ "status": to.as_str() })),
+            )))
     })
     .await?;
-    let row = last_row::<JobRow>(&results)?.ok_or_else(|| AppError::not_found("job"))?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(conflict(
-            "The job changed since you read it.",
-            job_view(&row),
-        ));
-    }
-    Ok(with_etag(respond::json(200, &job_view(&row))?, row.version))
+    respond::record::<JobEntity>(200, &written)
 }
 
 #[derive(Deserialize)]
@@ -436,38 +436,30 @@ pub async fn add_note(
     let body: NoteBody = json_body(&mut req, MAX_JSON_BODY).await?;
     let text = parse_note(&body.text)?;
     let job_id = matched.param("id").unwrap_or_default().to_owned();
-    let database = db::database(env)?;
-    load(&database, &job_id, principal).await?;
+    let store = D1Store::from_env(env)?;
+    load(&store, rctx, &job_id, principal).await?;
     let id = new_id()?;
     let stamp = now().to_rfc3339();
-    db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                db::statement(
-                    &database,
-                    store::INSERT_NOTE,
-                    &[
-                        db::text(&id),
-                        db::text(&job_id),
-                        db::text(&principal.user.id),
-                        db::text(&text),
-                        db::text(&stamp),
-                    ],
-                )?,
-                event(
-                    rctx,
-                    Some(principal),
-                    "job.note_added",
-                    "job",
-                    Some(&job_id),
-                    None,
-                    Some(json!({ "note_id": id, "text": text })),
-                ),
-            )],
-            vec![],
+    let change = Change::new()
+        .guarded(store::insert_note(
+            &id,
+            &job_id,
+            &principal.user.id,
+            &text,
+            &stamp,
         ))
-    })
-    .await?;
+        .audit(event(
+            rctx,
+            Some(principal),
+            "job.note_added",
+            "job",
+            Some(&job_id),
+            None,
+            Some(json!({ "note_id": id, "text": text })),
+        ));
+    write::apply(&store, change, vec![])
+        .await
+        .map_err(|refusal| refusal.into_error(|| AppError::not_found("job")))?;
     respond::json(
         201,
         &json!({ "id": id, "author_id": principal.user.id, "text": text, "created_at": stamp }),
@@ -476,10 +468,16 @@ pub async fn add_note(
 
 /// `GET /api/v1/jobs/{id}/timeline`: everything that happened to the job, newest first, from
 /// the audit trail (creation, changes, status moves, notes) — for whoever may see the job.
-pub async fn timeline(env: &Env, principal: &Principal, matched: &Matched) -> AppResult<Response> {
+pub async fn timeline(
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+    matched: &Matched,
+) -> AppResult<Response> {
     let id = matched.param("id").unwrap_or_default().to_owned();
-    let database = db::database(env)?;
-    load(&database, &id, principal).await?;
+    let store = D1Store::from_env(env)?;
+    load(&store, rctx, &id, principal).await?;
+    let database = store.db;
     let filter = db::audit::Filter {
         entity_id: Some(id),
         limit: 500,

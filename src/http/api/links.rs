@@ -5,7 +5,8 @@
 use serde_json::json;
 use worker::{Env, Response, ResponseBuilder};
 
-use crate::db::{self, audit::Step, messaging as store};
+use crate::db::store::D1Store;
+use crate::db::{self, messaging as store};
 use crate::domain::auth::session::sha256_hex;
 use crate::error::{AppError, AppResult};
 use crate::http::api::{event, now};
@@ -13,6 +14,7 @@ use crate::http::auth::Principal;
 use crate::http::conversation::LINK_CODE_TTL_MS;
 use crate::http::router::Matched;
 use crate::http::{crypto, respond, RequestCtx};
+use crate::write::{self, Change, Refusal};
 
 /// Easy to read out and type on a phone: no 0/O or 1/I. 32 symbols, so a byte maps to one
 /// without bias; 10 of them are 50 bits, against a code that works once for 15 minutes.
@@ -51,32 +53,26 @@ pub async fn create_code(
     let code = new_code()?;
     let at = now();
     let expires_at = at.plus(LINK_CODE_TTL_MS);
-    let database = db::database(env)?;
-    db::audit::write(&database, || {
-        Ok((
-            vec![Step::Plain(db::statement(
-                &database,
-                store::INSERT_LINK_CODE,
-                &[
-                    db::text(&sha256_hex(&code)),
-                    db::text(&principal.user.id),
-                    db::int(expires_at.0 as i64),
-                    db::text(&at.to_rfc3339()),
-                ],
-            )?)],
-            // The code itself is never written anywhere but the answer.
-            vec![event(
-                rctx,
-                Some(principal),
-                "link.code_issued",
-                "user",
-                Some(&principal.user.id),
-                None,
-                Some(json!({ "expires_at": expires_at.to_rfc3339() })),
-            )],
+    let change = Change::new()
+        .then(store::insert_link_code(
+            &sha256_hex(&code),
+            &principal.user.id,
+            expires_at.0 as i64,
+            &at.to_rfc3339(),
         ))
-    })
-    .await?;
+        // The code itself is never written anywhere but the answer.
+        .audit(event(
+            rctx,
+            Some(principal),
+            "link.code_issued",
+            "user",
+            Some(&principal.user.id),
+            None,
+            Some(json!({ "expires_at": expires_at.to_rfc3339() })),
+        ));
+    write::apply(&D1Store::from_env(env)?, change, vec![])
+        .await
+        .map_err(|refused| refused.into_error(|| AppError::internal("a link code has no guard")))?;
     respond::json(
         201,
         &json!({
@@ -95,31 +91,20 @@ pub async fn delete(
     matched: &Matched,
 ) -> AppResult<Response> {
     let id = matched.param("id").unwrap_or_default().to_owned();
-    let database = db::database(env)?;
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                db::statement(
-                    &database,
-                    store::DELETE_LINK,
-                    &[db::text(&id), db::text(&principal.user.id)],
-                )?,
-                event(
-                    rctx,
-                    Some(principal),
-                    "channel.unlinked",
-                    "user",
-                    Some(&principal.user.id),
-                    Some(json!({ "link_id": id })),
-                    None,
-                ),
-            )],
-            vec![],
-        ))
-    })
-    .await?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(AppError::not_found("link"));
+    let change = Change::new()
+        .guarded(store::delete_link(&id, &principal.user.id))
+        .audit(event(
+            rctx,
+            Some(principal),
+            "channel.unlinked",
+            "user",
+            Some(&principal.user.id),
+            Some(json!({ "link_id": id })),
+            None,
+        ));
+    match write::apply(&D1Store::from_env(env)?, change, vec![]).await {
+        Ok(_) => Ok(ResponseBuilder::new().with_status(204).empty()),
+        Err(Refusal::Guard) => Err(AppError::not_found("link")),
+        Err(other) => Err(other.into_error(|| AppError::not_found("link"))),
     }
-    Ok(ResponseBuilder::new().with_status(204).empty())
 }

@@ -4,16 +4,37 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
-use crate::db::{self, audit::Step, users};
+use crate::db::store::D1Store;
+use crate::db::users::User;
+use crate::db::{self, users};
 use crate::domain::auth::password::check_new_password;
 use crate::domain::auth::totp::{self, TotpSecret};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::session::{hash_new_password, password_matches, rotate_session};
+use crate::http::api::settings::SettingsEntity;
 use crate::http::api::{event, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, MAX_JSON_BODY};
 use crate::http::{crypto, respond, RequestCtx};
 use crate::views::users::UserView;
+use crate::write::{self, Change, Refusal, Sql, Store};
+
+/// Writes `change` and reads user `id` back in the same batch; `refused` is the answer when
+/// the change's guard took no row.
+async fn write_and_reread(
+    store: &impl Store,
+    change: Change,
+    id: &str,
+    refused: impl FnOnce() -> AppError,
+) -> AppResult<User> {
+    let reads: Vec<Sql> = vec![users::load(id)];
+    match write::apply(store, change, reads).await {
+        Ok(written) => write::first_row::<User>(&written.results, written.reads_from)?
+            .ok_or_else(|| AppError::internal("the user vanished during the change")),
+        Err(Refusal::Guard) => Err(refused()),
+        Err(other) => Err(other.into_error(refused)),
+    }
+}
 
 /// The name authenticator apps show beside the code.
 pub(crate) const TOTP_ISSUER: &str = "fieldworker";
@@ -40,7 +61,11 @@ pub async fn get(env: &Env, principal: &Principal) -> AppResult<Response> {
 }
 
 /// `POST /api/v1/me/mfa/enroll`: a new secret, pending until confirmed with a first code.
-pub async fn mfa_enroll(env: &Env, principal: &Principal) -> AppResult<Response> {
+pub async fn mfa_enroll(
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+) -> AppResult<Response> {
     if principal.user.mfa_enabled() {
         return Err(AppError::new(ErrorKind::Conflict).with_detail(
             "Two-factor sign-in is already on; turn it off first to enrol a new device.",
@@ -48,19 +73,26 @@ pub async fn mfa_enroll(env: &Env, principal: &Principal) -> AppResult<Response>
     }
     let secret = TotpSecret::from_random(crypto::random_bytes::<20>()?);
     let encoded = secret.to_base32();
-    let database = db::database(env)?;
-    db::statement(
-        &database,
-        users::SET_TOTP_PENDING,
-        &[
-            db::text(&encoded),
-            db::text(&now().to_rfc3339()),
-            db::text(&principal.user.id),
-        ],
-    )?
-    .run()
-    .await
-    .map_err(|e| AppError::internal(format!("mfa enroll: {e}")))?;
+    let user_id = &principal.user.id;
+    let change = Change::new()
+        .guarded(users::set_totp_pending(
+            user_id,
+            &encoded,
+            &now().to_rfc3339(),
+        ))
+        // The secret itself is never written anywhere but the user's row and the answer.
+        .audit(event(
+            rctx,
+            Some(principal),
+            "mfa.enrolment_started",
+            "user",
+            Some(user_id),
+            None,
+            None,
+        ));
+    write::apply(&D1Store::from_env(env)?, change, vec![])
+        .await
+        .map_err(|refused| refused.into_error(|| AppError::not_found("user")))?;
     respond::json(
         200,
         &json!({
@@ -95,60 +127,36 @@ pub async fn mfa_confirm(
     let step = totp::verify(&secret, &body.code, now.as_secs(), None)
         .map_err(|e| AppError::invalid_field("code", e.to_string()))?;
     let codes = totp::recovery_codes(&crypto::random_bytes::<80>()?);
-    let database = db::database(env)?;
-    let user_id = principal.user.id.clone();
-    let results = db::audit::write(&database, || {
-        let confirm = db::statement(
-            &database,
-            users::CONFIRM_TOTP,
-            &[
-                db::int(step as i64),
-                db::text(&now.to_rfc3339()),
-                db::text(&user_id),
-                db::text(&pending),
-            ],
-        )?;
-        let mut steps = vec![
-            Step::guarded(
-                confirm,
-                event(
-                    rctx,
-                    Some(principal),
-                    "mfa.enabled",
-                    "user",
-                    Some(&user_id),
-                    None,
-                    None,
-                ),
-            ),
-            Step::Plain(db::statement(
-                &database,
-                users::DELETE_RECOVERY_CODES,
-                &[db::text(&user_id)],
-            )?),
-        ];
-        for code in &codes {
-            let normalized = totp::normalize_recovery_code(code)
-                .ok_or_else(|| AppError::internal("generated an invalid recovery code"))?;
-            steps.push(Step::Plain(db::statement(
-                &database,
-                users::INSERT_RECOVERY_CODE,
-                &[
-                    db::text(&user_id),
-                    db::text(&totp::hash_recovery_code(&normalized)),
-                ],
-            )?));
-        }
-        Ok((steps, vec![]))
+    let user_id = &principal.user.id;
+    let mut change = Change::new()
+        .guarded(users::confirm_totp(
+            user_id,
+            &pending,
+            step as i64,
+            &now.to_rfc3339(),
+        ))
+        .then(users::delete_recovery_codes(user_id))
+        .audit(event(
+            rctx,
+            Some(principal),
+            "mfa.enabled",
+            "user",
+            Some(user_id),
+            None,
+            None,
+        ));
+    for code in &codes {
+        let normalized = totp::normalize_recovery_code(code)
+            .ok_or_else(|| AppError::internal("generated an invalid recovery code"))?;
+        change = change.then(users::insert_recovery_code(
+            user_id,
+            &totp::hash_recovery_code(&normalized),
+        ));
+    }
+    let user = write_and_reread(&D1Store::from_env(env)?, change, user_id, || {
+        AppError::new(ErrorKind::Conflict).with_detail("Enrolment changed meanwhile; start again.")
     })
     .await?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(AppError::new(ErrorKind::Conflict)
-            .with_detail("Enrolment changed meanwhile; start again."));
-    }
-    let user = users::by_id(&database, &user_id)
-        .await?
-        .ok_or_else(|| AppError::internal("user vanished during enrolment"))?;
     let mut extra = serde_json::Map::new();
     extra.insert("recovery_codes".into(), json!(codes));
     rotate_session(&req, env, principal, &user, extra).await
@@ -162,10 +170,11 @@ pub async fn mfa_disable(
     principal: &Principal,
 ) -> AppResult<Response> {
     let body: CodeBody = json_body(&mut req, MAX_JSON_BODY).await?;
-    let database = db::database(env)?;
-    if db::settings::get(&database)
+    let store = D1Store::from_env(env)?;
+    if write::load::<_, SettingsEntity>(&store, "1")
         .await?
-        .is_some_and(|s| s.mfa_required == 1)
+        .mfa_required
+        == 1
     {
         return Err(AppError::new(ErrorKind::Conflict)
             .with_detail("Your company requires two-factor sign-in; it cannot be turned off."));
@@ -184,36 +193,22 @@ pub async fn mfa_disable(
         .and_then(|s| u64::try_from(s).ok());
     totp::verify(&secret, &body.code, now().as_secs(), last)
         .map_err(|e| AppError::invalid_field("code", e.to_string()))?;
-    let user_id = principal.user.id.clone();
-    db::audit::write(&database, || {
-        Ok((
-            vec![
-                Step::guarded(
-                    db::statement(
-                        &database,
-                        users::DISABLE_TOTP,
-                        &[db::text(&now().to_rfc3339()), db::text(&user_id)],
-                    )?,
-                    event(
-                        rctx,
-                        Some(principal),
-                        "mfa.disabled",
-                        "user",
-                        Some(&user_id),
-                        None,
-                        None,
-                    ),
-                ),
-                Step::Plain(db::statement(
-                    &database,
-                    users::DELETE_RECOVERY_CODES,
-                    &[db::text(&user_id)],
-                )?),
-            ],
-            vec![],
-        ))
-    })
-    .await?;
+    let user_id = &principal.user.id;
+    let change = Change::new()
+        .guarded(users::disable_totp(user_id, &now().to_rfc3339()))
+        .then(users::delete_recovery_codes(user_id))
+        .audit(event(
+            rctx,
+            Some(principal),
+            "mfa.disabled",
+            "user",
+            Some(user_id),
+            None,
+            None,
+        ));
+    write::apply(&store, change, vec![])
+        .await
+        .map_err(|refused| refused.into_error(|| AppError::not_found("user")))?;
     Ok(worker::ResponseBuilder::new().with_status(204).empty())
 }
 
@@ -243,40 +238,25 @@ pub async fn change_password(
     check_new_password(&body.new_password, &[&user.email, local, &user.name])
         .map_err(|e| AppError::invalid_field("new_password", e.to_string()))?;
     let hash = hash_new_password(&body.new_password).await?.to_string();
-    let database = db::database(env)?;
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                db::statement(
-                    &database,
-                    users::UPDATE_PASSWORD,
-                    &[
-                        db::text(&hash),
-                        db::text(&now().to_rfc3339()),
-                        db::text(&user.id),
-                        db::int(user.version),
-                    ],
-                )?,
-                event(
-                    rctx,
-                    Some(principal),
-                    "user.password_changed",
-                    "user",
-                    Some(&user.id),
-                    None,
-                    None,
-                ),
-            )],
-            vec![],
+    let change = Change::new()
+        .guarded(users::update_password(
+            &user.id,
+            user.version,
+            &hash,
+            &now().to_rfc3339(),
         ))
+        .audit(event(
+            rctx,
+            Some(principal),
+            "user.password_changed",
+            "user",
+            Some(&user.id),
+            None,
+            None,
+        ));
+    let fresh = write_and_reread(&D1Store::from_env(env)?, change, &user.id, || {
+        AppError::new(ErrorKind::Conflict).with_detail("Your account changed meanwhile; try again.")
     })
     .await?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(AppError::new(ErrorKind::Conflict)
-            .with_detail("Your account changed meanwhile; try again."));
-    }
-    let fresh = users::by_id(&database, &user.id)
-        .await?
-        .ok_or_else(|| AppError::internal("user vanished during password change"))?;
     rotate_session(&req, env, principal, &fresh, Default::default()).await
 }

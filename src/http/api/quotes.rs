@@ -2,14 +2,14 @@
 //! phone) or declined, and converted into a job and a draft invoice. Owners and dispatchers
 //! write them; viewers read them; technicians do not see them (prices are office work).
 
-use serde_json::json;
-use worker::{D1Database, Env, Request, Response};
+use serde_json::{json, Value};
+use worker::{Env, Request, Response};
 
-use crate::db::audit::Step;
-use crate::db::invoices::{self as invoice_store, InvoiceRow, NewInvoice};
+use crate::db;
+use crate::db::invoices::{self as invoice_store, NewInvoice};
 use crate::db::quotes::{self as store, NewQuote, PartiesRow, QuoteRow};
 use crate::db::settings::Settings;
-use crate::db::{self, last_row, rows_at};
+use crate::db::store::D1Store;
 use crate::domain::billing;
 use crate::domain::cursor;
 use crate::domain::invoices::invoice_from_quote;
@@ -17,18 +17,20 @@ use crate::domain::money::Pricing;
 use crate::domain::quotes::{Choice, Deposit, Quote, QuoteChanges, QuoteStatus};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
-use crate::http::api::{conflict, event, if_match, new_id, now, with_etag};
+use crate::http::api::invoices::InvoiceEntity;
+use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_bytes, MAX_JSON_BODY};
-use crate::http::idempotency::{self, Plan};
+use crate::http::idempotency;
 use crate::http::router::Matched;
 use crate::http::{respond, RequestCtx};
+use crate::sql;
 use crate::views::fields::Body;
 use crate::views::money::{
-    invoice_audit, invoice_view, option_totals, quote_audit, quote_priced, quote_summary,
-    quote_view,
+    invoice_audit, option_totals, quote_audit, quote_priced, quote_summary, quote_view,
 };
 use crate::views::url::{parse_limit, query_pairs};
+use crate::write::{self, Change, Entity, Refusal, Results, Sql, Store};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -51,15 +53,54 @@ fn id_param(matched: &Matched) -> String {
 }
 
 /// The company settings, which every money write reads for its defaults.
-pub(crate) fn settings_of(results: &[worker::D1Result], index: usize) -> AppResult<Settings> {
-    rows_at::<Settings>(results, index)?
-        .into_iter()
-        .next()
+pub(crate) fn settings_of(results: &impl Results, index: usize) -> AppResult<Settings> {
+    write::first_row::<Settings>(results, index)?
         .ok_or_else(|| AppError::not_found("company settings"))
 }
 
-pub(crate) fn settings_statement(database: &D1Database) -> AppResult<worker::D1PreparedStatement> {
-    db::statement(database, db::settings::SELECT, &[])
+pub(crate) fn settings_statement() -> Sql {
+    sql!(db::settings::SELECT)
+}
+
+/// Runs `reads` in one round trip (a handler's own load, answered together).
+pub(crate) async fn read<S: Store>(store: &S, reads: Vec<Sql>) -> AppResult<S::Results> {
+    store
+        .batch(reads)
+        .await
+        .map_err(|e| AppError::internal(format!("reading: {e}")))
+}
+
+/// The versioned delete: as `write::update`, but nothing is read back (there is nothing).
+pub(crate) async fn remove<S: Store, E: Entity>(
+    store: &S,
+    id: &str,
+    expected: i64,
+    decide: impl FnOnce(&E::Record) -> AppResult<Change>,
+) -> AppResult<()> {
+    let current = write::load::<S, E>(store, id).await?;
+    if E::version(&current) != expected {
+        return Err(write::conflict::<E>(&current));
+    }
+    match write::apply(store, decide(&current)?, vec![]).await {
+        Ok(_) => Ok(()),
+        Err(refusal) => Err(refused::<S, E>(store, id, refusal).await),
+    }
+}
+
+/// The error for a write that wrote nothing: a refused guard is the 409 with the record as
+/// it is now.
+pub(crate) async fn refused<S: Store, E: Entity>(
+    store: &S,
+    id: &str,
+    refusal: Refusal,
+) -> AppError {
+    match refusal {
+        Refusal::Guard => match write::load::<S, E>(store, id).await {
+            Ok(now) => write::conflict::<E>(&now),
+            Err(gone) => gone,
+        },
+        other => other.into_error(|| AppError::internal("unreachable guard")),
+    }
 }
 
 pub(crate) fn pricing_of(settings: &Settings) -> AppResult<Pricing> {
@@ -111,41 +152,40 @@ pub(crate) fn check_parties(
     Ok(parties)
 }
 
-async fn load(database: &D1Database, id: &str) -> AppResult<QuoteRow> {
-    db::first::<QuoteRow>(database, store::SELECT_BY_ID, &[db::text(id)])
-        .await?
-        .ok_or_else(|| AppError::not_found("quote"))
+/// A quote as the engine reads and writes it: the row, and its view rendered when read (the
+/// view prices it and shows the status at that time, which can fail on a corrupt row).
+pub struct QuoteRecord {
+    pub row: QuoteRow,
+    view: Value,
 }
 
-/// The quote and the company settings, in one round trip.
-async fn load_with_settings(database: &D1Database, id: &str) -> AppResult<(QuoteRow, Settings)> {
-    let results = db::read_batch(
-        database,
-        vec![
-            db::statement(database, store::SELECT_BY_ID, &[db::text(id)])?,
-            settings_statement(database)?,
-        ],
-    )
-    .await?;
-    let row = rows_at::<QuoteRow>(&results, 0)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| AppError::not_found("quote"))?;
-    Ok((row, settings_of(&results, 1)?))
-}
+pub struct QuoteEntity;
 
-fn stale(row: &QuoteRow, now: Millis) -> AppError {
-    match quote_view(row, now) {
-        Ok(view) => conflict("The quote changed since you read it.", view),
-        Err(err) => err,
+impl Entity for QuoteEntity {
+    type Record = QuoteRecord;
+    const NAME: &'static str = "quote";
+    const COLLECTION: &'static str = "/api/v1/quotes";
+
+    fn load(id: &str) -> Vec<Sql> {
+        vec![sql!(store::SELECT_BY_ID, id)]
     }
-}
 
-fn respond_quote(status: u16, row: &QuoteRow, now: Millis) -> AppResult<Response> {
-    Ok(with_etag(
-        respond::json(status, &quote_view(row, now)?)?,
-        row.version,
-    ))
+    fn parse(results: &impl Results, from: usize) -> AppResult<Option<QuoteRecord>> {
+        write::first_row::<QuoteRow>(results, from)?
+            .map(|row| {
+                let view = quote_view(&row, now())?;
+                Ok(QuoteRecord { row, view })
+            })
+            .transpose()
+    }
+
+    fn version(record: &QuoteRecord) -> i64 {
+        record.row.version
+    }
+
+    fn view(record: &QuoteRecord) -> Value {
+        record.view.clone()
+    }
 }
 
 /// Reads the fields a create or a PATCH may change.
@@ -165,12 +205,16 @@ fn changes_from(body: &mut Body, default_tax_rate_ppm: i64) -> QuoteChanges {
 /// change, its lines without a tax rate given the company's default.
 async fn change_of(
     req: &mut Request,
-    database: &D1Database,
+    store: &D1Store,
     id: &str,
-) -> AppResult<(QuoteRow, QuoteChanges)> {
+) -> AppResult<(QuoteRecord, QuoteChanges)> {
     let bytes = json_bytes(req, MAX_JSON_BODY).await?;
     let mut body = Body::parse(&bytes, &CHANGE_FIELDS)?;
-    let (current, settings) = load_with_settings(database, id).await?;
+    let mut reads = QuoteEntity::load(id);
+    reads.push(settings_statement());
+    let results = read(store, reads).await?;
+    let current = QuoteEntity::parse(&results, 0)?.ok_or_else(|| AppError::not_found("quote"))?;
+    let settings = settings_of(&results, 1)?;
     let changes = changes_from(&mut body, settings.default_tax_rate_ppm);
     body.finish()?;
     Ok((current, changes))
@@ -237,8 +281,9 @@ pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
 
 /// `GET /api/v1/quotes/{id}`: the quote priced by the domain.
 pub async fn get(env: &Env, matched: &Matched) -> AppResult<Response> {
-    let row = load(&db::database(env)?, &id_param(matched)).await?;
-    respond_quote(200, &row, now())
+    let store = D1Store::from_env(env)?;
+    let record = write::load::<_, QuoteEntity>(&store, &id_param(matched)).await?;
+    respond::record::<QuoteEntity>(200, &record)
 }
 
 /// `POST /api/v1/quotes` `{customer_id, site_id?, job_id?, title, lines?, …}` (honours
@@ -252,28 +297,22 @@ pub async fn create(
     principal: &Principal,
 ) -> AppResult<Response> {
     let bytes = json_bytes(&mut req, MAX_JSON_BODY).await?;
+    let keyed = idempotency::keyed(&req, principal, &bytes)?;
     let mut body = Body::parse(&bytes, &CREATE_FIELDS)?;
-    let database = db::database(env)?;
-    let keyed = match idempotency::plan(&req, &database, principal, &bytes).await? {
-        Plan::Replay { status, location } => return replay(&database, status, &location).await,
-        Plan::Create(keyed) => keyed,
-    };
     let customer_id: Option<String> = body.take("customer_id", "a string id");
     let site_id: Option<String> = body.take("site_id", "a string id");
     let job_id: Option<String> = body.take("job_id", "a string id");
-    let results = db::read_batch(
-        &database,
+    let store = D1Store::from_env(env)?;
+    let results = read(
+        &store,
         vec![
-            settings_statement(&database)?,
-            db::statement(
-                &database,
+            settings_statement(),
+            sql!(
                 store::SELECT_PARTIES,
-                &[
-                    db::opt_text(customer_id.as_deref()),
-                    db::opt_text(site_id.as_deref()),
-                    db::opt_text(job_id.as_deref()),
-                ],
-            )?,
+                customer_id.as_deref(),
+                site_id.as_deref(),
+                job_id.as_deref()
+            ),
         ],
     )
     .await?;
@@ -281,7 +320,7 @@ pub async fn create(
     let changes = changes_from(&mut body, settings.default_tax_rate_ppm);
     body.finish()?;
     let parties = check_parties(
-        rows_at::<PartiesRow>(&results, 1)?.into_iter().next(),
+        write::first_row::<PartiesRow>(&results, 1)?,
         customer_id.is_some(),
         site_id.is_some(),
         job_id.is_some(),
@@ -291,10 +330,9 @@ pub async fn create(
     let quote = Quote::create(changes, pricing_of(&settings)?, now)?;
     let totals = option_totals(&quote)?.to_string();
     let id = new_id()?;
-    let location = format!("/api/v1/quotes/{id}");
     let stamp = now.to_rfc3339();
     let site = parties.site_id.clone().unwrap_or_default();
-    let new = NewQuote {
+    let [bump, insert] = store::insert(&NewQuote {
         id: &id,
         customer_id: &parties.customer_id,
         site_id: &site,
@@ -302,66 +340,50 @@ pub async fn create(
         quote: &quote,
         totals: &totals,
         now: &stamp,
-    };
-    let written = db::audit::write(&database, || {
-        let [bump, insert] = store::insert(&database, &new)?;
-        let mut steps = vec![
-            Step::Plain(bump),
-            Step::guarded(
-                insert,
-                event(
-                    rctx,
-                    Some(principal),
-                    "quote.created",
-                    "quote",
-                    Some(&id),
-                    None,
-                    Some(json!({
-                        "customer_id": parties.customer_id, "site_id": site,
-                        "job_id": parties.job_id, "quote": quote_audit(&quote),
-                    })),
-                ),
-            ),
-        ];
-        if let Some(k) = &keyed {
-            steps.push(Step::Plain(db::idempotency::insert(
-                &database,
-                &k.user_id,
-                &k.key,
-                &k.fingerprint,
-                201,
-                &location,
-                now.0,
-            )?));
-        }
-        steps.push(Step::Plain(db::statement(
-            &database,
-            store::SELECT_BY_ID,
-            &[db::text(&id)],
-        )?));
-        Ok((steps, vec![]))
-    })
-    .await;
-    if let Some(location) = idempotency::winner_of_race(&database, &written, &keyed).await? {
-        return replay(&database, 201, &location).await;
-    }
-    let row = last_row::<QuoteRow>(&written?)?.ok_or_else(|| {
-        AppError::invalid_field(
-            "customer_id",
-            "The customer was archived, or its site or job changed, meanwhile.",
-        )
-    })?;
-    let response = respond_quote(201, &row, now)?;
-    let _ = response.headers().set("Location", &location);
-    Ok(response)
+    });
+    let change = Change::new().then(bump).guarded(insert).audit(event(
+        rctx,
+        Some(principal),
+        "quote.created",
+        "quote",
+        Some(&id),
+        None,
+        Some(json!({
+            "customer_id": parties.customer_id, "site_id": site,
+            "job_id": parties.job_id, "quote": quote_audit(&quote),
+        })),
+    ));
+    let created = write::create::<_, QuoteEntity>(
+        &store,
+        &id,
+        keyed.as_ref(),
+        change,
+        || {
+            AppError::invalid_field(
+                "customer_id",
+                "The customer was archived, or its site or job changed, meanwhile.",
+            )
+        },
+        now.0 as i64,
+    )
+    .await?;
+    respond::created::<QuoteEntity>(&created)
 }
 
-async fn replay(database: &D1Database, status: u16, location: &str) -> AppResult<Response> {
-    let id = location.rsplit('/').next().unwrap_or_default();
-    let row = load(database, id).await?;
-    let response = respond_quote(status, &row, now())?;
-    let _ = response.headers().set("Location", location);
-    Ok(response)
+/// A 409 unless the quote shows as a draft (a sent one is revised first).
+fn require_editable(current: &QuoteRecord, id: &str, now: Millis) -> AppResult<()> {
+    let shown = crate::views::money::quote_status(&current.row, now)?;
+    if shown.is_editable() {
+        return Ok(());
+    }
+    Err(AppError::new(ErrorKind::Conflict)
+        .with_detail(format!(
+            "Only a draft quote is edited; this one is {}. Revise it first \
+             (POST /api/v1/quotes/{id}/revise).",
+            shown.as_str()
+        ))
+        .with_extension("current_status", json!(shown.as_str()))
+        .with_extension("current", current.view.clone()))
 }
 
 /// `PATCH /api/v1/quotes/{id}` with `If-Match`: a draft's title, lines, notes, terms,
@@ -375,57 +397,35 @@ pub async fn update(
 ) -> AppResult<Response> {
     let version = if_match(&req)?;
     let id = id_param(matched);
-    let database = db::database(env)?;
-    let (current, changes) = change_of(&mut req, &database, &id).await?;
-    let now = now();
-    if current.version != version {
-        return Err(stale(&current, now));
-    }
-    let shown = crate::views::money::quote_status(&current, now)?;
-    if !shown.is_editable() {
-        return Err(AppError::new(ErrorKind::Conflict)
-            .with_detail(format!(
-                "Only a draft quote is edited; this one is {}. Revise it first \
-                 (POST /api/v1/quotes/{id}/revise).",
-                shown.as_str()
-            ))
-            .with_extension("current_status", json!(shown.as_str()))
-            .with_extension("current", quote_view(&current, now)?));
-    }
-    let before = current.to_domain()?;
-    let after = before.clone().apply(changes, now)?;
-    let totals = option_totals(&after)?.to_string();
-    let stamp = now.to_rfc3339();
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![
-                Step::guarded(
-                    store::update(&database, &id, version, &after, &totals, &stamp)?,
-                    event(
-                        rctx,
-                        Some(principal),
-                        "quote.updated",
-                        "quote",
-                        Some(&id),
-                        Some(quote_audit(&before)),
-                        Some(quote_audit(&after)),
-                    ),
-                ),
-                Step::Plain(db::statement(
-                    &database,
-                    store::SELECT_BY_ID,
-                    &[db::text(&id)],
-                )?),
-            ],
-            vec![],
-        ))
-    })
-    .await?;
-    let row = last_row::<QuoteRow>(&results)?.ok_or_else(|| AppError::not_found("quote"))?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(stale(&row, now));
-    }
-    respond_quote(200, &row, now)
+    let store = D1Store::from_env(env)?;
+    let (current, changes) = change_of(&mut req, &store, &id).await?;
+    let written =
+        write::update_loaded::<_, QuoteEntity>(&store, &id, current, version, |current| {
+            let now = now();
+            require_editable(current, &id, now)?;
+            let before = current.row.to_domain()?;
+            let after = before.clone().apply(changes, now)?;
+            let totals = option_totals(&after)?.to_string();
+            Ok(Change::new()
+                .guarded(store::update(
+                    &id,
+                    version,
+                    &after,
+                    &totals,
+                    &now.to_rfc3339(),
+                ))
+                .audit(event(
+                    rctx,
+                    Some(principal),
+                    "quote.updated",
+                    "quote",
+                    Some(&id),
+                    Some(quote_audit(&before)),
+                    Some(quote_audit(&after)),
+                )))
+        })
+        .await?;
+    respond::record::<QuoteEntity>(200, &written)
 }
 
 /// `POST /api/v1/quotes/{id}/preview` with a PATCH's body: the quote as that change would
@@ -433,9 +433,10 @@ pub async fn update(
 /// (the editor's live totals). Answers `{title, valid_until, lines, line_amounts, options,
 /// totals, notes, terms, deposit}`; a bad field is a 422 naming it, as the PATCH would be.
 pub async fn preview(mut req: Request, env: &Env, matched: &Matched) -> AppResult<Response> {
-    let (current, changes) = change_of(&mut req, &db::database(env)?, &id_param(matched)).await?;
-    let after = current.to_domain()?.apply(changes, now())?;
-    let mut view = serde_json::Value::Object(quote_priced(&after)?);
+    let store = D1Store::from_env(env)?;
+    let (current, changes) = change_of(&mut req, &store, &id_param(matched)).await?;
+    let after = current.row.to_domain()?.apply(changes, now())?;
+    let mut view = Value::Object(quote_priced(&after)?);
     view["title"] = json!(after.title);
     view["valid_until"] = json!(after.valid_until.to_rfc3339());
     respond::json(200, &view)
@@ -452,42 +453,29 @@ pub async fn delete(
 ) -> AppResult<Response> {
     let version = if_match(req)?;
     let id = id_param(matched);
-    let database = db::database(env)?;
-    let current = load(&database, &id).await?;
-    let now = now();
-    if current.version != version {
-        return Err(stale(&current, now));
-    }
-    let shown = crate::views::money::quote_status(&current, now)?;
-    if shown != QuoteStatus::Draft || current.sent_at.is_some() {
-        return Err(AppError::new(ErrorKind::Conflict)
-            .with_detail(
-                "Only a draft that was never sent is deleted; decline a sent quote instead.",
-            )
-            .with_extension("current_status", json!(shown.as_str())));
-    }
-    let before = current.to_domain()?;
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                db::statement(&database, store::DELETE, &[db::text(&id), db::int(version)])?,
-                event(
-                    rctx,
-                    Some(principal),
-                    "quote.deleted",
-                    "quote",
-                    Some(&id),
-                    Some(quote_audit(&before)),
-                    None,
-                ),
-            )],
-            vec![],
-        ))
+    let store = D1Store::from_env(env)?;
+    remove::<_, QuoteEntity>(&store, &id, version, |current| {
+        let shown = crate::views::money::quote_status(&current.row, now())?;
+        if shown != QuoteStatus::Draft || current.row.sent_at.is_some() {
+            return Err(AppError::new(ErrorKind::Conflict)
+                .with_detail(
+                    "Only a draft that was never sent is deleted; decline a sent quote instead.",
+                )
+                .with_extension("current_status", json!(shown.as_str())));
+        }
+        Ok(Change::new()
+            .guarded(sql!(store::DELETE, id.as_str(), version))
+            .audit(event(
+                rctx,
+                Some(principal),
+                "quote.deleted",
+                "quote",
+                Some(&id),
+                Some(quote_audit(&current.row.to_domain()?)),
+                None,
+            )))
     })
     .await?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(stale(&load(&database, &id).await?, now));
-    }
     Ok(worker::ResponseBuilder::new().with_status(204).empty())
 }
 
@@ -529,55 +517,31 @@ pub async fn move_status(
 ) -> AppResult<Response> {
     let version = if_match(req)?;
     let id = id_param(matched);
-    let database = db::database(env)?;
-    let current = load(&database, &id).await?;
-    let now = now();
-    if current.version != version {
-        return Err(stale(&current, now));
-    }
-    let shown = crate::views::money::quote_status(&current, now)?;
-    let to = step.decide(&current.to_domain()?, shown, now)?;
-    let stamp = now.to_rfc3339();
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![
-                Step::guarded(
-                    db::statement(
-                        &database,
-                        store::SET_STATUS,
-                        &[
-                            db::text(to.as_str()),
-                            db::text(&stamp),
-                            db::text(&id),
-                            db::int(version),
-                            db::text(&current.status),
-                        ],
-                    )?,
-                    event(
-                        rctx,
-                        Some(principal),
-                        step.action(),
-                        "quote",
-                        Some(&id),
-                        Some(json!({ "status": shown.as_str() })),
-                        Some(json!({ "status": to.as_str() })),
-                    ),
-                ),
-                Step::Plain(db::statement(
-                    &database,
-                    store::SELECT_BY_ID,
-                    &[db::text(&id)],
-                )?),
-            ],
-            vec![],
-        ))
+    let store = D1Store::from_env(env)?;
+    let written = write::update::<_, QuoteEntity>(&store, &id, version, |current| {
+        let now = now();
+        let shown = crate::views::money::quote_status(&current.row, now)?;
+        let to = step.decide(&current.row.to_domain()?, shown, now)?;
+        Ok(Change::new()
+            .guarded(store::set_status(
+                &id,
+                version,
+                &current.row.status,
+                to.as_str(),
+                &now.to_rfc3339(),
+            ))
+            .audit(event(
+                rctx,
+                Some(principal),
+                step.action(),
+                "quote",
+                Some(&id),
+                Some(json!({ "status": shown.as_str() })),
+                Some(json!({ "status": to.as_str() })),
+            )))
     })
     .await?;
-    let row = last_row::<QuoteRow>(&results)?.ok_or_else(|| AppError::not_found("quote"))?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(stale(&row, now));
-    }
-    respond_quote(200, &row, now)
+    respond::record::<QuoteEntity>(200, &written)
 }
 
 /// `POST /api/v1/quotes/{id}/accept` `{option?, optional_lines?, signer_name}` with
@@ -602,71 +566,51 @@ pub async fn accept(
     let signer_name: String = body.take("signer_name", "text").unwrap_or_default();
     body.finish()?;
     let id = id_param(matched);
-    let database = db::database(env)?;
-    let current = load(&database, &id).await?;
-    let now = now();
-    if current.version != version {
-        return Err(stale(&current, now));
-    }
-    let stored = QuoteStatus::parse(&current.status)
-        .ok_or_else(|| AppError::internal(format!("quote {id} has status {}", current.status)))?;
-    let quote = current.to_domain()?;
-    let accepted = quote.accept(stored, choice, &signer_name, now)?;
-    let stamp = now.to_rfc3339();
-    let extras = json!(accepted.choice.optional_lines).to_string();
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![
-                Step::guarded(
-                    db::statement(
-                        &database,
-                        store::ACCEPT,
-                        &[
-                            db::opt_text(accepted.choice.option.as_deref()),
-                            db::text(&extras),
-                            db::text(&accepted.signer_name),
-                            db::text(&stamp),
-                            db::opt_text(rctx.ip.as_deref()),
-                            db::text(&principal.user.id),
-                            db::int(accepted.total),
-                            db::int(accepted.deposit),
-                            db::text(&id),
-                            db::int(version),
-                        ],
-                    )?,
-                    event(
-                        rctx,
-                        Some(principal),
-                        "quote.accepted",
-                        "quote",
-                        Some(&id),
-                        Some(json!({ "status": stored.as_str() })),
-                        Some(json!({
-                            "status": "accepted",
-                            "option": accepted.choice.option,
-                            "optional_lines": accepted.choice.optional_lines,
-                            "signer_name": accepted.signer_name,
-                            "total": accepted.total,
-                            "deposit": accepted.deposit,
-                            "recorded_by_staff": true,
-                        })),
-                    ),
-                ),
-                Step::Plain(db::statement(
-                    &database,
-                    store::SELECT_BY_ID,
-                    &[db::text(&id)],
-                )?),
-            ],
-            vec![],
-        ))
+    let store = D1Store::from_env(env)?;
+    let written = write::update::<_, QuoteEntity>(&store, &id, version, |current| {
+        let now = now();
+        let stored = QuoteStatus::parse(&current.row.status).ok_or_else(|| {
+            AppError::internal(format!("quote {id} has status {}", current.row.status))
+        })?;
+        let accepted = current
+            .row
+            .to_domain()?
+            .accept(stored, choice, &signer_name, now)?;
+        let stamp = now.to_rfc3339();
+        Ok(Change::new()
+            .guarded(sql!(
+                store::ACCEPT,
+                accepted.choice.option.as_deref(),
+                json!(accepted.choice.optional_lines).to_string(),
+                accepted.signer_name.as_str(),
+                stamp.as_str(),
+                rctx.ip.as_deref(),
+                principal.user.id.as_str(),
+                accepted.total,
+                accepted.deposit,
+                id.as_str(),
+                version,
+            ))
+            .audit(event(
+                rctx,
+                Some(principal),
+                "quote.accepted",
+                "quote",
+                Some(&id),
+                Some(json!({ "status": stored.as_str() })),
+                Some(json!({
+                    "status": "accepted",
+                    "option": accepted.choice.option,
+                    "optional_lines": accepted.choice.optional_lines,
+                    "signer_name": accepted.signer_name,
+                    "total": accepted.total,
+                    "deposit": accepted.deposit,
+                    "recorded_by_staff": true,
+                })),
+            )))
     })
     .await?;
-    let row = last_row::<QuoteRow>(&results)?.ok_or_else(|| AppError::not_found("quote"))?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(stale(&row, now));
-    }
-    respond_quote(200, &row, now)
+    respond::record::<QuoteEntity>(200, &written)
 }
 
 /// `POST /api/v1/quotes/{id}/convert` with `If-Match`: an accepted quote becomes, in one
@@ -682,151 +626,157 @@ pub async fn convert(
 ) -> AppResult<Response> {
     let version = if_match(req)?;
     let id = id_param(matched);
-    let database = db::database(env)?;
-    let (current, settings) = load_with_settings(&database, &id).await?;
-    let now = now();
-    if current.version != version {
-        return Err(stale(&current, now));
+    let store = D1Store::from_env(env)?;
+    let mut reads = QuoteEntity::load(&id);
+    reads.push(settings_statement());
+    let results = read(&store, reads).await?;
+    let current = QuoteEntity::parse(&results, 0)?.ok_or_else(|| AppError::not_found("quote"))?;
+    let settings = settings_of(&results, 1)?;
+    if current.row.version != version {
+        return Err(write::conflict::<QuoteEntity>(&current));
     }
-    if let Some(invoice_id) = &current.invoice_id {
-        return Err(AppError::new(ErrorKind::Conflict)
-            .with_detail("This quote was already converted; its invoice is named here.")
-            .with_extension("invoice_id", json!(invoice_id)));
-    }
-    let stored = QuoteStatus::parse(&current.status)
-        .ok_or_else(|| AppError::internal(format!("quote {id} has status {}", current.status)))?;
-    let quote = current.to_domain()?;
-    let choice = Choice {
-        option: current.chosen_option.clone(),
-        optional_lines: current.chosen_extras(),
-    };
-    let invoice = invoice_from_quote(&quote, stored, &choice, true)?;
-    let totals = invoice.totals()?;
-    let (job_id, new_job) = match &current.job_id {
+    let (job_id, new_job) = match &current.row.job_id {
         Some(job) => (job.clone(), false),
         None => (new_id()?, true),
     };
     let invoice_id = new_id()?;
-    let stamp = now.to_rfc3339();
-    let new = NewInvoice {
-        id: &invoice_id,
-        customer_id: &current.customer_id,
-        site_id: Some(&current.site_id),
-        job_id: Some(&job_id),
-        invoice: &invoice,
-        totals: &totals,
-        payment_terms_days: settings.payment_terms_days,
-        now: &stamp,
-    };
-    let results = db::audit::write(&database, || {
-        let mut steps = Vec::new();
-        if new_job {
-            steps.push(Step::Plain(db::statement(
-                &database,
-                store::INSERT_JOB,
-                &[
-                    db::text(&job_id),
-                    db::text(&stamp),
-                    db::text(&id),
-                    db::int(version),
-                ],
-            )?));
-        }
-        steps.push(Step::Plain(invoice_store::insert_from_quote(
-            &database, &new, &id, version,
-        )?));
-        // The conversion is audited on the quote, and the job and the invoice it made as
-        // created, each on its own trail (so their pages' timelines start where they did):
-        // all three only if the conversion took.
-        let mut events = vec![event(
-            rctx,
-            Some(principal),
-            "quote.converted",
-            "quote",
-            Some(&id),
-            None,
-            Some(json!({
-                "job_id": job_id,
-                "job_created": new_job,
-                "invoice_id": invoice_id,
-                "invoice": invoice_audit(&invoice, totals.total, settings.payment_terms_days),
-            })),
-        )];
-        if new_job {
-            events.push(event(
+    let change = conversion(
+        &current.row,
+        &Converted {
+            job_id: &job_id,
+            new_job,
+            invoice_id: &invoice_id,
+            payment_terms_days: settings.payment_terms_days,
+        },
+        |action, entity, entity_id, after| {
+            event(
                 rctx,
                 Some(principal),
-                "job.created",
-                "job",
-                Some(&job_id),
+                action,
+                entity,
+                Some(entity_id),
                 None,
-                Some(json!({
-                    "customer_id": current.customer_id, "site_id": current.site_id,
-                    "from_quote": id, "job": { "title": quote.title, "priority": "normal" },
-                })),
-            ));
-        }
-        events.push(event(
-            rctx,
-            Some(principal),
-            "invoice.created",
-            "invoice",
-            Some(&invoice_id),
-            None,
-            Some(json!({
-                "customer_id": current.customer_id, "site_id": current.site_id,
-                "job_id": job_id, "from_quote": id,
-                "invoice": invoice_audit(&invoice, totals.total, settings.payment_terms_days),
-            })),
-        ));
-        steps.push(Step::guarded_all(
-            db::statement(
-                &database,
-                store::CONVERT,
-                &[
-                    db::text(&job_id),
-                    db::text(&invoice_id),
-                    db::text(&stamp),
-                    db::text(&id),
-                    db::int(version),
-                ],
-            )?,
-            events,
-        ));
-        steps.push(Step::Plain(db::statement(
-            &database,
-            store::SELECT_BY_ID,
-            &[db::text(&id)],
-        )?));
-        steps.push(Step::Plain(db::statement(
-            &database,
-            invoice_store::SELECT_BY_ID,
-            &[db::text(&invoice_id)],
-        )?));
-        Ok((steps, vec![]))
-    })
-    .await?;
-    let count = results.len();
-    let row = rows_at::<QuoteRow>(&results, count - 2)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| AppError::not_found("quote"))?;
-    let converted = results.get(count - 3).map(db::changes) == Some(1);
-    let invoice_row = last_row::<InvoiceRow>(&results)?;
-    match invoice_row {
-        Some(invoice_row) if converted => {
-            let body = json!({
-                "quote": quote_view(&row, now)?,
-                "job_id": job_id,
-                "job_created": new_job,
-                "invoice": invoice_view(&invoice_row, &[], now)?,
-            });
-            let response = with_etag(respond::json(201, &body)?, invoice_row.version);
-            let _ = response
-                .headers()
-                .set("Location", &format!("/api/v1/invoices/{invoice_id}"));
-            Ok(response)
-        }
-        _ => Err(stale(&row, now)),
+                Some(after),
+            )
+        },
+    )?;
+    let mut reads = QuoteEntity::load(&id);
+    reads.extend(InvoiceEntity::load(&invoice_id));
+    let written = match write::apply(&store, change, reads).await {
+        Ok(written) => written,
+        Err(refusal) => return Err(refused::<_, QuoteEntity>(&store, &id, refusal).await),
+    };
+    let from = written.reads_from;
+    let quote =
+        QuoteEntity::parse(&written.results, from)?.ok_or_else(|| AppError::not_found("quote"))?;
+    let invoice = InvoiceEntity::parse(&written.results, from + 1)?
+        .ok_or_else(|| AppError::not_found("invoice"))?;
+    let body = json!({
+        "quote": QuoteEntity::view(&quote),
+        "job_id": job_id,
+        "job_created": new_job,
+        "invoice": InvoiceEntity::view(&invoice),
+    });
+    let response = respond::json(201, &body)?;
+    let _ = response
+        .headers()
+        .set("ETag", &format!("\"{}\"", InvoiceEntity::version(&invoice)));
+    let _ = response
+        .headers()
+        .set("Location", &write::location::<InvoiceEntity>(&invoice_id));
+    Ok(response)
+}
+
+/// What a conversion makes: the job (`new_job`: made now, else the quote's) and the invoice.
+struct Converted<'a> {
+    job_id: &'a str,
+    new_job: bool,
+    invoice_id: &'a str,
+    payment_terms_days: i64,
+}
+
+/// The conversion of `quote` as read (pure): the job if it has none, the draft invoice, and
+/// the quote's own record of it (the guard), audited on the quote, and the job and invoice as
+/// created, each on its own trail (so their pages' timelines start where they did).
+fn conversion(
+    row: &QuoteRow,
+    made: &Converted<'_>,
+    event: impl Fn(&'static str, &'static str, &str, Value) -> crate::domain::audit::AuditEvent,
+) -> AppResult<Change> {
+    if let Some(invoice_id) = &row.invoice_id {
+        return Err(AppError::new(ErrorKind::Conflict)
+            .with_detail("This quote was already converted; its invoice is named here.")
+            .with_extension("invoice_id", json!(invoice_id)));
     }
+    let stored = QuoteStatus::parse(&row.status)
+        .ok_or_else(|| AppError::internal(format!("quote {} has status {}", row.id, row.status)))?;
+    let quote = row.to_domain()?;
+    let choice = Choice {
+        option: row.chosen_option.clone(),
+        optional_lines: row.chosen_extras(),
+    };
+    let invoice = invoice_from_quote(&quote, stored, &choice, true)?;
+    let totals = invoice.totals()?;
+    let stamp = now().to_rfc3339();
+    let (id, version, job_id, invoice_id) =
+        (row.id.as_str(), row.version, made.job_id, made.invoice_id);
+    let audited = invoice_audit(&invoice, totals.total, made.payment_terms_days);
+    let mut change = Change::new();
+    if made.new_job {
+        change = change.then(sql!(store::INSERT_JOB, job_id, stamp.as_str(), id, version));
+    }
+    change = change
+        .then(invoice_store::insert_from_quote(
+            &NewInvoice {
+                id: invoice_id,
+                customer_id: &row.customer_id,
+                site_id: Some(&row.site_id),
+                job_id: Some(job_id),
+                invoice: &invoice,
+                totals: &totals,
+                payment_terms_days: made.payment_terms_days,
+                now: &stamp,
+            },
+            id,
+            version,
+        ))
+        .guarded(sql!(
+            store::CONVERT,
+            job_id,
+            invoice_id,
+            stamp.as_str(),
+            id,
+            version
+        ))
+        .audit(event(
+            "quote.converted",
+            "quote",
+            id,
+            json!({
+                "job_id": job_id,
+                "job_created": made.new_job,
+                "invoice_id": invoice_id,
+                "invoice": audited,
+            }),
+        ));
+    if made.new_job {
+        change = change.audit(event(
+            "job.created",
+            "job",
+            job_id,
+            json!({
+                "customer_id": row.customer_id, "site_id": row.site_id,
+                "from_quote": id, "job": { "title": quote.title, "priority": "normal" },
+            }),
+        ));
+    }
+    Ok(change.audit(event(
+        "invoice.created",
+        "invoice",
+        invoice_id,
+        json!({
+            "customer_id": row.customer_id, "site_id": row.site_id,
+            "job_id": job_id, "from_quote": id, "invoice": audited,
+        }),
+    )))
 }

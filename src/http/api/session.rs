@@ -5,7 +5,8 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
-use crate::db::{self, audit::Step, invites, users, users::User};
+use crate::db::store::{D1Results, D1Store};
+use crate::db::{self, invites, users, users::User};
 use crate::domain::audit::{ActorKind, AuditEvent};
 use crate::domain::auth::password::{
     check_new_password, PasswordHash, PBKDF2_ITERATIONS, SALT_LEN,
@@ -16,12 +17,15 @@ use crate::domain::auth::session::{
     MfaChallenge, SessionRecord, MFA_CHALLENGE_TTL_MS,
 };
 use crate::domain::auth::totp::{self, TotpSecret};
+use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::{event, new_id, now, secure_cookies};
 use crate::http::auth::{store_session, Principal, Via};
 use crate::http::extract::{json_body, MAX_JSON_BODY};
 use crate::http::{crypto, respond, RequestCtx};
+use crate::sql;
 use crate::views::users::UserView;
+use crate::write::{self, Change, Refusal, Results, Sql, Store};
 
 /// What every failed sign-in answers, whatever failed: no hint whether the address exists.
 fn sign_in_failed() -> AppError {
@@ -116,110 +120,187 @@ struct LoginBody {
     password: String,
 }
 
-/// Counts a failure against the address and the IP (atomically, in D1), audits it, and
-/// answers 401, or 429 when this failure locked the address.
+/// What a sign-in attempt counts against, each with its cap: the address, the IP (when
+/// Cloudflare names one), and for a second factor its challenge.
+struct Subjects(Vec<(String, i64)>);
+
+impl Subjects {
+    fn new(email: &str, rctx: &RequestCtx) -> Self {
+        let mut subjects = vec![(users::email_subject(email), lockout::EMAIL_MAX_FAILURES)];
+        if let Some(ip) = &rctx.ip {
+            subjects.push((users::ip_subject(ip), lockout::IP_MAX_FAILURES));
+        }
+        Self(subjects)
+    }
+
+    /// The reservations, each followed by the engine's guard, so that either every subject
+    /// counts the attempt or none does (and the batch fails): `2 × len` statements.
+    fn reserve(&self, now: Millis) -> Vec<Sql> {
+        self.0
+            .iter()
+            .flat_map(|(subject, max)| {
+                [
+                    users::reserve_attempt(subject, now, *max),
+                    Sql::new(write::sql::GUARD, vec![]),
+                ]
+            })
+            .collect()
+    }
+
+    /// Runs the reservations with `reads` after them: the reads' results, or 429 with how
+    /// long to wait when a subject refused (whether or not the address exists).
+    async fn reserve_with(
+        &self,
+        store: &D1Store,
+        now: Millis,
+        reads: Vec<Sql>,
+    ) -> AppResult<(D1Results, usize)> {
+        let mut batch = self.reserve(now);
+        let from = batch.len();
+        batch.extend(reads);
+        match store.batch(batch).await {
+            Ok(results) => Ok((results, from)),
+            Err(message) if message.contains(write::sql::GUARD_FAILED) => {
+                Err(locked(self.retry_after(store, now).await?))
+            }
+            Err(message) => Err(AppError::internal(format!("sign-in: {message}"))),
+        }
+    }
+
+    /// The longest wait among the subjects that refused.
+    async fn retry_after(&self, store: &D1Store, now: Millis) -> AppResult<u64> {
+        let states = self
+            .0
+            .iter()
+            .map(|(subject, _)| users::select_attempts(subject))
+            .collect();
+        let results = store
+            .batch(states)
+            .await
+            .map_err(|e| AppError::internal(format!("sign-in attempts: {e}")))?;
+        let mut wait = 0;
+        for (i, (_, max)) in self.0.iter().enumerate() {
+            if let Some(row) = results.rows::<users::AttemptsRow>(i)?.into_iter().next() {
+                let state = row.to_domain();
+                if state.locked_for(now).is_some() || state.failures >= *max {
+                    wait = wait.max(state.retry_after(now));
+                }
+            }
+        }
+        Ok(wait.max(1_000))
+    }
+}
+
+/// Audits a failed attempt (its reservation already counted it), locks the address or IP
+/// that reached its cap, and answers 401, or 429 when this failure locked the address.
 async fn fail_sign_in(
-    env: &Env,
+    store: &D1Store,
     rctx: &RequestCtx,
+    subjects: &Subjects,
     email: &str,
     user: Option<&User>,
     reason: &'static str,
 ) -> AppResult<Response> {
-    let database = db::database(env)?;
     let now = now();
-    let email_subject = users::email_subject(email);
-    let ip_subject = rctx.ip.as_deref().map(users::ip_subject);
     let user_id = user.map(|u| u.id.clone());
-    let results = db::audit::write(&database, || {
-        let mut steps = Vec::new();
-        if let Some(subject) = &ip_subject {
-            let (count, lock) =
-                users::count_failure(&database, subject, now, lockout::IP_MAX_FAILURES)?;
-            steps.extend([Step::Plain(count), Step::Plain(lock)]);
-        }
-        let (count, lock) =
-            users::count_failure(&database, &email_subject, now, lockout::EMAIL_MAX_FAILURES)?;
-        steps.push(Step::Plain(count));
-        // Last, so its audit row is the last of the batch: written only if this locked it.
-        steps.push(Step::guarded(
-            lock,
-            event(
-                rctx,
-                None,
-                "auth.locked",
-                "user",
-                user_id.as_deref(),
-                None,
-                Some(json!({ "email": email })),
-            ),
-        ));
-        let failed = event(
-            rctx,
-            None,
-            "auth.login_failed",
-            "user",
-            user_id.as_deref(),
-            None,
-            Some(json!({ "email": email, "reason": reason })),
-        );
-        Ok((steps, vec![failed]))
-    })
-    .await?;
-    if results.last().map(db::changes) == Some(1) {
-        let attempts = users::attempts(&database, &email_subject).await?;
-        return Err(locked(
-            attempts.locked_for(now).unwrap_or(lockout::BASE_LOCK_MS),
-        ));
+    let mut change = Change::new().audit(event(
+        rctx,
+        None,
+        "auth.login_failed",
+        "user",
+        user_id.as_deref(),
+        None,
+        Some(json!({ "email": email, "reason": reason })),
+    ));
+    // The address's lock last (its statement is the batch's `n - 1`th, before the audit row
+    // written only if it locked), so whether this very failure locked it is known.
+    let n = subjects.0.len();
+    for (subject, max) in subjects.0.iter().rev() {
+        let lock = users::lock_if_over(subject, now, *max);
+        change = if subject.starts_with("email:") {
+            change.then_audited(
+                lock,
+                event(
+                    rctx,
+                    None,
+                    "auth.locked",
+                    "user",
+                    user_id.as_deref(),
+                    None,
+                    Some(json!({ "email": email })),
+                ),
+            )
+        } else {
+            change.then(lock)
+        };
+    }
+    let email_subject = users::email_subject(email);
+    let written = write::apply(store, change, vec![users::select_attempts(&email_subject)])
+        .await
+        .map_err(|refusal| refusal.into_error(|| AppError::internal("no guard")))?;
+    if written.results.changes(n - 1) == 1 {
+        let state = written
+            .results
+            .rows::<users::AttemptsRow>(written.reads_from)?
+            .into_iter()
+            .next()
+            .map(|row| row.to_domain())
+            .unwrap_or_default();
+        return Err(locked(state.retry_after(now)));
     }
     Err(sign_in_failed())
 }
 
-/// Refuses early while the address or the IP is locked.
-async fn check_not_locked(env: &Env, rctx: &RequestCtx, email: &str) -> AppResult<()> {
-    let database = db::database(env)?;
-    let now = now();
-    if let Some(ms) = users::attempts(&database, &users::email_subject(email))
-        .await?
-        .locked_for(now)
-    {
-        return Err(locked(ms));
-    }
-    if let Some(ip) = &rctx.ip {
-        if let Some(ms) = users::attempts(&database, &users::ip_subject(ip))
-            .await?
-            .locked_for(now)
-        {
-            return Err(locked(ms));
-        }
-    }
-    Ok(())
-}
-
-/// `POST /api/v1/auth/login` `{email, password}`.
+/// `POST /api/v1/auth/login` `{email, password}`: the attempt is reserved against the address
+/// (and IP) before the password is checked, in the batch that reads the user; a refused
+/// reservation is 429 whether or not the address exists. Two round trips.
 pub async fn login(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
     let body: LoginBody = json_body(&mut req, MAX_JSON_BODY).await?;
     let email = normalize_email(&body.email);
-    check_not_locked(env, rctx, &email).await?;
-    let database = db::database(env)?;
-    let user = users::by_email(&database, &email).await?;
+    let store = D1Store::from_env(env)?;
+    let subjects = Subjects::new(&email, rctx);
+    let now = now();
+    let (results, user_at) = subjects
+        .reserve_with(
+            &store,
+            now,
+            vec![sql!(users::SELECT_BY_EMAIL, email.as_str())],
+        )
+        .await?;
+    let user = results.rows::<User>(user_at)?.into_iter().next();
     let matches = password_matches(user.as_ref(), &body.password).await?;
     let user = match (user, matches) {
         (Some(user), true) if user.is_active() => user,
         (Some(user), true) => {
-            return fail_sign_in(env, rctx, &email, Some(&user), "deactivated").await
+            return fail_sign_in(&store, rctx, &subjects, &email, Some(&user), "deactivated").await
         }
         (Some(user), false) => {
-            return fail_sign_in(env, rctx, &email, Some(&user), "wrong_password").await
+            return fail_sign_in(
+                &store,
+                rctx,
+                &subjects,
+                &email,
+                Some(&user),
+                "wrong_password",
+            )
+            .await
         }
-        (None, _) => return fail_sign_in(env, rctx, &email, None, "unknown_email").await,
+        (None, _) => {
+            return fail_sign_in(&store, rctx, &subjects, &email, None, "unknown_email").await
+        }
     };
 
     if user.mfa_enabled() {
+        // The second factor is a new attempt: this one gives its reservation back.
+        let release = Change::new().then_all(subjects.release());
+        write::apply(&store, release, vec![])
+            .await
+            .map_err(|refusal| refusal.into_error(|| AppError::internal("no guard")))?;
         let challenge = crypto::random_string(43)?;
         let record = MfaChallenge {
             user_id: user.id.clone(),
             epoch: user.session_epoch,
-            expires_ms: now().plus(MFA_CHALLENGE_TTL_MS).0,
+            expires_ms: now.plus(MFA_CHALLENGE_TTL_MS).0,
         };
         db::sessions(env)?
             .put(&challenge_kv_key(&challenge), &record)
@@ -233,50 +314,71 @@ pub async fn login(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<
             &json!({ "mfa_required": true, "challenge": challenge }),
         );
     }
-    finish_sign_in(&req, env, rctx, &user, None).await
+    finish_sign_in(&req, env, &store, rctx, &subjects, &user, None).await
 }
 
-/// Clears the address's failures, audits the sign-in (with `guarded` as the step that must
-/// succeed for it, e.g. consuming a TOTP step) and starts the session.
+impl Subjects {
+    /// A successful attempt takes its reservations back: the address starts over, the IP
+    /// keeps counting only failures.
+    fn release(&self) -> Vec<Sql> {
+        self.0
+            .iter()
+            .map(|(subject, _)| {
+                if subject.starts_with("ip:") {
+                    users::release_attempt(subject)
+                } else {
+                    users::reset_attempts(subject)
+                }
+            })
+            .collect()
+    }
+}
+
+/// Gives the attempt's reservations back, audits the sign-in (with `guarded` as the step that
+/// must succeed for it, e.g. consuming a TOTP step) and starts the session.
 async fn finish_sign_in(
     req: &Request,
     env: &Env,
+    store: &D1Store,
     rctx: &RequestCtx,
+    subjects: &Subjects,
     user: &User,
-    guarded: Option<(&'static str, worker::D1PreparedStatement)>,
+    guarded: Option<(&'static str, Sql)>,
 ) -> AppResult<Response> {
-    let database = db::database(env)?;
-    let subject = users::email_subject(&user.email);
-    let results = db::audit::write(&database, || {
-        let clear = db::statement(&database, users::RESET_ATTEMPTS, &[db::text(&subject)])?;
-        let mut steps = Vec::new();
-        let mut events = Vec::new();
-        // The person who just proved who they are is the actor of their own sign-in.
-        let login = |method: &str| AuditEvent {
-            actor_kind: ActorKind::User,
-            actor_id: Some(user.id.clone()),
-            ..event(
+    // The person who just proved who they are is the actor of their own sign-in.
+    let login = |method: &str| AuditEvent {
+        actor_kind: ActorKind::User,
+        actor_id: Some(user.id.clone()),
+        ..event(
+            rctx,
+            None,
+            "auth.login",
+            "user",
+            Some(&user.id),
+            None,
+            Some(json!({ "email": user.email, "method": method })),
+        )
+    };
+    let (change, method) = match guarded {
+        Some((method, consume)) => (Change::new().guarded(consume), method),
+        None => (Change::new(), "password"),
+    };
+    let change = change.then_all(subjects.release()).audit(login(method));
+    match write::apply(store, change, vec![]).await {
+        Ok(_) => start_session(req, env, user, 200, Default::default()).await,
+        Err(Refusal::Guard) => {
+            fail_sign_in(
+                store,
                 rctx,
-                None,
-                "auth.login",
-                "user",
-                Some(&user.id),
-                None,
-                Some(json!({ "email": user.email, "method": method })),
+                subjects,
+                &user.email,
+                Some(user),
+                "code_replayed",
             )
-        };
-        match &guarded {
-            Some((method, stmt)) => steps.push(Step::guarded(stmt.clone(), login(method))),
-            None => events.push(login("password")),
+            .await
         }
-        steps.push(Step::Plain(clear));
-        Ok((steps, events))
-    })
-    .await?;
-    if guarded.is_some() && results.first().map(db::changes) != Some(1) {
-        return fail_sign_in(env, rctx, &user.email, Some(user), "code_replayed").await;
+        Err(other) => Err(other.into_error(|| AppError::internal("unreachable"))),
     }
-    start_session(req, env, user, 200, Default::default()).await
 }
 
 #[derive(Deserialize)]
@@ -305,12 +407,34 @@ pub async fn login_mfa(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppRes
         let _ = kv.delete(&key).await;
         return Err(expired());
     }
-    let database = db::database(env)?;
-    let user = users::by_id(&database, &challenge.user_id)
-        .await?
+    let store = D1Store::from_env(env)?;
+    // Reads the user with the attempt's reservations: the address's, and the challenge's own
+    // (a challenge takes a few codes, then is burnt).
+    let challenge_subject = format!("challenge:{}", sha256_hex(&body.challenge));
+    let user: Option<User> = users::by_id(&store.db, &challenge.user_id).await?;
+    let user = user
         .filter(|u| u.is_active() && u.session_epoch == challenge.epoch)
         .ok_or_else(expired)?;
-    check_not_locked(env, rctx, &user.email).await?;
+    let mut subjects = Subjects::new(&user.email, rctx);
+    subjects
+        .0
+        .push((challenge_subject.clone(), lockout::EMAIL_MAX_FAILURES));
+    if let Err(refused) = subjects.reserve_with(&store, now, vec![]).await {
+        let challenge_state = store
+            .batch(vec![users::select_attempts(&challenge_subject)])
+            .await
+            .map_err(|e| AppError::internal(format!("challenge attempts: {e}")))?
+            .rows::<users::AttemptsRow>(0)?;
+        if challenge_state
+            .first()
+            .is_some_and(|row| row.to_domain().failures >= lockout::EMAIL_MAX_FAILURES)
+        {
+            // This challenge has had its codes: burn it.
+            let _ = kv.delete(&key).await;
+            return Err(expired());
+        }
+        return Err(refused);
+    }
 
     let consume = match (&body.code, &body.recovery_code) {
         (Some(code), None) => {
@@ -323,11 +447,7 @@ pub async fn login_mfa(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppRes
             match totp::verify(&secret, code, now.as_secs(), last) {
                 Ok(step) => (
                     "totp",
-                    db::statement(
-                        &database,
-                        users::CONSUME_TOTP_STEP,
-                        &[db::int(step as i64), db::text(&user.id)],
-                    )?,
+                    sql!(users::CONSUME_TOTP_STEP, step as i64, user.id.as_str()),
                 ),
                 Err(e) => {
                     let reason = if matches!(e, totp::TotpError::Replayed) {
@@ -335,31 +455,36 @@ pub async fn login_mfa(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppRes
                     } else {
                         "wrong_code"
                     };
-                    return fail_sign_in(env, rctx, &user.email, Some(&user), reason).await;
+                    return fail_sign_in(&store, rctx, &subjects, &user.email, Some(&user), reason)
+                        .await;
                 }
             }
         }
         (None, Some(code)) => match totp::normalize_recovery_code(code) {
             Some(normalized) => (
                 "recovery_code",
-                db::statement(
-                    &database,
+                sql!(
                     users::CONSUME_RECOVERY_CODE,
-                    &[
-                        db::int(now.0 as i64),
-                        db::text(&user.id),
-                        db::text(&totp::hash_recovery_code(&normalized)),
-                    ],
-                )?,
+                    now.0 as i64,
+                    user.id.as_str(),
+                    totp::hash_recovery_code(&normalized)
+                ),
             ),
             None => {
-                return fail_sign_in(env, rctx, &user.email, Some(&user), "wrong_recovery_code")
-                    .await
+                return fail_sign_in(
+                    &store,
+                    rctx,
+                    &subjects,
+                    &user.email,
+                    Some(&user),
+                    "wrong_recovery_code",
+                )
+                .await
             }
         },
         _ => return Err(AppError::bad_request("Send either code or recovery_code.")),
     };
-    let response = finish_sign_in(&req, env, rctx, &user, Some(consume)).await?;
+    let response = finish_sign_in(&req, env, &store, rctx, &subjects, &user, Some(consume)).await?;
     let _ = kv.delete(&key).await;
     Ok(response)
 }
@@ -428,28 +553,21 @@ pub async fn accept_invite(mut req: Request, env: &Env, rctx: &RequestCtx) -> Ap
     let hash = hash_new_password(&body.password).await?.to_string();
     let id = new_id()?;
     let stamp = now.to_rfc3339();
-    let results = db::audit::write(&database, || {
-        let consume = db::statement(
-            &database,
-            invites::CONSUME,
-            &[db::int(now.0 as i64), db::text(&invite.id)],
-        )?;
+    let change = Change::new()
+        .then(sql!(invites::CONSUME, now.0 as i64, invite.id.as_str()))
         // The user is created only if this batch consumed the invite.
-        let insert = db::statement(
-            &database,
+        .guarded(sql!(
             users::INSERT_FROM_INVITE,
-            &[
-                db::text(&id),
-                db::text(&invite.email),
-                db::text(&name),
-                db::text(role.as_str()),
-                db::text(&hash),
-                db::text(&stamp),
-                db::text(&invite.id),
-                db::int(now.0 as i64),
-            ],
-        )?;
-        let audit = event(
+            id.as_str(),
+            invite.email.as_str(),
+            name.as_str(),
+            role.as_str(),
+            hash,
+            stamp,
+            invite.id.as_str(),
+            now.0 as i64
+        ))
+        .audit(event(
             rctx,
             None,
             "user.created",
@@ -457,17 +575,18 @@ pub async fn accept_invite(mut req: Request, env: &Env, rctx: &RequestCtx) -> Ap
             Some(&id),
             None,
             Some(json!({ "email": invite.email, "name": name, "role": role.as_str(), "invite": invite.id })),
-        );
-        Ok((vec![Step::Plain(consume), Step::guarded(insert, audit)], vec![]))
-    })
-    .await?;
-    if results.get(1).map(db::changes) != Some(1) {
-        return Err(AppError::new(ErrorKind::Conflict).with_detail(
-            "This invitation has already been used or has expired; ask for a new one.",
         ));
-    }
-    let user = users::by_id(&database, &id)
-        .await?
+    let store = D1Store { db: database };
+    let written = write::apply(&store, change, vec![sql!(users::SELECT_BY_ID, id.as_str())])
+        .await
+        .map_err(|refusal| {
+            refusal.into_error(|| {
+                AppError::new(ErrorKind::Conflict).with_detail(
+                    "This invitation has already been used or has expired; ask for a new one.",
+                )
+            })
+        })?;
+    let user: User = write::first_row(&written.results, written.reads_from)?
         .ok_or_else(|| AppError::internal("user created by invite not found"))?;
     start_session(&req, env, &user, 201, Default::default()).await
 }

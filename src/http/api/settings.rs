@@ -1,20 +1,22 @@
 //! Company settings: everyone signed in reads them, owners change them.
 
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
-use crate::db::{self, audit::Step, settings};
+use crate::db::settings;
+use crate::db::store::D1Store;
 use crate::domain::billing;
 use crate::domain::invoices::parse_prefix;
 use crate::domain::money::Currency;
 use crate::error::{AppError, AppResult};
-use crate::http::api::{conflict, event, if_match, now, with_etag};
+use crate::http::api::{event, if_match, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, MAX_JSON_BODY};
 use crate::http::{respond, RequestCtx};
+use crate::write::{self, Change, Entity, Results, Sql};
 
-fn view(s: &settings::Settings) -> serde_json::Value {
+fn view(s: &settings::Settings) -> Value {
     json!({
         "name": s.name,
         "currency": s.currency,
@@ -34,19 +36,39 @@ fn view(s: &settings::Settings) -> serde_json::Value {
     })
 }
 
-async fn load(env: &Env) -> AppResult<settings::Settings> {
-    settings::get(&db::database(env)?)
-        .await?
-        .ok_or_else(|| AppError::not_found("company settings"))
+/// The company settings (one row), as the engine reads and writes them.
+pub struct SettingsEntity;
+
+impl Entity for SettingsEntity {
+    type Record = settings::Settings;
+    const NAME: &'static str = "company settings";
+    const COLLECTION: &'static str = "/api/v1/settings";
+
+    fn load(_id: &str) -> Vec<Sql> {
+        vec![settings::load()]
+    }
+
+    fn parse(results: &impl Results, from: usize) -> AppResult<Option<settings::Settings>> {
+        write::first_row(results, from)
+    }
+
+    fn version(s: &settings::Settings) -> i64 {
+        s.version
+    }
+
+    fn view(s: &settings::Settings) -> Value {
+        view(s)
+    }
 }
+
+/// The one row's id, for the engine.
+const ID: &str = "1";
 
 /// `GET /api/v1/settings`.
 pub async fn get(env: &Env) -> AppResult<Response> {
-    let current = load(env).await?;
-    Ok(with_etag(
-        respond::json(200, &view(&current))?,
-        current.version,
-    ))
+    let store = D1Store::from_env(env)?;
+    let current = write::load::<_, SettingsEntity>(&store, ID).await?;
+    respond::record::<SettingsEntity>(200, &current)
 }
 
 #[derive(Deserialize)]
@@ -76,7 +98,27 @@ pub async fn update(
 ) -> AppResult<Response> {
     let version = if_match(&req)?;
     let patch: Patch = json_body(&mut req, MAX_JSON_BODY).await?;
-    let before = load(env).await?;
+    let store = D1Store::from_env(env)?;
+    let written = write::update::<_, SettingsEntity>(&store, ID, version, |before| {
+        let next = apply(before, patch)?;
+        Ok(Change::new()
+            .guarded(settings::update(&next, version, &now().to_rfc3339()))
+            .audit(event(
+                rctx,
+                Some(principal),
+                "settings.updated",
+                "company_settings",
+                Some(ID),
+                Some(view(before)),
+                Some(view(&next)),
+            )))
+    })
+    .await?;
+    respond::record::<SettingsEntity>(200, &written)
+}
+
+/// The settings with `patch` applied, or 422 naming every field that is not right.
+fn apply(before: &settings::Settings, patch: Patch) -> AppResult<settings::Settings> {
     let mut next = before.clone();
     let mut errors = Vec::new();
     if let Some(name) = patch.name {
@@ -178,55 +220,5 @@ pub async fn update(
             errors,
         ));
     }
-    let database = db::database(env)?;
-    let stamp = now().to_rfc3339();
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                db::statement(
-                    &database,
-                    settings::UPDATE,
-                    &[
-                        db::text(&next.name),
-                        db::text(&next.currency),
-                        db::text(&next.time_zone),
-                        db::text(&next.locale),
-                        db::opt_text(next.email.as_deref()),
-                        db::opt_text(next.phone.as_deref()),
-                        db::opt_text(next.address.as_deref()),
-                        db::int(next.mfa_required),
-                        db::text(&stamp),
-                        db::int(version),
-                        db::int(next.default_tax_rate_ppm),
-                        db::text(&next.rounding),
-                        db::text(&next.invoice_prefix),
-                        db::int(next.payment_terms_days),
-                        db::text(&next.brand_color),
-                    ],
-                )?,
-                event(
-                    rctx,
-                    Some(principal),
-                    "settings.updated",
-                    "company_settings",
-                    Some("1"),
-                    Some(view(&before)),
-                    Some(view(&next)),
-                ),
-            )],
-            vec![],
-        ))
-    })
-    .await?;
-    let current = load(env).await?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(conflict(
-            "The settings changed since you read them.",
-            view(&current),
-        ));
-    }
-    Ok(with_etag(
-        respond::json(200, &view(&current))?,
-        current.version,
-    ))
+    Ok(next)
 }

@@ -5,21 +5,47 @@
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
-use crate::db::audit::Step;
+use crate::db;
 use crate::db::invoices::{self as invoice_store, InvoiceRow};
 use crate::db::quotes::{self as quote_store, QuoteRow};
 use crate::db::share_links::{self as store, ShareLinkRow};
-use crate::db::{self, last_row};
+use crate::db::store::D1Store;
 use crate::domain::auth::session::sha256_hex;
 use crate::domain::share_links::{self as links, DocumentKind};
 use crate::error::{AppError, AppResult, ErrorKind};
-use crate::http::api::{conflict, event, if_match, new_id, now, with_etag};
+use crate::http::api::{event, if_match, new_id, now, with_etag};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_bytes, MAX_JSON_BODY};
 use crate::http::router::Matched;
 use crate::http::{crypto, respond, RequestCtx};
 use crate::views::fields::Body;
 use crate::views::money::{invoice_status, quote_status, stored_account};
+use crate::write::{self, Change, Entity, Results, Sql};
+
+/// A share link (never its token), as the engine reads and writes it.
+pub struct ShareLinkEntity;
+
+impl Entity for ShareLinkEntity {
+    type Record = ShareLinkRow;
+    const NAME: &'static str = "share link";
+    const COLLECTION: &'static str = "/api/v1/share-links";
+
+    fn load(id: &str) -> Vec<Sql> {
+        vec![store::load(id)]
+    }
+
+    fn parse(results: &impl Results, from: usize) -> AppResult<Option<ShareLinkRow>> {
+        write::first_row(results, from)
+    }
+
+    fn version(row: &ShareLinkRow) -> i64 {
+        row.version
+    }
+
+    fn view(row: &ShareLinkRow) -> Value {
+        view(row)
+    }
+}
 
 fn view(row: &ShareLinkRow) -> Value {
     json!({
@@ -95,51 +121,47 @@ pub async fn create(
     let token = crypto::random_string(links::TOKEN_LEN)?;
     let id = new_id()?;
     let stamp = now.to_rfc3339();
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![
-                Step::guarded(
-                    db::statement(
-                        &database,
-                        store::INSERT,
-                        &[
-                            db::text(&id),
-                            db::text(&sha256_hex(&token)),
-                            db::text(kind.as_str()),
-                            db::text(&document_id),
-                            db::text(&principal.user.id),
-                            db::text(&stamp),
-                            db::text(&expires),
-                        ],
-                    )?,
-                    event(
-                        rctx,
-                        Some(principal),
-                        "share_link.created",
-                        kind.as_str(),
-                        Some(&document_id),
-                        None,
-                        Some(json!({ "share_link_id": id, "expires_at": expires })),
-                    ),
-                ),
-                Step::Plain(db::statement(
-                    &database,
-                    store::SELECT_BY_ID,
-                    &[db::text(&id)],
-                )?),
-            ],
-            vec![],
+    let change = Change::new()
+        .guarded(store::insert(
+            &id,
+            &sha256_hex(&token),
+            kind.as_str(),
+            &document_id,
+            &principal.user.id,
+            &stamp,
+            &expires,
         ))
-    })
+        .audit(event(
+            rctx,
+            Some(principal),
+            "share_link.created",
+            kind.as_str(),
+            Some(&document_id),
+            None,
+            Some(json!({ "share_link_id": id, "expires_at": expires })),
+        ));
+    let store = D1Store::from_env(env)?;
+    let created = write::create::<_, ShareLinkEntity>(
+        &store,
+        &id,
+        None,
+        change,
+        || {
+            AppError::new(ErrorKind::Conflict).with_detail(
+                "The document changed meanwhile and is no longer shared; read it again.",
+            )
+        },
+        now.0 as i64,
+    )
     .await?;
-    let row = last_row::<ShareLinkRow>(&results)?.ok_or_else(|| {
-        AppError::new(ErrorKind::Conflict)
-            .with_detail("The document changed meanwhile and is no longer shared; read it again.")
-    })?;
-    let mut shown = view(&row);
+    // The token and its URL are in this answer only.
+    let mut shown = ShareLinkEntity::view(&created.record);
     shown["token"] = json!(token);
     shown["url"] = json!(links::url(&token));
-    Ok(with_etag(respond::json(201, &shown)?, row.version))
+    Ok(with_etag(
+        respond::json(201, &shown)?,
+        ShareLinkEntity::version(&created.record),
+    ))
 }
 
 /// `DELETE /api/v1/share-links/{id}` with `If-Match`: the link stops opening at once.
@@ -152,63 +174,31 @@ pub async fn revoke(
 ) -> AppResult<Response> {
     let version = if_match(req)?;
     let id = matched.param("id").unwrap_or_default().to_owned();
-    let database = db::database(env)?;
-    let current: ShareLinkRow = db::first(&database, store::SELECT_BY_ID, &[db::text(&id)])
-        .await?
-        .ok_or_else(|| AppError::not_found("share link"))?;
-    if current.version != version {
-        return Err(conflict(
-            "The share link changed since you read it.",
-            view(&current),
-        ));
-    }
-    if current.revoked_at.is_some() {
-        return Err(AppError::new(ErrorKind::Conflict)
-            .with_detail("This share link is already revoked.")
-            .with_extension("current", view(&current)));
-    }
-    let stamp = now().to_rfc3339();
-    let document_kind = if current.document_kind == "quote" {
-        "quote"
-    } else {
-        "invoice"
-    };
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![
-                Step::guarded(
-                    db::statement(
-                        &database,
-                        store::REVOKE,
-                        &[db::text(&stamp), db::text(&id), db::int(version)],
-                    )?,
-                    event(
-                        rctx,
-                        Some(principal),
-                        "share_link.revoked",
-                        document_kind,
-                        Some(&current.document_id),
-                        Some(json!({ "share_link_id": id, "revoked_at": null })),
-                        Some(json!({ "share_link_id": id, "revoked_at": stamp })),
-                    ),
-                ),
-                Step::Plain(db::statement(
-                    &database,
-                    store::SELECT_BY_ID,
-                    &[db::text(&id)],
-                )?),
-            ],
-            vec![],
-        ))
+    let store = D1Store::from_env(env)?;
+    write::update::<_, ShareLinkEntity>(&store, &id, version, |current| {
+        if current.revoked_at.is_some() {
+            return Err(AppError::new(ErrorKind::Conflict)
+                .with_detail("This share link is already revoked.")
+                .with_extension("current", view(current)));
+        }
+        let stamp = now().to_rfc3339();
+        let document_kind = if current.document_kind == "quote" {
+            "quote"
+        } else {
+            "invoice"
+        };
+        Ok(Change::new()
+            .guarded(store::revoke(&id, version, &stamp))
+            .audit(event(
+                rctx,
+                Some(principal),
+                "share_link.revoked",
+                document_kind,
+                Some(&current.document_id),
+                Some(json!({ "share_link_id": id, "revoked_at": null })),
+                Some(json!({ "share_link_id": id, "revoked_at": stamp })),
+            )))
     })
     .await?;
-    let row =
-        last_row::<ShareLinkRow>(&results)?.ok_or_else(|| AppError::not_found("share link"))?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(conflict(
-            "The share link changed since you read it.",
-            view(&row),
-        ));
-    }
     Ok(worker::ResponseBuilder::new().with_status(204).empty())
 }

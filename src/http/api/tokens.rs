@@ -1,21 +1,49 @@
 //! Personal access tokens: each acts as its user, with that user's role.
 
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
-use crate::db::{self, audit::Step, tokens};
+use crate::db;
+use crate::db::store::D1Store;
+use crate::db::tokens::{self, AccessToken};
 use crate::domain::auth::session::{sha256_hex, TOKEN_PREFIX, TOKEN_RANDOM_LEN};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
-use crate::http::api::{conflict, event, if_match, new_id, now};
+use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, MAX_JSON_BODY};
 use crate::http::router::Matched;
 use crate::http::{crypto, respond, RequestCtx};
 use crate::views::users::TokenView;
+use crate::write::{self, Change, Entity, Results, Sql};
 
 const MAX_EXPIRY_DAYS: u64 = 366;
+
+/// A personal access token (never its secret), as the engine reads and writes it.
+pub struct TokenEntity;
+
+impl Entity for TokenEntity {
+    type Record = AccessToken;
+    const NAME: &'static str = "token";
+    const COLLECTION: &'static str = "/api/v1/tokens";
+
+    fn load(id: &str) -> Vec<Sql> {
+        vec![tokens::load(id)]
+    }
+
+    fn parse(results: &impl Results, from: usize) -> AppResult<Option<AccessToken>> {
+        write::first_row(results, from)
+    }
+
+    fn version(token: &AccessToken) -> i64 {
+        token.version
+    }
+
+    fn view(token: &AccessToken) -> Value {
+        serde_json::to_value(TokenView::new(token)).unwrap_or(Value::Null)
+    }
+}
 
 /// `GET /api/v1/tokens`: the caller's tokens (never their secrets).
 pub async fn list(env: &Env, principal: &Principal) -> AppResult<Response> {
@@ -64,40 +92,37 @@ pub async fn create(
     let expires_at = body
         .expires_in_days
         .map(|d| now.plus(d * Millis::DAY).0 as i64);
-    let database = db::database(env)?;
-    db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                db::statement(
-                    &database,
-                    tokens::INSERT,
-                    &[
-                        db::text(&id),
-                        db::text(&principal.user.id),
-                        db::text(&name),
-                        db::text(&sha256_hex(&secret)),
-                        db::int(now.0 as i64),
-                        db::opt_int(expires_at),
-                    ],
-                )?,
-                event(
-                    rctx,
-                    Some(principal),
-                    "token.created",
-                    "access_token",
-                    Some(&id),
-                    None,
-                    Some(json!({ "name": name, "expires_at": expires_at })),
-                ),
-            )],
-            vec![],
+    let change = Change::new()
+        .guarded(tokens::insert(
+            &id,
+            &principal.user.id,
+            &name,
+            &sha256_hex(&secret),
+            now.0 as i64,
+            expires_at,
         ))
-    })
+        .audit(event(
+            rctx,
+            Some(principal),
+            "token.created",
+            "access_token",
+            Some(&id),
+            None,
+            Some(json!({ "name": name, "expires_at": expires_at })),
+        ));
+    let store = D1Store::from_env(env)?;
+    // No Idempotency-Key: a replay could not answer the secret again.
+    let created = write::create::<_, TokenEntity>(
+        &store,
+        &id,
+        None,
+        change,
+        || AppError::internal("a token insert has no condition to fail"),
+        now.0 as i64,
+    )
     .await?;
-    let row = tokens::by_id(&database, &id)
-        .await?
-        .ok_or_else(|| AppError::internal("token vanished after insert"))?;
-    let mut body = serde_json::to_value(TokenView::new(&row)).map_err(AppError::internal)?;
+    // The secret is in this answer only.
+    let mut body = TokenEntity::view(&created.record);
     body["token"] = json!(secret);
     respond::json(201, &body)
 }
@@ -112,52 +137,35 @@ pub async fn revoke(
 ) -> AppResult<Response> {
     let version = if_match(req)?;
     let id = matched.param("id").unwrap_or_default().to_owned();
-    let database = db::database(env)?;
-    let token = tokens::by_id(&database, &id)
-        .await?
-        .filter(|t| t.user_id == principal.user.id)
-        .ok_or_else(|| AppError::not_found("token"))?;
+    let store = D1Store::from_env(env)?;
+    // Someone else's token is not found (not even its version is answered).
+    let token = write::load::<_, TokenEntity>(&store, &id).await?;
+    if token.user_id != principal.user.id {
+        return Err(AppError::not_found("token"));
+    }
     if token.revoked_at.is_some() {
         return Err(
             AppError::new(ErrorKind::Conflict).with_detail("That token is already revoked.")
         );
     }
-    let now = now();
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                db::statement(
-                    &database,
-                    tokens::REVOKE,
-                    &[
-                        db::int(now.0 as i64),
-                        db::text(&id),
-                        db::text(&principal.user.id),
-                        db::int(version),
-                    ],
-                )?,
-                event(
-                    rctx,
-                    Some(principal),
-                    "token.revoked",
-                    "access_token",
-                    Some(&id),
-                    None,
-                    None,
-                ),
-            )],
-            vec![],
-        ))
+    write::update_loaded::<_, TokenEntity>(&store, &id, token, version, |_| {
+        Ok(Change::new()
+            .guarded(tokens::revoke(
+                &id,
+                &principal.user.id,
+                version,
+                now().0 as i64,
+            ))
+            .audit(event(
+                rctx,
+                Some(principal),
+                "token.revoked",
+                "access_token",
+                Some(&id),
+                None,
+                None,
+            )))
     })
     .await?;
-    if results.first().map(db::changes) != Some(1) {
-        let current = tokens::by_id(&database, &id)
-            .await?
-            .ok_or_else(|| AppError::not_found("token"))?;
-        return Err(conflict(
-            "The token changed since you read it.",
-            serde_json::to_value(TokenView::new(&current)).map_err(AppError::internal)?,
-        ));
-    }
     Ok(worker::ResponseBuilder::new().with_status(204).empty())
 }

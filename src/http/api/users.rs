@@ -2,23 +2,60 @@
 //! unlock. The last active owner can be neither demoted nor deactivated.
 
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
-use crate::db::{self, audit::Step, invites, users};
+use crate::db::store::D1Store;
+use crate::db::users::User;
+use crate::db::{self, invites, users};
 use crate::domain::auth::permissions::Role;
 use crate::domain::auth::session::sha256_hex;
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::session::normalize_email;
-use crate::http::api::{conflict, event, if_match, new_id, now, with_etag};
+use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, MAX_JSON_BODY};
 use crate::http::router::Matched;
 use crate::http::{crypto, respond, RequestCtx};
 use crate::views::users::{user_audit, UserView};
+use crate::write::{self, Change, Entity, Results, Sql};
 
 const INVITE_TTL_MS: u64 = 7 * Millis::DAY;
+
+/// A user, with how many active owners the company has (the last one cannot step down), as
+/// the engine reads and writes them.
+pub struct UserEntity;
+
+impl Entity for UserEntity {
+    type Record = (User, i64);
+    const NAME: &'static str = "user";
+    const COLLECTION: &'static str = "/api/v1/users";
+
+    fn load(id: &str) -> Vec<Sql> {
+        vec![users::load(id), users::count_active_owners()]
+    }
+
+    fn parse(results: &impl Results, from: usize) -> AppResult<Option<Self::Record>> {
+        #[derive(Deserialize)]
+        struct Owners {
+            owners: i64,
+        }
+        let Some(user) = write::first_row::<User>(results, from)? else {
+            return Ok(None);
+        };
+        let owners = write::first_row::<Owners>(results, from + 1)?.map_or(0, |o| o.owners);
+        Ok(Some((user, owners)))
+    }
+
+    fn version((user, _): &Self::Record) -> i64 {
+        user.version
+    }
+
+    fn view((user, _): &Self::Record) -> Value {
+        serde_json::to_value(UserView::new(user, now())).unwrap_or(Value::Null)
+    }
+}
 
 /// `GET /api/v1/users`.
 pub async fn list(env: &Env) -> AppResult<Response> {
@@ -74,36 +111,28 @@ pub async fn invite(
     let id = new_id()?;
     let now = now();
     let expires_at = now.plus(INVITE_TTL_MS);
-    db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                db::statement(
-                    &database,
-                    invites::INSERT,
-                    &[
-                        db::text(&id),
-                        db::text(&sha256_hex(&token)),
-                        db::text(&email),
-                        db::text(role.as_str()),
-                        db::text(&principal.user.id),
-                        db::int(expires_at.0 as i64),
-                        db::int(now.0 as i64),
-                    ],
-                )?,
-                event(
-                    rctx,
-                    Some(principal),
-                    "user.invited",
-                    "invite",
-                    Some(&id),
-                    None,
-                    Some(json!({ "email": email, "role": role.as_str() })),
-                ),
-            )],
-            vec![],
+    let change = Change::new()
+        .then(invites::insert(
+            &id,
+            &sha256_hex(&token),
+            &email,
+            role.as_str(),
+            &principal.user.id,
+            expires_at.0 as i64,
+            now.0 as i64,
         ))
-    })
-    .await?;
+        .audit(event(
+            rctx,
+            Some(principal),
+            "user.invited",
+            "invite",
+            Some(&id),
+            None,
+            Some(json!({ "email": email, "role": role.as_str() })),
+        ));
+    write::apply(&D1Store::from_env(env)?, change, vec![])
+        .await
+        .map_err(|refused| refused.into_error(|| AppError::internal("an invite has no guard")))?;
     let url = req.inner().url();
     let origin = crate::views::url::origin(&url).unwrap_or_default();
     respond::json(
@@ -137,72 +166,52 @@ pub async fn update(
     let version = if_match(&req)?;
     let body: UpdateBody = json_body(&mut req, MAX_JSON_BODY).await?;
     let id = matched.param("id").unwrap_or_default().to_owned();
-    let database = db::database(env)?;
-    let before = users::by_id(&database, &id)
-        .await?
-        .ok_or_else(|| AppError::not_found("user"))?;
     let role = match &body.role {
-        Some(r) => Role::parse(r).ok_or_else(|| {
+        Some(r) => Some(Role::parse(r).ok_or_else(|| {
             AppError::invalid_field(
                 "role",
                 "The role must be one of owner, dispatcher, technician, viewer.",
             )
-        })?,
-        None => before.role()?,
+        })?),
+        None => None,
     };
-    let active = body.active.unwrap_or(before.is_active());
-    let now = now();
-    let after_view = json!({ "role": role.as_str(), "active": active });
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![Step::guarded(
-                db::statement(
-                    &database,
-                    users::UPDATE_ROLE_ACTIVE,
-                    &[
-                        db::text(role.as_str()),
-                        db::int(i64::from(active)),
-                        db::text(&now.to_rfc3339()),
-                        db::text(&id),
-                        db::int(version),
-                    ],
-                )?,
-                event(
-                    rctx,
-                    Some(principal),
-                    "user.updated",
-                    "user",
-                    Some(&id),
-                    Some(user_audit(&before)),
-                    Some(after_view.clone()),
-                ),
-            )],
-            vec![],
-        ))
+    let store = D1Store::from_env(env)?;
+    let written = write::update::<_, UserEntity>(&store, &id, version, |current| {
+        let (before, owners) = current;
+        let role = match role {
+            Some(role) => role,
+            None => before.role()?,
+        };
+        let active = body.active.unwrap_or(before.is_active());
+        let steps_down =
+            before.is_active() && before.role()? == Role::Owner && (role != Role::Owner || !active);
+        if steps_down && *owners <= 1 {
+            // The UPDATE checks the same, should a race get here first.
+            return Err(AppError::new(ErrorKind::Conflict)
+                .with_detail("The company must keep at least one active owner.")
+                .with_extension("current", UserEntity::view(current))
+                .with_extension("reason", json!("last_owner")));
+        }
+        Ok(Change::new()
+            .guarded(users::update_role_active(
+                &id,
+                version,
+                role,
+                active,
+                &now().to_rfc3339(),
+            ))
+            .audit(event(
+                rctx,
+                Some(principal),
+                "user.updated",
+                "user",
+                Some(&id),
+                Some(user_audit(before)),
+                Some(json!({ "role": role.as_str(), "active": active })),
+            )))
     })
     .await?;
-    let current = users::by_id(&database, &id)
-        .await?
-        .ok_or_else(|| AppError::not_found("user"))?;
-    let current_view =
-        serde_json::to_value(UserView::new(&current, now)).map_err(AppError::internal)?;
-    if results.first().map(db::changes) != Some(1) {
-        if current.version != version {
-            return Err(conflict(
-                "The user changed since you read them.",
-                current_view,
-            ));
-        }
-        return Err(conflict(
-            "The company must keep at least one active owner.",
-            current_view,
-        )
-        .with_extension("reason", json!("last_owner")));
-    }
-    Ok(with_etag(
-        respond::json(200, &current_view)?,
-        current.version,
-    ))
+    respond::record::<UserEntity>(200, &written)
 }
 
 /// `POST /api/v1/users/{id}/unlock`: clears the failed sign-ins of the user's address.
@@ -213,28 +222,21 @@ pub async fn unlock(
     matched: &Matched,
 ) -> AppResult<Response> {
     let id = matched.param("id").unwrap_or_default().to_owned();
-    let database = db::database(env)?;
-    let user = users::by_id(&database, &id)
-        .await?
-        .ok_or_else(|| AppError::not_found("user"))?;
-    db::audit::write(&database, || {
-        Ok((
-            vec![Step::Plain(db::statement(
-                &database,
-                users::CLEAR_ATTEMPTS,
-                &[db::text(&users::email_subject(&user.email))],
-            )?)],
-            vec![event(
-                rctx,
-                Some(principal),
-                "user.unlocked",
-                "user",
-                Some(&id),
-                None,
-                Some(json!({ "email": user.email })),
-            )],
-        ))
-    })
-    .await?;
+    let store = D1Store::from_env(env)?;
+    let (user, _) = write::load::<_, UserEntity>(&store, &id).await?;
+    let change = Change::new()
+        .then(users::clear_attempts(&users::email_subject(&user.email)))
+        .audit(event(
+            rctx,
+            Some(principal),
+            "user.unlocked",
+            "user",
+            Some(&id),
+            None,
+            Some(json!({ "email": user.email })),
+        ));
+    write::apply(&store, change, vec![])
+        .await
+        .map_err(|refused| refused.into_error(|| AppError::internal("an unlock has no guard")))?;
     Ok(worker::ResponseBuilder::new().with_status(204).empty())
 }

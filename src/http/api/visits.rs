@@ -6,21 +6,23 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{D1Database, Env, Request, Response};
 
-use crate::db::jobs::{self as job_store, JobRow};
+use crate::db;
+use crate::db::store::D1Store;
 use crate::db::visits::{self as store, OverlapRow, VisitRow};
-use crate::db::{self, audit::Step, last_row};
 use crate::domain::auth::permissions::{Permission, Role};
 use crate::domain::time::Millis;
 use crate::domain::visits::{conflicts, occurrences, ExistingVisit, Recurrence, VisitTime};
 use crate::error::{AppError, AppResult, ErrorKind};
-use crate::http::api::jobs::check_assignable;
-use crate::http::api::{conflict, event, if_match, new_id, now, with_etag};
+use crate::http::api::jobs::{check_assignable, JobEntity};
+use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, json_bytes, parse_json, MAX_JSON_BODY};
-use crate::http::idempotency::{self, Plan};
+use crate::http::idempotency;
 use crate::http::router::Matched;
-use crate::http::{respond, RequestCtx};
+use crate::http::{prefetch, respond, RequestCtx};
+use crate::sql;
 use crate::views::url::query_pairs;
+use crate::write::{self, Change, Entity, Refusal, Results, Sql, Store};
 
 const MAX_LIST: i64 = 500;
 
@@ -115,6 +117,7 @@ pub async fn create(
     matched: &Matched,
 ) -> AppResult<Response> {
     let raw = json_bytes(&mut req, MAX_JSON_BODY).await?;
+    let keyed = idempotency::keyed(&req, principal, &raw)?;
     let body: CreateBody = parse_json(&raw)?;
     let first = VisitTime::parse(&body.start, &body.end)?;
     let times = match &body.recurrence {
@@ -122,93 +125,81 @@ pub async fn create(
         None => vec![first],
     };
     let job_id = matched.param("id").unwrap_or_default().to_owned();
-    let database = db::database(env)?;
-    let job: JobRow = db::first(&database, job_store::SELECT_BY_ID, &[db::text(&job_id)])
-        .await?
-        .ok_or_else(|| AppError::not_found("job"))?;
-    let keyed = match idempotency::plan(&req, &database, principal, &raw).await? {
-        Plan::Replay { status, location } => {
-            return booked(&database, status, &location).await;
-        }
-        Plan::Create(keyed) => keyed,
-    };
+    let store = D1Store::from_env(env)?;
+    let job = prefetch::load::<JobEntity>(&store, &rctx.ahead, &job_id).await?;
     let technicians = body
         .technician_ids
         .clone()
         .unwrap_or_else(|| job.technicians());
     if body.technician_ids.is_some() {
-        check_assignable(&database, &technicians).await?;
+        check_assignable(&store.db, &technicians).await?;
     }
     let stamp = now().to_rfc3339();
     let ids: Vec<String> = times.iter().map(|_| new_id()).collect::<AppResult<_>>()?;
     // What a keyed retry answers: the ids booked (a series has no single location).
     let booked_ids = Value::from(ids.clone()).to_string();
-    let written = db::audit::write(&database, || {
-        let mut steps = Vec::new();
-        if let Some(k) = &keyed {
-            steps.push(Step::Plain(db::idempotency::insert(
-                &database,
-                &k.user_id,
-                &k.key,
-                &k.fingerprint,
-                201,
-                &booked_ids,
-                now().0,
-            )?));
-        }
-        for (id, time) in ids.iter().zip(&times) {
-            steps.push(Step::Plain(db::statement(
-                &database,
-                store::INSERT,
-                &[
-                    db::text(id),
-                    db::text(&job_id),
-                    db::int(time.start.0 as i64),
-                    db::int(time.end.0 as i64),
-                    db::text(&stamp),
-                ],
-            )?));
-            let [clear, add] = store::technicians(
-                &database,
+    let mut change = Change::new();
+    for (id, time) in ids.iter().zip(&times) {
+        change = change
+            .then(store::insert(id, &job_id, time, &stamp))
+            .then_all(store::technicians(
                 id,
                 time,
                 &technicians,
                 body.allow_conflict,
                 &stamp,
-            )?;
-            steps.extend([Step::Plain(clear), Step::Plain(add)]);
-        }
-        let created = event(
-            rctx,
-            Some(principal),
-            "visit.created",
-            "job",
-            Some(&job_id),
-            None,
-            Some(json!({
-                "visit_ids": ids,
-                "visits": times.iter().map(|t| audit_view(t, &technicians)).collect::<Vec<_>>(),
-                "allow_conflict": body.allow_conflict,
-            })),
-        );
-        Ok((steps, vec![created]))
-    })
-    .await;
-    if let Some(recorded) = idempotency::winner_of_race(&database, &written, &keyed).await? {
-        return booked(&database, 201, &recorded).await;
+            ));
     }
-    match written {
-        Err(err) if is_conflict(&err) => {
-            Err(conflict_error(&database, &times, &technicians, None).await?)
+    if let Some(k) = &keyed {
+        change = change.first(write::sql::remember_key(
+            k,
+            201,
+            &booked_ids,
+            now().0 as i64,
+        ));
+    }
+    let change = change.audit(event(
+        rctx,
+        Some(principal),
+        "visit.created",
+        "job",
+        Some(&job_id),
+        None,
+        Some(json!({
+            "visit_ids": ids,
+            "visits": times.iter().map(|t| audit_view(t, &technicians)).collect::<Vec<_>>(),
+            "allow_conflict": body.allow_conflict,
+        })),
+    ));
+    match write::apply(
+        &store,
+        change,
+        vec![sql!(store::SELECT_BY_IDS, booked_ids.as_str())],
+    )
+    .await
+    {
+        Ok(written) => booked(201, &written.results.rows(written.reads_from)?),
+        Err(Refusal::Duplicate(message)) if message.contains("idempotency_keys") => {
+            let k = keyed.as_ref().ok_or_else(|| AppError::internal(message))?;
+            let (status, recorded) = write::recall(&store, k).await?.ok_or_else(|| {
+                AppError::internal("a duplicate idempotency key that is not there")
+            })?;
+            let rows = store
+                .batch(vec![sql!(store::SELECT_BY_IDS, recorded.as_str())])
+                .await
+                .map_err(AppError::internal)?
+                .rows(0)?;
+            booked(status, &rows)
         }
-        Err(err) => Err(err),
-        Ok(_) => booked(&database, 201, &booked_ids).await,
+        Err(Refusal::Store(message)) if message.contains("visit_conflict") => {
+            Err(conflict_error(&store.db, &times, &technicians, None).await?)
+        }
+        Err(other) => Err(other.into_error(|| AppError::not_found("job"))),
     }
 }
 
-/// The answer to a booking: the visits whose ids `ids` (a JSON array) names, as they are now.
-async fn booked(database: &D1Database, status: u16, ids: &str) -> AppResult<Response> {
-    let rows: Vec<VisitRow> = db::all(database, store::SELECT_BY_IDS, &[db::text(ids)]).await?;
+/// The answer to a booking: the visits booked, as they are now.
+fn booked(status: u16, rows: &[VisitRow]) -> AppResult<Response> {
     let views: Vec<Value> = rows.iter().map(visit_view).collect();
     respond::json(status, &json!({ "visits": views }))
 }
@@ -280,6 +271,31 @@ struct MoveBody {
     allow_conflict: bool,
 }
 
+/// A visit, as the engine reads and writes it.
+pub struct VisitEntity;
+
+impl Entity for VisitEntity {
+    type Record = VisitRow;
+    const NAME: &'static str = "visit";
+    const COLLECTION: &'static str = "/api/v1/visits";
+
+    fn load(id: &str) -> Vec<Sql> {
+        vec![sql!(store::SELECT_BY_ID, id)]
+    }
+
+    fn parse(results: &impl Results, from: usize) -> AppResult<Option<VisitRow>> {
+        write::first_row(results, from)
+    }
+
+    fn version(visit: &VisitRow) -> i64 {
+        visit.version
+    }
+
+    fn view(visit: &VisitRow) -> Value {
+        visit_view(visit)
+    }
+}
+
 /// `PATCH /api/v1/visits/{id}` with `If-Match`: move it, or change who works it. Technicians
 /// may move the visits they work, and nothing else.
 pub async fn update(
@@ -292,14 +308,13 @@ pub async fn update(
     let version = if_match(&req)?;
     let body: MoveBody = json_body(&mut req, MAX_JSON_BODY).await?;
     let id = matched.param("id").unwrap_or_default().to_owned();
-    let database = db::database(env)?;
-    let current: VisitRow = db::first(&database, store::SELECT_BY_ID, &[db::text(&id)])
-        .await?
-        .filter(|v: &VisitRow| {
-            principal.role.allows(Permission::ManageRecords)
-                || v.technicians().contains(&principal.user.id)
-        })
-        .ok_or_else(|| AppError::not_found("visit"))?;
+    let store = D1Store::from_env(env)?;
+    let current = prefetch::load::<VisitEntity>(&store, &rctx.ahead, &id).await?;
+    if !principal.role.allows(Permission::ManageRecords)
+        && !current.technicians().contains(&principal.user.id)
+    {
+        return Err(AppError::not_found("visit"));
+    }
     if !principal.role.allows(Permission::ManageRecords) && body.technician_ids.is_some() {
         return Err(AppError::new(ErrorKind::Forbidden)
             .with_detail("Technicians may move their own visits, not change who works them."));
@@ -317,72 +332,36 @@ pub async fn update(
         .clone()
         .unwrap_or_else(|| current.technicians());
     if body.technician_ids.is_some() {
-        check_assignable(&database, &technicians).await?;
+        check_assignable(&store.db, &technicians).await?;
     }
-    let stamp = now().to_rfc3339();
-    let written = db::audit::write(&database, || {
-        let [clear, add] = store::technicians(
-            &database,
-            &id,
-            &time,
-            &technicians,
-            body.allow_conflict,
-            &stamp,
-        )?;
-        Ok((
-            vec![
-                Step::guarded(
-                    db::statement(
-                        &database,
-                        store::MOVE,
-                        &[
-                            db::int(time.start.0 as i64),
-                            db::int(time.end.0 as i64),
-                            db::text(&stamp),
-                            db::text(&id),
-                            db::int(version),
-                        ],
-                    )?,
-                    event(
-                        rctx,
-                        Some(principal),
-                        "visit.updated",
-                        "visit",
-                        Some(&id),
-                        Some(audit_view(&old, &current.technicians())),
-                        Some(audit_view(&time, &technicians)),
-                    ),
-                ),
-                Step::Plain(clear),
-                Step::Plain(add),
-                // The visit as the batch left it, in the same round trip.
-                Step::Plain(db::statement(
-                    &database,
-                    store::SELECT_BY_ID,
-                    &[db::text(&id)],
-                )?),
-            ],
-            vec![],
-        ))
+    let written = write::update_loaded::<_, VisitEntity>(&store, &id, current, version, |visit| {
+        let stamp = now().to_rfc3339();
+        Ok(Change::new()
+            .guarded(store::move_to(&id, version, &time, &stamp))
+            .then_all(store::technicians(
+                &id,
+                &time,
+                &technicians,
+                body.allow_conflict,
+                &stamp,
+            ))
+            .audit(event(
+                rctx,
+                Some(principal),
+                "visit.updated",
+                "visit",
+                Some(&id),
+                Some(audit_view(&old, &visit.technicians())),
+                Some(audit_view(&time, &technicians)),
+            )))
     })
     .await;
-    let results = match written {
+    match written {
         Err(err) if is_conflict(&err) => {
-            return Err(conflict_error(&database, &[time], &technicians, Some(&id)).await?)
+            Err(conflict_error(&store.db, &[time], &technicians, Some(&id)).await?)
         }
-        other => other?,
-    };
-    let row: VisitRow = last_row(&results)?.ok_or_else(|| AppError::not_found("visit"))?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(conflict(
-            "The visit changed since you read it.",
-            visit_view(&row),
-        ));
+        other => respond::record::<VisitEntity>(200, &other?),
     }
-    Ok(with_etag(
-        respond::json(200, &visit_view(&row))?,
-        row.version,
-    ))
 }
 
 /// `DELETE /api/v1/visits/{id}` with `If-Match`: takes it off the calendar (the audit trail
@@ -396,40 +375,27 @@ pub async fn delete(
 ) -> AppResult<Response> {
     let version = if_match(req)?;
     let id = matched.param("id").unwrap_or_default().to_owned();
-    let database = db::database(env)?;
-    let current: VisitRow = db::first(&database, store::SELECT_BY_ID, &[db::text(&id)])
-        .await?
-        .ok_or_else(|| AppError::not_found("visit"))?;
-    let results = db::audit::write(&database, || {
-        Ok((
-            vec![
-                Step::Plain(db::statement(
-                    &database,
-                    store::DELETE_TECHNICIANS,
-                    &[db::text(&id), db::int(version)],
-                )?),
-                Step::guarded(
-                    db::statement(&database, store::DELETE, &[db::text(&id), db::int(version)])?,
-                    event(
-                        rctx,
-                        Some(principal),
-                        "visit.deleted",
-                        "visit",
-                        Some(&id),
-                        Some(visit_view(&current)),
-                        None,
-                    ),
-                ),
-            ],
-            vec![],
-        ))
-    })
-    .await?;
-    if results.last().map(db::changes) != Some(1) {
-        return Err(conflict(
-            "The visit changed since you read it.",
-            visit_view(&current),
-        ));
+    let store = D1Store::from_env(env)?;
+    let current = prefetch::load::<VisitEntity>(&store, &rctx.ahead, &id).await?;
+    if current.version != version {
+        return Err(write::conflict::<VisitEntity>(&current));
     }
-    Ok(worker::ResponseBuilder::new().with_status(204).empty())
+    let [technicians, visit] = store::delete(&id, version);
+    let change = Change::new().then(technicians).guarded(visit).audit(event(
+        rctx,
+        Some(principal),
+        "visit.deleted",
+        "visit",
+        Some(&id),
+        Some(visit_view(&current)),
+        None,
+    ));
+    match write::apply(&store, change, vec![]).await {
+        Ok(_) => Ok(worker::ResponseBuilder::new().with_status(204).empty()),
+        Err(Refusal::Guard) => match write::load::<_, VisitEntity>(&store, &id).await {
+            Ok(now) => Err(write::conflict::<VisitEntity>(&now)),
+            Err(gone) => Err(gone),
+        },
+        Err(other) => Err(other.into_error(|| AppError::not_found("visit"))),
+    }
 }

@@ -1,0 +1,77 @@
+//! Reads joined to the principal's batch: a route's first reads are known from its path
+//! before anyone is authenticated, so they travel in the same D1 round trip as the token or
+//! session's user (DESIGN.md §4). They are used only once the guard has passed; a handler whose
+//! reads turn out different (a technician's list is narrowed to their own jobs) reads itself.
+
+use std::cell::RefCell;
+
+use worker::Request;
+
+use crate::db::store::{D1Results, D1Store};
+use crate::error::{AppError, AppResult};
+use crate::http::api::customers::{CustomerEntity, SiteEntity};
+use crate::http::api::jobs;
+use crate::http::api::visits::VisitEntity;
+use crate::http::router::{Matched, Route};
+use crate::write::{Entity, Sql, Store};
+
+/// The reads `matched` will make first, if known before authentication.
+pub fn reads(req: &Request, matched: &Matched) -> Vec<Sql> {
+    let id = || matched.param("id").unwrap_or_default();
+    match matched.route {
+        Route::GetJob => jobs::get_reads(id()),
+        Route::UpdateJob | Route::SetJobStatus | Route::AddJobNote | Route::CreateVisits => {
+            jobs::JobEntity::load(id())
+        }
+        Route::ListJobs => jobs::list_reads(req, None).unwrap_or_default(),
+        Route::UpdateVisit | Route::DeleteVisit => VisitEntity::load(id()),
+        Route::UpdateSite => SiteEntity::load(id()),
+        Route::GetCustomer | Route::UpdateCustomer | Route::ArchiveCustomer | Route::CreateSite => {
+            CustomerEntity::load(id())
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Results read ahead with the principal, waiting for their handler.
+#[derive(Default)]
+pub struct Prefetched(RefCell<Option<(Vec<Sql>, D1Results)>>);
+
+impl Prefetched {
+    pub fn keep(&self, reads: Vec<Sql>, results: D1Results) {
+        *self.0.borrow_mut() = Some((reads, results));
+    }
+
+    /// The results of exactly `reads`, if they were read ahead.
+    fn take(&self, reads: &[Sql]) -> Option<D1Results> {
+        let mut slot = self.0.borrow_mut();
+        match slot.take() {
+            Some((planned, results)) if planned == reads => Some(results),
+            other => {
+                *slot = other;
+                None
+            }
+        }
+    }
+}
+
+/// `reads`, from the principal's batch when they were read ahead, else in a round trip now.
+pub async fn read(store: &D1Store, ahead: &Prefetched, reads: Vec<Sql>) -> AppResult<D1Results> {
+    if let Some(results) = ahead.take(&reads) {
+        return Ok(results);
+    }
+    store
+        .batch(reads)
+        .await
+        .map_err(|e| AppError::internal(format!("read batch: {e}")))
+}
+
+/// An entity's record, read ahead or now; 404 when there is none.
+pub async fn load<E: Entity>(
+    store: &D1Store,
+    ahead: &Prefetched,
+    id: &str,
+) -> AppResult<E::Record> {
+    let results = read(store, ahead, E::load(id)).await?;
+    E::parse(&results, 0)?.ok_or_else(|| AppError::not_found(E::NAME))
+}

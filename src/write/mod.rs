@@ -1,0 +1,335 @@
+//! The versioned-write engine: the one place the sequence every write obeys is written
+//! (DESIGN.md §4). A handler states only what is its own — how to load its record
+//! ([`Entity`]), the pure decision that turns the record and the request into a [`Change`],
+//! and how to render — and the engine does the rest: the version check (409 with the current
+//! record), the batch with its guard and audit rows, the re-read in the same batch, and
+//! `Idempotency-Key` replay for creates.
+//!
+//! It is generic over a small [`Store`] (a batch of statements in, results out), so it runs on
+//! D1 in the Worker (`db::store`) and on SQLite with the real migrations in the host tests.
+
+pub mod sql;
+
+use std::future::Future;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::domain::audit::AuditEvent;
+use crate::error::{AppError, AppResult, ErrorKind};
+pub use sql::{Param, Sql};
+
+/// The results of one batch, statement by statement.
+pub trait Results {
+    /// Rows changed by statement `index`.
+    fn changes(&self, index: usize) -> usize;
+    /// The rows statement `index` answered.
+    fn rows<T: DeserializeOwned>(&self, index: usize) -> AppResult<Vec<T>>;
+}
+
+/// Somewhere a batch of statements runs as one transaction, in one round trip.
+pub trait Store {
+    type Results: Results;
+    fn batch(&self, statements: Vec<Sql>) -> impl Future<Output = Result<Self::Results, String>>;
+}
+
+/// A record type the engine writes: how to read it (one or more statements, answered
+/// together), its version, and its wire form (also the body of a 409).
+pub trait Entity {
+    type Record;
+    /// How the record is named to the client ("customer").
+    const NAME: &'static str;
+    /// Where records of this kind live ("/api/v1/customers"): a create's `Location`.
+    const COLLECTION: &'static str;
+    fn load(id: &str) -> Vec<Sql>;
+    /// The record from the load statements' results, starting at result `from`.
+    fn parse(results: &impl Results, from: usize) -> AppResult<Option<Self::Record>>;
+    fn version(record: &Self::Record) -> i64;
+    fn view(record: &Self::Record) -> Value;
+}
+
+/// What a decision writes: statements in order, one of which may be the guard (it must change
+/// a row, else nothing is written), and the audit events of the change.
+#[derive(Debug, Default)]
+pub struct Change {
+    statements: Vec<Sql>,
+    guard: Option<usize>,
+    events: Vec<AuditEvent>,
+}
+
+impl Change {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The statement that must change a row: the versioned `UPDATE … WHERE id = ? AND
+    /// version = ?`, or an `INSERT … SELECT … WHERE` that checks its parents. One per change.
+    pub fn guarded(mut self, statement: Sql) -> Self {
+        self.guard = Some(self.statements.len());
+        self.statements.push(statement);
+        self
+    }
+
+    /// A statement written with the change (after the guard, only if it took).
+    pub fn then(mut self, statement: Sql) -> Self {
+        self.statements.push(statement);
+        self
+    }
+
+    /// A statement with an audit event written only if that statement changed a row (a lock
+    /// that a failure may or may not trigger), unlike the change's own events.
+    pub fn then_audited(mut self, statement: Sql, event: AuditEvent) -> Self {
+        self.statements.push(statement);
+        self.statements.push(Sql::new(
+            sql::APPEND_AUDIT_IF_CHANGED,
+            sql::audit_params(&event),
+        ));
+        self
+    }
+
+    pub fn then_all(mut self, statements: impl IntoIterator<Item = Sql>) -> Self {
+        self.statements.extend(statements);
+        self
+    }
+
+    /// A statement that must come first: an idempotency key, so that a repeat fails on it
+    /// before anything else of the change can refuse it differently.
+    pub fn first(mut self, statement: Sql) -> Self {
+        self.statements.insert(0, statement);
+        self.guard = self.guard.map(|g| g + 1);
+        self
+    }
+
+    pub fn audit(mut self, event: AuditEvent) -> Self {
+        self.events.push(event);
+        self
+    }
+
+    /// The statements of the batch: each statement, the guard's check right after the guard,
+    /// the audit rows, then `reads`. Answers the batch and where `reads` start.
+    fn into_batch(self, reads: Vec<Sql>) -> (Vec<Sql>, usize) {
+        let mut batch = Vec::with_capacity(self.statements.len() + self.events.len() + 2);
+        for (i, statement) in self.statements.into_iter().enumerate() {
+            batch.push(statement);
+            if Some(i) == self.guard {
+                batch.push(Sql::new(sql::GUARD, vec![]));
+            }
+        }
+        batch.extend(self.events.iter().map(sql::append_audit));
+        let reads_from = batch.len();
+        batch.extend(reads);
+        (batch, reads_from)
+    }
+}
+
+/// Why a batch wrote nothing.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The guard changed no row: a stale version, or a parent that is gone.
+    Guard,
+    /// A unique constraint refused a row; the message names the table.
+    Duplicate(String),
+    Store(String),
+}
+
+impl Refusal {
+    fn from_store(message: String) -> Self {
+        if message.contains(sql::GUARD_FAILED) {
+            Refusal::Guard
+        } else if message.contains("UNIQUE constraint failed") {
+            Refusal::Duplicate(message)
+        } else {
+            Refusal::Store(message)
+        }
+    }
+
+    /// The error for refusals a handler does not treat itself.
+    pub fn into_error(self, guard: impl FnOnce() -> AppError) -> AppError {
+        match self {
+            Refusal::Guard => guard(),
+            Refusal::Duplicate(message) => AppError::new(ErrorKind::Conflict)
+                .with_detail("That already exists.")
+                .with_cause(format!("write batch: {message}")),
+            Refusal::Store(message) => AppError::internal(format!("write batch: {message}")),
+        }
+    }
+}
+
+/// A written change and what was read after it, in the same batch.
+pub struct Written<R> {
+    pub results: R,
+    pub reads_from: usize,
+}
+
+/// Writes `change` and reads `reads` after it, in one batch (one round trip).
+pub async fn apply<S: Store>(
+    store: &S,
+    change: Change,
+    reads: Vec<Sql>,
+) -> Result<Written<S::Results>, Refusal> {
+    let (batch, reads_from) = change.into_batch(reads);
+    store
+        .batch(batch)
+        .await
+        .map(|results| Written {
+            results,
+            reads_from,
+        })
+        .map_err(Refusal::from_store)
+}
+
+/// Reads `E`'s record in one round trip; 404 when there is none.
+pub async fn load<S: Store, E: Entity>(store: &S, id: &str) -> AppResult<E::Record> {
+    let results = store
+        .batch(E::load(id))
+        .await
+        .map_err(|e| AppError::internal(format!("loading {}: {e}", E::NAME)))?;
+    E::parse(&results, 0)?.ok_or_else(|| AppError::not_found(E::NAME))
+}
+
+/// A 409 carrying the record as it is now, so the client can merge and retry.
+pub fn conflict<E: Entity>(current: &E::Record) -> AppError {
+    AppError::new(ErrorKind::Conflict)
+        .with_detail(format!("The {} changed since you read it.", E::NAME))
+        .with_extension("current", E::view(current))
+}
+
+/// The versioned update: loads the record, refuses a stale `expected` version with 409 and
+/// the current record, lets `decide` (pure) turn the record into a change whose guard names
+/// `expected`, writes it with its audit rows and answers the record as written — all in two
+/// round trips. Losing a race after the load is the same 409.
+pub async fn update<S: Store, E: Entity>(
+    store: &S,
+    id: &str,
+    expected: i64,
+    decide: impl FnOnce(&E::Record) -> AppResult<Change>,
+) -> AppResult<E::Record> {
+    let current = load::<S, E>(store, id).await?;
+    update_loaded::<S, E>(store, id, current, expected, decide).await
+}
+
+/// [`update`] of a record already loaded (with the caller's own reads, in its own batch).
+pub async fn update_loaded<S: Store, E: Entity>(
+    store: &S,
+    id: &str,
+    current: E::Record,
+    expected: i64,
+    decide: impl FnOnce(&E::Record) -> AppResult<Change>,
+) -> AppResult<E::Record> {
+    if E::version(&current) != expected {
+        return Err(conflict::<E>(&current));
+    }
+    let change = decide(&current)?;
+    match apply(store, change, E::load(id)).await {
+        Ok(written) => E::parse(&written.results, written.reads_from)?
+            .ok_or_else(|| AppError::not_found(E::NAME)),
+        Err(Refusal::Guard) => match load::<S, E>(store, id).await {
+            Ok(now) => Err(conflict::<E>(&now)),
+            Err(gone) => Err(gone),
+        },
+        Err(other) => Err(other.into_error(|| AppError::internal("unreachable guard"))),
+    }
+}
+
+/// An `Idempotency-Key` on a create, with the request's fingerprint.
+#[derive(Debug, Clone)]
+pub struct Keyed {
+    pub user_id: String,
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// What a create answered.
+pub struct Created<T> {
+    pub status: u16,
+    pub id: String,
+    pub record: T,
+    /// A retry with the same key: the first request's result, nothing created now.
+    pub replayed: bool,
+}
+
+/// Creates record `id` of `E` by `change` (its guard refusing with `refused`), recording
+/// `keyed` in the same batch; a retry with the same key and request answers the record the
+/// first one made and creates nothing, a different request with it is 422. One round trip
+/// (two on a replay).
+pub async fn create<S: Store, E: Entity>(
+    store: &S,
+    id: &str,
+    keyed: Option<&Keyed>,
+    change: Change,
+    refused: impl FnOnce() -> AppError,
+    now_ms: i64,
+) -> AppResult<Created<E::Record>> {
+    let change = match keyed {
+        Some(k) => change.first(sql::remember_key(k, 201, &location::<E>(id), now_ms)),
+        None => change,
+    };
+    match apply(store, change, E::load(id)).await {
+        Ok(written) => Ok(Created {
+            status: 201,
+            id: id.to_owned(),
+            record: E::parse(&written.results, written.reads_from)?
+                .ok_or_else(|| AppError::not_found(E::NAME))?,
+            replayed: false,
+        }),
+        Err(Refusal::Duplicate(message)) if message.contains("idempotency_keys") => {
+            let k = keyed.ok_or_else(|| AppError::internal(message.clone()))?;
+            replay::<S, E>(store, k).await
+        }
+        Err(other) => Err(other.into_error(refused)),
+    }
+}
+
+/// What a keyed request recorded the first time: its status and body (a location, or what
+/// the create chose to record). A different request with the same key is 422.
+pub async fn recall<S: Store>(store: &S, k: &Keyed) -> AppResult<Option<(u16, String)>> {
+    #[derive(serde::Deserialize)]
+    struct Recorded {
+        fingerprint: String,
+        status: i64,
+        body: String,
+    }
+    let results = store
+        .batch(vec![sql::recall_key(k)])
+        .await
+        .map_err(|e| AppError::internal(format!("reading an idempotency key: {e}")))?;
+    let Some(recorded) = results.rows::<Recorded>(0)?.into_iter().next() else {
+        return Ok(None);
+    };
+    if recorded.fingerprint != k.fingerprint {
+        return Err(AppError::new(ErrorKind::Unprocessable)
+            .with_detail("This Idempotency-Key was already used for a different request."));
+    }
+    Ok(Some((
+        u16::try_from(recorded.status).unwrap_or(201),
+        recorded.body,
+    )))
+}
+
+/// The answer a keyed create gave the first time, if the key was used before.
+pub async fn replay<S: Store, E: Entity>(store: &S, k: &Keyed) -> AppResult<Created<E::Record>> {
+    let (status, location) = recall(store, k)
+        .await?
+        .ok_or_else(|| AppError::internal("a duplicate idempotency key that is not there"))?;
+    let id = location.rsplit('/').next().unwrap_or_default().to_owned();
+    let record = load::<S, E>(store, &id).await?;
+    Ok(Created {
+        status,
+        id,
+        record,
+        replayed: true,
+    })
+}
+
+/// Where record `id` of `E` lives.
+pub fn location<E: Entity>(id: &str) -> String {
+    format!("{}/{id}", E::COLLECTION)
+}
+
+/// The rows of result `index` (for [`Entity::parse`]).
+pub fn first_row<T: DeserializeOwned>(
+    results: &impl Results,
+    index: usize,
+) -> AppResult<Option<T>> {
+    Ok(results.rows::<T>(index)?.into_iter().next())
+}

@@ -1,0 +1,205 @@
+//! The D1 round trips of each route, held in one table: a read is one round trip (the
+//! principal and the data in one batch), a write at most two (that read, then the write's own
+//! batch). Counted at the D1 binding by `src/entry.mjs` (`X-D1-Round-Trips`).
+
+use serde_json::{json, Value};
+
+use crate::people::*;
+use crate::spawn::{Reply, Tenant};
+
+fn trips(reply: &Reply) -> u32 {
+    reply
+        .header("x-d1-round-trips")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no round-trip count: {}", reply.body))
+}
+
+fn id_of(reply: &Reply) -> String {
+    assert!(reply.status < 300, "{}: {}", reply.status, reply.body);
+    reply.json()["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn every_route_stays_within_its_round_trip_budget() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let token = owner
+        .post("/api/v1/tokens", &json!({ "name": "trips" }))
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let call = |method: &str, path: &str, body: Option<Value>, version: Option<i64>| -> Reply {
+        let mut call = tenant.request(method, path).bearer(&token);
+        if let Some(v) = version {
+            call = call.header("If-Match", &format!("\"{v}\""));
+        }
+        match body {
+            Some(body) => call.json(&body).send(),
+            None => call.send(),
+        }
+    };
+    // Warm the token's once-a-minute last-use write out of the way.
+    call("GET", "/api/v1/me", None, None);
+
+    let customer = call(
+        "POST",
+        "/api/v1/customers",
+        Some(json!({ "name": "Ann Lee" })),
+        None,
+    );
+    let customer_id = id_of(&customer);
+    let site = call(
+        "POST",
+        &format!("/api/v1/customers/{customer_id}/sites"),
+        Some(json!({ "line1": "1 Canal St" })),
+        None,
+    );
+    let site_id = id_of(&site);
+    let job = call(
+        "POST",
+        "/api/v1/jobs",
+        Some(json!({ "customer_id": customer_id, "title": "Boiler" })),
+        None,
+    );
+    let job_id = id_of(&job);
+    let visits = call(
+        "POST",
+        &format!("/api/v1/jobs/{job_id}/visits"),
+        Some(json!({ "start": "2026-12-10T09:00:00Z", "end": "2026-12-10T11:00:00Z" })),
+        None,
+    );
+    assert_eq!(visits.status, 201, "{}", visits.body);
+    let visit_id = visits.json()["visits"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // (what, the reply, the most round trips it may take)
+    let table: Vec<(&str, Reply, u32)> = vec![
+        ("POST /customers", customer, 2),
+        ("POST /customers/{id}/sites", site, 2),
+        ("POST /jobs", job, 3),
+        ("POST /jobs/{id}/visits", visits, 2),
+        ("GET /me", call("GET", "/api/v1/me", None, None), 1),
+        (
+            "GET /customers",
+            call("GET", "/api/v1/customers", None, None),
+            2,
+        ),
+        (
+            "GET /customers/{id}",
+            call(
+                "GET",
+                &format!("/api/v1/customers/{customer_id}"),
+                None,
+                None,
+            ),
+            1,
+        ),
+        (
+            "PATCH /customers/{id}",
+            call(
+                "PATCH",
+                &format!("/api/v1/customers/{customer_id}"),
+                Some(json!({ "notes": "gate code 1234" })),
+                Some(1),
+            ),
+            2,
+        ),
+        (
+            "PATCH /sites/{id}",
+            call(
+                "PATCH",
+                &format!("/api/v1/sites/{site_id}"),
+                Some(json!({ "label": "Home" })),
+                Some(1),
+            ),
+            2,
+        ),
+        (
+            "GET /jobs/{id}",
+            call("GET", &format!("/api/v1/jobs/{job_id}"), None, None),
+            1,
+        ),
+        (
+            "GET /jobs?status=",
+            call("GET", "/api/v1/jobs?status=requested", None, None),
+            1,
+        ),
+        (
+            "PATCH /jobs/{id}",
+            call(
+                "PATCH",
+                &format!("/api/v1/jobs/{job_id}"),
+                Some(json!({ "title": "Boiler service" })),
+                Some(1),
+            ),
+            2,
+        ),
+        (
+            "POST /jobs/{id}/status",
+            call(
+                "POST",
+                &format!("/api/v1/jobs/{job_id}/status"),
+                Some(json!({ "status": "scheduled" })),
+                Some(2),
+            ),
+            2,
+        ),
+        (
+            "POST /jobs/{id}/notes",
+            call(
+                "POST",
+                &format!("/api/v1/jobs/{job_id}/notes"),
+                Some(json!({ "text": "Bring the long ladder." })),
+                None,
+            ),
+            2,
+        ),
+        (
+            "PATCH /visits/{id}",
+            call(
+                "PATCH",
+                &format!("/api/v1/visits/{visit_id}"),
+                Some(json!({ "start": "2026-12-10T10:00:00Z", "end": "2026-12-10T12:00:00Z" })),
+                Some(1),
+            ),
+            2,
+        ),
+        (
+            "DELETE /visits/{id}",
+            call(
+                "DELETE",
+                &format!("/api/v1/visits/{visit_id}"),
+                None,
+                Some(2),
+            ),
+            2,
+        ),
+        (
+            "DELETE /customers/{id}",
+            call(
+                "DELETE",
+                &format!("/api/v1/customers/{customer_id}"),
+                None,
+                Some(2),
+            ),
+            2,
+        ),
+    ];
+    let mut over = Vec::new();
+    for (what, reply, budget) in &table {
+        assert!(
+            reply.status < 300,
+            "{what}: {} {}",
+            reply.status,
+            reply.body
+        );
+        let took = trips(reply);
+        if took > *budget {
+            over.push(format!("{what}: {took} round trips, budget {budget}"));
+        }
+    }
+    assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
+}
