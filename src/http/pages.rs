@@ -68,7 +68,7 @@ impl LocalTime for Zone {
 /// Serves a page: `matched.guard` is the permission its API routes need.
 pub async fn serve(req: Request, env: &Env, page: Page, matched: &Matched) -> AppResult<Response> {
     match page {
-        Page::Asset => return asset(matched),
+        Page::Asset => return asset(&req, env, matched).await,
         Page::SignIn => return sign_in(&req, env).await,
         Page::AcceptInvite => {
             return html(
@@ -179,12 +179,32 @@ fn redirect(location: &str) -> Response {
     response
 }
 
-/// `GET /assets/{file}`: this build's files for a year; another build's name gets today's file,
-/// not cached.
-fn asset(matched: &Matched) -> AppResult<Response> {
+/// `GET /assets/{file}` for a name Workers Static Assets does not have (it serves this build's
+/// names itself, before the Worker runs): another build's name (an old page after a deploy) or
+/// a plain one gets today's file from the assets binding, not cached.
+async fn asset(req: &Request, env: &Env, matched: &Matched) -> AppResult<Response> {
     let file = matched.param("file").unwrap_or_default();
     let (asset, current) =
         assets::find(file).ok_or_else(|| AppError::not_found_route(&format!("/assets/{file}")))?;
+    let url = req.inner().url();
+    let origin = crate::views::url::origin(&url).unwrap_or("https://assets.invalid");
+    let mut fetched = env
+        .assets("ASSETS")
+        .map_err(|e| AppError::internal(format!("assets binding: {e}")))?
+        .fetch(format!("{origin}{}", asset.path()), None)
+        .await
+        .map_err(|e| AppError::internal(format!("assets fetch: {e}")))?;
+    if fetched.status_code() != 200 {
+        return Err(AppError::internal(format!(
+            "assets: {} answered {}",
+            asset.path(),
+            fetched.status_code()
+        )));
+    }
+    let body = fetched
+        .bytes()
+        .await
+        .map_err(|e| AppError::internal(format!("assets body: {e}")))?;
     let headers = Headers::new();
     let cache = if current {
         "public, max-age=31536000, immutable"
@@ -202,7 +222,7 @@ fn asset(matched: &Matched) -> AppResult<Response> {
     Ok(worker::ResponseBuilder::new()
         .with_status(200)
         .with_headers(headers)
-        .fixed(asset.body.as_bytes().to_vec()))
+        .fixed(body))
 }
 
 /// `GET /login?next=`: someone already signed in goes straight on.

@@ -114,7 +114,8 @@ pub enum Page {
     Team,
     Settings,
     Audit,
-    /// `app.js`, `app.css` and the icon, compiled into the Worker.
+    /// `app.js`, `app.css` and the icon under a name that is not this build's (Workers Static
+    /// Assets serves this build's names before the Worker runs).
     Asset,
 }
 

@@ -177,6 +177,8 @@ fn assets_are_cached_for_good_under_their_versioned_names_only() {
         src.starts_with("/assets/app.") && src.ends_with(".js"),
         "{src}"
     );
+    // Workers Static Assets serves this build's files without the Worker, with the headers of
+    // src/assets/_headers: the same the Worker gives its own answers.
     let script = tenant.get(&src);
     assert_eq!(script.status, 200);
     assert_eq!(
@@ -187,6 +189,46 @@ fn assets_are_cached_for_good_under_their_versioned_names_only() {
         script.header("cache-control"),
         Some("public, max-age=31536000, immutable")
     );
+    assert_eq!(script.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(script.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(
+        script.header("content-security-policy"),
+        Some("default-src 'none'; frame-ancestors 'none'")
+    );
+    assert_eq!(
+        script.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    assert!(
+        script.body.contains("X-CSRF-Token"),
+        "the dashboard's script"
+    );
+    for (tag, content_type) in [
+        (
+            r#"<link rel="stylesheet" href=""#,
+            "text/css; charset=utf-8",
+        ),
+        (
+            r#"<link rel="icon" type="image/svg+xml" href=""#,
+            "image/svg+xml",
+        ),
+    ] {
+        let href = page
+            .body
+            .split(tag)
+            .nth(1)
+            .and_then(|s| s.split('"').next());
+        let file = tenant.get(href.expect("a link"));
+        assert_eq!(file.status, 200, "{href:?}");
+        assert_eq!(file.header("content-type"), Some(content_type), "{href:?}");
+        assert_eq!(file.header("x-content-type-options"), Some("nosniff"));
+    }
+    // Another build's name or a plain one reaches the Worker, which answers today's file from
+    // the assets binding, not cached.
+    let plain = tenant.get("/assets/app.js");
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.body, script.body);
+    assert_eq!(plain.header("cache-control"), Some("no-cache"));
     let old = tenant.get("/assets/app.0000000000000000.css");
     assert_eq!(old.status, 200);
     assert_eq!(old.header("cache-control"), Some("no-cache"));

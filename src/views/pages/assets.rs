@@ -1,17 +1,19 @@
-//! The dashboard's static files, compiled into the Worker. Each is served under a name that
-//! carries a hash of its content (computed at compile time), so it can be cached for a year:
-//! a new build has new names.
+//! The dashboard's static files. They are not compiled into the Worker: `scripts/build` writes
+//! each under a name carrying a hash of its content, `/assets/<stem>.<hash>.<ext>`, and Workers
+//! Static Assets serves them (cached for a year, since a new build has new names; headers in
+//! `src/assets/_headers`). This module computes the same hash at compile time, so the pages
+//! link to this build's names.
 
 /// One static file.
 pub struct Asset {
     pub stem: &'static str,
     pub ext: &'static str,
     pub content_type: &'static str,
-    pub body: &'static str,
     pub hash: u64,
 }
 
-/// FNV-1a: not for security, only to tell one build's file from another's.
+/// FNV-1a: not for security, only to tell one build's file from another's. `scripts/build`
+/// computes the same to name the files.
 const fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash = 0xcbf2_9ce4_8422_2325_u64;
     let mut i = 0;
@@ -29,7 +31,7 @@ macro_rules! asset {
             stem: $stem,
             ext: $ext,
             content_type: $type,
-            body: include_str!(concat!("../../assets/", $stem, ".", $ext)),
+            // Evaluated at compile time: only the hash reaches the Worker, not the bytes.
             hash: fnv1a(include_bytes!(concat!("../../assets/", $stem, ".", $ext))),
         }
     };
@@ -49,7 +51,8 @@ impl Asset {
 }
 
 /// The asset a file name asks for, and whether it is this build's version (cache it for good)
-/// or another (an old page after a deploy, or no hash: serve today's, not cached).
+/// or another (an old page after a deploy, or no hash: serve today's, not cached). Static Assets
+/// answers this build's names before the Worker runs, so the Worker sees the others.
 pub fn find(file: &str) -> Option<(&'static Asset, bool)> {
     let (stem, rest) = file.split_once('.')?;
     let (version, ext) = match rest.rsplit_once('.') {
