@@ -1,110 +1,123 @@
 //! The API description served at `GET /api/v1/openapi.json`, built from the route table so it
 //! cannot leave a route out: [`describe`] matches every [`Route`] exhaustively (a new route
 //! does not compile until it is described), and a test compares the paths with the router.
+//!
+//! The document is the same for every request of a build, so it is built on the host and the
+//! Worker serves it as text ([`DOCUMENT`], `openapi.json` beside this file): the code that
+//! builds it stays out of the Wasm (14 KiB gzip). A test holds the file to what the route
+//! table builds; `FIELDWORKER_WRITE_OPENAPI=1 cargo test --lib openapi` writes it anew.
 
-use serde_json::{json, Map, Value};
+/// The document as served: `openapi.json` with its whitespace taken out by `src/build.rs`.
+pub const DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
 
-use crate::error::PROBLEM_JSON;
-use crate::http::router::{Guard, Route, ROUTES};
+#[cfg(not(target_arch = "wasm32"))]
+pub use build::*;
 
-/// What the description says about one operation.
-pub struct Operation {
-    pub summary: &'static str,
-    /// The JSON schema of the request body, for operations that take one.
-    pub body: Option<Value>,
-    /// The status of a successful answer.
-    pub success: u16,
-}
+#[cfg(not(target_arch = "wasm32"))]
+mod build {
+    use serde_json::{json, Map, Value};
 
-fn op(summary: &'static str, body: Option<Value>, success: u16) -> Operation {
-    Operation {
-        summary,
-        body,
-        success,
+    use crate::error::PROBLEM_JSON;
+    use crate::http::router::{Guard, Route, ROUTES};
+
+    /// What the description says about one operation.
+    pub struct Operation {
+        pub summary: &'static str,
+        /// The JSON schema of the request body, for operations that take one.
+        pub body: Option<Value>,
+        /// The status of a successful answer.
+        pub success: u16,
     }
-}
 
-fn string() -> Value {
-    json!({ "type": "string" })
-}
-
-fn nullable_string() -> Value {
-    json!({ "type": ["string", "null"] })
-}
-
-fn strings() -> Value {
-    json!({ "type": "array", "items": { "type": "string" } })
-}
-
-fn object(required: &[&str], properties: Value) -> Value {
-    json!({
-        "type": "object",
-        "additionalProperties": false,
-        "required": required,
-        "properties": properties,
-    })
-}
-
-fn customer_fields(required: &[&str]) -> Value {
-    object(
-        required,
-        json!({
-            "name": string(),
-            "company": nullable_string(),
-            "emails": strings(),
-            "phones": { "type": "array", "items": { "type": "string", "description": "E.164, e.g. +12125550143" } },
-            "tags": strings(),
-            "notes": nullable_string(),
-            "preferred_contact": { "enum": ["phone", "sms", "email"] },
-        }),
-    )
-}
-
-fn site_fields(required: &[&str]) -> Value {
-    object(
-        required,
-        json!({
-            "label": nullable_string(), "line1": string(), "line2": nullable_string(),
-            "city": nullable_string(), "region": nullable_string(),
-            "postal_code": nullable_string(),
-            "country": { "type": ["string", "null"], "description": "ISO 3166 alpha-2" },
-            "access_notes": nullable_string(), "is_primary": { "type": "boolean" },
-        }),
-    )
-}
-
-fn job_fields(required: &[&str], with_ids: bool) -> Value {
-    let mut properties = json!({
-        "title": string(),
-        "description": nullable_string(),
-        "priority": { "enum": ["low", "normal", "high", "urgent"] },
-        "technician_ids": strings(),
-        "items": { "type": "array", "items": object(&["kind", "description", "quantity_milli"], json!({
-            "kind": { "enum": ["work", "part"] },
-            "description": string(),
-            "quantity_milli": { "type": "integer", "description": "thousandths of a unit" },
-            "unit": nullable_string(),
-        })) },
-    });
-    if with_ids {
-        properties["customer_id"] = string();
-        properties["site_id"] =
-            json!({ "type": "string", "description": "default: the customer's primary site" });
+    fn op(summary: &'static str, body: Option<Value>, success: u16) -> Operation {
+        Operation {
+            summary,
+            body,
+            success,
+        }
     }
-    object(required, properties)
-}
 
-fn time() -> Value {
-    json!({ "type": "string", "format": "date-time" })
-}
+    fn string() -> Value {
+        json!({ "type": "string" })
+    }
 
-fn integer(description: &str) -> Value {
-    json!({ "type": "integer", "description": description })
-}
+    fn nullable_string() -> Value {
+        json!({ "type": ["string", "null"] })
+    }
 
-/// A priced line of a quote or invoice; amounts in minor units, rates in parts per million.
-fn lines() -> Value {
-    json!({ "type": "array", "items": object(&["description", "quantity_milli", "unit_price"], json!({
+    fn strings() -> Value {
+        json!({ "type": "array", "items": { "type": "string" } })
+    }
+
+    fn object(required: &[&str], properties: Value) -> Value {
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": required,
+            "properties": properties,
+        })
+    }
+
+    fn customer_fields(required: &[&str]) -> Value {
+        object(
+            required,
+            json!({
+                "name": string(),
+                "company": nullable_string(),
+                "emails": strings(),
+                "phones": { "type": "array", "items": { "type": "string", "description": "E.164, e.g. +12125550143" } },
+                "tags": strings(),
+                "notes": nullable_string(),
+                "preferred_contact": { "enum": ["phone", "sms", "email"] },
+            }),
+        )
+    }
+
+    fn site_fields(required: &[&str]) -> Value {
+        object(
+            required,
+            json!({
+                "label": nullable_string(), "line1": string(), "line2": nullable_string(),
+                "city": nullable_string(), "region": nullable_string(),
+                "postal_code": nullable_string(),
+                "country": { "type": ["string", "null"], "description": "ISO 3166 alpha-2" },
+                "access_notes": nullable_string(), "is_primary": { "type": "boolean" },
+            }),
+        )
+    }
+
+    fn job_fields(required: &[&str], with_ids: bool) -> Value {
+        let mut properties = json!({
+            "title": string(),
+            "description": nullable_string(),
+            "priority": { "enum": ["low", "normal", "high", "urgent"] },
+            "technician_ids": strings(),
+            "items": { "type": "array", "items": object(&["kind", "description", "quantity_milli"], json!({
+                "kind": { "enum": ["work", "part"] },
+                "description": string(),
+                "quantity_milli": { "type": "integer", "description": "thousandths of a unit" },
+                "unit": nullable_string(),
+            })) },
+        });
+        if with_ids {
+            properties["customer_id"] = string();
+            properties["site_id"] =
+                json!({ "type": "string", "description": "default: the customer's primary site" });
+        }
+        object(required, properties)
+    }
+
+    fn time() -> Value {
+        json!({ "type": "string", "format": "date-time" })
+    }
+
+    fn integer(description: &str) -> Value {
+        json!({ "type": "integer", "description": description })
+    }
+
+    /// A priced line of a quote or invoice; amounts in minor units, rates in parts per million.
+    fn lines() -> Value {
+        json!({ "type": "array", "items": object(&["description", "quantity_milli", "unit_price"], json!({
         "description": string(),
         "quantity_milli": integer("thousandths of a unit"),
         "unit_price": integer("minor units per unit"),
@@ -116,45 +129,45 @@ fn lines() -> Value {
         "optional": { "type": "boolean", "description": "quotes: an extra the customer may tick" },
         "option": { "type": ["string", "null"], "description": "quotes: good/better/best option name" },
     })) })
-}
-
-fn quote_fields(required: &[&str], with_ids: bool) -> Value {
-    let mut properties = json!({
-        "title": string(), "lines": lines(), "notes": nullable_string(), "terms": nullable_string(),
-        "valid_until": time(),
-        "deposit": { "oneOf": [
-            { "type": "null" },
-            object(&["percent_ppm"], json!({ "percent_ppm": integer("share of the chosen total, ppm") })),
-            object(&["amount"], json!({ "amount": integer("minor units") })),
-        ] },
-    });
-    if with_ids {
-        properties["customer_id"] = string();
-        properties["site_id"] = json!({ "type": "string", "description": "default: the job's site, then the primary one" });
-        properties["job_id"] = string();
     }
-    object(required, properties)
-}
 
-fn invoice_fields(with_ids: bool) -> Value {
-    let mut properties = json!({
-        "lines": lines(), "notes": nullable_string(), "terms": nullable_string(),
-        "deposit": integer("minor units asked for first"),
-        "payment_terms_days": { "type": "integer", "minimum": 0, "maximum": 365 },
-    });
-    if with_ids {
-        properties["customer_id"] =
-            json!({ "type": "string", "description": "default: the job's customer" });
-        properties["site_id"] = string();
-        properties["job_id"] = string();
+    fn quote_fields(required: &[&str], with_ids: bool) -> Value {
+        let mut properties = json!({
+            "title": string(), "lines": lines(), "notes": nullable_string(), "terms": nullable_string(),
+            "valid_until": time(),
+            "deposit": { "oneOf": [
+                { "type": "null" },
+                object(&["percent_ppm"], json!({ "percent_ppm": integer("share of the chosen total, ppm") })),
+                object(&["amount"], json!({ "amount": integer("minor units") })),
+            ] },
+        });
+        if with_ids {
+            properties["customer_id"] = string();
+            properties["site_id"] = json!({ "type": "string", "description": "default: the job's site, then the primary one" });
+            properties["job_id"] = string();
+        }
+        object(required, properties)
     }
-    object(&[], properties)
-}
 
-/// Every route, described. Exhaustive on purpose.
-pub fn describe(route: Route) -> Operation {
-    use Route::*;
-    match route {
+    fn invoice_fields(with_ids: bool) -> Value {
+        let mut properties = json!({
+            "lines": lines(), "notes": nullable_string(), "terms": nullable_string(),
+            "deposit": integer("minor units asked for first"),
+            "payment_terms_days": { "type": "integer", "minimum": 0, "maximum": 365 },
+        });
+        if with_ids {
+            properties["customer_id"] =
+                json!({ "type": "string", "description": "default: the job's customer" });
+            properties["site_id"] = string();
+            properties["job_id"] = string();
+        }
+        object(&[], properties)
+    }
+
+    /// Every route, described. Exhaustive on purpose.
+    pub fn describe(route: Route) -> Operation {
+        use Route::*;
+        match route {
         Health => op("Liveness and schema version (one real D1 query)", None, 200),
         OpsSelfcheck => op(
             "Operator: write, read back, refuse, delete on D1, KV and R2",
@@ -511,86 +524,107 @@ pub fn describe(route: Route) -> Operation {
         // Pages are not part of the API and not in the document (`router::PAGES`).
         Page(_) => op("Dashboard page (HTML)", None, 200),
     }
-}
+    }
 
-/// The whole OpenAPI 3.1 document.
-pub fn document(version: &str) -> Value {
-    let mut paths = Map::new();
-    // operationId must be unique; a route served at two paths gets a numbered second id.
-    let mut seen: Vec<String> = Vec::new();
-    for entry in ROUTES {
-        let mut item = Map::new();
-        let parameters: Vec<Value> = entry
+    /// The whole OpenAPI 3.1 document.
+    pub fn document(version: &str) -> Value {
+        let mut paths = Map::new();
+        // operationId must be unique; a route served at two paths gets a numbered second id.
+        let mut seen: Vec<String> = Vec::new();
+        for entry in ROUTES {
+            let mut item = Map::new();
+            let parameters: Vec<Value> = entry
             .pattern
             .split('/')
             .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
             .collect();
-        for (method, route, guard) in entry.methods {
-            let described = describe(*route);
-            let mut operation_id = format!("{route:?}");
-            let repeats = seen.iter().filter(|id| **id == operation_id).count();
-            seen.push(operation_id.clone());
-            if repeats > 0 {
-                operation_id = format!("{operation_id}{}", repeats + 1);
-            }
-            let mut operation = json!({
-                "operationId": operation_id,
-                "summary": described.summary,
-                "parameters": parameters,
-                "responses": {
-                    described.success.to_string(): { "description": "Success" },
-                    "default": {
-                        "description": "An error (RFC 9457)",
-                        "content": { PROBLEM_JSON: { "schema": { "$ref": "#/components/schemas/Problem" } } },
+            for (method, route, guard) in entry.methods {
+                let described = describe(*route);
+                let mut operation_id = format!("{route:?}");
+                let repeats = seen.iter().filter(|id| **id == operation_id).count();
+                seen.push(operation_id.clone());
+                if repeats > 0 {
+                    operation_id = format!("{operation_id}{}", repeats + 1);
+                }
+                let mut operation = json!({
+                    "operationId": operation_id,
+                    "summary": described.summary,
+                    "parameters": parameters,
+                    "responses": {
+                        described.success.to_string(): { "description": "Success" },
+                        "default": {
+                            "description": "An error (RFC 9457)",
+                            "content": { PROBLEM_JSON: { "schema": { "$ref": "#/components/schemas/Problem" } } },
+                        },
                     },
-                },
-            });
-            if let Some(body) = described.body {
-                operation["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": body } } });
+                });
+                if let Some(body) = described.body {
+                    operation["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": body } } });
+                }
+                operation["security"] = match guard {
+                    Guard::Public => json!([]),
+                    Guard::Operator => json!([{ "operatorToken": [] }]),
+                    _ => {
+                        json!([{ "session": [] }, { "accessToken": [] }, { "cloudflareAccess": [] }])
+                    }
+                };
+                if let Guard::Needs(permission) = guard {
+                    operation["x-permission"] = json!(permission);
+                }
+                item.insert(method.to_ascii_lowercase(), operation);
             }
-            operation["security"] = match guard {
-                Guard::Public => json!([]),
-                Guard::Operator => json!([{ "operatorToken": [] }]),
-                _ => json!([{ "session": [] }, { "accessToken": [] }, { "cloudflareAccess": [] }]),
-            };
-            if let Guard::Needs(permission) = guard {
-                operation["x-permission"] = json!(permission);
-            }
-            item.insert(method.to_ascii_lowercase(), operation);
+            paths.insert(entry.pattern.to_owned(), Value::Object(item));
         }
-        paths.insert(entry.pattern.to_owned(), Value::Object(item));
-    }
-    json!({
-        "openapi": "3.1.0",
-        "info": { "title": "fieldworker", "version": version },
-        "paths": paths,
-        "components": {
-            "schemas": {
-                "Problem": {
-                    "type": "object",
-                    "required": ["type", "title", "status"],
-                    "properties": {
-                        "type": string(), "title": string(), "status": { "type": "integer" },
-                        "detail": string(), "instance": string(), "request_id": string(),
-                        "errors": { "type": "array", "items": object(&["field", "message"], json!({ "field": string(), "message": string() })) },
+        json!({
+            "openapi": "3.1.0",
+            "info": { "title": "fieldworker", "version": version },
+            "paths": paths,
+            "components": {
+                "schemas": {
+                    "Problem": {
+                        "type": "object",
+                        "required": ["type", "title", "status"],
+                        "properties": {
+                            "type": string(), "title": string(), "status": { "type": "integer" },
+                            "detail": string(), "instance": string(), "request_id": string(),
+                            "errors": { "type": "array", "items": object(&["field", "message"], json!({ "field": string(), "message": string() })) },
+                        },
                     },
                 },
+                "securitySchemes": {
+                    "session": { "type": "apiKey", "in": "cookie", "name": "fw_session" },
+                    "accessToken": { "type": "http", "scheme": "bearer" },
+                    "cloudflareAccess": { "type": "apiKey", "in": "header", "name": "Cf-Access-Jwt-Assertion" },
+                    "operatorToken": { "type": "http", "scheme": "bearer" },
+                },
             },
-            "securitySchemes": {
-                "session": { "type": "apiKey", "in": "cookie", "name": "fw_session" },
-                "accessToken": { "type": "http", "scheme": "bearer" },
-                "cloudflareAccess": { "type": "apiKey", "in": "header", "name": "Cf-Access-Jwt-Assertion" },
-                "operatorToken": { "type": "http", "scheme": "bearer" },
-            },
-        },
-    })
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::router::ROUTES;
+    use serde_json::json;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn the_served_document_is_the_one_the_route_table_builds() {
+        let built = document(crate::VERSION);
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/openapi.json");
+        if std::env::var_os("FIELDWORKER_WRITE_OPENAPI").is_some() {
+            let text = serde_json::to_string_pretty(&built).unwrap() + "\n";
+            std::fs::write(path, text).unwrap();
+            return;
+        }
+        let served: serde_json::Value = serde_json::from_str(DOCUMENT).unwrap();
+        assert!(
+            served == built,
+            "src/http/openapi.json is stale: run FIELDWORKER_WRITE_OPENAPI=1 cargo test --lib openapi"
+        );
+    }
 
     #[test]
     fn the_description_has_exactly_the_routers_operations() {

@@ -13,7 +13,11 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> AppResult<Response> {
     Ok(with_body(status, "application/json", body))
 }
 
-/// The problem+json response for `err`, with the headers it asks for.
+/// A JSON document kept as text (built ahead of time).
+pub fn json_text(status: u16, text: &'static str) -> Response {
+    with_body(status, "application/json", text.as_bytes().to_vec())
+}
+
 /// A record the engine read or wrote, with its version as the `ETag`.
 pub fn record<E: Entity>(status: u16, record: &E::Record) -> AppResult<Response> {
     let response = json(status, &E::view(record))?;
@@ -32,6 +36,7 @@ pub fn created<E: Entity>(created: &Created<E::Record>) -> AppResult<Response> {
     Ok(response)
 }
 
+/// The problem+json response for `err`, with the headers it asks for.
 pub fn problem(err: &AppError, instance: &str, request_id: &str) -> Response {
     let body = err
         .to_problem(instance, request_id)
