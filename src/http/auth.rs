@@ -167,19 +167,19 @@ async fn authenticate_with(
         let mut batch = vec![
             sql!(tokens::SELECT_BY_HASH, hash.as_str()),
             sql!(users::SELECT_BY_TOKEN_HASH, hash.as_str()),
+            sql!(tokens::TOUCH, now.0 as i64, hash.as_str()),
         ];
         batch.extend(extra);
         let D1Results(mut results) = store
             .batch(batch)
             .await
             .map_err(|e| AppError::internal(format!("token lookup: {e}")))?;
-        let extra = D1Results(results.split_off(2));
+        let extra = D1Results(results.split_off(3));
+        let results = D1Results(results);
         let row = results
-            .first()
-            .map(|r| r.results::<tokens::AccessToken>())
-            .transpose()
-            .map_err(|e| AppError::internal(format!("token row: {e}")))?
-            .and_then(|rows| rows.into_iter().next())
+            .rows::<tokens::AccessToken>(0)?
+            .into_iter()
+            .next()
             .ok_or_else(|| unauthenticated("unknown access token"))?;
         if row.revoked_at.is_some() {
             return Err(unauthenticated("revoked access token"));
@@ -188,26 +188,11 @@ async fn authenticate_with(
             return Err(unauthenticated("expired access token"));
         }
         let user = results
-            .get(1)
-            .map(|r| r.results::<User>())
-            .transpose()
-            .map_err(|e| AppError::internal(format!("token user row: {e}")))?
-            .and_then(|rows| rows.into_iter().next())
+            .rows::<User>(1)?
+            .into_iter()
+            .next()
             .filter(User::is_active)
             .ok_or_else(|| unauthenticated("the token's user is gone or deactivated"))?;
-        // Last use is written at most once a minute, so most requests skip this write, and
-        // bookkeeping never fails the request it describes.
-        if row
-            .last_used_at
-            .is_none_or(|at| at < (now.0 as i64).saturating_sub(60_000))
-        {
-            let touch = db::statement(
-                database,
-                tokens::TOUCH,
-                &[db::int(now.0 as i64), db::text(&row.id)],
-            )?;
-            let _ = touch.run().await;
-        }
         let principal = principal_for(user, Via::Token { id: row.id })?;
         return Ok((principal, (ahead > 0).then_some(extra)));
     }
