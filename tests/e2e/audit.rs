@@ -255,12 +255,17 @@ fn the_audit_listing_filters_and_pages() {
     assert_eq!(failed["next_cursor"], serde_json::Value::Null);
     let future = owner.get("/api/v1/audit?since=2999-01-01T00:00:00Z").json();
     assert!(future["events"].as_array().unwrap().is_empty());
+    let past = owner.get("/api/v1/audit?since=2000-01-01T00:00:00Z").json();
+    assert!(!past["events"].as_array().unwrap().is_empty());
 
     for (query, status) in [
         ("limit=0", 422),
         ("limit=501", 422),
         ("cursor=abc", 422),
         ("since=yesterday", 422),
+        // A multi-byte character where a digit should be once panicked the instance.
+        ("since=aaa%E2%82%ACxxxxT00000000Z", 422),
+        ("since=2026-11-23T10:00:00%E2%82%ACZ", 422),
         ("colour=red", 400),
     ] {
         let reply = owner.get(&format!("/api/v1/audit?{query}"));

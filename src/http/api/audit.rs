@@ -31,18 +31,15 @@ pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
             "entity_id" => filter.entity_id = Some(value),
             "actor_id" => filter.actor_id = Some(value),
             "since" => {
-                // RFC 3339 UTC as stored, e.g. 2026-11-23T10:00:00Z or with milliseconds.
-                let ok = value.len() >= 20
-                    && value.ends_with('Z')
-                    && value.as_bytes().get(10) == Some(&b'T')
-                    && value[..4].bytes().all(|b| b.is_ascii_digit());
-                if !ok {
-                    return Err(AppError::invalid_field(
+                // Parsed, not sliced (a multi-byte character once panicked here), and written
+                // back in the stored form so the comparison is of like with like.
+                let at = Millis::parse_rfc3339(&value).ok_or_else(|| {
+                    AppError::invalid_field(
                         "since",
                         "since must be an RFC 3339 UTC time such as 2026-11-23T10:00:00Z.",
-                    ));
-                }
-                filter.since = Some(value);
+                    )
+                })?;
+                filter.since = Some(at.to_rfc3339());
             }
             "cursor" => {
                 filter.before_seq = Some(value.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(
