@@ -159,7 +159,7 @@ pub(crate) async fn route(
         Route::CreateLinkCode => api::links::create_code(env, rctx, me()?).await,
         Route::DeleteLink => api::links::delete(env, rctx, me()?, matched).await,
         Route::Health => health::get(env).await,
-        Route::OpenApi => Ok(respond::json_text(200, openapi::DOCUMENT)),
+        Route::OpenApi => Ok(respond::json_string(200, openapi::DOCUMENT.to_owned())),
         Route::OpsSelfcheck => ops::selfcheck(req, env, rctx).await,
         Route::OpsPanic => ops::panic(&req, env),
         Route::OpsClock => ops::clock(req, env).await,

@@ -13,9 +13,10 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> AppResult<Response> {
     Ok(with_body(status, "application/json", body))
 }
 
-/// A JSON document kept as text (built ahead of time).
-pub fn json_text(status: u16, text: &'static str) -> Response {
-    with_body(status, "application/json", text.as_bytes().to_vec())
+/// A JSON document kept or put together as text (built ahead of time, or from parts that
+/// are JSON already).
+pub fn json_string(status: u16, text: String) -> Response {
+    with_body(status, "application/json", text.into_bytes())
 }
 
 /// A record the engine read or wrote, with its version as the `ETag`.

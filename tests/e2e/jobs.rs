@@ -316,6 +316,24 @@ fn jobs_are_filtered_and_paged_newest_first() {
     ] {
         owner.get(&format!("/api/v1/jobs?{query}")).problem(code);
     }
+    // A listed job is exactly the job as read alone (the list is rendered by the database),
+    // with technicians, items, a null description and all.
+    let items = json!([{ "kind": "part", "description": "Valve", "quantity_milli": 2000 }]);
+    let detailed = job(
+        &owner,
+        json!({ "customer_id": ann, "title": "Detailed", "technician_ids": [theo.user["id"]],
+                "items": items }),
+    );
+    let listed = owner.get("/api/v1/jobs?limit=1").json();
+    let mut alone = owner
+        .get(&format!(
+            "/api/v1/jobs/{}",
+            detailed["id"].as_str().unwrap()
+        ))
+        .json();
+    alone.as_object_mut().unwrap().remove("notes");
+    assert_eq!(listed["jobs"][0], alone);
+    assert_eq!(listed["jobs"][0], detailed);
 }
 
 #[test]
