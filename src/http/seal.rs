@@ -59,7 +59,7 @@ pub struct Sealed {
 }
 
 /// How long a write's sealer waits, so that the writes of a burst share one run.
-const COALESCE_MS: u64 = 50;
+const COALESCE_MS: u64 = 250;
 
 thread_local! {
     /// When a run was last scheduled on this instance and had not yet started reading the
