@@ -26,7 +26,7 @@ use crate::http::router::Matched;
 use crate::http::{clock, crypto, RequestCtx};
 use crate::services::stripe;
 use crate::sql;
-use crate::views::money::{invoice_status, quote_status};
+use crate::views::money::{acceptance_audit, invoice_status, quote_status};
 use crate::views::share::{
     invoice_page, message_page, quote_page, Company, InvoiceState, QuoteState,
 };
@@ -536,15 +536,7 @@ async fn accept(
             "quote",
             &row.id,
             Some(json!({ "status": stored.as_str() })),
-            Some(json!({
-                "status": "accepted",
-                "option": accepted.choice.option,
-                "optional_lines": accepted.choice.optional_lines,
-                "signer_name": accepted.signer_name,
-                "total": accepted.total,
-                "deposit": accepted.deposit,
-                "recorded_by_staff": false,
-            })),
+            Some(acceptance_audit(&accepted, false)),
         ));
     match write::apply(&D1Store::from_env(env)?, change, vec![]).await {
         Ok(_) => {}

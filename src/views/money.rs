@@ -7,7 +7,7 @@ use crate::db::invoices::{InvoiceRow, PaymentRow};
 use crate::db::quotes::QuoteRow;
 use crate::domain::invoices::{Account, Entry, Invoice, InvoiceStatus};
 use crate::domain::money::{totals, Totals};
-use crate::domain::quotes::{Choice, Quote, QuoteStatus};
+use crate::domain::quotes::{Acceptance, Choice, Quote, QuoteStatus};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
 
@@ -159,6 +159,19 @@ pub fn invoice_priced(invoice: &Invoice) -> AppResult<serde_json::Map<String, Va
 }
 
 /// The audit trail's picture of a quote's own fields.
+/// What an acceptance records on the quote's trail, whoever recorded it.
+pub fn acceptance_audit(accepted: &Acceptance, by_staff: bool) -> Value {
+    json!({
+        "status": "accepted",
+        "option": accepted.choice.option,
+        "optional_lines": accepted.choice.optional_lines,
+        "signer_name": accepted.signer_name,
+        "total": accepted.total,
+        "deposit": accepted.deposit,
+        "recorded_by_staff": by_staff,
+    })
+}
+
 pub fn quote_audit(quote: &Quote) -> Value {
     json!({
         "title": quote.title,

@@ -21,7 +21,8 @@ use crate::domain::invoices::{
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::quotes::{
-    check_parties, pricing_of, read, refused, remove, settings_of, settings_statement,
+    check_parties, parties_changed, pricing_of, read, refused, remove, settings_of,
+    settings_statement,
 };
 use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
@@ -322,12 +323,7 @@ pub async fn create(
         &id,
         keyed.as_ref(),
         change,
-        || {
-            AppError::invalid_field(
-                "customer_id",
-                "The customer was archived, or its site or job changed, meanwhile.",
-            )
-        },
+        parties_changed,
         now.0 as i64,
     )
     .await?;

@@ -27,7 +27,8 @@ use crate::http::{respond, RequestCtx};
 use crate::sql;
 use crate::views::fields::Body;
 use crate::views::money::{
-    invoice_audit, option_totals, quote_audit, quote_priced, quote_summary, quote_view,
+    acceptance_audit, invoice_audit, option_totals, quote_audit, quote_priced, quote_summary,
+    quote_view,
 };
 use crate::views::url::{parse_limit, query_pairs};
 use crate::write::{self, Change, Entity, Refusal, Results, Sql, Store};
@@ -358,16 +359,20 @@ pub async fn create(
         &id,
         keyed.as_ref(),
         change,
-        || {
-            AppError::invalid_field(
-                "customer_id",
-                "The customer was archived, or its site or job changed, meanwhile.",
-            )
-        },
+        parties_changed,
         now.0 as i64,
     )
     .await?;
     respond::created::<QuoteEntity>(&created)
+}
+
+/// A document's create refused by its guard: one of the parties it names changed between the
+/// read that checked them and the write.
+pub(crate) fn parties_changed() -> AppError {
+    AppError::invalid_field(
+        "customer_id",
+        "The customer was archived, or its site or job changed, meanwhile.",
+    )
 }
 
 /// A 409 unless the quote shows as a draft (a sent one is revised first).
@@ -598,15 +603,7 @@ pub async fn accept(
                 "quote",
                 Some(&id),
                 Some(json!({ "status": stored.as_str() })),
-                Some(json!({
-                    "status": "accepted",
-                    "option": accepted.choice.option,
-                    "optional_lines": accepted.choice.optional_lines,
-                    "signer_name": accepted.signer_name,
-                    "total": accepted.total,
-                    "deposit": accepted.deposit,
-                    "recorded_by_staff": true,
-                })),
+                Some(acceptance_audit(&accepted, true)),
             )))
     })
     .await?;
