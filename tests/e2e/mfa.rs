@@ -155,3 +155,43 @@ fn when_the_company_requires_mfa_members_without_it_must_enrol_first() {
         .post("/api/v1/me/mfa/disable", &json!({ "code": "000000" }))
         .problem(409);
 }
+
+#[test]
+fn a_burst_of_forty_wrong_codes_gets_at_most_five_checked_and_the_right_code_then_fails() {
+    let tenant = Tenant::spawn();
+    let mut owner = owner(&tenant);
+    let offset = 10 * MINUTE;
+    advance_clock(&tenant, offset);
+    let (secret, _) = enrol(&mut owner, offset);
+    let offset = offset + MINUTE;
+    advance_clock(&tenant, MINUTE);
+    let challenge = challenge_of(&login(&tenant, OWNER_EMAIL, OWNER_PASSWORD));
+    let right = totp(&secret, worker_now_secs(offset));
+    let wrong: Vec<String> = (0..40)
+        .map(|i| format!("{:06}", (right.parse::<u32>().unwrap() + 1 + i) % 1_000_000))
+        .collect();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let sent: Vec<_> = wrong
+            .iter()
+            .map(|code| scope.spawn(|| second_step(&tenant, &challenge, "code", code).status))
+            .collect();
+        sent.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    assert!(
+        statuses.iter().all(|s| [401, 429].contains(s)),
+        "{statuses:?}"
+    );
+    let checked = tenant.d1_execute(
+        "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'auth.login_failed' \
+         AND json_extract(after, '$.reason') = 'wrong_code'",
+    );
+    assert!(checked[0]["n"].as_u64().unwrap() <= 5, "{checked:?}");
+    // The right code no longer opens this challenge: it was burnt, or the address locked.
+    let late = second_step(&tenant, &challenge, "code", &right);
+    assert!(
+        [401, 429].contains(&late.status),
+        "{}: {}",
+        late.status,
+        late.body
+    );
+}
