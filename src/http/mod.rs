@@ -205,7 +205,7 @@ pub(crate) async fn route(
         // Money.
         Route::ListQuotes => api::quotes::list(&req, env).await,
         Route::CreateQuote => api::quotes::create(req, env, rctx, me()?).await,
-        Route::GetQuote => api::quotes::get(env, matched).await,
+        Route::GetQuote => api::quotes::get(env, rctx, matched).await,
         Route::UpdateQuote => api::quotes::update(req, env, rctx, me()?, matched).await,
         Route::DeleteQuote => api::quotes::delete(&req, env, rctx, me()?, matched).await,
         Route::SendQuote | Route::ReviseQuote | Route::DeclineQuote => {
@@ -221,7 +221,7 @@ pub(crate) async fn route(
         Route::ConvertQuote => api::quotes::convert(&req, env, rctx, me()?, matched).await,
         Route::ListInvoices => api::invoices::list(&req, env).await,
         Route::CreateInvoice => api::invoices::create(req, env, rctx, me()?).await,
-        Route::GetInvoice => api::invoices::get(env, matched).await,
+        Route::GetInvoice => api::invoices::get(env, rctx, matched).await,
         Route::UpdateInvoice => api::invoices::update(req, env, rctx, me()?, matched).await,
         Route::DeleteInvoice => api::invoices::delete(&req, env, rctx, me()?, matched).await,
         Route::PreviewInvoice => api::invoices::preview(req, env, matched).await,

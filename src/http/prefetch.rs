@@ -10,7 +10,9 @@ use worker::Request;
 use crate::db::store::{D1Results, D1Store};
 use crate::error::{AppError, AppResult};
 use crate::http::api::customers::{CustomerEntity, SiteEntity};
+use crate::http::api::invoices::InvoiceEntity;
 use crate::http::api::jobs;
+use crate::http::api::quotes::QuoteEntity;
 use crate::http::api::visits::VisitEntity;
 use crate::http::router::{Matched, Route};
 use crate::write::{Entity, Sql, Store};
@@ -26,6 +28,13 @@ pub fn reads(req: &Request, matched: &Matched) -> Vec<Sql> {
         Route::ListJobs => jobs::list_reads(req, None).unwrap_or_default(),
         Route::UpdateVisit | Route::DeleteVisit => VisitEntity::load(id()),
         Route::UpdateSite => SiteEntity::load(id()),
+        Route::GetQuote
+        | Route::DeleteQuote
+        | Route::SendQuote
+        | Route::ReviseQuote
+        | Route::DeclineQuote
+        | Route::AcceptQuote => QuoteEntity::load(id()),
+        Route::GetInvoice | Route::DeleteInvoice | Route::VoidInvoice => InvoiceEntity::load(id()),
         Route::GetCustomer | Route::UpdateCustomer | Route::ArchiveCustomer | Route::CreateSite => {
             CustomerEntity::load(id())
         }

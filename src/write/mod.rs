@@ -223,11 +223,36 @@ pub async fn update_loaded<S: Store, E: Entity>(
     match apply(store, change, E::load(id)).await {
         Ok(written) => E::parse(&written.results, written.reads_from)?
             .ok_or_else(|| AppError::not_found(E::NAME)),
-        Err(Refusal::Guard) => match load::<S, E>(store, id).await {
-            Ok(now) => Err(conflict::<E>(&now)),
-            Err(gone) => Err(gone),
+        Err(refusal) => Err(refused::<S, E>(store, id, refusal).await),
+    }
+}
+
+/// The versioned delete: as [`update`], but nothing is read back (there is nothing).
+pub async fn remove<S: Store, E: Entity>(
+    store: &S,
+    id: &str,
+    current: E::Record,
+    expected: i64,
+    decide: impl FnOnce(&E::Record) -> AppResult<Change>,
+) -> AppResult<()> {
+    if E::version(&current) != expected {
+        return Err(conflict::<E>(&current));
+    }
+    match apply(store, decide(&current)?, vec![]).await {
+        Ok(_) => Ok(()),
+        Err(refusal) => Err(refused::<S, E>(store, id, refusal).await),
+    }
+}
+
+/// The error for a write of record `id` that wrote nothing: a refused guard is the 409 with
+/// the record as it is now (404 when it is gone).
+pub async fn refused<S: Store, E: Entity>(store: &S, id: &str, refusal: Refusal) -> AppError {
+    match refusal {
+        Refusal::Guard => match load::<S, E>(store, id).await {
+            Ok(now) => conflict::<E>(&now),
+            Err(gone) => gone,
         },
-        Err(other) => Err(other.into_error(|| AppError::internal("unreachable guard"))),
+        other => other.into_error(|| AppError::internal("unreachable guard")),
     }
 }
 

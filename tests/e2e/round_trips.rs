@@ -75,6 +75,23 @@ fn every_route_stays_within_its_round_trip_budget() {
         .unwrap()
         .to_owned();
 
+    let quote = call(
+        "POST",
+        "/api/v1/quotes",
+        Some(json!({ "customer_id": customer_id, "title": "Boiler swap",
+                     "lines": [{ "description": "Boiler", "quantity_milli": 1000, "unit_price": 250000 }] })),
+        None,
+    );
+    let quote_id = id_of(&quote);
+    let invoice = call(
+        "POST",
+        "/api/v1/invoices",
+        Some(json!({ "customer_id": customer_id,
+                     "lines": [{ "description": "Call-out", "quantity_milli": 1000, "unit_price": 9000 }] })),
+        None,
+    );
+    let invoice_id = id_of(&invoice);
+
     // (what, the reply, the most round trips it may take)
     let table: Vec<(&str, Reply, u32)> = vec![
         ("POST /customers", customer, 2),

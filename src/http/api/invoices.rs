@@ -21,15 +21,14 @@ use crate::domain::invoices::{
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::quotes::{
-    check_parties, parties_changed, pricing_of, read, refused, remove, settings_of,
-    settings_statement,
+    check_parties, parties_changed, pricing_of, read, settings_of, settings_statement,
 };
 use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_bytes, MAX_JSON_BODY};
 use crate::http::idempotency::{self, Plan};
 use crate::http::router::Matched;
-use crate::http::{respond, RequestCtx};
+use crate::http::{prefetch, respond, RequestCtx};
 use crate::sql;
 use crate::views::fields::Body;
 use crate::views::money::{
@@ -243,9 +242,9 @@ pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
 }
 
 /// `GET /api/v1/invoices/{id}`: lines, totals, payments, balance and shown status.
-pub async fn get(env: &Env, matched: &Matched) -> AppResult<Response> {
+pub async fn get(env: &Env, rctx: &RequestCtx, matched: &Matched) -> AppResult<Response> {
     let store = D1Store::from_env(env)?;
-    let record = write::load::<_, InvoiceEntity>(&store, &id_param(matched)).await?;
+    let record = prefetch::load::<InvoiceEntity>(&store, &rctx.ahead, &id_param(matched)).await?;
     respond::record::<InvoiceEntity>(200, &record)
 }
 
@@ -433,7 +432,8 @@ pub async fn delete(
     let version = if_match(req)?;
     let id = id_param(matched);
     let store = D1Store::from_env(env)?;
-    remove::<_, InvoiceEntity>(&store, &id, version, |current| {
+    let current = prefetch::load::<InvoiceEntity>(&store, &rctx.ahead, &id).await?;
+    write::remove::<_, InvoiceEntity>(&store, &id, current, version, |current| {
         let now = now();
         require_draft(current, now)?;
         let row = &current.row;
@@ -593,24 +593,26 @@ pub async fn void_invoice(
     let version = if_match(req)?;
     let id = id_param(matched);
     let store = D1Store::from_env(env)?;
-    let written = write::update::<_, InvoiceEntity>(&store, &id, version, |current| {
-        refuse_credit_note(&current.row, "is not voided")?;
-        let now = now();
-        let (_, account, shown) = account_of(current, now)?;
-        void(shown, &account)?;
-        Ok(Change::new()
-            .guarded(sql!(store::VOID, now.to_rfc3339(), id.as_str(), version))
-            .audit(event(
-                rctx,
-                Some(principal),
-                "invoice.voided",
-                "invoice",
-                Some(&id),
-                Some(json!({ "status": shown.as_str() })),
-                Some(json!({ "status": "void", "number": current.row.number })),
-            )))
-    })
-    .await?;
+    let current = prefetch::load::<InvoiceEntity>(&store, &rctx.ahead, &id).await?;
+    let written =
+        write::update_loaded::<_, InvoiceEntity>(&store, &id, current, version, |current| {
+            refuse_credit_note(&current.row, "is not voided")?;
+            let now = now();
+            let (_, account, shown) = account_of(current, now)?;
+            void(shown, &account)?;
+            Ok(Change::new()
+                .guarded(sql!(store::VOID, now.to_rfc3339(), id.as_str(), version))
+                .audit(event(
+                    rctx,
+                    Some(principal),
+                    "invoice.voided",
+                    "invoice",
+                    Some(&id),
+                    Some(json!({ "status": shown.as_str() })),
+                    Some(json!({ "status": "void", "number": current.row.number })),
+                )))
+        })
+        .await?;
     respond::record::<InvoiceEntity>(200, &written)
 }
 
@@ -741,7 +743,7 @@ pub async fn record_payment(
             }
             replay_payment(&store, 201, &recorded.body).await
         }
-        Err(refusal) => Err(refused::<_, InvoiceEntity>(&store, &id, refusal).await),
+        Err(refusal) => Err(write::refused::<_, InvoiceEntity>(&store, &id, refusal).await),
     }
 }
 

@@ -23,7 +23,7 @@ use crate::http::auth::Principal;
 use crate::http::extract::{json_bytes, MAX_JSON_BODY};
 use crate::http::idempotency;
 use crate::http::router::Matched;
-use crate::http::{respond, RequestCtx};
+use crate::http::{prefetch, respond, RequestCtx};
 use crate::sql;
 use crate::views::fields::Body;
 use crate::views::money::{
@@ -31,7 +31,7 @@ use crate::views::money::{
     quote_view,
 };
 use crate::views::url::{parse_limit, query_pairs};
-use crate::write::{self, Change, Entity, Refusal, Results, Sql, Store};
+use crate::write::{self, Change, Entity, Results, Sql, Store};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -69,39 +69,6 @@ pub(crate) async fn read<S: Store>(store: &S, reads: Vec<Sql>) -> AppResult<S::R
         .batch(reads)
         .await
         .map_err(|e| AppError::internal(format!("reading: {e}")))
-}
-
-/// The versioned delete: as `write::update`, but nothing is read back (there is nothing).
-pub(crate) async fn remove<S: Store, E: Entity>(
-    store: &S,
-    id: &str,
-    expected: i64,
-    decide: impl FnOnce(&E::Record) -> AppResult<Change>,
-) -> AppResult<()> {
-    let current = write::load::<S, E>(store, id).await?;
-    if E::version(&current) != expected {
-        return Err(write::conflict::<E>(&current));
-    }
-    match write::apply(store, decide(&current)?, vec![]).await {
-        Ok(_) => Ok(()),
-        Err(refusal) => Err(refused::<S, E>(store, id, refusal).await),
-    }
-}
-
-/// The error for a write that wrote nothing: a refused guard is the 409 with the record as
-/// it is now.
-pub(crate) async fn refused<S: Store, E: Entity>(
-    store: &S,
-    id: &str,
-    refusal: Refusal,
-) -> AppError {
-    match refusal {
-        Refusal::Guard => match write::load::<S, E>(store, id).await {
-            Ok(now) => write::conflict::<E>(&now),
-            Err(gone) => gone,
-        },
-        other => other.into_error(|| AppError::internal("unreachable guard")),
-    }
 }
 
 pub(crate) fn pricing_of(settings: &Settings) -> AppResult<Pricing> {
@@ -281,9 +248,9 @@ pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
 }
 
 /// `GET /api/v1/quotes/{id}`: the quote priced by the domain.
-pub async fn get(env: &Env, matched: &Matched) -> AppResult<Response> {
+pub async fn get(env: &Env, rctx: &RequestCtx, matched: &Matched) -> AppResult<Response> {
     let store = D1Store::from_env(env)?;
-    let record = write::load::<_, QuoteEntity>(&store, &id_param(matched)).await?;
+    let record = prefetch::load::<QuoteEntity>(&store, &rctx.ahead, &id_param(matched)).await?;
     respond::record::<QuoteEntity>(200, &record)
 }
 
@@ -459,7 +426,8 @@ pub async fn delete(
     let version = if_match(req)?;
     let id = id_param(matched);
     let store = D1Store::from_env(env)?;
-    remove::<_, QuoteEntity>(&store, &id, version, |current| {
+    let current = prefetch::load::<QuoteEntity>(&store, &rctx.ahead, &id).await?;
+    write::remove::<_, QuoteEntity>(&store, &id, current, version, |current| {
         let shown = crate::views::money::quote_status(&current.row, now())?;
         if shown != QuoteStatus::Draft || current.row.sent_at.is_some() {
             return Err(AppError::new(ErrorKind::Conflict)
@@ -523,29 +491,31 @@ pub async fn move_status(
     let version = if_match(req)?;
     let id = id_param(matched);
     let store = D1Store::from_env(env)?;
-    let written = write::update::<_, QuoteEntity>(&store, &id, version, |current| {
-        let now = now();
-        let shown = crate::views::money::quote_status(&current.row, now)?;
-        let to = step.decide(&current.row.to_domain()?, shown, now)?;
-        Ok(Change::new()
-            .guarded(store::set_status(
-                &id,
-                version,
-                &current.row.status,
-                to.as_str(),
-                &now.to_rfc3339(),
-            ))
-            .audit(event(
-                rctx,
-                Some(principal),
-                step.action(),
-                "quote",
-                Some(&id),
-                Some(json!({ "status": shown.as_str() })),
-                Some(json!({ "status": to.as_str() })),
-            )))
-    })
-    .await?;
+    let current = prefetch::load::<QuoteEntity>(&store, &rctx.ahead, &id).await?;
+    let written =
+        write::update_loaded::<_, QuoteEntity>(&store, &id, current, version, |current| {
+            let now = now();
+            let shown = crate::views::money::quote_status(&current.row, now)?;
+            let to = step.decide(&current.row.to_domain()?, shown, now)?;
+            Ok(Change::new()
+                .guarded(store::set_status(
+                    &id,
+                    version,
+                    &current.row.status,
+                    to.as_str(),
+                    &now.to_rfc3339(),
+                ))
+                .audit(event(
+                    rctx,
+                    Some(principal),
+                    step.action(),
+                    "quote",
+                    Some(&id),
+                    Some(json!({ "status": shown.as_str() })),
+                    Some(json!({ "status": to.as_str() })),
+                )))
+        })
+        .await?;
     respond::record::<QuoteEntity>(200, &written)
 }
 
@@ -572,41 +542,43 @@ pub async fn accept(
     body.finish()?;
     let id = id_param(matched);
     let store = D1Store::from_env(env)?;
-    let written = write::update::<_, QuoteEntity>(&store, &id, version, |current| {
-        let now = now();
-        let stored = QuoteStatus::parse(&current.row.status).ok_or_else(|| {
-            AppError::internal(format!("quote {id} has status {}", current.row.status))
-        })?;
-        let accepted = current
-            .row
-            .to_domain()?
-            .accept(stored, choice, &signer_name, now)?;
-        let stamp = now.to_rfc3339();
-        Ok(Change::new()
-            .guarded(sql!(
-                store::ACCEPT,
-                accepted.choice.option.as_deref(),
-                json!(accepted.choice.optional_lines).to_string(),
-                accepted.signer_name.as_str(),
-                stamp.as_str(),
-                rctx.ip.as_deref(),
-                principal.user.id.as_str(),
-                accepted.total,
-                accepted.deposit,
-                id.as_str(),
-                version,
-            ))
-            .audit(event(
-                rctx,
-                Some(principal),
-                "quote.accepted",
-                "quote",
-                Some(&id),
-                Some(json!({ "status": stored.as_str() })),
-                Some(acceptance_audit(&accepted, true)),
-            )))
-    })
-    .await?;
+    let current = prefetch::load::<QuoteEntity>(&store, &rctx.ahead, &id).await?;
+    let written =
+        write::update_loaded::<_, QuoteEntity>(&store, &id, current, version, |current| {
+            let now = now();
+            let stored = QuoteStatus::parse(&current.row.status).ok_or_else(|| {
+                AppError::internal(format!("quote {id} has status {}", current.row.status))
+            })?;
+            let accepted = current
+                .row
+                .to_domain()?
+                .accept(stored, choice, &signer_name, now)?;
+            let stamp = now.to_rfc3339();
+            Ok(Change::new()
+                .guarded(sql!(
+                    store::ACCEPT,
+                    accepted.choice.option.as_deref(),
+                    json!(accepted.choice.optional_lines).to_string(),
+                    accepted.signer_name.as_str(),
+                    stamp.as_str(),
+                    rctx.ip.as_deref(),
+                    principal.user.id.as_str(),
+                    accepted.total,
+                    accepted.deposit,
+                    id.as_str(),
+                    version,
+                ))
+                .audit(event(
+                    rctx,
+                    Some(principal),
+                    "quote.accepted",
+                    "quote",
+                    Some(&id),
+                    Some(json!({ "status": stored.as_str() })),
+                    Some(acceptance_audit(&accepted, true)),
+                )))
+        })
+        .await?;
     respond::record::<QuoteEntity>(200, &written)
 }
 
@@ -661,7 +633,7 @@ pub async fn convert(
     reads.extend(InvoiceEntity::load(&invoice_id));
     let written = match write::apply(&store, change, reads).await {
         Ok(written) => written,
-        Err(refusal) => return Err(refused::<_, QuoteEntity>(&store, &id, refusal).await),
+        Err(refusal) => return Err(write::refused::<_, QuoteEntity>(&store, &id, refusal).await),
     };
     let from = written.reads_from;
     let quote =
