@@ -124,6 +124,11 @@ fn free_port() -> u16 {
     );
     loop {
         let port = NEXT.fetch_add(1, Ordering::SeqCst);
+        // Browsers refuse to load pages from a few ports (Chromium: net::ERR_UNSAFE_PORT);
+        // 10080 is the only one in the range handed out here.
+        if port == 10080 {
+            continue;
+        }
         if TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
