@@ -140,6 +140,36 @@ fn every_route_stays_within_its_round_trip_budget() {
             1,
         ),
         (
+            "GET /quotes/{id}",
+            call("GET", &format!("/api/v1/quotes/{quote_id}"), None, None),
+            1,
+        ),
+        (
+            "POST /quotes/{id}/send",
+            call(
+                "POST",
+                &format!("/api/v1/quotes/{quote_id}/send"),
+                None,
+                Some(1),
+            ),
+            2,
+        ),
+        (
+            "GET /invoices/{id}",
+            call("GET", &format!("/api/v1/invoices/{invoice_id}"), None, None),
+            1,
+        ),
+        (
+            "DELETE /invoices/{id}",
+            call(
+                "DELETE",
+                &format!("/api/v1/invoices/{invoice_id}"),
+                None,
+                Some(1),
+            ),
+            2,
+        ),
+        (
             "GET /jobs?status=",
             call("GET", "/api/v1/jobs?status=requested", None, None),
             1,
