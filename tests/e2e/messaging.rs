@@ -208,6 +208,17 @@ fn forged_or_missing_secrets_and_signatures_are_refused_and_change_nothing() {
 fn an_unlinked_sender_learns_nothing_and_a_linked_user_uses_the_command_language() {
     let channels = Channels::start();
     let tenant = channels.tenant(false);
+    // Today's visit (00:10-00:40 UTC) must be over, so that `/move` takes the one in three
+    // days: in the first minutes of a UTC day the Worker's clock is moved past it
+    // (before anyone signs in, so no session outlives its idle time).
+    let since_midnight = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 86_400;
+    if since_midnight < 41 * 60 {
+        advance_clock(&tenant, (41 * 60 - since_midnight + 5) * 1000);
+    }
     let owner = owner(&tenant);
     let theo = member(
         &owner,
