@@ -48,6 +48,42 @@ pub trait Entity {
     fn view(record: &Self::Record) -> Value;
 }
 
+/// An [`Entity`] read by one statement answering its row, versioned by the row's `version`:
+/// `row_entity!(JobEntity, JobRow, "job", "/api/v1/jobs", |id| sql!(SELECT_BY_ID, id), job_view);`
+#[macro_export]
+macro_rules! row_entity {
+    ($(#[$meta:meta])* $name:ident, $row:ty, $what:literal, $collection:literal,
+     $load:expr, $view:expr $(,)?) => {
+        $(#[$meta])*
+        pub struct $name;
+
+        impl $crate::write::Entity for $name {
+            type Record = $row;
+            const NAME: &'static str = $what;
+            const COLLECTION: &'static str = $collection;
+
+            fn load(id: &str) -> Vec<$crate::write::Sql> {
+                vec![($load)(id)]
+            }
+
+            fn parse(
+                results: &impl $crate::write::Results,
+                from: usize,
+            ) -> $crate::error::AppResult<Option<$row>> {
+                $crate::write::first_row(results, from)
+            }
+
+            fn version(record: &$row) -> i64 {
+                record.version
+            }
+
+            fn view(record: &$row) -> serde_json::Value {
+                ($view)(record)
+            }
+        }
+    };
+}
+
 /// What a decision writes: statements in order, one of which may be the guard (it must change
 /// a row, else nothing is written), and the audit events of the change.
 #[derive(Debug, Default)]

@@ -56,30 +56,15 @@ impl Entity for CustomerEntity {
     }
 }
 
-/// A site, as the engine reads and writes it.
-pub struct SiteEntity;
-
-impl Entity for SiteEntity {
-    type Record = SiteRow;
-    const NAME: &'static str = "site";
-    const COLLECTION: &'static str = "/api/v1/sites";
-
-    fn load(id: &str) -> Vec<Sql> {
-        vec![sql!(store::SELECT_SITE, id)]
-    }
-
-    fn parse(results: &impl Results, from: usize) -> AppResult<Option<SiteRow>> {
-        write::first_row(results, from)
-    }
-
-    fn version(site: &SiteRow) -> i64 {
-        site.version
-    }
-
-    fn view(site: &SiteRow) -> Value {
-        site_view(site)
-    }
-}
+crate::row_entity!(
+    /// A site, as the engine reads and writes it.
+    SiteEntity,
+    SiteRow,
+    "site",
+    "/api/v1/sites",
+    |id| sql!(store::SELECT_SITE, id),
+    site_view,
+);
 
 /// `GET /api/v1/customers?q=&archived=&limit=&cursor=`: by name, then id.
 pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {

@@ -34,30 +34,15 @@ fn is_technician(principal: &Principal) -> bool {
     principal.role == Role::Technician
 }
 
-/// A job, as the engine reads and writes it.
-pub struct JobEntity;
-
-impl Entity for JobEntity {
-    type Record = JobRow;
-    const NAME: &'static str = "job";
-    const COLLECTION: &'static str = "/api/v1/jobs";
-
-    fn load(id: &str) -> Vec<Sql> {
-        vec![sql!(store::SELECT_BY_ID, id)]
-    }
-
-    fn parse(results: &impl Results, from: usize) -> AppResult<Option<JobRow>> {
-        write::first_row(results, from)
-    }
-
-    fn version(job: &JobRow) -> i64 {
-        job.version
-    }
-
-    fn view(job: &JobRow) -> Value {
-        job_view(job)
-    }
-}
+crate::row_entity!(
+    /// A job, as the engine reads and writes it.
+    JobEntity,
+    JobRow,
+    "job",
+    "/api/v1/jobs",
+    |id| sql!(store::SELECT_BY_ID, id),
+    job_view,
+);
 
 /// Technicians only see the jobs assigned to them, and anyone else's job is "not found" to
 /// them rather than "forbidden" (no probing for ids).

@@ -20,32 +20,17 @@ use crate::http::router::Matched;
 use crate::http::{crypto, respond, RequestCtx};
 use crate::views::fields::Body;
 use crate::views::money::{invoice_status, quote_status, stored_account};
-use crate::write::{self, Change, Entity, Results, Sql};
+use crate::write::{self, Change, Entity};
 
-/// A share link (never its token), as the engine reads and writes it.
-pub struct ShareLinkEntity;
-
-impl Entity for ShareLinkEntity {
-    type Record = ShareLinkRow;
-    const NAME: &'static str = "share link";
-    const COLLECTION: &'static str = "/api/v1/share-links";
-
-    fn load(id: &str) -> Vec<Sql> {
-        vec![store::load(id)]
-    }
-
-    fn parse(results: &impl Results, from: usize) -> AppResult<Option<ShareLinkRow>> {
-        write::first_row(results, from)
-    }
-
-    fn version(row: &ShareLinkRow) -> i64 {
-        row.version
-    }
-
-    fn view(row: &ShareLinkRow) -> Value {
-        view(row)
-    }
-}
+crate::row_entity!(
+    /// A share link (never its token), as the engine reads and writes it.
+    ShareLinkEntity,
+    ShareLinkRow,
+    "share link",
+    "/api/v1/share-links",
+    store::load,
+    view,
+);
 
 fn view(row: &ShareLinkRow) -> Value {
     json!({

@@ -16,34 +16,19 @@ use crate::http::extract::{json_body, MAX_JSON_BODY};
 use crate::http::router::Matched;
 use crate::http::{crypto, respond, RequestCtx};
 use crate::views::users::TokenView;
-use crate::write::{self, Change, Entity, Results, Sql};
+use crate::write::{self, Change, Entity};
 
 const MAX_EXPIRY_DAYS: u64 = 366;
 
-/// A personal access token (never its secret), as the engine reads and writes it.
-pub struct TokenEntity;
-
-impl Entity for TokenEntity {
-    type Record = AccessToken;
-    const NAME: &'static str = "token";
-    const COLLECTION: &'static str = "/api/v1/tokens";
-
-    fn load(id: &str) -> Vec<Sql> {
-        vec![tokens::load(id)]
-    }
-
-    fn parse(results: &impl Results, from: usize) -> AppResult<Option<AccessToken>> {
-        write::first_row(results, from)
-    }
-
-    fn version(token: &AccessToken) -> i64 {
-        token.version
-    }
-
-    fn view(token: &AccessToken) -> Value {
-        serde_json::to_value(TokenView::new(token)).unwrap_or(Value::Null)
-    }
-}
+crate::row_entity!(
+    /// A personal access token (never its secret), as the engine reads and writes it.
+    TokenEntity,
+    AccessToken,
+    "token",
+    "/api/v1/tokens",
+    tokens::load,
+    |token: &AccessToken| serde_json::to_value(TokenView::new(token)).unwrap_or(Value::Null),
+);
 
 /// `GET /api/v1/tokens`: the caller's tokens (never their secrets).
 pub async fn list(env: &Env, principal: &Principal) -> AppResult<Response> {

@@ -22,7 +22,7 @@ use crate::http::router::Matched;
 use crate::http::{prefetch, respond, RequestCtx};
 use crate::sql;
 use crate::views::url::query_pairs;
-use crate::write::{self, Change, Entity, Refusal, Results, Sql, Store};
+use crate::write::{self, Change, Refusal, Results, Store};
 
 const MAX_LIST: i64 = 500;
 
@@ -271,30 +271,15 @@ struct MoveBody {
     allow_conflict: bool,
 }
 
-/// A visit, as the engine reads and writes it.
-pub struct VisitEntity;
-
-impl Entity for VisitEntity {
-    type Record = VisitRow;
-    const NAME: &'static str = "visit";
-    const COLLECTION: &'static str = "/api/v1/visits";
-
-    fn load(id: &str) -> Vec<Sql> {
-        vec![sql!(store::SELECT_BY_ID, id)]
-    }
-
-    fn parse(results: &impl Results, from: usize) -> AppResult<Option<VisitRow>> {
-        write::first_row(results, from)
-    }
-
-    fn version(visit: &VisitRow) -> i64 {
-        visit.version
-    }
-
-    fn view(visit: &VisitRow) -> Value {
-        visit_view(visit)
-    }
-}
+crate::row_entity!(
+    /// A visit, as the engine reads and writes it.
+    VisitEntity,
+    VisitRow,
+    "visit",
+    "/api/v1/visits",
+    |id| sql!(store::SELECT_BY_ID, id),
+    visit_view,
+);
 
 /// `PATCH /api/v1/visits/{id}` with `If-Match`: move it, or change who works it. Technicians
 /// may move the visits they work, and nothing else.
