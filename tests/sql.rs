@@ -5,8 +5,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use fieldworker::db::{
-    audit, customers, idempotency, invites, invoices, jobs, messaging, pages, probe, quotes,
-    schema, settings, share_links, tokens, users, visits,
+    audit, customers, invites, invoices, jobs, messaging, pages, probe, quotes, schema, settings,
+    share_links, tokens, users, visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
@@ -140,8 +140,6 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         customers::INSERT_SITE,
         customers::CLEAR_OTHER_PRIMARY,
         customers::UPDATE_SITE,
-        idempotency::SELECT,
-        idempotency::INSERT,
         jobs::SELECT_BY_ID,
         jobs::SELECT_PAGE,
         jobs::INSERT,

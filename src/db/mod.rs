@@ -3,7 +3,6 @@
 
 pub mod audit;
 pub mod customers;
-pub mod idempotency;
 pub mod invites;
 pub mod invoices;
 pub mod jobs;
@@ -75,16 +74,6 @@ pub async fn first<T: serde::de::DeserializeOwned>(
         .first::<T>(None)
         .await
         .map_err(|e| AppError::internal(format!("{sql}: {e}")))
-}
-
-/// The first row of the last result of a batch: a write's trailing read of what it wrote.
-pub fn last_row<T: serde::de::DeserializeOwned>(results: &[D1Result]) -> AppResult<Option<T>> {
-    let Some(last) = results.last() else {
-        return Ok(None);
-    };
-    last.results::<T>()
-        .map(|rows| rows.into_iter().next())
-        .map_err(|e| AppError::internal(format!("reading a batch's trailing select: {e}")))
 }
 
 /// Several reads in one round trip, answered in order.

@@ -163,6 +163,8 @@ impl Change {
 pub enum Refusal {
     /// The guard changed no row: a stale version, or a parent that is gone.
     Guard,
+    /// The batch's Idempotency-Key was recorded already: a repeat (see [`recall_repeated`]).
+    RepeatedKey,
     /// A unique constraint refused a row; the message names the table.
     Duplicate(String),
     Store(String),
@@ -172,6 +174,8 @@ impl Refusal {
     fn from_store(message: String) -> Self {
         if message.contains(sql::GUARD_FAILED) {
             Refusal::Guard
+        } else if message.contains("UNIQUE constraint failed: idempotency_keys") {
+            Refusal::RepeatedKey
         } else if message.contains("UNIQUE constraint failed") {
             Refusal::Duplicate(message)
         } else {
@@ -183,6 +187,9 @@ impl Refusal {
     pub fn into_error(self, guard: impl FnOnce() -> AppError) -> AppError {
         match self {
             Refusal::Guard => guard(),
+            Refusal::RepeatedKey => AppError::new(ErrorKind::Conflict)
+                .with_detail("That already exists.")
+                .with_cause("write batch: a repeated Idempotency-Key"),
             Refusal::Duplicate(message) => AppError::new(ErrorKind::Conflict)
                 .with_detail("That already exists.")
                 .with_cause(format!("write batch: {message}")),
@@ -333,10 +340,7 @@ pub async fn create<S: Store, E: Entity>(
                 .ok_or_else(|| AppError::not_found(E::NAME))?,
             replayed: false,
         }),
-        Err(Refusal::Duplicate(message)) if message.contains("idempotency_keys") => {
-            let k = keyed.ok_or_else(|| AppError::internal(message.clone()))?;
-            replay::<S, E>(store, k).await
-        }
+        Err(Refusal::RepeatedKey) => replay::<S, E>(store, keyed).await,
         Err(other) => Err(other.into_error(refused)),
     }
 }
@@ -367,11 +371,24 @@ pub async fn recall<S: Store>(store: &S, k: &Keyed) -> AppResult<Option<(u16, St
     )))
 }
 
-/// The answer a keyed create gave the first time, if the key was used before.
-pub async fn replay<S: Store, E: Entity>(store: &S, k: &Keyed) -> AppResult<Created<E::Record>> {
-    let (status, location) = recall(store, k)
+/// What the first request with `keyed` recorded, after a batch was refused as a
+/// [`Refusal::RepeatedKey`]: a concurrent retry won the race.
+pub async fn recall_repeated<S: Store>(
+    store: &S,
+    keyed: Option<&Keyed>,
+) -> AppResult<(u16, String)> {
+    let k = keyed.ok_or_else(|| AppError::internal("a repeated key on an unkeyed write"))?;
+    recall(store, k)
         .await?
-        .ok_or_else(|| AppError::internal("a duplicate idempotency key that is not there"))?;
+        .ok_or_else(|| AppError::internal("a repeated idempotency key that is not there"))
+}
+
+/// The answer a keyed create gave the first time, after its key was found taken.
+async fn replay<S: Store, E: Entity>(
+    store: &S,
+    keyed: Option<&Keyed>,
+) -> AppResult<Created<E::Record>> {
+    let (status, location) = recall_repeated(store, keyed).await?;
     let id = location.rsplit('/').next().unwrap_or_default().to_owned();
     let record = load::<S, E>(store, &id).await?;
     Ok(Created {

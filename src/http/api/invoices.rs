@@ -26,7 +26,7 @@ use crate::http::api::quotes::{
 use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_bytes, MAX_JSON_BODY};
-use crate::http::idempotency::{self, Plan};
+use crate::http::idempotency;
 use crate::http::router::Matched;
 use crate::http::{prefetch, respond, RequestCtx};
 use crate::sql;
@@ -657,16 +657,14 @@ pub async fn record_payment(
     }
     let id = id_param(matched);
     let store = D1Store::from_env(env)?;
-    let keyed = match idempotency::plan(&req, &store.db, principal, &bytes).await? {
-        Plan::Replay { status, location } => {
-            return replay_payment(&store, status, &location).await
+    // A retry names the version it read before its first attempt, so the key is looked up
+    // before the version is checked.
+    let keyed = idempotency::keyed(&req, principal, &bytes)?;
+    if let Some(k) = &keyed {
+        if let Some((status, location)) = write::recall(&store, k).await? {
+            return replay_payment(&store, status, &location).await;
         }
-        Plan::Create(keyed) => keyed.map(|k| write::Keyed {
-            user_id: k.user_id,
-            key: k.key,
-            fingerprint: k.fingerprint,
-        }),
-    };
+    }
     let current = write::load::<_, InvoiceEntity>(&store, &id).await?;
     if current.row.version != version {
         return Err(write::conflict::<InvoiceEntity>(&current));
@@ -731,17 +729,9 @@ pub async fn record_payment(
             payment_response(201, &record, &payment_id, &location)
         }
         // A concurrent retry with the same key won: answer what it recorded.
-        Err(Refusal::Duplicate(message)) if message.contains("idempotency_keys") => {
-            let k = keyed.ok_or_else(|| AppError::internal(message))?;
-            let recorded = db::idempotency::find(&store.db, &k.user_id, &k.key)
-                .await?
-                .ok_or_else(|| AppError::internal("a duplicate key that is not there"))?;
-            if recorded.fingerprint != k.fingerprint {
-                return Err(AppError::new(ErrorKind::Unprocessable).with_detail(
-                    "This Idempotency-Key was already used for a different request.",
-                ));
-            }
-            replay_payment(&store, 201, &recorded.body).await
+        Err(Refusal::RepeatedKey) => {
+            let (status, location) = write::recall_repeated(&store, keyed.as_ref()).await?;
+            replay_payment(&store, status, &location).await
         }
         Err(refusal) => Err(write::refused::<_, InvoiceEntity>(&store, &id, refusal).await),
     }

@@ -179,11 +179,8 @@ pub async fn create(
     .await
     {
         Ok(written) => booked(201, &written.results.rows(written.reads_from)?),
-        Err(Refusal::Duplicate(message)) if message.contains("idempotency_keys") => {
-            let k = keyed.as_ref().ok_or_else(|| AppError::internal(message))?;
-            let (status, recorded) = write::recall(&store, k).await?.ok_or_else(|| {
-                AppError::internal("a duplicate idempotency key that is not there")
-            })?;
+        Err(Refusal::RepeatedKey) => {
+            let (status, recorded) = write::recall_repeated(&store, keyed.as_ref()).await?;
             let rows = store
                 .batch(vec![sql!(store::SELECT_BY_IDS, recorded.as_str())])
                 .await
