@@ -9,22 +9,29 @@ use crate::db::{all, int, opt_int, opt_text};
 use crate::domain::audit::AuditRow;
 use crate::error::AppResult;
 
+/// Every stored column of an audit row, as [`AuditRow`] reads them.
+macro_rules! select_rows {
+    ($($rest:literal),+) => {
+        concat!(
+            "SELECT seq, prev_seq, at, actor_kind, actor_id, action, entity, entity_id, before, ",
+            "after, ip, request_id, prev_hash, hash, seal ",
+            $($rest),+
+        )
+    };
+}
+
 /// Newest first, with optional filters; `?6` is the cursor (only rows before that seq).
-pub const SELECT_RECENT: &str = "SELECT seq, prev_seq, at, actor_kind, actor_id, action, \
-    entity, entity_id, before, after, ip, request_id, prev_hash, hash, seal \
-    FROM audit_log \
-    WHERE (?1 IS NULL OR action = ?1) AND (?2 IS NULL OR entity = ?2) \
-      AND (?3 IS NULL OR entity_id = ?3) AND (?4 IS NULL OR actor_id = ?4) \
-      AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR seq < ?6) \
-    ORDER BY seq DESC LIMIT ?7";
+pub const SELECT_RECENT: &str = select_rows!(
+    "FROM audit_log ",
+    "WHERE (?1 IS NULL OR action = ?1) AND (?2 IS NULL OR entity = ?2) ",
+    "AND (?3 IS NULL OR entity_id = ?3) AND (?4 IS NULL OR actor_id = ?4) ",
+    "AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR seq < ?6) ",
+    "ORDER BY seq DESC LIMIT ?7"
+);
 /// Oldest first from a seq on, for verifying the chain page by page.
-pub const SELECT_PAGE: &str = "SELECT seq, prev_seq, at, actor_kind, actor_id, action, \
-    entity, entity_id, before, after, ip, request_id, prev_hash, hash, seal \
-    FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+pub const SELECT_PAGE: &str = select_rows!("FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2");
 /// One row by seq (an anchor's row).
-pub const SELECT_ROW: &str = "SELECT seq, prev_seq, at, actor_kind, actor_id, action, \
-    entity, entity_id, before, after, ip, request_id, prev_hash, hash, seal \
-    FROM audit_log WHERE seq = ?1";
+pub const SELECT_ROW: &str = select_rows!("FROM audit_log WHERE seq = ?1");
 /// Where the keyed chain starts, and the newest anchor written.
 pub const SELECT_CHAIN: &str = "SELECT legacy_seq, legacy_hash, anchor_seq, anchor_at \
     FROM audit_chain WHERE id = 1";
@@ -32,11 +39,11 @@ pub const SELECT_CHAIN: &str = "SELECT legacy_seq, legacy_hash, anchor_seq, anch
 pub const SELECT_SEALED_TIP: &str = "SELECT seq, seal FROM audit_log \
     WHERE seal IS NOT NULL ORDER BY seq DESC LIMIT 1";
 /// The sealer's next rows: unsealed ones of the keyed chain, oldest first.
-pub const SELECT_UNSEALED: &str = "SELECT seq, prev_seq, at, actor_kind, actor_id, action, \
-    entity, entity_id, before, after, ip, request_id, prev_hash, hash, seal \
-    FROM audit_log WHERE seal IS NULL \
-      AND seq > (SELECT legacy_seq FROM audit_chain WHERE id = 1) \
-    ORDER BY seq LIMIT ?1";
+pub const SELECT_UNSEALED: &str = select_rows!(
+    "FROM audit_log WHERE seal IS NULL ",
+    "AND seq > (SELECT legacy_seq FROM audit_chain WHERE id = 1) ",
+    "ORDER BY seq LIMIT ?1"
+);
 /// How far the sealer lags: unsealed rows, the oldest one's time, and the newest seq.
 pub const SELECT_LAG: &str = "SELECT COUNT(*) AS unsealed, MIN(at) AS oldest_at, \
     (SELECT COALESCE(MAX(seq), 0) FROM audit_log) AS last_seq \

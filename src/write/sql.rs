@@ -74,23 +74,27 @@ pub const GUARD: &str = "INSERT INTO write_guard (stale_version) SELECT NULL WHE
 /// What the store reports when [`GUARD`] fails.
 pub const GUARD_FAILED: &str = "write_guard.stale_version";
 
+/// The audit row insert, followed by `$tail` (a condition, or nothing).
+macro_rules! append_audit {
+    ($tail:literal) => {
+        concat!(
+            "INSERT INTO audit_log (seq, prev_seq, at, actor_kind, actor_id, action, entity, ",
+            "entity_id, before, after, ip, request_id, prev_hash, hash) ",
+            "SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log), ",
+            "(SELECT COALESCE(MAX(seq), 0) FROM audit_log), ",
+            "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ''",
+            $tail
+        )
+    };
+}
+
 /// Appends one row after whatever is last, in the writer's own batch: no writer reads the
 /// chain's tip, so writers of different records never conflict. `prev_hash` and `hash` belong
 /// to the rows before the keyed chain; these rows get a seal from the sealer instead.
-pub const APPEND_AUDIT: &str = "INSERT INTO audit_log \
-    (seq, prev_seq, at, actor_kind, actor_id, action, entity, entity_id, before, after, ip, \
-     request_id, prev_hash, hash) \
-    SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log), \
-           (SELECT COALESCE(MAX(seq), 0) FROM audit_log), \
-           ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ''";
+pub const APPEND_AUDIT: &str = append_audit!("");
 
 /// [`APPEND_AUDIT`], only if the statement just before it changed a row.
-pub const APPEND_AUDIT_IF_CHANGED: &str = "INSERT INTO audit_log \
-    (seq, prev_seq, at, actor_kind, actor_id, action, entity, entity_id, before, after, ip, \
-     request_id, prev_hash, hash) \
-    SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log), \
-           (SELECT COALESCE(MAX(seq), 0) FROM audit_log), \
-           ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', '' WHERE changes() > 0";
+pub const APPEND_AUDIT_IF_CHANGED: &str = append_audit!(" WHERE changes() > 0");
 
 /// The parameters of [`APPEND_AUDIT`] (and its conditional twin) for `event`.
 pub fn audit_params(event: &AuditEvent) -> Vec<Param> {

@@ -52,13 +52,6 @@ pub fn with_etag(response: Response, version: i64) -> Response {
     response
 }
 
-/// A 409 carrying the record as it is now, so the client can merge and retry.
-pub fn conflict(detail: &str, current: Value) -> AppError {
-    AppError::new(ErrorKind::Conflict)
-        .with_detail(detail)
-        .with_extension("current", current)
-}
-
 /// An audit event caused by `principal` (or an anonymous caller) in this request.
 pub fn event(
     rctx: &RequestCtx,

@@ -189,6 +189,21 @@ impl Subjects {
         }
         Ok(wait.max(1_000))
     }
+
+    /// A successful attempt takes its reservations back: the address starts over, the IP
+    /// keeps counting only failures.
+    fn release(&self) -> Vec<Sql> {
+        self.0
+            .iter()
+            .map(|(subject, _)| {
+                if subject.starts_with("ip:") {
+                    users::release_attempt(subject)
+                } else {
+                    users::reset_attempts(subject)
+                }
+            })
+            .collect()
+    }
 }
 
 /// Audits a failed attempt (its reservation already counted it), locks the address or IP
@@ -315,23 +330,6 @@ pub async fn login(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<
         );
     }
     finish_sign_in(&req, env, &store, rctx, &subjects, &user, None).await
-}
-
-impl Subjects {
-    /// A successful attempt takes its reservations back: the address starts over, the IP
-    /// keeps counting only failures.
-    fn release(&self) -> Vec<Sql> {
-        self.0
-            .iter()
-            .map(|(subject, _)| {
-                if subject.starts_with("ip:") {
-                    users::release_attempt(subject)
-                } else {
-                    users::reset_attempts(subject)
-                }
-            })
-            .collect()
-    }
 }
 
 /// Gives the attempt's reservations back, audits the sign-in (with `guarded` as the step that
