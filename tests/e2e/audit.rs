@@ -56,6 +56,12 @@ fn the_chain_verifies_after_a_mixed_workload_and_finds_a_tampered_row() {
     assert_eq!(verified["ok"], true, "{verified}");
     let rows = verified["rows_checked"].as_u64().unwrap();
     assert!(rows >= 7, "{verified}");
+    owner.get("/api/v1/audit/verify?full=maybe").problem(422);
+    owner.get("/api/v1/audit/verify?colour=red").problem(400);
+    assert_eq!(
+        owner.get("/api/v1/audit/verify?full=true").json()["ok"],
+        true
+    );
 
     // The table refuses edits even with direct access to the file…
     let conn = Connection::open(d1_file(&tenant)).expect("open the D1 file");
