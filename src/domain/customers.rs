@@ -199,9 +199,13 @@ impl Customer {
     }
 }
 
+/// The longest LIKE pattern D1 accepts, in bytes (SQLite's default is 50 000; D1 refuses more
+/// than 50 with "LIKE or GLOB pattern too complex").
+pub const LIKE_PATTERN_MAX_BYTES: usize = 50;
+
 /// Turns what a user types into a search into a LIKE pattern: lower-cased, with a typed phone
 /// number reduced to its digits (so "+1 212-555" finds "+12125550143"), and LIKE's wildcards
-/// escaped (with `\`).
+/// escaped (with `\`). A search longer than D1 allows is searched for by its beginning.
 pub fn search_pattern(query: &str) -> Option<String> {
     let query = query.trim().to_lowercase();
     if query.is_empty() {
@@ -219,10 +223,18 @@ pub fn search_pattern(query: &str) -> Option<String> {
     if needle.is_empty() {
         return None;
     }
-    let escaped = needle
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let mut escaped = String::new();
+    for c in needle.chars() {
+        let width = c.len_utf8() + usize::from(matches!(c, '\\' | '%' | '_'));
+        // Two bytes for the surrounding `%`.
+        if escaped.len() + width + 2 > LIKE_PATTERN_MAX_BYTES {
+            break;
+        }
+        if matches!(c, '\\' | '%' | '_') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
     Some(format!("%{escaped}%"))
 }
 
@@ -412,6 +424,15 @@ mod tests {
     #[test]
     fn unknown_fields_are_refused_by_the_wire_type() {
         assert!(serde_json::from_value::<CustomerChanges>(json!({"nmae": "x"})).is_err());
+    }
+
+    #[test]
+    fn a_long_search_is_cut_to_what_d1_accepts_on_a_character_boundary() {
+        let pattern = search_pattern(&"\u{99}".repeat(400)).unwrap();
+        assert!(pattern.len() <= LIKE_PATTERN_MAX_BYTES, "{}", pattern.len());
+        assert_eq!(pattern, format!("%{}%", "\u{99}".repeat(24)));
+        let pattern = search_pattern(&"_".repeat(100)).unwrap();
+        assert_eq!(pattern, format!("%{}%", "\\_".repeat(24)));
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The API description served at `GET /api/v1/openapi.json`, built from the route table so it
-//! cannot leave a route out: [`describe`] matches every [`Route`] exhaustively (a new route
-//! does not compile until it is described), and a test compares the paths with the router.
+//! The API description served at `GET /api/v1/openapi.json`, built from the route
+//! declarations (`routes.rs`: each route names its query type and describes its body and
+//! answers with the builders of [`spec`]), so it cannot leave a route out.
 //!
 //! The document is the same for every request of a build, so it is built on the host and the
 //! Worker serves it as text ([`DOCUMENT`], `openapi.json` beside this file): the code that
@@ -11,587 +11,230 @@
 pub const DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
 
 #[cfg(not(target_arch = "wasm32"))]
-pub use build::*;
+mod schemas;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod spec;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use build::document;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod build {
     use serde_json::{json, Map, Value};
 
+    use super::spec::{r, Answer, Operation};
     use crate::error::PROBLEM_JSON;
-    use crate::http::router::{Guard, Route, ROUTES};
+    use crate::http::router::{Guard, ROUTES};
+    use crate::http::routes::operation;
 
-    /// What the description says about one operation.
-    pub struct Operation {
-        pub summary: &'static str,
-        /// The JSON schema of the request body, for operations that take one.
-        pub body: Option<Value>,
-        /// The status of a successful answer.
-        pub success: u16,
-    }
+    const TAGS: &[&str] = &[
+        "sign-in",
+        "me",
+        "team",
+        "settings",
+        "audit",
+        "customers",
+        "jobs",
+        "quotes",
+        "invoices",
+        "customer pages",
+        "webhooks",
+        "operator",
+        "service",
+    ];
 
-    fn op(summary: &'static str, body: Option<Value>, success: u16) -> Operation {
-        Operation {
-            summary,
-            body,
-            success,
+    /// The operation's group in the document: the first segment after `/api/v1/`, or what the
+    /// path is for.
+    fn tag(path: &str) -> &'static str {
+        let rest = path.strip_prefix("/api/v1/").unwrap_or(path);
+        match rest.split('/').next().unwrap_or_default() {
+            "auth" => "sign-in",
+            "me" | "tokens" => "me",
+            "users" => "team",
+            "settings" => "settings",
+            "audit" => "audit",
+            "customers" | "sites" => "customers",
+            "jobs" | "visits" => "jobs",
+            "quotes" => "quotes",
+            "invoices" | "share-links" => "invoices",
+            _ if path.starts_with("/s/") => "customer pages",
+            _ if path.starts_with("/webhooks/") => "webhooks",
+            _ if path.starts_with("/ops/") => "operator",
+            _ => "service",
         }
     }
 
-    fn string() -> Value {
-        json!({ "type": "string" })
+    /// The media types an operation's errors come in.
+    fn problem(op: &Operation) -> Value {
+        let mut content = json!({ PROBLEM_JSON: { "schema": r("Problem") } });
+        if op.html_errors {
+            content["text/html"] = json!({ "schema": { "type": "string" } });
+        }
+        if op.rpc_errors {
+            content["application/json"] = json!({ "schema": r("JsonRpcError") });
+        }
+        content
     }
 
-    fn nullable_string() -> Value {
-        json!({ "type": ["string", "null"] })
+    /// The statuses an operation can answer besides its success, with why.
+    fn error_statuses(
+        op: &Operation,
+        guard: Guard,
+        has_path_params: bool,
+    ) -> Vec<(u16, &'static str)> {
+        let mut statuses = vec![(
+            400,
+            "The request is malformed (unknown query parameter, bad JSON)",
+        )];
+        if !matches!(guard, Guard::Public) {
+            statuses.push((401, "Not signed in (no or bad credentials)"));
+            statuses.push((
+                403,
+                "Signed in, but the role may not do this (or MFA enrolment is due)",
+            ));
+        }
+        if has_path_params || op.secret_header.is_some() {
+            statuses.push((404, "No such record (or the channel is not configured)"));
+        }
+        if op.if_match || op.idempotent || op.body.is_some() {
+            statuses.push((
+                409,
+                "The record changed since it was read, or the change conflicts",
+            ));
+        }
+        if op.if_match {
+            statuses.push((412, "If-Match names a version that is not the current one"));
+            statuses.push((428, "If-Match is required"));
+        }
+        if op.body.is_some() {
+            statuses.push((413, "The body is too large"));
+            statuses.push((415, "The body is not of the declared media type"));
+        }
+        statuses.push((422, "A value is not acceptable (errors name the fields)"));
+        if op.limited || op.html_errors {
+            statuses.push((429, "Too many attempts: wait for Retry-After seconds"));
+        }
+        for status in &op.also {
+            if !statuses.iter().any(|(s, _)| s == status) {
+                statuses.push((*status, "See the summary"));
+            }
+        }
+        statuses.retain(|(s, _)| *s != op.success);
+        statuses
     }
 
-    fn strings() -> Value {
-        json!({ "type": "array", "items": { "type": "string" } })
-    }
-
-    fn object(required: &[&str], properties: Value) -> Value {
-        json!({
-            "type": "object",
-            "additionalProperties": false,
-            "required": required,
-            "properties": properties,
-        })
-    }
-
-    fn customer_fields(required: &[&str]) -> Value {
-        object(
-            required,
-            json!({
-                "name": string(),
-                "company": nullable_string(),
-                "emails": strings(),
-                "phones": { "type": "array", "items": { "type": "string", "description": "E.164, e.g. +12125550143" } },
-                "tags": strings(),
-                "notes": nullable_string(),
-                "preferred_contact": { "enum": ["phone", "sms", "email"] },
+    fn success(op: &Operation) -> Value {
+        match &op.answer {
+            Answer::Json(schema) => json!({
+                "description": "Success",
+                "content": { "application/json": { "schema": schema } },
             }),
-        )
-    }
-
-    fn site_fields(required: &[&str]) -> Value {
-        object(
-            required,
-            json!({
-                "label": nullable_string(), "line1": string(), "line2": nullable_string(),
-                "city": nullable_string(), "region": nullable_string(),
-                "postal_code": nullable_string(),
-                "country": { "type": ["string", "null"], "description": "ISO 3166 alpha-2" },
-                "access_notes": nullable_string(), "is_primary": { "type": "boolean" },
+            Answer::Empty => json!({ "description": "Done; no body" }),
+            Answer::Html => json!({
+                "description": "An HTML page",
+                "content": { "text/html": { "schema": { "type": "string" } } },
             }),
-        )
-    }
-
-    fn job_fields(required: &[&str], with_ids: bool) -> Value {
-        let mut properties = json!({
-            "title": string(),
-            "description": nullable_string(),
-            "priority": { "enum": ["low", "normal", "high", "urgent"] },
-            "technician_ids": strings(),
-            "items": { "type": "array", "items": object(&["kind", "description", "quantity_milli"], json!({
-                "kind": { "enum": ["work", "part"] },
-                "description": string(),
-                "quantity_milli": { "type": "integer", "description": "thousandths of a unit" },
-                "unit": nullable_string(),
-            })) },
-        });
-        if with_ids {
-            properties["customer_id"] = string();
-            properties["site_id"] =
-                json!({ "type": "string", "description": "default: the customer's primary site" });
+            Answer::Xml => json!({
+                "description": "TwiML",
+                "content": { "text/xml": { "schema": { "type": "string" } } },
+            }),
+            Answer::Redirect => json!({
+                "description": "Done: see the page at Location",
+                "headers": { "Location": { "schema": { "type": "string" } } },
+            }),
         }
-        object(required, properties)
     }
 
-    fn time() -> Value {
-        json!({ "type": "string", "format": "date-time" })
-    }
-
-    fn integer(description: &str) -> Value {
-        json!({ "type": "integer", "description": description })
-    }
-
-    /// A priced line of a quote or invoice; amounts in minor units, rates in parts per million.
-    fn lines() -> Value {
-        json!({ "type": "array", "items": object(&["description", "quantity_milli", "unit_price"], json!({
-        "description": string(),
-        "quantity_milli": integer("thousandths of a unit"),
-        "unit_price": integer("minor units per unit"),
-        "tax_rate_ppm": integer("parts per million; default: the company's default rate"),
-        "discount": { "oneOf": [
-            object(&["percent_ppm"], json!({ "percent_ppm": integer("parts per million") })),
-            object(&["amount"], json!({ "amount": integer("minor units") })),
-        ] },
-        "optional": { "type": "boolean", "description": "quotes: an extra the customer may tick" },
-        "option": { "type": ["string", "null"], "description": "quotes: good/better/best option name" },
-    })) })
-    }
-
-    fn quote_fields(required: &[&str], with_ids: bool) -> Value {
-        let mut properties = json!({
-            "title": string(), "lines": lines(), "notes": nullable_string(), "terms": nullable_string(),
-            "valid_until": time(),
-            "deposit": { "oneOf": [
-                { "type": "null" },
-                object(&["percent_ppm"], json!({ "percent_ppm": integer("share of the chosen total, ppm") })),
-                object(&["amount"], json!({ "amount": integer("minor units") })),
-            ] },
-        });
-        if with_ids {
-            properties["customer_id"] = string();
-            properties["site_id"] = json!({ "type": "string", "description": "default: the job's site, then the primary one" });
-            properties["job_id"] = string();
-        }
-        object(required, properties)
-    }
-
-    fn invoice_fields(with_ids: bool) -> Value {
-        let mut properties = json!({
-            "lines": lines(), "notes": nullable_string(), "terms": nullable_string(),
-            "deposit": integer("minor units asked for first"),
-            "payment_terms_days": { "type": "integer", "minimum": 0, "maximum": 365 },
-        });
-        if with_ids {
-            properties["customer_id"] =
-                json!({ "type": "string", "description": "default: the job's customer" });
-            properties["site_id"] = string();
-            properties["job_id"] = string();
-        }
-        object(&[], properties)
-    }
-
-    /// Every route, described. Exhaustive on purpose.
-    pub fn describe(route: Route) -> Operation {
-        use Route::*;
-        match route {
-        Health => op("Liveness and schema version (one real D1 query)", None, 200),
-        OpsSelfcheck => op(
-            "Operator: write, read back, refuse, delete on D1, KV and R2",
-            Some(object(&["probe"], json!({ "probe": string() }))),
-            200,
-        ),
-        OpsPanic => op("Operator: panic on purpose, to check recovery", None, 500),
-        OpsClock => op(
-            "Operator, not in production: move the clock forward",
-            Some(object(
-                &["advance_ms"],
-                json!({ "advance_ms": { "type": "integer", "minimum": 0 } }),
-            )),
-            200,
-        ),
-        OpsCreateOwner => op(
-            "Operator: create an owner",
-            Some(object(
-                &["email", "password"],
-                json!({ "email": string(), "password": string(), "name": string() }),
-            )),
-            201,
-        ),
-        Login => op(
-            "Sign in with email and password",
-            Some(object(
-                &["email", "password"],
-                json!({ "email": string(), "password": string() }),
-            )),
-            200,
-        ),
-        LoginMfa => op(
-            "Second sign-in step: a TOTP or recovery code",
-            Some(object(
-                &["challenge"],
-                json!({ "challenge": string(), "code": string(), "recovery_code": string() }),
-            )),
-            200,
-        ),
-        Logout => op("End this session", None, 204),
-        AcceptInvite => op(
-            "Accept an invitation and sign in",
-            Some(object(
-                &["token", "name", "password"],
-                json!({ "token": string(), "name": string(), "password": string() }),
-            )),
-            201,
-        ),
-        Me => op("Who I am: user, role, permissions", None, 200),
-        MfaEnroll => op(
-            "Start two-factor enrolment: secret and otpauth URI",
-            None,
-            200,
-        ),
-        MfaConfirm => op(
-            "Confirm enrolment with a first code; answers recovery codes once",
-            Some(object(&["code"], json!({ "code": string() }))),
-            200,
-        ),
-        MfaDisable => op(
-            "Turn two-factor sign-in off",
-            Some(object(&["code"], json!({ "code": string() }))),
-            204,
-        ),
-        ChangePassword => op(
-            "Change my password (ends my other sessions)",
-            Some(object(
-                &["current_password", "new_password"],
-                json!({ "current_password": string(), "new_password": string() }),
-            )),
-            200,
-        ),
-        ListTokens => op("My personal access tokens", None, 200),
-        CreateToken => op(
-            "Create a personal access token (shown once)",
-            Some(object(
-                &["name"],
-                json!({ "name": string(), "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 366 } }),
-            )),
-            201,
-        ),
-        RevokeToken => op("Revoke one of my tokens (If-Match)", None, 204),
-        ListUsers => op("The team", None, 200),
-        InviteUser => op(
-            "Invite someone (single-use link, 7 days)",
-            Some(object(
-                &["email", "role"],
-                json!({ "email": string(), "role": { "enum": ["owner", "dispatcher", "technician", "viewer"] } }),
-            )),
-            201,
-        ),
-        UpdateUser => op(
-            "Change a user's role or deactivate them (If-Match)",
-            Some(object(
-                &[],
-                json!({ "role": { "enum": ["owner", "dispatcher", "technician", "viewer"] }, "active": { "type": "boolean" } }),
-            )),
-            200,
-        ),
-        UnlockUser => op("Clear a user's failed sign-ins", None, 204),
-        GetSettings => op("Company settings", None, 200),
-        UpdateSettings => op(
-            "Change company settings (If-Match)",
-            Some(object(
-                &[],
-                json!({
-                    "name": string(), "currency": string(), "time_zone": string(), "locale": string(),
-                    "email": nullable_string(), "phone": nullable_string(), "address": nullable_string(),
-                    "mfa_required": { "type": "boolean" },
-                    "default_tax_rate_ppm": { "type": "integer", "minimum": 0, "maximum": 1_000_000 },
-                    "rounding": { "enum": ["per_line", "per_document"] },
-                    "invoice_prefix": string(),
-                    "payment_terms_days": { "type": "integer", "minimum": 0, "maximum": 365 },
-                    "brand_color": { "type": "string", "pattern": "^#[0-9a-fA-F]{6}$" },
-                }),
-            )),
-            200,
-        ),
-        ListAudit => op("The audit trail, newest first (filters, cursor)", None, 200),
-        VerifyAudit => op(
-            "Recompute the audit hash chain; the first broken link",
-            None,
-            200,
-        ),
-        ListCustomers => op(
-            "Customers by name; search with q (name, email, phone)",
-            None,
-            200,
-        ),
-        CreateCustomer => op(
-            "Create a customer (Idempotency-Key)",
-            Some(customer_fields(&["name"])),
-            201,
-        ),
-        GetCustomer => op("A customer with its sites", None, 200),
-        UpdateCustomer => op(
-            "Change a customer (If-Match)",
-            Some(customer_fields(&[])),
-            200,
-        ),
-        ArchiveCustomer => op("Archive a customer (If-Match)", None, 204),
-        CreateSite => op(
-            "Add a service site to a customer",
-            Some(site_fields(&["line1"])),
-            201,
-        ),
-        UpdateSite => op("Change a site (If-Match)", Some(site_fields(&[])), 200),
-        ListJobs => op(
-            "Jobs, newest first (status, technician, customer, created range, cursor)",
-            None,
-            200,
-        ),
-        CreateJob => op(
-            "Create a job at a customer's site (Idempotency-Key)",
-            Some(job_fields(&["customer_id", "title"], true)),
-            201,
-        ),
-        GetJob => op("A job with its notes", None, 200),
-        UpdateJob => op(
-            "Change a job (If-Match; technicians: items only)",
-            Some(job_fields(&[], false)),
-            200,
-        ),
-        SetJobStatus => op(
-            "Move a job through its status machine (If-Match)",
-            Some(object(
-                &["status"],
-                json!({ "status": { "enum": ["requested", "scheduled", "in_progress", "completed", "on_hold", "cancelled"] } }),
-            )),
-            200,
-        ),
-        AddJobNote => op(
-            "Add a note to a job",
-            Some(object(&["text"], json!({ "text": string() }))),
-            201,
-        ),
-        JobTimeline => op("Everything that happened to a job", None, 200),
-        CreateVisits => op(
-            "Book a visit, or a recurring series, for a job (409 on double-booking)",
-            Some(object(
-                &["start", "end"],
-                json!({
-                    "start": time(), "end": time(), "technician_ids": strings(),
-                    "allow_conflict": { "type": "boolean" },
-                    "recurrence": object(&["frequency"], json!({
-                        "frequency": { "enum": ["daily", "weekly", "monthly"] },
-                        "interval": { "type": "integer", "minimum": 1 },
-                        "until": time(),
-                        "count": { "type": "integer", "minimum": 1, "maximum": 366 },
-                    })),
-                }),
-            )),
-            201,
-        ),
-        ListVisits => op(
-            "Visits in a time range (from, to; technician, job)",
-            None,
-            200,
-        ),
-        UpdateVisit => op(
-            "Move a visit or change its technicians (If-Match)",
-            Some(object(
-                &[],
-                json!({ "start": time(), "end": time(), "technician_ids": strings(), "allow_conflict": { "type": "boolean" } }),
-            )),
-            200,
-        ),
-        DeleteVisit => op("Take a visit off the calendar (If-Match)", None, 204),
-        ListQuotes => op("Quotes, newest first (status, customer, cursor)", None, 200),
-        CreateQuote => op(
-            "Draft a quote (Idempotency-Key)",
-            Some(quote_fields(&["title"], true)),
-            201,
-        ),
-        GetQuote => op("A quote, priced per option", None, 200),
-        UpdateQuote => op(
-            "Change a draft quote (If-Match)",
-            Some(quote_fields(&[], false)),
-            200,
-        ),
-        DeleteQuote => op("Delete a never-sent draft quote (If-Match)", None, 204),
-        PreviewQuote => op(
-            "Price a change to a quote without saving it: the editor's live totals",
-            Some(quote_fields(&[], false)),
-            200,
-        ),
-        PreviewInvoice => op(
-            "Price a change to a draft invoice without saving it",
-            Some(invoice_fields(false)),
-            200,
-        ),
-        SendQuote => op("Send a draft quote (If-Match)", None, 200),
-        ReviseQuote => op(
-            "Take a quote back to draft to change it (If-Match)",
-            None,
-            200,
-        ),
-        AcceptQuote => op(
-            "Record the customer's acceptance: option, extras, signer (If-Match)",
-            Some(object(
-                &["signer_name"],
-                json!({ "option": nullable_string(), "signer_name": string(),
-                        "optional_lines": { "type": "array", "items": { "type": "integer", "minimum": 0 } } }),
-            )),
-            200,
-        ),
-        DeclineQuote => op("Record that the customer declined (If-Match)", None, 200),
-        ConvertQuote => op(
-            "Turn an accepted quote into a job (if it has none) and a draft invoice (If-Match)",
-            None,
-            201,
-        ),
-        ListInvoices => op(
-            "Invoices and credit notes, newest first (status, customer, kind, job, cursor)",
-            None,
-            200,
-        ),
-        CreateInvoice => op(
-            "Draft an invoice, blank or for a job (Idempotency-Key)",
-            Some(invoice_fields(true)),
-            201,
-        ),
-        GetInvoice => op(
-            "An invoice with its payments, balance and status",
-            None,
-            200,
-        ),
-        UpdateInvoice => op(
-            "Change a draft invoice (If-Match)",
-            Some(invoice_fields(false)),
-            200,
-        ),
-        DeleteInvoice => op("Delete a draft invoice (If-Match)", None, 204),
-        IssueInvoice => op(
-            "Issue a draft: the next gapless number (If-Match)",
-            None,
-            200,
-        ),
-        VoidInvoice => op(
-            "Void an issued invoice that keeps no money (If-Match)",
-            None,
-            200,
-        ),
-        RecordPayment => op(
-            "Record a payment or refund (If-Match, Idempotency-Key)",
-            Some(object(
-                &["amount", "method"],
-                json!({ "kind": { "enum": ["payment", "refund"] }, "amount": integer("minor units"),
-                        "method": { "enum": ["card", "cash", "check", "bank", "other"] },
-                        "reference": nullable_string() }),
-            )),
-            201,
-        ),
-        CreditInvoice => op(
-            "Reverse a paid invoice with a credit note (If-Match)",
-            None,
-            201,
-        ),
-        ShareQuote | ShareInvoice => op(
-            "Make a link that shows the document to its customer: token and /s/{token} URL, \
-             answered once",
-            Some(object(
-                &[],
-                json!({ "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 365 } }),
-            )),
-            201,
-        ),
-        RevokeShareLink => op("Revoke a share link (If-Match)", None, 204),
-        OpenApi => op("This description", None, 200),
-        Mcp => op(
-            "Model Context Protocol (Streamable HTTP, JSON-RPC 2.0): the tool catalogue, with \
-             a personal access token or Access JWT; answers application/json",
-            Some(object(
-                &["jsonrpc"],
-                json!({ "jsonrpc": string(), "id": {}, "method": string(), "params": { "type": "object" } }),
-            )),
-            200,
-        ),
-        TelegramWebhook => op(
-            "Telegram Bot API webhook (X-Telegram-Bot-Api-Secret-Token); 404 unless configured",
-            None,
-            200,
-        ),
-        SmsWebhook => op(
-            "Twilio inbound SMS webhook (X-Twilio-Signature, form-encoded); 404 unless configured",
-            None,
-            200,
-        ),
-        StripeWebhook => op(
-            "Stripe webhook (Stripe-Signature): records a paid Checkout Session once; 404 unless configured",
-            None,
-            200,
-        ),
-        SharePage => op("The customer's page of a shared quote or invoice (HTML)", None, 200),
-        ShareAccept => op(
-            "The customer accepts a shared quote: form option, extra, signer_name (HTML, 303)",
-            None,
-            303,
-        ),
-        ShareDecline => op("The customer declines a shared quote: form reason (HTML, 303)", None, 303),
-        SharePay => op("The customer pays a shared invoice: 303 to Stripe Checkout", None, 303),
-        ListLinks => op("Your linked Telegram chats and phone numbers", None, 200),
-        CreateLinkCode => op(
-            "A one-time code (15 minutes) to link a Telegram chat or phone: send /link CODE",
-            None,
-            201,
-        ),
-        DeleteLink => op("Unlink one of your chats or phone numbers", None, 204),
-        McpResourceMetadata => op(
-            "OAuth 2.0 Protected Resource Metadata (RFC 9728) of /mcp",
-            None,
-            200,
-        ),
-        // Pages are not part of the API and not in the document (`router::PAGES`).
-        Page(_) => op("Dashboard page (HTML)", None, 200),
-    }
+    fn header(name: &str, required: bool, description: &str) -> Value {
+        json!({ "name": name, "in": "header", "required": required, "description": description,
+                "schema": { "type": "string" } })
     }
 
     /// The whole OpenAPI 3.1 document.
     pub fn document(version: &str) -> Value {
         let mut paths = Map::new();
-        // operationId must be unique; a route served at two paths gets a numbered second id.
-        let mut seen: Vec<String> = Vec::new();
-        for entry in ROUTES {
-            let mut item = Map::new();
-            let parameters: Vec<Value> = entry
-            .pattern
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
-            .collect();
-            for (method, route, guard) in entry.methods {
-                let described = describe(*route);
-                let mut operation_id = format!("{route:?}");
-                let repeats = seen.iter().filter(|id| **id == operation_id).count();
-                seen.push(operation_id.clone());
-                if repeats > 0 {
-                    operation_id = format!("{operation_id}{}", repeats + 1);
-                }
-                let mut operation = json!({
-                    "operationId": operation_id,
-                    "summary": described.summary,
-                    "parameters": parameters,
-                    "responses": {
-                        described.success.to_string(): { "description": "Success" },
-                        "default": {
-                            "description": "An error (RFC 9457)",
-                            "content": { PROBLEM_JSON: { "schema": { "$ref": "#/components/schemas/Problem" } } },
-                        },
-                    },
-                });
-                if let Some(body) = described.body {
-                    operation["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": body } } });
-                }
-                operation["security"] = match guard {
-                    Guard::Public => json!([]),
-                    Guard::Operator => json!([{ "operatorToken": [] }]),
-                    _ => {
-                        json!([{ "session": [] }, { "accessToken": [] }, { "cloudflareAccess": [] }])
-                    }
-                };
-                if let Guard::Needs(permission) = guard {
-                    operation["x-permission"] = json!(permission);
-                }
-                item.insert(method.to_ascii_lowercase(), operation);
+        for decl in ROUTES {
+            let op = operation(decl.route);
+            let path_params: Vec<&str> = decl
+                .pattern
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                .collect();
+            let mut parameters: Vec<Value> = path_params
+                .iter()
+                .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+                .collect();
+            parameters.extend(op.query.iter().cloned());
+            if op.if_match {
+                parameters.push(header(
+                    "If-Match",
+                    true,
+                    "The version read, as its ETag (\"3\"): the change applies only to that version",
+                ));
             }
-            paths.insert(entry.pattern.to_owned(), Value::Object(item));
+            if op.idempotent {
+                parameters.push(header(
+                    "Idempotency-Key",
+                    false,
+                    "A retry with the same key answers the first result instead of doing it twice",
+                ));
+            }
+            if let Some(name) = op.secret_header {
+                parameters.push(header(name, true, "The provider's signature or secret"));
+            }
+            let mut responses = Map::new();
+            responses.insert(op.success.to_string(), success(&op));
+            for (status, why) in error_statuses(&op, decl.guard, !path_params.is_empty()) {
+                let mut answer = json!({ "description": why, "content": problem(&op) });
+                if status == 429 {
+                    answer["headers"] =
+                        json!({ "Retry-After": { "schema": { "type": "integer" } } });
+                }
+                responses.insert(status.to_string(), answer);
+            }
+            responses.insert(
+                "default".into(),
+                json!({ "description": "An error (RFC 9457)", "content": problem(&op) }),
+            );
+            let mut operation = json!({
+                "operationId": format!("{:?}", decl.route),
+                "summary": op.summary,
+                "tags": [tag(decl.pattern)],
+                "parameters": parameters,
+                "responses": responses,
+            });
+            if let Some((media, schema)) = &op.body {
+                operation["requestBody"] =
+                    json!({ "required": true, "content": { *media: { "schema": schema } } });
+            }
+            operation["security"] = match decl.guard {
+                Guard::Public => json!([]),
+                Guard::Operator => json!([{ "operatorToken": [] }]),
+                _ => json!([{ "session": [] }, { "accessToken": [] }, { "cloudflareAccess": [] }]),
+            };
+            if let Guard::Needs(permission) = decl.guard {
+                operation["x-permission"] = json!(permission);
+            }
+            let item = paths
+                .entry(decl.pattern.to_owned())
+                .or_insert_with(|| json!({}));
+            item[decl.method.to_ascii_lowercase()] = operation;
         }
+        let tags: Vec<Value> = TAGS.iter().map(|name| json!({ "name": name })).collect();
         json!({
             "openapi": "3.1.0",
-            "info": { "title": "fieldworker", "version": version },
+            "info": {
+                "title": "fieldworker",
+                "version": version,
+                "description": "The back office of a trades business: customers, jobs and visits, \
+                    quotes and invoices, the team. Each company has its own host; every record \
+                    carries a version that writes name in If-Match.",
+            },
+            "servers": [{ "url": "/" }],
+            "tags": tags,
             "paths": paths,
             "components": {
-                "schemas": {
-                    "Problem": {
-                        "type": "object",
-                        "required": ["type", "title", "status"],
-                        "properties": {
-                            "type": string(), "title": string(), "status": { "type": "integer" },
-                            "detail": string(), "instance": string(), "request_id": string(),
-                            "errors": { "type": "array", "items": object(&["field", "message"], json!({ "field": string(), "message": string() })) },
-                        },
-                    },
-                },
+                "schemas": super::schemas::components(),
                 "securitySchemes": {
                     "session": { "type": "apiKey", "in": "cookie", "name": "fw_session" },
                     "accessToken": { "type": "http", "scheme": "bearer" },
@@ -607,11 +250,11 @@ mod build {
 mod tests {
     use super::*;
     use crate::http::router::ROUTES;
-    use serde_json::json;
+    use serde_json::{json, Value};
     use std::collections::BTreeSet;
 
     #[test]
-    fn the_served_document_is_the_one_the_route_table_builds() {
+    fn the_served_document_is_the_one_the_route_declarations_build() {
         let built = document(crate::VERSION);
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/openapi.json");
         if std::env::var_os("FIELDWORKER_WRITE_OPENAPI").is_some() {
@@ -619,7 +262,7 @@ mod tests {
             std::fs::write(path, text).unwrap();
             return;
         }
-        let served: serde_json::Value = serde_json::from_str(DOCUMENT).unwrap();
+        let served: Value = serde_json::from_str(DOCUMENT).unwrap();
         assert!(
             served == built,
             "src/http/openapi.json is stale: run FIELDWORKER_WRITE_OPENAPI=1 cargo test --lib openapi"
@@ -642,28 +285,106 @@ mod tests {
             .collect();
         let routed: BTreeSet<(String, String)> = ROUTES
             .iter()
-            .flat_map(|e| {
-                e.methods
-                    .iter()
-                    .map(|(m, _, _)| (m.to_string(), e.pattern.to_string()))
-            })
+            .map(|d| (d.method.to_owned(), d.pattern.to_owned()))
             .collect();
         assert_eq!(described, routed);
     }
 
+    /// Every `$ref` in `value`.
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    out.push(target.clone());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
     #[test]
-    fn every_operation_has_a_summary_and_path_parameters_are_declared() {
+    fn every_operation_is_complete_and_every_reference_resolves() {
         let doc = document("test");
+        let mut ids = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, operation) in item.as_object().unwrap() {
+                let here = format!("{method} {path}");
+                assert!(!operation["summary"].as_str().unwrap().is_empty(), "{here}");
                 assert!(
-                    !operation["summary"].as_str().unwrap().is_empty(),
-                    "{method} {path}"
+                    ids.insert(operation["operationId"].as_str().unwrap().to_owned()),
+                    "{here}"
                 );
-                let declared = operation["parameters"].as_array().unwrap().len();
-                assert_eq!(declared, path.matches('{').count(), "{method} {path}");
+                let parameters = operation["parameters"].as_array().unwrap();
+                let in_path = parameters.iter().filter(|p| p["in"] == "path").count();
+                assert_eq!(in_path, path.matches('{').count(), "{here}");
+                let responses = operation["responses"].as_object().unwrap();
+                assert!(responses.contains_key("default"), "{here}");
+                assert!(
+                    responses
+                        .keys()
+                        .any(|s| s.starts_with('2') || s.starts_with('3') || s == "500"),
+                    "{here}"
+                );
+                if path.starts_with("/api/v1/") && *method != "get" && path != "/api/v1/auth/login"
+                {
+                    assert!(
+                        responses.contains_key("401") || operation["security"] == json!([]),
+                        "{here}"
+                    );
+                }
             }
         }
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for target in found {
+            let name = target.strip_prefix("#/components/schemas/").unwrap();
+            assert!(doc["components"]["schemas"].get(name).is_some(), "{target}");
+        }
+    }
+
+    #[test]
+    fn lists_declare_their_query_and_writes_their_headers() {
+        let doc = document("test");
+        let jobs = &doc["paths"]["/api/v1/jobs"]["get"]["parameters"];
+        let names: Vec<&str> = jobs
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"status") && names.contains(&"cursor") && names.contains(&"limit"),
+            "{names:?}"
+        );
+        let patch = &doc["paths"]["/api/v1/jobs/{id}"]["patch"];
+        assert!(patch["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "If-Match" && p["required"] == true));
+        assert!(patch["responses"].get("412").is_some() && patch["responses"].get("428").is_some());
+        let create = &doc["paths"]["/api/v1/customers"]["post"];
+        assert!(create["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "Idempotency-Key"));
+        assert_eq!(
+            create["responses"]["201"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Customer"
+        );
+        let share = &doc["paths"]["/s/{token}/accept"]["post"];
+        assert!(share["requestBody"]["content"]
+            .get("application/x-www-form-urlencoded")
+            .is_some());
+        assert!(
+            doc["paths"]["/s/{token}"]["get"]["responses"]["200"]["content"]
+                .get("text/html")
+                .is_some()
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::http::api::invoices::InvoiceEntity;
 use crate::http::api::jobs;
 use crate::http::api::quotes::QuoteEntity;
 use crate::http::api::visits::VisitEntity;
+use crate::http::query::Query;
 use crate::http::router::{Matched, Route};
 use crate::write::{Entity, Sql, Store};
 
@@ -25,7 +26,9 @@ pub fn reads(req: &Request, matched: &Matched) -> Vec<Sql> {
         Route::UpdateJob | Route::SetJobStatus | Route::AddJobNote | Route::CreateVisits => {
             jobs::JobEntity::load(id())
         }
-        Route::ListJobs => jobs::list_reads(req, None).unwrap_or_default(),
+        Route::ListJobs => jobs::JobsQuery::parse(&req.inner().url())
+            .map(|query| jobs::list_reads(&query, None))
+            .unwrap_or_default(),
         Route::UpdateVisit | Route::DeleteVisit => VisitEntity::load(id()),
         Route::UpdateSite => SiteEntity::load(id()),
         Route::GetQuote

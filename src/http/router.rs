@@ -1,97 +1,10 @@
 //! The route table: the only place URL paths appear. Pure, so matching is tested on the host
 //! and the table can be compared with the published API description.
 
+use crate::domain::auth::permissions::Permission;
 use crate::error::AppError;
 
-use crate::domain::auth::permissions::Permission;
-
-/// Every endpoint the Worker serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    Health,
-    OpsSelfcheck,
-    OpsPanic,
-    OpsClock,
-    OpsCreateOwner,
-    Login,
-    LoginMfa,
-    Logout,
-    AcceptInvite,
-    Me,
-    MfaEnroll,
-    MfaConfirm,
-    MfaDisable,
-    ChangePassword,
-    ListTokens,
-    CreateToken,
-    RevokeToken,
-    ListUsers,
-    InviteUser,
-    UpdateUser,
-    UnlockUser,
-    GetSettings,
-    UpdateSettings,
-    ListAudit,
-    VerifyAudit,
-    ListCustomers,
-    CreateCustomer,
-    GetCustomer,
-    UpdateCustomer,
-    ArchiveCustomer,
-    CreateSite,
-    UpdateSite,
-    ListJobs,
-    CreateJob,
-    GetJob,
-    UpdateJob,
-    SetJobStatus,
-    AddJobNote,
-    JobTimeline,
-    ListVisits,
-    CreateVisits,
-    UpdateVisit,
-    DeleteVisit,
-    // Money: quotes, invoices, payments.
-    ListQuotes,
-    CreateQuote,
-    GetQuote,
-    UpdateQuote,
-    DeleteQuote,
-    SendQuote,
-    PreviewQuote,
-    PreviewInvoice,
-    ReviseQuote,
-    AcceptQuote,
-    DeclineQuote,
-    ConvertQuote,
-    ListInvoices,
-    CreateInvoice,
-    GetInvoice,
-    UpdateInvoice,
-    DeleteInvoice,
-    IssueInvoice,
-    VoidInvoice,
-    RecordPayment,
-    CreditInvoice,
-    ShareQuote,
-    ShareInvoice,
-    RevokeShareLink,
-    OpenApi,
-    Mcp,
-    McpResourceMetadata,
-    TelegramWebhook,
-    SmsWebhook,
-    StripeWebhook,
-    SharePage,
-    ShareAccept,
-    ShareDecline,
-    SharePay,
-    ListLinks,
-    CreateLinkCode,
-    DeleteLink,
-    /// A dashboard page or asset (`PAGES`), served by `http::pages`.
-    Page(Page),
-}
+pub use super::routes::{Route, ROUTES};
 
 /// The dashboard's pages: server-rendered HTML for people in a browser. A page's guard is the
 /// one its API routes need; a visitor who is not signed in is sent to sign in, not given a 401.
@@ -134,400 +47,129 @@ pub enum Guard {
     Member,
 }
 
-/// One path pattern and the methods it answers. `{name}` segments capture a parameter.
-pub struct RouteEntry {
+/// One method on one path pattern, and who may call it. `{name}` segments capture a parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteDecl {
+    pub method: &'static str,
     pub pattern: &'static str,
-    pub methods: &'static [(&'static str, Route, Guard)],
+    pub route: Route,
+    pub guard: Guard,
 }
 
 use Guard::*;
 use Permission::*;
 
-pub const ROUTES: &[RouteEntry] = &[
-    RouteEntry {
-        pattern: "/healthz",
-        methods: &[("GET", Route::Health, Public)],
-    },
-    RouteEntry {
-        pattern: "/api/v1/openapi.json",
-        methods: &[("GET", Route::OpenApi, Public)],
-    },
-    RouteEntry {
-        pattern: "/mcp",
-        methods: &[("POST", Route::Mcp, Public)],
-    },
-    // RFC 9728: the metadata of the protected resource `/mcp`, at the root and path-suffixed.
-    RouteEntry {
-        pattern: "/.well-known/oauth-protected-resource",
-        methods: &[("GET", Route::McpResourceMetadata, Public)],
-    },
-    RouteEntry {
-        pattern: "/.well-known/oauth-protected-resource/mcp",
-        methods: &[("GET", Route::McpResourceMetadata, Public)],
-    },
-    RouteEntry {
-        pattern: "/webhooks/telegram",
-        methods: &[("POST", Route::TelegramWebhook, Public)],
-    },
-    RouteEntry {
-        pattern: "/webhooks/sms",
-        methods: &[("POST", Route::SmsWebhook, Public)],
-    },
-    RouteEntry {
-        pattern: "/webhooks/stripe",
-        methods: &[("POST", Route::StripeWebhook, Public)],
-    },
-    // The customer's pages behind a share link: the token is the credential.
-    RouteEntry {
-        pattern: "/s/{token}",
-        methods: &[("GET", Route::SharePage, Public)],
-    },
-    RouteEntry {
-        pattern: "/s/{token}/accept",
-        methods: &[("POST", Route::ShareAccept, Public)],
-    },
-    RouteEntry {
-        pattern: "/s/{token}/decline",
-        methods: &[("POST", Route::ShareDecline, Public)],
-    },
-    RouteEntry {
-        pattern: "/s/{token}/pay",
-        methods: &[("POST", Route::SharePay, Public)],
-    },
-    RouteEntry {
-        pattern: "/ops/selfcheck",
-        methods: &[("POST", Route::OpsSelfcheck, Operator)],
-    },
-    RouteEntry {
-        pattern: "/ops/panic",
-        methods: &[("POST", Route::OpsPanic, Operator)],
-    },
-    RouteEntry {
-        pattern: "/ops/clock",
-        methods: &[("POST", Route::OpsClock, Operator)],
-    },
-    RouteEntry {
-        pattern: "/ops/owners",
-        methods: &[("POST", Route::OpsCreateOwner, Operator)],
-    },
-    RouteEntry {
-        pattern: "/api/v1/auth/login",
-        methods: &[("POST", Route::Login, Public)],
-    },
-    RouteEntry {
-        pattern: "/api/v1/auth/login/mfa",
-        methods: &[("POST", Route::LoginMfa, Public)],
-    },
-    RouteEntry {
-        pattern: "/api/v1/auth/logout",
-        methods: &[("POST", Route::Logout, SignedIn)],
-    },
-    RouteEntry {
-        pattern: "/api/v1/auth/invites/accept",
-        methods: &[("POST", Route::AcceptInvite, Public)],
-    },
-    RouteEntry {
-        pattern: "/api/v1/me",
-        methods: &[("GET", Route::Me, SignedIn)],
-    },
-    RouteEntry {
-        pattern: "/api/v1/me/mfa/enroll",
-        methods: &[("POST", Route::MfaEnroll, SignedIn)],
-    },
-    RouteEntry {
-        pattern: "/api/v1/me/mfa/confirm",
-        methods: &[("POST", Route::MfaConfirm, SignedIn)],
-    },
-    RouteEntry {
-        pattern: "/api/v1/me/mfa/disable",
-        methods: &[("POST", Route::MfaDisable, Member)],
-    },
-    RouteEntry {
-        pattern: "/api/v1/me/password",
-        methods: &[("POST", Route::ChangePassword, Member)],
-    },
-    RouteEntry {
-        pattern: "/api/v1/me/links",
-        methods: &[
-            ("GET", Route::ListLinks, Member),
-            ("POST", Route::CreateLinkCode, Member),
-        ],
-    },
-    RouteEntry {
-        pattern: "/api/v1/me/links/{id}",
-        methods: &[("DELETE", Route::DeleteLink, Member)],
-    },
-    RouteEntry {
-        pattern: "/api/v1/tokens",
-        methods: &[
-            ("GET", Route::ListTokens, Member),
-            ("POST", Route::CreateToken, Member),
-        ],
-    },
-    RouteEntry {
-        pattern: "/api/v1/tokens/{id}",
-        methods: &[("DELETE", Route::RevokeToken, Member)],
-    },
-    RouteEntry {
-        pattern: "/api/v1/users",
-        methods: &[("GET", Route::ListUsers, Needs(ViewUsers))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/users/invites",
-        methods: &[("POST", Route::InviteUser, Needs(ManageUsers))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/users/{id}",
-        methods: &[("PATCH", Route::UpdateUser, Needs(ManageUsers))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/users/{id}/unlock",
-        methods: &[("POST", Route::UnlockUser, Needs(ManageUsers))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/settings",
-        methods: &[
-            ("GET", Route::GetSettings, Needs(ViewSettings)),
-            ("PATCH", Route::UpdateSettings, Needs(ManageSettings)),
-        ],
-    },
-    RouteEntry {
-        pattern: "/api/v1/audit",
-        methods: &[("GET", Route::ListAudit, Needs(ViewAudit))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/audit/verify",
-        methods: &[("GET", Route::VerifyAudit, Needs(ViewAudit))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/customers",
-        methods: &[
-            ("GET", Route::ListCustomers, Needs(ViewRecords)),
-            ("POST", Route::CreateCustomer, Needs(ManageRecords)),
-        ],
-    },
-    RouteEntry {
-        pattern: "/api/v1/customers/{id}",
-        methods: &[
-            ("GET", Route::GetCustomer, Needs(ViewRecords)),
-            ("PATCH", Route::UpdateCustomer, Needs(ManageRecords)),
-            ("DELETE", Route::ArchiveCustomer, Needs(ManageRecords)),
-        ],
-    },
-    RouteEntry {
-        pattern: "/api/v1/customers/{id}/sites",
-        methods: &[("POST", Route::CreateSite, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/sites/{id}",
-        methods: &[("PATCH", Route::UpdateSite, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/jobs",
-        methods: &[
-            ("GET", Route::ListJobs, Needs(ViewRecords)),
-            ("POST", Route::CreateJob, Needs(ManageRecords)),
-        ],
-    },
-    RouteEntry {
-        pattern: "/api/v1/jobs/{id}",
-        methods: &[
-            ("GET", Route::GetJob, Needs(ViewRecords)),
-            ("PATCH", Route::UpdateJob, Needs(WorkOnJobs)),
-        ],
-    },
-    RouteEntry {
-        pattern: "/api/v1/jobs/{id}/status",
-        methods: &[("POST", Route::SetJobStatus, Needs(WorkOnJobs))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/jobs/{id}/notes",
-        methods: &[("POST", Route::AddJobNote, Needs(WorkOnJobs))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/jobs/{id}/timeline",
-        methods: &[("GET", Route::JobTimeline, Needs(ViewRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/jobs/{id}/visits",
-        methods: &[("POST", Route::CreateVisits, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/visits",
-        methods: &[("GET", Route::ListVisits, Needs(ViewRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/visits/{id}",
-        methods: &[
-            // Technicians may move their own visits (the handler checks whose).
-            ("PATCH", Route::UpdateVisit, Needs(WorkOnJobs)),
-            ("DELETE", Route::DeleteVisit, Needs(ManageRecords)),
-        ],
-    },
-    // Money: read by whoever may see money (not technicians), written by record managers.
-    RouteEntry {
-        pattern: "/api/v1/quotes",
-        methods: &[
-            ("GET", Route::ListQuotes, Needs(ViewMoney)),
-            ("POST", Route::CreateQuote, Needs(ManageRecords)),
-        ],
-    },
-    RouteEntry {
-        pattern: "/api/v1/quotes/{id}",
-        methods: &[
-            ("GET", Route::GetQuote, Needs(ViewMoney)),
-            ("PATCH", Route::UpdateQuote, Needs(ManageRecords)),
-            ("DELETE", Route::DeleteQuote, Needs(ManageRecords)),
-        ],
-    },
-    RouteEntry {
-        pattern: "/api/v1/quotes/{id}/preview",
-        methods: &[("POST", Route::PreviewQuote, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/invoices/{id}/preview",
-        methods: &[("POST", Route::PreviewInvoice, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/quotes/{id}/send",
-        methods: &[("POST", Route::SendQuote, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/quotes/{id}/revise",
-        methods: &[("POST", Route::ReviseQuote, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/quotes/{id}/accept",
-        methods: &[("POST", Route::AcceptQuote, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/quotes/{id}/decline",
-        methods: &[("POST", Route::DeclineQuote, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/quotes/{id}/convert",
-        methods: &[("POST", Route::ConvertQuote, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/invoices",
-        methods: &[
-            ("GET", Route::ListInvoices, Needs(ViewMoney)),
-            ("POST", Route::CreateInvoice, Needs(ManageRecords)),
-        ],
-    },
-    RouteEntry {
-        pattern: "/api/v1/invoices/{id}",
-        methods: &[
-            ("GET", Route::GetInvoice, Needs(ViewMoney)),
-            ("PATCH", Route::UpdateInvoice, Needs(ManageRecords)),
-            ("DELETE", Route::DeleteInvoice, Needs(ManageRecords)),
-        ],
-    },
-    RouteEntry {
-        pattern: "/api/v1/invoices/{id}/issue",
-        methods: &[("POST", Route::IssueInvoice, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/invoices/{id}/void",
-        methods: &[("POST", Route::VoidInvoice, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/invoices/{id}/payments",
-        methods: &[("POST", Route::RecordPayment, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/invoices/{id}/credit-note",
-        methods: &[("POST", Route::CreditInvoice, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/quotes/{id}/share",
-        methods: &[("POST", Route::ShareQuote, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/invoices/{id}/share",
-        methods: &[("POST", Route::ShareInvoice, Needs(ManageRecords))],
-    },
-    RouteEntry {
-        pattern: "/api/v1/share-links/{id}",
-        methods: &[("DELETE", Route::RevokeShareLink, Needs(ManageRecords))],
-    },
-];
-
 /// The dashboard, apart from the API table so the API description and the permission matrix
 /// stay about the API. Matched after `ROUTES`.
-pub const PAGES: &[RouteEntry] = &[
-    RouteEntry {
+pub const PAGES: &[RouteDecl] = &[
+    RouteDecl {
+        method: "GET",
         pattern: "/",
-        methods: &[("GET", Route::Page(Page::Home), Member)],
+        route: Route::Page(Page::Home),
+        guard: Member,
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/login",
-        methods: &[("GET", Route::Page(Page::SignIn), Public)],
+        route: Route::Page(Page::SignIn),
+        guard: Public,
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/invite/{token}",
-        methods: &[("GET", Route::Page(Page::AcceptInvite), Public)],
+        route: Route::Page(Page::AcceptInvite),
+        guard: Public,
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/mfa",
-        methods: &[("GET", Route::Page(Page::Mfa), SignedIn)],
+        route: Route::Page(Page::Mfa),
+        guard: SignedIn,
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/schedule",
-        methods: &[("GET", Route::Page(Page::Schedule), Needs(ViewRecords))],
+        route: Route::Page(Page::Schedule),
+        guard: Needs(ViewRecords),
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/jobs",
-        methods: &[("GET", Route::Page(Page::Jobs), Needs(ViewRecords))],
+        route: Route::Page(Page::Jobs),
+        guard: Needs(ViewRecords),
     },
     // Before `/jobs/{id}`, which would otherwise take "new" for an id.
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/jobs/new",
-        methods: &[("GET", Route::Page(Page::NewJob), Needs(ManageRecords))],
+        route: Route::Page(Page::NewJob),
+        guard: Needs(ManageRecords),
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/jobs/{id}",
-        methods: &[("GET", Route::Page(Page::Job), Needs(ViewRecords))],
+        route: Route::Page(Page::Job),
+        guard: Needs(ViewRecords),
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/customers",
-        methods: &[("GET", Route::Page(Page::Customers), Needs(ViewRecords))],
+        route: Route::Page(Page::Customers),
+        guard: Needs(ViewRecords),
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/money",
-        methods: &[("GET", Route::Page(Page::Money), Needs(ViewMoney))],
+        route: Route::Page(Page::Money),
+        guard: Needs(ViewMoney),
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/quotes/{id}",
-        methods: &[("GET", Route::Page(Page::Quote), Needs(ViewMoney))],
+        route: Route::Page(Page::Quote),
+        guard: Needs(ViewMoney),
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/invoices/{id}",
-        methods: &[("GET", Route::Page(Page::Invoice), Needs(ViewMoney))],
+        route: Route::Page(Page::Invoice),
+        guard: Needs(ViewMoney),
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/customers/new",
-        methods: &[("GET", Route::Page(Page::NewCustomer), Needs(ManageRecords))],
+        route: Route::Page(Page::NewCustomer),
+        guard: Needs(ManageRecords),
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/customers/{id}",
-        methods: &[("GET", Route::Page(Page::Customer), Needs(ViewRecords))],
+        route: Route::Page(Page::Customer),
+        guard: Needs(ViewRecords),
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/team",
-        methods: &[("GET", Route::Page(Page::Team), Needs(ViewUsers))],
+        route: Route::Page(Page::Team),
+        guard: Needs(ViewUsers),
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/settings",
-        methods: &[("GET", Route::Page(Page::Settings), Member)],
+        route: Route::Page(Page::Settings),
+        guard: Member,
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/audit",
-        methods: &[("GET", Route::Page(Page::Audit), Needs(ViewAudit))],
+        route: Route::Page(Page::Audit),
+        guard: Needs(ViewAudit),
     },
-    RouteEntry {
+    RouteDecl {
+        method: "GET",
         pattern: "/assets/{file}",
-        methods: &[("GET", Route::Page(Page::Asset), Public)],
+        route: Route::Page(Page::Asset),
+        guard: Public,
     },
 ];
 
@@ -558,39 +200,35 @@ pub enum Dispatch {
     },
 }
 
-/// Finds the route for `method` and `path`. `HEAD` is served wherever `GET` is.
+/// Finds the route for `method` and `path`. `HEAD` is served wherever `GET` is. The first
+/// pattern that matches the path decides; its methods are the ones declared with it.
 pub fn dispatch(method: &str, path: &str) -> Result<Dispatch, AppError> {
-    let Some((entry, params)) = ROUTES
-        .iter()
-        .chain(PAGES)
-        .find_map(|entry| match_pattern(entry.pattern, path).map(|params| (entry, params)))
+    let table = || ROUTES.iter().chain(PAGES);
+    let Some((pattern, params)) =
+        table().find_map(|d| match_pattern(d.pattern, path).map(|params| (d.pattern, params)))
     else {
         return Err(AppError::not_found_route(path));
     };
+    let same_path = || table().filter(move |d| d.pattern == pattern);
     let lookup = if method == "HEAD" { "GET" } else { method };
-    if let Some((_, route, guard)) = entry.methods.iter().find(|(m, _, _)| *m == lookup) {
+    if let Some(decl) = same_path().find(|d| d.method == lookup) {
         return Ok(Dispatch::Handle(Matched {
-            route: *route,
-            guard: *guard,
+            route: decl.route,
+            guard: decl.guard,
             params,
         }));
     }
-    let allowed = allowed_methods(entry);
+    let mut allowed: Vec<&'static str> = same_path().map(|d| d.method).collect();
+    if allowed.contains(&"GET") {
+        allowed.push("HEAD");
+    }
+    allowed.push("OPTIONS");
     if method == "OPTIONS" {
         return Ok(Dispatch::Options {
             allow: allowed.join(", "),
         });
     }
     Err(AppError::method_not_allowed(method, &allowed))
-}
-
-fn allowed_methods(entry: &RouteEntry) -> Vec<&'static str> {
-    let mut allowed: Vec<&'static str> = entry.methods.iter().map(|(m, _, _)| *m).collect();
-    if allowed.contains(&"GET") {
-        allowed.push("HEAD");
-    }
-    allowed.push("OPTIONS");
-    allowed
 }
 
 /// Matches `path` against `pattern` segment by segment; `{name}` captures one non-empty,
@@ -615,6 +253,104 @@ fn match_pattern(pattern: &'static str, path: &str) -> Option<Vec<(&'static str,
             _ => return None,
         }
     }
+}
+
+/// Declares every route (see `routes.rs`): each line is
+/// `Name: METHOD "/path/{param}", guard, QueryType => api|own handler-expression, description;`.
+/// It makes the `Route` enum (plus `Page`), the `ROUTES` table, `route` (the guarded `api`
+/// handlers, also what tools call), `route_own` (the `own` handlers, before any guard) and on
+/// the host `operation` (the description of each route). `bind(...)` names the variables the
+/// handler expressions use: the request, `Env`, `Context`, `RequestCtx`, `Matched`, a closure
+/// giving the principal, and the parsed query.
+#[macro_export]
+macro_rules! routes {
+    (
+        bind($req:ident, $env:ident, $ctx:ident, $rctx:ident, $matched:ident, $me:ident, $query:ident);
+        $( $name:ident : $method:ident $path:literal, $guard:expr, $q:ty
+            => $mode:ident $run:expr, $doc:expr; )*
+    ) => {
+        /// Every endpoint the Worker serves.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Route {
+            $( $name, )*
+            /// A dashboard page or asset (`router::PAGES`), served by `http::pages`.
+            Page($crate::http::router::Page),
+        }
+
+        /// The API's routes, in matching order (before the dashboard's `PAGES`).
+        pub const ROUTES: &[$crate::http::router::RouteDecl] = &[
+            $( $crate::http::router::RouteDecl {
+                method: stringify!($method),
+                pattern: $path,
+                route: Route::$name,
+                guard: $guard,
+            }, )*
+        ];
+
+        /// Whether `route` authenticates itself (`own`), so no guard runs before it.
+        pub fn is_own(route: Route) -> bool {
+            match route {
+                $( Route::$name => $crate::routes!(@is_own $mode), )*
+                Route::Page(_) => true,
+            }
+        }
+
+        /// Runs an `own` route's handler.
+        pub(crate) async fn route_own(
+            $req: worker::Request,
+            $env: &worker::Env,
+            $ctx: &worker::Context,
+            $rctx: &$crate::http::RequestCtx,
+            $matched: &$crate::http::router::Matched,
+        ) -> $crate::error::AppResult<worker::Response> {
+            match $matched.route {
+                $( Route::$name => $crate::routes!(@own $mode $run), )*
+                Route::Page(_) => Err($crate::error::AppError::internal("pages are served apart")),
+            }
+        }
+
+        /// Runs the handler of a matched `api` route whose guard `principal` passed (none for
+        /// public and operator routes), after parsing its query. Tools call this too.
+        pub(crate) async fn route(
+            $req: worker::Request,
+            $env: &worker::Env,
+            $rctx: &$crate::http::RequestCtx,
+            $matched: &$crate::http::router::Matched,
+            principal: Option<&$crate::http::auth::Principal>,
+        ) -> $crate::error::AppResult<worker::Response> {
+            // Guarded routes always have a principal; handlers rely on it.
+            let $me = || {
+                principal.ok_or_else(|| {
+                    $crate::error::AppError::internal("guarded route without principal")
+                })
+            };
+            match $matched.route {
+                $( Route::$name => $crate::routes!(@api $mode $req $query $q; $run), )*
+                Route::Page(_) => Err($crate::error::AppError::internal("not reachable from a tool")),
+            }
+        }
+
+        /// What the API description says about `route`.
+        #[cfg(not(target_arch = "wasm32"))]
+        pub fn operation(route: Route) -> $crate::http::openapi::spec::Operation {
+            match route {
+                $( Route::$name => ($doc).query::<$q>(), )*
+                Route::Page(_) => $crate::http::openapi::spec::op("Dashboard page").html(200),
+            }
+        }
+    };
+    (@is_own own) => { true };
+    (@is_own api) => { false };
+    (@own own $run:expr) => { $run };
+    (@own api $run:expr) => { Err($crate::error::AppError::internal("a guarded route")) };
+    (@api own $req:ident $query:ident $q:ty; $run:expr) => {
+        Err($crate::error::AppError::internal("not reachable from a tool"))
+    };
+    (@api api $req:ident $query:ident $q:ty; $run:expr) => {{
+        #[allow(unused_variables)]
+        let $query = <$q as $crate::http::query::Query>::parse(&$req.inner().url())?;
+        $run
+    }};
 }
 
 #[cfg(test)]
@@ -684,25 +420,40 @@ mod tests {
         assert_eq!(route_of("GET", "/jobs/42"), Route::Page(Page::Job));
         assert_eq!(route_of("HEAD", "/assets/app.js"), Route::Page(Page::Asset));
         assert_eq!(dispatch("POST", "/jobs").unwrap_err().status(), 405);
-        for entry in PAGES {
-            assert!(!entry.pattern.starts_with("/api/"), "{}", entry.pattern);
-            for (method, _, _) in entry.methods {
-                assert_eq!(*method, "GET", "pages only read; writes go through the API");
-            }
+        for decl in PAGES {
+            assert!(!decl.pattern.starts_with("/api/"), "{}", decl.pattern);
+            assert_eq!(
+                decl.method, "GET",
+                "pages only read; writes go through the API"
+            );
         }
     }
 
     #[test]
-    fn every_pattern_is_unique_and_every_method_is_upper_case() {
-        let mut patterns: Vec<_> = ROUTES.iter().chain(PAGES).map(|r| r.pattern).collect();
-        patterns.sort_unstable();
-        patterns.dedup();
-        assert_eq!(patterns.len(), ROUTES.len() + PAGES.len());
-        for entry in ROUTES.iter().chain(PAGES) {
-            assert!(entry.pattern.starts_with('/'));
-            for (method, _, _) in entry.methods {
-                assert_eq!(*method, method.to_ascii_uppercase());
-            }
+    fn every_method_and_path_is_declared_once_in_upper_case() {
+        let mut pairs: Vec<_> = ROUTES
+            .iter()
+            .chain(PAGES)
+            .map(|d| (d.method, d.pattern))
+            .collect();
+        let declared = pairs.len();
+        pairs.sort_unstable();
+        pairs.dedup();
+        assert_eq!(pairs.len(), declared);
+        for decl in ROUTES.iter().chain(PAGES) {
+            assert!(decl.pattern.starts_with('/'));
+            assert_eq!(decl.method, decl.method.to_ascii_uppercase());
         }
+    }
+
+    #[test]
+    fn a_path_declared_apart_from_its_siblings_still_lists_them_all() {
+        // `/api/v1/customers/{id}` answers three methods declared on three lines.
+        assert_eq!(
+            dispatch("OPTIONS", "/api/v1/customers/1").unwrap(),
+            Dispatch::Options {
+                allow: "GET, PATCH, DELETE, HEAD, OPTIONS".to_owned()
+            }
+        );
     }
 }

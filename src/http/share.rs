@@ -33,7 +33,8 @@ use crate::views::share::{
 use crate::views::url::{origin, query_pairs};
 use crate::write::{self, Change, Refusal};
 
-/// Misses (unknown tokens) allowed per IP in a window, before 429s.
+/// Misses (unknown tokens) allowed per IP in a window, before 429s; the Worker variable
+/// `SHARE_MISS_LIMIT` sets another (a load test or a fuzz run from one address).
 const MISS_LIMIT: u32 = 20;
 const MISS_WINDOW_SECS: u64 = 600;
 const MAX_FORM: usize = 16 * 1024;
@@ -168,7 +169,12 @@ async fn open(
     let nonce = new_nonce()?;
     let token = matched.param("token").unwrap_or_default().to_owned();
     let seen = misses(env, rctx).await;
-    if seen >= MISS_LIMIT {
+    let limit = env
+        .var("SHARE_MISS_LIMIT")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(MISS_LIMIT);
+    if seen >= limit {
         let page = message_page(
             &plain_company(),
             "Too many attempts",

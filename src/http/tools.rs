@@ -7,7 +7,8 @@ use worker::{console_log, Env, Headers, Method, Request, RequestInit, Response};
 
 use crate::http::auth::{authorize, Principal};
 use crate::http::router::{dispatch, Dispatch};
-use crate::http::{route, RequestCtx};
+use crate::http::routes::route;
+use crate::http::RequestCtx;
 use crate::tools::Tool;
 
 /// What came of a tool call.

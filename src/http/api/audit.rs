@@ -1,7 +1,7 @@
 //! Reading and verifying the audit trail (owners).
 
 use serde_json::{json, Value};
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::db::{self, audit};
 use crate::domain::audit::{
@@ -9,60 +9,49 @@ use crate::domain::audit::{
 };
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
+use crate::http::query::{Limit, Positive, Time};
 use crate::http::{clock, respond, seal};
 use crate::views::audit::audit_event_view;
-use crate::views::url::{parse_limit, query_pairs};
 
 const MAX_LIMIT: i64 = 500;
 /// Rows read per query while verifying.
 const VERIFY_PAGE: i64 = 1_000;
 
-/// `GET /api/v1/audit?action=&entity=&entity_id=&actor_id=&since=&cursor=&limit=`: newest
-/// first; `next_cursor` continues the listing.
-pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
-    let mut filter = audit::Filter {
-        limit: 50,
-        ..audit::Filter::default()
-    };
-    for (key, value) in query_pairs(&req.inner().url()) {
-        match key.as_str() {
-            "action" => filter.action = Some(value),
-            "entity" => filter.entity = Some(value),
-            "entity_id" => filter.entity_id = Some(value),
-            "actor_id" => filter.actor_id = Some(value),
-            "since" => {
-                // Parsed, not sliced (a multi-byte character once panicked here), and written
-                // back in the stored form so the comparison is of like with like.
-                let at = Millis::parse_rfc3339(&value).ok_or_else(|| {
-                    AppError::invalid_field(
-                        "since",
-                        "since must be an RFC 3339 UTC time such as 2026-11-23T10:00:00Z.",
-                    )
-                })?;
-                filter.since = Some(at.to_rfc3339());
-            }
-            "cursor" => {
-                filter.before_seq = Some(value.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(
-                    || {
-                        AppError::invalid_field(
-                            "cursor",
-                            "cursor must be a next_cursor from a previous page.",
-                        )
-                    },
-                )?)
-            }
-            "limit" => filter.limit = parse_limit(&value, MAX_LIMIT)?,
-            other => {
-                return Err(AppError::bad_request(format!(
-                    "Unknown query parameter {other:?}."
-                )))
-            }
-        }
+crate::query! {
+    /// `GET /api/v1/audit`'s filters and page.
+    pub struct AuditQuery {
+        /// Only this action, e.g. `job.created`.
+        action: Option<String>,
+        /// Only this kind of record, e.g. `job`.
+        entity: Option<String>,
+        /// Only this record.
+        entity_id: Option<String>,
+        /// Only what this user did.
+        actor_id: Option<String>,
+        /// Only what happened at or after this time.
+        since: Option<Time>,
+        /// The `next_cursor` of the previous page.
+        cursor: Option<Positive>,
+        /// Events per page.
+        limit: Limit<50, MAX_LIMIT>,
     }
+}
+
+/// `GET /api/v1/audit`: newest first; `next_cursor` continues the listing.
+pub async fn list(query: AuditQuery, env: &Env) -> AppResult<Response> {
+    let filter = audit::Filter {
+        action: query.action,
+        entity: query.entity,
+        entity_id: query.entity_id,
+        actor_id: query.actor_id,
+        // Parsed, not sliced (a multi-byte character once panicked here), and written back in
+        // the stored form so the comparison is of like with like.
+        since: query.since.map(Time::stored),
+        before_seq: query.cursor.map(|c| c.0),
+        limit: query.limit.0,
+    };
     let rows = audit::recent(&db::database(env)?, &filter).await?;
-    let next_cursor = (rows.len() as i64 == filter.limit)
-        .then(|| rows.last().map(|r| r.seq.to_string()))
-        .flatten();
+    let next_cursor = query.limit.next_cursor(&rows, |r| r.seq.to_string());
     let events: Vec<_> = rows.iter().map(audit_event_view).collect();
     respond::json(
         200,
@@ -73,24 +62,19 @@ pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
 /// How many of the newest rows verification covers at least when it starts from an anchor.
 const VERIFY_WINDOW: i64 = 5_000;
 
+crate::query! {
+    pub struct VerifyQuery {
+        /// Verify from the first row instead of from the newest anchor.
+        full: Option<bool>,
+    }
+}
+
 /// `GET /api/v1/audit/verify[?full=true]`: seals what is pending, then checks the chain from
 /// the newest anchor at least `VERIFY_WINDOW` rows back (from the first row with `full=true`,
 /// or when there is none), checks the newest anchor against the trail, and reports the
 /// sealer's lag. An intact chain's tip becomes the next anchor.
-pub async fn verify(req: &Request, env: &Env) -> AppResult<Response> {
-    let mut full = false;
-    for (key, value) in query_pairs(&req.inner().url()) {
-        match (key.as_str(), value.as_str()) {
-            ("full", "true") => full = true,
-            ("full", "false") => full = false,
-            ("full", _) => return Err(AppError::invalid_field("full", "full is true or false.")),
-            (other, _) => {
-                return Err(AppError::bad_request(format!(
-                    "Unknown query parameter {other:?}."
-                )))
-            }
-        }
-    }
+pub async fn verify(query: VerifyQuery, env: &Env) -> AppResult<Response> {
+    let full = query.full.unwrap_or(false);
     let Some(keying) = seal::keying(env) else {
         return Err(AppError::unavailable(
             "The audit trail cannot be verified: its key (AUDIT_KEY) is not configured.",

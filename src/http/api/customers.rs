@@ -13,12 +13,12 @@ use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, json_bytes, parse_json, MAX_JSON_BODY};
+use crate::http::query::{Cursor, Limit};
 use crate::http::router::Matched;
 use crate::http::{idempotency, prefetch};
 use crate::http::{respond, RequestCtx};
 use crate::sql;
 use crate::views::customers::{customer_audit, customer_view, site_audit, site_view};
-use crate::views::url::{parse_limit, query_pairs};
 use crate::write::{self, Change, Entity, Results, Sql};
 
 const DEFAULT_LIMIT: i64 = 50;
@@ -66,37 +66,25 @@ crate::row_entity!(
     site_view,
 );
 
-/// `GET /api/v1/customers?q=&archived=&limit=&cursor=`: by name, then id.
-pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
-    let mut pattern = None;
-    let mut archived = false;
-    let mut limit = DEFAULT_LIMIT;
-    let mut after = None;
-    for (key, value) in query_pairs(&req.inner().url()) {
-        match key.as_str() {
-            "q" => pattern = search_pattern(&value),
-            "archived" => {
-                archived = match value.as_str() {
-                    "true" => true,
-                    "false" => false,
-                    _ => {
-                        return Err(AppError::invalid_field(
-                            "archived",
-                            "archived is true or false.",
-                        ))
-                    }
-                }
-            }
-            "limit" => limit = parse_limit(&value, MAX_LIMIT)?,
-            "cursor" => after = Some(cursor::decode(&value)?),
-            other => {
-                return Err(AppError::bad_request(format!(
-                    "Unknown query parameter {other:?}."
-                )))
-            }
-        }
+crate::query! {
+    /// `GET /api/v1/customers`'s search and page.
+    pub struct CustomersQuery {
+        /// Part of a name, company, email or phone number (digits only for a phone).
+        q: Option<String>,
+        /// Archived customers instead of current ones.
+        archived: Option<bool>,
+        /// The `next_cursor` of the previous page.
+        cursor: Option<Cursor>,
+        /// Customers per page.
+        limit: Limit<DEFAULT_LIMIT, MAX_LIMIT>,
     }
-    let (after_name, after_id) = after.unzip();
+}
+
+/// `GET /api/v1/customers`: by name, then id.
+pub async fn list(query: CustomersQuery, env: &Env) -> AppResult<Response> {
+    let pattern = query.q.as_deref().and_then(search_pattern);
+    let archived = query.archived.unwrap_or(false);
+    let (after_name, after_id) = Cursor::split(query.cursor);
     let rows: Vec<CustomerRow> = db::all(
         &db::database(env)?,
         store::SELECT_PAGE,
@@ -105,13 +93,13 @@ pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
             db::opt_text(pattern.as_deref()),
             db::opt_text(after_name.as_deref()),
             db::opt_text(after_id.as_deref()),
-            db::int(limit),
+            db::int(query.limit.0),
         ],
     )
     .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| cursor::encode(&r.name, &r.id)))
-        .flatten();
+    let next_cursor = query
+        .limit
+        .next_cursor(&rows, |r| cursor::encode(&r.name, &r.id));
     let customers: Vec<_> = rows.iter().map(|r| customer_view(r, None)).collect();
     respond::json(
         200,

@@ -27,6 +27,7 @@ use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_bytes, MAX_JSON_BODY};
 use crate::http::idempotency;
+use crate::http::query::{Cursor, InvoiceKind, Limit};
 use crate::http::router::Matched;
 use crate::http::{prefetch, respond, RequestCtx};
 use crate::sql;
@@ -35,7 +36,6 @@ use crate::views::money::{
     invoice_audit, invoice_priced, invoice_status, invoice_summary, invoice_view, payment_view,
     stored_account,
 };
-use crate::views::url::{parse_limit, query_pairs};
 use crate::write::{self, Change, Created, Entity, Refusal, Results, Sql, Store};
 
 const DEFAULT_LIMIT: i64 = 50;
@@ -166,71 +166,48 @@ fn check_days(days: i64) -> AppResult<i64> {
         .map_err(|message| AppError::invalid_field("payment_terms_days", message))
 }
 
-/// `GET /api/v1/invoices?status=&customer=&kind=&job=&cursor=&limit=`, newest first. `status`
-/// is the shown one (`paid`, `overdue`, … as derived now).
-pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
-    let mut status = None;
-    let mut customer = None;
-    let mut kind = None;
-    let mut job = None;
-    let mut after = None;
-    let mut limit = DEFAULT_LIMIT;
-    for (key, value) in query_pairs(&req.inner().url()) {
-        match key.as_str() {
-            "status" => {
-                status = Some(
-                    InvoiceStatus::parse(&value)
-                        .map(InvoiceStatus::as_str)
-                        .ok_or_else(|| {
-                            AppError::invalid_field(
-                                "status",
-                                "One of draft, issued, partially_paid, paid, overdue, void.",
-                            )
-                        })?,
-                )
-            }
-            "kind" => {
-                kind = Some(match value.as_str() {
-                    "invoice" | "credit_note" => value,
-                    _ => {
-                        return Err(AppError::invalid_field(
-                            "kind",
-                            "One of invoice, credit_note.",
-                        ))
-                    }
-                })
-            }
-            "customer" => customer = Some(value),
-            "job" => job = Some(value),
-            "cursor" => after = Some(cursor::decode(&value)?),
-            "limit" => limit = parse_limit(&value, MAX_LIMIT)?,
-            other => {
-                return Err(AppError::bad_request(format!(
-                    "Unknown query parameter {other:?}."
-                )))
-            }
-        }
+crate::query! {
+    /// `GET /api/v1/invoices`'s filters and page.
+    pub struct InvoicesQuery {
+        /// Only invoices in this shown status (`paid`, `overdue`, … as derived now).
+        status: Option<InvoiceStatus>,
+        /// Only this customer's invoices.
+        customer: Option<String>,
+        /// Only invoices, or only credit notes.
+        kind: Option<InvoiceKind>,
+        /// Only this job's invoices.
+        job: Option<String>,
+        /// The `next_cursor` of the previous page.
+        cursor: Option<Cursor>,
+        /// Invoices per page.
+        limit: Limit<DEFAULT_LIMIT, MAX_LIMIT>,
     }
+}
+
+/// `GET /api/v1/invoices`: invoices and credit notes, newest first; `status` is the shown one.
+pub async fn list(query: InvoicesQuery, env: &Env) -> AppResult<Response> {
+    let status = query.status.map(InvoiceStatus::as_str);
+    let kind = query.kind.map(InvoiceKind::as_str);
+    let (after_at, after_id) = Cursor::split(query.cursor);
     let now = now();
-    let (after_at, after_id) = after.unzip();
     let rows: Vec<InvoiceRow> = db::all(
         &db::database(env)?,
         store::SELECT_PAGE,
         &[
             db::opt_text(status),
-            db::opt_text(customer.as_deref()),
-            db::opt_text(kind.as_deref()),
-            db::opt_text(job.as_deref()),
+            db::opt_text(query.customer.as_deref()),
+            db::opt_text(kind),
+            db::opt_text(query.job.as_deref()),
             db::opt_text(after_at.as_deref()),
             db::opt_text(after_id.as_deref()),
-            db::int(limit),
+            db::int(query.limit.0),
             db::text(&now.to_rfc3339()),
         ],
     )
     .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| cursor::encode(&r.created_at, &r.id)))
-        .flatten();
+    let next_cursor = query
+        .limit
+        .next_cursor(&rows, |r| cursor::encode(&r.created_at, &r.id));
     let invoices = rows
         .iter()
         .map(|r| invoice_summary(r, now))

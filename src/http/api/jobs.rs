@@ -12,20 +12,19 @@ use crate::domain::cursor;
 use crate::domain::jobs::{
     parse_note, technician_may_change, Job, JobChanges, JobStatus, Priority,
 };
-use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::api::{event, if_match, new_id, now, with_etag};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, json_bytes, parse_json, MAX_JSON_BODY};
 use crate::http::idempotency;
 use crate::http::prefetch;
+use crate::http::query::{Cursor, Limit, Positive, Time};
 use crate::http::router::Matched;
 use crate::http::{respond, RequestCtx};
 use crate::sql;
 use crate::views::audit::timeline_entry;
 use crate::views::jobs::{job_audit, job_view, note_view};
-use crate::views::url::{parse_limit, query_pairs};
-use crate::write::{self, Change, Entity, Param, Results, Sql};
+use crate::write::{self, Change, Entity, Results, Sql};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -104,99 +103,60 @@ pub(crate) async fn check_assignable(database: &D1Database, ids: &[String]) -> A
     }
 }
 
-/// The page `GET /api/v1/jobs?status=&technician=&customer=&created_from=&created_before=
-/// &cursor=&limit=&number=` reads; technicians see their own work, whatever they ask for
-/// (`own`: their id).
-pub fn list_reads(req: &Request, own: Option<&str>) -> AppResult<Vec<Sql>> {
-    let mut status = None;
-    let mut technician = None;
-    let mut customer = None;
-    let mut from = None;
-    let mut before = None;
-    let mut after = None;
-    let mut limit = DEFAULT_LIMIT;
-    let mut number = None;
-    let time = |field: &str, value: &str| {
-        Millis::parse_rfc3339(value)
-            .map(Millis::to_rfc3339)
-            .ok_or_else(|| {
-                AppError::invalid_field(field, format!("{field} must be an RFC 3339 time."))
-            })
-    };
-    for (key, value) in query_pairs(&req.inner().url()) {
-        match key.as_str() {
-            "status" => {
-                status = Some(
-                    JobStatus::parse(&value)
-                        .map(JobStatus::as_str)
-                        .ok_or_else(|| {
-                            AppError::invalid_field(
-                        "status",
-                        "One of requested, scheduled, in_progress, completed, on_hold, cancelled.",
-                    )
-                        })?,
-                )
-            }
-            "technician" => technician = Some(value),
-            "customer" => customer = Some(value),
-            "created_from" => from = Some(time("created_from", &value)?),
-            "created_before" => before = Some(time("created_before", &value)?),
-            "cursor" => after = Some(cursor::decode(&value)?),
-            "limit" => limit = parse_limit(&value, MAX_LIMIT)?,
-            "number" => {
-                number = Some(
-                    value
-                        .parse::<i64>()
-                        .ok()
-                        .filter(|n| *n >= 1)
-                        .ok_or_else(|| {
-                            AppError::invalid_field("number", "number must be a job number.")
-                        })?,
-                )
-            }
-            other => {
-                return Err(AppError::bad_request(format!(
-                    "Unknown query parameter {other:?}."
-                )))
-            }
-        }
+crate::query! {
+    /// `GET /api/v1/jobs`'s filters and page.
+    pub struct JobsQuery {
+        /// Only jobs in this status.
+        status: Option<JobStatus>,
+        /// Only jobs assigned to this user (technicians always see their own).
+        technician: Option<String>,
+        /// Only this customer's jobs.
+        customer: Option<String>,
+        /// Only jobs created at or after this time.
+        created_from: Option<Time>,
+        /// Only jobs created before this time.
+        created_before: Option<Time>,
+        /// The job with this number.
+        number: Option<Positive>,
+        /// The `next_cursor` of the previous page.
+        cursor: Option<Cursor>,
+        /// Jobs per page.
+        limit: Limit<DEFAULT_LIMIT, MAX_LIMIT>,
     }
-    if let Some(own) = own {
-        technician = Some(own.to_owned());
-    }
-    let (after_at, after_id) = after.unzip();
-    Ok(vec![sql!(
-        store::SELECT_PAGE,
-        status,
-        technician,
-        customer,
-        from,
-        before,
-        after_at,
-        after_id,
-        limit,
-        number
-    )])
 }
 
-/// `GET /api/v1/jobs?…`: newest first, one page (see [`list_reads`]).
+/// The page `GET /api/v1/jobs` reads; technicians see their own work, whatever they ask for
+/// (`own`: their id).
+pub fn list_reads(query: &JobsQuery, own: Option<&str>) -> Vec<Sql> {
+    let technician = own.map(str::to_owned).or_else(|| query.technician.clone());
+    let (after_at, after_id) = Cursor::split(query.cursor.clone());
+    vec![sql!(
+        store::SELECT_PAGE,
+        query.status.map(JobStatus::as_str),
+        technician,
+        query.customer.clone(),
+        query.created_from.map(Time::stored),
+        query.created_before.map(Time::stored),
+        after_at,
+        after_id,
+        query.limit.0,
+        query.number.map(|n| n.0)
+    )]
+}
+/// `GET /api/v1/jobs`: newest first, one page (see [`list_reads`]).
 pub async fn list(
-    req: &Request,
+    query: &JobsQuery,
     env: &Env,
     rctx: &RequestCtx,
     principal: &Principal,
 ) -> AppResult<Response> {
     let own = is_technician(principal).then_some(principal.user.id.as_str());
-    let reads = list_reads(req, own)?;
-    let limit = match reads.first().and_then(|r| r.params.get(7)) {
-        Some(Param::Int(limit)) => *limit,
-        _ => DEFAULT_LIMIT,
-    };
+    let reads = list_reads(query, own);
     let store = D1Store::from_env(env)?;
     let rows: Vec<PageRow> = prefetch::read(&store, &rctx.ahead, reads).await?.rows(0)?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| cursor::encode(&r.created_at, &r.id)))
-        .flatten();
+    let next_cursor = query
+        .limit
+        .next_cursor(&rows, |r| cursor::encode(&r.created_at, &r.id));
     // The views come rendered (see `store::SELECT_PAGE`): the page is put together as text.
     let views: Vec<&str> = rows.iter().map(|r| r.view.as_str()).collect();
     let body = format!(

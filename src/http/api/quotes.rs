@@ -22,6 +22,7 @@ use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_bytes, MAX_JSON_BODY};
 use crate::http::idempotency;
+use crate::http::query::{Cursor, Limit};
 use crate::http::router::Matched;
 use crate::http::{prefetch, respond, RequestCtx};
 use crate::sql;
@@ -30,7 +31,6 @@ use crate::views::money::{
     acceptance_audit, invoice_audit, option_totals, quote_audit, quote_priced, quote_summary,
     quote_view,
 };
-use crate::views::url::{parse_limit, query_pairs};
 use crate::write::{self, Change, Entity, Results, Sql, Store};
 
 const DEFAULT_LIMIT: i64 = 50;
@@ -188,55 +188,41 @@ async fn change_of(
     Ok((current, changes))
 }
 
-/// `GET /api/v1/quotes?status=&customer=&cursor=&limit=`, newest first. `status` is the shown
-/// status (a sent quote past its date is `expired`).
-pub async fn list(req: &Request, env: &Env) -> AppResult<Response> {
-    let mut status = None;
-    let mut customer = None;
-    let mut after = None;
-    let mut limit = DEFAULT_LIMIT;
-    for (key, value) in query_pairs(&req.inner().url()) {
-        match key.as_str() {
-            "status" => {
-                status = Some(
-                    QuoteStatus::parse(&value)
-                        .map(QuoteStatus::as_str)
-                        .ok_or_else(|| {
-                            AppError::invalid_field(
-                                "status",
-                                "One of draft, sent, viewed, accepted, declined, expired.",
-                            )
-                        })?,
-                )
-            }
-            "customer" => customer = Some(value),
-            "cursor" => after = Some(cursor::decode(&value)?),
-            "limit" => limit = parse_limit(&value, MAX_LIMIT)?,
-            other => {
-                return Err(AppError::bad_request(format!(
-                    "Unknown query parameter {other:?}."
-                )))
-            }
-        }
+crate::query! {
+    /// `GET /api/v1/quotes`'s filters and page.
+    pub struct QuotesQuery {
+        /// Only quotes in this shown status (a sent quote past its date is `expired`).
+        status: Option<QuoteStatus>,
+        /// Only this customer's quotes.
+        customer: Option<String>,
+        /// The `next_cursor` of the previous page.
+        cursor: Option<Cursor>,
+        /// Quotes per page.
+        limit: Limit<DEFAULT_LIMIT, MAX_LIMIT>,
     }
+}
+
+/// `GET /api/v1/quotes`: newest first; `status` is the shown one.
+pub async fn list(query: QuotesQuery, env: &Env) -> AppResult<Response> {
+    let status = query.status.map(QuoteStatus::as_str);
+    let (after_at, after_id) = Cursor::split(query.cursor);
     let now = now();
-    let (after_at, after_id) = after.unzip();
     let rows: Vec<QuoteRow> = db::all(
         &db::database(env)?,
         store::SELECT_PAGE,
         &[
             db::opt_text(status),
-            db::opt_text(customer.as_deref()),
+            db::opt_text(query.customer.as_deref()),
             db::opt_text(after_at.as_deref()),
             db::opt_text(after_id.as_deref()),
-            db::int(limit),
+            db::int(query.limit.0),
             db::text(&now.to_rfc3339()),
         ],
     )
     .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| cursor::encode(&r.created_at, &r.id)))
-        .flatten();
+    let next_cursor = query
+        .limit
+        .next_cursor(&rows, |r| cursor::encode(&r.created_at, &r.id));
     let quotes = rows
         .iter()
         .map(|r| quote_summary(r, now))

@@ -18,10 +18,10 @@ use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, json_bytes, parse_json, MAX_JSON_BODY};
 use crate::http::idempotency;
+use crate::http::query::{Required, Time};
 use crate::http::router::Matched;
 use crate::http::{prefetch, respond, RequestCtx};
 use crate::sql;
-use crate::views::url::query_pairs;
 use crate::write::{self, Change, Refusal, Results, Store};
 
 const MAX_LIST: i64 = 500;
@@ -201,45 +201,33 @@ fn booked(status: u16, rows: &[VisitRow]) -> AppResult<Response> {
     respond::json(status, &json!({ "visits": views }))
 }
 
-/// `GET /api/v1/visits?from=&to=&technician=&job=`: by start time; technicians see their own.
-pub async fn list(req: &Request, env: &Env, principal: &Principal) -> AppResult<Response> {
-    let mut from = None;
-    let mut to = None;
-    let mut technician = None;
-    let mut job = None;
-    let time = |field: &str, value: &str| {
-        Millis::parse_rfc3339(value).ok_or_else(|| {
-            AppError::invalid_field(field, format!("{field} must be an RFC 3339 time."))
-        })
-    };
-    for (key, value) in query_pairs(&req.inner().url()) {
-        match key.as_str() {
-            "from" => from = Some(time("from", &value)?),
-            "to" => to = Some(time("to", &value)?),
-            "technician" => technician = Some(value),
-            "job" => job = Some(value),
-            other => {
-                return Err(AppError::bad_request(format!(
-                    "Unknown query parameter {other:?}."
-                )))
-            }
-        }
+crate::query! {
+    /// `GET /api/v1/visits`'s range and filters.
+    pub struct VisitsQuery {
+        /// The start of the range.
+        from: Required<Time>,
+        /// The end of the range: after `from`, at most 62 days later.
+        to: Required<Time>,
+        /// Only this user's visits (technicians always see their own).
+        technician: Option<String>,
+        /// Only this job's visits.
+        job: Option<String>,
     }
-    let (Some(from), Some(to)) = (from, to) else {
-        return Err(AppError::invalid_field(
-            "from",
-            "Give the range: from and to (RFC 3339).",
-        ));
-    };
+}
+
+/// `GET /api/v1/visits`: by start time; technicians see their own.
+pub async fn list(query: VisitsQuery, env: &Env, principal: &Principal) -> AppResult<Response> {
+    let (from, to) = (query.from.get()?.0, query.to.get()?.0);
     if to <= from || to.0 - from.0 > 62 * Millis::DAY {
         return Err(AppError::invalid_field(
             "to",
             "to must be after from, at most 62 days later.",
         ));
     }
-    if principal.role == Role::Technician {
-        technician = Some(principal.user.id.clone());
-    }
+    let technician = match principal.role {
+        Role::Technician => Some(principal.user.id.clone()),
+        _ => query.technician,
+    };
     let rows: Vec<VisitRow> = db::all(
         &db::database(env)?,
         store::SELECT_RANGE,
@@ -247,7 +235,7 @@ pub async fn list(req: &Request, env: &Env, principal: &Principal) -> AppResult<
             db::int(from.0 as i64),
             db::int(to.0 as i64),
             db::opt_text(technician.as_deref()),
-            db::opt_text(job.as_deref()),
+            db::opt_text(query.job.as_deref()),
             db::int(MAX_LIST),
         ],
     )

@@ -1,0 +1,313 @@
+//! Every endpoint, declared once: method, path, guard, query type, handler and description.
+//! The `Route` enum, the route table the router matches, the dispatch to handlers and (on the
+//! host) the OpenAPI document all come from this list (`crate::routes!` in `router.rs`), so
+//! adding an endpoint touches this file and its handler.
+//!
+//! `api` routes pass their guard first (`auth::check`) and are reachable from the tools;
+//! `own` routes authenticate themselves (webhook signatures, share tokens, MCP's own
+//! refusals) and get the execution context to finish work after the response.
+//! The description (the last part) is host-only code: see `openapi::spec`.
+
+#[cfg(not(target_arch = "wasm32"))]
+use super::openapi::spec::*;
+use super::query::NoQuery;
+use super::router::Guard::*;
+use super::{api, health, mcp, ops, share, webhooks};
+use crate::domain::auth::permissions::Permission::*;
+use crate::domain::share_links::DocumentKind;
+
+crate::routes! {
+    bind(req, env, ctx, rctx, matched, me, query);
+
+    Health: GET "/healthz", Public, NoQuery => api health::get(env).await,
+        op("Liveness and schema version (one real D1 query)").ok(200, r("Health"));
+    OpenApi: GET "/api/v1/openapi.json", Public, NoQuery
+        => api Ok(super::respond::json_string(200, super::openapi::DOCUMENT.to_owned())),
+        op("This description").ok(200, any_object());
+    Mcp: POST "/mcp", Public, NoQuery => own mcp::post(req, env, rctx).await,
+        op("Model Context Protocol (Streamable HTTP, JSON-RPC 2.0): the tool catalogue, with \
+            a personal access token or Access JWT")
+            .body(jsonrpc()).ok(200, any_object()).rpc_errors().also(&[202, 401, 403, 406]);
+    // RFC 9728: the metadata of the protected resource `/mcp`, at the root and path-suffixed.
+    McpResourceMetadata: GET "/.well-known/oauth-protected-resource", Public, NoQuery
+        => own mcp::resource_metadata(&req, env),
+        op("OAuth 2.0 Protected Resource Metadata (RFC 9728) of /mcp").ok(200, r("ResourceMetadata"));
+    McpResourceMetadataMcp: GET "/.well-known/oauth-protected-resource/mcp", Public, NoQuery
+        => own mcp::resource_metadata(&req, env),
+        op("OAuth 2.0 Protected Resource Metadata (RFC 9728) of /mcp, path-suffixed")
+            .ok(200, r("ResourceMetadata"));
+    TelegramWebhook: POST "/webhooks/telegram", Public, NoQuery
+        => own webhooks::telegram(req, env, rctx, ctx).await,
+        op("Telegram Bot API webhook (X-Telegram-Bot-Api-Secret-Token); 404 unless configured")
+            .body(any_object()).ok(200, any_object()).secret_header("X-Telegram-Bot-Api-Secret-Token");
+    SmsWebhook: POST "/webhooks/sms", Public, NoQuery
+        => own webhooks::sms(req, env, rctx, ctx).await,
+        op("Twilio inbound SMS webhook (X-Twilio-Signature, form-encoded); 404 unless configured")
+            .form(twilio_form()).xml(200).secret_header("X-Twilio-Signature");
+    StripeWebhook: POST "/webhooks/stripe", Public, NoQuery
+        => own webhooks::stripe(req, env, rctx).await,
+        op("Stripe webhook (Stripe-Signature): records a paid Checkout Session once; 404 unless \
+            configured")
+            .body(any_object()).ok(200, any_object()).secret_header("Stripe-Signature");
+
+    // The customer's pages behind a share link: the token is the credential.
+    SharePage: GET "/s/{token}", Public, NoQuery => own share::view(&req, env, rctx, matched).await,
+        op("The customer's page of a shared quote or invoice").html(200).also(&[404, 410, 429]);
+    ShareAccept: POST "/s/{token}/accept", Public, NoQuery
+        => own share::act(req, env, rctx, matched, share::Action::Accept).await,
+        op("The customer accepts a shared quote: form option, extra, signer_name")
+            .form(share_accept_form()).redirect().html_errors();
+    ShareDecline: POST "/s/{token}/decline", Public, NoQuery
+        => own share::act(req, env, rctx, matched, share::Action::Decline).await,
+        op("The customer declines a shared quote: form reason")
+            .form(share_decline_form()).redirect().html_errors();
+    SharePay: POST "/s/{token}/pay", Public, NoQuery
+        => own share::act(req, env, rctx, matched, share::Action::Pay).await,
+        op("The customer pays a shared invoice: 303 to Stripe Checkout")
+            .form(empty_form()).redirect().html_errors();
+
+    OpsSelfcheck: POST "/ops/selfcheck", Operator, NoQuery => api ops::selfcheck(req, env, rctx).await,
+        op("Operator: write, read back, refuse, delete on D1, KV and R2")
+            .body(object(&["probe"], props(&[("probe", string())]))).ok(200, any_object());
+    OpsPanic: POST "/ops/panic", Operator, NoQuery => api ops::panic(&req, env),
+        op("Operator: panic on purpose, to check recovery").ok(500, r("Problem"));
+    OpsClock: POST "/ops/clock", Operator, NoQuery => api ops::clock(req, env).await,
+        op("Operator, not in production: move the clock forward")
+            .body(object(&["advance_ms"], props(&[("advance_ms", int_min(0))])))
+            .ok(200, any_object());
+    OpsCreateOwner: POST "/ops/owners", Operator, NoQuery => api ops::create_owner(req, env, rctx).await,
+        op("Operator: create an owner")
+            .body(object(&["email", "password"], props(&[("email", string()), ("password", string()), ("name", string())])))
+            .ok(201, r("User"));
+
+    Login: POST "/api/v1/auth/login", Public, NoQuery => api api::session::login(req, env, rctx).await,
+        op("Sign in with email and password: a session, or an MFA challenge")
+            .body(object(&["email", "password"], props(&[("email", string()), ("password", string())])))
+            .ok(200, r("SignIn")).limited();
+    LoginMfa: POST "/api/v1/auth/login/mfa", Public, NoQuery
+        => api api::session::login_mfa(req, env, rctx).await,
+        op("Second sign-in step: a TOTP or recovery code")
+            .body(object(&["challenge"], props(&[("challenge", string()), ("code", string()), ("recovery_code", string())])))
+            .ok(200, r("SignIn")).limited();
+    Logout: POST "/api/v1/auth/logout", SignedIn, NoQuery
+        => api api::session::logout(&req, env, me()?).await,
+        op("End this session").empty();
+    AcceptInvite: POST "/api/v1/auth/invites/accept", Public, NoQuery
+        => api api::session::accept_invite(req, env, rctx).await,
+        op("Accept an invitation and sign in")
+            .body(object(&["token", "name", "password"], props(&[("token", string()), ("name", string()), ("password", string())])))
+            .ok(201, r("SignIn")).limited();
+
+    Me: GET "/api/v1/me", SignedIn, NoQuery => api api::me::get(env, me()?).await,
+        op("Who I am: user, role, permissions").ok(200, r("Me"));
+    MfaEnroll: POST "/api/v1/me/mfa/enroll", SignedIn, NoQuery
+        => api api::me::mfa_enroll(env, rctx, me()?).await,
+        op("Start two-factor enrolment: secret and otpauth URI").ok(200, r("MfaEnrolment"));
+    MfaConfirm: POST "/api/v1/me/mfa/confirm", SignedIn, NoQuery
+        => api api::me::mfa_confirm(req, env, rctx, me()?).await,
+        op("Confirm enrolment with a first code; answers recovery codes once")
+            .body(object(&["code"], props(&[("code", string())]))).ok(200, r("SessionWithRecoveryCodes"));
+    MfaDisable: POST "/api/v1/me/mfa/disable", Member, NoQuery
+        => api api::me::mfa_disable(req, env, rctx, me()?).await,
+        op("Turn two-factor sign-in off")
+            .body(object(&["code"], props(&[("code", string())]))).empty();
+    ChangePassword: POST "/api/v1/me/password", Member, NoQuery
+        => api api::me::change_password(req, env, rctx, me()?).await,
+        op("Change my password (ends my other sessions)")
+            .body(object(&["current_password", "new_password"], props(&[("current_password", string()), ("new_password", string())])))
+            .ok(200, r("Session"));
+    ListLinks: GET "/api/v1/me/links", Member, NoQuery => api api::links::list(env, me()?).await,
+        op("Your linked Telegram chats and phone numbers").ok(200, list_of("links", "Link"));
+    CreateLinkCode: POST "/api/v1/me/links", Member, NoQuery
+        => api api::links::create_code(env, rctx, me()?).await,
+        op("A one-time code (15 minutes) to link a Telegram chat or phone: send /link CODE")
+            .ok(201, r("LinkCode"));
+    DeleteLink: DELETE "/api/v1/me/links/{id}", Member, NoQuery
+        => api api::links::delete(env, rctx, me()?, matched).await,
+        op("Unlink one of your chats or phone numbers").empty();
+
+    ListTokens: GET "/api/v1/tokens", Member, NoQuery => api api::tokens::list(env, me()?).await,
+        op("My personal access tokens").ok(200, list_of("tokens", "Token"));
+    CreateToken: POST "/api/v1/tokens", Member, NoQuery
+        => api api::tokens::create(req, env, rctx, me()?).await,
+        op("Create a personal access token (shown once)")
+            .body(object(&["name"], props(&[("name", string()), ("expires_in_days", int_range(1, 366))])))
+            .ok(201, r("TokenCreated"));
+    RevokeToken: DELETE "/api/v1/tokens/{id}", Member, NoQuery
+        => api api::tokens::revoke(&req, env, rctx, me()?, matched).await,
+        op("Revoke one of my tokens").if_match().empty();
+
+    ListUsers: GET "/api/v1/users", Needs(ViewUsers), NoQuery => api api::users::list(env).await,
+        op("The team").ok(200, list_of("users", "User"));
+    InviteUser: POST "/api/v1/users/invites", Needs(ManageUsers), NoQuery
+        => api api::users::invite(req, env, rctx, me()?).await,
+        op("Invite someone (single-use link, 7 days)")
+            .body(object(&["email", "role"], props(&[("email", string()), ("role", role())])))
+            .ok(201, r("Invite"));
+    UpdateUser: PATCH "/api/v1/users/{id}", Needs(ManageUsers), NoQuery
+        => api api::users::update(req, env, rctx, me()?, matched).await,
+        op("Change a user's role or deactivate them")
+            .body(object(&[], props(&[("role", role()), ("active", boolean())])))
+            .if_match().ok(200, r("User"));
+    UnlockUser: POST "/api/v1/users/{id}/unlock", Needs(ManageUsers), NoQuery
+        => api api::users::unlock(env, rctx, me()?, matched).await,
+        op("Clear a user's failed sign-ins").empty();
+
+    GetSettings: GET "/api/v1/settings", Needs(ViewSettings), NoQuery => api api::settings::get(env).await,
+        op("Company settings").ok(200, r("Settings"));
+    UpdateSettings: PATCH "/api/v1/settings", Needs(ManageSettings), NoQuery
+        => api api::settings::update(req, env, rctx, me()?).await,
+        op("Change company settings").body(settings_fields()).if_match().ok(200, r("Settings"));
+
+    ListAudit: GET "/api/v1/audit", Needs(ViewAudit), api::audit::AuditQuery
+        => api api::audit::list(query, env).await,
+        op("The audit trail, newest first").ok(200, page_of("events", "AuditEvent"));
+    VerifyAudit: GET "/api/v1/audit/verify", Needs(ViewAudit), api::audit::VerifyQuery
+        => api api::audit::verify(query, env).await,
+        op("Seal what is pending and verify the chain from the newest anchor (or the first row)")
+            .ok(200, r("AuditVerification")).also(&[503]);
+
+    ListCustomers: GET "/api/v1/customers", Needs(ViewRecords), api::customers::CustomersQuery
+        => api api::customers::list(query, env).await,
+        op("Customers by name; search with q (name, email, phone)").ok(200, page_of("customers", "Customer"));
+    CreateCustomer: POST "/api/v1/customers", Needs(ManageRecords), NoQuery
+        => api api::customers::create(req, env, rctx, me()?).await,
+        op("Create a customer").body(customer_fields(&["name"])).idempotent().ok(201, r("Customer"));
+    GetCustomer: GET "/api/v1/customers/{id}", Needs(ViewRecords), NoQuery
+        => api api::customers::get(env, rctx, matched).await,
+        op("A customer with its sites").ok(200, r("Customer"));
+    UpdateCustomer: PATCH "/api/v1/customers/{id}", Needs(ManageRecords), NoQuery
+        => api api::customers::update(req, env, rctx, me()?, matched).await,
+        op("Change a customer").body(customer_fields(&[])).if_match().ok(200, r("Customer"));
+    ArchiveCustomer: DELETE "/api/v1/customers/{id}", Needs(ManageRecords), NoQuery
+        => api api::customers::archive(&req, env, rctx, me()?, matched).await,
+        op("Archive a customer").if_match().empty();
+    CreateSite: POST "/api/v1/customers/{id}/sites", Needs(ManageRecords), NoQuery
+        => api api::customers::create_site(req, env, rctx, me()?, matched).await,
+        op("Add a service site to a customer").body(site_fields(&["line1"])).ok(201, r("Site"));
+    UpdateSite: PATCH "/api/v1/sites/{id}", Needs(ManageRecords), NoQuery
+        => api api::customers::update_site(req, env, rctx, me()?, matched).await,
+        op("Change a site").body(site_fields(&[])).if_match().ok(200, r("Site"));
+
+    ListJobs: GET "/api/v1/jobs", Needs(ViewRecords), api::jobs::JobsQuery
+        => api api::jobs::list(&query, env, rctx, me()?).await,
+        op("Jobs, newest first (technicians: their own)").ok(200, page_of("jobs", "Job"));
+    CreateJob: POST "/api/v1/jobs", Needs(ManageRecords), NoQuery
+        => api api::jobs::create(req, env, rctx, me()?).await,
+        op("Create a job at a customer's site")
+            .body(job_fields(&["customer_id", "title"], true)).idempotent().ok(201, r("Job"));
+    GetJob: GET "/api/v1/jobs/{id}", Needs(ViewRecords), NoQuery
+        => api api::jobs::get(env, rctx, me()?, matched).await,
+        op("A job with its notes").ok(200, r("JobWithNotes"));
+    UpdateJob: PATCH "/api/v1/jobs/{id}", Needs(WorkOnJobs), NoQuery
+        => api api::jobs::update(req, env, rctx, me()?, matched).await,
+        op("Change a job (technicians: items only)").body(job_fields(&[], false)).if_match().ok(200, r("Job"));
+    SetJobStatus: POST "/api/v1/jobs/{id}/status", Needs(WorkOnJobs), NoQuery
+        => api api::jobs::set_status(req, env, rctx, me()?, matched).await,
+        op("Move a job through its status machine")
+            .body(object(&["status"], props(&[("status", job_status())]))).if_match().ok(200, r("Job"));
+    AddJobNote: POST "/api/v1/jobs/{id}/notes", Needs(WorkOnJobs), NoQuery
+        => api api::jobs::add_note(req, env, rctx, me()?, matched).await,
+        op("Add a note to a job").body(object(&["text"], props(&[("text", string())]))).ok(201, r("Note"));
+    JobTimeline: GET "/api/v1/jobs/{id}/timeline", Needs(ViewRecords), NoQuery
+        => api api::jobs::timeline(env, rctx, me()?, matched).await,
+        op("Everything that happened to a job").ok(200, list_of("events", "TimelineEvent"));
+    CreateVisits: POST "/api/v1/jobs/{id}/visits", Needs(ManageRecords), NoQuery
+        => api api::visits::create(req, env, rctx, me()?, matched).await,
+        op("Book a visit, or a recurring series, for a job (409 on double-booking)")
+            .body(visit_booking()).ok(201, list_of("visits", "Visit"));
+    ListVisits: GET "/api/v1/visits", Needs(ViewRecords), api::visits::VisitsQuery
+        => api api::visits::list(query, env, me()?).await,
+        op("Visits in a time range (technicians: their own)").ok(200, list_of("visits", "Visit"));
+    // Technicians may move their own visits (the handler checks whose).
+    UpdateVisit: PATCH "/api/v1/visits/{id}", Needs(WorkOnJobs), NoQuery
+        => api api::visits::update(req, env, rctx, me()?, matched).await,
+        op("Move a visit or change its technicians").body(visit_change()).if_match().ok(200, r("Visit"));
+    DeleteVisit: DELETE "/api/v1/visits/{id}", Needs(ManageRecords), NoQuery
+        => api api::visits::delete(&req, env, rctx, me()?, matched).await,
+        op("Take a visit off the calendar").if_match().empty();
+
+    // Money: read by whoever may see money (not technicians), written by record managers.
+    ListQuotes: GET "/api/v1/quotes", Needs(ViewMoney), api::quotes::QuotesQuery
+        => api api::quotes::list(query, env).await,
+        op("Quotes, newest first; status is the shown one (a sent quote past its date is expired)")
+            .ok(200, page_of("quotes", "QuoteSummary"));
+    CreateQuote: POST "/api/v1/quotes", Needs(ManageRecords), NoQuery
+        => api api::quotes::create(req, env, rctx, me()?).await,
+        op("Draft a quote").body(quote_fields(&["title"], true)).idempotent().ok(201, r("Quote"));
+    GetQuote: GET "/api/v1/quotes/{id}", Needs(ViewMoney), NoQuery
+        => api api::quotes::get(env, rctx, matched).await,
+        op("A quote, priced per option").ok(200, r("Quote"));
+    UpdateQuote: PATCH "/api/v1/quotes/{id}", Needs(ManageRecords), NoQuery
+        => api api::quotes::update(req, env, rctx, me()?, matched).await,
+        op("Change a draft quote").body(quote_fields(&[], false)).if_match().ok(200, r("Quote"));
+    DeleteQuote: DELETE "/api/v1/quotes/{id}", Needs(ManageRecords), NoQuery
+        => api api::quotes::delete(&req, env, rctx, me()?, matched).await,
+        op("Delete a never-sent draft quote").if_match().empty();
+    PreviewQuote: POST "/api/v1/quotes/{id}/preview", Needs(ManageRecords), NoQuery
+        => api api::quotes::preview(req, env, matched).await,
+        op("Price a change to a quote without saving it: the editor's live totals")
+            .body(quote_fields(&[], false)).ok(200, r("QuotePreview"));
+    SendQuote: POST "/api/v1/quotes/{id}/send", Needs(ManageRecords), NoQuery
+        => api api::quotes::move_status(&req, env, rctx, me()?, matched, api::quotes::Move::Send).await,
+        op("Send a draft quote").if_match().ok(200, r("Quote"));
+    ReviseQuote: POST "/api/v1/quotes/{id}/revise", Needs(ManageRecords), NoQuery
+        => api api::quotes::move_status(&req, env, rctx, me()?, matched, api::quotes::Move::Revise).await,
+        op("Take a quote back to draft to change it").if_match().ok(200, r("Quote"));
+    AcceptQuote: POST "/api/v1/quotes/{id}/accept", Needs(ManageRecords), NoQuery
+        => api api::quotes::accept(req, env, rctx, me()?, matched).await,
+        op("Record the customer's acceptance: option, extras, signer")
+            .body(acceptance()).if_match().ok(200, r("Quote"));
+    DeclineQuote: POST "/api/v1/quotes/{id}/decline", Needs(ManageRecords), NoQuery
+        => api api::quotes::move_status(&req, env, rctx, me()?, matched, api::quotes::Move::Decline).await,
+        op("Record that the customer declined").if_match().ok(200, r("Quote"));
+    ConvertQuote: POST "/api/v1/quotes/{id}/convert", Needs(ManageRecords), NoQuery
+        => api api::quotes::convert(&req, env, rctx, me()?, matched).await,
+        op("Turn an accepted quote into a job (if it has none) and a draft invoice")
+            .if_match().ok(201, r("Conversion"));
+
+    ListInvoices: GET "/api/v1/invoices", Needs(ViewMoney), api::invoices::InvoicesQuery
+        => api api::invoices::list(query, env).await,
+        op("Invoices and credit notes, newest first; status is the shown one (paid, overdue, …)")
+            .ok(200, page_of("invoices", "InvoiceSummary"));
+    CreateInvoice: POST "/api/v1/invoices", Needs(ManageRecords), NoQuery
+        => api api::invoices::create(req, env, rctx, me()?).await,
+        op("Draft an invoice, blank or for a job").body(invoice_fields(true)).idempotent().ok(201, r("Invoice"));
+    GetInvoice: GET "/api/v1/invoices/{id}", Needs(ViewMoney), NoQuery
+        => api api::invoices::get(env, rctx, matched).await,
+        op("An invoice with its payments, balance and status").ok(200, r("Invoice"));
+    UpdateInvoice: PATCH "/api/v1/invoices/{id}", Needs(ManageRecords), NoQuery
+        => api api::invoices::update(req, env, rctx, me()?, matched).await,
+        op("Change a draft invoice").body(invoice_fields(false)).if_match().ok(200, r("Invoice"));
+    DeleteInvoice: DELETE "/api/v1/invoices/{id}", Needs(ManageRecords), NoQuery
+        => api api::invoices::delete(&req, env, rctx, me()?, matched).await,
+        op("Delete a draft invoice").if_match().empty();
+    PreviewInvoice: POST "/api/v1/invoices/{id}/preview", Needs(ManageRecords), NoQuery
+        => api api::invoices::preview(req, env, matched).await,
+        op("Price a change to a draft invoice without saving it")
+            .body(invoice_fields(false)).ok(200, r("InvoicePreview"));
+    IssueInvoice: POST "/api/v1/invoices/{id}/issue", Needs(ManageRecords), NoQuery
+        => api api::invoices::issue(&req, env, rctx, me()?, matched).await,
+        op("Issue a draft: the next gapless number").if_match().ok(200, r("Invoice"));
+    VoidInvoice: POST "/api/v1/invoices/{id}/void", Needs(ManageRecords), NoQuery
+        => api api::invoices::void_invoice(&req, env, rctx, me()?, matched).await,
+        op("Void an issued invoice that keeps no money").if_match().ok(200, r("Invoice"));
+    RecordPayment: POST "/api/v1/invoices/{id}/payments", Needs(ManageRecords), NoQuery
+        => api api::invoices::record_payment(req, env, rctx, me()?, matched).await,
+        op("Record a payment or refund").body(payment_fields()).if_match().idempotent()
+            .ok(201, r("PaymentRecorded"));
+    CreditInvoice: POST "/api/v1/invoices/{id}/credit-note", Needs(ManageRecords), NoQuery
+        => api api::invoices::credit_note(&req, env, rctx, me()?, matched).await,
+        op("Reverse a paid invoice with a credit note").if_match().ok(201, r("Invoice"));
+    ShareQuote: POST "/api/v1/quotes/{id}/share", Needs(ManageRecords), NoQuery
+        => api api::share_links::create(req, env, rctx, me()?, matched, DocumentKind::Quote).await,
+        op("Make a link that shows the quote to its customer: token and /s/{token} URL, answered once")
+            .body(share_fields()).ok(201, r("ShareLinkCreated"));
+    ShareInvoice: POST "/api/v1/invoices/{id}/share", Needs(ManageRecords), NoQuery
+        => api api::share_links::create(req, env, rctx, me()?, matched, DocumentKind::Invoice).await,
+        op("Make a link that shows the invoice to its customer: token and /s/{token} URL, answered once")
+            .body(share_fields()).ok(201, r("ShareLinkCreated"));
+    RevokeShareLink: DELETE "/api/v1/share-links/{id}", Needs(ManageRecords), NoQuery
+        => api api::share_links::revoke(&req, env, rctx, me()?, matched).await,
+        op("Revoke a share link").if_match().empty();
+}
