@@ -10,6 +10,7 @@ mod audit;
 mod customers;
 mod dashboard;
 mod errors;
+mod fuzz;
 mod health;
 mod invoices;
 mod jobs;
