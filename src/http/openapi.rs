@@ -185,7 +185,12 @@ mod build {
             let mut responses = Map::new();
             responses.insert(op.success.to_string(), success(&op));
             for (status, why) in error_statuses(&op, decl.guard, !path_params.is_empty()) {
-                let mut answer = json!({ "description": why, "content": problem(&op) });
+                // Other successes (MCP's 202 for a notification) have no body.
+                let mut answer = if status < 400 {
+                    json!({ "description": why })
+                } else {
+                    json!({ "description": why, "content": problem(&op) })
+                };
                 if status == 429 {
                     answer["headers"] =
                         json!({ "Retry-After": { "schema": { "type": "integer" } } });
