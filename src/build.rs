@@ -1,6 +1,5 @@
 //! Encodes the common-password list into the compact set the Worker ships in its place
-//! (`src/domain/auth/common_set.rs`, read by `domain::auth::password`), and compacts the
-//! OpenAPI document the Worker serves (`src/http/openapi.json`, kept readable in the tree).
+//! (`src/domain/auth/common_set.rs`, read by `domain::auth::password`).
 
 use std::path::PathBuf;
 use std::{env, fs};
@@ -20,32 +19,4 @@ fn main() {
     );
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out.join("common_passwords.set"), set).expect("write the common-password set");
-
-    const OPENAPI: &str = "src/http/openapi.json";
-    println!("cargo::rerun-if-changed={OPENAPI}");
-    let document = fs::read_to_string(OPENAPI).expect("read the OpenAPI document");
-    fs::write(out.join("openapi.json"), compact_json(&document)).expect("write the document");
-}
-
-/// `json` without the whitespace between its tokens (strings are kept as they are).
-fn compact_json(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in json.chars() {
-        if in_string {
-            out.push(c);
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_string = true;
-            out.push(c);
-        } else if !c.is_whitespace() {
-            out.push(c);
-        }
-    }
-    out
 }

@@ -2,13 +2,42 @@
 //! declarations (`routes.rs`: each route names its query type and describes its body and
 //! answers with the builders of [`spec`]), so it cannot leave a route out.
 //!
-//! The document is the same for every request of a build, so it is built on the host and the
-//! Worker serves it as text ([`DOCUMENT`], `openapi.json` beside this file): the code that
-//! builds it stays out of the Wasm (14 KiB gzip). A test holds the file to what the route
-//! table builds; `FIELDWORKER_WRITE_OPENAPI=1 cargo test --lib openapi` writes it anew.
+//! The document is the same for every request of a build, so it is built on the host and
+//! kept as `openapi.json` beside this file (a test holds it to what the declarations build;
+//! `FIELDWORKER_WRITE_OPENAPI=1 cargo test --lib openapi` writes it anew). `scripts/build`
+//! compacts it into the static assets, which answer its path before the Worker runs: neither
+//! the code that builds it nor the document is in the Wasm.
 
-/// The document as served: `openapi.json` with its whitespace taken out by `src/build.rs`.
-pub const DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
+use worker::{Env, Request, Response};
+
+use crate::error::{AppError, AppResult};
+
+/// The document's path among the static assets, and its own path.
+pub const PATH: &str = "/api/v1/openapi.json";
+
+/// Answers the document from the assets binding, for a request that reached the Worker
+/// anyway (a tool call, or a runtime that serves no assets first).
+pub async fn serve(req: &Request, env: &Env) -> AppResult<Response> {
+    let url = req.inner().url();
+    let origin = crate::views::url::origin(&url).unwrap_or("https://assets.invalid");
+    let mut fetched = env
+        .assets("ASSETS")
+        .map_err(|e| AppError::internal(format!("assets binding: {e}")))?
+        .fetch(format!("{origin}{PATH}"), None)
+        .await
+        .map_err(|e| AppError::internal(format!("assets fetch: {e}")))?;
+    if fetched.status_code() != 200 {
+        return Err(AppError::internal(format!(
+            "assets: {PATH} answered {}",
+            fetched.status_code()
+        )));
+    }
+    let text = fetched
+        .text()
+        .await
+        .map_err(|e| AppError::internal(format!("assets body: {e}")))?;
+    Ok(super::respond::json_string(200, text))
+}
 
 #[cfg(not(target_arch = "wasm32"))]
 mod schemas;
@@ -267,7 +296,7 @@ mod tests {
             std::fs::write(path, text).unwrap();
             return;
         }
-        let served: Value = serde_json::from_str(DOCUMENT).unwrap();
+        let served: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         assert!(
             served == built,
             "src/http/openapi.json is stale: run FIELDWORKER_WRITE_OPENAPI=1 cargo test --lib openapi"

@@ -22,7 +22,7 @@ crate::routes! {
     Health: GET "/healthz", Public, NoQuery => api health::get(env).await,
         op("Liveness and schema version (one real D1 query)").ok(200, r("Health"));
     OpenApi: GET "/api/v1/openapi.json", Public, NoQuery
-        => api Ok(super::respond::json_string(200, super::openapi::DOCUMENT.to_owned())),
+        => api super::openapi::serve(&req, env).await,
         op("This description").ok(200, any_object());
     Mcp: POST "/mcp", Public, NoQuery => own mcp::post(req, env, rctx).await,
         op("Model Context Protocol (Streamable HTTP, JSON-RPC 2.0): the tool catalogue, with \

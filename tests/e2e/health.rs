@@ -56,7 +56,15 @@ fn the_api_description_is_served_and_names_every_route() {
     let tenant = Tenant::spawn();
     let reply = tenant.get("/api/v1/openapi.json");
     assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("application/json")));
+    assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
     let doc = reply.json();
+    // Exactly the document the route declarations build (kept in the tree, compacted).
+    let kept: serde_json::Value =
+        serde_json::from_str(include_str!("../../src/http/openapi.json")).unwrap();
+    assert_eq!(doc, kept);
     assert_eq!(doc["openapi"], "3.1.0");
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
     let operations: usize = doc["paths"]
