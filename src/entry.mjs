@@ -105,6 +105,12 @@ function withCountedD1(env, trips) {
   });
 }
 
+// The path as it may be logged: the credential of a share link (/s/{token}…) or an invitation
+// (/invite/{token}) replaced, as src/views/request_log.rs does for the Worker's own lines.
+function loggablePath(path) {
+  return path.replace(/^\/(s|invite)\/[^/]*/, "/$1/{token}");
+}
+
 function uncaught(request, error, started) {
   const incoming = request.headers.get("X-Request-Id");
   const requestId =
@@ -116,7 +122,7 @@ function uncaught(request, error, started) {
       msg: "request",
       request_id: requestId,
       method: request.method,
-      path,
+      path: loggablePath(path),
       status: 500,
       duration_ms: Date.now() - started,
       error: `uncaught: ${error && error.message ? error.message : String(error)}`,

@@ -31,7 +31,7 @@ use worker::{console_log, Context, Date, Env, Request, Response};
 
 use crate::domain::ids::RequestId;
 use crate::error::AppResult;
-use crate::views::request_log::{level_for, RequestLog};
+use crate::views::request_log::{level_for, loggable_path, RequestLog};
 use router::{dispatch, Dispatch, Matched, Route};
 
 /// What a handler knows about the request besides the request itself.
@@ -77,12 +77,18 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     respond::add_common_headers(&mut response, rctx.id.as_str());
 
     let status = response.status_code();
+    let logged_path = loggable_path(&path);
+    // An error may quote the path (an unknown one, say): quote the loggable one.
+    let error = match &logged_path {
+        std::borrow::Cow::Owned(logged) => error.map(|e| e.replace(path.as_str(), logged)),
+        std::borrow::Cow::Borrowed(_) => error,
+    };
     let line = RequestLog {
         level: level_for(status),
         msg: "request",
         request_id: rctx.id.as_str(),
         method: &method,
-        path: &path,
+        path: &logged_path,
         status,
         duration_ms: Date::now().as_millis().saturating_sub(started_ms),
         error: error.as_deref(),

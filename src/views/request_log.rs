@@ -1,7 +1,26 @@
 //! The one structured log line written per request. Paths are logged without their query
-//! string: share tokens and codes travel there and must not end up in logs.
+//! string, and with the secrets some paths carry replaced ([`loggable_path`]): whoever reads
+//! the logs must not be able to open a customer's share link or accept an invitation.
+
+use std::borrow::Cow;
 
 use serde::Serialize;
+
+/// Path prefixes whose next segment is a credential: share links (`/s/{token}…`) and
+/// invitations (`/invite/{token}`). `src/entry.mjs` applies the same rule to the lines it
+/// writes itself.
+const SECRET_SEGMENT_AFTER: &[&str] = &["/s/", "/invite/"];
+
+/// `path` as it may be logged: the credential segment replaced by `{token}`.
+pub fn loggable_path(path: &str) -> Cow<'_, str> {
+    for prefix in SECRET_SEGMENT_AFTER {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            return Cow::Owned(format!("{prefix}{{token}}{tail}"));
+        }
+    }
+    Cow::Borrowed(path)
+}
 
 #[derive(Debug, Serialize)]
 pub struct RequestLog<'a> {
@@ -36,6 +55,16 @@ pub fn level_for(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_paths_are_not_logged() {
+        assert_eq!(loggable_path("/s/abc123"), "/s/{token}");
+        assert_eq!(loggable_path("/s/abc123/accept"), "/s/{token}/accept");
+        assert_eq!(loggable_path("/invite/xyz"), "/invite/{token}");
+        assert_eq!(loggable_path("/s/"), "/s/{token}");
+        assert_eq!(loggable_path("/api/v1/jobs/42"), "/api/v1/jobs/42");
+        assert_eq!(loggable_path("/settings"), "/settings");
+    }
 
     #[test]
     fn a_log_line_is_one_json_object_with_the_request_facts() {

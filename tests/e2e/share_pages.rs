@@ -26,6 +26,55 @@ fn submit(tenant: &Tenant, path: &str, form: &str) -> Reply {
 }
 
 #[test]
+fn share_and_invite_tokens_never_reach_the_request_log() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let (customer_id, _) = customer(&owner, "Ada Lee");
+    let made = owner.post(
+        "/api/v1/quotes",
+        &json!({ "customer_id": customer_id, "title": "Boiler service",
+                 "lines": [{ "description": "Service", "quantity_milli": 1000, "unit_price": 9_000 }] }),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let quote = format!("/api/v1/quotes/{}", made.json()["id"].as_str().unwrap());
+    assert_eq!(
+        act(&owner, "POST", &format!("{quote}/send"), 1, None).status,
+        200
+    );
+    let token = share(&owner, &quote);
+    assert_eq!(tenant.get(&format!("/s/{token}")).status, 200);
+    assert_eq!(
+        submit(&tenant, &format!("/s/{token}/decline"), "reason=later").status,
+        303
+    );
+    // Unknown paths below a token are 404s whose errors quote the path.
+    assert_eq!(tenant.get(&format!("/s/{token}/nothing/here")).status, 404);
+    let invite = owner.post(
+        "/api/v1/users/invites",
+        &json!({ "email": "new@acme-heating.example", "role": "owner" }),
+    );
+    assert_eq!(invite.status, 201, "{}", invite.body);
+    let invite_token = invite.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(tenant.get(&format!("/invite/{invite_token}")).status, 200);
+
+    // The Worker's own lines (wrangler's "[wrangler:info] GET /s/…" lines are the local
+    // counterpart of Cloudflare's invocation logs, which show URLs: see the README).
+    let logs: String = tenant
+        .logs()
+        .lines()
+        .filter(|line| !line.contains("[wrangler:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(logs.contains("\"path\":\"/s/{token}/decline\""), "{logs}");
+    assert!(logs.contains("\"path\":\"/invite/{token}\""), "{logs}");
+    assert!(!logs.contains(&token), "the share token is in the logs");
+    assert!(
+        !logs.contains(&invite_token),
+        "the invite token is in the logs"
+    );
+}
+
+#[test]
 fn a_customer_views_chooses_and_accepts_a_quote_once_and_misses_are_limited() {
     let tenant = Tenant::spawn();
     let owner = owner(&tenant);
