@@ -144,6 +144,28 @@ pub fn quote_priced(quote: &Quote) -> AppResult<serde_json::Map<String, Value>> 
     Ok(priced)
 }
 
+/// What `POST /api/v1/quotes/{id}/preview` answers: the edited quote priced, with its title
+/// and validity.
+pub fn quote_preview(quote: &Quote) -> AppResult<Value> {
+    let mut view = Value::Object(quote_priced(quote)?);
+    view["title"] = json!(quote.title);
+    view["valid_until"] = json!(quote.valid_until.to_rfc3339());
+    Ok(view)
+}
+
+/// The option totals as the quote's `totals` column keeps them.
+pub fn stored_totals(quote: &Quote) -> AppResult<String> {
+    Ok(option_totals(quote)?.to_string())
+}
+
+/// What `POST /api/v1/invoices/{id}/preview` answers: the edited invoice priced, with its
+/// payment terms.
+pub fn invoice_preview(invoice: &Invoice, payment_terms_days: i64) -> AppResult<Value> {
+    let mut view = Value::Object(invoice_priced(invoice)?);
+    view["payment_terms_days"] = json!(payment_terms_days);
+    Ok(view)
+}
+
 /// An invoice's own fields priced by the domain (see [`quote_priced`]).
 pub fn invoice_priced(invoice: &Invoice) -> AppResult<serde_json::Map<String, Value>> {
     let priced = invoice.totals()?;
@@ -305,6 +327,9 @@ pub fn invoice_audit(invoice: &Invoice, total: i64, payment_terms_days: i64) -> 
         "total": total,
     })
 }
+
+#[cfg(test)]
+mod golden;
 
 #[cfg(test)]
 mod tests {

@@ -33,7 +33,7 @@ use crate::http::{prefetch, respond, RequestCtx};
 use crate::sql;
 use crate::views::fields::Body;
 use crate::views::money::{
-    invoice_audit, invoice_priced, invoice_status, invoice_summary, invoice_view, payment_view,
+    invoice_audit, invoice_preview, invoice_status, invoice_summary, invoice_view, payment_view,
     stored_account,
 };
 use crate::write::{self, Change, Created, Entity, Refusal, Results, Sql, Store};
@@ -392,9 +392,7 @@ pub async fn preview(mut req: Request, env: &Env, matched: &Matched) -> AppResul
     let (current, changes, days) = change_of(&mut req, &store, &id_param(matched)).await?;
     let after = current.row.to_domain()?.apply(changes)?;
     let days = check_days(days.unwrap_or(current.row.payment_terms_days))?;
-    let mut view = Value::Object(invoice_priced(&after)?);
-    view["payment_terms_days"] = json!(days);
-    respond::json(200, &view)
+    respond::json(200, &invoice_preview(&after, days)?)
 }
 
 /// `DELETE /api/v1/invoices/{id}` with `If-Match`: drafts only (they have no number, so no
