@@ -36,6 +36,7 @@ use crate::http::auth::{self, Principal, Via};
 use crate::http::router::{Guard, Matched, Page};
 use crate::http::zone::Zone;
 use crate::http::{clock, crypto};
+use crate::views::money::{InvoiceSummary, InvoiceView, QuoteSummary, QuoteView};
 use crate::views::pages::admin::{self, AuditFilter, Mine};
 use crate::views::pages::invoices;
 use crate::views::pages::jobs::{JobFilter, JobPage};
@@ -765,11 +766,11 @@ fn money_of(
     let now = clock::now();
     let quotes = rows::<QuoteRow>(results, at)?
         .iter()
-        .map(|q| crate::views::money::quote_summary(q, now))
+        .map(|q| crate::views::money::to_json(&QuoteSummary::new(q, now)?))
         .collect::<AppResult<Vec<_>>>()?;
     let invoices = rows::<InvoiceRow>(results, at + 1)?
         .iter()
-        .map(|i| crate::views::money::invoice_summary(i, now))
+        .map(|i| crate::views::money::to_json(&InvoiceSummary::new(i, now)?))
         .collect::<AppResult<Vec<_>>>()?;
     Ok((quotes, invoices))
 }
@@ -833,7 +834,10 @@ async fn document_page(
                 .into_iter()
                 .next()
                 .ok_or_else(|| AppError::not_found("quote"))?;
-            (crate::views::money::quote_view(&row, now)?, row.currency)
+            (
+                crate::views::money::to_json(&QuoteView::new(&row, now)?)?,
+                row.currency,
+            )
         }
         DocumentKind::Invoice => {
             let row: InvoiceRow = rows::<InvoiceRow>(&results, 0)?
@@ -842,7 +846,7 @@ async fn document_page(
                 .ok_or_else(|| AppError::not_found("invoice"))?;
             let payments: Vec<PaymentRow> = rows(&results, 1)?;
             (
-                crate::views::money::invoice_view(&row, &payments, now)?,
+                crate::views::money::to_json(&InvoiceView::new(&row, &payments, now)?)?,
                 row.currency,
             )
         }

@@ -28,8 +28,8 @@ use crate::http::{prefetch, respond, RequestCtx};
 use crate::sql;
 use crate::views::fields::Body;
 use crate::views::money::{
-    acceptance_audit, invoice_audit, quote_audit, quote_preview, quote_summary, quote_view,
-    stored_totals,
+    acceptance_audit, invoice_audit, quote_audit, stored_totals, to_json, QuotePreview,
+    QuoteSummary, QuoteView,
 };
 use crate::write::{self, Change, Entity, Results, Sql, Store};
 
@@ -141,7 +141,7 @@ impl Entity for QuoteEntity {
     fn parse(results: &impl Results, from: usize) -> AppResult<Option<QuoteRecord>> {
         write::first_row::<QuoteRow>(results, from)?
             .map(|row| {
-                let view = quote_view(&row, now())?;
+                let view = to_json(&QuoteView::new(&row, now())?)?;
                 Ok(QuoteRecord { row, view })
             })
             .transpose()
@@ -225,7 +225,7 @@ pub async fn list(query: QuotesQuery, env: &Env) -> AppResult<Response> {
         .next_cursor(&rows, |r| cursor::encode(&r.created_at, &r.id));
     let quotes = rows
         .iter()
-        .map(|r| quote_summary(r, now))
+        .map(|r| QuoteSummary::new(r, now))
         .collect::<AppResult<Vec<_>>>()?;
     respond::json(
         200,
@@ -394,7 +394,7 @@ pub async fn preview(mut req: Request, env: &Env, matched: &Matched) -> AppResul
     let store = D1Store::from_env(env)?;
     let (current, changes) = change_of(&mut req, &store, &id_param(matched)).await?;
     let after = current.row.to_domain()?.apply(changes, now())?;
-    respond::json(200, &quote_preview(&after)?)
+    respond::json(200, &QuotePreview::new(&after)?)
 }
 
 /// `DELETE /api/v1/quotes/{id}` with `If-Match`: drafts only. A quote that was sent is
