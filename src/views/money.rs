@@ -595,7 +595,7 @@ pub fn to_json(view: &impl Serialize) -> AppResult<Value> {
 }
 
 #[cfg(test)]
-mod golden;
+pub(crate) mod golden;
 
 #[cfg(test)]
 mod tests {

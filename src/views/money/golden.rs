@@ -1,6 +1,7 @@
 //! The wire JSON of quotes, invoices and payments, pinned: representative rows rendered and
 //! compared with what the API answered when these views were built with `json!`, so a change
-//! to the typed views that moves a member, a value or a null shows here.
+//! to the typed views that moves a member, a value or a null shows here. The rows serve the
+//! pages' tests too.
 
 use std::fmt;
 
@@ -13,11 +14,11 @@ use crate::db::quotes::QuoteRow;
 
 const NOW: &str = "2026-06-01T12:00:00.000Z";
 
-fn now() -> Millis {
+pub(crate) fn now() -> Millis {
     Millis::parse_rfc3339(NOW).unwrap_or(Millis(0))
 }
 
-fn quote_row(id: &str, status: &str, lines: Value, deposit: Option<Value>) -> QuoteRow {
+pub(crate) fn quote_row(id: &str, status: &str, lines: Value, deposit: Option<Value>) -> QuoteRow {
     QuoteRow {
         id: id.into(),
         number: 7,
@@ -53,13 +54,13 @@ fn quote_row(id: &str, status: &str, lines: Value, deposit: Option<Value>) -> Qu
 }
 
 /// The totals a row is stored with, as the API computes them when it writes the quote.
-fn stored(mut row: QuoteRow) -> QuoteRow {
+pub(crate) fn stored(mut row: QuoteRow) -> QuoteRow {
     let quote = row.to_domain().expect("a valid quote");
     row.totals = stored_totals(&quote).expect("priced");
     row
 }
 
-fn draft_quote() -> QuoteRow {
+pub(crate) fn draft_quote() -> QuoteRow {
     stored(quote_row(
         "q1",
         "draft",
@@ -69,7 +70,7 @@ fn draft_quote() -> QuoteRow {
 }
 
 /// Options, an extra, a discount and a percentage deposit; sent, and past its date.
-fn expired_quote() -> QuoteRow {
+pub(crate) fn expired_quote() -> QuoteRow {
     let mut row = stored(quote_row(
         "q2",
         "sent",
@@ -90,7 +91,7 @@ fn expired_quote() -> QuoteRow {
     row
 }
 
-fn accepted_quote() -> QuoteRow {
+pub(crate) fn accepted_quote() -> QuoteRow {
     let mut row = expired_quote();
     row.id = "q3".into();
     row.status = "accepted".into();
@@ -108,7 +109,7 @@ fn accepted_quote() -> QuoteRow {
     row
 }
 
-fn invoice_row(id: &str, kind: &str, status: &str) -> InvoiceRow {
+pub(crate) fn invoice_row(id: &str, kind: &str, status: &str) -> InvoiceRow {
     InvoiceRow {
         id: id.into(),
         kind: kind.into(),
@@ -149,7 +150,7 @@ fn invoice_row(id: &str, kind: &str, status: &str) -> InvoiceRow {
     }
 }
 
-fn payment(id: &str, kind: &str, amount: i64, reference: Option<&str>) -> PaymentRow {
+pub(crate) fn payment(id: &str, kind: &str, amount: i64, reference: Option<&str>) -> PaymentRow {
     PaymentRow {
         id: id.into(),
         invoice_id: "i1".into(),
@@ -165,7 +166,7 @@ fn payment(id: &str, kind: &str, amount: i64, reference: Option<&str>) -> Paymen
 }
 
 /// Issued with a deposit, paid in part and refunded in part.
-fn issued_invoice() -> (InvoiceRow, Vec<PaymentRow>) {
+pub(crate) fn issued_invoice() -> (InvoiceRow, Vec<PaymentRow>) {
     let mut row = invoice_row("i1", "invoice", "issued");
     row.sequence = Some(9);
     row.number = Some("INV-0009".into());
@@ -185,7 +186,7 @@ fn issued_invoice() -> (InvoiceRow, Vec<PaymentRow>) {
     (row, payments)
 }
 
-fn credit_note() -> InvoiceRow {
+pub(crate) fn credit_note() -> InvoiceRow {
     let mut row = invoice_row("i2", "credit_note", "issued");
     row.number = Some("CN-0001".into());
     row.credit_note_for = Some("i0".into());

@@ -121,8 +121,8 @@ pub struct JobPage<'a> {
     pub timeline: &'a [AuditRow],
     pub people: &'a People<'a>,
     /// The job's quotes and invoices (the API's list views); shown to those who see money.
-    pub quotes: &'a [serde_json::Value],
-    pub invoices: &'a [serde_json::Value],
+    pub quotes: &'a [crate::views::money::QuoteSummary],
+    pub invoices: &'a [crate::views::money::InvoiceSummary],
 }
 
 pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
