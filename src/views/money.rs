@@ -360,7 +360,6 @@ impl InvoicePreview {
     }
 }
 
-/// The audit trail's picture of a quote's own fields.
 /// What an acceptance records on the quote's trail, whoever recorded it.
 pub fn acceptance_audit(accepted: &Acceptance, by_staff: bool) -> Value {
     json!({
@@ -374,6 +373,7 @@ pub fn acceptance_audit(accepted: &Acceptance, by_staff: bool) -> Value {
     })
 }
 
+/// The audit trail's picture of a quote's own fields.
 pub fn quote_audit(quote: &Quote) -> Value {
     json!({
         "title": quote.title,

@@ -67,6 +67,7 @@ fn id_param(matched: &Matched) -> String {
 pub struct InvoiceRecord {
     pub row: InvoiceRow,
     pub payments: Vec<PaymentRow>,
+    /// The [`InvoiceView`] as the JSON `Entity::view` answers.
     view: Value,
 }
 

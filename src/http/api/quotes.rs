@@ -124,6 +124,7 @@ pub(crate) fn check_parties(
 /// view prices it and shows the status at that time, which can fail on a corrupt row).
 pub struct QuoteRecord {
     pub row: QuoteRow,
+    /// The [`QuoteView`] as the JSON `Entity::view` answers.
     view: Value,
 }
 
