@@ -402,8 +402,8 @@ pub struct LineAmounts {
     pub tax: Option<i64>,
 }
 
-/// The tax of all lines sharing one rate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The tax of all lines sharing one rate (read back from a quote's stored option totals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaxGroup {
     pub rate_ppm: i64,
     /// The sum of the group's line nets.

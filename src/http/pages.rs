@@ -27,7 +27,7 @@ use crate::domain::auth::totp::{self, TotpSecret};
 use crate::domain::cursor;
 use crate::domain::customers::search_pattern;
 use crate::domain::jobs::JobStatus;
-use crate::domain::money::{Currency, Line};
+use crate::domain::money::Currency;
 use crate::domain::share_links::DocumentKind;
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
@@ -36,6 +36,7 @@ use crate::http::auth::{self, Principal, Via};
 use crate::http::router::{Guard, Matched, Page};
 use crate::http::zone::Zone;
 use crate::http::{clock, crypto};
+use crate::views::money::{InvoiceSummary, InvoiceView, QuoteSummary, QuoteView};
 use crate::views::pages::admin::{self, AuditFilter, Mine};
 use crate::views::pages::invoices;
 use crate::views::pages::jobs::{JobFilter, JobPage};
@@ -758,18 +759,18 @@ fn money_statements(
 fn money_of(
     results: &[D1Result],
     at: usize,
-) -> AppResult<(Vec<serde_json::Value>, Vec<serde_json::Value>)> {
+) -> AppResult<(Vec<QuoteSummary>, Vec<InvoiceSummary>)> {
     if results.len() < at + 2 {
         return Ok((Vec::new(), Vec::new()));
     }
     let now = clock::now();
     let quotes = rows::<QuoteRow>(results, at)?
         .iter()
-        .map(|q| crate::views::money::quote_summary(q, now))
+        .map(|q| QuoteSummary::new(q, now))
         .collect::<AppResult<Vec<_>>>()?;
     let invoices = rows::<InvoiceRow>(results, at + 1)?
         .iter()
-        .map(|i| crate::views::money::invoice_summary(i, now))
+        .map(|i| InvoiceSummary::new(i, now))
         .collect::<AppResult<Vec<_>>>()?;
     Ok((quotes, invoices))
 }
@@ -826,14 +827,34 @@ async fn document_page(
         people_statement(&database)?,
     ]);
     let (settings, results) = load(&database, statements).await?;
+    let parties: Option<DocParties> = rows(&results, own)?.into_iter().next();
+    let links: Vec<ShareLinkRow> = rows(&results, own + 1)?;
+    let timeline: Vec<AuditRow> = rows(&results, own + 2)?;
+    let people_rows: Vec<Person> = rows(&results, own + 3)?;
+    let zone = Zone(settings.time_zone.clone());
+    let viewer = viewer(principal, &settings, &zone);
+    let people = People(&people_rows);
     let now = clock::now();
-    let (view, currency) = match kind {
+    let page = |currency: &str| -> AppResult<DocPage<'_, ()>> {
+        Ok(DocPage {
+            view: &(),
+            currency: Currency::parse(currency)
+                .map_err(|e| AppError::internal(format!("stored currency {currency}: {e}")))?,
+            default_tax_ppm: settings.default_tax_rate_ppm,
+            parties: parties.as_ref(),
+            links: &links,
+            timeline: &timeline,
+            people: &people,
+        })
+    };
+    let markup = match kind {
         DocumentKind::Quote => {
             let row: QuoteRow = rows::<QuoteRow>(&results, 0)?
                 .into_iter()
                 .next()
                 .ok_or_else(|| AppError::not_found("quote"))?;
-            (crate::views::money::quote_view(&row, now)?, row.currency)
+            let view = QuoteView::new(&row, now)?;
+            quotes::page(&viewer, &page(&row.currency)?.showing(&view))
         }
         DocumentKind::Invoice => {
             let row: InvoiceRow = rows::<InvoiceRow>(&results, 0)?
@@ -841,38 +862,11 @@ async fn document_page(
                 .next()
                 .ok_or_else(|| AppError::not_found("invoice"))?;
             let payments: Vec<PaymentRow> = rows(&results, 1)?;
-            (
-                crate::views::money::invoice_view(&row, &payments, now)?,
-                row.currency,
-            )
+            let view = InvoiceView::new(&row, &payments, now)?;
+            invoices::page(&viewer, &page(&row.currency)?.showing(&view))
         }
     };
-    let lines: Vec<Line> = serde_json::from_value(view["lines"].clone())
-        .map_err(|e| AppError::internal(format!("document lines: {e}")))?;
-    let parties: Option<DocParties> = rows(&results, own)?.into_iter().next();
-    let links: Vec<ShareLinkRow> = rows(&results, own + 1)?;
-    let timeline: Vec<AuditRow> = rows(&results, own + 2)?;
-    let people_rows: Vec<Person> = rows(&results, own + 3)?;
-    let zone = Zone(settings.time_zone.clone());
-    let viewer = viewer(principal, &settings, &zone);
-    let page = DocPage {
-        view: &view,
-        lines: &lines,
-        currency: Currency::parse(&currency)
-            .map_err(|e| AppError::internal(format!("stored currency {currency}: {e}")))?,
-        default_tax_ppm: settings.default_tax_rate_ppm,
-        parties: parties.as_ref(),
-        links: &links,
-        timeline: &timeline,
-        people: &People(&people_rows),
-    };
-    html(
-        200,
-        match kind {
-            DocumentKind::Quote => quotes::page(&viewer, &page),
-            DocumentKind::Invoice => invoices::page(&viewer, &page),
-        },
-    )
+    html(200, markup)
 }
 
 async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Response> {

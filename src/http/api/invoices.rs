@@ -33,8 +33,8 @@ use crate::http::{prefetch, respond, RequestCtx};
 use crate::sql;
 use crate::views::fields::Body;
 use crate::views::money::{
-    invoice_audit, invoice_priced, invoice_status, invoice_summary, invoice_view, payment_view,
-    stored_account,
+    invoice_audit, invoice_status, stored_account, to_json, InvoicePreview, InvoiceSummary,
+    InvoiceView, PaymentView,
 };
 use crate::write::{self, Change, Created, Entity, Refusal, Results, Sql, Store};
 
@@ -67,6 +67,7 @@ fn id_param(matched: &Matched) -> String {
 pub struct InvoiceRecord {
     pub row: InvoiceRow,
     pub payments: Vec<PaymentRow>,
+    /// The [`InvoiceView`] as the JSON `Entity::view` answers.
     view: Value,
 }
 
@@ -89,7 +90,7 @@ impl Entity for InvoiceEntity {
             return Ok(None);
         };
         let payments = results.rows::<PaymentRow>(from + 1)?;
-        let view = invoice_view(&row, &payments, now())?;
+        let view = to_json(&InvoiceView::new(&row, &payments, now())?)?;
         Ok(Some(InvoiceRecord {
             row,
             payments,
@@ -210,7 +211,7 @@ pub async fn list(query: InvoicesQuery, env: &Env) -> AppResult<Response> {
         .next_cursor(&rows, |r| cursor::encode(&r.created_at, &r.id));
     let invoices = rows
         .iter()
-        .map(|r| invoice_summary(r, now))
+        .map(|r| InvoiceSummary::new(r, now))
         .collect::<AppResult<Vec<_>>>()?;
     respond::json(
         200,
@@ -392,9 +393,7 @@ pub async fn preview(mut req: Request, env: &Env, matched: &Matched) -> AppResul
     let (current, changes, days) = change_of(&mut req, &store, &id_param(matched)).await?;
     let after = current.row.to_domain()?.apply(changes)?;
     let days = check_days(days.unwrap_or(current.row.payment_terms_days))?;
-    let mut view = Value::Object(invoice_priced(&after)?);
-    view["payment_terms_days"] = json!(days);
-    respond::json(200, &view)
+    respond::json(200, &InvoicePreview::new(&after, days)?)
 }
 
 /// `DELETE /api/v1/invoices/{id}` with `If-Match`: drafts only (they have no number, so no
@@ -726,7 +725,7 @@ fn payment_response(
         .find(|p| p.id == payment_id)
         .ok_or_else(|| AppError::not_found("payment"))?;
     let body = json!({
-        "payment": payment_view(payment),
+        "payment": PaymentView::from(payment),
         "invoice": InvoiceEntity::view(record),
     });
     let response = respond::json(status, &body)?;

@@ -28,8 +28,8 @@ use crate::http::{prefetch, respond, RequestCtx};
 use crate::sql;
 use crate::views::fields::Body;
 use crate::views::money::{
-    acceptance_audit, invoice_audit, option_totals, quote_audit, quote_priced, quote_summary,
-    quote_view,
+    acceptance_audit, invoice_audit, quote_audit, stored_totals, to_json, QuotePreview,
+    QuoteSummary, QuoteView,
 };
 use crate::write::{self, Change, Entity, Results, Sql, Store};
 
@@ -124,6 +124,7 @@ pub(crate) fn check_parties(
 /// view prices it and shows the status at that time, which can fail on a corrupt row).
 pub struct QuoteRecord {
     pub row: QuoteRow,
+    /// The [`QuoteView`] as the JSON `Entity::view` answers.
     view: Value,
 }
 
@@ -141,7 +142,7 @@ impl Entity for QuoteEntity {
     fn parse(results: &impl Results, from: usize) -> AppResult<Option<QuoteRecord>> {
         write::first_row::<QuoteRow>(results, from)?
             .map(|row| {
-                let view = quote_view(&row, now())?;
+                let view = to_json(&QuoteView::new(&row, now())?)?;
                 Ok(QuoteRecord { row, view })
             })
             .transpose()
@@ -225,7 +226,7 @@ pub async fn list(query: QuotesQuery, env: &Env) -> AppResult<Response> {
         .next_cursor(&rows, |r| cursor::encode(&r.created_at, &r.id));
     let quotes = rows
         .iter()
-        .map(|r| quote_summary(r, now))
+        .map(|r| QuoteSummary::new(r, now))
         .collect::<AppResult<Vec<_>>>()?;
     respond::json(
         200,
@@ -282,7 +283,7 @@ pub async fn create(
     )?;
     let now = now();
     let quote = Quote::create(changes, pricing_of(&settings)?, now)?;
-    let totals = option_totals(&quote)?.to_string();
+    let totals = stored_totals(&quote)?;
     let id = new_id()?;
     let stamp = now.to_rfc3339();
     let site = parties.site_id.clone().unwrap_or_default();
@@ -363,7 +364,7 @@ pub async fn update(
             require_editable(current, &id, now)?;
             let before = current.row.to_domain()?;
             let after = before.clone().apply(changes, now)?;
-            let totals = option_totals(&after)?.to_string();
+            let totals = stored_totals(&after)?;
             Ok(Change::new()
                 .guarded(store::update(
                     &id,
@@ -394,10 +395,7 @@ pub async fn preview(mut req: Request, env: &Env, matched: &Matched) -> AppResul
     let store = D1Store::from_env(env)?;
     let (current, changes) = change_of(&mut req, &store, &id_param(matched)).await?;
     let after = current.row.to_domain()?.apply(changes, now())?;
-    let mut view = Value::Object(quote_priced(&after)?);
-    view["title"] = json!(after.title);
-    view["valid_until"] = json!(after.valid_until.to_rfc3339());
-    respond::json(200, &view)
+    respond::json(200, &QuotePreview::new(&after)?)
 }
 
 /// `DELETE /api/v1/quotes/{id}` with `If-Match`: drafts only. A quote that was sent is

@@ -119,8 +119,8 @@ pub fn new_customer(viewer: &Viewer<'_>) -> Markup {
 
 /// The customer's quotes and invoices (the API's list views), for those who see money.
 pub struct Documents<'a> {
-    pub quotes: &'a [serde_json::Value],
-    pub invoices: &'a [serde_json::Value],
+    pub quotes: &'a [crate::views::money::QuoteSummary],
+    pub invoices: &'a [crate::views::money::InvoiceSummary],
 }
 
 pub fn page(

@@ -3,9 +3,10 @@
 //! record a payment or refund, void, reverse with a credit note.
 
 use maud::{html, Markup};
-use serde_json::Value;
 
 use crate::domain::auth::permissions::Permission;
+use crate::domain::invoices::InvoiceStatus;
+use crate::views::money::{InvoiceHead, InvoiceView, OptionTotals};
 use crate::views::pages::forms::{api_form, field, select, submit, Api};
 use crate::views::pages::lines::{self, amount_input, Kind};
 use crate::views::pages::money::{badge, party_facts, share_form, share_links, timeline, DocPage};
@@ -20,91 +21,92 @@ const METHODS: [(&str, &str); 5] = [
 ];
 
 /// What the page calls the document: its number, or what it is while a draft.
-pub fn name(invoice: &Value) -> String {
-    match invoice["number"].as_str() {
-        Some(number) => number.to_owned(),
-        None if invoice["kind"] == "credit_note" => "Credit note".to_owned(),
+pub fn name(invoice: &InvoiceHead) -> String {
+    match &invoice.number {
+        Some(number) => number.clone(),
+        None if invoice.is_credit_note() => "Credit note".to_owned(),
         None => "Draft invoice".to_owned(),
     }
 }
 
-pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_>) -> Markup {
-    let inv = p.view;
-    let id = inv["id"].as_str().unwrap_or_default();
-    let status = inv["status"].as_str().unwrap_or("draft");
-    let version = inv["version"].as_i64().unwrap_or(0);
-    let credit_note = inv["kind"] == "credit_note";
+pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_, InvoiceView>) -> Markup {
+    let inv = &p.view.head;
+    let priced = &p.view.priced;
+    let id = inv.id.as_str();
+    let status = inv.status;
+    let draft = status == InvoiceStatus::Draft;
+    let version = inv.version;
+    let credit_note = inv.is_credit_note();
     let title = name(inv);
     let manage = viewer.can(Permission::ManageRecords);
-    let amount = |key: &str| p.currency.format(inv[key].as_i64().unwrap_or(0));
-    let totals = &inv["totals"];
-    let amounts: &[Value] = totals["lines"].as_array().map_or(&[], Vec::as_slice);
-    let mut summary = totals.clone();
-    if let Some(fields) = summary.as_object_mut() {
-        fields.remove("lines");
-        fields.insert("option".into(), Value::Null);
-        fields.insert("deposit".into(), inv["deposit"].clone());
-    }
+    let amount = |minor: i64| p.currency.format(minor);
+    let totals = &priced.totals;
+    let amounts = totals.lines.as_slice();
+    // The panel shows an invoice as the one choice it is, with its deposit.
+    let summary = OptionTotals {
+        option: None,
+        sums: totals.sums.clone(),
+        deposit: priced.deposit,
+    };
     let preview = format!("/api/v1/invoices/{id}/preview");
-    let editing = manage && status == "draft" && !credit_note;
+    let editing = manage && draft && !credit_note;
     let body = html! {
         div.page-head {
-            h1 { (title) " " (badge(status)) }
+            h1 { (title) " " (badge(status.as_str())) }
         }
         div.split {
             div.primary {
                 section.card {
                     dl.facts {
                         (party_facts(p.parties))
-                        @if let Some(quote) = inv["quote_id"].as_str() {
+                        @if let Some(quote) = &inv.quote_id {
                             dt { "Quote" } dd { a href=(format!("/quotes/{quote}")) { "The accepted quote" } }
                         }
-                        @if let Some(of) = inv["credit_note_for"].as_str() {
+                        @if let Some(of) = &inv.credit_note_for {
                             dt { "Reverses" } dd { a href=(format!("/invoices/{of}")) { "The invoice it credits" } }
                         }
-                        @if let Some(cn) = inv["credit_note_id"].as_str() {
+                        @if let Some(cn) = &inv.credit_note_id {
                             dt { "Credit note" } dd { a href=(format!("/invoices/{cn}")) { "The credit note reversing it" } }
                         }
-                        @if let Some(at) = inv["issued_at"].as_str() { dt { "Issued" } dd { (when_text(viewer, at)) } }
-                        @if let Some(at) = inv["due_at"].as_str() { dt { "Due" } dd { (when_text(viewer, at)) } }
-                        @if let Some(at) = inv["voided_at"].as_str() { dt { "Voided" } dd { (when_text(viewer, at)) } }
-                        dt { "Payment terms" } dd { (inv["payment_terms_days"].as_i64().unwrap_or(0)) " days" }
-                        dt { "Total" } dd.total { (p.currency.format(totals["total"].as_i64().unwrap_or(0))) }
-                        @if !credit_note && status != "draft" {
-                            dt { "Paid" } dd { (amount("paid")) }
-                            @if inv["refunded"].as_i64().is_some_and(|r| r > 0) { dt { "Refunded" } dd { (amount("refunded")) } }
-                            dt { "Balance" } dd.balance { (amount("balance")) }
-                            @if inv["due_now"].as_i64().is_some_and(|d| d > 0) { dt { "Due now" } dd.due-now { (amount("due_now")) } }
+                        @if let Some(at) = &inv.issued_at { dt { "Issued" } dd { (when_text(viewer, at)) } }
+                        @if let Some(at) = &inv.due_at { dt { "Due" } dd { (when_text(viewer, at)) } }
+                        @if let Some(at) = &inv.voided_at { dt { "Voided" } dd { (when_text(viewer, at)) } }
+                        dt { "Payment terms" } dd { (inv.payment_terms_days) " days" }
+                        dt { "Total" } dd.total { (amount(totals.sums.amounts.total)) }
+                        @if !credit_note && !draft {
+                            dt { "Paid" } dd { (amount(inv.paid)) }
+                            @if inv.refunded > 0 { dt { "Refunded" } dd { (amount(inv.refunded)) } }
+                            dt { "Balance" } dd.balance { (amount(inv.balance.unwrap_or(0))) }
+                            @if let Some(due_now) = inv.due_now.filter(|d| *d > 0) { dt { "Due now" } dd.due-now { (amount(due_now)) } }
                         }
                     }
                 }
                 @if !editing {
                     section.card id="lines" {
                         h2 { "Lines" }
-                        (lines::table(Kind::Invoice, p.currency, p.lines, amounts))
+                        (lines::table(Kind::Invoice, p.currency, &priced.lines, amounts))
                         h3.totals-head { "Totals" }
                         (lines::totals_panel(p.currency, std::slice::from_ref(&summary)))
-                        @if let Some(notes) = inv["notes"].as_str() { h3 { "Notes" } p.pre { (notes) } }
-                        @if let Some(terms) = inv["terms"].as_str() { h3 { "Terms" } p.pre { (terms) } }
+                        @if let Some(notes) = &priced.notes { h3 { "Notes" } p.pre { (notes) } }
+                        @if let Some(terms) = &priced.terms { h3 { "Terms" } p.pre { (terms) } }
                     }
                 }
-                @if status != "draft" && !credit_note {
+                @if !draft && !credit_note {
                     section.card id="payments" {
                         h2 { "Payments" }
-                        @let payments: &[Value] = inv["payments"].as_array().map_or(&[], Vec::as_slice);
-                        @if payments.is_empty() { p.muted { "No payments yet." } }
+                        @if p.view.payments.is_empty() { p.muted { "No payments yet." } }
                         ul.rows {
-                            @for pay in payments {
+                            @for pay in &p.view.payments {
                                 li.payment {
                                     span.title {
-                                        @if pay["kind"] == "refund" { "Refund " } @else { "Payment " }
-                                        (p.currency.format(pay["amount"].as_i64().unwrap_or(0)))
+                                        @if pay.is_refund() { "Refund " } @else { "Payment " }
+                                        (amount(pay.amount))
                                     }
                                     span.meta {
-                                        (label(pay["method"].as_str().unwrap_or("")))
-                                        @if let Some(r) = pay["reference"].as_str() { " · " (r) }
-                                        " · " (when_text(viewer, pay["at"].as_str().unwrap_or_default()))
-                                        @if let Some(by) = pay["recorded_by"].as_str() { " · " (p.people.name(by)) }
+                                        (label(&pay.method))
+                                        @if let Some(r) = &pay.reference { " · " (r) }
+                                        " · " (when_text(viewer, &pay.at))
+                                        @if let Some(by) = &pay.recorded_by { " · " (p.people.name(by)) }
                                     }
                                 }
                             }
@@ -133,19 +135,19 @@ pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_>) -> Markup {
                         .previewed(&preview),
                     "doc-editor invoice-editor",
                     html! {
-                        (lines::editor(Kind::Invoice, p.currency, p.lines, amounts, p.default_tax_ppm))
+                        (lines::editor(Kind::Invoice, p.currency, &priced.lines, amounts, p.default_tax_ppm))
                         div.row {
                             (field("Payment terms (days)", "payment_terms_days", html! {
                                 input type="number" name="payment_terms_days" min="0" max="365" data-type="int"
-                                    value=(inv["payment_terms_days"].as_i64().unwrap_or(0));
+                                    value=(inv.payment_terms_days);
                             }))
                             (field("Deposit asked up front", "deposit", html! {
                                 input type="text" inputmode="decimal" name="deposit" data-type="money"
-                                    value=(amount_input(p.currency, inv["deposit"].as_i64().unwrap_or(0)));
+                                    value=(amount_input(p.currency, priced.deposit));
                             }))
                         }
-                        (field("Notes for the customer", "notes", html! { textarea name="notes" rows="3" data-optional { (inv["notes"].as_str().unwrap_or_default()) } }))
-                        (field("Terms", "terms", html! { textarea name="terms" rows="3" data-optional { (inv["terms"].as_str().unwrap_or_default()) } }))
+                        (field("Notes for the customer", "notes", html! { textarea name="notes" rows="3" data-optional { (priced.notes.as_deref().unwrap_or_default()) } }))
+                        (field("Terms", "terms", html! { textarea name="terms" rows="3" data-optional { (priced.terms.as_deref().unwrap_or_default()) } }))
                         h3.totals-head { "Totals" }
                         (lines::totals_panel(p.currency, std::slice::from_ref(&summary)))
                         (submit("Save invoice"))
@@ -165,7 +167,13 @@ fn post(action: &str, version: i64, then: &str, class: &str, body: Markup) -> Ma
     )
 }
 
-fn payment_form(p: &DocPage<'_>, id: &str, version: i64, kind: &str, suggested: i64) -> Markup {
+fn payment_form(
+    p: &DocPage<'_, InvoiceView>,
+    id: &str,
+    version: i64,
+    kind: &str,
+    suggested: i64,
+) -> Markup {
     let refund = kind == "refund";
     html! {
         (api_form(
@@ -190,22 +198,22 @@ fn payment_form(p: &DocPage<'_>, id: &str, version: i64, kind: &str, suggested: 
 }
 
 /// The moves this status allows, each one form.
-fn actions(p: &DocPage<'_>, id: &str, status: &str, version: i64) -> Markup {
-    let inv = p.view;
+fn actions(p: &DocPage<'_, InvoiceView>, id: &str, status: InvoiceStatus, version: i64) -> Markup {
+    let inv = &p.view.head;
     let api = |step: &str| format!("/api/v1/invoices/{id}/{step}");
-    let paid = inv["paid"].as_i64().unwrap_or(0) - inv["refunded"].as_i64().unwrap_or(0);
-    let due_now = inv["due_now"].as_i64().unwrap_or(0);
+    let paid = inv.paid - inv.refunded;
+    let due_now = inv.due_now.unwrap_or(0);
     html! {
         @match status {
-            "draft" => {
+            InvoiceStatus::Draft => {
                 p.muted { "Save your changes, then issue: issuing gives the invoice its number and fixes it." }
                 (post(&api("issue"), version, "reload", "issue-invoice", html! { (submit("Issue invoice")) }))
                 (api_form(&Api::new("DELETE", &format!("/api/v1/invoices/{id}"), "go:/money").versioned(version),
                     "delete-invoice", html! { div.actions { button.secondary.danger type="submit" { "Delete draft" } } }))
             }
-            "void" => { p.muted { "Void: its number stays used and nothing is owed." } }
+            InvoiceStatus::Void => { p.muted { "Void: its number stays used and nothing is owed." } }
             _ => {
-                @if status != "paid" {
+                @if status != InvoiceStatus::Paid {
                     (share_form(&format!("/api/v1/invoices/{id}"), "share-invoice"))
                     details.pay open {
                         summary { "Record a payment" }
@@ -223,7 +231,7 @@ fn actions(p: &DocPage<'_>, id: &str, status: &str, version: i64) -> Markup {
                         div.actions { button.secondary.danger type="submit" { "Void invoice" } }
                     }))
                 }
-                @if status == "paid" && inv["credit_note_id"].is_null() {
+                @if status == InvoiceStatus::Paid && inv.credit_note_id.is_none() {
                     (post(&api("credit-note"), version, "go:/invoices/{id}", "credit-invoice", html! {
                         div.actions { button.secondary.danger type="submit" { "Reverse with a credit note" } }
                     }))
@@ -238,22 +246,23 @@ mod tests {
     use super::*;
     use crate::domain::auth::permissions::Role;
     use crate::domain::money::Currency;
+    use crate::views::money::golden;
     use crate::views::pages::tests::viewer;
     use crate::views::pages::People;
-    use serde_json::json;
 
-    fn render(role: Role, status: &str, paid: i64) -> String {
-        let view = json!({
-            "id": "i1", "kind": "invoice", "number": if status == "draft" { Value::Null } else { json!("INV-0009") },
-            "status": status, "version": 2, "payment_terms_days": 14, "deposit": 0,
-            "paid": paid, "refunded": 0, "balance": 11_300 - paid, "due_now": 11_300 - paid,
-            "totals": { "subtotal": 10_000, "discount_total": 0, "tax_total": 1_300, "total": 11_300, "lines": [] },
-            "payments": [], "credit_note_id": null,
-        });
+    fn render(role: Role, status: InvoiceStatus, paid: i64) -> String {
+        let draft = status == InvoiceStatus::Draft;
+        let mut row = golden::invoice_row("i1", "invoice", if draft { "draft" } else { "issued" });
+        row.number = (!draft).then(|| "INV-0009".to_owned());
+        let mut view = InvoiceView::new(&row, &[], golden::now()).expect("a view");
+        view.head.version = 2;
+        view.head.status = status;
+        view.head.paid = paid;
+        view.head.balance = Some(11_300 - paid);
+        view.head.due_now = Some(11_300 - paid);
         let people = People(&[]);
         let page = DocPage {
             view: &view,
-            lines: &[],
             currency: Currency::USD,
             default_tax_ppm: 0,
             parties: None,
@@ -266,10 +275,10 @@ mod tests {
 
     #[test]
     fn a_draft_is_edited_and_issued_an_issued_one_is_paid_shared_or_voided() {
-        let draft = render(Role::Owner, "draft", 0);
+        let draft = render(Role::Owner, InvoiceStatus::Draft, 0);
         assert!(draft.contains("Draft invoice") && draft.contains("invoice-editor"));
         assert!(draft.contains("issue-invoice") && !draft.contains("record-payment"));
-        let issued = render(Role::Owner, "issued", 0);
+        let issued = render(Role::Owner, InvoiceStatus::Issued, 0);
         assert!(issued.contains("INV-0009") && !issued.contains("invoice-editor"));
         assert!(issued.contains("record-payment") && issued.contains("void-invoice"));
         assert!(
@@ -281,9 +290,9 @@ mod tests {
             !issued.contains("record-refund"),
             "nothing paid, nothing to refund"
         );
-        let paid = render(Role::Owner, "paid", 11_300);
+        let paid = render(Role::Owner, InvoiceStatus::Paid, 11_300);
         assert!(paid.contains("record-refund") && paid.contains("credit-invoice"));
         assert!(!paid.contains("void-invoice") && !paid.contains("record-payment"));
-        assert!(!render(Role::Viewer, "issued", 0).contains("<form"));
+        assert!(!render(Role::Viewer, InvoiceStatus::Issued, 0).contains("<form"));
     }
 }

@@ -121,8 +121,8 @@ pub struct JobPage<'a> {
     pub timeline: &'a [AuditRow],
     pub people: &'a People<'a>,
     /// The job's quotes and invoices (the API's list views); shown to those who see money.
-    pub quotes: &'a [serde_json::Value],
-    pub invoices: &'a [serde_json::Value],
+    pub quotes: &'a [crate::views::money::QuoteSummary],
+    pub invoices: &'a [crate::views::money::InvoiceSummary],
 }
 
 pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
@@ -313,12 +313,18 @@ pub fn actor(people: &People<'_>, row: &AuditRow) -> String {
     }
 }
 
+/// The part of a status move's audit picture the timeline reads.
+#[derive(serde::Deserialize)]
+struct Moved {
+    status: String,
+}
+
 /// One timeline line: the action, and for a status move, from where to where.
 fn timeline_text(row: &AuditRow) -> String {
     let status = |json: &Option<String>| {
         json.as_deref()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
-            .and_then(|v| v["status"].as_str().map(label))
+            .and_then(|t| serde_json::from_str::<Moved>(t).ok())
+            .map(|m| label(&m.status))
     };
     match row.action.as_str() {
         "job.created" => "Created".to_owned(),

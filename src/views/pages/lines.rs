@@ -4,10 +4,9 @@
 //! which prices the edit with the same domain code that will store it; the panel that shows
 //! them is rendered here first, and `app.js` redraws it in the same shape.
 
+use crate::domain::money::{Currency, Discount, Line, LineAmounts};
+use crate::views::money::OptionTotals;
 use maud::{html, Markup};
-use serde_json::Value;
-
-use crate::domain::money::{Currency, Discount, Line};
 
 /// Which document the lines belong to: a quote's lines may belong to an option and be extras.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +60,7 @@ fn money(currency: Currency, minor: Option<i64>) -> String {
 }
 
 /// The lines as a table, with each line's amount before tax (`amounts` from the domain).
-pub fn table(kind: Kind, currency: Currency, lines: &[Line], amounts: &[Value]) -> Markup {
+pub fn table(kind: Kind, currency: Currency, lines: &[Line], amounts: &[LineAmounts]) -> Markup {
     html! {
         @if lines.is_empty() {
             p.muted { "No lines yet." }
@@ -91,7 +90,7 @@ pub fn table(kind: Kind, currency: Currency, lines: &[Line], amounts: &[Value]) 
                                 td.num { (currency.format(line.unit_price)) }
                                 td.num { (decimal(line.tax_rate_ppm, 4)) "%" }
                                 td.num { (discount_input(currency, line.discount)) }
-                                td.num { (money(currency, amounts.get(i).and_then(|a| a["net"].as_i64()))) }
+                                td.num { (money(currency, amounts.get(i).map(|a| a.net))) }
                             }
                         }
                     }
@@ -160,7 +159,7 @@ pub fn editor(
     kind: Kind,
     currency: Currency,
     lines: &[Line],
-    amounts: &[Value],
+    amounts: &[LineAmounts],
     default_tax_ppm: i64,
 ) -> Markup {
     html! {
@@ -174,7 +173,7 @@ pub fn editor(
             }
             div.line-rows data-lines {
                 @for (i, line) in lines.iter().enumerate() {
-                    (row(kind, currency, Some(line), default_tax_ppm, amounts.get(i).and_then(|a| a["net"].as_i64())))
+                    (row(kind, currency, Some(line), default_tax_ppm, amounts.get(i).map(|a| a.net)))
                 }
             }
             template data-line-template { (row(kind, currency, None, default_tax_ppm, None)) }
@@ -184,23 +183,23 @@ pub fn editor(
 }
 
 /// The totals panel: one block per option (or one for the document), as the API prices them.
-/// `totals` is a list of `{option, subtotal, discount_total, tax_total, total, deposit?}`.
-pub fn totals_panel(currency: Currency, totals: &[Value]) -> Markup {
-    let amount = |v: &Value| money(currency, v.as_i64());
+pub fn totals_panel(currency: Currency, totals: &[OptionTotals]) -> Markup {
+    let amount = |minor: i64| currency.format(minor);
     html! {
         div.totals data-totals aria-live="polite" {
             @for t in totals {
                 section.total {
-                    h3 { (t["option"].as_str().unwrap_or("Total")) }
+                    h3 { (t.option.as_deref().unwrap_or("Total")) }
                     dl.sums {
-                        dt { "Subtotal" } dd { (amount(&t["subtotal"])) }
-                        @if t["discount_total"].as_i64().is_some_and(|d| d != 0) {
-                            dt { "Discounts" } dd { "−" (amount(&t["discount_total"])) }
+                        @let sums = &t.sums.amounts;
+                        dt { "Subtotal" } dd { (amount(sums.subtotal)) }
+                        @if sums.discount_total != 0 {
+                            dt { "Discounts" } dd { "−" (amount(sums.discount_total)) }
                         }
-                        dt { "Tax" } dd { (amount(&t["tax_total"])) }
-                        dt.grand { "Total" } dd.grand { (amount(&t["total"])) }
-                        @if t["deposit"].as_i64().is_some_and(|d| d > 0) {
-                            dt { "Deposit" } dd { (amount(&t["deposit"])) }
+                        dt { "Tax" } dd { (amount(sums.tax_total)) }
+                        dt.grand { "Total" } dd.grand { (amount(sums.total)) }
+                        @if t.deposit > 0 {
+                            dt { "Deposit" } dd { (amount(t.deposit)) }
                         }
                     }
                 }
@@ -212,7 +211,7 @@ pub fn totals_panel(currency: Currency, totals: &[Value]) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::views::money::{Amounts, Sums};
 
     fn line() -> Line {
         Line {
@@ -223,6 +222,23 @@ mod tests {
             discount: Some(Discount::PercentPpm(100_000)),
             optional: true,
             option: Some("Best".into()),
+        }
+    }
+
+    fn option_totals(option: Option<&str>, sums: [i64; 4], deposit: i64) -> OptionTotals {
+        let [subtotal, discount_total, tax_total, total] = sums;
+        OptionTotals {
+            option: option.map(str::to_owned),
+            sums: Sums {
+                amounts: Amounts {
+                    subtotal,
+                    discount_total,
+                    tax_total,
+                    total,
+                },
+                taxes: Vec::new(),
+            },
+            deposit,
         }
     }
 
@@ -268,7 +284,13 @@ mod tests {
             Kind::Quote,
             Currency::USD,
             &[line()],
-            &[json!({ "net": 12_083 })],
+            &[LineAmounts {
+                gross: 13_425,
+                discount: 1_342,
+                net: 12_083,
+                tax_rate_ppm: 99_750,
+                tax: None,
+            }],
             130_000,
         )
         .into_string();
@@ -298,8 +320,8 @@ mod tests {
         let html = totals_panel(
             Currency::USD,
             &[
-                json!({ "option": "Good", "subtotal": 10_000, "discount_total": 0, "tax_total": 1_300, "total": 11_300, "deposit": 0 }),
-                json!({ "option": null, "subtotal": 10_000, "discount_total": 500, "tax_total": 1_235, "total": 10_735, "deposit": 2_684 }),
+                option_totals(Some("Good"), [10_000, 0, 1_300, 11_300], 0),
+                option_totals(None, [10_000, 500, 1_235, 10_735], 2_684),
             ],
         )
         .into_string();

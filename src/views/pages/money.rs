@@ -2,39 +2,33 @@
 //! roles that see money. Documents are written through the API (and their customers answer
 //! them through share links); this page is the office's overview.
 
-use maud::{html, Markup};
-use serde_json::Value;
-
 use crate::db::customers::CustomerRow;
 use crate::db::pages::DocParties;
 use crate::db::share_links::ShareLinkRow;
 use crate::domain::audit::AuditRow;
 use crate::domain::auth::permissions::Permission;
-use crate::domain::money::{Currency, Line};
+use crate::domain::money::Currency;
+use crate::domain::quotes::Deposit;
+use crate::views::money::{InvoiceSummary, QuoteSummary};
 use crate::views::pages::forms::{api_form, field, submit, Api};
 use crate::views::pages::jobs::actor;
 use crate::views::pages::lines::{amount_input, decimal};
 use crate::views::pages::{label, shell, when_text, People, Section, Viewer};
+use maud::{html, Markup};
 
-fn amount(currency: &Value, minor: &Value) -> String {
-    match (
-        currency.as_str().and_then(|c| Currency::parse(c).ok()),
-        minor.as_i64(),
-    ) {
-        (Some(currency), Some(minor)) => currency.format(minor),
-        _ => "—".to_owned(),
-    }
+/// `minor` in the document's currency (a stored code), or a dash for one we cannot show.
+fn amount(currency: &str, minor: i64) -> String {
+    Currency::parse(currency).map_or_else(|_| "—".to_owned(), |c| c.format(minor))
 }
 
-fn status(text: &Value) -> String {
-    text.as_str().unwrap_or("?").replace('_', " ")
+fn status(text: &str) -> String {
+    text.replace('_', " ")
 }
 
-/// Everything a quote's or invoice's page shows, read in one batch.
-pub struct DocPage<'a> {
-    /// The document as the API shows it (`views::money::quote_view` / `invoice_view`).
-    pub view: &'a Value,
-    pub lines: &'a [Line],
+/// Everything a quote's or invoice's page shows, read in one batch; `V` is the document as
+/// the API shows it (`views::money::QuoteView` / `InvoiceView`).
+pub struct DocPage<'a, V> {
+    pub view: &'a V,
     pub currency: Currency,
     /// The company's tax rate, for new lines.
     pub default_tax_ppm: i64,
@@ -44,8 +38,23 @@ pub struct DocPage<'a> {
     pub people: &'a People<'a>,
 }
 
+impl<'a> DocPage<'a, ()> {
+    /// The page of `view`: the parts beside the document are gathered once, for either kind.
+    pub fn showing<V>(self, view: &'a V) -> DocPage<'a, V> {
+        DocPage {
+            view,
+            currency: self.currency,
+            default_tax_ppm: self.default_tax_ppm,
+            parties: self.parties,
+            links: self.links,
+            timeline: self.timeline,
+            people: self.people,
+        }
+    }
+}
+
 /// A document's timeline, newest first.
-pub fn timeline(viewer: &Viewer<'_>, p: &DocPage<'_>) -> Markup {
+pub fn timeline<V>(viewer: &Viewer<'_>, p: &DocPage<'_, V>) -> Markup {
     html! {
         section.card id="timeline" {
             h2 { "Timeline" }
@@ -83,15 +92,12 @@ pub fn badge(status: &str) -> Markup {
     html! { span.badge.(status) { (label(status)) } }
 }
 
-/// A deposit as the editor shows it: `25%`, an amount, or nothing. `deposit` is the API's
-/// `{"percent_ppm": n}` / `{"amount": n}` / `null`.
-pub fn deposit_input(currency: Currency, deposit: &Value) -> String {
-    if let Some(ppm) = deposit["percent_ppm"].as_i64() {
-        format!("{}%", decimal(ppm, 4))
-    } else if let Some(minor) = deposit["amount"].as_i64() {
-        amount_input(currency, minor)
-    } else {
-        String::new()
+/// A deposit as the editor shows it: `25%`, an amount, or nothing.
+pub fn deposit_input(currency: Currency, deposit: Option<Deposit>) -> String {
+    match deposit {
+        Some(Deposit::PercentPpm(ppm)) => format!("{}%", decimal(ppm, 4)),
+        Some(Deposit::Amount(minor)) => amount_input(currency, minor),
+        None => String::new(),
     }
 }
 
@@ -169,8 +175,8 @@ pub enum DocOwner<'a> {
 pub fn documents(
     viewer: &Viewer<'_>,
     owner: &DocOwner<'_>,
-    quotes: &[Value],
-    invoices: &[Value],
+    quotes: &[QuoteSummary],
+    invoices: &[InvoiceSummary],
 ) -> Markup {
     let (field_name, id, of) = match owner {
         DocOwner::Job { id, .. } => ("job_id", *id, "job"),
@@ -185,20 +191,20 @@ pub fn documents(
             h2 { "Quotes and invoices" }
             @if quotes.is_empty() && invoices.is_empty() { p.muted { "None for this " (of) " yet." } }
             ul.rows {
-                @for q in quotes {
+                @for q in quotes.iter().map(|q| &q.head) {
                     li {
-                        a.title href=(format!("/quotes/{}", q["id"].as_str().unwrap_or_default())) {
-                            "Q-" (format!("{:04}", q["number"].as_i64().unwrap_or(0))) " " (q["title"].as_str().unwrap_or(""))
+                        a.title href=(format!("/quotes/{}", q.id)) {
+                            "Q-" (format!("{:04}", q.number)) " " (q.title)
                         }
-                        span.meta { (status(&q["status"])) }
+                        span.meta { (status(q.status.as_str())) }
                     }
                 }
                 @for i in invoices {
                     li {
-                        a.title href=(format!("/invoices/{}", i["id"].as_str().unwrap_or_default())) {
-                            (i["number"].as_str().unwrap_or("Draft invoice"))
+                        a.title href=(format!("/invoices/{}", i.head.id)) {
+                            (i.head.number.as_deref().unwrap_or("Draft invoice"))
                         }
-                        span.meta { (status(&i["status"])) " · total " (amount(&i["currency"], &i["totals"]["total"])) }
+                        span.meta { (status(i.head.status.as_str())) " · total " (amount(&i.head.currency, i.totals.total)) }
                     }
                 }
             }
@@ -250,8 +256,8 @@ fn customer_choice(customers: &[CustomerRow]) -> Markup {
 /// `customers` are those a new document may be for.
 pub fn overview(
     viewer: &Viewer<'_>,
-    quotes: &[Value],
-    invoices: &[Value],
+    quotes: &[QuoteSummary],
+    invoices: &[InvoiceSummary],
     customers: &[CustomerRow],
 ) -> Markup {
     let body = html! {
@@ -281,22 +287,22 @@ pub fn overview(
                 p.muted { "No quotes yet." }
             } @else {
                 ul.rows.quotes {
-                    @for q in quotes {
+                    @for QuoteSummary { head: q, totals } in quotes {
                         li {
-                            a.title href=(format!("/quotes/{}", q["id"].as_str().unwrap_or_default())) {
-                                "Q-" (format!("{:04}", q["number"].as_i64().unwrap_or(0))) " " (q["title"].as_str().unwrap_or(""))
+                            a.title href=(format!("/quotes/{}", q.id)) {
+                                "Q-" (format!("{:04}", q.number)) " " (q.title)
                             }
                             span.meta {
-                                (status(&q["status"]))
-                                @if let Some(total) = q["acceptance"]["total"].as_i64() {
-                                    " · accepted " (amount(&q["currency"], &Value::from(total)))
-                                    @if let Some(signer) = q["acceptance"]["signer_name"].as_str() { " by " (signer) }
-                                } @else if let Some(options) = q["totals"].as_array() {
+                                (status(q.status.as_str()))
+                                @if let Some((total, accepted)) = q.acceptance.as_ref().and_then(|a| Some((a.total?, a))) {
+                                    " · accepted " (amount(&q.currency, total))
+                                    @if let Some(signer) = &accepted.signer_name { " by " (signer) }
+                                } @else if !totals.options().is_empty() {
                                     " ·"
-                                    @for (i, option) in options.iter().enumerate() {
+                                    @for (i, option) in totals.options().iter().enumerate() {
                                         @if i > 0 { " /" }
-                                        " " @if let Some(name) = option["option"].as_str() { (name) " " }
-                                        (amount(&q["currency"], &option["total"]))
+                                        " " @if let Some(name) = &option.option { (name) " " }
+                                        (amount(&q.currency, option.sums.amounts.total))
                                     }
                                 }
                             }
@@ -311,17 +317,17 @@ pub fn overview(
                 p.muted { "No invoices yet." }
             } @else {
                 ul.rows.invoices {
-                    @for i in invoices {
+                    @for InvoiceSummary { head: i, totals, .. } in invoices {
                         li {
-                            a.title href=(format!("/invoices/{}", i["id"].as_str().unwrap_or_default())) {
-                                (i["number"].as_str().unwrap_or("Draft invoice"))
+                            a.title href=(format!("/invoices/{}", i.id)) {
+                                (i.number.as_deref().unwrap_or("Draft invoice"))
                             }
                             span.meta {
-                                (status(&i["status"])) " · total " (amount(&i["currency"], &i["totals"]["total"]))
-                                @if i["balance"].as_i64().is_some_and(|b| b > 0) {
-                                    " · balance " (amount(&i["currency"], &i["balance"]))
+                                (status(i.status.as_str())) " · total " (amount(&i.currency, totals.total))
+                                @if let Some(balance) = i.balance.filter(|b| *b > 0) {
+                                    " · balance " (amount(&i.currency, balance))
                                 }
-                                @if let Some(due) = i["due_at"].as_str() { " · due " (due.get(..10).unwrap_or(due)) }
+                                @if let Some(due) = &i.due_at { " · due " (due.get(..10).unwrap_or(due)) }
                             }
                         }
                     }
@@ -336,8 +342,10 @@ pub fn overview(
 mod tests {
     use super::*;
     use crate::domain::auth::permissions::Role;
+    use crate::domain::invoices::InvoiceStatus;
+    use crate::domain::quotes::QuoteStatus;
+    use crate::views::money::golden;
     use crate::views::pages::FixedOffset;
-    use serde_json::json;
 
     #[test]
     fn documents_show_their_numbers_statuses_and_amounts_escaped() {
@@ -351,23 +359,27 @@ mod tests {
             zone: "UTC",
             local: &local,
         };
-        let quotes = [
-            json!({ "number": 7, "title": "<b>Boiler</b>", "status": "sent", "currency": "USD",
-            "acceptance": null, "totals": [{ "option": "Good", "total": 10_900 }, { "option": "Best", "total": 18_800 }] }),
-        ];
-        let invoices = [
-            json!({ "number": "INV-0001", "status": "partially_paid", "currency": "USD",
-            "totals": { "total": 12_000 }, "balance": 2_000, "due_at": "2026-12-24T00:00:00.000Z" }),
-        ];
+        // Sent; Good and Best.
+        let mut quote =
+            QuoteSummary::new(&golden::expired_quote(), golden::now()).expect("a summary");
+        quote.head.title = "<b>Boiler</b>".into();
+        quote.head.status = QuoteStatus::Sent;
+        let (row, _) = golden::issued_invoice();
+        let mut invoice = InvoiceSummary::new(&row, golden::now()).expect("a summary");
+        invoice.head.status = InvoiceStatus::PartiallyPaid;
+        invoice.head.due_at = Some("2026-12-24T00:00:00.000Z".into());
+        let (quotes, invoices) = ([quote], [invoice]);
         let html = overview(&viewer, &quotes, &invoices, &[]).into_string();
         assert!(html.contains("Q-0007 &lt;b&gt;Boiler&lt;/b&gt;"), "{html}");
         assert!(
-            html.contains("sent · Good USD 109.00 / Best USD 188.00"),
+            html.contains("sent · Good USD 114.45 / Best USD 294.82"),
             "{html}"
         );
-        assert!(html.contains("INV-0001"));
+        assert!(html.contains("INV-0009"));
         assert!(
-            html.contains("partially paid · total USD 120.00 · balance USD 20.00 · due 2026-12-24"),
+            html.contains(
+                "partially paid · total USD 268.00 · balance USD 168.00 · due 2026-12-24"
+            ),
             "{html}"
         );
     }
@@ -384,7 +396,11 @@ mod tests {
             zone: "UTC",
             local: &local,
         };
-        let quotes = [json!({ "id": "q1", "number": 3, "title": "Boiler", "status": "sent" })];
+        let mut quote =
+            QuoteSummary::new(&golden::draft_quote(), golden::now()).expect("a summary");
+        quote.head.number = 3;
+        quote.head.title = "Boiler".into();
+        let quotes = [quote];
         let live = DocOwner::Customer {
             id: "c1",
             archived: false,

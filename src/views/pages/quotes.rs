@@ -4,10 +4,11 @@
 //! refuses the others anyway.
 
 use maud::{html, Markup};
-use serde_json::Value;
 
 use crate::domain::auth::permissions::Permission;
 use crate::domain::money::Line;
+use crate::domain::quotes::QuoteStatus;
+use crate::views::money::{QuoteHead, QuoteView};
 use crate::views::pages::forms::{api_form, field, submit, Api};
 use crate::views::pages::lines::{self, Kind};
 use crate::views::pages::money::{
@@ -15,42 +16,43 @@ use crate::views::pages::money::{
 };
 use crate::views::pages::{shell, when_text, Section, Viewer};
 
-pub fn number(quote: &Value) -> String {
-    format!("Q-{:04}", quote["number"].as_i64().unwrap_or(0))
+pub fn number(quote: &QuoteHead) -> String {
+    format!("Q-{:04}", quote.number)
 }
 
-pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_>) -> Markup {
-    let q = p.view;
-    let id = q["id"].as_str().unwrap_or_default();
-    let status = q["status"].as_str().unwrap_or("draft");
-    let version = q["version"].as_i64().unwrap_or(0);
-    let title = format!("{} {}", number(q), q["title"].as_str().unwrap_or_default());
+pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_, QuoteView>) -> Markup {
+    let q = &p.view.head;
+    let priced = &p.view.priced;
+    let id = q.id.as_str();
+    let status = q.status;
+    let version = q.version;
+    let title = format!("{} {}", number(q), q.title);
     let manage = viewer.can(Permission::ManageRecords);
-    let editing = manage && status == "draft";
-    let totals: &[Value] = q["totals"].as_array().map_or(&[], Vec::as_slice);
-    let amounts: &[Value] = q["line_amounts"].as_array().map_or(&[], Vec::as_slice);
+    let editing = manage && status == QuoteStatus::Draft;
+    let totals = priced.totals.as_slice();
+    let amounts = priced.line_amounts.as_slice();
     let preview = format!("/api/v1/quotes/{id}/preview");
     let body = html! {
         div.page-head {
-            h1 { (title) " " (badge(status)) }
+            h1 { (title) " " (badge(status.as_str())) }
         }
         div.split {
             div.primary {
                 section.card {
                     dl.facts {
                         (party_facts(p.parties))
-                        dt { "Valid until" } dd { (when_text(viewer, q["valid_until"].as_str().unwrap_or_default())) }
-                        @if let Some(sent) = q["sent_at"].as_str() { dt { "Sent" } dd { (when_text(viewer, sent)) } }
-                        @if let Some(a) = q["acceptance"].as_object() {
+                        dt { "Valid until" } dd { (when_text(viewer, &q.valid_until)) }
+                        @if let Some(sent) = &q.sent_at { dt { "Sent" } dd { (when_text(viewer, sent)) } }
+                        @if let Some(a) = &q.acceptance {
                             dt { "Accepted" }
                             dd.accepted {
-                                (a.get("signer_name").and_then(Value::as_str).unwrap_or_default())
-                                @if let Some(option) = a.get("option").and_then(Value::as_str) { " chose " (option) }
-                                ", " (p.currency.format(a.get("total").and_then(Value::as_i64).unwrap_or(0)))
-                                @if let Some(at) = a.get("accepted_at").and_then(Value::as_str) { " · " (when_text(viewer, at)) }
+                                (a.signer_name.as_deref().unwrap_or_default())
+                                @if let Some(option) = &a.option { " chose " (option) }
+                                ", " (p.currency.format(a.total.unwrap_or(0)))
+                                " · " (when_text(viewer, &a.accepted_at))
                             }
                         }
-                        @if let Some(invoice) = q["invoice_id"].as_str() {
+                        @if let Some(invoice) = &q.invoice_id {
                             dt { "Invoice" } dd { a href=(format!("/invoices/{invoice}")) { "Draft invoice from this quote" } }
                         }
                     }
@@ -58,11 +60,11 @@ pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_>) -> Markup {
                 @if !editing {
                     section.card id="lines" {
                         h2 { "Lines" }
-                        (lines::table(Kind::Quote, p.currency, p.lines, amounts))
+                        (lines::table(Kind::Quote, p.currency, &priced.lines, amounts))
                         h3.totals-head { "Totals" }
                         (lines::totals_panel(p.currency, totals))
-                        @if let Some(notes) = q["notes"].as_str() { h3 { "Notes" } p.pre { (notes) } }
-                        @if let Some(terms) = q["terms"].as_str() { h3 { "Terms" } p.pre { (terms) } }
+                        @if let Some(notes) = &priced.notes { h3 { "Notes" } p.pre { (notes) } }
+                        @if let Some(terms) = &priced.terms { h3 { "Terms" } p.pre { (terms) } }
                     }
                 }
             }
@@ -87,20 +89,20 @@ pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_>) -> Markup {
                         .previewed(&preview),
                     "doc-editor quote-editor",
                     html! {
-                        (field("Title", "title", html! { input type="text" name="title" maxlength="200" value=(q["title"].as_str().unwrap_or_default()); }))
-                        (lines::editor(Kind::Quote, p.currency, p.lines, amounts, p.default_tax_ppm))
+                        (field("Title", "title", html! { input type="text" name="title" maxlength="200" value=(q.title); }))
+                        (lines::editor(Kind::Quote, p.currency, &priced.lines, amounts, p.default_tax_ppm))
                         div.row {
                             (field("Valid until", "valid_until", html! {
                                 input type="datetime-local" name="valid_until" data-type="instant"
-                                    value=(local_input(viewer, q["valid_until"].as_str().unwrap_or_default()));
+                                    value=(local_input(viewer, &q.valid_until));
                             }))
                             (field("Deposit", "deposit", html! {
                                 input type="text" name="deposit" data-type="deposit" placeholder="25% or 100.00"
-                                    value=(deposit_input(p.currency, &q["deposit"]));
+                                    value=(deposit_input(p.currency, priced.deposit));
                             }))
                         }
-                        (field("Notes for the customer", "notes", html! { textarea name="notes" rows="3" data-optional { (q["notes"].as_str().unwrap_or_default()) } }))
-                        (field("Terms", "terms", html! { textarea name="terms" rows="3" data-optional { (q["terms"].as_str().unwrap_or_default()) } }))
+                        (field("Notes for the customer", "notes", html! { textarea name="notes" rows="3" data-optional { (priced.notes.as_deref().unwrap_or_default()) } }))
+                        (field("Terms", "terms", html! { textarea name="terms" rows="3" data-optional { (priced.terms.as_deref().unwrap_or_default()) } }))
                         h3.totals-head { "Totals" }
                         (lines::totals_panel(p.currency, totals))
                         (submit("Save quote"))
@@ -132,24 +134,20 @@ fn post(action: &str, version: i64, then: &str, class: &str, body: Markup) -> Ma
 }
 
 /// The moves this status allows, each one form.
-fn actions(p: &DocPage<'_>, id: &str, status: &str, version: i64) -> Markup {
-    let q = p.view;
+fn actions(p: &DocPage<'_, QuoteView>, id: &str, status: QuoteStatus, version: i64) -> Markup {
     let api = |step: &str| format!("/api/v1/quotes/{id}/{step}");
-    let options: Vec<&str> = q["options"]
-        .as_array()
-        .map(|o| o.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let open = matches!(status, "sent" | "viewed");
+    let options = &p.view.priced.options;
+    let open = matches!(status, QuoteStatus::Sent | QuoteStatus::Viewed);
     html! {
         @match status {
-            "draft" => {
+            QuoteStatus::Draft => {
                 p.muted { "Save your changes, then send: the quote is fixed once sent, and a share link shows it to the customer." }
                 (post(&api("send"), version, "reload", "send-quote", html! { (submit("Send quote")) }))
                 (api_form(&Api::new("DELETE", &format!("/api/v1/quotes/{id}"), "go:/money").versioned(version),
                     "delete-quote", html! { div.actions { button.secondary.danger type="submit" { "Delete draft" } } }))
             }
-            "accepted" => {
-                @if q["invoice_id"].is_null() {
+            QuoteStatus::Accepted => {
+                @if p.view.head.invoice_id.is_none() {
                     p.muted { "Accepted: turn it into a job (if it has none) and a draft invoice with the chosen lines." }
                     (post(&api("convert"), version, "go:/invoices/{invoice.id}", "convert-quote",
                         html! { (submit("Convert to job and invoice")) }))
@@ -165,11 +163,11 @@ fn actions(p: &DocPage<'_>, id: &str, status: &str, version: i64) -> Markup {
                         @if !options.is_empty() {
                             (field("Option", "option", html! {
                                 select name="option" {
-                                    @for o in &options { option value=(o) { (o) } }
+                                    @for o in options { option value=(o) { (o) } }
                                 }
                             }))
                         }
-                        @let extras: Vec<(usize, &Line)> = p.lines.iter().enumerate().filter(|(_, l)| l.optional).collect();
+                        @let extras: Vec<(usize, &Line)> = p.view.priced.lines.iter().enumerate().filter(|(_, l)| l.optional).collect();
                         @if !extras.is_empty() {
                             div.field data-field="optional_lines" {
                                 span.label { "Extras chosen" }
@@ -195,8 +193,8 @@ fn actions(p: &DocPage<'_>, id: &str, status: &str, version: i64) -> Markup {
                 }))
             }
             _ => {
-                p.muted { "Nothing more to do: the quote is " (status) "." }
-                @if status == "expired" || status == "declined" {
+                p.muted { "Nothing more to do: the quote is " (status.as_str()) "." }
+                @if matches!(status, QuoteStatus::Expired | QuoteStatus::Declined) {
                     (post(&api("revise"), version, "reload", "revise-quote", html! {
                         div.actions { button.secondary type="submit" { "Revise (back to draft)" } }
                     }))
@@ -211,22 +209,20 @@ mod tests {
     use super::*;
     use crate::domain::auth::permissions::Role;
     use crate::domain::money::Currency;
+    use crate::views::money::golden;
     use crate::views::pages::tests::viewer;
     use crate::views::pages::People;
-    use serde_json::json;
 
-    fn render(role: Role, status: &str) -> String {
-        let view = json!({
-            "id": "q1", "number": 7, "title": "Boiler <b>", "status": status, "version": 3,
-            "valid_until": "2030-01-01T00:00:00.000Z", "options": ["Good", "Best"],
-            "totals": [{ "option": "Good", "subtotal": 100, "discount_total": 0, "tax_total": 13, "total": 113 }],
-            "line_amounts": [], "deposit": { "percent_ppm": 250_000 }, "invoice_id": null,
-            "acceptance": null,
-        });
+    fn render(role: Role, status: QuoteStatus) -> String {
+        // Options Good and Best, a 25% deposit.
+        let mut view = QuoteView::new(&golden::expired_quote(), golden::now()).expect("a view");
+        view.head.id = "q1".into();
+        view.head.title = "Boiler <b>".into();
+        view.head.status = status;
+        view.head.version = 3;
         let people = People(&[]);
         let page = DocPage {
             view: &view,
-            lines: &[],
             currency: Currency::USD,
             default_tax_ppm: 130_000,
             parties: None,
@@ -237,13 +233,13 @@ mod tests {
         page_of(role, &page)
     }
 
-    fn page_of(role: Role, p: &DocPage<'_>) -> String {
+    fn page_of(role: Role, p: &DocPage<'_, QuoteView>) -> String {
         page(&viewer(role), p).into_string()
     }
 
     #[test]
     fn a_draft_is_edited_with_its_version_and_live_totals_and_only_by_those_who_manage() {
-        let html = render(Role::Owner, "draft");
+        let html = render(Role::Owner, QuoteStatus::Draft);
         assert!(html.contains("Q-0007 Boiler &lt;b&gt;"), "{html}");
         assert!(
             html.contains(r#"data-action="/api/v1/quotes/q1" data-version="3""#),
@@ -253,17 +249,17 @@ mod tests {
         assert!(html.contains(r#"value="25%""#), "the deposit as typed");
         assert!(html.contains("send-quote") && html.contains("delete-quote"));
         assert!(!html.contains("share-quote"), "a draft is not shared");
-        let viewer = render(Role::Viewer, "draft");
+        let viewer = render(Role::Viewer, QuoteStatus::Draft);
         assert!(!viewer.contains("<form"), "{viewer}");
         assert!(
-            viewer.contains("USD 1.13"),
+            viewer.contains("USD 114.45"),
             "the totals are shown to a viewer"
         );
     }
 
     #[test]
     fn a_sent_quote_is_shared_answered_or_revised_not_edited() {
-        let html = render(Role::Dispatcher, "viewed");
+        let html = render(Role::Dispatcher, QuoteStatus::Viewed);
         assert!(!html.contains("quote-editor"));
         for form in [
             "share-quote",
@@ -274,7 +270,7 @@ mod tests {
             assert!(html.contains(form), "{form}");
         }
         assert!(html.contains(r#"<option value="Best">"#));
-        let accepted = render(Role::Owner, "accepted");
+        let accepted = render(Role::Owner, QuoteStatus::Accepted);
         assert!(
             accepted.contains("convert-quote") && accepted.contains("go:/invoices/{invoice.id}")
         );
