@@ -238,8 +238,12 @@ mod build {
                 "responses": responses,
             });
             if let Some((media, schema)) = &op.body {
+                let mut content = json!({ "schema": schema });
+                if let Some(example) = &op.example {
+                    content["example"] = example.clone();
+                }
                 operation["requestBody"] =
-                    json!({ "required": true, "content": { *media: { "schema": schema } } });
+                    json!({ "required": true, "content": { *media: content } });
             }
             operation["security"] = match decl.guard {
                 Guard::Public => json!([]),
@@ -410,6 +414,8 @@ mod tests {
             create["responses"]["201"]["content"]["application/json"]["schema"]["$ref"],
             "#/components/schemas/Customer"
         );
+        let job = &create["requestBody"]["content"]["application/json"];
+        assert_eq!(job["example"]["name"], "Ada Lee");
         let share = &doc["paths"]["/s/{token}/accept"]["post"];
         assert!(share["requestBody"]["content"]
             .get("application/x-www-form-urlencoded")

@@ -15,6 +15,8 @@ use super::router::Guard::*;
 use super::{api, health, mcp, ops, share, webhooks};
 use crate::domain::auth::permissions::Permission::*;
 use crate::domain::share_links::DocumentKind;
+#[cfg(not(target_arch = "wasm32"))]
+use serde_json::json;
 
 crate::routes! {
     bind(req, env, ctx, rctx, matched, me, query);
@@ -83,6 +85,7 @@ crate::routes! {
     Login: POST "/api/v1/auth/login", Public, NoQuery => api api::session::login(req, env, rctx).await,
         op("Sign in with email and password: a session, or an MFA challenge")
             .body(object(&["email", "password"], props(&[("email", string()), ("password", string())])))
+            .example(json!({ "email": "dana@acme-heating.example", "password": "copper-pipes-and-valves" }))
             .ok(200, r("SignIn")).limited();
     LoginMfa: POST "/api/v1/auth/login/mfa", Public, NoQuery
         => api api::session::login_mfa(req, env, rctx).await,
@@ -172,7 +175,10 @@ crate::routes! {
         op("Customers by name; search with q (name, email, phone)").ok(200, page_of("customers", "Customer"));
     CreateCustomer: POST "/api/v1/customers", Needs(ManageRecords), NoQuery
         => api api::customers::create(req, env, rctx, me()?).await,
-        op("Create a customer").body(customer_fields(&["name"])).idempotent().ok(201, r("Customer"));
+        op("Create a customer").body(customer_fields(&["name"]))
+            .example(json!({ "name": "Ada Lee", "emails": ["ada@example.com"], "phones": ["+12125550143"],
+                             "tags": ["boiler"], "preferred_contact": "sms" }))
+            .idempotent().ok(201, r("Customer"));
     GetCustomer: GET "/api/v1/customers/{id}", Needs(ViewRecords), NoQuery
         => api api::customers::get(env, rctx, matched).await,
         op("A customer with its sites").ok(200, r("Customer"));
@@ -184,7 +190,10 @@ crate::routes! {
         op("Archive a customer").if_match().empty();
     CreateSite: POST "/api/v1/customers/{id}/sites", Needs(ManageRecords), NoQuery
         => api api::customers::create_site(req, env, rctx, me()?, matched).await,
-        op("Add a service site to a customer").body(site_fields(&["line1"])).ok(201, r("Site"));
+        op("Add a service site to a customer").body(site_fields(&["line1"]))
+            .example(json!({ "line1": "12 Canal Street", "city": "New York", "region": "NY",
+                             "postal_code": "10013", "country": "US", "access_notes": "Side gate" }))
+            .ok(201, r("Site"));
     UpdateSite: PATCH "/api/v1/sites/{id}", Needs(ManageRecords), NoQuery
         => api api::customers::update_site(req, env, rctx, me()?, matched).await,
         op("Change a site").body(site_fields(&[])).if_match().ok(200, r("Site"));
@@ -195,7 +204,11 @@ crate::routes! {
     CreateJob: POST "/api/v1/jobs", Needs(ManageRecords), NoQuery
         => api api::jobs::create(req, env, rctx, me()?).await,
         op("Create a job at a customer's site")
-            .body(job_fields(&["customer_id", "title"], true)).idempotent().ok(201, r("Job"));
+            .body(job_fields(&["customer_id", "title"], true))
+            .example(json!({ "customer_id": "8e9a728e-94e8-4b2c-b93f-7d15deef4f3e", "title": "Annual boiler service",
+                             "priority": "normal",
+                             "items": [{ "kind": "work", "description": "Service", "quantity_milli": 1000 }] }))
+            .idempotent().ok(201, r("Job"));
     GetJob: GET "/api/v1/jobs/{id}", Needs(ViewRecords), NoQuery
         => api api::jobs::get(env, rctx, me()?, matched).await,
         op("A job with its notes").ok(200, r("JobWithNotes"));
@@ -215,7 +228,10 @@ crate::routes! {
     CreateVisits: POST "/api/v1/jobs/{id}/visits", Needs(ManageRecords), NoQuery
         => api api::visits::create(req, env, rctx, me()?, matched).await,
         op("Book a visit, or a recurring series, for a job (409 on double-booking)")
-            .body(visit_booking()).ok(201, list_of("visits", "Visit"));
+            .body(visit_booking())
+            .example(json!({ "start": "2026-12-08T14:00:00Z", "end": "2026-12-08T16:00:00Z",
+                             "technician_ids": ["140d93b8-9218-411f-a0e5-2c68856047ad"] }))
+            .ok(201, list_of("visits", "Visit"));
     ListVisits: GET "/api/v1/visits", Needs(ViewRecords), api::visits::VisitsQuery
         => api api::visits::list(query, env, me()?).await,
         op("Visits in a time range (technicians: their own)").ok(200, list_of("visits", "Visit"));
@@ -234,7 +250,15 @@ crate::routes! {
             .ok(200, page_of("quotes", "QuoteSummary"));
     CreateQuote: POST "/api/v1/quotes", Needs(ManageRecords), NoQuery
         => api api::quotes::create(req, env, rctx, me()?).await,
-        op("Draft a quote").body(quote_fields(&["title"], true)).idempotent().ok(201, r("Quote"));
+        op("Draft a quote").body(quote_fields(&["title"], true))
+            .example(json!({ "customer_id": "8e9a728e-94e8-4b2c-b93f-7d15deef4f3e", "title": "New boiler",
+                             "lines": [
+                                 { "description": "Boiler", "quantity_milli": 1000, "unit_price": 240000, "option": "Good" },
+                                 { "description": "Condensing boiler", "quantity_milli": 1000, "unit_price": 320000, "option": "Best" },
+                                 { "description": "Labour", "quantity_milli": 8000, "unit_price": 9500 },
+                                 { "description": "Magnetic filter", "quantity_milli": 1000, "unit_price": 15000, "optional": true }],
+                             "deposit": { "percent_ppm": 250000 } }))
+            .idempotent().ok(201, r("Quote"));
     GetQuote: GET "/api/v1/quotes/{id}", Needs(ViewMoney), NoQuery
         => api api::quotes::get(env, rctx, matched).await,
         op("A quote, priced per option").ok(200, r("Quote"));
@@ -272,7 +296,11 @@ crate::routes! {
             .ok(200, page_of("invoices", "InvoiceSummary"));
     CreateInvoice: POST "/api/v1/invoices", Needs(ManageRecords), NoQuery
         => api api::invoices::create(req, env, rctx, me()?).await,
-        op("Draft an invoice, blank or for a job").body(invoice_fields(true)).idempotent().ok(201, r("Invoice"));
+        op("Draft an invoice, blank or for a job").body(invoice_fields(true))
+            .example(json!({ "job_id": "deceda12-fc14-4ef0-a6f6-4b777a9661d3",
+                             "lines": [{ "description": "Service call", "quantity_milli": 1000, "unit_price": 8900 }],
+                             "payment_terms_days": 14 }))
+            .idempotent().ok(201, r("Invoice"));
     GetInvoice: GET "/api/v1/invoices/{id}", Needs(ViewMoney), NoQuery
         => api api::invoices::get(env, rctx, matched).await,
         op("An invoice with its payments, balance and status").ok(200, r("Invoice"));
@@ -294,7 +322,9 @@ crate::routes! {
         op("Void an issued invoice that keeps no money").if_match().ok(200, r("Invoice"));
     RecordPayment: POST "/api/v1/invoices/{id}/payments", Needs(ManageRecords), NoQuery
         => api api::invoices::record_payment(req, env, rctx, me()?, matched).await,
-        op("Record a payment or refund").body(payment_fields()).if_match().idempotent()
+        op("Record a payment or refund").body(payment_fields())
+            .example(json!({ "amount": 8900, "method": "card", "reference": "terminal 0042" }))
+            .if_match().idempotent()
             .ok(201, r("PaymentRecorded"));
     CreditInvoice: POST "/api/v1/invoices/{id}/credit-note", Needs(ManageRecords), NoQuery
         => api api::invoices::credit_note(&req, env, rctx, me()?, matched).await,

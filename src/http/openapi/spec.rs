@@ -41,6 +41,8 @@ pub struct Operation {
     pub html_errors: bool,
     /// Errors may be JSON-RPC error objects as well (MCP).
     pub rpc_errors: bool,
+    /// An example request body.
+    pub example: Option<Value>,
 }
 
 /// An operation with its summary; the rest is added by the builder methods.
@@ -58,6 +60,7 @@ pub fn op(summary: &'static str) -> Operation {
         secret_header: None,
         html_errors: false,
         rpc_errors: false,
+        example: None,
     }
 }
 
@@ -98,6 +101,10 @@ impl Operation {
     }
     pub fn html_errors(mut self) -> Self {
         self.html_errors = true;
+        self
+    }
+    pub fn example(mut self, body: Value) -> Self {
+        self.example = Some(body);
         self
     }
     pub fn rpc_errors(mut self) -> Self {
