@@ -13,6 +13,32 @@ pub async fn json_body<T: DeserializeOwned>(req: &mut Request, max: usize) -> Ap
     parse_json(&json_bytes(req, max).await?)
 }
 
+/// A JSON body that may be left out: nothing at all (no `Content-Type`, nothing or only
+/// whitespace sent) is empty bytes; anything else must be JSON.
+pub async fn optional_json_bytes(req: &mut Request, max: usize) -> AppResult<Vec<u8>> {
+    if req.headers().get("Content-Type").ok().flatten().is_none() {
+        let bytes = bounded_bytes(req, max).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Vec::new());
+        }
+        return Err(AppError::new(ErrorKind::UnsupportedMediaType)
+            .with_detail("Send the body as application/json."));
+    }
+    json_bytes(req, max).await
+}
+
+/// [`optional_json_bytes`] parsed; no body at all is `T::default()`.
+pub async fn optional_json_body<T: DeserializeOwned + Default>(
+    req: &mut Request,
+    max: usize,
+) -> AppResult<T> {
+    let bytes = optional_json_bytes(req, max).await?;
+    if bytes.is_empty() {
+        return Ok(T::default());
+    }
+    parse_json(&bytes)
+}
+
 /// The raw bytes of a JSON body, checked for media type and size (for callers that also need
 /// the bytes themselves, e.g. to fingerprint an idempotent request).
 pub async fn json_bytes(req: &mut Request, max: usize) -> AppResult<Vec<u8>> {

@@ -104,21 +104,25 @@ crate::routes! {
     Me: GET "/api/v1/me", SignedIn, NoQuery => api api::me::get(env, me()?).await,
         op("Who I am: user, role, permissions").ok(200, r("Me"));
     MfaEnroll: POST "/api/v1/me/mfa/enroll", SignedIn, NoQuery
-        => api api::me::mfa_enroll(env, rctx, me()?).await,
-        op("Start two-factor enrolment: secret and otpauth URI").ok(200, r("MfaEnrolment"));
+        => api api::me::mfa_enroll(req, env, rctx, me()?).await,
+        op("Start two-factor enrolment: secret and otpauth URI (a session only; the password \
+            unless signed in within 10 minutes)")
+            .body(object(&[], props(&[("password", string())]))).ok(200, r("MfaEnrolment"));
     MfaConfirm: POST "/api/v1/me/mfa/confirm", SignedIn, NoQuery
         => api api::me::mfa_confirm(req, env, rctx, me()?).await,
         op("Confirm enrolment with a first code; answers recovery codes once")
-            .body(object(&["code"], props(&[("code", string())]))).ok(200, r("SessionWithRecoveryCodes"));
+            .body(object(&["code"], props(&[("code", string()), ("password", string())])))
+            .ok(200, r("SessionWithRecoveryCodes")).limited();
     MfaDisable: POST "/api/v1/me/mfa/disable", Member, NoQuery
         => api api::me::mfa_disable(req, env, rctx, me()?).await,
-        op("Turn two-factor sign-in off")
-            .body(object(&["code"], props(&[("code", string())]))).empty();
+        op("Turn two-factor sign-in off: a code (checked as a sign-in attempt), and the password \
+            unless signed in within 10 minutes")
+            .body(object(&["code"], props(&[("code", string()), ("password", string())]))).empty().limited();
     ChangePassword: POST "/api/v1/me/password", Member, NoQuery
         => api api::me::change_password(req, env, rctx, me()?).await,
         op("Change my password (ends my other sessions)")
             .body(object(&["current_password", "new_password"], props(&[("current_password", string()), ("new_password", string())])))
-            .ok(200, r("Session"));
+            .ok(200, r("Session")).limited();
     ListLinks: GET "/api/v1/me/links", Member, NoQuery => api api::links::list(env, me()?).await,
         op("Your linked Telegram chats and phone numbers").ok(200, list_of("links", "Link"));
     CreateLinkCode: POST "/api/v1/me/links", Member, NoQuery
@@ -133,9 +137,10 @@ crate::routes! {
         op("My personal access tokens").ok(200, list_of("tokens", "Token"));
     CreateToken: POST "/api/v1/tokens", Member, NoQuery
         => api api::tokens::create(req, env, rctx, me()?).await,
-        op("Create a personal access token (shown once)")
-            .body(object(&["name"], props(&[("name", string()), ("expires_in_days", int_range(1, 366))])))
-            .ok(201, r("TokenCreated"));
+        op("Create a personal access token (shown once; 90 days unless told): a session only, \
+            with the password unless signed in within 10 minutes")
+            .body(object(&["name"], props(&[("name", string()), ("expires_in_days", int_range(1, 366)), ("password", string())])))
+            .ok(201, r("TokenCreated")).limited();
     RevokeToken: DELETE "/api/v1/tokens/{id}", Member, NoQuery
         => api api::tokens::revoke(&req, env, rctx, me()?, matched).await,
         op("Revoke one of my tokens").if_match().empty();

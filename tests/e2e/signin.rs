@@ -299,7 +299,7 @@ fn changing_the_password_ends_every_other_session() {
         "/api/v1/me/password",
         &json!({ "current_password": "not-my-password", "new_password": "thermostat-on-the-wall-3" }),
     );
-    wrong.problem(403);
+    assert_eq!(wrong.problem(422)["errors"][0]["field"], "current_password");
     let changed = owner.post(
         "/api/v1/me/password",
         &json!({ "current_password": OWNER_PASSWORD, "new_password": "thermostat-on-the-wall-3" }),

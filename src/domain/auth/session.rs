@@ -38,7 +38,17 @@ pub enum SessionState {
     Expired,
 }
 
+/// How long after signing in a session may make security changes (two-factor, tokens) without
+/// giving its password again.
+pub const REAUTH_WINDOW_MS: u64 = 10 * 60 * 1_000;
+
 impl SessionRecord {
+    /// Whether the session was signed into (or renewed by a security change) within
+    /// [`REAUTH_WINDOW_MS`].
+    pub fn signed_in_recently(&self, now: Millis) -> bool {
+        now.0 < self.created_ms.saturating_add(REAUTH_WINDOW_MS)
+    }
+
     pub fn state(&self, now: Millis) -> SessionState {
         if now.0 >= self.created_ms.saturating_add(ABSOLUTE_LIFETIME_MS) {
             SessionState::Expired

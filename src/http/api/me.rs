@@ -10,11 +10,12 @@ use crate::db::{self, users};
 use crate::domain::auth::password::check_new_password;
 use crate::domain::auth::totp::{self, TotpSecret};
 use crate::error::{AppError, AppResult, ErrorKind};
-use crate::http::api::session::{hash_new_password, password_matches, rotate_session};
+use crate::http::api::reauth::{self, Proof};
+use crate::http::api::session::{hash_new_password, rotate_session};
 use crate::http::api::settings::SettingsEntity;
 use crate::http::api::{event, now};
 use crate::http::auth::Principal;
-use crate::http::extract::{json_body, MAX_JSON_BODY};
+use crate::http::extract::{json_body, optional_json_body, MAX_JSON_BODY};
 use crate::http::{crypto, respond, RequestCtx};
 use crate::views::users::UserView;
 use crate::write::{self, Change, Refusal, Sql, Store};
@@ -60,12 +61,34 @@ pub async fn get(env: &Env, principal: &Principal) -> AppResult<Response> {
     )
 }
 
-/// `POST /api/v1/me/mfa/enroll`: a new secret, pending until confirmed with a first code.
+/// A security change's own proof: the current password, needed unless the session signed in
+/// within the last minutes (see `reauth`).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PasswordProof {
+    password: Option<String>,
+}
+
+/// `POST /api/v1/me/mfa/enroll` `{password?}`: a new secret, pending until confirmed with a
+/// first code.
 pub async fn mfa_enroll(
+    mut req: Request,
     env: &Env,
     rctx: &RequestCtx,
     principal: &Principal,
 ) -> AppResult<Response> {
+    let body: PasswordProof = optional_json_body(&mut req, MAX_JSON_BODY).await?;
+    let passed = reauth::require(
+        env,
+        rctx,
+        principal,
+        Proof {
+            password: body.password.as_deref(),
+            password_field: "password",
+            code: None,
+        },
+    )
+    .await?;
     if principal.user.mfa_enabled() {
         return Err(AppError::new(ErrorKind::Conflict).with_detail(
             "Two-factor sign-in is already on; turn it off first to enrol a new device.",
@@ -74,7 +97,8 @@ pub async fn mfa_enroll(
     let secret = TotpSecret::from_random(crypto::random_bytes::<20>()?);
     let encoded = secret.to_base32();
     let user_id = &principal.user.id;
-    let change = Change::new()
+    let change = passed
+        .release_in(Change::new())
         .guarded(users::set_totp_pending(
             user_id,
             &encoded,
@@ -106,10 +130,12 @@ pub async fn mfa_enroll(
 #[serde(deny_unknown_fields)]
 struct CodeBody {
     code: String,
+    /// The current password, needed unless the session signed in within the last minutes.
+    password: Option<String>,
 }
 
-/// `POST /api/v1/me/mfa/confirm` `{code}`: turns two-factor on, answers the recovery codes
-/// (shown this once) and a fresh session.
+/// `POST /api/v1/me/mfa/confirm` `{code, password?}`: turns two-factor on, answers the
+/// recovery codes (shown this once) and a fresh session.
 pub async fn mfa_confirm(
     mut req: Request,
     env: &Env,
@@ -117,6 +143,17 @@ pub async fn mfa_confirm(
     principal: &Principal,
 ) -> AppResult<Response> {
     let body: CodeBody = json_body(&mut req, MAX_JSON_BODY).await?;
+    let passed = reauth::require(
+        env,
+        rctx,
+        principal,
+        Proof {
+            password: body.password.as_deref(),
+            password_field: "password",
+            code: None,
+        },
+    )
+    .await?;
     let pending =
         principal.user.totp_pending.clone().ok_or_else(|| {
             AppError::new(ErrorKind::Conflict).with_detail("Start enrolment first.")
@@ -128,7 +165,8 @@ pub async fn mfa_confirm(
         .map_err(|e| AppError::invalid_field("code", e.to_string()))?;
     let codes = totp::recovery_codes(&crypto::random_bytes::<80>()?);
     let user_id = &principal.user.id;
-    let mut change = Change::new()
+    let mut change = passed
+        .release_in(Change::new())
         .guarded(users::confirm_totp(
             user_id,
             &pending,
@@ -162,13 +200,15 @@ pub async fn mfa_confirm(
     rotate_session(&req, env, principal, &user, extra).await
 }
 
-/// `POST /api/v1/me/mfa/disable` `{code}`: turns two-factor off, unless the company requires it.
+/// `POST /api/v1/me/mfa/disable` `{code, password?}`: turns two-factor off, unless the company
+/// requires it. The code is checked as a sign-in attempt (5 failures lock the account).
 pub async fn mfa_disable(
     mut req: Request,
     env: &Env,
     rctx: &RequestCtx,
     principal: &Principal,
 ) -> AppResult<Response> {
+    reauth::session_only(principal)?;
     let body: CodeBody = json_body(&mut req, MAX_JSON_BODY).await?;
     let store = D1Store::from_env(env)?;
     if write::load::<_, SettingsEntity>(&store, "1")
@@ -179,22 +219,23 @@ pub async fn mfa_disable(
         return Err(AppError::new(ErrorKind::Conflict)
             .with_detail("Your company requires two-factor sign-in; it cannot be turned off."));
     }
-    let secret = principal
-        .user
-        .totp_secret
-        .as_deref()
-        .and_then(|s| TotpSecret::from_base32(s).ok())
-        .ok_or_else(|| {
-            AppError::new(ErrorKind::Conflict).with_detail("Two-factor sign-in is not on.")
-        })?;
-    let last = principal
-        .user
-        .totp_last_step
-        .and_then(|s| u64::try_from(s).ok());
-    totp::verify(&secret, &body.code, now().as_secs(), last)
-        .map_err(|e| AppError::invalid_field("code", e.to_string()))?;
+    if !principal.user.mfa_enabled() {
+        return Err(AppError::new(ErrorKind::Conflict).with_detail("Two-factor sign-in is not on."));
+    }
+    let passed = reauth::require(
+        env,
+        rctx,
+        principal,
+        Proof {
+            password: body.password.as_deref(),
+            password_field: "password",
+            code: Some(&body.code),
+        },
+    )
+    .await?;
     let user_id = &principal.user.id;
-    let change = Change::new()
+    let change = passed
+        .release_in(Change::new())
         .guarded(users::disable_totp(user_id, &now().to_rfc3339()))
         .then(users::delete_recovery_codes(user_id))
         .audit(event(
@@ -229,16 +270,23 @@ pub async fn change_password(
 ) -> AppResult<Response> {
     let body: PasswordBody = json_body(&mut req, MAX_JSON_BODY).await?;
     let user = &principal.user;
-    if !password_matches(Some(user), &body.current_password).await? {
-        return Err(
-            AppError::new(ErrorKind::Forbidden).with_detail("The current password is not right.")
-        );
-    }
+    let passed = reauth::require(
+        env,
+        rctx,
+        principal,
+        Proof {
+            password: Some(&body.current_password),
+            password_field: "current_password",
+            code: None,
+        },
+    )
+    .await?;
     let local = user.email.split('@').next().unwrap_or_default();
     check_new_password(&body.new_password, &[&user.email, local, &user.name])
         .map_err(|e| AppError::invalid_field("new_password", e.to_string()))?;
     let hash = hash_new_password(&body.new_password).await?.to_string();
-    let change = Change::new()
+    let change = passed
+        .release_in(Change::new())
         .guarded(users::update_password(
             &user.id,
             user.version,

@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod links;
 pub mod me;
 pub mod quotes;
+pub mod reauth;
 pub mod session;
 pub mod settings;
 pub mod share_links;

@@ -32,7 +32,7 @@ fn sign_in_failed() -> AppError {
     AppError::unauthorized("The email address or password is not right.")
 }
 
-fn locked(for_ms: u64) -> AppError {
+pub(crate) fn locked(for_ms: u64) -> AppError {
     let minutes = for_ms.div_ceil(60_000);
     AppError::new(ErrorKind::TooManyRequests)
         .with_detail(format!(
@@ -122,10 +122,10 @@ struct LoginBody {
 
 /// What a sign-in attempt counts against, each with its cap: the address, the IP (when
 /// Cloudflare names one), and for a second factor its challenge.
-struct Subjects(Vec<(String, i64)>);
+pub(crate) struct Subjects(Vec<(String, i64)>);
 
 impl Subjects {
-    fn new(email: &str, rctx: &RequestCtx) -> Self {
+    pub(crate) fn new(email: &str, rctx: &RequestCtx) -> Self {
         let mut subjects = vec![(users::email_subject(email), lockout::EMAIL_MAX_FAILURES)];
         if let Some(ip) = &rctx.ip {
             subjects.push((users::ip_subject(ip), lockout::IP_MAX_FAILURES));
@@ -149,7 +149,7 @@ impl Subjects {
 
     /// Runs the reservations with `reads` after them: the reads' results, or 429 with how
     /// long to wait when a subject refused (whether or not the address exists).
-    async fn reserve_with(
+    pub(crate) async fn reserve_with(
         &self,
         store: &D1Store,
         now: Millis,
@@ -192,7 +192,7 @@ impl Subjects {
 
     /// A successful attempt takes its reservations back: the address starts over, the IP
     /// keeps counting only failures.
-    fn release(&self) -> Vec<Sql> {
+    pub(crate) fn release(&self) -> Vec<Sql> {
         self.0
             .iter()
             .map(|(subject, _)| {
@@ -216,6 +216,22 @@ async fn fail_sign_in(
     user: Option<&User>,
     reason: &'static str,
 ) -> AppResult<Response> {
+    match record_failure(store, rctx, subjects, email, user, reason).await? {
+        Some(wait_ms) => Err(locked(wait_ms)),
+        None => Err(sign_in_failed()),
+    }
+}
+
+/// Audits a failed attempt and locks the address or IP that reached its cap: how long the
+/// address is locked for when this very failure locked it.
+pub(crate) async fn record_failure(
+    store: &D1Store,
+    rctx: &RequestCtx,
+    subjects: &Subjects,
+    email: &str,
+    user: Option<&User>,
+    reason: &'static str,
+) -> AppResult<Option<u64>> {
     let now = now();
     let user_id = user.map(|u| u.id.clone());
     let mut change = Change::new().audit(event(
@@ -261,9 +277,9 @@ async fn fail_sign_in(
             .next()
             .map(|row| row.to_domain())
             .unwrap_or_default();
-        return Err(locked(state.retry_after(now)));
+        return Ok(Some(state.retry_after(now)));
     }
-    Err(sign_in_failed())
+    Ok(None)
 }
 
 /// `POST /api/v1/auth/login` `{email, password}`: the attempt is reserved against the address

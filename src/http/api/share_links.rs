@@ -15,7 +15,7 @@ use crate::domain::share_links::{self as links, DocumentKind};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::{event, if_match, new_id, now, with_etag};
 use crate::http::auth::Principal;
-use crate::http::extract::{json_bytes, MAX_JSON_BODY};
+use crate::http::extract::{optional_json_bytes, MAX_JSON_BODY};
 use crate::http::router::Matched;
 use crate::http::{crypto, respond, RequestCtx};
 use crate::views::fields::Body;
@@ -46,21 +46,6 @@ fn view(row: &ShareLinkRow) -> Value {
     })
 }
 
-/// An optional JSON body: none at all (no `Content-Type`, nothing sent) is an empty one.
-async fn optional_body(req: &mut Request) -> AppResult<Vec<u8>> {
-    if req.headers().get("Content-Type").ok().flatten().is_none() {
-        let bytes = req.bytes().await.map_err(|e| {
-            AppError::bad_request("The request body could not be read.").with_cause(e)
-        })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Vec::new());
-        }
-        return Err(AppError::new(ErrorKind::UnsupportedMediaType)
-            .with_detail("Send the body as application/json."));
-    }
-    json_bytes(req, MAX_JSON_BODY).await
-}
-
 /// `POST /api/v1/quotes/{id}/share` and `POST /api/v1/invoices/{id}/share`
 /// `{expires_in_days?}`: a new link to the document, answered once with its token and URL.
 /// A quote is shared once sent; an invoice once issued and while not void.
@@ -72,7 +57,7 @@ pub async fn create(
     matched: &Matched,
     kind: DocumentKind,
 ) -> AppResult<Response> {
-    let bytes = optional_body(&mut req).await?;
+    let bytes = optional_json_bytes(&mut req, MAX_JSON_BODY).await?;
     let mut body = Body::parse(&bytes, &["expires_in_days"])?;
     let days: Option<i64> = body.take("expires_in_days", "a whole number of days");
     body.finish()?;

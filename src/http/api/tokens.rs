@@ -10,6 +10,7 @@ use crate::db::tokens::{self, AccessToken};
 use crate::domain::auth::session::{sha256_hex, TOKEN_PREFIX, TOKEN_RANDOM_LEN};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
+use crate::http::api::reauth::{self, Proof};
 use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, MAX_JSON_BODY};
@@ -19,6 +20,8 @@ use crate::views::users::TokenView;
 use crate::write::{self, Change, Entity};
 
 const MAX_EXPIRY_DAYS: u64 = 366;
+/// A token given no expiry expires after this many days: a forgotten token stops working.
+const DEFAULT_EXPIRY_DAYS: u64 = 90;
 
 crate::row_entity!(
     /// A personal access token (never its secret), as the engine reads and writes it.
@@ -42,9 +45,13 @@ pub async fn list(env: &Env, principal: &Principal) -> AppResult<Response> {
 struct CreateBody {
     name: String,
     expires_in_days: Option<u64>,
+    /// The current password, needed unless the session signed in within the last minutes.
+    password: Option<String>,
 }
 
-/// `POST /api/v1/tokens` `{name, expires_in_days?}`: the token is in this answer only.
+/// `POST /api/v1/tokens` `{name, expires_in_days?, password?}`: the token is in this answer
+/// only; it expires after `expires_in_days` (90 by default, at most 366). Made only from a
+/// signed-in session (a token cannot make tokens), after `reauth`.
 pub async fn create(
     mut req: Request,
     env: &Env,
@@ -71,13 +78,24 @@ pub async fn create(
             errors,
         ));
     }
+    let passed = reauth::require(
+        env,
+        rctx,
+        principal,
+        Proof {
+            password: body.password.as_deref(),
+            password_field: "password",
+            code: None,
+        },
+    )
+    .await?;
     let secret = format!("{TOKEN_PREFIX}{}", crypto::random_string(TOKEN_RANDOM_LEN)?);
     let id = new_id()?;
     let now = now();
-    let expires_at = body
-        .expires_in_days
-        .map(|d| now.plus(d * Millis::DAY).0 as i64);
-    let change = Change::new()
+    let days = body.expires_in_days.unwrap_or(DEFAULT_EXPIRY_DAYS);
+    let expires_at = Some(now.plus(days * Millis::DAY).0 as i64);
+    let change = passed
+        .release_in(Change::new())
         .guarded(tokens::insert(
             &id,
             &principal.user.id,

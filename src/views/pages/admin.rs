@@ -10,7 +10,7 @@ use crate::db::users::User;
 use crate::domain::audit::AuditRow;
 use crate::domain::auth::permissions::Permission;
 use crate::views::pages::forms::{
-    api_form, field, field_hint, optional, select, submit, text, Api,
+    api_form, field, field_hint, optional, password_again, select, submit, text, Api,
 };
 use crate::views::pages::jobs::actor;
 use crate::views::pages::lines::decimal;
@@ -229,10 +229,11 @@ pub fn settings(viewer: &Viewer<'_>, company: &Settings, mine: &Mine<'_>) -> Mar
                     (api_form(&Api::new("POST", "/api/v1/tokens", "show:token"), "new-token", html! {
                         div.row {
                             (field("Name", "name", text("name", "")))
-                            (field("Expires in (days)", "expires_in_days", html! {
-                                input type="number" name="expires_in_days" min="1" data-type="int" data-optional;
-                            }))
+                            (field_hint("Expires in (days)", "expires_in_days", html! {
+                                input type="number" name="expires_in_days" min="1" max="366" placeholder="90" data-type="int" data-optional;
+                            }, "90 days if left empty; at most 366."))
                         }
+                        (password_again())
                         (submit("Create token"))
                         (output("token", "Copy it now: it is shown only once."))
                     }))

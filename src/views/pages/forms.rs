@@ -94,6 +94,17 @@ pub fn field_hint(label: &str, name: &str, control: Markup, hint: &str) -> Marku
     }
 }
 
+/// The current password a security change asks for again (`http::api::reauth`): needed once
+/// the session is older than a few minutes, so it may be left empty right after signing in.
+pub fn password_again() -> Markup {
+    field_hint(
+        "Your password",
+        "password",
+        html! { input type="password" name="password" autocomplete="current-password" data-optional; },
+        "Needed if you signed in more than 10 minutes ago.",
+    )
+}
+
 /// A one-line text input.
 pub fn text(name: &str, value: &str) -> Markup {
     html! { input type="text" name=(name) value=(value); }

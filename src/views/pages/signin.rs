@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use qrcodegen::{QrCode, QrCodeEcc};
 
-use crate::views::pages::forms::{field, field_hint};
+use crate::views::pages::forms::{field, field_hint, password_again};
 use crate::views::pages::{bare, shell, Section, Viewer};
 
 const NO_SCRIPT: &str = "The dashboard needs JavaScript to sign in and to save changes.";
@@ -107,6 +107,7 @@ pub fn mfa(viewer: &Viewer<'_>, state: &MfaState<'_>, next: &str, must_enrol: bo
                     (field("Code from your app, to turn it off", "code", html! {
                         input type="text" name="code" inputmode="numeric" autocomplete="one-time-code";
                     }))
+                    (password_again())
                     div.actions { button.danger type="submit" { "Turn off two-factor sign-in" } }
                 }
             }
@@ -138,6 +139,7 @@ pub fn mfa(viewer: &Viewer<'_>, state: &MfaState<'_>, next: &str, must_enrol: bo
                                 input type="text" name="code" inputmode="numeric"
                                     autocomplete="one-time-code" maxlength="6";
                             }))
+                            (password_again())
                             div.actions {
                                 button type="submit" { "Turn on" }
                             }
