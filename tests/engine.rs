@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use fieldworker::db::customers as customers_db;
-use fieldworker::domain::audit::{ActorKind, AuditEvent};
+use fieldworker::domain::audit::{Action, ActorKind, AuditEvent};
 use fieldworker::domain::customers::{Customer, CustomerChanges};
 use fieldworker::domain::time::Millis;
 use fieldworker::error::{AppResult, ErrorKind};
@@ -146,7 +146,7 @@ fn audit_actions(store: &Sqlite) -> Vec<String> {
         .collect()
 }
 
-fn event(action: &'static str, id: &str) -> AuditEvent {
+fn event(action: Action, id: &str) -> AuditEvent {
     AuditEvent {
         at: Millis(1_764_000_000_000),
         actor_kind: ActorKind::User,
@@ -178,7 +178,7 @@ fn create(
             &customer(name),
             "2026-12-01T00:00:00Z",
         ))
-        .audit(event("customer.created", id));
+        .audit(event(Action::CustomerCreated, id));
     run(write::create::<_, CustomerEntity>(
         store,
         id,
@@ -206,7 +206,7 @@ fn rename(store: &Sqlite, id: &str, expected: i64, name: &str) -> AppResult<i64>
                     &after,
                     "2026-12-02T00:00:00Z",
                 ))
-                .audit(event("customer.updated", id)))
+                .audit(event(Action::CustomerUpdated, id)))
         },
     ))
     .map(|(row, _)| row.version)
@@ -278,7 +278,7 @@ fn a_refused_guard_leaves_nothing_of_the_batch_behind() {
             "UPDATE customers SET tags = '[\"x\"]' WHERE id = 'c1'",
             vec![],
         ))
-        .audit(event("customer.updated", "c1"));
+        .audit(event(Action::CustomerUpdated, "c1"));
     let refused = run(write::apply(&store, change, vec![]));
     assert!(matches!(refused, Err(write::Refusal::Guard)));
     let (notes, tags): (Option<String>, String) = store
@@ -321,7 +321,7 @@ fn a_keyed_create_repeated_answers_the_first_record_and_a_different_request_is_r
     };
     let change = Change::new()
         .guarded(customers_db::insert("c3", &customer("Bo"), "t"))
-        .audit(event("customer.created", "c3"));
+        .audit(event(Action::CustomerCreated, "c3"));
     let refused = run(write::create::<_, CustomerEntity>(
         &store,
         "c3",

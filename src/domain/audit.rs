@@ -58,13 +58,90 @@ impl ActorKind {
     }
 }
 
+/// Declares [`Action`]: each variant with the name it is stored and listed under.
+macro_rules! actions {
+    ($( $name:ident = $text:literal, )*) => {
+        /// Every kind of change the audit trail records. `as_str` is the name stored in
+        /// `audit_log.action` and shown by the API; stored names never change meaning.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Action {
+            $( $name, )*
+        }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$( Action::$name, )*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( Action::$name => $text, )*
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<Action> {
+                Self::ALL.iter().copied().find(|a| a.as_str() == text)
+            }
+        }
+    };
+}
+
+actions! {
+    AuthLocked = "auth.locked",
+    AuthLogin = "auth.login",
+    AuthLoginFailed = "auth.login_failed",
+    ChannelLinked = "channel.linked",
+    ChannelUnlinked = "channel.unlinked",
+    CustomerArchived = "customer.archived",
+    CustomerCreated = "customer.created",
+    CustomerUpdated = "customer.updated",
+    InvoiceCreated = "invoice.created",
+    InvoiceCredited = "invoice.credited",
+    InvoiceDeleted = "invoice.deleted",
+    InvoiceIssued = "invoice.issued",
+    InvoicePaymentRecorded = "invoice.payment_recorded",
+    InvoiceRefundRecorded = "invoice.refund_recorded",
+    InvoiceUpdated = "invoice.updated",
+    InvoiceVoided = "invoice.voided",
+    JobCreated = "job.created",
+    JobNoteAdded = "job.note_added",
+    JobStatusChanged = "job.status_changed",
+    JobUpdated = "job.updated",
+    LinkCodeIssued = "link.code_issued",
+    MfaDisabled = "mfa.disabled",
+    MfaEnabled = "mfa.enabled",
+    MfaEnrolmentStarted = "mfa.enrolment_started",
+    QuoteAccepted = "quote.accepted",
+    QuoteConverted = "quote.converted",
+    QuoteCreated = "quote.created",
+    QuoteDeclined = "quote.declined",
+    QuoteDeleted = "quote.deleted",
+    QuoteRevised = "quote.revised",
+    QuoteSent = "quote.sent",
+    QuoteUpdated = "quote.updated",
+    QuoteViewed = "quote.viewed",
+    SettingsUpdated = "settings.updated",
+    ShareLinkCreated = "share_link.created",
+    ShareLinkRevoked = "share_link.revoked",
+    SiteCreated = "site.created",
+    SiteUpdated = "site.updated",
+    TokenCreated = "token.created",
+    TokenRevoked = "token.revoked",
+    UserCreated = "user.created",
+    UserInvited = "user.invited",
+    UserPasswordChanged = "user.password_changed",
+    UserUnlocked = "user.unlocked",
+    UserUpdated = "user.updated",
+    VisitCreated = "visit.created",
+    VisitDeleted = "visit.deleted",
+    VisitUpdated = "visit.updated",
+}
+
 /// One change, before it is chained.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
     pub at: Millis,
     pub actor_kind: ActorKind,
     pub actor_id: Option<String>,
-    pub action: &'static str,
+    pub action: Action,
     pub entity: &'static str,
     pub entity_id: Option<String>,
     pub before: Option<Value>,
@@ -164,7 +241,7 @@ pub fn chain(tip: &ChainTip, events: Vec<AuditEvent>) -> Vec<AuditRow> {
                 at: event.at.to_rfc3339(),
                 actor_kind: event.actor_kind.as_str().to_owned(),
                 actor_id: event.actor_id,
-                action: event.action.to_owned(),
+                action: event.action.as_str().to_owned(),
                 entity: event.entity.to_owned(),
                 entity_id: event.entity_id,
                 before: event.before.map(|v| v.to_string()),
@@ -404,7 +481,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn event(action: &'static str) -> AuditEvent {
+    #[test]
+    fn every_action_has_its_own_name_and_reads_back() {
+        for (i, action) in Action::ALL.iter().enumerate() {
+            assert_eq!(Action::parse(action.as_str()), Some(*action));
+            let (kind, what) = action.as_str().split_once('.').unwrap();
+            assert!(!kind.is_empty() && !what.is_empty(), "{action:?}");
+            assert!(Action::ALL[..i]
+                .iter()
+                .all(|a| a.as_str() != action.as_str()));
+        }
+        assert_eq!(Action::parse("job.exploded"), None);
+    }
+
+    fn event(action: Action) -> AuditEvent {
         AuditEvent {
             at: Millis(1_700_000_000_000),
             actor_kind: ActorKind::User,
@@ -421,7 +511,10 @@ mod tests {
 
     #[test]
     fn chained_rows_follow_each_other_from_the_genesis() {
-        let rows = chain(&ChainTip::genesis(), vec![event("a"), event("b")]);
+        let rows = chain(
+            &ChainTip::genesis(),
+            vec![event(Action::JobCreated), event(Action::JobUpdated)],
+        );
         assert_eq!((rows[0].seq, rows[0].prev_seq), (1, 0));
         assert_eq!(rows[0].prev_hash, GENESIS_HASH);
         assert_eq!((rows[1].seq, rows[1].prev_seq), (2, 1));
@@ -436,9 +529,9 @@ mod tests {
 
     #[test]
     fn a_chain_continues_from_a_tip() {
-        let first = chain(&ChainTip::genesis(), vec![event("a")]);
+        let first = chain(&ChainTip::genesis(), vec![event(Action::JobCreated)]);
         let tip = first[0].tip();
-        let second = chain(&tip, vec![event("b")]);
+        let second = chain(&tip, vec![event(Action::JobUpdated)]);
         let all: Vec<_> = first.iter().chain(second.iter()).collect();
         assert!(verify(&ChainTip::genesis(), all).is_ok());
     }
@@ -447,7 +540,11 @@ mod tests {
     fn any_edit_missing_row_or_relinking_is_detected_at_its_row() {
         let rows = chain(
             &ChainTip::genesis(),
-            vec![event("a"), event("b"), event("c")],
+            vec![
+                event(Action::JobCreated),
+                event(Action::JobUpdated),
+                event(Action::JobNoteAdded),
+            ],
         );
 
         let mut edited = rows.clone();
@@ -468,14 +565,17 @@ mod tests {
         SealKey::new(&format!("{secret:<32}")).unwrap()
     }
 
-    /// Rows as a writer appends them: numbered, no hashes, no seals.
-    fn appended(from_seq: i64, actions: &[&'static str]) -> Vec<AuditRow> {
+    /// Rows as a writer appends them: numbered, no hashes, no seals; one per label, each of
+    /// another action.
+    fn appended(from_seq: i64, labels: &[&'static str]) -> Vec<AuditRow> {
         let mut rows = chain(
             &ChainTip {
                 seq: from_seq,
                 hash: String::new(),
             },
-            actions.iter().map(|a| event(a)).collect(),
+            (0..labels.len())
+                .map(|i| event(Action::ALL[(from_seq as usize + i) % Action::ALL.len()]))
+                .collect(),
         );
         for row in &mut rows {
             row.prev_hash = String::new();
@@ -559,7 +659,7 @@ mod tests {
     #[test]
     fn the_first_seal_covers_the_last_legacy_hash() {
         let k = key("the audit key");
-        let legacy = chain(&ChainTip::genesis(), vec![event("old")]);
+        let legacy = chain(&ChainTip::genesis(), vec![event(Action::UserCreated)]);
         let handover = SealedTip {
             seq: 1,
             seal: legacy[0].hash.clone(),

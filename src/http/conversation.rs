@@ -11,6 +11,7 @@ use crate::agent::replies::{self, instant};
 use crate::agent::turn::{self, Context as TurnContext};
 use crate::db::store::D1Store;
 use crate::db::{self, messaging as store, users::User};
+use crate::domain::audit::Action;
 use crate::domain::auth::session::sha256_hex;
 use crate::domain::messaging::{link_code, Channel, Inbound};
 use crate::domain::time::Millis;
@@ -213,7 +214,7 @@ async fn link(env: &Env, rctx: &RequestCtx, inbound: &Inbound, code: &str) -> Ap
         .audit(event(
             rctx,
             Some(&principal),
-            "channel.linked",
+            Action::ChannelLinked,
             "user",
             Some(&principal.user.id),
             None,

@@ -168,7 +168,7 @@ struct OwnerRequest {
 /// new tenant (`scripts/admin create-owner`). The password rules apply; audited as `system`.
 pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
     use crate::db::{store::D1Store, users};
-    use crate::domain::audit::{ActorKind, AuditEvent};
+    use crate::domain::audit::{Action, ActorKind, AuditEvent};
     use crate::domain::auth::password::check_new_password;
     use crate::error::ErrorKind;
     use crate::http::api::session::{hash_new_password, normalize_email};
@@ -219,7 +219,7 @@ pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> App
             at: now,
             actor_kind: ActorKind::System,
             actor_id: None,
-            action: "user.created",
+            action: Action::UserCreated,
             entity: "user",
             entity_id: Some(id.clone()),
             before: None,

@@ -5,6 +5,7 @@
 //! The API refuses what it does not know (400: a misspelt filter must not silently list
 //! everything); a repeated parameter is refused too. A bad value is a 422 naming the parameter.
 
+use crate::domain::audit::Action;
 use crate::domain::cursor;
 use crate::domain::invoices::InvoiceStatus;
 use crate::domain::jobs::JobStatus;
@@ -238,6 +239,7 @@ macro_rules! status_param {
     };
 }
 status_param!(JobStatus);
+status_param!(Action);
 status_param!(QuoteStatus);
 status_param!(InvoiceStatus);
 

@@ -13,6 +13,7 @@ use crate::db::settings::Settings;
 use crate::db::share_links::{self as link_store, ShareLinkRow};
 use crate::db::store::D1Store;
 use crate::db::{self, rows_at};
+use crate::domain::audit::Action as AuditAction;
 use crate::domain::audit::{ActorKind, AuditEvent};
 use crate::domain::auth::session::sha256_hex;
 use crate::domain::messaging::parse_form;
@@ -115,7 +116,7 @@ fn new_nonce() -> AppResult<String> {
 fn customer_event(
     rctx: &RequestCtx,
     link_id: &str,
-    action: &'static str,
+    action: AuditAction,
     entity: &'static str,
     entity_id: &str,
     before: Option<serde_json::Value>,
@@ -315,7 +316,7 @@ async fn show_quote(
             .audit(customer_event(
                 rctx,
                 &opened.link.id,
-                "quote.viewed",
+                AuditAction::QuoteViewed,
                 "quote",
                 &row.id,
                 Some(json!({ "status": "sent" })),
@@ -538,7 +539,7 @@ async fn accept(
         .audit(customer_event(
             rctx,
             &opened.link.id,
-            "quote.accepted",
+            AuditAction::QuoteAccepted,
             "quote",
             &row.id,
             Some(json!({ "status": stored.as_str() })),
@@ -582,7 +583,7 @@ async fn decline(
         .audit(customer_event(
             rctx,
             &opened.link.id,
-            "quote.declined",
+            AuditAction::QuoteDeclined,
             "quote",
             &row.id,
             Some(json!({ "status": shown.as_str() })),

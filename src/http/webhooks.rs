@@ -13,7 +13,7 @@ use worker::{console_log, Context, Env, Request, Response, ResponseBuilder};
 use crate::db::invoices::{self as invoice_store, NewPayment};
 use crate::db::store::D1Store;
 use crate::db::{self, messaging as store};
-use crate::domain::audit::{ActorKind, AuditEvent};
+use crate::domain::audit::{Action, ActorKind, AuditEvent};
 use crate::domain::messaging::{
     inbound_from_twilio, parse_telegram_update, parse_twilio_form, twiml_message, Inbound,
     TelegramContent, MAX_TELEGRAM_BODY, MAX_TWILIO_BODY,
@@ -283,7 +283,7 @@ pub async fn stripe(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult
             at,
             actor_kind: ActorKind::Webhook,
             actor_id: Some("stripe".to_owned()),
-            action: "invoice.payment_recorded",
+            action: Action::InvoicePaymentRecorded,
             entity: "invoice",
             entity_id: Some(invoice_id.clone()),
             before: Some(serde_json::json!({ "paid": account.paid, "balance": account.balance() })),

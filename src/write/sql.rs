@@ -102,7 +102,7 @@ pub fn audit_params(event: &AuditEvent) -> Vec<Param> {
         event.at.to_rfc3339().into(),
         event.actor_kind.as_str().into(),
         event.actor_id.as_deref().into(),
-        event.action.into(),
+        event.action.as_str().into(),
         event.entity.into(),
         event.entity_id.as_deref().into(),
         event.before.as_ref().map(ToString::to_string).into(),

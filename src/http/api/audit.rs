@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 use worker::{Env, Response};
 
 use crate::db::{self, audit};
+use crate::domain::audit::Action;
 use crate::domain::audit::{
     verify as verify_chain, verify_sealed, AuditRow, BrokenLink, ChainTip, SealKey, SealedTip,
 };
@@ -21,7 +22,7 @@ crate::query! {
     /// `GET /api/v1/audit`'s filters and page.
     pub struct AuditQuery {
         /// Only this action, e.g. `job.created`.
-        action: Option<String>,
+        action: Option<Action>,
         /// Only this kind of record, e.g. `job`.
         entity: Option<String>,
         /// Only this record.
@@ -40,7 +41,7 @@ crate::query! {
 /// `GET /api/v1/audit`: newest first; `next_cursor` continues the listing.
 pub async fn list(query: AuditQuery, env: &Env) -> AppResult<Response> {
     let filter = audit::Filter {
-        action: query.action,
+        action: query.action.map(|a| a.as_str().to_owned()),
         entity: query.entity,
         entity_id: query.entity_id,
         actor_id: query.actor_id,

@@ -7,6 +7,7 @@ use worker::{Env, Request, Response};
 use crate::db;
 use crate::db::customers::{self as store, CustomerRow, SiteRow};
 use crate::db::store::D1Store;
+use crate::domain::audit::Action;
 use crate::domain::cursor;
 use crate::domain::customers::{search_pattern, Customer, CustomerChanges, Site, SiteChanges};
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -131,7 +132,7 @@ pub async fn create(
         .audit(event(
             rctx,
             Some(principal),
-            "customer.created",
+            Action::CustomerCreated,
             "customer",
             Some(&id),
             None,
@@ -177,7 +178,7 @@ pub async fn update(
                 .audit(event(
                     rctx,
                     Some(principal),
-                    "customer.updated",
+                    Action::CustomerUpdated,
                     "customer",
                     Some(&id),
                     Some(customer_audit(&before)),
@@ -212,7 +213,7 @@ pub async fn archive(
             .audit(event(
                 rctx,
                 Some(principal),
-                "customer.archived",
+                Action::CustomerArchived,
                 "customer",
                 Some(&id),
                 Some(json!({ "archived": false })),
@@ -254,7 +255,7 @@ pub async fn create_site(
         .audit(event(
             rctx,
             Some(principal),
-            "site.created",
+            Action::SiteCreated,
             "site",
             Some(&id),
             None,
@@ -310,7 +311,7 @@ pub async fn update_site(
             .audit(event(
                 rctx,
                 Some(principal),
-                "site.updated",
+                Action::SiteUpdated,
                 "site",
                 Some(&id),
                 Some(site_audit(&before)),

@@ -12,6 +12,7 @@ use crate::db::invoices::{
 };
 use crate::db::quotes::{PartiesRow, SELECT_PARTIES};
 use crate::db::store::D1Store;
+use crate::domain::audit::Action;
 use crate::domain::billing;
 use crate::domain::cursor;
 use crate::domain::invoices::{
@@ -285,7 +286,7 @@ pub async fn create(
         .audit(event(
             rctx,
             Some(principal),
-            "invoice.created",
+            Action::InvoiceCreated,
             "invoice",
             Some(&id),
             None,
@@ -374,7 +375,7 @@ pub async fn update(
                 .audit(event(
                     rctx,
                     Some(principal),
-                    "invoice.updated",
+                    Action::InvoiceUpdated,
                     "invoice",
                     Some(&id),
                     Some(invoice_audit(&before, row.total, row.payment_terms_days)),
@@ -424,7 +425,7 @@ pub async fn delete(
             .audit(event(
                 rctx,
                 Some(principal),
-                "invoice.deleted",
+                Action::InvoiceDeleted,
                 "invoice",
                 Some(&id),
                 Some(invoice_audit(
@@ -522,7 +523,7 @@ pub async fn issue(
             .audit(event(
                 rctx,
                 Some(principal),
-                "invoice.issued",
+                Action::InvoiceIssued,
                 "invoice",
                 Some(&id),
                 Some(json!({ "status": "draft" })),
@@ -581,7 +582,7 @@ pub async fn void_invoice(
                 .audit(event(
                     rctx,
                     Some(principal),
-                    "invoice.voided",
+                    Action::InvoiceVoided,
                     "invoice",
                     Some(&id),
                     Some(json!({ "status": shown.as_str() })),
@@ -661,8 +662,8 @@ pub async fn record_payment(
     let mut after = account;
     after.record(&entry)?;
     let (action, kind_name) = match kind {
-        EntryKind::Payment => ("invoice.payment_recorded", "payment"),
-        EntryKind::Refund => ("invoice.refund_recorded", "refund"),
+        EntryKind::Payment => (Action::InvoicePaymentRecorded, "payment"),
+        EntryKind::Refund => (Action::InvoiceRefundRecorded, "refund"),
     };
     let row = &current.row;
     let picture = |account: &Account| {
@@ -820,7 +821,7 @@ pub async fn credit_note(
             .audit(event(
                 rctx,
                 Some(principal),
-                "invoice.credited",
+                Action::InvoiceCredited,
                 "invoice",
                 Some(&id),
                 Some(json!({ "status": shown.as_str() })),

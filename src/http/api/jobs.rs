@@ -7,6 +7,7 @@ use worker::{D1Database, Env, Request, Response};
 
 use crate::db::jobs::{self as store, IdRow, JobRow, NoteRow, PageRow};
 use crate::db::{self, store::D1Store};
+use crate::domain::audit::Action;
 use crate::domain::auth::permissions::{Permission, Role};
 use crate::domain::cursor;
 use crate::domain::jobs::{
@@ -251,7 +252,7 @@ pub async fn create(
         .audit(event(
             rctx,
             Some(principal),
-            "job.created",
+            Action::JobCreated,
             "job",
             Some(&id),
             None,
@@ -303,7 +304,7 @@ pub async fn update(
             .audit(event(
                 rctx,
                 Some(principal),
-                "job.updated",
+                Action::JobUpdated,
                 "job",
                 Some(&id),
                 Some(job_audit(&before)),
@@ -359,7 +360,7 @@ pub async fn set_status(
             .audit(event(
                 rctx,
                 Some(principal),
-                "job.status_changed",
+                Action::JobStatusChanged,
                 "job",
                 Some(&id),
                 Some(json!({ "status": from.as_str() })),
@@ -402,7 +403,7 @@ pub async fn add_note(
         .audit(event(
             rctx,
             Some(principal),
-            "job.note_added",
+            Action::JobNoteAdded,
             "job",
             Some(&job_id),
             None,

@@ -7,6 +7,7 @@ use worker::{Env, Response, ResponseBuilder};
 
 use crate::db::store::D1Store;
 use crate::db::{self, messaging as store};
+use crate::domain::audit::Action;
 use crate::domain::auth::session::sha256_hex;
 use crate::error::{AppError, AppResult};
 use crate::http::api::{event, now};
@@ -64,7 +65,7 @@ pub async fn create_code(
         .audit(event(
             rctx,
             Some(principal),
-            "link.code_issued",
+            Action::LinkCodeIssued,
             "user",
             Some(&principal.user.id),
             None,
@@ -96,7 +97,7 @@ pub async fn delete(
         .audit(event(
             rctx,
             Some(principal),
-            "channel.unlinked",
+            Action::ChannelUnlinked,
             "user",
             Some(&principal.user.id),
             Some(json!({ "link_id": id })),

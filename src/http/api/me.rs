@@ -7,6 +7,7 @@ use worker::{Env, Request, Response};
 use crate::db::store::D1Store;
 use crate::db::users::User;
 use crate::db::{self, users};
+use crate::domain::audit::Action;
 use crate::domain::auth::password::check_new_password;
 use crate::domain::auth::totp::{self, TotpSecret};
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -108,7 +109,7 @@ pub async fn mfa_enroll(
         .audit(event(
             rctx,
             Some(principal),
-            "mfa.enrolment_started",
+            Action::MfaEnrolmentStarted,
             "user",
             Some(user_id),
             None,
@@ -177,7 +178,7 @@ pub async fn mfa_confirm(
         .audit(event(
             rctx,
             Some(principal),
-            "mfa.enabled",
+            Action::MfaEnabled,
             "user",
             Some(user_id),
             None,
@@ -241,7 +242,7 @@ pub async fn mfa_disable(
         .audit(event(
             rctx,
             Some(principal),
-            "mfa.disabled",
+            Action::MfaDisabled,
             "user",
             Some(user_id),
             None,
@@ -296,7 +297,7 @@ pub async fn change_password(
         .audit(event(
             rctx,
             Some(principal),
-            "user.password_changed",
+            Action::UserPasswordChanged,
             "user",
             Some(&user.id),
             None,

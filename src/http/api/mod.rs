@@ -18,7 +18,7 @@ pub mod visits;
 use serde_json::Value;
 use worker::{Env, Request, Response};
 
-use crate::domain::audit::{ActorKind, AuditEvent};
+use crate::domain::audit::{Action, ActorKind, AuditEvent};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::auth::{Principal, Surface, Via};
@@ -57,7 +57,7 @@ pub fn with_etag(response: Response, version: i64) -> Response {
 pub fn event(
     rctx: &RequestCtx,
     principal: Option<&Principal>,
-    action: &'static str,
+    action: Action,
     entity: &'static str,
     entity_id: Option<&str>,
     before: Option<Value>,

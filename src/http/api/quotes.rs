@@ -10,6 +10,7 @@ use crate::db::invoices::{self as invoice_store, NewInvoice};
 use crate::db::quotes::{self as store, NewQuote, PartiesRow, QuoteRow};
 use crate::db::settings::Settings;
 use crate::db::store::D1Store;
+use crate::domain::audit::Action;
 use crate::domain::billing;
 use crate::domain::cursor;
 use crate::domain::invoices::invoice_from_quote;
@@ -299,7 +300,7 @@ pub async fn create(
     let change = Change::new().then(bump).guarded(insert).audit(event(
         rctx,
         Some(principal),
-        "quote.created",
+        Action::QuoteCreated,
         "quote",
         Some(&id),
         None,
@@ -376,7 +377,7 @@ pub async fn update(
                 .audit(event(
                     rctx,
                     Some(principal),
-                    "quote.updated",
+                    Action::QuoteUpdated,
                     "quote",
                     Some(&id),
                     Some(quote_audit(&before)),
@@ -425,7 +426,7 @@ pub async fn delete(
             .audit(event(
                 rctx,
                 Some(principal),
-                "quote.deleted",
+                Action::QuoteDeleted,
                 "quote",
                 Some(&id),
                 Some(quote_audit(&current.row.to_domain()?)),
@@ -445,11 +446,11 @@ pub enum Move {
 }
 
 impl Move {
-    fn action(self) -> &'static str {
+    fn action(self) -> Action {
         match self {
-            Self::Send => "quote.sent",
-            Self::Revise => "quote.revised",
-            Self::Decline => "quote.declined",
+            Self::Send => Action::QuoteSent,
+            Self::Revise => Action::QuoteRevised,
+            Self::Decline => Action::QuoteDeclined,
         }
     }
 
@@ -555,7 +556,7 @@ pub async fn accept(
                 .audit(event(
                     rctx,
                     Some(principal),
-                    "quote.accepted",
+                    Action::QuoteAccepted,
                     "quote",
                     Some(&id),
                     Some(json!({ "status": stored.as_str() })),
@@ -654,7 +655,7 @@ struct Converted<'a> {
 fn conversion(
     row: &QuoteRow,
     made: &Converted<'_>,
-    event: impl Fn(&'static str, &'static str, &str, Value) -> crate::domain::audit::AuditEvent,
+    event: impl Fn(Action, &'static str, &str, Value) -> crate::domain::audit::AuditEvent,
 ) -> AppResult<Change> {
     if let Some(invoice_id) = &row.invoice_id {
         return Err(AppError::new(ErrorKind::Conflict)
@@ -702,7 +703,7 @@ fn conversion(
             version
         ))
         .audit(event(
-            "quote.converted",
+            Action::QuoteConverted,
             "quote",
             id,
             json!({
@@ -714,7 +715,7 @@ fn conversion(
         ));
     if made.new_job {
         change = change.audit(event(
-            "job.created",
+            Action::JobCreated,
             "job",
             job_id,
             json!({
@@ -724,7 +725,7 @@ fn conversion(
         ));
     }
     Ok(change.audit(event(
-        "invoice.created",
+        Action::InvoiceCreated,
         "invoice",
         invoice_id,
         json!({

@@ -7,7 +7,7 @@ use worker::{Env, Request, Response};
 
 use crate::db::store::{D1Results, D1Store};
 use crate::db::{self, invites, users, users::User};
-use crate::domain::audit::{ActorKind, AuditEvent};
+use crate::domain::audit::{Action, ActorKind, AuditEvent};
 use crate::domain::auth::password::{
     check_new_password, PasswordHash, PBKDF2_ITERATIONS, SALT_LEN,
 };
@@ -237,7 +237,7 @@ pub(crate) async fn record_failure(
     let mut change = Change::new().audit(event(
         rctx,
         None,
-        "auth.login_failed",
+        Action::AuthLoginFailed,
         "user",
         user_id.as_deref(),
         None,
@@ -254,7 +254,7 @@ pub(crate) async fn record_failure(
                 event(
                     rctx,
                     None,
-                    "auth.locked",
+                    Action::AuthLocked,
                     "user",
                     user_id.as_deref(),
                     None,
@@ -366,7 +366,7 @@ async fn finish_sign_in(
         ..event(
             rctx,
             None,
-            "auth.login",
+            Action::AuthLogin,
             "user",
             Some(&user.id),
             None,
@@ -584,7 +584,7 @@ pub async fn accept_invite(mut req: Request, env: &Env, rctx: &RequestCtx) -> Ap
         .audit(event(
             rctx,
             None,
-            "user.created",
+            Action::UserCreated,
             "user",
             Some(&id),
             None,

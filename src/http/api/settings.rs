@@ -6,6 +6,7 @@ use worker::{Env, Request, Response};
 
 use crate::db::settings;
 use crate::db::store::D1Store;
+use crate::domain::audit::Action;
 use crate::domain::billing;
 use crate::domain::invoices::parse_prefix;
 use crate::domain::money::Currency;
@@ -106,7 +107,7 @@ pub async fn update(
             .audit(event(
                 rctx,
                 Some(principal),
-                "settings.updated",
+                Action::SettingsUpdated,
                 "company_settings",
                 Some(ID),
                 Some(view(before)),

@@ -10,6 +10,7 @@ use crate::db::invoices::{self as invoice_store, InvoiceRow};
 use crate::db::quotes::{self as quote_store, QuoteRow};
 use crate::db::share_links::{self as store, ShareLinkRow};
 use crate::db::store::D1Store;
+use crate::domain::audit::Action;
 use crate::domain::auth::session::sha256_hex;
 use crate::domain::share_links::{self as links, DocumentKind};
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -104,7 +105,7 @@ pub async fn create(
         .audit(event(
             rctx,
             Some(principal),
-            "share_link.created",
+            Action::ShareLinkCreated,
             kind.as_str(),
             Some(&document_id),
             None,
@@ -162,7 +163,7 @@ pub async fn revoke(
             .audit(event(
                 rctx,
                 Some(principal),
-                "share_link.revoked",
+                Action::ShareLinkRevoked,
                 document_kind,
                 Some(&current.document_id),
                 Some(json!({ "share_link_id": id, "revoked_at": null })),

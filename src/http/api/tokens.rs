@@ -7,6 +7,7 @@ use worker::{Env, Request, Response};
 use crate::db;
 use crate::db::store::D1Store;
 use crate::db::tokens::{self, AccessToken};
+use crate::domain::audit::Action;
 use crate::domain::auth::session::{sha256_hex, TOKEN_PREFIX, TOKEN_RANDOM_LEN};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -107,7 +108,7 @@ pub async fn create(
         .audit(event(
             rctx,
             Some(principal),
-            "token.created",
+            Action::TokenCreated,
             "access_token",
             Some(&id),
             None,
@@ -162,7 +163,7 @@ pub async fn revoke(
             .audit(event(
                 rctx,
                 Some(principal),
-                "token.revoked",
+                Action::TokenRevoked,
                 "access_token",
                 Some(&id),
                 None,

@@ -8,6 +8,7 @@ use worker::{Env, Request, Response};
 use crate::db::store::D1Store;
 use crate::db::users::User;
 use crate::db::{self, invites, users};
+use crate::domain::audit::Action;
 use crate::domain::auth::permissions::Role;
 use crate::domain::auth::session::sha256_hex;
 use crate::domain::time::Millis;
@@ -124,7 +125,7 @@ pub async fn invite(
         .audit(event(
             rctx,
             Some(principal),
-            "user.invited",
+            Action::UserInvited,
             "invite",
             Some(&id),
             None,
@@ -203,7 +204,7 @@ pub async fn update(
             .audit(event(
                 rctx,
                 Some(principal),
-                "user.updated",
+                Action::UserUpdated,
                 "user",
                 Some(&id),
                 Some(user_audit(before)),
@@ -229,7 +230,7 @@ pub async fn unlock(
         .audit(event(
             rctx,
             Some(principal),
-            "user.unlocked",
+            Action::UserUnlocked,
             "user",
             Some(&id),
             None,

@@ -9,6 +9,7 @@ use worker::{D1Database, Env, Request, Response};
 use crate::db;
 use crate::db::store::D1Store;
 use crate::db::visits::{self as store, OverlapRow, VisitRow};
+use crate::domain::audit::Action;
 use crate::domain::auth::permissions::{Permission, Role};
 use crate::domain::time::Millis;
 use crate::domain::visits::{conflicts, occurrences, ExistingVisit, Recurrence, VisitTime};
@@ -161,7 +162,7 @@ pub async fn create(
     let change = change.audit(event(
         rctx,
         Some(principal),
-        "visit.created",
+        Action::VisitCreated,
         "job",
         Some(&job_id),
         None,
@@ -318,7 +319,7 @@ pub async fn update(
             .audit(event(
                 rctx,
                 Some(principal),
-                "visit.updated",
+                Action::VisitUpdated,
                 "visit",
                 Some(&id),
                 Some(audit_view(&old, &visit.technicians())),
@@ -354,7 +355,7 @@ pub async fn delete(
     let change = Change::new().then(technicians).guarded(visit).audit(event(
         rctx,
         Some(principal),
-        "visit.deleted",
+        Action::VisitDeleted,
         "visit",
         Some(&id),
         Some(visit_view(&current)),

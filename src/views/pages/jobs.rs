@@ -7,7 +7,7 @@ use maud::{html, Markup};
 use crate::db::customers::{CustomerRow, SiteRow};
 use crate::db::jobs::{JobRow, NoteRow};
 use crate::db::pages::{JobLine, VisitLine};
-use crate::domain::audit::AuditRow;
+use crate::domain::audit::{Action, AuditRow};
 use crate::domain::auth::permissions::Permission;
 use crate::domain::jobs::JobStatus;
 use crate::views::pages::forms::{
@@ -326,16 +326,16 @@ fn timeline_text(row: &AuditRow) -> String {
             .and_then(|t| serde_json::from_str::<Moved>(t).ok())
             .map(|m| label(&m.status))
     };
-    match row.action.as_str() {
-        "job.created" => "Created".to_owned(),
-        "job.updated" => "Edited".to_owned(),
-        "job.note_added" => "Note added".to_owned(),
-        "visit.created" => "Visit booked".to_owned(),
-        "job.status_changed" => match (status(&row.before), status(&row.after)) {
+    match Action::parse(&row.action) {
+        Some(Action::JobCreated) => "Created".to_owned(),
+        Some(Action::JobUpdated) => "Edited".to_owned(),
+        Some(Action::JobNoteAdded) => "Note added".to_owned(),
+        Some(Action::VisitCreated) => "Visit booked".to_owned(),
+        Some(Action::JobStatusChanged) => match (status(&row.before), status(&row.after)) {
             (Some(from), Some(to)) => format!("{from} → {to}"),
             _ => "Status changed".to_owned(),
         },
-        other => label(other.rsplit('.').next().unwrap_or(other)),
+        _ => label(row.action.rsplit('.').next().unwrap_or(&row.action)),
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::db::customers::CustomerRow;
 use crate::db::pages::DocParties;
 use crate::db::share_links::ShareLinkRow;
-use crate::domain::audit::AuditRow;
+use crate::domain::audit::{Action, AuditRow};
 use crate::domain::auth::permissions::Permission;
 use crate::domain::money::Currency;
 use crate::domain::quotes::Deposit;
@@ -118,12 +118,12 @@ pub fn party_facts(parties: Option<&DocParties>) -> Markup {
 
 /// One line of a document's timeline.
 pub fn timeline_text(row: &AuditRow) -> String {
-    match row.action.as_str() {
-        "invoice.payment_recorded" => "Payment recorded".to_owned(),
-        "invoice.refund_recorded" => "Refund recorded".to_owned(),
-        "invoice.credited" => "Reversed by a credit note".to_owned(),
-        "quote.viewed" => "Opened by the customer".to_owned(),
-        other => label(other.rsplit('.').next().unwrap_or(other)),
+    match Action::parse(&row.action) {
+        Some(Action::InvoicePaymentRecorded) => "Payment recorded".to_owned(),
+        Some(Action::InvoiceRefundRecorded) => "Refund recorded".to_owned(),
+        Some(Action::InvoiceCredited) => "Reversed by a credit note".to_owned(),
+        Some(Action::QuoteViewed) => "Opened by the customer".to_owned(),
+        _ => label(row.action.rsplit('.').next().unwrap_or(&row.action)),
     }
 }
 
