@@ -54,19 +54,19 @@ crate::routes! {
 
     // The customer's pages behind a share link: the token is the credential.
     SharePage: GET "/s/{token}", Public, NoQuery => own share::view(&req, env, rctx, matched).await,
-        op("The customer's page of a shared quote or invoice").html(200).also(&[404, 410, 429]);
+        op("The customer's page of a shared quote or invoice").html(200).also(&[404, 409, 410, 429]);
     ShareAccept: POST "/s/{token}/accept", Public, NoQuery
         => own share::act(req, env, rctx, matched, share::Action::Accept).await,
         op("The customer accepts a shared quote: form option, extra, signer_name")
-            .form(share_accept_form()).redirect().html_errors();
+            .form(share_accept_form()).redirect().html_errors().also(&[403, 409]);
     ShareDecline: POST "/s/{token}/decline", Public, NoQuery
         => own share::act(req, env, rctx, matched, share::Action::Decline).await,
         op("The customer declines a shared quote: form reason")
-            .form(share_decline_form()).redirect().html_errors();
+            .form(share_decline_form()).redirect().html_errors().also(&[403, 409]);
     SharePay: POST "/s/{token}/pay", Public, NoQuery
         => own share::act(req, env, rctx, matched, share::Action::Pay).await,
         op("The customer pays a shared invoice: 303 to Stripe Checkout")
-            .form(empty_form()).redirect().html_errors();
+            .form(empty_form()).redirect().html_errors().also(&[403, 409]);
 
     OpsSelfcheck: POST "/ops/selfcheck", Operator, NoQuery => api ops::selfcheck(req, env, rctx).await,
         op("Operator: write, read back, refuse, delete on D1, KV and R2")

@@ -74,7 +74,9 @@ fn html(status: u16, nonce: &str, body: String) -> AppResult<Response> {
     };
     set("Content-Type", "text/html; charset=utf-8")?;
     set("Content-Security-Policy", &csp)?;
-    set("Referrer-Policy", "no-referrer")?;
+    // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the
+    // pages' own form posts, which could not then be told from a sandboxed frame's.
+    set("Referrer-Policy", "same-origin")?;
     set("X-Robots-Tag", "noindex")?;
     Ok(response)
 }
@@ -338,6 +340,17 @@ async fn show_quote(
     }
     let quote = row.to_domain()?;
     let shown = quote_status(&row, at)?;
+    // Taken back to draft to be changed: what the link showed is no longer the offer.
+    if shown == QuoteStatus::Draft {
+        let page = message_page(
+            &company(&opened.settings),
+            "This quote is being updated",
+            "The business is changing this quote. They will send it to you again when it is \
+             ready.",
+            &opened.nonce,
+        );
+        return html(409, &opened.nonce, page);
+    }
     let number = format!("Q-{:04}", row.number);
     let for_whom = customer_name(env, &row.customer_id).await?;
     let valid_until = quote.valid_until.to_rfc3339();
@@ -439,20 +452,21 @@ pub async fn act(
         Ok(opened) => opened,
         Err(page) => return Ok(page),
     };
-    // Our own pages post these forms; another site's page may not (the token is the secret,
-    // this is the second lock).
+    // Our own pages post these forms, and only they may (the token is the secret, this is the
+    // second lock): browsers name our origin on them, since the pages' referrer policy is
+    // same-origin. No Origin, `null` (a sandboxed frame, a data: page) or another site's is
+    // refused.
     let url = req.inner().url();
     let own = origin(&url).unwrap_or_default().to_owned();
-    if let Some(sent) = req.headers().get("Origin").ok().flatten() {
-        if sent != "null" && !sent.eq_ignore_ascii_case(&own) {
-            let page = message_page(
-                &company(&opened.settings),
-                "Not allowed",
-                "Open the link you were sent and use the buttons there.",
-                &opened.nonce,
-            );
-            return html(403, &opened.nonce, page);
-        }
+    let sent = req.headers().get("Origin").ok().flatten();
+    if !sent.is_some_and(|sent| !own.is_empty() && sent.eq_ignore_ascii_case(&own)) {
+        let page = message_page(
+            &company(&opened.settings),
+            "Not allowed",
+            "Open the link you were sent and use the buttons there.",
+            &opened.nonce,
+        );
+        return html(403, &opened.nonce, page);
     }
     let bytes = crate::http::extract::bounded_bytes(&mut req, MAX_FORM).await?;
     let form = parse_form(&bytes).map_err(|e| AppError::bad_request(format!("Not a form: {e}")))?;

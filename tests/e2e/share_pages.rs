@@ -75,6 +75,41 @@ fn share_and_invite_tokens_never_reach_the_request_log() {
 }
 
 #[test]
+fn a_quote_taken_back_to_draft_is_not_shown_through_its_old_link_until_sent_again() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let (customer_id, _) = customer(&owner, "Ada Lee");
+    let made = owner.post(
+        "/api/v1/quotes",
+        &json!({ "customer_id": customer_id, "title": "Boiler service",
+                 "lines": [{ "description": "Service", "quantity_milli": 1000, "unit_price": 9_000 }] }),
+    );
+    let quote = format!("/api/v1/quotes/{}", made.json()["id"].as_str().unwrap());
+    assert_eq!(
+        act(&owner, "POST", &format!("{quote}/send"), 1, None).status,
+        200
+    );
+    let token = share(&owner, &quote);
+    let page = format!("/s/{token}");
+    assert_eq!(tenant.get(&page).status, 200);
+    // Viewed (version 3), then revised to a draft.
+    let revised = act(&owner, "POST", &format!("{quote}/revise"), 3, None);
+    assert_eq!(revised.json()["status"], "draft", "{}", revised.body);
+    let hidden = tenant.get(&page);
+    assert_eq!(hidden.status, 409, "{}", hidden.body);
+    assert!(hidden.body.contains("being updated"), "{}", hidden.body);
+    assert!(!hidden.body.contains("Accept quote"));
+    let refused = submit(&tenant, &format!("{page}/accept"), "signer_name=Ada");
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(owner.get(&quote).json()["status"], "draft");
+    assert_eq!(
+        act(&owner, "POST", &format!("{quote}/send"), 4, None).status,
+        200
+    );
+    assert_eq!(tenant.get(&page).status, 200);
+}
+
+#[test]
 fn a_customer_views_chooses_and_accepts_a_quote_once_and_misses_are_limited() {
     let tenant = Tenant::spawn();
     let owner = owner(&tenant);
@@ -140,6 +175,19 @@ fn a_customer_views_chooses_and_accepts_a_quote_once_and_misses_are_limited() {
         .body(b"option=Best&signer_name=Mallory".to_vec())
         .send();
     assert_eq!(foreign.status, 403);
+    // Nor can a sandboxed frame (`Origin: null`) or a client that names no origin: our own
+    // pages send their origin (their referrer policy is same-origin).
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
+    for origin in [Some("null"), None] {
+        let mut call = tenant
+            .request("POST", &format!("{page_path}/accept"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(b"option=Best&signer_name=Mallory".to_vec());
+        if let Some(origin) = origin {
+            call = call.header("Origin", origin);
+        }
+        assert_eq!(call.send().status, 403, "Origin {origin:?}");
+    }
     // A missing name is refused with the reason, on the page.
     let unnamed = submit(
         &tenant,
