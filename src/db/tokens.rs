@@ -17,6 +17,9 @@ pub const SELECT_BY_ID: &str = "SELECT id, user_id, name, created_at, expires_at
 pub const SELECT_FOR_USER: &str =
     "SELECT id, user_id, name, created_at, expires_at, last_used_at, \
     revoked_at, version FROM access_tokens WHERE user_id = ?1 ORDER BY created_at DESC";
+/// Every user's tokens, newest first, for owners.
+pub const SELECT_ALL: &str = "SELECT id, user_id, name, created_at, expires_at, last_used_at, \
+    revoked_at, version FROM access_tokens ORDER BY created_at DESC";
 pub const REVOKE: &str = "UPDATE access_tokens SET revoked_at = ?1, version = version + 1 \
     WHERE id = ?2 AND user_id = ?3 AND version = ?4 AND revoked_at IS NULL";
 /// Last use is recorded at most once a minute per token.
@@ -44,6 +47,10 @@ pub async fn by_id(db: &D1Database, id: &str) -> AppResult<Option<AccessToken>> 
 
 pub async fn for_user(db: &D1Database, user_id: &str) -> AppResult<Vec<AccessToken>> {
     all(db, SELECT_FOR_USER, &[text(user_id)]).await
+}
+
+pub async fn every(db: &D1Database) -> AppResult<Vec<AccessToken>> {
+    all(db, SELECT_ALL, &[]).await
 }
 
 pub fn load(id: &str) -> Sql {

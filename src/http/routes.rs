@@ -133,8 +133,10 @@ crate::routes! {
         => api api::links::delete(env, rctx, me()?, matched).await,
         op("Unlink one of your chats or phone numbers").empty();
 
-    ListTokens: GET "/api/v1/tokens", Member, NoQuery => api api::tokens::list(env, me()?).await,
-        op("My personal access tokens").ok(200, list_of("tokens", "Token"));
+    ListTokens: GET "/api/v1/tokens", Member, api::tokens::TokensQuery
+        => api api::tokens::list(query, env, me()?).await,
+        op("My personal access tokens; with all=true, every user's (those who manage the team)")
+            .ok(200, list_of("tokens", "Token"));
     CreateToken: POST "/api/v1/tokens", Member, NoQuery
         => api api::tokens::create(req, env, rctx, me()?).await,
         op("Create a personal access token (shown once; 90 days unless told): a session only, \
@@ -143,7 +145,7 @@ crate::routes! {
             .ok(201, r("TokenCreated")).limited();
     RevokeToken: DELETE "/api/v1/tokens/{id}", Member, NoQuery
         => api api::tokens::revoke(&req, env, rctx, me()?, matched).await,
-        op("Revoke one of my tokens").if_match().empty();
+        op("Revoke one of my tokens (or anyone's, for those who manage the team)").if_match().empty();
 
     ListUsers: GET "/api/v1/users", Needs(ViewUsers), NoQuery => api api::users::list(env).await,
         op("The team").ok(200, list_of("users", "User"));

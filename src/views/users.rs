@@ -57,6 +57,8 @@ pub fn user_audit(user: &User) -> serde_json::Value {
 #[derive(Debug, Serialize)]
 pub struct TokenView<'a> {
     pub id: &'a str,
+    /// Whose it is (the token acts as this user).
+    pub user_id: &'a str,
     pub name: &'a str,
     pub created_at: String,
     pub expires_at: Option<String>,
@@ -74,6 +76,7 @@ impl<'a> TokenView<'a> {
     pub fn new(token: &'a AccessToken) -> Self {
         Self {
             id: &token.id,
+            user_id: &token.user_id,
             name: &token.name,
             created_at: time(Some(token.created_at)).unwrap_or_default(),
             expires_at: time(token.expires_at),

@@ -71,12 +71,70 @@ fn a_token_is_shown_once_acts_as_its_user_and_stops_when_revoked() {
     assert_eq!(revoked.status, 204, "{}", revoked.body);
     bearer("/api/v1/me").problem(401);
 
-    // Someone else's token is not found, not revocable.
-    owner
+    // Someone else's token is not found, not revocable, by anyone who does not manage the
+    // team.
+    let dispatcher = member(
+        &owner,
+        "dee@acme-heating.example",
+        "dispatcher",
+        "schedule-the-boilers-9",
+    );
+    dispatcher
         .request("DELETE", &path)
         .header("If-Match", "\"2\"")
         .send()
         .problem(404);
+}
+
+#[test]
+fn an_owner_sees_everyones_tokens_with_their_last_use_and_revokes_any() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let tech = member(
+        &owner,
+        "theo@acme-heating.example",
+        "technician",
+        "wrench-and-solder-77",
+    );
+    let made = tech.post("/api/v1/tokens", &json!({ "name": "van tablet" }));
+    assert_eq!(made.status, 201, "{}", made.body);
+    let token = made.json()["token"].as_str().unwrap().to_owned();
+    let id = made.json()["id"].as_str().unwrap().to_owned();
+    let used = tenant.request("GET", "/api/v1/me").bearer(&token).send();
+    assert_eq!(used.status, 200);
+
+    // The technician sees only their own; only those who manage the team see everyone's.
+    tech.get("/api/v1/tokens?all=true").problem(403);
+    let mine = owner.get("/api/v1/tokens").json();
+    assert!(mine["tokens"].as_array().unwrap().is_empty(), "{mine}");
+    let all = owner.get("/api/v1/tokens?all=true").json();
+    let entry = all["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{all}"))
+        .clone();
+    assert_eq!(entry["user_id"], tech.user["id"]);
+    assert!(entry["last_used_at"].is_string(), "{entry}");
+    assert!(entry.get("token").is_none());
+
+    let revoked = owner
+        .request("DELETE", &format!("/api/v1/tokens/{id}"))
+        .header("If-Match", "\"1\"")
+        .send();
+    assert_eq!(revoked.status, 204, "{}", revoked.body);
+    tenant
+        .request("GET", "/api/v1/me")
+        .bearer(&token)
+        .send()
+        .problem(401);
+    let audited = tenant.d1_execute(
+        "SELECT actor_id, json_extract(after, '$.user_id') AS whose FROM audit_log \
+         WHERE action = 'token.revoked'",
+    );
+    assert_eq!(audited[0]["actor_id"], owner.user["id"], "{audited:?}");
+    assert_eq!(audited[0]["whose"], tech.user["id"], "{audited:?}");
 }
 
 #[test]

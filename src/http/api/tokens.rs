@@ -8,6 +8,7 @@ use crate::db;
 use crate::db::store::D1Store;
 use crate::db::tokens::{self, AccessToken};
 use crate::domain::audit::Action;
+use crate::domain::auth::permissions::Permission;
 use crate::domain::auth::session::{sha256_hex, TOKEN_PREFIX, TOKEN_RANDOM_LEN};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -34,9 +35,32 @@ crate::row_entity!(
     |token: &AccessToken| serde_json::to_value(TokenView::new(token)).unwrap_or(Value::Null),
 );
 
-/// `GET /api/v1/tokens`: the caller's tokens (never their secrets).
-pub async fn list(env: &Env, principal: &Principal) -> AppResult<Response> {
-    let rows = tokens::for_user(&db::database(env)?, &principal.user.id).await?;
+crate::query! {
+    /// `GET /api/v1/tokens`: whose tokens.
+    pub struct TokensQuery {
+        /// Every user's tokens, not only the caller's (who may manage users only).
+        all: Option<bool>,
+    }
+}
+
+/// Whether `principal` may see and revoke other users' tokens.
+fn oversees(principal: &Principal) -> bool {
+    principal.role.allows(Permission::ManageUsers)
+}
+
+/// `GET /api/v1/tokens[?all=true]`: the caller's tokens, or for an owner every user's (never
+/// their secrets): with their last use, so a forgotten or stolen one can be found and revoked.
+pub async fn list(query: TokensQuery, env: &Env, principal: &Principal) -> AppResult<Response> {
+    let database = db::database(env)?;
+    let rows = if query.all == Some(true) {
+        if !oversees(principal) {
+            return Err(AppError::new(ErrorKind::Forbidden)
+                .with_detail("Only those who manage the team see everyone's tokens."));
+        }
+        tokens::every(&database).await?
+    } else {
+        tokens::for_user(&database, &principal.user.id).await?
+    };
     let views: Vec<TokenView> = rows.iter().map(TokenView::new).collect();
     respond::json(200, &json!({ "tokens": views }))
 }
@@ -131,7 +155,8 @@ pub async fn create(
     respond::json(201, &body)
 }
 
-/// `DELETE /api/v1/tokens/{id}` with `If-Match`: revokes one of the caller's tokens.
+/// `DELETE /api/v1/tokens/{id}` with `If-Match`: revokes one of the caller's tokens, or, for
+/// those who manage the team, anyone's.
 pub async fn revoke(
     req: &Request,
     env: &Env,
@@ -142,11 +167,13 @@ pub async fn revoke(
     let version = if_match(req)?;
     let id = matched.param("id").unwrap_or_default().to_owned();
     let store = D1Store::from_env(env)?;
-    // Someone else's token is not found (not even its version is answered).
+    // Someone else's token is not found (not even its version is answered), unless the
+    // caller oversees the team.
     let token = write::load::<_, TokenEntity>(&store, &id).await?;
-    if token.user_id != principal.user.id {
+    if token.user_id != principal.user.id && !oversees(principal) {
         return Err(AppError::not_found("token"));
     }
+    let owner_id = token.user_id.clone();
     if token.revoked_at.is_some() {
         return Err(
             AppError::new(ErrorKind::Conflict).with_detail("That token is already revoked.")
@@ -154,12 +181,7 @@ pub async fn revoke(
     }
     write::update_loaded::<_, TokenEntity>(&store, &id, token, version, |_| {
         Ok(Change::new()
-            .guarded(tokens::revoke(
-                &id,
-                &principal.user.id,
-                version,
-                now().0 as i64,
-            ))
+            .guarded(tokens::revoke(&id, &owner_id, version, now().0 as i64))
             .audit(event(
                 rctx,
                 Some(principal),
@@ -167,7 +189,7 @@ pub async fn revoke(
                 "access_token",
                 Some(&id),
                 None,
-                None,
+                Some(json!({ "user_id": owner_id })),
             )))
     })
     .await?;

@@ -431,6 +431,7 @@ pub fn components() -> Value {
     );
     let token = [
         ("id", id()),
+        ("user_id", id()),
         ("name", string()),
         ("created_at", time()),
         ("expires_at", nullable_time()),
