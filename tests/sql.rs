@@ -715,15 +715,29 @@ fn customers_page_by_name_then_id_and_search_escapes_wildcards() {
         add_customer(&conn, id, name, &name.to_lowercase());
     }
     add_customer(&conn, "c5", "Percent", "100% sure");
-    let page = |after: Option<(&str, &str)>, pattern: Option<&str>, limit: i64| -> Vec<String> {
+    let scoped = |after: Option<(&str, &str)>,
+                  pattern: Option<&str>,
+                  limit: i64,
+                  technician: Option<&str>|
+     -> Vec<String> {
         let mut stmt = conn.prepare(customers::SELECT_PAGE).unwrap();
         stmt.query_map(
-            (0, pattern, after.map(|a| a.0), after.map(|a| a.1), limit),
+            (
+                0,
+                pattern,
+                after.map(|a| a.0),
+                after.map(|a| a.1),
+                limit,
+                technician,
+            ),
             |r| r.get::<_, String>(0),
         )
         .unwrap()
         .map(Result::unwrap)
         .collect()
+    };
+    let page = |after: Option<(&str, &str)>, pattern: Option<&str>, limit: i64| {
+        scoped(after, pattern, limit, None)
     };
     assert_eq!(page(None, None, 3), ["c1", "c2", "c3"]);
     assert_eq!(page(Some(("ann", "c2")), None, 3), ["c3", "c4", "c5"]);
@@ -734,10 +748,55 @@ fn customers_page_by_name_then_id_and_search_escapes_wildcards() {
     );
     assert_eq!(page(None, Some("%100\\%%"), 10), ["c5"]);
     assert_eq!(page(None, Some("%ann%"), 10), ["c1", "c2"]);
+    // A technician sees the customers of the jobs they are on, or have a visit of.
+    add_user(&conn, "u1", "technician");
+    add_site(&conn, "s4", "c4", 0);
+    add_site(&conn, "s3", "c3", 0);
+    for (job, customer, site) in [("j4", "c4", "s4"), ("j3", "c3", "s3")] {
+        conn.execute(
+            jobs::INSERT,
+            (
+                job,
+                customer,
+                site,
+                "Fix",
+                None::<&str>,
+                "normal",
+                "[]",
+                "t",
+            ),
+        )
+        .unwrap();
+    }
+    assert!(scoped(None, None, 10, Some("u1")).is_empty());
+    conn.execute(
+        "INSERT INTO job_technicians (job_id, user_id) VALUES ('j4', 'u1')",
+        [],
+    )
+    .unwrap();
+    assert_eq!(scoped(None, None, 10, Some("u1")), ["c4"]);
+    conn.execute(
+        "INSERT INTO visits (id, job_id, start_ms, end_ms, created_at, updated_at) \
+         VALUES ('v1', 'j3', 0, 1, 't', 't')",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO visit_technicians (visit_id, user_id, start_ms, end_ms) \
+         VALUES ('v1', 'u1', 0, 1)",
+        [],
+    )
+    .unwrap();
+    assert_eq!(scoped(None, None, 10, Some("u1")), ["c3", "c4"]);
+    let works_for = |customer: &str| {
+        conn.query_row(customers::SELECT_WORKS_FOR, (customer, "u1"), |_| Ok(()))
+            .is_ok()
+    };
+    assert!(works_for("c3") && works_for("c4") && !works_for("c1"));
     let plan: String = conn
         .query_row(
             &format!("EXPLAIN QUERY PLAN {}", customers::SELECT_PAGE),
-            (0, None::<&str>, None::<&str>, None::<&str>, 5),
+            (0, None::<&str>, None::<&str>, None::<&str>, 5, None::<&str>),
             |r| r.get(3),
         )
         .unwrap();

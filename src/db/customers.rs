@@ -7,14 +7,41 @@ use crate::error::{AppError, AppResult};
 use crate::sql;
 use crate::write::{Param, Sql};
 
+/// The condition that a technician (`$who`, a parameter) works for the customer of the row
+/// `customers`: assigned to one of its jobs or to a visit of one. Technicians see only those
+/// customers (their sites hold gate and alarm codes).
+macro_rules! works_for_customer {
+    ($who:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM jobs j WHERE j.customer_id = customers.id AND (",
+            "EXISTS (SELECT 1 FROM job_technicians t WHERE t.job_id = j.id AND t.user_id = ",
+            $who,
+            ") OR EXISTS (SELECT 1 FROM visits v JOIN visit_technicians vt ",
+            "ON vt.visit_id = v.id WHERE v.job_id = j.id AND vt.user_id = ",
+            $who,
+            ")))"
+        )
+    };
+}
+
 /// One page in (name, id) order, after the cursor, optionally matching a search pattern.
-/// ?1 archived, ?2 LIKE pattern, ?3/?4 cursor name/id, ?5 limit.
-pub const SELECT_PAGE: &str = "SELECT id, name, company, emails, phones, tags, notes, \
-    preferred_contact, archived, version, created_at, updated_at FROM customers \
-    WHERE archived = ?1 AND (?2 IS NULL OR search LIKE ?2 ESCAPE '\\') \
-      AND (?3 IS NULL OR name > ?3 COLLATE NOCASE \
-           OR (name = ?3 COLLATE NOCASE AND id > ?4)) \
-    ORDER BY name COLLATE NOCASE, id LIMIT ?5";
+/// ?1 archived, ?2 LIKE pattern, ?3/?4 cursor name/id, ?5 limit, ?6 a technician whose
+/// customers only (null: everyone's).
+pub const SELECT_PAGE: &str = concat!(
+    "SELECT id, name, company, emails, phones, tags, notes, ",
+    "preferred_contact, archived, version, created_at, updated_at FROM customers ",
+    "WHERE archived = ?1 AND (?2 IS NULL OR search LIKE ?2 ESCAPE '\\') ",
+    "AND (?3 IS NULL OR name > ?3 COLLATE NOCASE ",
+    "OR (name = ?3 COLLATE NOCASE AND id > ?4)) ",
+    "AND (?6 IS NULL OR ",
+    works_for_customer!("?6"),
+    ") ORDER BY name COLLATE NOCASE, id LIMIT ?5"
+);
+/// One row (`n`) when technician ?2 works for customer ?1.
+pub const SELECT_WORKS_FOR: &str = concat!(
+    "SELECT 1 AS n FROM customers WHERE id = ?1 AND ",
+    works_for_customer!("?2")
+);
 pub const SELECT_BY_ID: &str = "SELECT id, name, company, emails, phones, tags, notes, \
     preferred_contact, archived, version, created_at, updated_at FROM customers WHERE id = ?1";
 pub const INSERT: &str = "INSERT INTO customers (id, name, company, emails, phones, tags, \

@@ -583,6 +583,7 @@ async fn new_job_page(env: &Env, principal: &Principal, query: &Query) -> AppRes
                 db::opt_text(None),
                 db::opt_text(None),
                 db::int(200),
+                db::opt_text(own_work(principal)),
             ],
         )?,
         people_statement(&database)?,
@@ -645,6 +646,7 @@ async fn customers_page(env: &Env, principal: &Principal, query: &Query) -> AppR
                 db::opt_text(after_name.as_deref()),
                 db::opt_text(after_id.as_deref()),
                 db::int(LIST_LIMIT),
+                db::opt_text(own_work(principal)),
             ],
         )?],
     )
@@ -685,7 +687,7 @@ async fn money_page(env: &Env, principal: &Principal) -> AppResult<Response> {
     )
 }
 
-/// Active customers by name, for choosing whom a new record is for.
+/// Active customers by name, for choosing whom a new record is for (record managers only).
 fn active_customers(database: &D1Database) -> AppResult<D1PreparedStatement> {
     db::statement(
         database,
@@ -696,6 +698,7 @@ fn active_customers(database: &D1Database) -> AppResult<D1PreparedStatement> {
             db::opt_text(None),
             db::opt_text(None),
             db::int(200),
+            db::opt_text(None),
         ],
     )
 }
@@ -871,6 +874,17 @@ async fn document_page(
 
 async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Response> {
     let database = db::database(env)?;
+    if let Some(me) = own_work(principal) {
+        let works_for: Option<serde_json::Value> = db::first(
+            &database,
+            customers_db::SELECT_WORKS_FOR,
+            &[db::text(id), db::text(me)],
+        )
+        .await?;
+        if works_for.is_none() {
+            return Err(AppError::not_found("customer"));
+        }
+    }
     let mut statements = vec![
         db::statement(&database, customers_db::SELECT_BY_ID, &[db::text(id)])?,
         db::statement(&database, customers_db::SELECT_SITES, &[db::text(id)])?,

@@ -178,8 +178,8 @@ crate::routes! {
             .ok(200, r("AuditVerification")).also(&[503]);
 
     ListCustomers: GET "/api/v1/customers", Needs(ViewRecords), api::customers::CustomersQuery
-        => api api::customers::list(query, env).await,
-        op("Customers by name; search with q (name, email, phone)").ok(200, page_of("customers", "Customer"));
+        => api api::customers::list(query, env, me()?).await,
+        op("Customers by name; search with q (name, email, phone); technicians see those they work for").ok(200, page_of("customers", "Customer"));
     CreateCustomer: POST "/api/v1/customers", Needs(ManageRecords), NoQuery
         => api api::customers::create(req, env, rctx, me()?).await,
         op("Create a customer").body(customer_fields(&["name"]))
@@ -187,8 +187,8 @@ crate::routes! {
                              "tags": ["boiler"], "preferred_contact": "sms" }))
             .idempotent().ok(201, r("Customer"));
     GetCustomer: GET "/api/v1/customers/{id}", Needs(ViewRecords), NoQuery
-        => api api::customers::get(env, rctx, matched).await,
-        op("A customer with its sites").ok(200, r("Customer"));
+        => api api::customers::get(env, rctx, me()?, matched).await,
+        op("A customer with its sites (technicians: only customers they work for)").ok(200, r("Customer"));
     UpdateCustomer: PATCH "/api/v1/customers/{id}", Needs(ManageRecords), NoQuery
         => api api::customers::update(req, env, rctx, me()?, matched).await,
         op("Change a customer").body(customer_fields(&[])).if_match().ok(200, r("Customer"));

@@ -326,3 +326,77 @@ fn a_retried_create_with_the_same_idempotency_key_creates_nothing_new() {
     let created = owner.get("/api/v1/audit?action=customer.created").json();
     assert_eq!(created["events"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn technicians_see_only_the_customers_they_work_for_and_their_sites() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let tech = member(
+        &owner,
+        "theo@acme-heating.example",
+        "technician",
+        "wrench-and-solder-77",
+    );
+    let tech_id = tech.user["id"].as_str().unwrap().to_owned();
+    let customer = |name: &str| {
+        let made = owner.post("/api/v1/customers", &json!({ "name": name }));
+        assert_eq!(made.status, 201, "{}", made.body);
+        let id = made.json()["id"].as_str().unwrap().to_owned();
+        let site = owner.post(
+            &format!("/api/v1/customers/{id}/sites"),
+            &json!({ "line1": "1 Gate Lane", "access_notes": "Alarm code 4711" }),
+        );
+        assert_eq!(site.status, 201, "{}", site.body);
+        id
+    };
+    let ada = customer("Ada Lee");
+    let bo = customer("Bo Chan");
+    let cy = customer("Cy Diaz");
+    // Theo is on Ada's job, and on a visit of Cy's job; nothing of Bo's.
+    for (id, on_job) in [(&ada, true), (&bo, false), (&cy, false)] {
+        let technicians = if on_job {
+            vec![tech_id.clone()]
+        } else {
+            vec![]
+        };
+        let job = owner.post(
+            "/api/v1/jobs",
+            &json!({ "customer_id": id, "title": "Service", "technician_ids": technicians }),
+        );
+        assert_eq!(job.status, 201, "{}", job.body);
+        if id == &cy {
+            let job_id = job.json()["id"].as_str().unwrap().to_owned();
+            let visit = owner.post(
+                &format!("/api/v1/jobs/{job_id}/visits"),
+                &json!({ "start": "2030-01-07T09:00:00Z", "end": "2030-01-07T10:00:00Z",
+                         "technician_ids": [tech_id] }),
+            );
+            assert_eq!(visit.status, 201, "{}", visit.body);
+        }
+    }
+
+    let listed = tech.get("/api/v1/customers").json();
+    let names: Vec<&str> = listed["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Ada Lee", "Cy Diaz"]);
+    let seen = tech.get(&format!("/api/v1/customers/{ada}"));
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    assert_eq!(seen.json()["sites"][0]["access_notes"], "Alarm code 4711");
+    let hidden = tech.get(&format!("/api/v1/customers/{bo}")).problem(404);
+    assert!(!hidden.to_string().contains("4711"));
+    // The dashboard's customer pages say the same.
+    assert_eq!(tech.get(&format!("/customers/{bo}")).status, 404);
+    let page = tech.get("/customers");
+    assert!(
+        page.body.contains("Ada Lee") && !page.body.contains("Bo Chan"),
+        "{}",
+        page.body
+    );
+    // Everyone else still sees every customer.
+    let all = owner.get("/api/v1/customers").json();
+    assert_eq!(all["customers"].as_array().unwrap().len(), 3);
+}

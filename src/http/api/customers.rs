@@ -8,6 +8,7 @@ use crate::db;
 use crate::db::customers::{self as store, CustomerRow, SiteRow};
 use crate::db::store::D1Store;
 use crate::domain::audit::Action;
+use crate::domain::auth::permissions::Role;
 use crate::domain::cursor;
 use crate::domain::customers::{search_pattern, Customer, CustomerChanges, Site, SiteChanges};
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -20,7 +21,7 @@ use crate::http::{idempotency, prefetch};
 use crate::http::{respond, RequestCtx};
 use crate::sql;
 use crate::views::customers::{customer_audit, customer_view, site_audit, site_view};
-use crate::write::{self, Change, Entity, Results, Sql};
+use crate::write::{self, Change, Entity, Results, Sql, Store};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -81,8 +82,13 @@ crate::query! {
     }
 }
 
-/// `GET /api/v1/customers`: by name, then id.
-pub async fn list(query: CustomersQuery, env: &Env) -> AppResult<Response> {
+/// Technicians see the customers they work for only (see `db::customers::SELECT_PAGE`).
+fn own_customers(principal: &Principal) -> Option<&str> {
+    (principal.role == Role::Technician).then_some(principal.user.id.as_str())
+}
+
+/// `GET /api/v1/customers`: by name, then id; technicians, those they work for.
+pub async fn list(query: CustomersQuery, env: &Env, principal: &Principal) -> AppResult<Response> {
     let pattern = query.q.as_deref().and_then(search_pattern);
     let archived = query.archived.unwrap_or(false);
     let (after_name, after_id) = Cursor::split(query.cursor);
@@ -95,6 +101,7 @@ pub async fn list(query: CustomersQuery, env: &Env) -> AppResult<Response> {
             db::opt_text(after_name.as_deref()),
             db::opt_text(after_id.as_deref()),
             db::int(query.limit.0),
+            db::opt_text(own_customers(principal)),
         ],
     )
     .await?;
@@ -108,10 +115,26 @@ pub async fn list(query: CustomersQuery, env: &Env) -> AppResult<Response> {
     )
 }
 
-/// `GET /api/v1/customers/{id}`: the customer with its sites.
-pub async fn get(env: &Env, rctx: &RequestCtx, matched: &Matched) -> AppResult<Response> {
+/// `GET /api/v1/customers/{id}`: the customer with its sites; to a technician, only one they
+/// work for (anyone else's is not found, as their jobs are).
+pub async fn get(
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+    matched: &Matched,
+) -> AppResult<Response> {
     let store = D1Store::from_env(env)?;
-    let record = prefetch::load::<CustomerEntity>(&store, &rctx.ahead, &id_param(matched)).await?;
+    let id = id_param(matched);
+    if let Some(me) = own_customers(principal) {
+        let works_for = store
+            .batch(vec![sql!(store::SELECT_WORKS_FOR, id.as_str(), me)])
+            .await
+            .map_err(|e| AppError::internal(format!("customer visibility: {e}")))?;
+        if write::first_row::<serde_json::Value>(&works_for, 0)?.is_none() {
+            return Err(AppError::not_found("customer"));
+        }
+    }
+    let record = prefetch::load::<CustomerEntity>(&store, &rctx.ahead, &id).await?;
     respond::record::<CustomerEntity>(200, &record)
 }
 
