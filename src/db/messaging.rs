@@ -62,9 +62,11 @@ pub const TRIM_TURNS: &str = "DELETE FROM conversation_turns WHERE channel = ?1 
 
 pub const INSERT_CONFIRMATION: &str = "INSERT OR REPLACE INTO agent_confirmations (channel, \
     address, tool, arguments_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
-/// A confirmation proposed before `?5` (an earlier message of the chat).
+/// A confirmation proposed before `?5` (an earlier message of the chat) and not before `?6`
+/// (it expires).
 pub const SELECT_CONFIRMATION: &str = "SELECT created_at FROM agent_confirmations \
-    WHERE channel = ?1 AND address = ?2 AND tool = ?3 AND arguments_hash = ?4 AND created_at < ?5";
+    WHERE channel = ?1 AND address = ?2 AND tool = ?3 AND arguments_hash = ?4 \
+      AND created_at < ?5 AND created_at >= ?6";
 pub const DELETE_CONFIRMATION: &str = "DELETE FROM agent_confirmations WHERE channel = ?1 \
     AND address = ?2 AND tool = ?3 AND arguments_hash = ?4";
 

@@ -23,7 +23,7 @@ use crate::http::zone::Zone;
 use crate::http::RequestCtx;
 use crate::services::{anthropic, telegram, twilio};
 use crate::sql;
-use crate::tools::{find, Effect};
+use crate::tools::find;
 use crate::write::{self, Change};
 
 /// How long a link code works.
@@ -524,19 +524,23 @@ impl Speaker<'_> {
             return Ok((format!("There is no tool named {}.", call.name), true));
         };
         let mut arguments = call.input.clone();
-        if tool.effect == Effect::Destructive {
+        if tool.effect.needs_confirmation() {
             let (rest, confirmed) = turn::split_confirmation(&call.input);
             arguments = rest;
             let database = db::database(self.env)?;
+            // Bound to the chat, the tool, its exact arguments and the user who was asked:
+            // another user of the same address cannot confirm it.
+            let bound = format!("{}\n{}", self.principal.user.id, arguments);
             let key = [
                 db::text(self.inbound.channel.as_str()),
                 db::text(&self.inbound.sender),
                 db::text(tool.name),
-                db::text(&sha256_hex(&arguments.to_string())),
+                db::text(&sha256_hex(&bound)),
             ];
             let proposed: Option<Value> = if confirmed {
                 let mut params = key.to_vec();
                 params.push(db::int(self.started_ms()));
+                params.push(db::int(self.started_ms() - turn::CONFIRMATION_TTL_MS));
                 db::first(&database, store::SELECT_CONFIRMATION, &params).await?
             } else {
                 None
@@ -568,7 +572,7 @@ impl Speaker<'_> {
             {
                 Outcome::Done(value) => {
                     let text: String = value.to_string().chars().take(MAX_TOOL_RESULT).collect();
-                    (text, false)
+                    (turn::untrusted(&text), false)
                 }
                 Outcome::Refused { status, problem } => {
                     (crate::mcp::problem_message(status, &problem), true)

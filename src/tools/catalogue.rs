@@ -334,7 +334,7 @@ pub static CATALOGUE: &[Tool] = &[
             in_progress → completed, plus on_hold and cancelled. An illegal move is refused \
             and the refusal names the statuses allowed from the current one.",
         permission: Some(WorkOnJobs),
-        effect: Effect::Write,
+        effect: Effect::Consequential,
         properties: || {
             json!({
                 "job_id": id_property("job", "list_jobs"),
@@ -552,7 +552,7 @@ pub static CATALOGUE: &[Tool] = &[
         description: "Marks a draft quote sent (it can then be shared with the customer and \
             accepted). Needs the version from get_quote.",
         permission: Some(ManageRecords),
-        effect: Effect::Write,
+        effect: Effect::Consequential,
         properties: || json!({ "quote_id": id_property("quote", "list_quotes"), "version": version() }),
         required: &["quote_id", "version"],
         plan: |args| {

@@ -16,13 +16,24 @@ use serde_json::{json, Value};
 
 use crate::domain::auth::permissions::{Permission, Role};
 
-/// What running a tool does to the business's data: the agent asks before `Destructive`.
+/// What running a tool does to the business's data: the agent asks before anything that
+/// [`Effect::needs_confirmation`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     Read,
     Write,
+    /// Moves a record through its statuses or sends it on (a job's status, a quote sent):
+    /// nothing is lost, but a person would want to confirm first.
+    Consequential,
     /// Removes or cancels something, or moves money: a person would want to confirm first.
     Destructive,
+}
+
+impl Effect {
+    /// Whether the agent runs it only once the user confirmed it in a later message.
+    pub fn needs_confirmation(self) -> bool {
+        matches!(self, Effect::Consequential | Effect::Destructive)
+    }
 }
 
 /// One REST call a tool makes: the handler behind `method` and `path` runs with the caller's

@@ -659,6 +659,44 @@ fn a_viewers_agent_cannot_write_and_cancelling_waits_for_the_users_confirmation(
     assert!(gone["visits"].as_array().unwrap().is_empty(), "{gone}");
     let deleted = owner.get("/api/v1/audit?action=visit.deleted").json();
     assert_eq!(deleted["events"][0]["actor_kind"], "agent");
+
+    // A proposal waits ten minutes for its answer, no longer: a late "yes" is asked again.
+    let visit = book(&owner, &job_id, &day(3, "10:00"), &day(3, "11:00"));
+    let cancel = json!({ "visit_id": visit["id"], "version": 1, "confirmed": true });
+    channels.model.script(vec![
+        tool_use("toolu_4", "cancel_visit", cancel.clone()),
+        final_text("Shall I cancel it? Reply yes to confirm."),
+    ]);
+    say(
+        &channels,
+        &tenant,
+        405,
+        dana_chat,
+        "cancel the other visit",
+        4,
+    );
+    advance_clock(&tenant, 11 * MINUTE);
+    channels.model.script(vec![
+        tool_use("toolu_5", "cancel_visit", cancel),
+        final_text("I need you to confirm again."),
+    ]);
+    say(&channels, &tenant, 406, dana_chat, "yes", 5);
+    let calls = channels.model.wait_for(10);
+    let answered = calls[9].json()["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()["content"][0]
+        .clone();
+    assert_eq!(answered["is_error"], true, "{answered}");
+    let kept = owner
+        .get(&format!(
+            "/api/v1/visits?job={job_id}&from={}&to={}",
+            day(0, "00:00"),
+            day(7, "00:00")
+        ))
+        .json();
+    assert_eq!(kept["visits"].as_array().unwrap().len(), 1, "{kept}");
 }
 
 #[test]
