@@ -237,3 +237,45 @@ pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> App
         &serde_json::json!({ "id": id, "email": email, "role": "owner" }),
     )
 }
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnlockRequest {
+    email: String,
+}
+
+/// `POST /ops/unlock` `{email}`: clears an address's failed sign-ins and lock, for when nobody
+/// who could unlock it can sign in (the only owner locked out); `scripts/admin unlock`.
+/// Audited as `system`; 404 for an address without an account.
+pub async fn unlock(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
+    use crate::db::{store::D1Store, users};
+    use crate::domain::audit::{Action, ActorKind, AuditEvent};
+    use crate::http::api::session::normalize_email;
+    use crate::write::{self, Change};
+
+    authorize(&req, env)?;
+    let body: UnlockRequest = json_body(&mut req, MAX_JSON_BODY).await?;
+    let email = normalize_email(&body.email);
+    let database = db::database(env)?;
+    let user = users::by_email(&database, &email)
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))?;
+    let change = Change::new()
+        .then(users::clear_attempts(&users::email_subject(&email)))
+        .audit(AuditEvent {
+            at: crate::http::clock::now(),
+            actor_kind: ActorKind::System,
+            actor_id: None,
+            action: Action::UserUnlocked,
+            entity: "user",
+            entity_id: Some(user.id.clone()),
+            before: None,
+            after: Some(serde_json::json!({ "email": email, "by": "operator" })),
+            ip: rctx.ip.clone(),
+            request_id: rctx.id.as_str().to_owned(),
+        });
+    write::apply(&D1Store { db: database }, change, vec![])
+        .await
+        .map_err(|refused| refused.into_error(|| AppError::internal("an unlock has no guard")))?;
+    Ok(worker::ResponseBuilder::new().with_status(204).empty())
+}

@@ -81,6 +81,9 @@ crate::routes! {
         op("Operator: create an owner")
             .body(object(&["email", "password"], props(&[("email", string()), ("password", string()), ("name", string())])))
             .ok(201, r("User"));
+    OpsUnlock: POST "/ops/unlock", Operator, NoQuery => api ops::unlock(req, env, rctx).await,
+        op("Operator: clear an address's failed sign-ins and lock (the only owner locked out)")
+            .body(object(&["email"], props(&[("email", string())]))).empty();
 
     Login: POST "/api/v1/auth/login", Public, NoQuery => api api::session::login(req, env, rctx).await,
         op("Sign in with email and password: a session, or an MFA challenge")

@@ -32,6 +32,10 @@ const EXCLUDED: &[(&str, &str)] = &[
         "operator route: panics on purpose, a 500 is its answer",
     ),
     (
+        "OpsUnlock",
+        "operator route: covered by its own test (signin.rs)",
+    ),
+    (
         "OpsSelfcheck",
         "operator route: the operator's health probe",
     ),

@@ -382,3 +382,45 @@ fn many_failures_from_one_ip_throttle_it_for_every_address() {
     }
     login(&tenant, OWNER_EMAIL, OWNER_PASSWORD).problem(429);
 }
+
+#[test]
+fn an_operator_unlocks_the_only_owner_with_scripts_admin() {
+    let tenant = Tenant::spawn();
+    let _owner = owner(&tenant);
+    for _ in 0..5 {
+        login(&tenant, OWNER_EMAIL, "wrong-password-000");
+    }
+    login(&tenant, OWNER_EMAIL, OWNER_PASSWORD).problem(429);
+
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let admin = |email: &str| {
+        std::process::Command::new("bash")
+            .arg(root.join("scripts/admin"))
+            .args(["unlock", "--email", email, "--url", &tenant.base])
+            .env("OPS_TOKEN", crate::spawn::OPS_TOKEN)
+            .output()
+            .expect("bash runs scripts/admin")
+    };
+    let unlocked = admin(OWNER_EMAIL);
+    let said = String::from_utf8_lossy(&unlocked.stdout).into_owned()
+        + &String::from_utf8_lossy(&unlocked.stderr);
+    assert!(unlocked.status.success(), "{said}");
+    assert!(said.contains("unlocked"), "{said}");
+    assert_eq!(login(&tenant, OWNER_EMAIL, OWNER_PASSWORD).status, 200);
+    // An address without an account is said so (exit 3), and nothing is written.
+    assert_eq!(admin("nobody@acme-heating.example").status.code(), Some(3));
+    // Audited as the system, naming the operator.
+    let audited = tenant.d1_execute(
+        "SELECT actor_kind, json_extract(after, '$.by') AS by FROM audit_log \
+         WHERE action = 'user.unlocked'",
+    );
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(audited[0]["actor_kind"], "system");
+    assert_eq!(audited[0]["by"], "operator");
+    // The operator route itself refuses anyone without the operator token.
+    tenant
+        .request("POST", "/ops/unlock")
+        .json(&json!({ "email": OWNER_EMAIL }))
+        .send()
+        .problem(401);
+}
