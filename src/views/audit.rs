@@ -26,7 +26,10 @@ pub fn audit_event_view(r: &AuditRow) -> Value {
         "after": stored_json(&r.after),
         "ip": r.ip,
         "request_id": r.request_id,
+        // Rows of the chain before keyed sealing carry their hash; later rows their seal,
+        // once the sealer reached them (null until then).
         "hash": r.hash,
+        "seal": r.seal,
     })
 }
 

@@ -228,6 +228,14 @@ fn writes_are_sealed_after_their_response_without_anyone_asking() {
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["unsealed"]["count"], 0, "{report}");
     assert_eq!(report["key"], "AUDIT_KEY", "{report}");
+    // The listing shows each row's seal.
+    let listed = owner.get("/api/v1/audit?limit=5").json();
+    let events = listed["events"].as_array().unwrap();
+    assert!(!events.is_empty());
+    for event in events {
+        let seal = event["seal"].as_str().unwrap_or_else(|| panic!("{event}"));
+        assert_eq!(seal.len(), 64, "{event}");
+    }
 }
 
 #[test]

@@ -329,7 +329,14 @@ fn audit_event() -> Value {
         ),
         ("ip", nullable_string()),
         ("request_id", nullable_string()),
-        ("hash", string()),
+        (
+            "hash",
+            json!({ "type": "string", "description": "legacy rows' hash; empty on keyed rows" }),
+        ),
+        (
+            "seal",
+            json!({ "type": ["string", "null"], "description": "the keyed seal; null until sealed" }),
+        ),
     ])
 }
 
