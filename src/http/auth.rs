@@ -96,9 +96,11 @@ pub async fn check(
     }
     let reads = prefetch::reads(req, matched);
     let (principal, ahead) = authenticate_with(req, env, reads.clone()).await?;
-    if let Via::Session { record, .. } = &principal.via {
-        if !matches!(method, "GET" | "HEAD" | "OPTIONS") {
-            check_csrf(req, record)?;
+    if !matches!(method, "GET" | "HEAD" | "OPTIONS") {
+        match &principal.via {
+            Via::Session { record, .. } => check_csrf(req, record)?,
+            Via::Access => check_access_origin(req)?,
+            Via::Token { .. } | Via::Linked { .. } => {}
         }
     }
     authorize(&principal, guard)?;
@@ -320,6 +322,28 @@ fn check_csrf(req: &Request, record: &SessionRecord) -> AppResult<()> {
             .with_cause("csrf: token mismatch"));
     }
     Ok(())
+}
+
+/// A state-changing request signed in through Cloudflare Access: Access's cookie rides along
+/// on any request the browser makes to us, so another site's page must not be able to post
+/// here. A browser names the page's origin on every cross-site or scripted POST: another
+/// origin (or `null`, a sandboxed frame) is refused; no Origin at all is a service or script
+/// calling with its own Access token, which no web page can make a browser do.
+fn check_access_origin(req: &Request) -> AppResult<()> {
+    let Some(origin) = req.headers().get("Origin").ok().flatten() else {
+        return Ok(());
+    };
+    let url = req.inner().url();
+    let own_origin = crate::views::url::origin(&url)
+        .ok_or_else(|| AppError::internal(format!("request url without origin: {url}")))?;
+    if origin_allowed(Some(&origin), own_origin) {
+        return Ok(());
+    }
+    Err(AppError::new(ErrorKind::Forbidden)
+        .with_detail("This request did not come from this site.")
+        .with_cause(format!(
+            "access csrf: origin {origin:?} is not {own_origin}"
+        )))
 }
 
 /// The caller's IP as Cloudflare reports it (`CF-Connecting-IP`); locally there is none.

@@ -151,6 +151,25 @@ fn an_access_assertion_signs_in_its_user_and_every_bad_one_is_refused() {
             "{why}: reasons stay in the log: {problem}"
         );
     }
+
+    // Access's cookie rides on any request the browser makes: another site's page (or a
+    // sandboxed frame) cannot post through it; our own pages and scripts without a browser
+    // can.
+    let jwt = assertion(good_key, claims(OWNER_EMAIL, AUD, now() + 600));
+    let post = |origin: Option<&str>| {
+        let mut call = tenant
+            .request("POST", "/api/v1/customers")
+            .header("Cf-Access-Jwt-Assertion", &jwt)
+            .json(&json!({ "name": "Ann Lee" }));
+        if let Some(origin) = origin {
+            call = call.header("Origin", origin);
+        }
+        call.send()
+    };
+    post(Some("https://evil.example")).problem(403);
+    post(Some("null")).problem(403);
+    assert_eq!(post(Some(&tenant.base)).status, 201);
+    assert_eq!(post(None).status, 201);
 }
 
 #[test]
@@ -166,4 +185,18 @@ fn access_assertions_are_ignored_when_access_is_not_configured() {
         .header("Cf-Access-Jwt-Assertion", &jwt)
         .send()
         .problem(401);
+    // MCP's refusal still points clients at the resource metadata.
+    let refused = tenant
+        .request("POST", "/mcp")
+        .header("Cf-Access-Jwt-Assertion", &jwt)
+        .header("Accept", "application/json, text/event-stream")
+        .json(&json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" }))
+        .send();
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    let challenge = refused.header("www-authenticate").unwrap_or_default();
+    assert!(
+        challenge.contains("resource_metadata=")
+            && challenge.contains("/.well-known/oauth-protected-resource"),
+        "{challenge}"
+    );
 }
