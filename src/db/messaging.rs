@@ -50,7 +50,8 @@ pub const SELECT_LINKS_OF_USER: &str = "SELECT id, channel, address, created_at 
     FROM channel_links WHERE user_id = ?1 ORDER BY created_at";
 pub const DELETE_LINK: &str = "DELETE FROM channel_links WHERE id = ?1 AND user_id = ?2";
 
-/// A chat's recent turns, newest first: `?3` the oldest time kept, `?4` how many at most.
+/// A conversation's recent turns, newest first: `?2` whose (`user:<id>`, see
+/// `http::conversation`), `?3` the oldest time kept, `?4` how many at most.
 pub const SELECT_TURNS: &str = "SELECT role, content FROM conversation_turns \
     WHERE channel = ?1 AND address = ?2 AND at >= ?3 ORDER BY id DESC LIMIT ?4";
 pub const INSERT_TURN: &str = "INSERT INTO conversation_turns (channel, address, role, content, \

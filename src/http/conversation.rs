@@ -415,7 +415,10 @@ impl Speaker<'_> {
     async fn converse_inner(&self, key: &str, text: &str) -> AppResult<String> {
         let database = db::database(self.env)?;
         let channel = self.inbound.channel.as_str();
-        let address = self.inbound.sender.as_str();
+        // The history follows the user, not the chat's address: a number or chat linked to
+        // someone else later starts afresh, and nobody reads another user's exchanges.
+        let owner = format!("user:{}", self.principal.user.id);
+        let address = owner.as_str();
         let at = now().0 as i64;
         let rows: Vec<store::TurnRow> = db::all(
             &database,

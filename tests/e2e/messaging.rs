@@ -866,3 +866,38 @@ fn a_message_whose_handling_was_cut_off_is_not_run_again_but_its_sender_is_told_
     assert!(told[0].contains("\"/today\""), "{told:?}");
     assert_eq!(state_of(&tenant, "902")["state"], "failed");
 }
+
+#[test]
+fn a_chat_linked_to_someone_else_does_not_carry_the_previous_users_conversation() {
+    let channels = Channels::start();
+    let tenant = channels.tenant(true);
+    let owner = owner(&tenant);
+    let chat = 6001;
+    link(&channels, &tenant, &owner, 500, chat, 1);
+    channels
+        .model
+        .script(vec![final_text("The gate code for Ann Lee is 4711.")]);
+    say(&channels, &tenant, 501, chat, "what is Ann's gate code?", 2);
+    // The owner unlinks the chat; a viewer links the same chat.
+    let links = owner.get("/api/v1/me/links").json();
+    let id = links["links"][0]["id"].as_str().unwrap().to_owned();
+    let unlinked = owner
+        .request("DELETE", &format!("/api/v1/me/links/{id}"))
+        .send();
+    assert_eq!(unlinked.status, 204, "{}", unlinked.body);
+    let vic = member(
+        &owner,
+        "vic@acme-heating.example",
+        "viewer",
+        "looking-not-touching-5",
+    );
+    link(&channels, &tenant, &vic, 502, chat, 3);
+    channels.model.script(vec![final_text("Hello Vic.")]);
+    say(&channels, &tenant, 503, chat, "hello", 4);
+    let calls = channels.model.wait_for(2);
+    let messages = calls[1].json()["messages"].clone();
+    let text = messages.to_string();
+    assert!(!text.contains("4711"), "{text}");
+    assert!(!text.contains("gate code"), "{text}");
+    assert_eq!(messages.as_array().unwrap().len(), 1, "{messages}");
+}
