@@ -1,6 +1,7 @@
 //! Reading request bodies safely: the media type is checked, the size is bounded before and
 //! after reading, and malformed JSON is a 400 that says what was wrong.
 
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use worker::Request;
 
@@ -51,7 +52,7 @@ pub async fn json_bytes(req: &mut Request, max: usize) -> AppResult<Vec<u8>> {
 }
 
 /// The raw bytes of a body of any type, at most `max` of them: a declared length over the
-/// bound is refused before reading, an undeclared one after (413 either way).
+/// bound is refused before reading, an undeclared one as soon as it passes it (413 either way).
 pub async fn bounded_bytes(req: &mut Request, max: usize) -> AppResult<Vec<u8>> {
     let declared = req
         .headers()
@@ -62,12 +63,26 @@ pub async fn bounded_bytes(req: &mut Request, max: usize) -> AppResult<Vec<u8>> 
     if declared.is_some_and(|len| len > max) {
         return Err(too_large(max));
     }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|e| AppError::bad_request("The request body could not be read.").with_cause(e))?;
-    if bytes.len() > max {
-        return Err(too_large(max));
+    // Chunk by chunk, so a body sent without a length is never held past the bound.
+    let mut stream = match req.stream() {
+        Ok(stream) => stream,
+        // A request without a body has no stream.
+        Err(worker::Error::RustError(message)) if message.contains("no body") => {
+            return Ok(Vec::new())
+        }
+        Err(e) => {
+            return Err(AppError::bad_request("The request body could not be read.").with_cause(e))
+        }
+    };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            AppError::bad_request("The request body could not be read.").with_cause(e)
+        })?;
+        if bytes.len() + chunk.len() > max {
+            return Err(too_large(max));
+        }
+        bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
 }

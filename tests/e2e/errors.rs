@@ -59,3 +59,61 @@ fn every_request_writes_one_structured_log_line() {
         .count();
     assert_eq!(lines_for_request, 1);
 }
+
+/// Sends `chunks` as a chunked body (no Content-Length), ending it when `finish`, else leaving
+/// it open, and answers the status line's code.
+fn post_chunked(tenant: &Tenant, path: &str, chunks: &[Vec<u8>], finish: bool) -> u16 {
+    use std::io::{Read, Write};
+    let address = tenant.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    for chunk in chunks {
+        // The server may answer and close before it has read everything: that is the point.
+        if stream
+            .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .and_then(|_| stream.write_all(chunk))
+            .and_then(|_| stream.write_all(b"\r\n"))
+            .is_err()
+        {
+            break;
+        }
+    }
+    if finish {
+        let _ = stream.write_all(b"0\r\n\r\n");
+    }
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    text.split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {text}"))
+}
+
+#[test]
+fn a_body_without_a_length_is_refused_once_it_passes_the_bound() {
+    let tenant = Tenant::spawn();
+    // 128 KiB in 16 KiB chunks to an endpoint whose bound is 64 KiB, and the body never
+    // ends: the answer comes as soon as the bound is passed, not when the sender stops.
+    let big: Vec<Vec<u8>> = (0..8).map(|_| vec![b' '; 16 * 1024]).collect();
+    assert_eq!(
+        post_chunked(&tenant, "/api/v1/auth/login", &big, false),
+        413
+    );
+    // A small one, chunked, is read whole and judged on its content.
+    let small = vec![
+        br#"{"email":"nobody@acme-heating.example","#.to_vec(),
+        br#""password":"not-the-password"}"#.to_vec(),
+    ];
+    assert_eq!(
+        post_chunked(&tenant, "/api/v1/auth/login", &small, true),
+        401
+    );
+}
