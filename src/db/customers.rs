@@ -183,6 +183,17 @@ fn json_list<T: std::fmt::Display>(items: &[T]) -> String {
 }
 
 /// The customer and its sites: one record, read together.
+/// Whether `technician` works for customer `id` (see [`SELECT_WORKS_FOR`]).
+pub async fn works_for(db: &worker::D1Database, id: &str, technician: &str) -> AppResult<bool> {
+    let row: Option<serde_json::Value> = crate::db::first(
+        db,
+        SELECT_WORKS_FOR,
+        &[crate::db::text(id), crate::db::text(technician)],
+    )
+    .await?;
+    Ok(row.is_some())
+}
+
 pub fn load(id: &str) -> Vec<Sql> {
     vec![sql!(SELECT_BY_ID, id), sql!(SELECT_SITES, id)]
 }

@@ -875,13 +875,7 @@ async fn document_page(
 async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Response> {
     let database = db::database(env)?;
     if let Some(me) = own_work(principal) {
-        let works_for: Option<serde_json::Value> = db::first(
-            &database,
-            customers_db::SELECT_WORKS_FOR,
-            &[db::text(id), db::text(me)],
-        )
-        .await?;
-        if works_for.is_none() {
+        if !customers_db::works_for(&database, id, me).await? {
             return Err(AppError::not_found("customer"));
         }
     }

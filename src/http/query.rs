@@ -220,8 +220,9 @@ impl<const DEFAULT: i64, const MAX: i64> Limit<DEFAULT, MAX> {
     }
 }
 
-/// The statuses a list can be filtered by, read by the domain's own parser.
-macro_rules! status_param {
+/// The domain's named values a list can be filtered by (statuses, audit actions), read by the
+/// domain's own parser.
+macro_rules! enum_param {
     ($ty:ty) => {
         impl Param for $ty {
             fn read(name: &str, value: &str) -> AppResult<Self> {
@@ -238,10 +239,10 @@ macro_rules! status_param {
         }
     };
 }
-status_param!(JobStatus);
-status_param!(Action);
-status_param!(QuoteStatus);
-status_param!(InvoiceStatus);
+enum_param!(JobStatus);
+enum_param!(Action);
+enum_param!(QuoteStatus);
+enum_param!(InvoiceStatus);
 
 /// Whether an invoice list shows invoices or credit notes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

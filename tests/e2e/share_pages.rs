@@ -25,11 +25,9 @@ fn submit(tenant: &Tenant, path: &str, form: &str) -> Reply {
         .send()
 }
 
-#[test]
-fn share_and_invite_tokens_never_reach_the_request_log() {
-    let tenant = Tenant::spawn();
-    let owner = owner(&tenant);
-    let (customer_id, _) = customer(&owner, "Ada Lee");
+/// A one-line quote for a new customer, sent (version 2): its API path.
+fn sent_quote(owner: &Browser<'_>) -> String {
+    let (customer_id, _) = customer(owner, "Ada Lee");
     let made = owner.post(
         "/api/v1/quotes",
         &json!({ "customer_id": customer_id, "title": "Boiler service",
@@ -38,9 +36,17 @@ fn share_and_invite_tokens_never_reach_the_request_log() {
     assert_eq!(made.status, 201, "{}", made.body);
     let quote = format!("/api/v1/quotes/{}", made.json()["id"].as_str().unwrap());
     assert_eq!(
-        act(&owner, "POST", &format!("{quote}/send"), 1, None).status,
+        act(owner, "POST", &format!("{quote}/send"), 1, None).status,
         200
     );
+    quote
+}
+
+#[test]
+fn share_and_invite_tokens_never_reach_the_request_log() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let quote = sent_quote(&owner);
     let token = share(&owner, &quote);
     assert_eq!(tenant.get(&format!("/s/{token}")).status, 200);
     assert_eq!(
@@ -78,17 +84,7 @@ fn share_and_invite_tokens_never_reach_the_request_log() {
 fn a_quote_taken_back_to_draft_is_not_shown_through_its_old_link_until_sent_again() {
     let tenant = Tenant::spawn();
     let owner = owner(&tenant);
-    let (customer_id, _) = customer(&owner, "Ada Lee");
-    let made = owner.post(
-        "/api/v1/quotes",
-        &json!({ "customer_id": customer_id, "title": "Boiler service",
-                 "lines": [{ "description": "Service", "quantity_milli": 1000, "unit_price": 9_000 }] }),
-    );
-    let quote = format!("/api/v1/quotes/{}", made.json()["id"].as_str().unwrap());
-    assert_eq!(
-        act(&owner, "POST", &format!("{quote}/send"), 1, None).status,
-        200
-    );
+    let quote = sent_quote(&owner);
     let token = share(&owner, &quote);
     let page = format!("/s/{token}");
     assert_eq!(tenant.get(&page).status, 200);

@@ -21,7 +21,7 @@ use crate::http::{idempotency, prefetch};
 use crate::http::{respond, RequestCtx};
 use crate::sql;
 use crate::views::customers::{customer_audit, customer_view, site_audit, site_view};
-use crate::write::{self, Change, Entity, Results, Sql, Store};
+use crate::write::{self, Change, Entity, Results, Sql};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -126,11 +126,7 @@ pub async fn get(
     let store = D1Store::from_env(env)?;
     let id = id_param(matched);
     if let Some(me) = own_customers(principal) {
-        let works_for = store
-            .batch(vec![sql!(store::SELECT_WORKS_FOR, id.as_str(), me)])
-            .await
-            .map_err(|e| AppError::internal(format!("customer visibility: {e}")))?;
-        if write::first_row::<serde_json::Value>(&works_for, 0)?.is_none() {
+        if !store::works_for(&store.db, &id, me).await? {
             return Err(AppError::not_found("customer"));
         }
     }

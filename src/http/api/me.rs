@@ -83,11 +83,7 @@ pub async fn mfa_enroll(
         env,
         rctx,
         principal,
-        Proof {
-            password: body.password.as_deref(),
-            password_field: "password",
-            code: None,
-        },
+        Proof::password(body.password.as_deref()),
     )
     .await?;
     if principal.user.mfa_enabled() {
@@ -148,11 +144,7 @@ pub async fn mfa_confirm(
         env,
         rctx,
         principal,
-        Proof {
-            password: body.password.as_deref(),
-            password_field: "password",
-            code: None,
-        },
+        Proof::password(body.password.as_deref()),
     )
     .await?;
     let pending =
@@ -227,11 +219,7 @@ pub async fn mfa_disable(
         env,
         rctx,
         principal,
-        Proof {
-            password: body.password.as_deref(),
-            password_field: "password",
-            code: Some(&body.code),
-        },
+        Proof::password(body.password.as_deref()).with_code(&body.code),
     )
     .await?;
     let user_id = &principal.user.id;
@@ -275,11 +263,7 @@ pub async fn change_password(
         env,
         rctx,
         principal,
-        Proof {
-            password: Some(&body.current_password),
-            password_field: "current_password",
-            code: None,
-        },
+        Proof::current_password(&body.current_password),
     )
     .await?;
     let local = user.email.split('@').next().unwrap_or_default();

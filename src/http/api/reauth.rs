@@ -18,7 +18,7 @@ use crate::http::api::now;
 use crate::http::api::session::{locked, password_matches, record_failure, Subjects};
 use crate::http::auth::{Principal, Via};
 use crate::http::RequestCtx;
-use crate::write::{self, Change, Sql};
+use crate::write::{Change, Sql};
 
 /// What a security change needs checked besides the caller's standing.
 pub struct Proof<'a> {
@@ -28,6 +28,32 @@ pub struct Proof<'a> {
     pub password_field: &'static str,
     /// A two-factor code to check against the user's secret (turning two-factor off).
     pub code: Option<&'a str>,
+}
+
+impl<'a> Proof<'a> {
+    /// The body's optional `password` member (needed once the session is no longer fresh).
+    pub fn password(password: Option<&'a str>) -> Self {
+        Proof {
+            password,
+            password_field: "password",
+            code: None,
+        }
+    }
+
+    /// The body's `current_password`, always given (changing the password).
+    pub fn current_password(password: &'a str) -> Self {
+        Proof {
+            password: Some(password),
+            password_field: "current_password",
+            code: None,
+        }
+    }
+
+    /// A two-factor code to check as well.
+    pub fn with_code(mut self, code: &'a str) -> Self {
+        self.code = Some(code);
+        self
+    }
 }
 
 /// A passed re-authentication: the statements that give its reservation back, for the
@@ -130,20 +156,4 @@ pub async fn require(
     Ok(Passed {
         release: subjects.release(),
     })
-}
-
-/// Gives a passed check's reservation back on its own, for changes that write no batch of
-/// their own before answering.
-pub async fn release(env: &Env, passed: Passed) -> AppResult<()> {
-    if passed.release.is_empty() {
-        return Ok(());
-    }
-    write::apply(
-        &D1Store::from_env(env)?,
-        passed.release_in(Change::new()),
-        vec![],
-    )
-    .await
-    .map(|_| ())
-    .map_err(|refusal| refusal.into_error(|| AppError::internal("no guard")))
 }

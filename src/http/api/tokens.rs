@@ -107,11 +107,7 @@ pub async fn create(
         env,
         rctx,
         principal,
-        Proof {
-            password: body.password.as_deref(),
-            password_field: "password",
-            code: None,
-        },
+        Proof::password(body.password.as_deref()),
     )
     .await?;
     let secret = format!("{TOKEN_PREFIX}{}", crypto::random_string(TOKEN_RANDOM_LEN)?);
