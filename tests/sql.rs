@@ -5,8 +5,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use fieldworker::db::{
-    audit, customers, invites, invoices, jobs, messaging, pages, probe, quotes, schema, settings,
-    share_links, tokens, users, visits,
+    audit, customers, invites, invoices, jobs, messaging, notifications, pages, probe, quotes,
+    schema, settings, share_links, tokens, users, visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
@@ -119,6 +119,9 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         users::DELETE_RECOVERY_CODES,
         users::CONSUME_RECOVERY_CODE,
         users::COUNT_RECOVERY_CODES,
+        notifications::ACCOUNT_LOCKED,
+        notifications::SELECT_FOR_USER,
+        notifications::MARK_ALL_READ,
         tokens::INSERT,
         tokens::SELECT_BY_HASH,
         tokens::SELECT_BY_ID,
@@ -601,6 +604,49 @@ fn attempts_are_reserved_before_they_are_checked_and_refused_past_the_cap_or_whi
         .query_row(users::SELECT_ATTEMPTS, [ip], |r| r.get(0))
         .unwrap();
     assert_eq!(failures, 1);
+}
+
+#[test]
+fn a_lock_tells_the_user_once_and_the_bell_counts_until_read() {
+    let conn = migrated();
+    conn.execute(
+        users::INSERT,
+        ("u1", "a@x.example", "A", "owner", "pbkdf2$x", "2026-01-01T00:00:00Z"),
+    )
+    .unwrap();
+    let s = "email:a@x.example";
+    let t = 70_000_000_i64;
+    let notice = |id: &str, now: i64| {
+        conn.execute(notifications::ACCOUNT_LOCKED, (id, "u1", now, s))
+            .unwrap()
+    };
+    for i in 0..4 {
+        assert!(!fail(&conn, s, t + i, 5));
+        assert_eq!(notice(&format!("n{i}"), t + i), 0, "no lock, no notice");
+    }
+    assert!(fail(&conn, s, t + 4, 5));
+    assert_eq!(notice("n4", t + 4), 1);
+    assert_eq!(notice("n5", t + 5), 0, "the same lock is told once");
+    let unread = |conn: &Connection| -> i64 {
+        conn.query_row(users::SELECT_BY_ID, ["u1"], |r| {
+            r.get("unread_notifications")
+        })
+        .unwrap()
+    };
+    assert_eq!(unread(&conn), 1);
+    let (kind, data): (String, String) = conn
+        .query_row(notifications::SELECT_FOR_USER, ("u1", 50), |r| {
+            Ok((r.get("kind")?, r.get("data")?))
+        })
+        .unwrap();
+    assert_eq!(kind, "account_locked");
+    assert!(data.contains(&format!("\"until\":{}", t + 4 + BASE_LOCK_MS as i64)), "{data}");
+    assert_eq!(
+        conn.execute(notifications::MARK_ALL_READ, ("u1", t + 10))
+            .unwrap(),
+        1
+    );
+    assert_eq!(unread(&conn), 0);
 }
 
 fn locked_until(conn: &Connection, subject: &str) -> Option<i64> {

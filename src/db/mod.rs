@@ -7,6 +7,7 @@ pub mod invites;
 pub mod invoices;
 pub mod jobs;
 pub mod messaging;
+pub mod notifications;
 pub mod pages;
 pub mod probe;
 pub mod quotes;

@@ -19,12 +19,16 @@ pub const SELECT_BY_EMAIL: &str = "SELECT id, email, name, role, password_hash, 
     FROM users WHERE email = ?1";
 pub const SELECT_BY_ID: &str = "SELECT id, email, name, role, password_hash, active, \
     totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at, \
-    (SELECT mfa_required FROM company_settings WHERE id = 1) AS company_mfa_required \
+    (SELECT mfa_required FROM company_settings WHERE id = 1) AS company_mfa_required, \
+    (SELECT COUNT(*) FROM notifications n WHERE n.user_id = users.id AND n.read_at IS NULL) \
+    AS unread_notifications \
     FROM users WHERE id = ?1";
 /// The user a personal access token belongs to, by the token's hash.
 pub const SELECT_BY_TOKEN_HASH: &str = "SELECT id, email, name, role, password_hash, active, \
     totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at, \
-    (SELECT mfa_required FROM company_settings WHERE id = 1) AS company_mfa_required \
+    (SELECT mfa_required FROM company_settings WHERE id = 1) AS company_mfa_required, \
+    (SELECT COUNT(*) FROM notifications n WHERE n.user_id = users.id AND n.read_at IS NULL) \
+    AS unread_notifications \
     FROM users WHERE id = (SELECT user_id FROM access_tokens WHERE token_hash = ?1)";
 /// Every user with the lock on their address, if any.
 pub const SELECT_ALL: &str = "SELECT u.id, u.email, u.name, u.role, u.password_hash, u.active, \
@@ -121,6 +125,9 @@ pub struct User {
     /// Whether the company requires MFA (1); filled by the single-user queries.
     #[serde(default)]
     pub company_mfa_required: Option<i64>,
+    /// Unread in-app notices; filled with the principal (by id or token), for the bell.
+    #[serde(default)]
+    pub unread_notifications: Option<i64>,
 }
 
 impl User {

@@ -109,6 +109,7 @@ actions! {
     MfaDisabled = "mfa.disabled",
     MfaEnabled = "mfa.enabled",
     MfaEnrolmentStarted = "mfa.enrolment_started",
+    NotificationsRead = "notifications.read",
     QuoteAccepted = "quote.accepted",
     QuoteConverted = "quote.converted",
     QuoteCreated = "quote.created",
@@ -319,7 +320,9 @@ impl SealKey {
         (secret.len() >= 32).then(|| Self(secret.as_bytes().to_vec()))
     }
 
-    fn mac(&self, domain: &str, parts: &[&str]) -> String {
+    /// HMAC-SHA256 (hex) over `domain` and `parts`: each use names its own domain, so a MAC made
+    /// for one purpose (a seal, a device cookie) never passes for another.
+    pub(crate) fn mac(&self, domain: &str, parts: &[&str]) -> String {
         // HMAC takes a key of any length, so this never fails; an empty answer would only
         // fail verification.
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {

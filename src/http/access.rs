@@ -50,7 +50,7 @@ pub async fn verify(
     env: &Env,
     assertion: &str,
     now: Millis,
-) -> AppResult<String> {
+) -> AppResult<(String, Option<u64>)> {
     let jwt = UnverifiedJwt::parse(assertion).map_err(unauthenticated)?;
     let url = config.certs_url(var(env, "ACCESS_CERTS_URL").as_deref());
     let mut keys = keys(&url, now, false).await?;
@@ -63,7 +63,10 @@ pub async fn verify(
         .decide(valid, config, now.as_secs())
         .map_err(unauthenticated)?
     {
-        AccessIdentity::User { email } => Ok(email),
+        AccessIdentity::User { email } => Ok((
+            email,
+            jwt.claims().iat.and_then(|iat| u64::try_from(iat).ok()),
+        )),
         AccessIdentity::Service { common_name } => Err(unauthenticated(format!(
             "Access service token {common_name:?} is not a user"
         ))),

@@ -30,7 +30,11 @@ pub enum Via {
     Token {
         id: String,
     },
-    Access,
+    /// Cloudflare Access: when Access issued the assertion (seconds), i.e. when the person
+    /// last signed in through it.
+    Access {
+        issued_at: Option<u64>,
+    },
     /// A Telegram chat or phone number linked to the user.
     Linked {
         channel: crate::domain::messaging::Channel,
@@ -42,7 +46,7 @@ impl Via {
         match self {
             Self::Session { .. } => "session",
             Self::Token { .. } => "token",
-            Self::Access => "access",
+            Self::Access { .. } => "access",
             Self::Linked { .. } => "linked",
         }
     }
@@ -99,7 +103,7 @@ pub async fn check(
     if !matches!(method, "GET" | "HEAD" | "OPTIONS") {
         match &principal.via {
             Via::Session { record, .. } => check_csrf(req, record)?,
-            Via::Access => check_access_origin(req)?,
+            Via::Access { .. } => check_access_origin(req)?,
             Via::Token { .. } | Via::Linked { .. } => {}
         }
     }
@@ -201,14 +205,14 @@ async fn authenticate_with(
 
     if let Some(assertion) = header("Cf-Access-Jwt-Assertion") {
         if let Some(config) = access::config(env)? {
-            let email = access::verify(&config, env, &assertion, now).await?;
+            let (email, issued_at) = access::verify(&config, env, &assertion, now).await?;
             let user = users::by_email(database, &email)
                 .await?
                 .ok_or_else(|| unauthenticated(format!("Access user {email} has no account")))?;
             if !user.is_active() {
                 return Err(unauthenticated("deactivated user"));
             }
-            return Ok((principal_for(user, Via::Access)?, None));
+            return Ok((principal_for(user, Via::Access { issued_at })?, None));
         }
     }
 
@@ -274,7 +278,7 @@ async fn authenticate_with(
 pub fn principal_for(user: User, via: Via) -> AppResult<Principal> {
     let role = user.role()?;
     let must_enrol_mfa =
-        !user.mfa_enabled() && !matches!(via, Via::Access) && user.company_mfa_required == Some(1);
+        !user.mfa_enabled() && !matches!(via, Via::Access { .. }) && user.company_mfa_required == Some(1);
     Ok(Principal {
         user,
         role,

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod limits;
 pub mod mcp;
 pub mod openapi;
 pub mod ops;
@@ -114,6 +115,35 @@ async fn handle(
         Dispatch::Handle(matched) => matched,
         Dispatch::Options { allow } => return Ok(respond::options(&allow)),
     };
+    let Some(bucket) = limits::Bucket::of_request(&req, path, rctx.ip.as_deref()) else {
+        return route(req, env, ctx, rctx, matched, method).await;
+    };
+    if matches!(method, "GET" | "HEAD") && !routes::is_own(matched.route) {
+        // An API or page read changes nothing (but a token's or session's last use): it runs
+        // while the limiter counts, and its answer is dropped if over. A share page records
+        // its view, so it waits like every write.
+        let (allowed, answer) = futures_util::future::join(
+            limits::check(env, bucket),
+            route(req, env, ctx, rctx, matched, method),
+        )
+        .await;
+        allowed?;
+        return answer;
+    }
+    limits::check(env, bucket).await?;
+    route(req, env, ctx, rctx, matched, method).await
+}
+
+/// Runs the matched route: a page, a route that authenticates itself, or an API route behind
+/// its guard.
+async fn route(
+    req: Request,
+    env: &Env,
+    ctx: &Context,
+    rctx: &RequestCtx,
+    matched: Matched,
+    method: &str,
+) -> AppResult<Response> {
     // Pages authenticate themselves: a visitor who is not signed in is sent to sign in.
     if let Route::Page(page) = matched.route {
         return pages::serve(req, env, page, &matched).await;

@@ -53,7 +53,7 @@ mod build {
 
     use super::spec::{r, Answer, Operation};
     use crate::error::PROBLEM_JSON;
-    use crate::http::router::{Guard, ROUTES};
+    use crate::http::router::{Guard, Route, ROUTES};
     use crate::http::routes::operation;
 
     const TAGS: &[&str] = &[
@@ -108,6 +108,7 @@ mod build {
     /// The statuses an operation can answer besides its success, with why.
     fn error_statuses(
         op: &Operation,
+        route: Route,
         guard: Guard,
         has_path_params: bool,
     ) -> Vec<(u16, &'static str)> {
@@ -142,6 +143,9 @@ mod build {
         statuses.push((422, "A value is not acceptable (errors name the fields)"));
         if op.limited || op.html_errors {
             statuses.push((429, "Too many attempts: wait for Retry-After seconds"));
+        } else if route != Route::Health {
+            // Every request but the health check counts against a rate limit (http::limits).
+            statuses.push((429, "Too many requests: wait for Retry-After seconds"));
         }
         for status in &op.also {
             if !statuses.iter().any(|(s, _)| s == status) {
@@ -213,7 +217,7 @@ mod build {
             }
             let mut responses = Map::new();
             responses.insert(op.success.to_string(), success(&op));
-            for (status, why) in error_statuses(&op, decl.guard, !path_params.is_empty()) {
+            for (status, why) in error_statuses(&op, decl.route, decl.guard, !path_params.is_empty()) {
                 // Other successes (MCP's 202 for a notification) have no body.
                 let mut answer = if status < 400 {
                     json!({ "description": why })

@@ -14,6 +14,7 @@ use crate::db::customers::{self as customers_db, CustomerRow, SiteRow};
 use crate::db::invoices::{self as invoices_db, InvoiceRow, PaymentRow};
 use crate::db::jobs::{self as jobs_db, JobRow, NoteRow};
 use crate::db::messaging::{self as messaging_db, LinkRow};
+use crate::db::notifications as notifications_db;
 use crate::db::pages::{self as pages_db, DocParties, JobLine, Person, VisitLine};
 use crate::db::quotes::{self as quotes_db, QuoteRow};
 use crate::db::settings::{self as settings_db, Settings};
@@ -116,6 +117,7 @@ pub async fn serve(req: Request, env: &Env, page: Page, matched: &Matched) -> Ap
         Page::Team => team_page(env, &principal).await,
         Page::Settings => settings_page(env, &principal).await,
         Page::Audit => audit_page(env, &principal, &query).await,
+        Page::Notifications => notifications_page(env, &principal).await,
         Page::SignIn | Page::AcceptInvite | Page::Asset => {
             Err(AppError::internal("page served above"))
         }
@@ -292,6 +294,7 @@ fn viewer<'a>(principal: &'a Principal, settings: &'a Settings, zone: &'a Zone) 
         company: &settings.name,
         zone: &settings.time_zone,
         local: zone,
+        unread: principal.user.unread_notifications.unwrap_or(0),
     }
 }
 
@@ -942,6 +945,29 @@ async fn team_page(env: &Env, principal: &Principal) -> AppResult<Response> {
             &users,
             clock::now().0 as i64,
         ),
+    )
+}
+
+/// The bell's page: the caller's notices, newest first.
+async fn notifications_page(env: &Env, principal: &Principal) -> AppResult<Response> {
+    let database = db::database(env)?;
+    let (settings, results) = load(
+        &database,
+        vec![db::statement(
+            &database,
+            notifications_db::SELECT_FOR_USER,
+            &[
+                db::text(&principal.user.id),
+                db::int(notifications_db::LIST_LIMIT),
+            ],
+        )?],
+    )
+    .await?;
+    let notices: Vec<notifications_db::Notification> = rows(&results, 0)?;
+    let zone = Zone(settings.time_zone.clone());
+    html(
+        200,
+        admin::notifications(&viewer(principal, &settings, &zone), &notices),
     )
 }
 

@@ -84,13 +84,22 @@ impl<T: Param> Field for Required<T> {
     }
 }
 
+/// The longest free-text value a query takes (a search, a name), in characters.
+pub const MAX_TEXT_PARAM: usize = 1000;
+
 impl Param for String {
-    fn read(_: &str, value: &str) -> AppResult<Self> {
+    fn read(name: &str, value: &str) -> AppResult<Self> {
+        if value.chars().count() > MAX_TEXT_PARAM {
+            return Err(AppError::invalid_field(
+                name,
+                format!("{name} is at most {MAX_TEXT_PARAM} characters."),
+            ));
+        }
         Ok(value.to_owned())
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "string", "maxLength": 1000 })
+        serde_json::json!({ "type": "string", "maxLength": MAX_TEXT_PARAM })
     }
 }
 
@@ -394,6 +403,15 @@ mod tests {
 
     fn parse(query: &str) -> AppResult<Sample> {
         Sample::parse(&format!("https://x.example/api/v1/jobs?{query}"))
+    }
+
+    #[test]
+    fn free_text_is_held_to_its_documented_length_in_characters() {
+        let most = "é".repeat(MAX_TEXT_PARAM);
+        assert_eq!(parse(&format!("q={most}")).unwrap().q.as_deref(), Some(most.as_str()));
+        let err = parse(&format!("q={most}x")).unwrap_err();
+        assert_eq!(err.status(), 422, "{err}");
+        assert!(format!("{err:?}").contains("q is at most 1000 characters"), "{err:?}");
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub enum Page {
     Team,
     Settings,
     Audit,
+    Notifications,
     /// `app.js`, `app.css` and the icon under a name that is not this build's (Workers Static
     /// Assets serves this build's names before the Worker runs).
     Asset,
@@ -164,6 +165,12 @@ pub const PAGES: &[RouteDecl] = &[
         pattern: "/audit",
         route: Route::Page(Page::Audit),
         guard: Needs(ViewAudit),
+    },
+    RouteDecl {
+        method: "GET",
+        pattern: "/notifications",
+        route: Route::Page(Page::Notifications),
+        guard: SignedIn,
     },
     RouteDecl {
         method: "GET",

@@ -126,6 +126,13 @@ crate::routes! {
         op("Change my password (ends my other sessions)")
             .body(object(&["current_password", "new_password"], props(&[("current_password", string()), ("new_password", string())])))
             .ok(200, r("Session")).limited();
+    ListNotifications: GET "/api/v1/me/notifications", SignedIn, NoQuery
+        => api api::notifications::list(env, me()?).await,
+        op("My in-app notices (the bell), newest first, and how many are unread")
+            .ok(200, r("Notifications"));
+    ReadNotifications: POST "/api/v1/me/notifications/read", SignedIn, NoQuery
+        => api api::notifications::read_all(env, rctx, me()?).await,
+        op("Mark all my notices read").empty();
     ListLinks: GET "/api/v1/me/links", Member, NoQuery => api api::links::list(env, me()?).await,
         op("Your linked Telegram chats and phone numbers").ok(200, list_of("links", "Link"));
     CreateLinkCode: POST "/api/v1/me/links", Member, NoQuery

@@ -170,6 +170,25 @@ fn an_access_assertion_signs_in_its_user_and_every_bad_one_is_refused() {
     post(Some("null")).problem(403);
     assert_eq!(post(Some(&tenant.base)).status, 201);
     assert_eq!(post(None).status, 201);
+
+    // A security change needs a fresh Access sign-in (the assertion's `iat` within 10 minutes),
+    // else the password, exactly as a browser session does.
+    let enrol = |iat: i64, body: Value| {
+        let mut claims = claims(OWNER_EMAIL, AUD, now() + 600);
+        claims["iat"] = json!(iat);
+        tenant
+            .request("POST", "/api/v1/me/mfa/enroll")
+            .header("Cf-Access-Jwt-Assertion", &assertion(good_key, claims))
+            .json(&body)
+            .send()
+    };
+    let stale = enrol(now() - 20 * 60, json!({}));
+    let problem = stale.problem(422);
+    assert_eq!(problem["errors"][0]["field"], "password", "{problem}");
+    let with_password = enrol(now() - 20 * 60, json!({ "password": OWNER_PASSWORD }));
+    assert_eq!(with_password.status, 200, "{}", with_password.body);
+    let fresh = enrol(now() - 60, json!({}));
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
 }
 
 #[test]

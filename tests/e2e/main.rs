@@ -14,6 +14,7 @@ mod fuzz;
 mod health;
 mod invoices;
 mod jobs;
+mod limits;
 mod load;
 mod mcp;
 mod messaging;

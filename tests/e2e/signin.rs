@@ -424,3 +424,111 @@ fn an_operator_unlocks_the_only_owner_with_scripts_admin() {
         .send()
         .problem(401);
 }
+
+/// The `fw_device=…` cookie a sign-in's answer sets, if any.
+fn device_cookie(reply: &crate::spawn::Reply) -> Option<String> {
+    reply
+        .headers
+        .iter()
+        .filter(|(name, _)| name == "set-cookie")
+        .find_map(|(_, value)| value.strip_prefix("fw_device="))
+        .map(|rest| format!("fw_device={}", rest.split(';').next().unwrap_or_default()))
+}
+
+fn login_from(tenant: &Tenant, cookie: &str, email: &str, password: &str) -> crate::spawn::Reply {
+    tenant
+        .request("POST", "/api/v1/auth/login")
+        .header("Cookie", cookie)
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+}
+
+#[test]
+fn strangers_lock_an_account_out_but_its_own_browsers_still_sign_in_and_are_told() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let tech_email = "theo@acme-heating.example";
+    let tech_password = "wrench-and-solder-77";
+    member(&owner, tech_email, "technician", tech_password);
+    // Theo signs in from his phone once: it is trusted for his account from now on.
+    let first = login(&tenant, tech_email, tech_password);
+    assert_eq!(first.status, 200, "{}", first.body);
+    let phone = device_cookie(&first).expect("a sign-in sets the device cookie");
+    let set = first
+        .headers
+        .iter()
+        .find(|(n, v)| n == "set-cookie" && v.starts_with("fw_device="))
+        .unwrap()
+        .1
+        .clone();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+
+    // A burst of 40 wrong passwords from strangers: five evaluated, none a 5xx, account locked.
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let guesses: Vec<_> = (0..40)
+            .map(|i| {
+                let tenant = &tenant;
+                scope.spawn(move || login(tenant, tech_email, &format!("burst-guess-{i:04}")).status)
+            })
+            .collect();
+        guesses.into_iter().map(|g| g.join().unwrap()).collect()
+    });
+    assert!(statuses.iter().all(|s| matches!(s, 401 | 429)), "{statuses:?}");
+    assert!(statuses.iter().filter(|s| **s == 401).count() <= 5, "{statuses:?}");
+    login(&tenant, tech_email, tech_password).problem(429);
+
+    // His phone still gets in, with the right password only.
+    let from_phone = login_from(&tenant, &phone, tech_email, tech_password);
+    assert_eq!(from_phone.status, 200, "{}", from_phone.body);
+    let theo = sign_in_reply(&tenant, &from_phone);
+
+    // A device cookie proves nothing for another account: the owner, locked by strangers too,
+    // stays locked for Theo's phone.
+    for i in 0..5 {
+        login(&tenant, OWNER_EMAIL, &format!("owner-guess-{i:04}"));
+    }
+    login_from(&tenant, &phone, OWNER_EMAIL, OWNER_PASSWORD).problem(429);
+    // A forged cookie is ignored.
+    login_from(
+        &tenant,
+        "fw_device=abcdefghijklmnopqrstuv.0123456789abcdef0123456789abcdef",
+        tech_email,
+        tech_password,
+    )
+    .problem(429);
+
+    // Theo is told, once per lock, in the app: the bell counts it and the page shows it.
+    let notices = theo.get("/api/v1/me/notifications");
+    assert_eq!(notices.status, 200, "{}", notices.body);
+    let notices = notices.json();
+    assert_eq!(notices["unread"], 1, "{notices}");
+    let notice = &notices["notifications"][0];
+    assert_eq!(notice["kind"], "account_locked", "{notice}");
+    assert!(notice["data"]["until"].is_string(), "{notice}");
+    let page = theo.get("/schedule");
+    assert!(page.body.contains("Notices: 1 unread"), "the bell shows the count");
+    let listing = theo.get("/notifications");
+    assert_eq!(listing.status, 200);
+    assert!(listing.body.contains("Your account was locked after failed sign-ins"));
+    let read = theo.post("/api/v1/me/notifications/read", &json!({}));
+    assert_eq!(read.status, 204, "{}", read.body);
+    assert_eq!(theo.get("/api/v1/me/notifications").json()["unread"], 0);
+
+    // The phone has a cap of its own: five wrong passwords lock the phone out as well.
+    for i in 0..5 {
+        let reply = login_from(&tenant, &phone, tech_email, &format!("typo-{i:04}"));
+        assert!(matches!(reply.status, 401 | 429), "{}", reply.body);
+    }
+    login_from(&tenant, &phone, tech_email, tech_password).problem(429);
+}
+
+/// A signed-in browser from a sign-in's answer.
+fn sign_in_reply<'a>(tenant: &'a Tenant, reply: &crate::spawn::Reply) -> Browser<'a> {
+    let (cookie, csrf) = session_of(reply);
+    Browser {
+        tenant,
+        cookie,
+        csrf,
+        user: reply.json()["user"].clone(),
+    }
+}

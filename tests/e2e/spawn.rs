@@ -141,6 +141,9 @@ pub struct Options {
     pub ops_token: Option<&'static str>,
     /// Extra Worker variables, e.g. the Cloudflare Access settings.
     pub vars: Vec<(String, String)>,
+    /// Every rate limit of `wrangler.toml` set to this (requests per period) for this tenant,
+    /// for a load or a fuzzer that would exceed the real ones: `None` keeps them.
+    pub rate_limit: Option<u32>,
 }
 
 impl Default for Options {
@@ -149,8 +152,37 @@ impl Default for Options {
             migrated: true,
             ops_token: Some(OPS_TOKEN),
             vars: Vec::new(),
+            rate_limit: None,
         }
     }
+}
+
+/// `wrangler.toml` with every `[[ratelimits]]` limit set to `limit` and its paths made
+/// absolute, written into `dir`: a config for this tenant alone.
+fn config_with_rate_limit(dir: &Path, limit: u32) -> PathBuf {
+    let text = fs::read_to_string(root().join("wrangler.toml")).expect("wrangler.toml");
+    let absolute = |value: &str| format!("\"{}\"", root().join(value).display());
+    let mut changed = 0;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if let Some(rest) = line.strip_prefix("simple = { limit = ") {
+                changed += 1;
+                let period = rest.split_once(',').map_or("", |(_, p)| p);
+                return format!("simple = {{ limit = {limit},{period}");
+            }
+            for key in ["main", "directory", "migrations_dir"] {
+                if let Some(value) = line.strip_prefix(&format!("{key} = \"")) {
+                    return format!("{key} = {}", absolute(value.trim_end_matches('"')));
+                }
+            }
+            line.to_owned()
+        })
+        .collect();
+    assert!(changed > 0, "wrangler.toml declares no rate limits");
+    let path = dir.join("wrangler.toml");
+    fs::write(&path, lines.join("\n")).expect("write the tenant's config");
+    path
 }
 
 /// A running local tenant. Dropping it stops the runtime and deletes its state.
@@ -177,7 +209,12 @@ impl Tenant {
         let log = state.join("wrangler.log");
         let port = free_port();
         let mut cmd = tool("wrangler");
-        cmd.args(["dev", "--local", "--ip", "127.0.0.1"])
+        cmd.arg("dev");
+        if let Some(limit) = options.rate_limit {
+            cmd.arg("--config")
+                .arg(config_with_rate_limit(&state, limit));
+        }
+        cmd.args(["--local", "--ip", "127.0.0.1"])
             .args(["--port", &port.to_string()])
             .args(["--inspector-port", &free_port().to_string()])
             .args(["--show-interactive-dev-session=false", "--persist-to"])

@@ -239,7 +239,7 @@ impl fmt::Display for JwtPart {
     }
 }
 
-/// The claims Access puts in its tokens that we act on; the rest (`iat`, `sub`, `type`,
+/// The claims Access puts in its tokens that we act on; the rest (`sub`, `type`,
 /// `identity_nonce`, `country`, …) is ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct AccessClaims {
@@ -251,6 +251,9 @@ pub struct AccessClaims {
     /// malformed rather than rounded one way or the other.
     pub exp: Option<i64>,
     pub nbf: Option<i64>,
+    /// When Access issued the token, i.e. when the person last signed in to Access: how fresh
+    /// their authentication is for a security change.
+    pub iat: Option<i64>,
     /// Present for people.
     pub email: Option<String>,
     /// Present instead of `email` for service tokens: the token's client id.

@@ -6,6 +6,7 @@ pub mod invoices;
 pub mod jobs;
 pub mod links;
 pub mod me;
+pub mod notifications;
 pub mod quotes;
 pub mod reauth;
 pub mod session;
@@ -86,7 +87,7 @@ fn actor(principal: Option<&Principal>) -> (ActorKind, Option<String>) {
                 (Surface::Agent, _) => ActorKind::Agent,
                 (Surface::Api, Via::Session { .. }) => ActorKind::User,
                 (Surface::Api, Via::Token { .. }) => ActorKind::Token,
-                (Surface::Api, Via::Access) => ActorKind::Access,
+                (Surface::Api, Via::Access { .. }) => ActorKind::Access,
                 (Surface::Api, Via::Linked { .. }) => ActorKind::Agent,
             },
             Some(p.user.id.clone()),

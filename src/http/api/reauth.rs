@@ -3,8 +3,10 @@
 //!
 //! Never through a personal access token or a linked chat (a stolen token must not be able
 //! to switch two-factor off or mint more tokens). A browser session passes when it signed in
-//! within `REAUTH_WINDOW_MS`; otherwise the request carries the current password. A Cloudflare
-//! Access assertion passes: Access's own session policy decides how fresh it is. Every check
+//! within `REAUTH_WINDOW_MS`; otherwise the request carries the current password. Through
+//! Cloudflare Access the same window applies to the assertion's `iat` (when the person last
+//! signed in to Access); past it, the current password if the account has one, else a fresh
+//! sign-in through Access. Every check
 //! of a password or a two-factor code is an attempt reserved against the account before it is
 //! checked, exactly as at sign-in: 5 failures lock the account, a burst gets 429s.
 
@@ -77,7 +79,7 @@ pub fn session_only(principal: &Principal) -> AppResult<()> {
                 "Security changes (two-factor, tokens, password) need a signed-in session: \
                  a personal access token or a chat cannot make them.",
             )),
-        Via::Session { .. } | Via::Access => Ok(()),
+        Via::Session { .. } | Via::Access { .. } => Ok(()),
     }
 }
 
@@ -85,7 +87,9 @@ pub fn session_only(principal: &Principal) -> AppResult<()> {
 fn recent(via: &Via) -> bool {
     match via {
         Via::Session { record, .. } => record.signed_in_recently(now()),
-        Via::Access => true,
+        Via::Access { issued_at } => issued_at.is_some_and(|at| {
+            now().0 <= at.saturating_mul(1_000).saturating_add(REAUTH_WINDOW_MS)
+        }),
         Via::Token { .. } | Via::Linked { .. } => false,
     }
 }
@@ -99,6 +103,15 @@ pub async fn require(
 ) -> AppResult<Passed> {
     session_only(principal)?;
     let needs_password = proof.password.is_some() || !recent(&principal.via);
+    let passwordless = principal.user.password_hash.is_none();
+    if needs_password && passwordless && matches!(principal.via, Via::Access { .. }) {
+        // Someone who signs in only through Access proves it again there.
+        return Err(AppError::new(ErrorKind::Forbidden).with_detail(format!(
+            "Sign in through Cloudflare Access again (your Access sign-in is more than {} \
+             minutes old), then repeat this change.",
+            REAUTH_WINDOW_MS / 60_000
+        )));
+    }
     if needs_password && proof.password.is_none() {
         return Err(AppError::invalid_field(
             proof.password_field,

@@ -6,15 +6,16 @@ use serde_json::json;
 use worker::{Env, Request, Response};
 
 use crate::db::store::{D1Results, D1Store};
-use crate::db::{self, invites, users, users::User};
+use crate::db::{self, invites, notifications, users, users::User};
 use crate::domain::audit::{Action, ActorKind, AuditEvent};
 use crate::domain::auth::password::{
     check_new_password, PasswordHash, PBKDF2_ITERATIONS, SALT_LEN,
 };
 use crate::domain::auth::permissions::Role;
+use crate::domain::auth::device::{Device, DEVICE_COOKIE};
 use crate::domain::auth::session::{
-    challenge_kv_key, clear_session_cookie, lockout, session_cookie, session_kv_key, sha256_hex,
-    MfaChallenge, SessionRecord, MFA_CHALLENGE_TTL_MS,
+    challenge_kv_key, clear_session_cookie, cookie_value, lockout, session_cookie,
+    session_kv_key, sha256_hex, MfaChallenge, SessionRecord, MFA_CHALLENGE_TTL_MS,
 };
 use crate::domain::auth::totp::{self, TotpSecret};
 use crate::domain::time::Millis;
@@ -22,7 +23,7 @@ use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::{event, new_id, now, secure_cookies};
 use crate::http::auth::{store_session, Principal, Via};
 use crate::http::extract::{json_body, MAX_JSON_BODY};
-use crate::http::{crypto, respond, RequestCtx};
+use crate::http::{crypto, respond, seal, RequestCtx};
 use crate::sql;
 use crate::views::users::UserView;
 use crate::write::{self, Change, Refusal, Results, Sql, Store};
@@ -125,12 +126,32 @@ struct LoginBody {
 pub(crate) struct Subjects(Vec<(String, i64)>);
 
 impl Subjects {
+    /// The account's own subject first (the address's, or a trusted browser's), then the IP's.
     pub(crate) fn new(email: &str, rctx: &RequestCtx) -> Self {
-        let mut subjects = vec![(users::email_subject(email), lockout::EMAIL_MAX_FAILURES)];
+        Self::from(users::email_subject(email), rctx)
+    }
+
+    /// [`Subjects::new`] for a sign-in from `device`: a browser that has signed in to this
+    /// account before counts against a cap of its own, so strangers who lock the address out
+    /// do not lock out the people who use it.
+    pub(crate) fn signing_in(email: &str, rctx: &RequestCtx, device: Option<&Device>) -> Self {
+        match device {
+            Some(device) => Self::from(device.subject(email), rctx),
+            None => Self::new(email, rctx),
+        }
+    }
+
+    fn from(account: String, rctx: &RequestCtx) -> Self {
+        let mut subjects = vec![(account, lockout::EMAIL_MAX_FAILURES)];
         if let Some(ip) = &rctx.ip {
             subjects.push((users::ip_subject(ip), lockout::IP_MAX_FAILURES));
         }
         Self(subjects)
+    }
+
+    /// The account's subject: the one whose lock is audited and told to its user.
+    fn account(&self) -> &str {
+        &self.0[0].0
     }
 
     /// The reservations, each followed by the engine's guard, so that either every subject
@@ -243,12 +264,12 @@ pub(crate) async fn record_failure(
         None,
         Some(json!({ "email": email, "reason": reason })),
     ));
-    // The address's lock last (its statement is the batch's `n - 1`th, before the audit row
+    // The account's lock last (its statement is the batch's `n - 1`th, before the audit row
     // written only if it locked), so whether this very failure locked it is known.
     let n = subjects.0.len();
     for (subject, max) in subjects.0.iter().rev() {
         let lock = users::lock_if_over(subject, now, *max);
-        change = if subject.starts_with("email:") {
+        change = if subject == subjects.account() {
             change.then_audited(
                 lock,
                 event(
@@ -265,8 +286,16 @@ pub(crate) async fn record_failure(
             change.then(lock)
         };
     }
-    let email_subject = users::email_subject(email);
-    let written = write::apply(store, change, vec![users::select_attempts(&email_subject)])
+    // Whoever uses the account is told when strangers lock it (once per lock).
+    if let (Some(id), true) = (&user_id, subjects.account().starts_with("email:")) {
+        change = change.then(notifications::account_locked(
+            &new_id()?,
+            id,
+            subjects.account(),
+            now,
+        ));
+    }
+    let written = write::apply(store, change, vec![users::select_attempts(subjects.account())])
         .await
         .map_err(|refusal| refusal.into_error(|| AppError::internal("no guard")))?;
     if written.results.changes(n - 1) == 1 {
@@ -289,7 +318,8 @@ pub async fn login(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<
     let body: LoginBody = json_body(&mut req, MAX_JSON_BODY).await?;
     let email = normalize_email(&body.email);
     let store = D1Store::from_env(env)?;
-    let subjects = Subjects::new(&email, rctx);
+    let device = trusted_device(&req, env, &email);
+    let subjects = Subjects::signing_in(&email, rctx, device.as_ref());
     let now = now();
     let (results, user_at) = subjects
         .reserve_with(
@@ -379,7 +409,11 @@ async fn finish_sign_in(
     };
     let change = change.then_all(subjects.release()).audit(login(method));
     match write::apply(store, change, vec![]).await {
-        Ok(_) => start_session(req, env, user, 200, Default::default()).await,
+        Ok(_) => {
+            let response = start_session(req, env, user, 200, Default::default()).await?;
+            remember_device(req, env, &user.email, &response)?;
+            Ok(response)
+        }
         Err(Refusal::Guard) => {
             fail_sign_in(
                 store,
@@ -393,6 +427,35 @@ async fn finish_sign_in(
         }
         Err(other) => Err(other.into_error(|| AppError::internal("unreachable"))),
     }
+}
+
+/// The browser's device cookie, if it proves an earlier sign-in to `email` (see
+/// [`crate::domain::auth::device`]); without the key nothing is trusted.
+fn trusted_device(req: &Request, env: &Env, email: &str) -> Option<Device> {
+    let keying = seal::keying(env)?;
+    let device = device_cookie(req)?;
+    device.knows(&keying.key, email).then_some(device)
+}
+
+fn device_cookie(req: &Request) -> Option<Device> {
+    let header = req.headers().get("Cookie").ok().flatten()?;
+    Device::parse(cookie_value(&header, DEVICE_COOKIE)?)
+}
+
+/// After a successful sign-in: this browser is trusted for `email` from now on.
+fn remember_device(req: &Request, env: &Env, email: &str, response: &Response) -> AppResult<()> {
+    let Some(keying) = seal::keying(env) else {
+        return Ok(());
+    };
+    let device = match device_cookie(req) {
+        Some(device) => device,
+        None => Device::new(crypto::random_string(22)?),
+    };
+    let cookie = device
+        .remember(&keying.key, email)
+        .set_cookie(secure_cookies(req, env));
+    let _ = response.headers().append("Set-Cookie", &cookie);
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -429,7 +492,8 @@ pub async fn login_mfa(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppRes
     let user = user
         .filter(|u| u.is_active() && u.session_epoch == challenge.epoch)
         .ok_or_else(expired)?;
-    let mut subjects = Subjects::new(&user.email, rctx);
+    let device = trusted_device(&req, env, &user.email);
+    let mut subjects = Subjects::signing_in(&user.email, rctx, device.as_ref());
     subjects
         .0
         .push((challenge_subject.clone(), lockout::EMAIL_MAX_FAILURES));

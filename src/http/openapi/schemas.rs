@@ -420,6 +420,25 @@ pub fn components() -> Value {
         record(&[("secret", string()), ("otpauth_uri", string())]),
     );
     add(
+        "Notification",
+        record(&[
+            ("id", id()),
+            ("kind", one_of(&["account_locked"])),
+            ("title", string()),
+            ("body", string()),
+            ("data", any_object()),
+            ("created_at", time()),
+            ("read", boolean()),
+        ]),
+    );
+    add(
+        "Notifications",
+        record(&[
+            ("notifications", array(r("Notification"))),
+            ("unread", int_min(0)),
+        ]),
+    );
+    add(
         "Link",
         record(&[
             ("id", id()),

@@ -1,9 +1,10 @@
-//! The team, the settings (the company's and your own: two-factor, chat links, access tokens)
-//! and the audit trail with its filters and the chain's verification.
+//! The team, the settings (the company's and your own: two-factor, chat links, access tokens),
+//! your notices, and the audit trail with its filters and the chain's verification.
 
 use maud::{html, Markup};
 
 use crate::db::messaging::LinkRow;
+use crate::db::notifications::Notification;
 use crate::db::settings::Settings;
 use crate::db::tokens::AccessToken;
 use crate::db::users::User;
@@ -12,6 +13,7 @@ use crate::domain::auth::permissions::Permission;
 use crate::views::pages::forms::{
     api_form, field, field_hint, optional, password_again, select, submit, text, Api,
 };
+use crate::views::notifications::NotificationView;
 use crate::views::pages::jobs::actor;
 use crate::views::pages::lines::decimal;
 use crate::views::pages::{
@@ -104,6 +106,33 @@ pub struct Mine<'a> {
     pub recovery_codes_left: i64,
     pub links: &'a [LinkRow],
     pub tokens: &'a [AccessToken],
+}
+
+/// The bell's page: each notice with its time; unread ones marked, and one button reads all.
+pub fn notifications(viewer: &Viewer<'_>, rows: &[Notification]) -> Markup {
+    let body = html! {
+        h1 { "Notices" }
+        @if rows.is_empty() {
+            p.empty { "Nothing to tell you yet. Notices about your account show here." }
+        } @else {
+            @if rows.iter().any(|n| n.read_at.is_none()) {
+                (api_form(&Api::new("POST", "/api/v1/me/notifications/read", "reload"), "read-all", html! {
+                    (submit("Mark all read"))
+                }))
+            }
+            ul.notices {
+                @for row in rows {
+                    @let notice = NotificationView::with_times(row, &|ms| when(viewer, ms));
+                    li.notice.unread[!notice.read] {
+                        h2 { (notice.title) @if !notice.read { " " span.badge { "new" } } }
+                        p { (notice.body) }
+                        p.meta { (when(viewer, row.created_at)) }
+                    }
+                }
+            }
+        }
+    };
+    shell(viewer, Section::None, "Notices", body)
 }
 
 pub fn settings(viewer: &Viewer<'_>, company: &Settings, mine: &Mine<'_>) -> Markup {
@@ -342,6 +371,7 @@ mod tests {
             updated_at: String::new(),
             locked_until,
             company_mfa_required: None,
+            unread_notifications: None,
         }
     }
 

@@ -44,6 +44,8 @@ pub struct Viewer<'a> {
     pub zone: &'a str,
     /// How local wall-clock time relates to instants in that zone.
     pub local: &'a dyn LocalTime,
+    /// Unread notices, counted on the bell.
+    pub unread: i64,
 }
 
 impl Viewer<'_> {
@@ -128,6 +130,13 @@ pub fn shell(viewer: &Viewer<'_>, section: Section, title: &str, body: Markup) -
                     }
                 }
                 div.me {
+                    @if viewer.unread > 0 {
+                        a.bell href="/notifications" aria-label=(format!("Notices: {} unread", viewer.unread)) {
+                            "Notices " span.count { (viewer.unread) }
+                        }
+                    } @else {
+                        a.bell href="/notifications" { "Notices" }
+                    }
                     span.who { (viewer.name) " " span.role { (viewer.role.as_str()) } }
                     button.link type="button" data-signout { "Sign out" }
                 }
@@ -343,6 +352,7 @@ pub(crate) mod tests {
             company: "Acme & Sons",
             zone: "UTC",
             local: &FixedOffset(0),
+            unread: 0,
         }
     }
 
@@ -386,6 +396,7 @@ pub(crate) mod tests {
         assert_eq!(datetime_local(wall), "2026-11-24T09:05");
         let viewer = Viewer {
             local: &FixedOffset(-300),
+            unread: 0,
             ..viewer(Role::Owner)
         };
         assert_eq!(

@@ -358,6 +358,7 @@ mod tests {
             company: "Acme",
             zone: "UTC",
             local: &local,
+            unread: 0,
         };
         // Sent; Good and Best.
         let mut quote =
@@ -395,6 +396,7 @@ mod tests {
             company: "Acme",
             zone: "UTC",
             local: &local,
+            unread: 0,
         };
         let mut quote =
             QuoteSummary::new(&golden::draft_quote(), golden::now()).expect("a summary");

@@ -1,0 +1,50 @@
+//! Each user's in-app notices (`notifications`): written once per occasion, read newest first,
+//! marked read all at once.
+
+use serde::Deserialize;
+
+use crate::domain::time::Millis;
+use crate::sql;
+use crate::write::Sql;
+
+/// How many notices a listing shows.
+pub const LIST_LIMIT: i64 = 50;
+
+/// The notice that strangers locked the account: written with the failure that locked it,
+/// once per lock (the lock's end is the occasion). ?1 id, ?2 user, ?3 now (ms), ?4 the
+/// account's attempts subject.
+pub const ACCOUNT_LOCKED: &str = "INSERT INTO notifications \
+    (id, user_id, kind, occasion, data, created_at) \
+    SELECT ?1, ?2, 'account_locked', 'account_locked:' || locked_until, \
+    json_object('until', locked_until, 'failures', failures), ?3 \
+    FROM login_attempts WHERE subject = ?4 AND locked_until > ?3 \
+    ON CONFLICT (user_id, occasion) DO NOTHING";
+/// ?1 user, ?2 how many.
+pub const SELECT_FOR_USER: &str = "SELECT id, kind, data, created_at, read_at \
+    FROM notifications WHERE user_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2";
+/// ?1 user, ?2 now (ms).
+pub const MARK_ALL_READ: &str =
+    "UPDATE notifications SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL";
+
+/// A row of `notifications`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Notification {
+    pub id: String,
+    pub kind: String,
+    /// JSON object: what the notice's text is made from.
+    pub data: String,
+    pub created_at: i64,
+    pub read_at: Option<i64>,
+}
+
+pub fn account_locked(id: &str, user_id: &str, subject: &str, now: Millis) -> Sql {
+    sql!(ACCOUNT_LOCKED, id, user_id, now.0 as i64, subject)
+}
+
+pub fn for_user(user_id: &str) -> Sql {
+    sql!(SELECT_FOR_USER, user_id, LIST_LIMIT)
+}
+
+pub fn mark_all_read(user_id: &str, now: Millis) -> Sql {
+    sql!(MARK_ALL_READ, user_id, now.0 as i64)
+}

@@ -1,0 +1,106 @@
+//! In-app notices as the API and the dashboard's bell show them: the text is made here from the
+//! notice's kind and data, so a stored notice never carries wording.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::db::notifications::Notification;
+use crate::domain::time::Millis;
+
+#[derive(Debug, Serialize)]
+pub struct NotificationView<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub title: &'static str,
+    pub body: String,
+    /// What the text was made from (e.g. `until`: when a lock ends, as RFC 3339).
+    pub data: Value,
+    pub created_at: String,
+    pub read: bool,
+}
+
+impl<'a> NotificationView<'a> {
+    /// The notice with its times as RFC 3339 (the API's).
+    pub fn new(row: &'a Notification) -> Self {
+        Self::with_times(row, &at)
+    }
+
+    /// The notice with its times written by `time` (the dashboard's, in the company's zone).
+    pub fn with_times(row: &'a Notification, time: &dyn Fn(i64) -> String) -> Self {
+        let raw: Value = serde_json::from_str(&row.data).unwrap_or(Value::Null);
+        let (title, body, data) = text(&row.kind, &raw, time);
+        Self {
+            id: &row.id,
+            kind: &row.kind,
+            title,
+            body,
+            data,
+            created_at: at(row.created_at),
+            read: row.read_at.is_some(),
+        }
+    }
+}
+
+fn at(ms: i64) -> String {
+    Millis(u64::try_from(ms).unwrap_or(0)).to_rfc3339()
+}
+
+/// The title, body and shown data of a notice of `kind`.
+fn text(kind: &str, data: &Value, time: &dyn Fn(i64) -> String) -> (&'static str, String, Value) {
+    match kind {
+        "account_locked" => {
+            let until_ms = data["until"].as_i64();
+            let until = until_ms.map(at);
+            let failures = data["failures"].as_i64().unwrap_or(0);
+            let body = format!(
+                "Someone entered a wrong password for your account {failures} times, so \
+                 sign-ins from browsers that have not signed in to it before are blocked \
+                 until {}. Your own browsers can still sign in. If this was not you, consider \
+                 a longer password and two-factor sign-in; an owner can lift the lock.",
+                until_ms.map_or_else(|| "the lock ends".to_owned(), time)
+            );
+            (
+                "Your account was locked after failed sign-ins",
+                body,
+                serde_json::json!({ "until": until, "failures": failures }),
+            )
+        }
+        _ => ("Notice", String::new(), data.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_notice_says_until_when_and_that_own_browsers_still_sign_in() {
+        let row = Notification {
+            id: "n1".into(),
+            kind: "account_locked".into(),
+            data: r#"{"until":1767225600000,"failures":5}"#.into(),
+            created_at: 1_767_225_300_000,
+            read_at: None,
+        };
+        let view = NotificationView::new(&row);
+        assert!(view.body.contains("until 2026-01-01T00:00:00.000Z"), "{}", view.body);
+        assert!(view.body.contains("5 times"));
+        assert!(view.body.contains("Your own browsers can still sign in"));
+        assert_eq!(view.data["until"], "2026-01-01T00:00:00.000Z");
+        assert!(!view.read);
+    }
+
+    #[test]
+    fn an_unknown_or_damaged_notice_still_shows() {
+        let row = Notification {
+            id: "n2".into(),
+            kind: "from_the_future".into(),
+            data: "not json".into(),
+            created_at: 0,
+            read_at: Some(1),
+        };
+        let view = NotificationView::new(&row);
+        assert_eq!(view.title, "Notice");
+        assert!(view.read);
+    }
+}
