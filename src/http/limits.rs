@@ -1,8 +1,8 @@
 //! Request rate limits, on Cloudflare's Workers Rate Limiting binding (`[[ratelimits]]` in
 //! `wrangler.toml`): every request but the health check counts against one bucket, the
 //! caller's credential (a personal access token, a session, an Access assertion) when it
-//! carries one, else its IP. A request over its bucket's limit answers 429 with `Retry-After`;
-//! a write is counted before it runs, a read while it runs (`http::handle`).
+//! carries one, else its IP. A request over its bucket's limit answers 429 with `Retry-After`
+//! before anything is read or written.
 //!
 //! Namespaces are shared by every Worker of an account, so each key starts with the tenant's
 //! host. A credential that turns out not to be valid still counts against its own bucket; an
@@ -74,10 +74,12 @@ impl Bucket {
         if path == "/healthz" {
             return None;
         }
-        let url = req.url().ok()?;
+        // The raw URL, not `Request::url`: that parser brings Unicode tables into the bundle.
+        let url = req.inner().url();
+        let host = crate::views::url::scheme_and_host(&url).map_or("", |(_, host)| host);
         let header = |name: &str| req.headers().get(name).ok().flatten();
         Some(Self::of(
-            url.host_str().unwrap_or_default(),
+            host,
             path,
             header("Authorization").as_deref(),
             header("Cf-Access-Jwt-Assertion").as_deref(),

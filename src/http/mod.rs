@@ -115,22 +115,10 @@ async fn handle(
         Dispatch::Handle(matched) => matched,
         Dispatch::Options { allow } => return Ok(respond::options(&allow)),
     };
-    let Some(bucket) = limits::Bucket::of_request(&req, path, rctx.ip.as_deref()) else {
-        return route(req, env, ctx, rctx, matched, method).await;
-    };
-    if matches!(method, "GET" | "HEAD") && !routes::is_own(matched.route) {
-        // An API or page read changes nothing (but a token's or session's last use): it runs
-        // while the limiter counts, and its answer is dropped if over. A share page records
-        // its view, so it waits like every write.
-        let (allowed, answer) = futures_util::future::join(
-            limits::check(env, bucket),
-            route(req, env, ctx, rctx, matched, method),
-        )
-        .await;
-        allowed?;
-        return answer;
+    // Counted before anything runs: over the limit, nothing is read or written.
+    if let Some(bucket) = limits::Bucket::of_request(&req, path, rctx.ip.as_deref()) {
+        limits::check(env, bucket).await?;
     }
-    limits::check(env, bucket).await?;
     route(req, env, ctx, rctx, matched, method).await
 }
 
