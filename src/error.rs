@@ -16,6 +16,8 @@ pub enum ErrorKind {
     BadRequest,
     Unauthorized,
     Forbidden,
+    /// Forbidden until the user changes a password generated for them.
+    PasswordChangeRequired,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -34,7 +36,7 @@ impl ErrorKind {
         match self {
             Self::BadRequest => 400,
             Self::Unauthorized => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::PasswordChangeRequired => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::Conflict => 409,
@@ -55,6 +57,7 @@ impl ErrorKind {
             Self::BadRequest => "bad-request",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
+            Self::PasswordChangeRequired => "password-change-required",
             Self::NotFound => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Conflict => "conflict",
@@ -74,6 +77,7 @@ impl ErrorKind {
             Self::BadRequest => "Bad request",
             Self::Unauthorized => "Authentication required",
             Self::Forbidden => "Forbidden",
+            Self::PasswordChangeRequired => "Password change required",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict => "Conflict",

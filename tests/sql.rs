@@ -104,6 +104,7 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         users::SELECT_BY_TOKEN_HASH,
         users::SELECT_ALL,
         users::INSERT,
+        users::INSERT_OWNER,
         users::INSERT_FROM_INVITE,
         users::UPDATE_ROLE_ACTIVE,
         users::UPDATE_PASSWORD,
@@ -488,6 +489,39 @@ fn the_last_active_owner_cannot_be_demoted_or_deactivated_by_the_update() {
         })
         .unwrap();
     assert_eq!(epoch, 2, "each change ends the user's sessions");
+}
+
+#[test]
+fn a_generated_password_must_be_changed_and_a_new_password_clears_that() {
+    let conn = migrated();
+    let required = |id: &str| -> i64 {
+        conn.query_row(users::SELECT_BY_ID, [id], |r| {
+            r.get("password_change_required")
+        })
+        .unwrap()
+    };
+    conn.execute(
+        users::INSERT_OWNER,
+        ("gen", "gen@x.example", "Gen", "h", 1, "t"),
+    )
+    .unwrap();
+    conn.execute(
+        users::INSERT_OWNER,
+        ("own", "own@x.example", "Own", "h", 0, "t"),
+    )
+    .unwrap();
+    // The code before this column inserts without naming it.
+    add_user(&conn, "old", "owner");
+    assert_eq!(
+        (required("gen"), required("own"), required("old")),
+        (1, 0, 0)
+    );
+    assert_eq!(
+        conn.execute(users::UPDATE_PASSWORD, ("h2", "t2", "gen", 1))
+            .unwrap(),
+        1
+    );
+    assert_eq!(required("gen"), 0, "the new password is the user's own");
 }
 
 #[test]

@@ -36,6 +36,27 @@ audit_key() {
   cat "$file"
 }
 
+# dev_vars STATE_DIR: the tenant's secrets (OPS_TOKEN, AUDIT_KEY) as a dotenv file for
+# `wrangler dev --env-file`, mode 0600, so they never appear in a process's arguments.
+dev_vars() {
+  local file="$1/dev.vars" token key
+  token="$(ops_token "$1")"
+  key="$(audit_key "$1")"
+  (umask 077 && printf 'OPS_TOKEN="%s"\nAUDIT_KEY="%s"\n' "$token" "$key" >"$file.tmp")
+  mv -f "$file.tmp" "$file"  # a new file, so an older one's mode does not carry over
+  printf '%s\n' "$file"
+}
+
+# ops_header STATE_DIR: the operator token as a curl header file (`curl -H @FILE`), mode 0600:
+# what the printed examples use, so the token is in no command line.
+ops_header() {
+  local file="$1/ops-header" token
+  token="$(ops_token "$1")"
+  (umask 077 && printf 'Authorization: Bearer %s\n' "$token" >"$file.tmp")
+  mv -f "$file.tmp" "$file"
+  printf '%s\n' "$file"
+}
+
 # wait_healthy URL SECONDS PID: waits until URL answers, or the process PID dies.
 wait_healthy() {
   local url="$1" deadline=$((SECONDS + $2)) pid="$3"

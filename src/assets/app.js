@@ -518,6 +518,8 @@
       conflict(form, problem);
     } else if (result.status === 409 && Array.isArray(problem.conflicts)) {
       clash(form, problem);
+    } else if (result.status === 403 && problem.password_change_required) {
+      go(`/password?next=${encodeURIComponent(here())}`);
     } else if (result.status === 403 && problem.mfa_enrolment_required) {
       go(`/mfa?next=${encodeURIComponent(here())}`);
     } else {
@@ -572,7 +574,14 @@
       second.querySelector('input[name="code"]').focus();
       return;
     }
-    go(safeNext(form.dataset.next));
+    signedIn(result.data, form);
+  }
+
+  // A password generated for the user is changed before anything else.
+  function signedIn(data, form) {
+    const next = safeNext(form.dataset.next);
+    if (data?.password_change_required) go(`/password?next=${encodeURIComponent(next)}`);
+    else go(next);
   }
 
   async function signInCode(form) {
@@ -581,7 +590,7 @@
     if (recovery) body.recovery_code = form.elements.recovery_code.value;
     else body.code = form.elements.code.value;
     const result = await api("POST", "/api/v1/auth/login/mfa", body);
-    if (result.ok) return go(safeNext(form.dataset.next));
+    if (result.ok) return signedIn(result.data, form);
     if (result.status === 401 && /start again/i.test(result.data?.detail ?? "")) {
       // The challenge expired: back to the password.
       form.hidden = true;

@@ -36,6 +36,7 @@ pub const INSERT_LINK_CODE: &str = "INSERT INTO link_codes (code_hash, user_id, 
 /// The active code's user (`?2` is now), with the company's MFA policy.
 pub const SELECT_CODE_USER: &str = "SELECT id, email, name, role, password_hash, active, \
     totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at, \
+    password_change_required, \
     (SELECT mfa_required FROM company_settings WHERE id = 1) AS company_mfa_required \
     FROM users WHERE id = (SELECT user_id FROM link_codes \
                            WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2)";

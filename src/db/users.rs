@@ -15,10 +15,12 @@ use crate::write::Sql;
 /// needs: one round trip instead of two.
 pub const SELECT_BY_EMAIL: &str = "SELECT id, email, name, role, password_hash, active, \
     totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at, \
+    password_change_required, \
     (SELECT mfa_required FROM company_settings WHERE id = 1) AS company_mfa_required \
     FROM users WHERE email = ?1";
 pub const SELECT_BY_ID: &str = "SELECT id, email, name, role, password_hash, active, \
     totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at, \
+    password_change_required, \
     (SELECT mfa_required FROM company_settings WHERE id = 1) AS company_mfa_required, \
     (SELECT COUNT(*) FROM notifications n WHERE n.user_id = users.id AND n.read_at IS NULL) \
     AS unread_notifications \
@@ -26,6 +28,7 @@ pub const SELECT_BY_ID: &str = "SELECT id, email, name, role, password_hash, act
 /// The user a personal access token belongs to, by the token's hash.
 pub const SELECT_BY_TOKEN_HASH: &str = "SELECT id, email, name, role, password_hash, active, \
     totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at, \
+    password_change_required, \
     (SELECT mfa_required FROM company_settings WHERE id = 1) AS company_mfa_required, \
     (SELECT COUNT(*) FROM notifications n WHERE n.user_id = users.id AND n.read_at IS NULL) \
     AS unread_notifications \
@@ -38,6 +41,10 @@ pub const SELECT_ALL: &str = "SELECT u.id, u.email, u.name, u.role, u.password_h
     ORDER BY u.name, u.email";
 pub const INSERT: &str = "INSERT INTO users (id, email, name, role, password_hash, created_at, \
     updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+/// An owner made by an operator (`POST /ops/owners`); ?7 is 1 when the password was generated
+/// for them and must be changed at the first sign-in.
+pub const INSERT_OWNER: &str = "INSERT INTO users (id, email, name, role, password_hash, \
+    password_change_required, created_at, updated_at) VALUES (?1, ?2, ?3, 'owner', ?4, ?5, ?6, ?6)";
 /// Creates the invited user only if the same batch consumed the invite (`used_at` = now).
 pub const INSERT_FROM_INVITE: &str = "INSERT INTO users (id, email, name, role, password_hash, \
     created_at, updated_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6 \
@@ -49,8 +56,9 @@ pub const UPDATE_ROLE_ACTIVE: &str = "UPDATE users SET role = ?1, active = ?2, \
     WHERE id = ?4 AND version = ?5 AND NOT ( \
         role = 'owner' AND active = 1 AND (?1 <> 'owner' OR ?2 = 0) \
         AND (SELECT COUNT(*) FROM users WHERE role = 'owner' AND active = 1) <= 1)";
+/// A new password is the user's own: any change the operator required is done.
 pub const UPDATE_PASSWORD: &str = "UPDATE users SET password_hash = ?1, \
-    session_epoch = session_epoch + 1, version = version + 1, updated_at = ?2 \
+    password_change_required = 0, session_epoch = session_epoch + 1, version = version + 1, updated_at = ?2 \
     WHERE id = ?3 AND version = ?4";
 pub const SET_TOTP_PENDING: &str = "UPDATE users SET totp_pending = ?1, version = version + 1, \
     updated_at = ?2 WHERE id = ?3";
@@ -122,6 +130,10 @@ pub struct User {
     /// Only filled by [`list`].
     #[serde(default)]
     pub locked_until: Option<i64>,
+    /// 1 while a password someone else chose (a generated one) awaits the user's own; filled
+    /// by the single-user queries.
+    #[serde(default)]
+    pub password_change_required: i64,
     /// Whether the company requires MFA (1); filled by the single-user queries.
     #[serde(default)]
     pub company_mfa_required: Option<i64>,
@@ -144,6 +156,10 @@ impl User {
 
     pub fn mfa_enabled(&self) -> bool {
         self.totp_secret.is_some()
+    }
+
+    pub fn must_change_password(&self) -> bool {
+        self.password_change_required == 1
     }
 }
 

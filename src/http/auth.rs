@@ -60,6 +60,9 @@ pub struct Principal {
     pub via: Via,
     /// The company requires MFA and this user has none yet: only enrolment is open to them.
     pub must_enrol_mfa: bool,
+    /// The password was generated for the user (by an operator's script) and is not yet
+    /// changed: only who-am-I, signing out and changing it are open to them.
+    pub must_change_password: bool,
     /// Through what the user acts: the API directly, or a tool run by MCP or the agent.
     pub surface: Surface,
 }
@@ -114,18 +117,22 @@ pub async fn check(
     Ok(Some(principal))
 }
 
-/// Whether an authenticated `principal` may pass `guard`: MFA enrolment first when the company
-/// requires it, then the role's permission. Tools run through this too.
+/// Whether an authenticated `principal` may pass `guard`: a generated password changed first,
+/// then MFA enrolment when the company requires it, then the role's permission. Tools and
+/// pages run through this too.
 pub fn authorize(principal: &Principal, guard: Guard) -> AppResult<()> {
     let needed = match guard {
-        Guard::Public | Guard::SignedIn | Guard::Member => None,
+        Guard::Public | Guard::SignedIn | Guard::Enrolling | Guard::Member => None,
         Guard::Needs(permission) => Some(permission),
         Guard::Operator => {
             return Err(AppError::new(ErrorKind::Forbidden)
                 .with_detail("Operator routes take the operator token only."))
         }
     };
-    if principal.must_enrol_mfa && guard != Guard::SignedIn {
+    if principal.must_change_password && guard != Guard::SignedIn {
+        return Err(password_change_required());
+    }
+    if principal.must_enrol_mfa && !matches!(guard, Guard::SignedIn | Guard::Enrolling) {
         return Err(AppError::new(ErrorKind::Forbidden)
             .with_detail(
                 "Your company requires two-factor sign-in: enrol at /api/v1/me/mfa/enroll first.",
@@ -141,6 +148,14 @@ pub fn authorize(principal: &Principal, guard: Guard) -> AppResult<()> {
         }
     }
     Ok(())
+}
+
+/// The refusal of everything but who-am-I, signing out and changing the password, while a
+/// generated password awaits the user's own.
+pub fn password_change_required() -> AppError {
+    AppError::new(ErrorKind::PasswordChangeRequired)
+        .with_detail("Your password was generated for you: change it at /api/v1/me/password first.")
+        .with_extension("password_change_required", serde_json::json!(true))
 }
 
 /// Who is calling, from an access token, an Access JWT or a session cookie (no CSRF check:
@@ -279,11 +294,15 @@ pub fn principal_for(user: User, via: Via) -> AppResult<Principal> {
     let role = user.role()?;
     let must_enrol_mfa =
         !user.mfa_enabled() && !matches!(via, Via::Access { .. }) && user.company_mfa_required == Some(1);
+    // Access signs its users in with its own identity provider, not the password; the
+    // password itself is still refused until changed.
+    let must_change_password = user.must_change_password() && !matches!(via, Via::Access { .. });
     Ok(Principal {
         user,
         role,
         via,
         must_enrol_mfa,
+        must_change_password,
         surface: Surface::Api,
     })
 }

@@ -120,7 +120,7 @@ mod build {
             statuses.push((401, "Not signed in (no or bad credentials)"));
             statuses.push((
                 403,
-                "Signed in, but the role may not do this (or MFA enrolment is due)",
+                "Signed in, but the role may not do this (or a password change or MFA enrolment is due)",
             ));
         }
         if has_path_params || op.secret_header.is_some() {

@@ -162,10 +162,15 @@ struct OwnerRequest {
     email: String,
     password: String,
     name: Option<String>,
+    /// The password was generated for the owner (`scripts/tenant create`), not chosen by
+    /// them: it lies in the operator's files, so it must be changed at the first sign-in.
+    #[serde(default)]
+    password_change_required: bool,
 }
 
-/// `POST /ops/owners` `{email, password, name?}`: creates an owner, for the first owner of a
-/// new tenant (`scripts/admin create-owner`). The password rules apply; audited as `system`.
+/// `POST /ops/owners` `{email, password, name?, password_change_required?}`: creates an owner,
+/// for the first owner of a new tenant (`scripts/admin create-owner`). The password rules
+/// apply; audited as `system`.
 pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
     use crate::db::{store::D1Store, users};
     use crate::domain::audit::{Action, ActorKind, AuditEvent};
@@ -207,12 +212,12 @@ pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> App
     let stamp = now.to_rfc3339();
     let change = Change::new()
         .guarded(sql!(
-            users::INSERT,
+            users::INSERT_OWNER,
             id.as_str(),
             email.as_str(),
             name.as_str(),
-            "owner",
             hash,
+            i64::from(body.password_change_required),
             stamp
         ))
         .audit(AuditEvent {
@@ -223,7 +228,12 @@ pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> App
             entity: "user",
             entity_id: Some(id.clone()),
             before: None,
-            after: Some(serde_json::json!({ "email": email, "name": name, "role": "owner" })),
+            after: Some(serde_json::json!({
+                "email": email,
+                "name": name,
+                "role": "owner",
+                "password_change_required": body.password_change_required,
+            })),
             ip: rctx.ip.clone(),
             request_id: rctx.id.as_str().to_owned(),
         });

@@ -87,7 +87,12 @@ pub async fn serve(req: Request, env: &Env, page: Page, matched: &Matched) -> Ap
         Err(err) if err.status() == 401 => return Ok(redirect(&sign_in_location(target))),
         Err(err) => return Err(err),
     };
-    if principal.must_enrol_mfa && matched.guard != Guard::SignedIn {
+    // What the user still owes comes first, in the order `auth::authorize` asks for it.
+    if principal.must_change_password && matched.guard != Guard::SignedIn {
+        let next = encode_component(safe_next(Some(target)));
+        return Ok(redirect(&format!("/password?next={next}")));
+    }
+    if principal.must_enrol_mfa && !matches!(matched.guard, Guard::SignedIn | Guard::Enrolling) {
         let next = encode_component(safe_next(Some(target)));
         return Ok(redirect(&format!("/mfa?next={next}")));
     }
@@ -97,6 +102,18 @@ pub async fn serve(req: Request, env: &Env, page: Page, matched: &Matched) -> Ap
     match page {
         Page::Home => Ok(redirect("/schedule")),
         Page::Mfa => mfa(env, &principal, &query).await,
+        Page::Password => {
+            let (settings, _) = load(&db::database(env)?, vec![]).await?;
+            let zone = Zone(settings.time_zone.clone());
+            html(
+                200,
+                signin::change_password(
+                    &viewer(&principal, &settings, &zone),
+                    safe_next(query.get("next")),
+                    principal.must_change_password,
+                ),
+            )
+        }
         Page::Schedule => schedule_page(env, &principal, &query).await,
         Page::Jobs => jobs_page(env, &principal, &query).await,
         Page::NewJob => new_job_page(env, &principal, &query).await,

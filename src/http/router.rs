@@ -14,6 +14,7 @@ pub enum Page {
     SignIn,
     AcceptInvite,
     Mfa,
+    Password,
     Schedule,
     Jobs,
     NewJob,
@@ -40,8 +41,12 @@ pub enum Guard {
     Public,
     /// The operator token (`OPS_TOKEN`), checked by the handler.
     Operator,
-    /// Any signed-in user, even one who must still enrol in MFA: what enrolment itself needs.
+    /// Any signed-in user, even one who must still change a generated password or enrol in
+    /// MFA: who am I, signing out, changing the password.
     SignedIn,
+    /// A signed-in user who may still lack the MFA the company requires (what enrolment
+    /// itself needs), once any generated password is changed.
+    Enrolling,
     /// A signed-in user whose role has the permission (and who has MFA if the company requires it).
     Needs(Permission),
     /// Any signed-in user who has MFA if the company requires it.
@@ -85,6 +90,12 @@ pub const PAGES: &[RouteDecl] = &[
         method: "GET",
         pattern: "/mfa",
         route: Route::Page(Page::Mfa),
+        guard: Enrolling,
+    },
+    RouteDecl {
+        method: "GET",
+        pattern: "/password",
+        route: Route::Page(Page::Password),
         guard: SignedIn,
     },
     RouteDecl {

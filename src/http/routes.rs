@@ -78,8 +78,9 @@ crate::routes! {
             .body(object(&["advance_ms"], props(&[("advance_ms", int_min(0))])))
             .ok(200, any_object());
     OpsCreateOwner: POST "/ops/owners", Operator, NoQuery => api ops::create_owner(req, env, rctx).await,
-        op("Operator: create an owner")
-            .body(object(&["email", "password"], props(&[("email", string()), ("password", string()), ("name", string())])))
+        op("Operator: create an owner; password_change_required when the password was generated \
+            for them (it must be changed at the first sign-in)")
+            .body(object(&["email", "password"], props(&[("email", string()), ("password", string()), ("name", string()), ("password_change_required", boolean())])))
             .ok(201, r("User"));
     OpsUnlock: POST "/ops/unlock", Operator, NoQuery => api ops::unlock(req, env, rctx).await,
         op("Operator: clear an address's failed sign-ins and lock (the only owner locked out)")
@@ -106,12 +107,12 @@ crate::routes! {
 
     Me: GET "/api/v1/me", SignedIn, NoQuery => api api::me::get(env, me()?).await,
         op("Who I am: user, role, permissions").ok(200, r("Me"));
-    MfaEnroll: POST "/api/v1/me/mfa/enroll", SignedIn, NoQuery
+    MfaEnroll: POST "/api/v1/me/mfa/enroll", Enrolling, NoQuery
         => api api::me::mfa_enroll(req, env, rctx, me()?).await,
         op("Start two-factor enrolment: secret and otpauth URI (a session only; the password \
             unless signed in within 10 minutes)")
             .body(object(&[], props(&[("password", string())]))).ok(200, r("MfaEnrolment"));
-    MfaConfirm: POST "/api/v1/me/mfa/confirm", SignedIn, NoQuery
+    MfaConfirm: POST "/api/v1/me/mfa/confirm", Enrolling, NoQuery
         => api api::me::mfa_confirm(req, env, rctx, me()?).await,
         op("Confirm enrolment with a first code; answers recovery codes once")
             .body(object(&["code"], props(&[("code", string()), ("password", string())])))
@@ -121,9 +122,10 @@ crate::routes! {
         op("Turn two-factor sign-in off: a code (checked as a sign-in attempt), and the password \
             unless signed in within 10 minutes")
             .body(object(&["code"], props(&[("code", string()), ("password", string())]))).empty().limited();
-    ChangePassword: POST "/api/v1/me/password", Member, NoQuery
+    ChangePassword: POST "/api/v1/me/password", SignedIn, NoQuery
         => api api::me::change_password(req, env, rctx, me()?).await,
-        op("Change my password (ends my other sessions)")
+        op("Change my password (ends my other sessions; the one thing open, with who am I and \
+            signing out, while a generated password awaits the user's own)")
             .body(object(&["current_password", "new_password"], props(&[("current_password", string()), ("new_password", string())])))
             .ok(200, r("Session")).limited();
     ListNotifications: GET "/api/v1/me/notifications", SignedIn, NoQuery

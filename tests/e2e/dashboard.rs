@@ -278,6 +278,28 @@ fn signing_in_enrolling_and_timing_out_work_in_a_real_browser() {
 }
 
 #[test]
+fn a_generated_password_is_changed_first_in_a_real_browser() {
+    let tenant = Tenant::spawn();
+    let created = tenant.ops_post(
+        "/ops/owners",
+        &json!({
+            "email": OWNER_EMAIL,
+            "password": "Xq3-generated-7bP9kLm2",
+            "name": "Olive Owner",
+            "password_change_required": true,
+        }),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let result = browser(
+        &tenant,
+        "password.mjs",
+        &[OWNER_EMAIL, "Xq3-generated-7bP9kLm2", OWNER_PASSWORD],
+    );
+    assert_eq!(result["changed"], true);
+    sign_in(&tenant, OWNER_EMAIL, OWNER_PASSWORD);
+}
+
+#[test]
 fn a_days_work_customers_jobs_visits_conflicts_and_roles_in_a_real_browser() {
     let tenant = Tenant::spawn();
     let owner = owner(&tenant);

@@ -20,6 +20,7 @@ mod mcp;
 mod messaging;
 mod mfa;
 mod panics;
+mod password_change;
 mod quotes;
 mod roles;
 mod round_trips;

@@ -28,7 +28,11 @@ fn an_owner_signs_in_and_sees_their_role_and_permissions() {
     }
     // Plain http on 127.0.0.1 is the only place the cookie may lack Secure.
     assert!(!cookie.contains("Secure"), "{cookie}");
-    assert!(reply.body.find("password").is_none(), "{}", reply.body);
+    // Neither the password nor its hash comes back (`password_change_required` does).
+    for secret in [OWNER_PASSWORD, "pbkdf2", "password_hash"] {
+        assert!(!reply.body.contains(secret), "{}", reply.body);
+    }
+    assert_eq!(reply.json()["password_change_required"], false);
 
     let (cookie, _) = session_of(&reply);
     let me = tenant

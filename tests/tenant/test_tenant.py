@@ -117,6 +117,11 @@ class Operator(unittest.TestCase):
                 file.write(json.dumps(record, sort_keys=True) + "\n")
         Path(self.env["FAKE_WRANGLER_STATE"]).write_text(json.dumps(cloudflare))
 
+    def admin_calls(self):
+        """The stand-in scripts/admin's calls: each its arguments and the secrets in its env."""
+        path = Path(self.env["FAKE_ADMIN_LOG"])
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
     def cloudflare(self):
         """What the stand-in wrangler holds: resources, Workers and their secrets."""
         return json.loads(Path(self.env["FAKE_WRANGLER_STATE"]).read_text())
@@ -242,9 +247,9 @@ class DryRuns(Operator):
             "wrangler deploy --config",
             "wrangler secret put OPS_TOKEN",
             "wrangler secret put AUDIT_KEY",
-            "scripts/admin create-owner",
         ):
             self.assertEqual(sum(line.startswith(command) for line in lines), 1000, command)
+        self.assertEqual(sum("scripts/admin create-owner" in line for line in lines), 1000)
         tenants = (
             os.path.relpath(self.tenants, ROOT)
             if self.tenants.is_relative_to(ROOT)
@@ -281,9 +286,12 @@ class DryRuns(Operator):
             "(the audit trail is sealed under it; back it up)",
             block,
         )
+        # The secrets are named by their files and handed over in the environment.
         self.assertIn(
-            f'scripts/admin create-owner --url https://t0042.example.com --token "$(cat {tenants}/t0042/ops-token)" '
-            f'--password "$(cat {tenants}/t0042/owner-password)" --email o@x.example',
+            f'OPS_TOKEN="$(cat {tenants}/t0042/ops-token)" '
+            f'OWNER_PASSWORD="$(cat {tenants}/t0042/owner-password)" '
+            "scripts/admin create-owner --url https://t0042.example.com --email o@x.example "
+            "--must-change-password",
             block,
         )
         # A dry run runs nothing and writes nothing.
@@ -425,26 +433,23 @@ class Provisioning(Operator):
         )
         for kept in ("registry.jsonl", "acme/wrangler.toml", "acme/wrangler.log"):
             self.assertNotIn(key, (self.tenants / kept).read_text(), f"the key is not in {kept}")
-        [admin] = [
-            json.loads(line) for line in Path(self.env["FAKE_ADMIN_LOG"]).read_text().splitlines()
-        ]
+        [admin] = self.admin_calls()
         password = (self.tenants / "acme/owner-password").read_text()
         self.assertEqual(
-            admin,
+            admin["args"],
             [
                 "create-owner",
                 "--url",
                 "https://acme.example.com",
-                "--token",
-                token,
-                "--password",
-                password,
                 "--email",
                 "olive@acme.example",
                 "--name",
                 "Olive Owner",
+                "--must-change-password",
             ],
+            "the password was generated: the owner changes it at the first sign-in",
         )
+        self.assertEqual(admin["env"], {"OPS_TOKEN": token, "OWNER_PASSWORD": password})
 
     def test_create_again_changes_nothing_and_finishes_what_a_failed_run_left_half_done(self):
         owner = ["--domain", "example.com", "--owner-email", "o@x.example", "--no-build"]
@@ -636,6 +641,78 @@ class AuditKey(Operator):
         self.assertEqual([c["args"][:3] for c in calls], [["secret", "put", "AUDIT_KEY"]])
         self.assertEqual(calls[0]["stdin"], (self.tenants / "t0000/audit-key").read_text())
         self.assertEqual(sorted(self.registry()[0]["steps"]), sorted(ALL_STEPS))
+
+
+class Secrets(Operator):
+    """No secret in any process's arguments (which `ps` shows to every user), and every file
+    under the tenants folder the operator's alone."""
+
+    def create(self, *extra, **env):
+        return self.tenant(
+            "create",
+            "acme",
+            "--domain",
+            "example.com",
+            "--owner-email",
+            "olive@acme.example",
+            "--no-build",
+            *extra,
+            **env,
+        )
+
+    def assert_in_no_arguments(self, secrets):
+        arguments = [c["args"] for c in self.calls()] + [c["args"] for c in self.admin_calls()]
+        self.assertTrue(arguments)
+        for args in arguments:
+            for name, secret in secrets.items():
+                self.assertFalse(
+                    any(secret in arg for arg in args), f"the {name} is in the arguments {args}"
+                )
+
+    def test_the_token_the_key_and_a_generated_password_are_in_no_process_arguments(self):
+        self.create()
+        secrets = {
+            name: (self.tenants / "acme" / name).read_text().strip()
+            for name in ("ops-token", "audit-key", "owner-password")
+        }
+        self.assert_in_no_arguments(secrets)
+        [admin] = self.admin_calls()
+        self.assertEqual(admin["env"]["OPS_TOKEN"], secrets["ops-token"])
+        self.assertEqual(admin["env"]["OWNER_PASSWORD"], secrets["owner-password"])
+        for kept in ("registry.jsonl", "acme/wrangler.log"):
+            text = (self.tenants / kept).read_text()
+            for name, secret in secrets.items():
+                self.assertNotIn(secret, text, f"the {name} is in {kept}")
+
+    def test_a_password_the_operator_chose_goes_in_the_environment_and_need_not_be_changed(self):
+        self.create(OWNER_PASSWORD="copper-pipes-and-valves")
+        self.assertFalse((self.tenants / "acme/owner-password").exists(), "nothing generated")
+        [admin] = self.admin_calls()
+        self.assertNotIn("--must-change-password", admin["args"])
+        self.assertEqual(admin["env"]["OWNER_PASSWORD"], "copper-pipes-and-valves")
+        token = (self.tenants / "acme/ops-token").read_text().strip()
+        self.assert_in_no_arguments({"password": "copper-pipes-and-valves", "token": token})
+        shown = self.tenant(
+            "create", "beta", "--domain", "example.com", "--owner-email", "o@x.example",
+            "--dry-run", OWNER_PASSWORD="copper-pipes-and-valves", **AS_OPERATOR,
+        ).stdout
+        self.assertNotIn("copper-pipes-and-valves", shown, "dry runs print no secret")
+
+    def test_every_file_under_the_tenants_folder_is_the_operators_alone(self):
+        # Whatever umask the operator's shell has.
+        self.addCleanup(os.umask, os.umask(0o022))
+        self.create()
+        self.tenant("create", "gone", "--domain", "example.com", "--owner-email", "o@x.example",
+                    "--no-build")
+        self.tenant("destroy", "gone", stdin="gone\ndestroy gone\n")
+        [kept] = (self.tenants / "_destroyed").iterdir()
+        self.assertTrue(list(kept.glob("export-*.sql")), "the export was kept")
+        self.assertEqual(self.tenants.stat().st_mode & 0o777, 0o700)
+        for path in self.tenants.rglob("*"):
+            mode = path.stat().st_mode & 0o777
+            self.assertEqual(
+                mode, 0o700 if path.is_dir() else 0o600, f"{path} has mode {oct(mode)}"
+            )
 
 
 class Rollouts(Operator):

@@ -57,6 +57,7 @@ pub async fn get(env: &Env, principal: &Principal) -> AppResult<Response> {
             "permissions": principal.permissions(),
             "authenticated_by": principal.via.name(),
             "mfa_enrolment_required": principal.must_enrol_mfa,
+            "password_change_required": principal.must_change_password,
             "recovery_codes_left": recovery_codes_left,
         }),
     )
@@ -249,8 +250,9 @@ struct PasswordBody {
     new_password: String,
 }
 
-/// `POST /api/v1/me/password`: needs the current password; ends every session of the user and
-/// answers a fresh one for this client.
+/// `POST /api/v1/me/password`: needs the current password and another new one; ends every
+/// session of the user and answers a fresh one for this client. A password generated for the
+/// user is theirs from here on (`UPDATE_PASSWORD` clears the required change).
 pub async fn change_password(
     mut req: Request,
     env: &Env,
@@ -266,6 +268,12 @@ pub async fn change_password(
         Proof::current_password(&body.current_password),
     )
     .await?;
+    if body.new_password == body.current_password {
+        return Err(AppError::invalid_field(
+            "new_password",
+            "Choose a password other than the current one.",
+        ));
+    }
     let local = user.email.split('@').next().unwrap_or_default();
     check_new_password(&body.new_password, &[&user.email, local, &user.name])
         .map_err(|e| AppError::invalid_field("new_password", e.to_string()))?;

@@ -92,6 +92,11 @@ pub async fn start_session(
     let mut body = extra;
     body.insert("user".into(), json!(UserView::new(user, now)));
     body.insert("csrf_token".into(), json!(csrf));
+    // A generated password: the session opens only who-am-I, sign-out and the change.
+    body.insert(
+        "password_change_required".into(),
+        json!(user.must_change_password()),
+    );
     let response = respond::json(status, &body)?;
     let _ = response.headers().append(
         "Set-Cookie",

@@ -341,7 +341,12 @@ fn audit_event() -> Value {
 }
 
 fn session() -> Value {
-    record(&[("user", r("User")), ("csrf_token", string())])
+    record(&[
+        ("user", r("User")),
+        ("csrf_token", string()),
+        // true: the password was generated; the session opens nothing else until it changes.
+        ("password_change_required", boolean()),
+    ])
 }
 
 /// Every named schema.
@@ -396,6 +401,7 @@ pub fn components() -> Value {
             ("permissions", strings()),
             ("authenticated_by", string()),
             ("mfa_enrolment_required", boolean()),
+            ("password_change_required", boolean()),
             ("recovery_codes_left", nullable(int())),
         ]),
     );
@@ -412,6 +418,7 @@ pub fn components() -> Value {
         record(&[
             ("user", r("User")),
             ("csrf_token", string()),
+            ("password_change_required", boolean()),
             ("recovery_codes", strings()),
         ]),
     );

@@ -370,6 +370,7 @@ mod tests {
             created_at: String::new(),
             updated_at: String::new(),
             locked_until,
+            password_change_required: 0,
             company_mfa_required: None,
             unread_notifications: None,
         }

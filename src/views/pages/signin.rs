@@ -1,12 +1,13 @@
 //! Signing in (password, then a TOTP or recovery code when asked), accepting an invitation,
-//! and two-factor enrolment with its QR code drawn here as SVG.
+//! changing a password (first of all when it was generated), and two-factor enrolment with
+//! its QR code drawn here as SVG.
 
 use maud::{html, Markup, PreEscaped};
 use std::fmt::Write;
 
 use qrcodegen::{QrCode, QrCodeEcc};
 
-use crate::views::pages::forms::{field, field_hint, password_again};
+use crate::views::pages::forms::{api_form, field, field_hint, password_again, submit, Api};
 use crate::views::pages::{bare, shell, Section, Viewer};
 
 const NO_SCRIPT: &str = "The dashboard needs JavaScript to sign in and to save changes.";
@@ -72,6 +73,32 @@ pub fn accept_invite(token: &str) -> Markup {
             }
         },
     )
+}
+
+/// `GET /password`: the current password and a new one, then on to `next` (made safe by the
+/// caller). `required` when the password was generated for the user: nothing else opens
+/// until it is changed.
+pub fn change_password(viewer: &Viewer<'_>, next: &str, required: bool) -> Markup {
+    let then = format!("go:{next}");
+    let body = html! {
+        h1 { "Change your password" }
+        @if required {
+            p.notice role="status" {
+                "Your password was generated for you. Choose your own to continue."
+            }
+        }
+        noscript { p.form-error { (NO_SCRIPT) } }
+        (api_form(&Api::new("POST", "/api/v1/me/password", &then), "password", html! {
+            (field("Current password", "current_password", html! {
+                input type="password" name="current_password" autocomplete="current-password" required;
+            }))
+            (field_hint("New password", "new_password", html! {
+                input type="password" name="new_password" autocomplete="new-password" required;
+            }, "At least 12 characters; a few unrelated words work well."))
+            (submit("Change password"))
+        }))
+    };
+    shell(viewer, Section::Settings, "Change your password", body)
 }
 
 /// What the enrolment page knows about the user's second factor.
@@ -220,6 +247,23 @@ mod tests {
         );
         assert!(page.contains(r#"autocomplete="current-password""#));
         assert!(page.contains(r#"id="signin-mfa""#));
+    }
+
+    #[test]
+    fn the_password_page_posts_the_change_and_goes_on_to_next() {
+        let viewer = viewer(Role::Owner);
+        let page = change_password(&viewer, "/jobs?status=open", true).into_string();
+        assert!(
+            page.contains(r#"data-action="/api/v1/me/password""#),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"data-then="go:/jobs?status=open""#),
+            "{page}"
+        );
+        assert!(page.contains("generated for you"), "{page}");
+        let chosen = change_password(&viewer, "/", false).into_string();
+        assert!(!chosen.contains("generated for you"), "{chosen}");
     }
 
     #[test]

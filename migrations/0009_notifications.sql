@@ -18,4 +18,4 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_by_user ON notifications (user_id, created_at DESC);
 CREATE INDEX notifications_unread ON notifications (user_id) WHERE read_at IS NULL;
 
-INSERT INTO schema_history (version, name) VALUES (8, 'notifications');
+INSERT INTO schema_history (version, name) VALUES (9, 'notifications');
