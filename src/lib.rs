@@ -27,10 +27,12 @@ async fn fetch(
 }
 
 /// The cron trigger (`[triggers]` in wrangler.toml): the sweep of cut-off messages, and the
-/// audit sealer's backstop (it also runs after every write).
+/// backstops of the audit sealer and the outbox (both also run after the requests that need
+/// them).
 #[worker::event(scheduled)]
 async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker::ScheduleContext) {
     http::panics::install_hook();
     http::sweep::run(&env, &event.cron()).await;
     http::seal::run_logged(&env, "cron").await;
+    http::outbox::run_logged(&env, "cron").await;
 }

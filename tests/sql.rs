@@ -5,8 +5,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use fieldworker::db::{
-    audit, customers, invites, invoices, jobs, messaging, notifications, pages, probe, quotes,
-    schema, settings, share_links, tokens, users, visits,
+    audit, customers, invites, invoices, jobs, messaging, notifications, outbox, pages, probe,
+    quotes, schema, settings, share_links, tokens, users, visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
@@ -123,6 +123,15 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         notifications::ACCOUNT_LOCKED,
         notifications::SELECT_FOR_USER,
         notifications::MARK_ALL_READ,
+        outbox::CLAIM,
+        outbox::FINISH_SENT,
+        outbox::FINISH_RETRY,
+        outbox::FINISH_FAILED,
+        outbox::SELECT_ORPHANS,
+        outbox::FINISH_UNKNOWN,
+        outbox::COUNT_DUE,
+        outbox::SELECT_NOTICE_MAIL,
+        outbox::SELECT_FOR_ENTITY,
         tokens::INSERT,
         tokens::SELECT_BY_HASH,
         tokens::SELECT_BY_ID,
@@ -645,7 +654,14 @@ fn a_lock_tells_the_user_once_and_the_bell_counts_until_read() {
     let conn = migrated();
     conn.execute(
         users::INSERT,
-        ("u1", "a@x.example", "A", "owner", "pbkdf2$x", "2026-01-01T00:00:00Z"),
+        (
+            "u1",
+            "a@x.example",
+            "A",
+            "owner",
+            "pbkdf2$x",
+            "2026-01-01T00:00:00Z",
+        ),
     )
     .unwrap();
     let s = "email:a@x.example";
@@ -674,13 +690,91 @@ fn a_lock_tells_the_user_once_and_the_bell_counts_until_read() {
         })
         .unwrap();
     assert_eq!(kind, "account_locked");
-    assert!(data.contains(&format!("\"until\":{}", t + 4 + BASE_LOCK_MS as i64)), "{data}");
+    assert!(
+        data.contains(&format!("\"until\":{}", t + 4 + BASE_LOCK_MS as i64)),
+        "{data}"
+    );
     assert_eq!(
         conn.execute(notifications::MARK_ALL_READ, ("u1", t + 10))
             .unwrap(),
         1
     );
     assert_eq!(unread(&conn), 0);
+}
+
+#[test]
+fn a_notice_queues_its_email_once_and_each_message_is_claimed_by_one_sender() {
+    let conn = migrated();
+    conn.execute(
+        users::INSERT,
+        (
+            "u1",
+            "a@x.example",
+            "Ann",
+            "owner",
+            "pbkdf2$x",
+            "2026-01-01T00:00:00Z",
+        ),
+    )
+    .unwrap();
+    let s = "email:a@x.example";
+    let t = 80_000_000_i64;
+    for i in 0..5 {
+        fail(&conn, s, t + i, 5);
+    }
+    conn.execute(notifications::ACCOUNT_LOCKED, ("n1", "u1", t + 5, s))
+        .unwrap();
+    conn.execute(notifications::ACCOUNT_LOCKED, ("n2", "u1", t + 6, s))
+        .unwrap();
+    let queued: Vec<(String, String, String)> = conn
+        .prepare("SELECT channel, recipient, kind FROM outbox")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        queued,
+        vec![("email".into(), "a@x.example".into(), "notice".into())],
+        "one email per notice, the notice once per lock"
+    );
+    let claim = |now: i64| -> Option<(String, i64)> {
+        conn.query_row(outbox::CLAIM, [now], |r| {
+            Ok((r.get("id")?, r.get("attempts")?))
+        })
+        .ok()
+    };
+    assert_eq!(claim(t), None, "not due before it was queued");
+    let (id, attempts) = claim(t + 10).expect("due");
+    assert_eq!(attempts, 1);
+    assert_eq!(claim(t + 11), None, "a claimed message is nobody else's");
+    let mail: String = conn
+        .query_row(outbox::SELECT_NOTICE_MAIL, ["n1"], |r| r.get("company"))
+        .unwrap();
+    assert!(!mail.is_empty());
+    // Cut off mid-send: after the lease it is an orphan, and its outcome unknown.
+    let lease = fieldworker::domain::outbox::LEASE_MS as i64;
+    let orphans = |now: i64| -> usize {
+        conn.prepare(outbox::SELECT_ORPHANS)
+            .unwrap()
+            .query_map([now - lease], |_| Ok(()))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(orphans(t + 10 + lease), 0);
+    assert_eq!(orphans(t + 11 + lease), 1);
+    assert_eq!(
+        conn.execute(outbox::FINISH_SENT, (id.as_str(), "m1", t + 12))
+            .unwrap(),
+        1
+    );
+    assert_eq!(orphans(t + 11 + lease), 0);
+    assert_eq!(
+        conn.execute(outbox::FINISH_SENT, (id.as_str(), "m1", t + 13))
+            .unwrap(),
+        0,
+        "finished once"
+    );
 }
 
 fn locked_until(conn: &Connection, subject: &str) -> Option<i64> {

@@ -8,6 +8,7 @@ pub mod invoices;
 pub mod jobs;
 pub mod messaging;
 pub mod notifications;
+pub mod outbox;
 pub mod pages;
 pub mod probe;
 pub mod quotes;

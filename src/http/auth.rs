@@ -292,8 +292,9 @@ async fn authenticate_with(
 /// The principal a user is when they act through `via` (outside an HTTP request too).
 pub fn principal_for(user: User, via: Via) -> AppResult<Principal> {
     let role = user.role()?;
-    let must_enrol_mfa =
-        !user.mfa_enabled() && !matches!(via, Via::Access { .. }) && user.company_mfa_required == Some(1);
+    let must_enrol_mfa = !user.mfa_enabled()
+        && !matches!(via, Via::Access { .. })
+        && user.company_mfa_required == Some(1);
     // Access signs its users in with its own identity provider, not the password; the
     // password itself is still refused until changed.
     let must_change_password = user.must_change_password() && !matches!(via, Via::Access { .. });

@@ -15,8 +15,8 @@
 use worker::{console_warn, Env, Request};
 
 use crate::domain::auth::session::{cookie_value, sha256_hex, SESSION_COOKIE};
-use crate::error::{AppError, ErrorKind};
 use crate::domain::secrets::bearer_token;
+use crate::error::{AppError, ErrorKind};
 
 /// Requests with a credential: per token, session or Access assertion.
 pub const PRINCIPAL_BINDING: &str = "RATE_LIMIT_PRINCIPAL";
@@ -147,10 +147,24 @@ mod tests {
         let anonymous = bucket(None, None, Some("fw_device=x"));
         assert_eq!(anonymous.binding, ANONYMOUS_BINDING);
         assert_eq!(anonymous.key, "acme.example.com:ip:203.0.113.9");
-        let hook = Bucket::of("acme.example.com", "/webhooks/telegram", None, None, None, None);
+        let hook = Bucket::of(
+            "acme.example.com",
+            "/webhooks/telegram",
+            None,
+            None,
+            None,
+            None,
+        );
         assert_eq!(hook.key, "acme.example.com:webhook:local");
         // Tenants sharing the namespace never share a bucket.
-        let other = Bucket::of("bolt.example.com", "/", None, None, None, Some("203.0.113.9"));
+        let other = Bucket::of(
+            "bolt.example.com",
+            "/",
+            None,
+            None,
+            None,
+            Some("203.0.113.9"),
+        );
         assert_ne!(other.key, anonymous.key);
     }
 }

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod mcp;
 pub mod openapi;
 pub mod ops;
+pub mod outbox;
 pub mod pages;
 pub mod panics;
 pub mod prefetch;
@@ -97,6 +98,8 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     .to_line();
     console_log!("{line}");
     // Whatever a write appended to the audit trail is sealed right after the response.
+    // What the request queued goes out after the response.
+    outbox::after_response(&ctx, env.clone());
     if !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
         seal::after_write(&ctx, env);
     }

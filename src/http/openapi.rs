@@ -217,7 +217,9 @@ mod build {
             }
             let mut responses = Map::new();
             responses.insert(op.success.to_string(), success(&op));
-            for (status, why) in error_statuses(&op, decl.route, decl.guard, !path_params.is_empty()) {
+            for (status, why) in
+                error_statuses(&op, decl.route, decl.guard, !path_params.is_empty())
+            {
                 // Other successes (MCP's 202 for a notification) have no body.
                 let mut answer = if status < 400 {
                     json!({ "description": why })

@@ -408,10 +408,16 @@ mod tests {
     #[test]
     fn free_text_is_held_to_its_documented_length_in_characters() {
         let most = "é".repeat(MAX_TEXT_PARAM);
-        assert_eq!(parse(&format!("q={most}")).unwrap().q.as_deref(), Some(most.as_str()));
+        assert_eq!(
+            parse(&format!("q={most}")).unwrap().q.as_deref(),
+            Some(most.as_str())
+        );
         let err = parse(&format!("q={most}x")).unwrap_err();
         assert_eq!(err.status(), 422, "{err}");
-        assert!(format!("{err:?}").contains("q is at most 1000 characters"), "{err:?}");
+        assert!(
+            format!("{err:?}").contains("q is at most 1000 characters"),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! In-app notices as the API and the dashboard's bell show them: the text is made here from the
 //! notice's kind and data, so a stored notice never carries wording.
 
+use maud::html;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::db::notifications::Notification;
+use crate::db::outbox::NoticeMail;
 use crate::domain::time::Millis;
 
 #[derive(Debug, Serialize)]
@@ -38,6 +40,55 @@ impl<'a> NotificationView<'a> {
             created_at: at(row.created_at),
             read: row.read_at.is_some(),
         }
+    }
+}
+
+/// An email's subject and its text and HTML parts.
+#[derive(Debug)]
+pub struct MailParts {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The email of a notice, in the company's name; times written by `time`.
+pub fn notice_email(mail: &NoticeMail, time: &dyn Fn(i64) -> String) -> MailParts {
+    let row = Notification {
+        id: mail.id.clone(),
+        kind: mail.kind.clone(),
+        data: mail.data.clone(),
+        created_at: mail.created_at,
+        read_at: mail.read_at,
+    };
+    let notice = NotificationView::with_times(&row, time);
+    let subject = format!("{}: {}", mail.company, notice.title);
+    let footer = format!(
+        "You get this email because it concerns your account at {}. It is also among your \
+         notices in the dashboard.",
+        mail.company
+    );
+    let text = format!(
+        "Hello {},\n\n{}\n\n{}\n\n-- \n{}\n",
+        mail.user_name, notice.body, footer, mail.company
+    );
+    let html = html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; title { (subject) } }
+            body style="font-family: system-ui, sans-serif; color: #1d2330; max-width: 36rem; margin: 0 auto; padding: 1rem;" {
+                p style="font-weight: 600; font-size: 1.1rem; border-bottom: 3px solid #1f5f8b; padding-bottom: .5rem;" { (mail.company) }
+                h1 style="font-size: 1.2rem;" { (notice.title) }
+                p { "Hello " (mail.user_name) "," }
+                p { (notice.body) }
+                p style="color: #5b6475; font-size: .85rem;" { (footer) }
+            }
+        }
+    }
+    .into_string();
+    MailParts {
+        subject,
+        text,
+        html,
     }
 }
 
@@ -83,11 +134,39 @@ mod tests {
             read_at: None,
         };
         let view = NotificationView::new(&row);
-        assert!(view.body.contains("until 2026-01-01T00:00:00.000Z"), "{}", view.body);
+        assert!(
+            view.body.contains("until 2026-01-01T00:00:00.000Z"),
+            "{}",
+            view.body
+        );
         assert!(view.body.contains("5 times"));
         assert!(view.body.contains("Your own browsers can still sign in"));
         assert_eq!(view.data["until"], "2026-01-01T00:00:00.000Z");
         assert!(!view.read);
+    }
+
+    #[test]
+    fn a_notice_email_is_in_the_companys_name_and_escapes_what_people_typed() {
+        let mail = NoticeMail {
+            id: "n1".into(),
+            kind: "account_locked".into(),
+            data: r#"{"until":1767225600000,"failures":5}"#.into(),
+            created_at: 1_767_225_300_000,
+            read_at: None,
+            user_name: "Theo <b>".into(),
+            company: "Acme & Sons".into(),
+            company_email: None,
+            time_zone: "UTC".into(),
+        };
+        let parts = notice_email(&mail, &|_| "1 Jan 2026 00:00".into());
+        assert_eq!(
+            parts.subject,
+            "Acme & Sons: Your account was locked after failed sign-ins"
+        );
+        assert!(parts.text.starts_with("Hello Theo <b>,"));
+        assert!(parts.text.contains("until 1 Jan 2026 00:00"));
+        assert!(parts.html.contains("Hello Theo &lt;b&gt;,"));
+        assert!(parts.html.contains("Acme &amp; Sons"));
     }
 
     #[test]

@@ -66,7 +66,14 @@ fn a_caller_past_its_limit_is_refused_with_retry_after_and_nobody_else_is() {
     assert!(statuses.len() - refused(&statuses) <= 2 * ANONYMOUS_LIMIT);
     // Another address, and a signed-in caller, are not held back.
     assert!(matches!(from("198.51.100.9").status, 400 | 422));
-    assert_eq!(tenant.request("GET", "/api/v1/me").bearer(&token).send().status, 200);
+    assert_eq!(
+        tenant
+            .request("GET", "/api/v1/me")
+            .bearer(&token)
+            .send()
+            .status,
+        200
+    );
     // The health check is never limited.
     assert_eq!(tenant.get("/healthz").status, 200);
 
@@ -75,6 +82,10 @@ fn a_caller_past_its_limit_is_refused_with_retry_after_and_nobody_else_is() {
         tenant.request("GET", "/api/v1/me").bearer(&token).send()
     });
     assert!(statuses.iter().all(|s| *s < 500), "{statuses:?}");
-    assert!(refused(&statuses) > 0, "no 429 in {} requests", statuses.len());
+    assert!(
+        refused(&statuses) > 0,
+        "no 429 in {} requests",
+        statuses.len()
+    );
     assert_eq!(owner.get("/api/v1/me").status, 200);
 }

@@ -465,21 +465,52 @@ fn strangers_lock_an_account_out_but_its_own_browsers_still_sign_in_and_are_told
         .unwrap()
         .1
         .clone();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
 
     // A burst of 40 wrong passwords from strangers: five evaluated, none a 5xx, account locked.
     let statuses: Vec<u16> = std::thread::scope(|scope| {
         let guesses: Vec<_> = (0..40)
             .map(|i| {
                 let tenant = &tenant;
-                scope.spawn(move || login(tenant, tech_email, &format!("burst-guess-{i:04}")).status)
+                scope
+                    .spawn(move || login(tenant, tech_email, &format!("burst-guess-{i:04}")).status)
             })
             .collect();
         guesses.into_iter().map(|g| g.join().unwrap()).collect()
     });
-    assert!(statuses.iter().all(|s| matches!(s, 401 | 429)), "{statuses:?}");
-    assert!(statuses.iter().filter(|s| **s == 401).count() <= 5, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| matches!(s, 401 | 429)),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().filter(|s| **s == 401).count() <= 5,
+        "{statuses:?}"
+    );
     login(&tenant, tech_email, tech_password).problem(429);
+
+    // Theo is told by email (Cloudflare Email Service's local binding), once.
+    let line = tenant.log_line_with(&["\"msg\":\"outbox\"", "\"sent\":1"]);
+    let logged: Value = serde_json::from_str(&line[line.find('{').unwrap()..]).unwrap();
+    let message_id = logged["message_ids"][0]
+        .as_str()
+        .expect("a message id")
+        .to_owned();
+    let parts = crate::spawn::local_email(&message_id);
+    let part = |name: &str| {
+        parts
+            .iter()
+            .find(|(p, _)| p.contains(name))
+            .map(|(_, text)| text.clone())
+            .unwrap_or_else(|| panic!("no {name} part in {parts:?}"))
+    };
+    assert!(part("text").contains("Someone entered a wrong password for your account 5 times"));
+    assert!(part("html").contains("Your account was locked after failed sign-ins"));
+    let mail_line = tenant.log_line_with(&["send_email binding called"]);
+    assert!(!mail_line.is_empty());
+    assert!(tenant.logs().contains(tech_email), "sent to Theo");
 
     // His phone still gets in, with the right password only.
     let from_phone = login_from(&tenant, &phone, tech_email, tech_password);
@@ -510,10 +541,15 @@ fn strangers_lock_an_account_out_but_its_own_browsers_still_sign_in_and_are_told
     assert_eq!(notice["kind"], "account_locked", "{notice}");
     assert!(notice["data"]["until"].is_string(), "{notice}");
     let page = theo.get("/schedule");
-    assert!(page.body.contains("Notices: 1 unread"), "the bell shows the count");
+    assert!(
+        page.body.contains("Notices: 1 unread"),
+        "the bell shows the count"
+    );
     let listing = theo.get("/notifications");
     assert_eq!(listing.status, 200);
-    assert!(listing.body.contains("Your account was locked after failed sign-ins"));
+    assert!(listing
+        .body
+        .contains("Your account was locked after failed sign-ins"));
     let read = theo.post("/api/v1/me/notifications/read", &json!({}));
     assert_eq!(read.status, 204, "{}", read.body);
     assert_eq!(theo.get("/api/v1/me/notifications").json()["unread"], 0);

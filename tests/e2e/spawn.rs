@@ -506,3 +506,36 @@ impl Reply {
         problem
     }
 }
+
+/// The parts of an email the local runtime "sent" (`wrangler dev` writes each message's text,
+/// HTML and attachments under `.wrangler/tmp/email/<instance>/<part>/<message id>.<ext>`,
+/// below the folder it runs in): `(part, content)` of every file named by `message_id`.
+pub fn local_email(message_id: &str) -> Vec<(String, String)> {
+    let started = Instant::now();
+    let base = root().join(".wrangler/tmp/email");
+    let wanted = message_id.trim_matches(|c| c == '<' || c == '>');
+    loop {
+        let mut parts = Vec::new();
+        for instance in fs::read_dir(&base).into_iter().flatten().flatten() {
+            for part in fs::read_dir(instance.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                for file in fs::read_dir(part.path()).into_iter().flatten().flatten() {
+                    if file.file_name().to_string_lossy().contains(wanted) {
+                        parts.push((
+                            part.file_name().to_string_lossy().into_owned(),
+                            fs::read_to_string(file.path()).unwrap_or_default(),
+                        ));
+                    }
+                }
+            }
+        }
+        if !parts.is_empty() || started.elapsed() > Duration::from_secs(10) {
+            parts.sort();
+            return parts;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

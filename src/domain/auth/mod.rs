@@ -2,8 +2,8 @@
 //! signatures through WebCrypto (`http::crypto`); everything decided about them lives here.
 
 pub mod access;
-pub mod device;
 mod common_set;
+pub mod device;
 pub mod password;
 pub mod permissions;
 pub mod session;

@@ -26,10 +26,7 @@ pub async fn list(env: &Env, principal: &Principal) -> AppResult<Response> {
     // The principal's read counted them all, beyond the newest shown (not through Access).
     let shown = views.iter().filter(|v| !v.read).count() as i64;
     let unread = principal.user.unread_notifications.unwrap_or(0).max(shown);
-    respond::json(
-        200,
-        &json!({ "notifications": views, "unread": unread }),
-    )
+    respond::json(200, &json!({ "notifications": views, "unread": unread }))
 }
 
 /// `POST /api/v1/me/notifications/read`: every notice of the caller is read (audited).

@@ -87,9 +87,8 @@ pub fn session_only(principal: &Principal) -> AppResult<()> {
 fn recent(via: &Via) -> bool {
     match via {
         Via::Session { record, .. } => record.signed_in_recently(now()),
-        Via::Access { issued_at } => issued_at.is_some_and(|at| {
-            now().0 <= at.saturating_mul(1_000).saturating_add(REAUTH_WINDOW_MS)
-        }),
+        Via::Access { issued_at } => issued_at
+            .is_some_and(|at| now().0 <= at.saturating_mul(1_000).saturating_add(REAUTH_WINDOW_MS)),
         Via::Token { .. } | Via::Linked { .. } => false,
     }
 }

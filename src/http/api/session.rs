@@ -8,14 +8,14 @@ use worker::{Env, Request, Response};
 use crate::db::store::{D1Results, D1Store};
 use crate::db::{self, invites, notifications, users, users::User};
 use crate::domain::audit::{Action, ActorKind, AuditEvent};
+use crate::domain::auth::device::{Device, DEVICE_COOKIE};
 use crate::domain::auth::password::{
     check_new_password, PasswordHash, PBKDF2_ITERATIONS, SALT_LEN,
 };
 use crate::domain::auth::permissions::Role;
-use crate::domain::auth::device::{Device, DEVICE_COOKIE};
 use crate::domain::auth::session::{
-    challenge_kv_key, clear_session_cookie, cookie_value, lockout, session_cookie,
-    session_kv_key, sha256_hex, MfaChallenge, SessionRecord, MFA_CHALLENGE_TTL_MS,
+    challenge_kv_key, clear_session_cookie, cookie_value, lockout, session_cookie, session_kv_key,
+    sha256_hex, MfaChallenge, SessionRecord, MFA_CHALLENGE_TTL_MS,
 };
 use crate::domain::auth::totp::{self, TotpSecret};
 use crate::domain::time::Millis;
@@ -300,10 +300,16 @@ pub(crate) async fn record_failure(
             now,
         ));
     }
-    let written = write::apply(store, change, vec![users::select_attempts(subjects.account())])
-        .await
-        .map_err(|refusal| refusal.into_error(|| AppError::internal("no guard")))?;
+    let written = write::apply(
+        store,
+        change,
+        vec![users::select_attempts(subjects.account())],
+    )
+    .await
+    .map_err(|refusal| refusal.into_error(|| AppError::internal("no guard")))?;
     if written.results.changes(n - 1) == 1 {
+        // The lock's notice queued its email (a trigger on notices).
+        crate::http::outbox::queued();
         let state = written
             .results
             .rows::<users::AttemptsRow>(written.reads_from)?

@@ -10,10 +10,10 @@ use crate::db::tokens::AccessToken;
 use crate::db::users::User;
 use crate::domain::audit::AuditRow;
 use crate::domain::auth::permissions::Permission;
+use crate::views::notifications::NotificationView;
 use crate::views::pages::forms::{
     api_form, field, field_hint, optional, password_again, select, submit, text, Api,
 };
-use crate::views::notifications::NotificationView;
 use crate::views::pages::jobs::actor;
 use crate::views::pages::lines::decimal;
 use crate::views::pages::{

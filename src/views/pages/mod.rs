@@ -281,7 +281,12 @@ pub fn datetime_local(wall_ms: i64) -> String {
 
 /// `24 Nov 2026 09:05` of an instant, in the viewer's zone.
 pub fn when(viewer: &Viewer<'_>, at_ms: i64) -> String {
-    let wall = viewer.local.wall(at_ms);
+    when_local(viewer.local, at_ms)
+}
+
+/// [`when`] for a zone without a viewer (an email).
+pub fn when_local(local: &dyn LocalTime, at_ms: i64) -> String {
+    let wall = local.wall(at_ms);
     let (year, month, day) = civil(wall);
     format!(
         "{day} {} {year} {}",

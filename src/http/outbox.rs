@@ -1,0 +1,198 @@
+//! Sending what the outbox holds (DESIGN.md §10): after the response of a request that queued
+//! something (`wait_until`), and on cron as a backstop. Each message is claimed by one sender,
+//! rendered from its kind and data, sent, and finished once with its audit row; a message
+//! claimed but never finished (the Worker was stopped mid-send) is marked unknown by the next
+//! run and never resent by itself.
+
+use std::cell::Cell;
+
+use serde_json::json;
+use worker::{console_error, console_log, Env};
+
+use crate::db::outbox::{self as store, Claimed, Due, NoticeMail};
+use crate::db::store::D1Store;
+use crate::domain::audit::{Action, ActorKind, AuditEvent};
+use crate::domain::outbox::{after, After, Attempt};
+use crate::error::{AppError, AppResult};
+use crate::http::clock;
+use crate::http::zone::Zone;
+use crate::services::email::{self, Email};
+use crate::views::notifications::notice_email;
+use crate::views::pages::when_local;
+use crate::write::{self, Change, Results, Store};
+
+/// Messages sent per run at most; the next run takes the rest.
+const MAX_PER_RUN: usize = 20;
+
+thread_local! {
+    /// Whether this request queued a message (an instance runs one request at a time).
+    static QUEUED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Notes that the current request queued a message, so it is sent after the response.
+pub fn queued() {
+    QUEUED.with(|q| q.set(true));
+}
+
+/// After a response: sends what the request queued (nothing to do otherwise).
+pub fn after_response(ctx: &worker::Context, env: Env) {
+    if !QUEUED.with(|q| q.replace(false)) {
+        return;
+    }
+    ctx.wait_until(async move { run_logged(&env, "request").await });
+}
+
+/// One run, logged when it did something or failed (the next run retries).
+pub async fn run_logged(env: &Env, cause: &str) {
+    match drain(env).await {
+        Ok(ran) if ran.sent + ran.retried + ran.failed + ran.orphaned == 0 => {}
+        Ok(ran) => {
+            let line = json!({
+                "level": if ran.failed + ran.orphaned > 0 { "warn" } else { "info" },
+                "msg": "outbox", "cause": cause, "sent": ran.sent, "retried": ran.retried,
+                "failed": ran.failed, "unknown": ran.orphaned, "message_ids": ran.provider_ids,
+            });
+            console_log!("{line}");
+        }
+        Err(e) => {
+            let line = json!({ "level": "error", "msg": "outbox", "cause": cause, "error": e.to_string() });
+            console_error!("{line}");
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Ran {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub orphaned: usize,
+    /// The providers' ids of what went out (the local email files are named by them).
+    pub provider_ids: Vec<String>,
+}
+
+/// Marks what was cut off mid-send unknown, then sends what is due, one claim at a time.
+pub async fn drain(env: &Env) -> AppResult<Ran> {
+    let store = D1Store::from_env(env)?;
+    let now = clock::now();
+    let results = store
+        .batch(vec![store::orphans(now), store::count_due(now)])
+        .await
+        .map_err(|e| AppError::internal(format!("outbox: {e}")))?;
+    let mut ran = Ran::default();
+    for orphan in results.rows::<Claimed>(0)? {
+        finish(&store, &orphan, &After::Unknown).await?;
+        ran.orphaned += 1;
+    }
+    let due = results.rows::<Due>(1)?.first().map_or(0, |d| d.due);
+    for _ in 0..due.min(MAX_PER_RUN as i64) {
+        let claimed = store
+            .batch(vec![store::claim(clock::now())])
+            .await
+            .map_err(|e| AppError::internal(format!("outbox claim: {e}")))?;
+        let Some(message) = claimed.rows::<Claimed>(0)?.into_iter().next() else {
+            break;
+        };
+        let attempt = send(env, &store, &message).await;
+        let attempts = u32::try_from(message.attempts).unwrap_or(u32::MAX);
+        let outcome = after(attempt, attempts, clock::now());
+        match &outcome {
+            After::Sent { provider_id } => {
+                ran.sent += 1;
+                ran.provider_ids.push(provider_id.clone());
+            }
+            After::Retry { .. } => ran.retried += 1,
+            After::Failed { .. } | After::Unknown => ran.failed += 1,
+        }
+        finish(&store, &message, &outcome).await?;
+    }
+    Ok(ran)
+}
+
+/// Records the outcome with its audit row (written only if this sender still held the claim).
+async fn finish(store: &D1Store, message: &Claimed, outcome: &After) -> AppResult<()> {
+    let now = clock::now();
+    let (action, detail) = match outcome {
+        After::Sent { provider_id } => (Action::MessageSent, json!({ "provider_id": provider_id })),
+        After::Retry { reason, at } => (
+            Action::MessageRetried,
+            json!({ "error": reason, "next_at": at }),
+        ),
+        After::Failed { reason } => (Action::MessageFailed, json!({ "error": reason })),
+        After::Unknown => (
+            Action::MessageUnknown,
+            json!({ "error": "cut off while sending: it may or may not have gone out" }),
+        ),
+    };
+    let event = AuditEvent {
+        at: now,
+        actor_kind: ActorKind::System,
+        actor_id: None,
+        action,
+        entity: "message",
+        entity_id: Some(message.id.clone()),
+        before: None,
+        after: Some(json!({
+            "channel": message.channel, "kind": message.kind, "about": format!("{}:{}", message.entity, message.entity_id),
+            "attempts": message.attempts, "outcome": detail,
+        })),
+        ip: None,
+        // Not a request's work: the sender's own name stands in for the id.
+        request_id: "outbox".to_owned(),
+    };
+    let change = Change::new().then_audited(store::finish(&message.id, outcome, now), event);
+    write::apply(store, change, vec![])
+        .await
+        .map(|_| ())
+        .map_err(|refusal| refusal.into_error(|| AppError::internal("outbox finish")))
+}
+
+/// Renders and sends one message.
+async fn send(env: &Env, store: &D1Store, message: &Claimed) -> Attempt {
+    match (message.channel.as_str(), message.kind.as_str()) {
+        ("email", "notice") => match notice(store, message).await {
+            Ok(Some(mail)) => {
+                let zone = Zone(mail.time_zone.clone());
+                let parts = notice_email(&mail, &|ms| {
+                    format!("{} ({})", when_local(&zone, ms), mail.time_zone)
+                });
+                email::send(
+                    env,
+                    &Email {
+                        from_name: &mail.company,
+                        reply_to: mail.company_email.as_deref(),
+                        to: &message.recipient,
+                        subject: &parts.subject,
+                        text: &parts.text,
+                        html: &parts.html,
+                        headers: &[],
+                    },
+                )
+                .await
+            }
+            Ok(None) => Attempt::NotSent {
+                reason: "the notice is gone".into(),
+                permanent: true,
+            },
+            Err(e) => Attempt::NotSent {
+                reason: format!("reading the notice: {e}"),
+                permanent: false,
+            },
+        },
+        (channel, kind) => Attempt::NotSent {
+            reason: format!("no {channel} message of kind {kind}"),
+            permanent: true,
+        },
+    }
+}
+
+async fn notice(store: &D1Store, message: &Claimed) -> AppResult<Option<NoticeMail>> {
+    let data: serde_json::Value = serde_json::from_str(&message.data).unwrap_or_default();
+    let id = data["notification_id"].as_str().unwrap_or_default();
+    let results = store
+        .batch(vec![store::notice_mail(id)])
+        .await
+        .map_err(|e| AppError::internal(format!("outbox notice: {e}")))?;
+    Ok(results.rows::<NoticeMail>(0)?.into_iter().next())
+}
