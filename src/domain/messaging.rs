@@ -298,10 +298,17 @@ pub fn inbound_from_twilio(params: &[(String, String)]) -> Result<Inbound, Inbou
 /// the whole document, and a reply over [`MAX_SMS_REPLY_CHARS`] is cut with an ellipsis.
 pub fn twiml_message(reply: Option<&str>) -> String {
     const DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
-    let Some(reply) = reply.map(str::trim).filter(|r| !r.is_empty()) else {
+    // Characters are dropped before the blank check: a reply of only controls would otherwise
+    // become an empty `<Message>`, which Twilio refuses.
+    let allowed: String = reply
+        .unwrap_or_default()
+        .chars()
+        .filter(|&c| xml_char_allowed(c))
+        .collect();
+    let kept: Vec<char> = allowed.trim().chars().collect();
+    if kept.is_empty() {
         return format!("{DECLARATION}<Response/>");
-    };
-    let kept: Vec<char> = reply.chars().filter(|&c| xml_char_allowed(c)).collect();
+    }
     let cut: String = if kept.len() > MAX_SMS_REPLY_CHARS {
         kept[..MAX_SMS_REPLY_CHARS - 1]
             .iter()
@@ -750,6 +757,9 @@ mod tests {
             (None, format!("{xml}<Response/>")),
             (Some(""), format!("{xml}<Response/>")),
             (Some(" \n "), format!("{xml}<Response/>")),
+            // Nothing XML can carry is nothing to say, not an empty message.
+            (Some("\u{0}"), format!("{xml}<Response/>")),
+            (Some("\u{1} \u{FFFF}\n"), format!("{xml}<Response/>")),
             (
                 Some("Job 42: done"),
                 format!("{xml}<Response><Message>Job 42: done</Message></Response>"),

@@ -10,6 +10,8 @@ impl Millis {
     pub const MINUTE: u64 = 60 * Self::SECOND;
     pub const HOUR: u64 = 60 * Self::MINUTE;
     pub const DAY: u64 = 24 * Self::HOUR;
+    /// 9999-12-31T23:59:59.999Z: the last instant whose RFC 3339 form has a four-digit year.
+    pub const LAST: Millis = Millis(253_402_300_799_999);
 
     pub fn as_secs(self) -> u64 {
         self.0 / 1_000
@@ -41,7 +43,7 @@ impl Millis {
     /// `None` for anything else, including impossible dates (Feb 30), a leap second (`:60`,
     /// which Unix time cannot hold), years outside 1970–9999 (years before the epoch do not
     /// fit in `Millis`; later ones would not print as four digits), and an instant that an
-    /// offset moves before the epoch.
+    /// offset moves before the epoch or past [`Millis::LAST`].
     pub fn parse_rfc3339(text: &str) -> Option<Millis> {
         let b = text.as_bytes();
         // Fixed-width digits at `at`; working on bytes means no slicing can land inside a
@@ -117,7 +119,10 @@ impl Millis {
         let days = days_from_civil(year, month_u32, u32::try_from(day).ok()?);
         let secs = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_secs;
         let secs = u64::try_from(secs).ok()?;
-        Some(Millis(secs * 1_000 + ms as u64))
+        // A negative offset on the last day of 9999 lands in 10000 UTC, which `to_rfc3339`
+        // prints with five digits and this parser then refuses: the stored form of an accepted
+        // time must read back (and sort as text among the others).
+        Some(Millis(secs * 1_000 + ms as u64)).filter(|at| *at <= Millis::LAST)
     }
 
     /// The UTC calendar date (year, month, day) this instant falls on.
@@ -230,6 +235,8 @@ mod tests {
             ("2000-03-01T00:30:00+01:00", 951_867_000_000),
             ("2099-12-31T23:59:59.999Z", 4_102_444_799_999),
             ("9999-12-31T23:59:59Z", 253_402_300_799_000),
+            ("9999-12-31T23:59:59.999Z", Millis::LAST.0),
+            ("9999-12-31T23:59:59.999+00:00", Millis::LAST.0),
         ];
         for (text, ms) in cases {
             assert_eq!(Millis::parse_rfc3339(text), Some(Millis(ms)), "{text}");
@@ -265,6 +272,7 @@ mod tests {
             "2016-12-31T23:59:60Z",
             "1969-12-31T23:59:59Z",
             "1970-01-01T00:30:00+01:00",
+            "9999-12-31T23:59:59-00:01",
             "10000-01-01T00:00:00Z",
             "+2023-11-14T22:13:20Z",
             "2023-1a-14T22:13:20Z",

@@ -22,9 +22,6 @@ pub const MAX_OCCURRENCES: usize = 366;
 /// The longest interval, in days, weeks or months. A larger one is almost certainly a typo.
 const MAX_INTERVAL: i64 = 365;
 
-/// The last instant that prints as a four-digit year; series may not run beyond it.
-const LAST_INSTANT: Millis = Millis(253_402_300_799_999);
-
 /// When a visit happens: `start` strictly before `end`, at most 24 hours apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VisitTime {
@@ -278,7 +275,8 @@ fn landing(first: Millis, step: Step, k: u64) -> Landing {
         }
     };
     match at {
-        Some(at) if at <= LAST_INSTANT => Landing::At(at),
+        // Series may not run past the last instant that prints as a four-digit year.
+        Some(at) if at <= Millis::LAST => Landing::At(at),
         _ => Landing::PastYear9999,
     }
 }

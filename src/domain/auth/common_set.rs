@@ -155,6 +155,18 @@ mod tests {
         assert!(!contains(&[0xff; 8], "charlie"));
     }
 
+    proptest::proptest! {
+        /// The set is built in, but its reader is a parser of bytes all the same: whatever it
+        /// is given, it answers instead of panicking.
+        #[test]
+        fn any_bytes_decode_and_answer_without_panicking(
+            set in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            entry in "\\PC{0,16}",
+        ) {
+            let _ = Set::decode(&set).contains(&entry);
+        }
+    }
+
     #[test]
     fn duplicates_and_the_same_position_twice_are_harmless() {
         let set = Set::decode(&encode(["same", "same", "other"]));
