@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::domain::notices::Notice;
 use crate::domain::time::Millis;
 use crate::sql;
 use crate::write::Sql;
@@ -18,6 +19,17 @@ pub const ACCOUNT_LOCKED: &str = "INSERT INTO notifications \
     SELECT ?1, ?2, 'account_locked', 'account_locked:' || locked_until, \
     json_object('until', locked_until, 'failures', failures), ?3 \
     FROM login_attempts WHERE subject = ?4 AND locked_until > ?3 \
+    ON CONFLICT (user_id, occasion) DO NOTHING";
+/// A notice to one user. ?1 id, ?2 user, ?3 kind, ?4 occasion, ?5 data, ?6 now (ms).
+pub const NOTIFY: &str = "INSERT INTO notifications \
+    (id, user_id, kind, occasion, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+    ON CONFLICT (user_id, occasion) DO NOTHING";
+/// The same notice to every active owner but ?5 (the one it is about, told otherwise).
+/// ?1 kind, ?2 occasion, ?3 data, ?4 now (ms).
+pub const NOTIFY_OWNERS: &str = "INSERT INTO notifications \
+    (id, user_id, kind, occasion, data, created_at) \
+    SELECT lower(hex(randomblob(16))), id, ?1, ?2, ?3, ?4 FROM users \
+    WHERE role = 'owner' AND active = 1 AND id IS NOT ?5 \
     ON CONFLICT (user_id, occasion) DO NOTHING";
 /// ?1 user, ?2 how many.
 pub const SELECT_FOR_USER: &str = "SELECT id, kind, data, created_at, read_at \
@@ -47,4 +59,29 @@ pub fn for_user(user_id: &str) -> Sql {
 
 pub fn mark_all_read(user_id: &str, now: Millis) -> Sql {
     sql!(MARK_ALL_READ, user_id, now.0 as i64)
+}
+
+/// `notice` to user `user_id`, once per `request_id`.
+pub fn notify(id: &str, user_id: &str, notice: &Notice, request_id: &str, now: Millis) -> Sql {
+    sql!(
+        NOTIFY,
+        id,
+        user_id,
+        notice.kind(),
+        notice.occasion(request_id),
+        notice.data().to_string(),
+        now.0 as i64
+    )
+}
+
+/// `notice` to every active owner but `except`, once per `request_id`.
+pub fn notify_owners(notice: &Notice, except: Option<&str>, request_id: &str, now: Millis) -> Sql {
+    sql!(
+        NOTIFY_OWNERS,
+        notice.kind(),
+        notice.occasion(request_id),
+        notice.data().to_string(),
+        now.0 as i64,
+        except
+    )
 }

@@ -11,6 +11,7 @@ pub mod invoices;
 pub mod jobs;
 pub mod messaging;
 pub mod money;
+pub mod notices;
 pub mod outbox;
 pub mod quotes;
 pub mod schema;

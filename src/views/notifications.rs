@@ -92,6 +92,10 @@ pub fn notice_email(mail: &NoticeMail, time: &dyn Fn(i64) -> String) -> MailPart
     }
 }
 
+fn text_of<'a>(data: &'a Value, key: &str) -> &'a str {
+    data[key].as_str().unwrap_or("?")
+}
+
 fn at(ms: i64) -> String {
     Millis(u64::try_from(ms).unwrap_or(0)).to_rfc3339()
 }
@@ -116,6 +120,52 @@ fn text(kind: &str, data: &Value, time: &dyn Fn(i64) -> String) -> (&'static str
                 serde_json::json!({ "until": until, "failures": failures }),
             )
         }
+        "mfa_disabled" => (
+            "Two-factor sign-in was switched off",
+            "Two-factor sign-in was switched off for your account. If this was not you, \
+             change your password, switch it on again, and tell an owner."
+                .to_owned(),
+            data.clone(),
+        ),
+        "role_changed" => (
+            "Your role changed",
+            format!(
+                "Your role is now {} (it was {}). What you can see and do follows it.",
+                text_of(data, "to"),
+                text_of(data, "from")
+            ),
+            data.clone(),
+        ),
+        "token_created" => {
+            let expires = data["expires_at"].as_i64();
+            (
+                "A personal access token was made",
+                format!(
+                    "A personal access token named \u{201c}{}\u{201d} was made for your \
+                     account{}. If this was not you, revoke it in Settings and change your \
+                     password.",
+                    text_of(data, "name"),
+                    expires.map_or_else(String::new, |ms| format!("; it works until {}", time(ms)))
+                ),
+                serde_json::json!({ "name": data["name"], "expires_at": expires.map(at) }),
+            )
+        }
+        "owner_added" => (
+            "A new owner",
+            format!(
+                "{} ({}) is now an owner: they can change settings, the team and money.",
+                text_of(data, "name"),
+                text_of(data, "email")
+            ),
+            data.clone(),
+        ),
+        "company_mfa_off" => (
+            "Two-factor sign-in is no longer required",
+            "Requiring two-factor sign-in for everyone was switched off. If that was not \
+             meant, switch it on again in Settings."
+                .to_owned(),
+            data.clone(),
+        ),
         _ => ("Notice", String::new(), data.clone()),
     }
 }

@@ -19,6 +19,7 @@ mod load;
 mod mcp;
 mod messaging;
 mod mfa;
+mod notices;
 mod panics;
 mod password_change;
 mod quotes;

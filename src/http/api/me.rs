@@ -10,7 +10,9 @@ use crate::db::{self, users};
 use crate::domain::audit::Action;
 use crate::domain::auth::password::check_new_password;
 use crate::domain::auth::totp::{self, TotpSecret};
+use crate::domain::notices::Notice;
 use crate::error::{AppError, AppResult, ErrorKind};
+use crate::http::api::notifications::tell;
 use crate::http::api::reauth::{self, Proof};
 use crate::http::api::session::{hash_new_password, rotate_session};
 use crate::http::api::settings::SettingsEntity;
@@ -228,6 +230,7 @@ pub async fn mfa_disable(
         .release_in(Change::new())
         .guarded(users::disable_totp(user_id, &now().to_rfc3339()))
         .then(users::delete_recovery_codes(user_id))
+        .then(tell(rctx, user_id, &Notice::MfaDisabled)?)
         .audit(event(
             rctx,
             Some(principal),

@@ -7,12 +7,32 @@ use worker::{Env, Response};
 use crate::db::notifications::{self, Notification};
 use crate::db::store::D1Store;
 use crate::domain::audit::Action;
+use crate::domain::notices::Notice;
 use crate::error::{AppError, AppResult};
 use crate::http::api::{event, now};
 use crate::http::auth::Principal;
 use crate::http::{respond, RequestCtx};
 use crate::views::notifications::NotificationView;
-use crate::write::{self, Change, Store};
+use crate::write::{self, Change, Sql, Store};
+
+/// The statement that tells `user_id` of `notice` (in the app, and by email after the
+/// response), for the batch of the change it is about.
+pub fn tell(rctx: &RequestCtx, user_id: &str, notice: &Notice) -> AppResult<Sql> {
+    crate::http::outbox::queued();
+    Ok(notifications::notify(
+        &crate::http::api::new_id()?,
+        user_id,
+        notice,
+        rctx.id.as_str(),
+        now(),
+    ))
+}
+
+/// The statement that tells every active owner but `except` (told otherwise) of `notice`.
+pub fn tell_owners(rctx: &RequestCtx, notice: &Notice, except: Option<&str>) -> Sql {
+    crate::http::outbox::queued();
+    notifications::notify_owners(notice, except, rctx.id.as_str(), now())
+}
 
 /// `GET /api/v1/me/notifications`: the newest notices, and how many are unread.
 pub async fn list(env: &Env, principal: &Principal) -> AppResult<Response> {

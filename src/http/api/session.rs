@@ -18,8 +18,10 @@ use crate::domain::auth::session::{
     sha256_hex, MfaChallenge, SessionRecord, MFA_CHALLENGE_TTL_MS,
 };
 use crate::domain::auth::totp::{self, TotpSecret};
+use crate::domain::notices::Notice;
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
+use crate::http::api::notifications::tell_owners;
 use crate::http::api::{event, new_id, now, secure_cookies};
 use crate::http::auth::{store_session, Principal, Via};
 use crate::http::extract::{json_body, MAX_JSON_BODY};
@@ -655,7 +657,21 @@ pub async fn accept_invite(mut req: Request, env: &Env, rctx: &RequestCtx) -> Ap
             stamp,
             invite.id.as_str(),
             now.0 as i64
+        ));
+    // The owners there are already are told of a new one.
+    let change = if role == Role::Owner {
+        change.first(tell_owners(
+            rctx,
+            &Notice::OwnerAdded {
+                name: name.clone(),
+                email: invite.email.clone(),
+            },
+            None,
         ))
+    } else {
+        change
+    };
+    let change = change
         .audit(event(
             rctx,
             None,

@@ -10,7 +10,9 @@ use crate::domain::audit::Action;
 use crate::domain::billing;
 use crate::domain::invoices::parse_prefix;
 use crate::domain::money::Currency;
+use crate::domain::notices::Notice;
 use crate::error::{AppError, AppResult};
+use crate::http::api::notifications::tell_owners;
 use crate::http::api::{event, if_match, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, MAX_JSON_BODY};
@@ -102,17 +104,20 @@ pub async fn update(
     let store = D1Store::from_env(env)?;
     let written = write::update::<_, SettingsEntity>(&store, ID, version, |before| {
         let next = apply(before, patch)?;
-        Ok(Change::new()
-            .guarded(settings::update(&next, version, &now().to_rfc3339()))
-            .audit(event(
-                rctx,
-                Some(principal),
-                Action::SettingsUpdated,
-                "company_settings",
-                Some(ID),
-                Some(view(before)),
-                Some(view(&next)),
-            )))
+        let mut change =
+            Change::new().guarded(settings::update(&next, version, &now().to_rfc3339()));
+        if before.mfa_required == 1 && next.mfa_required == 0 {
+            change = change.then(tell_owners(rctx, &Notice::CompanyMfaOff, None));
+        }
+        Ok(change.audit(event(
+            rctx,
+            Some(principal),
+            Action::SettingsUpdated,
+            "company_settings",
+            Some(ID),
+            Some(view(before)),
+            Some(view(&next)),
+        )))
     })
     .await?;
     respond::record::<SettingsEntity>(200, &written)

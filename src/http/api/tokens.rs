@@ -10,8 +10,10 @@ use crate::db::tokens::{self, AccessToken};
 use crate::domain::audit::Action;
 use crate::domain::auth::permissions::Permission;
 use crate::domain::auth::session::{sha256_hex, TOKEN_PREFIX, TOKEN_RANDOM_LEN};
+use crate::domain::notices::Notice;
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
+use crate::http::api::notifications::tell;
 use crate::http::api::reauth::{self, Proof};
 use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
@@ -125,6 +127,14 @@ pub async fn create(
             now.0 as i64,
             expires_at,
         ))
+        .then(tell(
+            rctx,
+            &principal.user.id,
+            &Notice::TokenCreated {
+                name: name.clone(),
+                expires_at,
+            },
+        )?)
         .audit(event(
             rctx,
             Some(principal),

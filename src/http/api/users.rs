@@ -11,8 +11,10 @@ use crate::db::{self, invites, users};
 use crate::domain::audit::Action;
 use crate::domain::auth::permissions::Role;
 use crate::domain::auth::session::sha256_hex;
+use crate::domain::notices::Notice;
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
+use crate::http::api::notifications::{tell, tell_owners};
 use crate::http::api::session::normalize_email;
 use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
@@ -193,23 +195,43 @@ pub async fn update(
                 .with_extension("current", UserEntity::view(current))
                 .with_extension("reason", json!("last_owner")));
         }
-        Ok(Change::new()
-            .guarded(users::update_role_active(
-                &id,
-                version,
-                role,
-                active,
-                &now().to_rfc3339(),
-            ))
-            .audit(event(
+        let mut change = Change::new().guarded(users::update_role_active(
+            &id,
+            version,
+            role,
+            active,
+            &now().to_rfc3339(),
+        ));
+        let was = before.role()?;
+        if role != was {
+            change = change.then(tell(
                 rctx,
-                Some(principal),
-                Action::UserUpdated,
-                "user",
-                Some(&id),
-                Some(user_audit(before)),
-                Some(json!({ "role": role.as_str(), "active": active })),
-            )))
+                &id,
+                &Notice::RoleChanged {
+                    from: was.as_str().to_owned(),
+                    to: role.as_str().to_owned(),
+                },
+            )?);
+            if role == Role::Owner {
+                change = change.then(tell_owners(
+                    rctx,
+                    &Notice::OwnerAdded {
+                        name: before.name.clone(),
+                        email: before.email.clone(),
+                    },
+                    Some(&id),
+                ));
+            }
+        }
+        Ok(change.audit(event(
+            rctx,
+            Some(principal),
+            Action::UserUpdated,
+            "user",
+            Some(&id),
+            Some(user_audit(before)),
+            Some(json!({ "role": role.as_str(), "active": active })),
+        )))
     })
     .await?;
     respond::record::<UserEntity>(200, &written)

@@ -430,7 +430,17 @@ pub fn components() -> Value {
         "Notification",
         record(&[
             ("id", id()),
-            ("kind", one_of(&["account_locked"])),
+            (
+                "kind",
+                one_of(&[
+                    "account_locked",
+                    "mfa_disabled",
+                    "role_changed",
+                    "token_created",
+                    "owner_added",
+                    "company_mfa_off",
+                ]),
+            ),
             ("title", string()),
             ("body", string()),
             ("data", any_object()),

@@ -1,0 +1,69 @@
+//! What people are told about their account and their company (the bell, and by email):
+//! each notice's kind and the data its text is made from. Written in the batch of the change
+//! that causes it; its occasion (the kind and the request) keeps it to once.
+
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// To the user: two-factor sign-in was switched off on their account.
+    MfaDisabled,
+    /// To the user: their role changed.
+    RoleChanged { from: String, to: String },
+    /// To the user: a personal access token was made for their account.
+    TokenCreated {
+        name: String,
+        expires_at: Option<i64>,
+    },
+    /// To every owner: someone became an owner.
+    OwnerAdded { name: String, email: String },
+    /// To every owner: the company no longer requires two-factor sign-in.
+    CompanyMfaOff,
+}
+
+impl Notice {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::MfaDisabled => "mfa_disabled",
+            Self::RoleChanged { .. } => "role_changed",
+            Self::TokenCreated { .. } => "token_created",
+            Self::OwnerAdded { .. } => "owner_added",
+            Self::CompanyMfaOff => "company_mfa_off",
+        }
+    }
+
+    pub fn data(&self) -> Value {
+        match self {
+            Self::MfaDisabled | Self::CompanyMfaOff => json!({}),
+            Self::RoleChanged { from, to } => json!({ "from": from, "to": to }),
+            Self::TokenCreated { name, expires_at } => {
+                json!({ "name": name, "expires_at": expires_at })
+            }
+            Self::OwnerAdded { name, email } => json!({ "name": name, "email": email }),
+        }
+    }
+
+    /// Its unique key: the kind and the request that caused it.
+    pub fn occasion(&self, request_id: &str) -> String {
+        format!("{}:{request_id}", self.kind())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_notice_keeps_what_its_text_needs_and_is_once_per_request() {
+        let notice = Notice::RoleChanged {
+            from: "technician".into(),
+            to: "owner".into(),
+        };
+        assert_eq!(
+            notice.data(),
+            json!({ "from": "technician", "to": "owner" })
+        );
+        assert_eq!(notice.occasion("r1"), "role_changed:r1");
+        assert_ne!(notice.occasion("r1"), Notice::MfaDisabled.occasion("r1"));
+    }
+}

@@ -1,0 +1,102 @@
+//! The people a security change concerns are told: in the app (the bell) and by email.
+
+use serde_json::{json, Value};
+
+use crate::people::*;
+use crate::spawn::Tenant;
+
+fn kinds(browser: &Browser<'_>) -> Vec<String> {
+    let reply = browser.get("/api/v1/me/notifications");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json()["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn patch_user(owner: &Browser<'_>, id: &str, body: Value) {
+    let users = owner.get("/api/v1/users").json();
+    let version = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == id)
+        .unwrap()["version"]
+        .clone();
+    let reply = owner
+        .request("PATCH", &format!("/api/v1/users/{id}"))
+        .header("If-Match", &format!("\"{version}\""))
+        .json(&body)
+        .send();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn role_changes_new_owners_tokens_and_the_company_two_factor_rule_are_told() {
+    let tenant = Tenant::spawn();
+    let olive = owner(&tenant);
+    let theo = member(
+        &olive,
+        "theo@acme-heating.example",
+        "technician",
+        "wrench-and-solder-77",
+    );
+    let theo_id = theo.user["id"].as_str().unwrap().to_owned();
+    assert!(kinds(&theo).is_empty(), "nothing to tell yet");
+
+    patch_user(&olive, &theo_id, json!({ "role": "owner" }));
+    // Theo's session ended with the role change: he signs in again.
+    let theo = sign_in(&tenant, "theo@acme-heating.example", "wrench-and-solder-77");
+    assert_eq!(
+        kinds(&theo),
+        ["role_changed"],
+        "told once, not also as a new owner"
+    );
+    let told = theo.get("/api/v1/me/notifications").json();
+    assert!(told["notifications"][0]["body"]
+        .as_str()
+        .unwrap()
+        .contains("Your role is now owner (it was technician)"));
+    assert_eq!(kinds(&olive), ["owner_added"]);
+
+    let token = olive.post("/api/v1/tokens", &json!({ "name": "laptop" }));
+    assert_eq!(token.status, 201, "{}", token.body);
+    assert_eq!(kinds(&olive), ["token_created", "owner_added"]);
+
+    let settings = olive.get("/api/v1/settings").json();
+    let set_mfa = |on: bool, version: &Value| {
+        let reply = olive
+            .request("PATCH", "/api/v1/settings")
+            .header("If-Match", &format!("\"{version}\""))
+            .json(&json!({ "mfa_required": on }))
+            .send();
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()["version"].clone()
+    };
+    let version = set_mfa(true, &settings["version"]);
+    set_mfa(false, &version);
+    assert_eq!(kinds(&theo)[0], "company_mfa_off");
+    assert_eq!(kinds(&olive)[0], "company_mfa_off");
+
+    // Each notice also went out by email, once (the sender runs after each response).
+    let sent = || -> u64 {
+        tenant
+            .logs()
+            .lines()
+            .filter(|l| l.contains("\"msg\":\"outbox\""))
+            .filter_map(|l| serde_json::from_str::<Value>(&l[l.find('{')?..]).ok())
+            .filter_map(|l| l["sent"].as_u64())
+            .sum()
+    };
+    let started = std::time::Instant::now();
+    while sent() < 5 && started.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let sent = sent();
+    assert_eq!(
+        sent, 5,
+        "role changed, owner added, token made, two-factor off ×2"
+    );
+}
