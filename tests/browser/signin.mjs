@@ -1,7 +1,8 @@
 // Signing in, in a real browser: the way back to the page asked for, a refused password,
 // the company requiring two-factor sign-in and the forced enrolment (QR code, recovery codes
 // shown once), signing out, signing in with a TOTP code and with a recovery code, a session
-// that times out and returns to where it was, and a `next` that points off-site.
+// that times out and returns to where it was, a `next` that points off-site, and the
+// notice of two-factor no longer being required, on the bell and its page.
 //
 // node tests/browser/signin.mjs BASE OPS_TOKEN EMAIL PASSWORD
 import { Clock, DESKTOP, at, context, expect, run, shootBoth } from "./lib.mjs";
@@ -110,6 +111,21 @@ await run(async ({ browser, watch, state }) => {
   await page.goto(`${base}/login?next=//evil.example/steal`);
   await at(page, base, "/schedule");
   expect(new URL(page.url()).host === new URL(base).host, "stayed on this site");
+
+  // The owner no longer requires two-factor sign-in: every owner is told, and the bell
+  // counts it until it is read.
+  await page.goto(`${base}/settings`);
+  await page.uncheck('#company input[name="mfa_required"]');
+  await page.click('#company button[type="submit"]');
+  await page.waitForSelector('a.bell .count');
+  expect((await page.textContent("a.bell .count")).trim() === "1", "one unread notice");
+  await page.click("a.bell");
+  await at(page, base, "/notifications");
+  expect(/no longer required/.test(await page.textContent("main")), "the notice says what happened");
+  await shootBoth(page, "notices");
+  await page.click('form.read-all button[type="submit"]');
+  await page.waitForSelector("a.bell:not(:has(.count))");
+  expect(!(await page.isVisible("form.read-all")), "nothing left to mark read");
 
   return { recovery_codes: codes.length };
 });
