@@ -667,7 +667,7 @@ fn a_lock_tells_the_user_once_and_the_bell_counts_until_read() {
     let s = "email:a@x.example";
     let t = 70_000_000_i64;
     let notice = |id: &str, now: i64| {
-        conn.execute(notifications::ACCOUNT_LOCKED, (id, "u1", now, s))
+        conn.execute(notifications::ACCOUNT_LOCKED, (id, "u1", now, s, 5))
             .unwrap()
     };
     for i in 0..4 {
@@ -722,9 +722,9 @@ fn a_notice_queues_its_email_once_and_each_message_is_claimed_by_one_sender() {
     for i in 0..5 {
         fail(&conn, s, t + i, 5);
     }
-    conn.execute(notifications::ACCOUNT_LOCKED, ("n1", "u1", t + 5, s))
+    conn.execute(notifications::ACCOUNT_LOCKED, ("n1", "u1", t + 5, s, 5))
         .unwrap();
-    conn.execute(notifications::ACCOUNT_LOCKED, ("n2", "u1", t + 6, s))
+    conn.execute(notifications::ACCOUNT_LOCKED, ("n2", "u1", t + 6, s, 5))
         .unwrap();
     let queued: Vec<(String, String, String)> = conn
         .prepare("SELECT channel, recipient, kind FROM outbox")

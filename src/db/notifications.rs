@@ -13,11 +13,11 @@ pub const LIST_LIMIT: i64 = 50;
 
 /// The notice that strangers locked the account: written with the failure that locked it,
 /// once per lock (the lock's end is the occasion). ?1 id, ?2 user, ?3 now (ms), ?4 the
-/// account's attempts subject.
+/// account's attempts subject, ?5 the failures that lock it (the lock resets the count).
 pub const ACCOUNT_LOCKED: &str = "INSERT INTO notifications \
     (id, user_id, kind, occasion, data, created_at) \
     SELECT ?1, ?2, 'account_locked', 'account_locked:' || locked_until, \
-    json_object('until', locked_until, 'failures', failures), ?3 \
+    json_object('until', locked_until, 'failures', ?5), ?3 \
     FROM login_attempts WHERE subject = ?4 AND locked_until > ?3 \
     ON CONFLICT (user_id, occasion) DO NOTHING";
 /// A notice to one user. ?1 id, ?2 user, ?3 kind, ?4 occasion, ?5 data, ?6 now (ms).
@@ -49,8 +49,8 @@ pub struct Notification {
     pub read_at: Option<i64>,
 }
 
-pub fn account_locked(id: &str, user_id: &str, subject: &str, now: Millis) -> Sql {
-    sql!(ACCOUNT_LOCKED, id, user_id, now.0 as i64, subject)
+pub fn account_locked(id: &str, user_id: &str, subject: &str, failures: i64, now: Millis) -> Sql {
+    sql!(ACCOUNT_LOCKED, id, user_id, now.0 as i64, subject, failures)
 }
 
 pub fn for_user(user_id: &str) -> Sql {

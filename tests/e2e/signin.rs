@@ -506,7 +506,11 @@ fn strangers_lock_an_account_out_but_its_own_browsers_still_sign_in_and_are_told
             .map(|(_, text)| text.clone())
             .unwrap_or_else(|| panic!("no {name} part in {parts:?}"))
     };
-    assert!(part("text").contains("Someone entered a wrong password for your account 5 times"));
+    let text = part("text");
+    assert!(
+        text.contains("Someone entered a wrong password for your account 5 times"),
+        "{text}"
+    );
     assert!(part("html").contains("Your account was locked after failed sign-ins"));
     let mail_line = tenant.log_line_with(&["send_email binding called"]);
     assert!(!mail_line.is_empty());

@@ -299,6 +299,7 @@ pub(crate) async fn record_failure(
             &new_id()?,
             id,
             subjects.account(),
+            subjects.0[0].1,
             now,
         ));
     }
