@@ -694,6 +694,7 @@ fn a_lock_tells_the_user_once_and_the_bell_counts_until_read() {
         data.contains(&format!("\"until\":{}", t + 4 + BASE_LOCK_MS as i64)),
         "{data}"
     );
+    assert!(data.contains("\"failures\":5"), "{data}");
     assert_eq!(
         conn.execute(notifications::MARK_ALL_READ, ("u1", t + 10))
             .unwrap(),
