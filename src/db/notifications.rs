@@ -17,7 +17,7 @@ pub const LIST_LIMIT: i64 = 50;
 pub const ACCOUNT_LOCKED: &str = "INSERT INTO notifications \
     (id, user_id, kind, occasion, data, created_at) \
     SELECT ?1, ?2, 'account_locked', 'account_locked:' || locked_until, \
-    json_object('until', locked_until, 'failures', ?5), ?3 \
+    json_object('until', locked_until, 'failures', CAST(?5 AS INTEGER)), ?3 \
     FROM login_attempts WHERE subject = ?4 AND locked_until > ?3 \
     ON CONFLICT (user_id, occasion) DO NOTHING";
 /// A notice to one user. ?1 id, ?2 user, ?3 kind, ?4 occasion, ?5 data, ?6 now (ms).

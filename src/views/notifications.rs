@@ -106,7 +106,8 @@ fn text(kind: &str, data: &Value, time: &dyn Fn(i64) -> String) -> (&'static str
         "account_locked" => {
             let until_ms = data["until"].as_i64();
             let until = until_ms.map(at);
-            let failures = data["failures"].as_i64().unwrap_or(0);
+            // A number bound from JavaScript may come back as 5.0.
+            let failures = data["failures"].as_f64().unwrap_or(0.0) as i64;
             let body = format!(
                 "Someone entered a wrong password for your account {failures} times, so \
                  sign-ins from browsers that have not signed in to it before are blocked \
