@@ -685,9 +685,9 @@ mod tests {
                 assert_eq!(err.extensions["current_status"], json!(from.as_str()));
             }
         }
-        let paid = Paid.transition(Void).unwrap_err().detail.unwrap();
+        let paid = Paid.transition(Void).unwrap_err().detail.clone().unwrap();
         assert!(paid.contains("credit note"), "{paid}");
-        let void = Void.transition(Issued).unwrap_err().detail.unwrap();
+        let void = Void.transition(Issued).unwrap_err().detail.clone().unwrap();
         assert!(void.ends_with("A void invoice is final."), "{void}");
     }
 
@@ -1098,7 +1098,7 @@ mod tests {
         let status = Issued.derive(&account, None, NOW);
         assert_eq!(status, Paid);
         let err = void(status, &account).unwrap_err();
-        assert!(err.detail.unwrap().contains("credit note"));
+        assert!(err.detail.clone().unwrap().contains("credit note"));
 
         let note = invoice.credit_note(status, false).unwrap();
         assert_eq!(note.lines, invoice.lines);

@@ -600,7 +600,7 @@ pub(crate) mod tests {
         for status in QuoteStatus::ALL {
             let err = status.transition(status).unwrap_err();
             assert_eq!(err.status(), 409);
-            assert!(err.detail.unwrap().contains("already"));
+            assert!(err.detail.clone().unwrap().contains("already"));
         }
     }
 

@@ -137,12 +137,12 @@ async fn principal(
                 .with_cause("no bearer token on /mcp"),
         ));
     }
-    let principal = authenticate(req, env).await.map_err(|e| {
+    let principal = authenticate(req, env).await.map_err(|mut e| {
         if e.kind == ErrorKind::Unauthorized {
             let mut refused = challenge(AppError::unauthorized(
                 "Present a valid personal access token: Authorization: Bearer fwp_…",
             ));
-            refused.cause = e.cause;
+            refused.cause = e.cause.take();
             refused
         } else {
             e

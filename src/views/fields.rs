@@ -198,7 +198,7 @@ mod tests {
             .unwrap();
         assert_eq!(err.status(), 400);
         assert_eq!(fields(&err), ["colour", "size"]);
-        assert!(err.detail.unwrap().contains("\"colour\""));
+        assert!(err.detail.clone().unwrap().contains("\"colour\""));
         assert_eq!(Body::parse(b"[1]", &[]).err().unwrap().status(), 400);
         assert_eq!(Body::parse(b"{", &[]).err().unwrap().status(), 400);
         assert!(
