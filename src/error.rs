@@ -4,7 +4,8 @@
 //! for the log line and never sent to the client: a client sees a stable `type`, a title, and a
 //! detail written for it.
 
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -14,8 +14,8 @@
 //! one), and [`Invoice::issue`] derives it from the counter the issuing batch increments. The
 //! glue stores both in that one batch.
 
+use crate::json;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::domain::customers::{nullable, FieldErrors};
 use crate::domain::money::{check_line, totals, Currency, Line, Pricing, Totals};

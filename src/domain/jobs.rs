@@ -5,8 +5,8 @@
 //! not a field of a change: it moves only through [`JobStatus::transition`], so every move is
 //! checked against one table. Site, customer and version belong to the glue.
 
+use crate::json;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::domain::customers::{nullable, FieldErrors};
 use crate::error::{AppError, ErrorKind};

@@ -126,7 +126,7 @@ pub fn authorize(principal: &Principal, guard: Guard) -> AppResult<()> {
             .with_detail(
                 "Your company requires two-factor sign-in: enrol at /api/v1/me/mfa/enroll first.",
             )
-            .with_extension("mfa_enrolment_required", serde_json::json!(true)));
+            .with_extension("mfa_enrolment_required", crate::json!(true)));
     }
     if let Some(permission) = needed {
         if !principal.role.allows(permission) {

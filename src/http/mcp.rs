@@ -5,7 +5,8 @@
 //! No session is kept, so GET (a server-to-client stream) and DELETE (ending a session) get
 //! the router's 405.
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 use worker::{Env, Request, Response, ResponseBuilder};
 
 use crate::error::{AppError, AppResult, ErrorKind};

@@ -90,7 +90,7 @@ impl Param for String {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "string", "maxLength": 1000 })
+        crate::json!({ "type": "string", "maxLength": 1000 })
     }
 }
 
@@ -108,7 +108,7 @@ impl Param for bool {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "boolean" })
+        crate::json!({ "type": "boolean" })
     }
 }
 
@@ -134,7 +134,7 @@ impl Param for Time {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "string", "format": "date-time" })
+        crate::json!({ "type": "string", "format": "date-time" })
     }
 }
 
@@ -155,7 +155,7 @@ impl Param for Positive {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX })
+        crate::json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX })
     }
 }
 
@@ -180,7 +180,7 @@ impl Param for Cursor {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "string", "description": "next_cursor of the previous page" })
+        crate::json!({ "type": "string", "description": "next_cursor of the previous page" })
     }
 }
 
@@ -207,7 +207,7 @@ impl<const DEFAULT: i64, const MAX: i64> Field for Limit<DEFAULT, MAX> {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "integer", "minimum": 1, "maximum": MAX, "default": DEFAULT })
+        crate::json!({ "type": "integer", "minimum": 1, "maximum": MAX, "default": DEFAULT })
     }
 }
 
@@ -234,7 +234,7 @@ macro_rules! enum_param {
             #[cfg(not(target_arch = "wasm32"))]
             fn schema() -> serde_json::Value {
                 let names: Vec<&str> = <$ty>::ALL.iter().map(|s| s.as_str()).collect();
-                serde_json::json!({ "type": "string", "enum": names })
+                crate::json!({ "type": "string", "enum": names })
             }
         }
     };
@@ -273,7 +273,7 @@ impl Param for InvoiceKind {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "string", "enum": ["invoice", "credit_note"] })
+        crate::json!({ "type": "string", "enum": ["invoice", "credit_note"] })
     }
 }
 
@@ -351,7 +351,7 @@ pub fn describe_param(
     schema: serde_json::Value,
 ) -> serde_json::Value {
     let description: Vec<&str> = docs.iter().map(|line| line.trim()).collect();
-    serde_json::json!({
+    crate::json!({
         "name": name,
         "in": "query",
         "required": required,

@@ -3,8 +3,9 @@
 //! malformed document line (422, all of them at once). Ranges and rules are the domain's
 //! business afterwards; this only gets the body into typed values.
 
+use crate::json;
 use serde::de::DeserializeOwned;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::domain::money::{Discount, Line};
 use crate::error::AppError;
