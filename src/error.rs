@@ -4,7 +4,8 @@
 //! for the log line and never sent to the client: a client sees a stable `type`, a title, and a
 //! detail written for it.
 
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -100,9 +101,15 @@ impl ErrorKind {
 /// Problem types are URNs: stable identifiers that do not pretend to be web pages.
 pub const PROBLEM_TYPE_BASE: &str = "urn:fieldworker:problem:";
 
-/// An error on its way to becoming a problem response.
+/// An error on its way to becoming a problem response. Boxed: every `AppResult` in the
+/// Worker (and every future holding one) then carries one pointer, not five fields, which
+/// keeps the moves of each `?` small (see README, Where the bytes go).
 #[derive(Debug, Clone, PartialEq)]
-pub struct AppError {
+pub struct AppError(Box<Problem>);
+
+/// What an [`AppError`] holds; read and changed through it (`err.kind`, `err.detail`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
     pub kind: ErrorKind,
     /// Written for the client; never contains internals.
     pub detail: Option<String>,
@@ -114,15 +121,29 @@ pub struct AppError {
     pub cause: Option<String>,
 }
 
+impl std::ops::Deref for AppError {
+    type Target = Problem;
+
+    fn deref(&self) -> &Problem {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppError {
+    fn deref_mut(&mut self) -> &mut Problem {
+        &mut self.0
+    }
+}
+
 impl AppError {
     pub fn new(kind: ErrorKind) -> Self {
-        Self {
+        Self(Box::new(Problem {
             kind,
             detail: None,
             extensions: Map::new(),
             headers: Vec::new(),
             cause: None,
-        }
+        }))
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {

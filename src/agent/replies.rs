@@ -184,7 +184,7 @@ mod tests {
         let long = interrupted(&"é".repeat(100));
         assert!(long.contains(&format!("\"{}…\"", "é".repeat(60))), "{long}");
     }
-    use serde_json::json;
+    use crate::json;
 
     #[test]
     fn a_schedule_lists_visits_in_local_time_with_their_jobs() {

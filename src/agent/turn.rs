@@ -2,7 +2,8 @@
 //! the conversation), reading the model's answer (text and `tool_use` blocks), the
 //! `tool_result` message that goes back, and the limits that end a runaway loop.
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 
 use crate::domain::auth::permissions::Role;
 use crate::tools::{for_role, Tool};

@@ -3,7 +3,7 @@
 //! copied onto each quote and invoice when it is made, so changing a default never changes a
 //! document already written.
 
-use serde_json::json;
+use crate::json;
 
 use crate::domain::money::{Currency, Pricing, Rounding, PPM};
 use crate::error::{AppError, ErrorKind};

@@ -4,8 +4,9 @@
 //! be there; on PATCH only the fields present change (`null` clears an optional one). Every
 //! problem is reported against its field, all at once.
 
+use crate::json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::domain::contact::{Email, Phone};
 use crate::error::AppError;

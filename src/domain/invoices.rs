@@ -14,8 +14,8 @@
 //! one), and [`Invoice::issue`] derives it from the counter the issuing batch increments. The
 //! glue stores both in that one batch.
 
+use crate::json;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::domain::customers::{nullable, FieldErrors};
 use crate::domain::money::{check_line, totals, Currency, Line, Pricing, Totals};
@@ -685,9 +685,9 @@ mod tests {
                 assert_eq!(err.extensions["current_status"], json!(from.as_str()));
             }
         }
-        let paid = Paid.transition(Void).unwrap_err().detail.unwrap();
+        let paid = Paid.transition(Void).unwrap_err().detail.clone().unwrap();
         assert!(paid.contains("credit note"), "{paid}");
-        let void = Void.transition(Issued).unwrap_err().detail.unwrap();
+        let void = Void.transition(Issued).unwrap_err().detail.clone().unwrap();
         assert!(void.ends_with("A void invoice is final."), "{void}");
     }
 
@@ -1098,7 +1098,7 @@ mod tests {
         let status = Issued.derive(&account, None, NOW);
         assert_eq!(status, Paid);
         let err = void(status, &account).unwrap_err();
-        assert!(err.detail.unwrap().contains("credit note"));
+        assert!(err.detail.clone().unwrap().contains("credit note"));
 
         let note = invoice.credit_note(status, false).unwrap();
         assert_eq!(note.lines, invoice.lines);

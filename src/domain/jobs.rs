@@ -5,8 +5,8 @@
 //! not a field of a change: it moves only through [`JobStatus::transition`], so every move is
 //! checked against one table. Site, customer and version belong to the glue.
 
+use crate::json;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::domain::customers::{nullable, FieldErrors};
 use crate::error::{AppError, ErrorKind};
@@ -420,7 +420,7 @@ mod tests {
         for status in JobStatus::ALL {
             let err = status.transition(status).unwrap_err();
             assert_eq!(err.status(), 409);
-            assert!(err.detail.unwrap().contains("already"));
+            assert!(err.detail.clone().unwrap().contains("already"));
         }
     }
 
@@ -428,7 +428,7 @@ mod tests {
     fn a_completed_job_is_final_and_a_cancelled_one_only_reopens() {
         let err = Completed.transition(Requested).unwrap_err();
         assert_eq!(err.extensions["allowed"], json!([]));
-        assert!(err.detail.unwrap().contains("final"));
+        assert!(err.detail.clone().unwrap().contains("final"));
         assert_eq!(Cancelled.transition(Requested), Ok(Requested));
     }
 
@@ -672,7 +672,7 @@ mod tests {
             assert_eq!(err.status(), 403);
             assert_eq!(err.extensions["fields"], json!([field]));
             // Only the refused field is named; the items that came with it are fine.
-            let detail = err.detail.unwrap();
+            let detail = err.detail.clone().unwrap();
             assert!(detail.ends_with(&format!("not {field}.")), "{detail}");
         }
     }

@@ -469,7 +469,7 @@ fn xml_escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json;
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         items

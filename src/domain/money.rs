@@ -509,8 +509,8 @@ fn to_amount(value: i128) -> Result<i64, AppError> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::json;
     use proptest::prelude::*;
-    use serde_json::json;
 
     /// The `[{field, message}]` list of a 422, reduced to its field names.
     pub(crate) fn error_fields(err: &AppError) -> Vec<String> {

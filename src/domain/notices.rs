@@ -2,7 +2,9 @@
 //! each notice's kind and the data its text is made from. Written in the batch of the change
 //! that causes it; its occasion (the kind and the request) keeps it to once.
 
-use serde_json::{json, Value};
+use serde_json::Value;
+
+use crate::json;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {

@@ -11,8 +11,8 @@
 //! choice counts are [`Quote::lines_for`], and they are exactly the invoice's lines later, so a
 //! quote's price for a choice is the price of the invoice it becomes.
 
+use crate::json;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::domain::customers::{nullable, FieldErrors};
 use crate::domain::money::{check_line, div_round_half_up, totals, Line, Pricing, Totals, PPM};
@@ -600,7 +600,7 @@ pub(crate) mod tests {
         for status in QuoteStatus::ALL {
             let err = status.transition(status).unwrap_err();
             assert_eq!(err.status(), 409);
-            assert!(err.detail.unwrap().contains("already"));
+            assert!(err.detail.clone().unwrap().contains("already"));
         }
     }
 

@@ -3,7 +3,7 @@
 //! SHA-256; it names one document, expires, and can be revoked. What may be shared, for how
 //! long, and whether a link still opens are decided here; the page itself lives elsewhere.
 
-use serde_json::json;
+use crate::json;
 
 use crate::domain::invoices::InvoiceStatus;
 use crate::domain::quotes::QuoteStatus;

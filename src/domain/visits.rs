@@ -334,7 +334,8 @@ pub fn occurrences(first: &VisitTime, rule: &Recurrence) -> Result<Vec<VisitTime
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{json, Value};
+    use crate::json;
+    use serde_json::Value;
 
     fn at(text: &str) -> Millis {
         Millis::parse_rfc3339(text).expect("a valid instant in the test")

@@ -137,7 +137,7 @@ pub fn authorize(principal: &Principal, guard: Guard) -> AppResult<()> {
             .with_detail(
                 "Your company requires two-factor sign-in: enrol at /api/v1/me/mfa/enroll first.",
             )
-            .with_extension("mfa_enrolment_required", serde_json::json!(true)));
+            .with_extension("mfa_enrolment_required", crate::json!(true)));
     }
     if let Some(permission) = needed {
         if !principal.role.allows(permission) {
@@ -155,7 +155,7 @@ pub fn authorize(principal: &Principal, guard: Guard) -> AppResult<()> {
 pub fn password_change_required() -> AppError {
     AppError::new(ErrorKind::PasswordChangeRequired)
         .with_detail("Your password was generated for you: change it at /api/v1/me/password first.")
-        .with_extension("password_change_required", serde_json::json!(true))
+        .with_extension("password_change_required", crate::json!(true))
 }
 
 /// Who is calling, from an access token, an Access JWT or a session cookie (no CSRF check:

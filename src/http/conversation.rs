@@ -3,7 +3,8 @@
 //! agent), running the tools as that user (audited with actor kind `agent`), replying through
 //! the channel, and recording how it ended on the message's row.
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 use worker::{console_log, Env};
 
 use crate::agent::commands::{self, Command, HELP_TEXT};

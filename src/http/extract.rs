@@ -131,7 +131,7 @@ mod tests {
         }
         let err = parse_json::<Body>(b"{\"probe\": 5}").unwrap_err();
         assert_eq!(err.status(), 400);
-        assert!(err.detail.unwrap().contains("expected a string"));
+        assert!(err.detail.clone().unwrap().contains("expected a string"));
         assert_eq!(parse_json::<Body>(b"{").unwrap_err().status(), 400);
     }
 }

@@ -1,6 +1,6 @@
 //! `GET /healthz`: the tenant answers and its database is migrated far enough to serve.
 
-use serde_json::json;
+use crate::json;
 use worker::{Env, Response};
 
 use crate::db;

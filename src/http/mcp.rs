@@ -5,7 +5,8 @@
 //! No session is kept, so GET (a server-to-client stream) and DELETE (ending a session) get
 //! the router's 405.
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 use worker::{Env, Request, Response, ResponseBuilder};
 
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -137,12 +138,12 @@ async fn principal(
                 .with_cause("no bearer token on /mcp"),
         ));
     }
-    let principal = authenticate(req, env).await.map_err(|e| {
+    let principal = authenticate(req, env).await.map_err(|mut e| {
         if e.kind == ErrorKind::Unauthorized {
             let mut refused = challenge(AppError::unauthorized(
                 "Present a valid personal access token: Authorization: Bearer fwp_…",
             ));
-            refused.cause = e.cause;
+            refused.cause = e.cause.take();
             refused
         } else {
             e

@@ -49,7 +49,8 @@ pub use build::document;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod build {
-    use serde_json::{json, Map, Value};
+    use crate::json;
+    use serde_json::{Map, Value};
 
     use super::spec::{r, Answer, Operation};
     use crate::error::PROBLEM_JSON;
@@ -294,7 +295,8 @@ mod build {
 mod tests {
     use super::*;
     use crate::http::router::ROUTES;
-    use serde_json::{json, Value};
+    use crate::json;
+    use serde_json::Value;
     use std::collections::BTreeSet;
 
     #[test]

@@ -66,7 +66,7 @@ pub async fn selfcheck(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppRes
         for failure in report.failures() {
             console_error!(
                 "{}",
-                serde_json::json!({
+                crate::json!({
                     "level": "error",
                     "msg": "selfcheck step failed",
                     "request_id": rctx.id.as_str(),
@@ -153,7 +153,7 @@ pub async fn clock(mut req: Request, env: &Env) -> AppResult<Response> {
     }
     let body: ClockRequest = json_body(&mut req, MAX_JSON_BODY).await?;
     let offset = crate::http::clock::advance(body.advance_ms);
-    respond::json(200, &serde_json::json!({ "offset_ms": offset }))
+    respond::json(200, &crate::json!({ "offset_ms": offset }))
 }
 
 #[derive(Deserialize)]
@@ -228,7 +228,7 @@ pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> App
             entity: "user",
             entity_id: Some(id.clone()),
             before: None,
-            after: Some(serde_json::json!({
+            after: Some(crate::json!({
                 "email": email,
                 "name": name,
                 "role": "owner",
@@ -244,7 +244,7 @@ pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> App
         })?;
     respond::json(
         201,
-        &serde_json::json!({ "id": id, "email": email, "role": "owner" }),
+        &crate::json!({ "id": id, "email": email, "role": "owner" }),
     )
 }
 
@@ -280,7 +280,7 @@ pub async fn unlock(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult
             entity: "user",
             entity_id: Some(user.id.clone()),
             before: None,
-            after: Some(serde_json::json!({ "email": email, "by": "operator" })),
+            after: Some(crate::json!({ "email": email, "by": "operator" })),
             ip: rctx.ip.clone(),
             request_id: rctx.id.as_str().to_owned(),
         });

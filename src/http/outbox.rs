@@ -6,7 +6,7 @@
 
 use std::cell::Cell;
 
-use serde_json::json;
+use crate::json;
 use worker::{console_error, console_log, Env};
 
 use crate::db::outbox::{self as store, Claimed, Due, NoticeMail};

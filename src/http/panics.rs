@@ -34,7 +34,7 @@ fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        let line = serde_json::json!({
+        let line = crate::json!({
             "level": "error",
             "msg": "panic",
             "panic": message,

@@ -99,7 +99,7 @@ impl Param for String {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "string", "maxLength": MAX_TEXT_PARAM })
+        crate::json!({ "type": "string", "maxLength": MAX_TEXT_PARAM })
     }
 }
 
@@ -117,7 +117,7 @@ impl Param for bool {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "boolean" })
+        crate::json!({ "type": "boolean" })
     }
 }
 
@@ -143,7 +143,7 @@ impl Param for Time {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "string", "format": "date-time" })
+        crate::json!({ "type": "string", "format": "date-time" })
     }
 }
 
@@ -164,7 +164,7 @@ impl Param for Positive {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX })
+        crate::json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX })
     }
 }
 
@@ -189,7 +189,7 @@ impl Param for Cursor {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "string", "description": "next_cursor of the previous page" })
+        crate::json!({ "type": "string", "description": "next_cursor of the previous page" })
     }
 }
 
@@ -216,7 +216,7 @@ impl<const DEFAULT: i64, const MAX: i64> Field for Limit<DEFAULT, MAX> {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "integer", "minimum": 1, "maximum": MAX, "default": DEFAULT })
+        crate::json!({ "type": "integer", "minimum": 1, "maximum": MAX, "default": DEFAULT })
     }
 }
 
@@ -243,7 +243,7 @@ macro_rules! enum_param {
             #[cfg(not(target_arch = "wasm32"))]
             fn schema() -> serde_json::Value {
                 let names: Vec<&str> = <$ty>::ALL.iter().map(|s| s.as_str()).collect();
-                serde_json::json!({ "type": "string", "enum": names })
+                crate::json!({ "type": "string", "enum": names })
             }
         }
     };
@@ -282,7 +282,7 @@ impl Param for InvoiceKind {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "string", "enum": ["invoice", "credit_note"] })
+        crate::json!({ "type": "string", "enum": ["invoice", "credit_note"] })
     }
 }
 
@@ -360,7 +360,7 @@ pub fn describe_param(
     schema: serde_json::Value,
 ) -> serde_json::Value {
     let description: Vec<&str> = docs.iter().map(|line| line.trim()).collect();
-    serde_json::json!({
+    crate::json!({
         "name": name,
         "in": "query",
         "required": required,

@@ -16,7 +16,7 @@ use super::{api, health, mcp, ops, share, webhooks};
 use crate::domain::auth::permissions::Permission::*;
 use crate::domain::share_links::DocumentKind;
 #[cfg(not(target_arch = "wasm32"))]
-use serde_json::json;
+use crate::json;
 
 crate::routes! {
     bind(req, env, ctx, rctx, matched, me, query);

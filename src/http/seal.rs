@@ -87,7 +87,7 @@ pub fn after_write(ctx: &worker::Context, env: Env) {
 /// Runs the sealer and logs a failure (the next run, after any write or on cron, retries).
 pub async fn run_logged(env: &Env, cause: &str) {
     if let Err(err) = run(env).await {
-        let line = serde_json::json!({
+        let line = crate::json!({
             "level": "error", "msg": "audit seal", "cause": cause, "error": err.to_string(),
         });
         worker::console_error!("{line}");

@@ -4,7 +4,7 @@
 //! the customer to Stripe Checkout for what is due now. Every action is audited with the
 //! customer's IP, as actor kind `customer` (the link's id). Misses are rate-limited per IP.
 
-use serde_json::json;
+use crate::json;
 use worker::{Env, Request, Response, ResponseBuilder};
 
 use crate::db::invoices::{self as invoice_store, InvoiceRow, PaymentRow};

@@ -7,7 +7,7 @@
 //! second run could move a visit twice or record a payment twice. It is marked failed, once
 //! (the update only takes a row still `received`), and its sender is told to check and resend.
 
-use serde_json::json;
+use crate::json;
 use worker::{console_log, Env};
 
 use crate::agent::replies;

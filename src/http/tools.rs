@@ -2,7 +2,8 @@
 //! the REST handler behind it, after the same guard. Validation, roles, versions, idempotency
 //! and audit are therefore the API's own; the caller's `surface` marks the audit rows.
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 use worker::{console_log, Env, Headers, Method, Request, RequestInit, Response};
 
 use crate::http::auth::{authorize, Principal};

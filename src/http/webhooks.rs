@@ -62,14 +62,14 @@ pub async fn telegram(
             record(env, "telegram", &provider_id, "", "", "ignored").await?;
             console_log!(
                 "{}",
-                serde_json::json!({ "level": "info", "msg": "telegram update ignored",
+                crate::json!({ "level": "info", "msg": "telegram update ignored",
                     "request_id": rctx.id.as_str(), "update_id": provider_id, "why": format!("{why:?}") })
             );
-            return respond::json(200, &serde_json::json!({ "ok": true }));
+            return respond::json(200, &crate::json!({ "ok": true }));
         }
     };
     accept(&req, env, rctx, ctx, inbound).await?;
-    respond::json(200, &serde_json::json!({ "ok": true }))
+    respond::json(200, &crate::json!({ "ok": true }))
 }
 
 /// `POST /webhooks/sms` (Twilio). The answer is empty TwiML: replies go out through the
@@ -118,7 +118,7 @@ pub async fn sms(
         // A signed delivery that is not a text message (e.g. a status callback): nothing to do.
         Err(e) => console_log!(
             "{}",
-            serde_json::json!({ "level": "info", "msg": "sms webhook ignored",
+            crate::json!({ "level": "info", "msg": "sms webhook ignored",
                 "request_id": rctx.id.as_str(), "why": e.to_string() })
         ),
     }
@@ -178,7 +178,7 @@ async fn accept(
     {
         console_log!(
             "{}",
-            serde_json::json!({ "level": "info", "msg": "duplicate delivery",
+            crate::json!({ "level": "info", "msg": "duplicate delivery",
                 "request_id": rctx.id.as_str(), "channel": channel,
                 "provider_id": inbound.provider_id })
         );
@@ -220,7 +220,7 @@ pub async fn stripe(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult
     }
     let event = stripe_event(&body)
         .map_err(|e| AppError::bad_request(format!("Not a Stripe event: {e}")))?;
-    let received = || respond::json(200, &serde_json::json!({ "received": true }));
+    let received = || respond::json(200, &crate::json!({ "received": true }));
     let Event::CheckoutPaid {
         event_id,
         invoice_id,
@@ -237,7 +237,7 @@ pub async fn stripe(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult
     let log = |why: &str| {
         console_log!(
             "{}",
-            serde_json::json!({ "level": "error", "msg": "stripe payment not recorded",
+            crate::json!({ "level": "error", "msg": "stripe payment not recorded",
                 "request_id": rctx.id.as_str(), "event_id": event_id, "invoice_id": invoice_id, "why": why })
         )
     };
@@ -286,8 +286,8 @@ pub async fn stripe(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult
             action: Action::InvoicePaymentRecorded,
             entity: "invoice",
             entity_id: Some(invoice_id.clone()),
-            before: Some(serde_json::json!({ "paid": account.paid, "balance": account.balance() })),
-            after: Some(serde_json::json!({
+            before: Some(crate::json!({ "paid": account.paid, "balance": account.balance() })),
+            after: Some(crate::json!({
                 "paid": after.paid, "balance": after.balance(),
                 "payment": { "id": payment_id, "kind": "payment", "amount": amount,
                              "method": "card", "reference": payment_intent,

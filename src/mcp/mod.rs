@@ -7,7 +7,8 @@
 //! each request names its revision in `_meta`; `server/discover` instead of `initialize`).
 //! We keep no session either way, so both are the same code with a different envelope.
 
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 use crate::tools::{Effect, Tool};
 

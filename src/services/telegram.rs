@@ -1,7 +1,7 @@
 //! Telegram's Bot API: `sendMessage` to a chat. `TELEGRAM_BOT_TOKEN` (secret) and, for tests,
 //! `TELEGRAM_API_BASE` (default `https://api.telegram.org`).
 
-use serde_json::json;
+use crate::json;
 use worker::Env;
 
 use super::{post, setting, OutboundError};

@@ -1,7 +1,8 @@
 //! The tools themselves. Descriptions are written for a model: what the tool is for, what to
 //! call first to find the ids it needs, and what a conflict means.
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 
 use super::{encode, ApiCall, ArgError, Args, Effect, Tool};
 use crate::domain::auth::permissions::Permission::*;

@@ -12,7 +12,8 @@ mod catalogue;
 pub use args::{ArgError, Args};
 pub use catalogue::CATALOGUE;
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 
 use crate::domain::auth::permissions::{Permission, Role};
 

@@ -1,7 +1,8 @@
 //! Audit rows as the API shows them: in full to owners, and as a record's timeline (without
 //! IP and hashes) to whoever may see the record.
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 
 use crate::domain::audit::AuditRow;
 

@@ -1,6 +1,7 @@
 //! Customers and sites as the API shows them.
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 
 use crate::db::customers::{CustomerRow, SiteRow};
 use crate::domain::customers::{Customer, Site};

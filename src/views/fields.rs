@@ -3,8 +3,9 @@
 //! malformed document line (422, all of them at once). Ranges and rules are the domain's
 //! business afterwards; this only gets the body into typed values.
 
+use crate::json;
 use serde::de::DeserializeOwned;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::domain::money::{Discount, Line};
 use crate::error::AppError;
@@ -198,7 +199,7 @@ mod tests {
             .unwrap();
         assert_eq!(err.status(), 400);
         assert_eq!(fields(&err), ["colour", "size"]);
-        assert!(err.detail.unwrap().contains("\"colour\""));
+        assert!(err.detail.clone().unwrap().contains("\"colour\""));
         assert_eq!(Body::parse(b"[1]", &[]).err().unwrap().status(), 400);
         assert_eq!(Body::parse(b"{", &[]).err().unwrap().status(), 400);
         assert!(

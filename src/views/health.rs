@@ -41,7 +41,7 @@ mod tests {
         let body = serde_json::to_value(HealthView::new("1.2.3", SCHEMA_VERSION)).unwrap();
         assert_eq!(
             body,
-            serde_json::json!({
+            crate::json!({
                 "status": "ok",
                 "version": "1.2.3",
                 "schema_version": SCHEMA_VERSION,

@@ -1,6 +1,7 @@
 //! Jobs and their notes as the API shows them.
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 
 use crate::db::jobs::{JobRow, NoteRow};
 use crate::domain::jobs::Job;

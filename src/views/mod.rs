@@ -5,6 +5,7 @@ pub mod customers;
 pub mod fields;
 pub mod health;
 pub mod jobs;
+pub mod json;
 pub mod money;
 pub mod notifications;
 pub mod pages;

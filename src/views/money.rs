@@ -2,8 +2,9 @@
 //! domain: a quote's price per option, an invoice's totals, balance and shown status. Each is
 //! a typed view the API serializes and the dashboard's pages read.
 
+use crate::json;
 use serde::{Deserialize, Serialize, Serializer};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::db::invoices::{InvoiceRow, PaymentRow};
 use crate::db::quotes::QuoteRow;

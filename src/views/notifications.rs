@@ -118,7 +118,7 @@ fn text(kind: &str, data: &Value, time: &dyn Fn(i64) -> String) -> (&'static str
             (
                 "Your account was locked after failed sign-ins",
                 body,
-                serde_json::json!({ "until": until, "failures": failures }),
+                crate::json!({ "until": until, "failures": failures }),
             )
         }
         "mfa_disabled" => (
@@ -148,7 +148,7 @@ fn text(kind: &str, data: &Value, time: &dyn Fn(i64) -> String) -> (&'static str
                     text_of(data, "name"),
                     expires.map_or_else(String::new, |ms| format!("; it works until {}", time(ms)))
                 ),
-                serde_json::json!({ "name": data["name"], "expires_at": expires.map(at) }),
+                crate::json!({ "name": data["name"], "expires_at": expires.map(at) }),
             )
         }
         "owner_added" => (

@@ -1,6 +1,7 @@
 //! The body of `POST /ops/selfcheck`: per binding, each step's result and the value read back.
 
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 use crate::domain::selfcheck::BindingReport;
 

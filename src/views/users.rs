@@ -45,7 +45,7 @@ impl<'a> UserView<'a> {
 
 /// The audit trail's picture of a user: what changed, without timestamps.
 pub fn user_audit(user: &User) -> serde_json::Value {
-    serde_json::json!({
+    crate::json!({
         "email": user.email,
         "name": user.name,
         "role": user.role,

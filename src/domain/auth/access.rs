@@ -526,13 +526,14 @@ fn clip(value: &str) -> String {
 mod tests {
     use std::sync::OnceLock;
 
+    use crate::json;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
     use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
     use rsa::signature::{SignatureEncoding, Signer, Verifier};
     use rsa::traits::PublicKeyParts;
     use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
-    use serde_json::{json, Value};
+    use serde_json::Value;
     use sha2::Sha256;
 
     use super::*;

@@ -1,6 +1,7 @@
 //! Reading and verifying the audit trail (owners).
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 use worker::{Env, Response};
 
 use crate::db::{self, audit};

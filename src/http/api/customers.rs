@@ -1,7 +1,8 @@
 //! Customers and their sites: listed and searched by everyone signed in, changed by owners and
 //! dispatchers, every write versioned and audited in one batch.
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 use worker::{Env, Request, Response};
 
 use crate::db;

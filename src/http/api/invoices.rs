@@ -3,7 +3,8 @@
 //! status shown is derived by the domain from the money and the due date. Owners and
 //! dispatchers write; viewers read; technicians do not see them.
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 use worker::{Env, Request, Response};
 
 use crate::db;

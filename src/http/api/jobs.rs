@@ -1,8 +1,9 @@
 //! Jobs: created and assigned by owners and dispatchers; worked by technicians, who see only
 //! the jobs assigned to them and change only their status, notes and the work and parts used.
 
+use crate::json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use worker::{D1Database, Env, Request, Response};
 
 use crate::db::jobs::{self as store, IdRow, JobRow, NoteRow, PageRow};

@@ -2,7 +2,7 @@
 //! once, stored hashed, valid 15 minutes) is sent to the bot as `/link CODE`. Links are listed
 //! and removed here; a removed link stops working on the next message.
 
-use serde_json::json;
+use crate::json;
 use worker::{Env, Response, ResponseBuilder};
 
 use crate::db::store::D1Store;

@@ -1,7 +1,7 @@
 //! The signed-in user's own account: who am I, two-factor enrolment, password change.
 
+use crate::json;
 use serde::Deserialize;
-use serde_json::json;
 use worker::{Env, Request, Response};
 
 use crate::db::store::D1Store;

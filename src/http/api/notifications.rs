@@ -1,7 +1,7 @@
 //! The signed-in user's in-app notices (the dashboard's bell): newest first, all marked read
 //! at once.
 
-use serde_json::json;
+use crate::json;
 use worker::{Env, Response};
 
 use crate::db::notifications::{self, Notification};

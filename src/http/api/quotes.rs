@@ -2,7 +2,8 @@
 //! phone) or declined, and converted into a job and a draft invoice. Owners and dispatchers
 //! write them; viewers read them; technicians do not see them (prices are office work).
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 use worker::{Env, Request, Response};
 
 use crate::db;

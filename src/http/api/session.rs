@@ -1,8 +1,8 @@
 //! Signing in and out: password, then (when enrolled) a TOTP or recovery code bound to a
 //! short-lived challenge; accepting an invitation.
 
+use crate::json;
 use serde::Deserialize;
-use serde_json::json;
 use worker::{Env, Request, Response};
 
 use crate::db::store::{D1Results, D1Store};

@@ -1,7 +1,8 @@
 //! Company settings: everyone signed in reads them, owners change them.
 
+use crate::json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use worker::{Env, Request, Response};
 
 use crate::db::settings;

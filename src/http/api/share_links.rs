@@ -2,7 +2,8 @@
 //! (the token is answered once and stored only as its SHA-256), and revoke it. The page the
 //! link opens is not served here.
 
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 use worker::{Env, Request, Response};
 
 use crate::db;

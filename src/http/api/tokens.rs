@@ -1,7 +1,8 @@
 //! Personal access tokens: each acts as its user, with that user's role.
 
+use crate::json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use worker::{Env, Request, Response};
 
 use crate::db;

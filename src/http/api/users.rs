@@ -1,8 +1,9 @@
 //! The team, for owners (and, read-only, dispatchers): list, invite, change role, deactivate,
 //! unlock. The last active owner can be neither demoted nor deactivated.
 
+use crate::json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use worker::{Env, Request, Response};
 
 use crate::db::store::D1Store;

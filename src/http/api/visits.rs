@@ -2,8 +2,9 @@
 //! is a 409 listing the conflicts unless the request says `allow_conflict: true`; the database
 //! trigger makes that hold even when two schedulers race.
 
+use crate::json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use worker::{D1Database, Env, Request, Response};
 
 use crate::db;

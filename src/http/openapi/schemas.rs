@@ -1,7 +1,8 @@
 //! The named schemas of what the API answers (`components/schemas`), as the views render them
 //! (`src/views/`, the API handlers). The fuzz run in the tests holds every answer to them.
 
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 use super::spec::*;
 

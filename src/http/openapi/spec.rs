@@ -2,7 +2,8 @@
 //! [`Operation`] per route, and the JSON schemas of request bodies. The answers' schemas are
 //! named components (`r("Job")`, see `schemas.rs`).
 
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 use crate::http::query::Query;
 

@@ -5,8 +5,9 @@
 
 use std::fmt;
 
+use crate::json;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::*;
 use crate::db::invoices::{InvoiceRow, PaymentRow};
