@@ -1,8 +1,9 @@
 //! Request rate limits, on Cloudflare's Workers Rate Limiting binding (`[[ratelimits]]` in
 //! `wrangler.toml`): every request but the health check counts against one bucket, the
 //! caller's credential (a personal access token, a session, an Access assertion) when it
-//! carries one, else its IP. A request over its bucket's limit answers 429 with `Retry-After`
-//! before anything is read or written.
+//! carries one, else its IP. A request over its bucket's limit answers 429 with `Retry-After`;
+//! it is counted while the caller is authenticated, and nothing is written before the count
+//! allowed it (`http::handle`).
 //!
 //! Namespaces are shared by every Worker of an account, so each key starts with the tenant's
 //! host. A credential that turns out not to be valid still counts against its own bucket; an

@@ -29,6 +29,7 @@ pub mod tools;
 pub mod webhooks;
 pub mod zone;
 
+use futures_util::future::join;
 use worker::{console_log, Context, Date, Env, Request, Response};
 
 use crate::domain::ids::RequestId;
@@ -118,33 +119,31 @@ async fn handle(
         Dispatch::Handle(matched) => matched,
         Dispatch::Options { allow } => return Ok(respond::options(&allow)),
     };
-    // Counted before anything runs: over the limit, nothing is read or written.
-    if let Some(bucket) = limits::Bucket::of_request(&req, path, rctx.ip.as_deref()) {
-        limits::check(env, bucket).await?;
-    }
-    route(req, env, ctx, rctx, matched, method).await
-}
-
-/// Runs the matched route: a page, a route that authenticates itself, or an API route behind
-/// its guard.
-async fn route(
-    req: Request,
-    env: &Env,
-    ctx: &Context,
-    rctx: &RequestCtx,
-    matched: Matched,
-    method: &str,
-) -> AppResult<Response> {
-    // Pages authenticate themselves: a visitor who is not signed in is sent to sign in.
+    // The request counts against its rate limit while it is authenticated (the limiter and
+    // the principal's D1 read overlap); nothing is written before the count allowed it.
+    let bucket = limits::Bucket::of_request(&req, path, rctx.ip.as_deref());
+    let limit = async {
+        match bucket {
+            Some(bucket) => limits::check(env, bucket).await,
+            None => Ok(()),
+        }
+    };
+    // Pages authenticate themselves and only read: a visitor who is not signed in is sent
+    // to sign in.
     if let Route::Page(page) = matched.route {
-        return pages::serve(req, env, page, &matched).await;
+        let (allowed, page) = join(limit, pages::serve(req, env, page, &matched)).await;
+        allowed?;
+        return page;
     }
-    // MCP, webhooks and the customer's pages authenticate themselves (`own` routes).
+    // MCP, webhooks and the customer's pages authenticate themselves (`own` routes), and may
+    // write at once: counted first.
     if routes::is_own(matched.route) {
+        limit.await?;
         return routes::route_own(req, env, ctx, rctx, &matched).await;
     }
-    let principal = auth::check(&req, env, rctx, &matched, method).await?;
-    routes::route(req, env, rctx, &matched, principal.as_ref()).await
+    let (allowed, principal) = join(limit, auth::check(&req, env, rctx, &matched, method)).await;
+    allowed?;
+    routes::route(req, env, rctx, &matched, principal?.as_ref()).await
 }
 
 /// Whether an error on this request should be an HTML page (a browser asked for a page).
