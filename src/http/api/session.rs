@@ -161,6 +161,11 @@ impl Subjects {
         &self.0[0].0
     }
 
+    /// The failures that lock the account's subject.
+    fn account_cap(&self) -> i64 {
+        self.0[0].1
+    }
+
     /// The reservations, each followed by the engine's guard, so that either every subject
     /// counts the attempt or none does (and the batch fails): `2 × len` statements.
     fn reserve(&self, now: Millis) -> Vec<Sql> {
@@ -299,7 +304,7 @@ pub(crate) async fn record_failure(
             &new_id()?,
             id,
             subjects.account(),
-            subjects.0[0].1,
+            subjects.account_cap(),
             now,
         ));
     }
