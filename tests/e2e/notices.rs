@@ -71,15 +71,13 @@ fn role_changes_new_owners_and_tokens_are_told_in_the_app_and_by_email() {
     // Each notice also went out by email, once (the sender runs after each response).
     let sent = || -> u64 {
         tenant
-            .logs()
-            .lines()
-            .filter(|l| l.contains("\"msg\":\"outbox\""))
-            .filter_map(|l| serde_json::from_str::<Value>(&l[l.find('{')?..]).ok())
-            .filter_map(|l| l["sent"].as_u64())
+            .log_records("outbox")
+            .iter()
+            .filter_map(|run| run["sent"].as_u64())
             .sum()
     };
     let started = std::time::Instant::now();
-    while sent() < 3 && started.elapsed() < std::time::Duration::from_secs(10) {
+    while sent() < 3 && started.elapsed() < crate::spawn::AFTER_RESPONSE_TIMEOUT {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let sent = sent();

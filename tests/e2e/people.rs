@@ -37,6 +37,17 @@ impl<'a> Browser<'a> {
         self.request("POST", path).json(body).send()
     }
 
+    /// The browser a response that started a session (sign-in, invitation) leaves signed in.
+    pub fn from_reply(tenant: &'a Tenant, reply: &Reply) -> Self {
+        let (cookie, csrf) = session_of(reply);
+        Browser {
+            tenant,
+            cookie,
+            csrf,
+            user: reply.json()["user"].clone(),
+        }
+    }
+
     /// Replaces the session with the one a response started (login, rotation).
     pub fn adopt(&mut self, reply: &Reply) {
         let (cookie, csrf) = session_of(reply);
@@ -77,13 +88,7 @@ pub fn login(tenant: &Tenant, email: &str, password: &str) -> Reply {
 pub fn sign_in<'a>(tenant: &'a Tenant, email: &str, password: &str) -> Browser<'a> {
     let reply = login(tenant, email, password);
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let (cookie, csrf) = session_of(&reply);
-    Browser {
-        tenant,
-        cookie,
-        csrf,
-        user: reply.json()["user"].clone(),
-    }
+    Browser::from_reply(tenant, &reply)
 }
 
 /// A tenant with its first owner, signed in.
@@ -107,13 +112,7 @@ pub fn member<'a>(owner: &Browser<'a>, email: &str, role: &str, password: &str) 
         .json(&json!({ "token": token, "name": format!("{role} person"), "password": password }))
         .send();
     assert_eq!(accepted.status, 201, "{}", accepted.body);
-    let (cookie, csrf) = session_of(&accepted);
-    Browser {
-        tenant: owner.tenant,
-        cookie,
-        csrf,
-        user: accepted.json()["user"].clone(),
-    }
+    Browser::from_reply(owner.tenant, &accepted)
 }
 
 /// Moves the tenant's clock forward.

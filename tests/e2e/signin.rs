@@ -492,13 +492,12 @@ fn strangers_lock_an_account_out_but_its_own_browsers_still_sign_in_and_are_told
     login(&tenant, tech_email, tech_password).problem(429);
 
     // Theo is told by email (Cloudflare Email Service's local binding), once.
-    let line = tenant.log_line_with(&["\"msg\":\"outbox\"", "\"sent\":1"]);
-    let logged: Value = serde_json::from_str(&line[line.find('{').unwrap()..]).unwrap();
-    let message_id = logged["message_ids"][0]
+    tenant.log_line_with(&["\"msg\":\"outbox\"", "\"sent\":1"]);
+    let message_id = tenant.log_records("outbox")[0]["message_ids"][0]
         .as_str()
         .expect("a message id")
         .to_owned();
-    let parts = crate::spawn::local_email(&message_id);
+    let parts = crate::spawn::local_email(&message_id, &["email-text", "email-html"]);
     let part = |name: &str| {
         parts
             .iter()
@@ -519,7 +518,7 @@ fn strangers_lock_an_account_out_but_its_own_browsers_still_sign_in_and_are_told
     // His phone still gets in, with the right password only.
     let from_phone = login_from(&tenant, &phone, tech_email, tech_password);
     assert_eq!(from_phone.status, 200, "{}", from_phone.body);
-    let theo = sign_in_reply(&tenant, &from_phone);
+    let theo = Browser::from_reply(&tenant, &from_phone);
 
     // A device cookie proves nothing for another account: the owner, locked by strangers too,
     // stays locked for Theo's phone.
@@ -564,15 +563,4 @@ fn strangers_lock_an_account_out_but_its_own_browsers_still_sign_in_and_are_told
         assert!(matches!(reply.status, 401 | 429), "{}", reply.body);
     }
     login_from(&tenant, &phone, tech_email, tech_password).problem(429);
-}
-
-/// A signed-in browser from a sign-in's answer.
-fn sign_in_reply<'a>(tenant: &'a Tenant, reply: &crate::spawn::Reply) -> Browser<'a> {
-    let (cookie, csrf) = session_of(reply);
-    Browser {
-        tenant,
-        cookie,
-        csrf,
-        user: reply.json()["user"].clone(),
-    }
 }

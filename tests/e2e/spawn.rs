@@ -20,6 +20,9 @@ pub const OPS_TOKEN: &str = "e2e-ops-token-0123456789";
 pub const AUDIT_KEY: &str = "e2e-audit-key-0123456789abcdef-0123456789";
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long work after a response (the sealer, the outbox's sender: several D1 round trips
+/// each) may take to show in the log or on disk while the whole suite loads the machine.
+pub const AFTER_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -298,12 +301,22 @@ impl Tenant {
                 return line.to_owned();
             }
             assert!(
-                started.elapsed() < Duration::from_secs(10),
+                started.elapsed() < AFTER_RESPONSE_TIMEOUT,
                 "no log line with {needles:?} in:\n{}",
                 self.logs()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The Worker's structured log lines whose `msg` is `msg`, parsed, in order.
+    pub fn log_records(&self, msg: &str) -> Vec<Value> {
+        let needle = format!("\"msg\":\"{msg}\"");
+        self.logs()
+            .lines()
+            .filter(|line| line.contains(&needle))
+            .filter_map(|line| serde_json::from_str(&line[line.find('{')?..]).ok())
+            .collect()
     }
 
     pub fn request(&self, method: &str, path: &str) -> Call<'_> {
@@ -509,33 +522,48 @@ impl Reply {
 
 /// The parts of an email the local runtime "sent" (`wrangler dev` writes each message's text,
 /// HTML and attachments under `.wrangler/tmp/email/<instance>/<part>/<message id>.<ext>`,
-/// below the folder it runs in): `(part, content)` of every file named by `message_id`.
-pub fn local_email(message_id: &str) -> Vec<(String, String)> {
+/// below the folder it runs in): `(part, content)` of every file named by `message_id`, once
+/// each of the `parts` named (`email-text`, `email-html`, …) is there and reads the same twice
+/// (wrangler writes them one after another, after `send()` has answered).
+pub fn local_email(message_id: &str, parts: &[&str]) -> Vec<(String, String)> {
     let started = Instant::now();
+    let mut previous = Vec::new();
+    loop {
+        let found = email_files(message_id);
+        let complete = parts.iter().all(|want| {
+            found
+                .iter()
+                .any(|(part, content)| part == want && !content.is_empty())
+        });
+        if (complete && found == previous) || started.elapsed() > AFTER_RESPONSE_TIMEOUT {
+            return found;
+        }
+        previous = found;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `(part, content)` of the local email files named by `message_id`, sorted.
+fn email_files(message_id: &str) -> Vec<(String, String)> {
     let base = root().join(".wrangler/tmp/email");
     let wanted = message_id.trim_matches(|c| c == '<' || c == '>');
-    loop {
-        let mut parts = Vec::new();
-        for instance in fs::read_dir(&base).into_iter().flatten().flatten() {
-            for part in fs::read_dir(instance.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                for file in fs::read_dir(part.path()).into_iter().flatten().flatten() {
-                    if file.file_name().to_string_lossy().contains(wanted) {
-                        parts.push((
-                            part.file_name().to_string_lossy().into_owned(),
-                            fs::read_to_string(file.path()).unwrap_or_default(),
-                        ));
-                    }
+    let mut found = Vec::new();
+    for instance in fs::read_dir(&base).into_iter().flatten().flatten() {
+        for part in fs::read_dir(instance.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for file in fs::read_dir(part.path()).into_iter().flatten().flatten() {
+                if file.file_name().to_string_lossy().contains(wanted) {
+                    found.push((
+                        part.file_name().to_string_lossy().into_owned(),
+                        fs::read_to_string(file.path()).unwrap_or_default(),
+                    ));
                 }
             }
         }
-        if !parts.is_empty() || started.elapsed() > Duration::from_secs(10) {
-            parts.sort();
-            return parts;
-        }
-        std::thread::sleep(Duration::from_millis(100));
     }
+    found.sort();
+    found
 }
