@@ -36,13 +36,14 @@ audit_key() {
   cat "$file"
 }
 
-# dev_vars STATE_DIR: the tenant's secrets (OPS_TOKEN, AUDIT_KEY) as a dotenv file for
-# `wrangler dev --env-file`, mode 0600, so they never appear in a process's arguments.
+# dev_vars STATE_DIR PUBLIC_URL: the tenant's secrets (OPS_TOKEN, AUDIT_KEY) as a dotenv file
+# for `wrangler dev --env-file`, mode 0600, so they never appear in a process's arguments; and
+# the address its links in messages point at.
 dev_vars() {
   local file="$1/dev.vars" token key
   token="$(ops_token "$1")"
   key="$(audit_key "$1")"
-  (umask 077 && printf 'OPS_TOKEN="%s"\nAUDIT_KEY="%s"\n' "$token" "$key" >"$file.tmp")
+  (umask 077 && printf 'OPS_TOKEN="%s"\nAUDIT_KEY="%s"\nPUBLIC_URL="%s"\n' "$token" "$key" "$2" >"$file.tmp")
   mv -f "$file.tmp" "$file"  # a new file, so an older one's mode does not carry over
   printf '%s\n' "$file"
 }

@@ -28,10 +28,10 @@ pub const FINISH_FAILED: &str = "UPDATE outbox SET status = 'failed', error = ?2
 /// Messages claimed longer ago than the lease: cut off mid-send. ?1 claimed before.
 pub const SELECT_ORPHANS: &str = "SELECT id, occasion, channel, recipient, kind, data, entity, \
     entity_id, attempts FROM outbox WHERE status = 'sending' AND claimed_at < ?1 LIMIT 20";
-/// An orphan's outcome is unknown: never resent by itself. ?1 id, ?2 now, ?3 claimed before.
-pub const FINISH_UNKNOWN: &str = "UPDATE outbox SET status = 'unknown', \
-    error = 'cut off while sending: it may or may not have gone out', claimed_at = NULL, \
-    updated_at = ?2 WHERE id = ?1 AND status = 'sending' AND claimed_at < ?3";
+/// A message whose send broke off, or an orphan: its outcome is unknown, and it is never
+/// resent by itself. ?1 id, ?2 why, ?3 now.
+pub const FINISH_UNKNOWN: &str = "UPDATE outbox SET status = 'unknown', error = ?2, \
+    claimed_at = NULL, updated_at = ?3 WHERE id = ?1 AND status = 'sending'";
 /// Whether anything is due: the cheap check before a drain. ?1 now.
 pub const COUNT_DUE: &str =
     "SELECT COUNT(*) AS due FROM outbox WHERE status = 'queued' AND next_at <= ?1";
@@ -105,6 +105,6 @@ pub fn finish(id: &str, after: &After, now: Millis) -> Sql {
         After::Sent { provider_id } => sql!(FINISH_SENT, id, provider_id.as_str(), now),
         After::Retry { at, reason } => sql!(FINISH_RETRY, id, *at as i64, reason.as_str(), now),
         After::Failed { reason } => sql!(FINISH_FAILED, id, reason.as_str(), now),
-        After::Unknown => sql!(FINISH_UNKNOWN, id, now, lease_start(Millis(now as u64))),
+        After::Unknown { reason } => sql!(FINISH_UNKNOWN, id, reason.as_str(), now),
     }
 }

@@ -24,6 +24,9 @@ pub enum Attempt {
     Sent { provider_id: String },
     /// It did not go, for certain (refused, or never reached the provider).
     NotSent { reason: String, permanent: bool },
+    /// The call broke off after the request may have reached the provider: whether it went
+    /// out cannot be told, so it is never resent by itself.
+    Unclear { reason: String },
 }
 
 /// Where a message stands after an attempt.
@@ -40,14 +43,19 @@ pub enum After {
     Failed {
         reason: String,
     },
-    /// Claimed and never finished: it may or may not have gone out (see [`LEASE_MS`]).
-    Unknown,
+    /// Claimed and never finished, or its call broke off: it may or may not have gone out
+    /// (see [`LEASE_MS`]).
+    Unknown { reason: String },
 }
+
+/// Why a message claimed longer ago than [`LEASE_MS`] is unknown.
+pub const CUT_OFF: &str = "cut off while sending: it may or may not have gone out";
 
 /// The message's state after its `attempts`th attempt ended as `attempt`, at `now`.
 pub fn after(attempt: Attempt, attempts: u32, now: Millis) -> After {
     match attempt {
         Attempt::Sent { provider_id } => After::Sent { provider_id },
+        Attempt::Unclear { reason } => After::Unknown { reason },
         Attempt::NotSent { reason, permanent } => {
             let wait = usize::try_from(attempts.saturating_sub(1))
                 .ok()
@@ -96,6 +104,19 @@ mod tests {
             after(not_sent(true), 1, Millis(0)),
             After::Failed { .. }
         ));
+    }
+
+    #[test]
+    fn a_call_that_broke_off_is_never_resent() {
+        let broke = Attempt::Unclear {
+            reason: "connection reset".into(),
+        };
+        assert_eq!(
+            after(broke, 1, Millis(0)),
+            After::Unknown {
+                reason: "connection reset".into()
+            }
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use worker::{console_error, console_log, Env};
 use crate::db::outbox::{self as store, Claimed, Due, NoticeMail};
 use crate::db::store::D1Store;
 use crate::domain::audit::{Action, ActorKind, AuditEvent};
-use crate::domain::outbox::{after, After, Attempt};
+use crate::domain::outbox::{after, After, Attempt, CUT_OFF};
 use crate::error::{AppError, AppResult};
 use crate::http::clock;
 use crate::http::zone::Zone;
@@ -82,7 +82,10 @@ pub async fn drain(env: &Env) -> AppResult<Ran> {
         .map_err(|e| AppError::internal(format!("outbox: {e}")))?;
     let mut ran = Ran::default();
     for orphan in results.rows::<Claimed>(0)? {
-        finish(&store, &orphan, &After::Unknown).await?;
+        let unknown = After::Unknown {
+            reason: CUT_OFF.to_owned(),
+        };
+        finish(&store, &orphan, &unknown).await?;
         ran.orphaned += 1;
     }
     let due = results.rows::<Due>(1)?.first().map_or(0, |d| d.due);
@@ -103,7 +106,7 @@ pub async fn drain(env: &Env) -> AppResult<Ran> {
                 ran.provider_ids.push(provider_id.clone());
             }
             After::Retry { .. } => ran.retried += 1,
-            After::Failed { .. } | After::Unknown => ran.failed += 1,
+            After::Failed { .. } | After::Unknown { .. } => ran.failed += 1,
         }
         finish(&store, &message, &outcome).await?;
     }
@@ -120,10 +123,7 @@ async fn finish(store: &D1Store, message: &Claimed, outcome: &After) -> AppResul
             json!({ "error": reason, "next_at": at }),
         ),
         After::Failed { reason } => (Action::MessageFailed, json!({ "error": reason })),
-        After::Unknown => (
-            Action::MessageUnknown,
-            json!({ "error": "cut off while sending: it may or may not have gone out" }),
-        ),
+        After::Unknown { reason } => (Action::MessageUnknown, json!({ "error": reason })),
     };
     let event = AuditEvent {
         at: now,

@@ -79,7 +79,12 @@ pub async fn post(
     Err(last)
 }
 
-async fn send(url: &str, headers: &[(&str, &str)], body: &str) -> worker::Result<(u16, String)> {
+/// One POST, no retry: what the outbox uses, since a retried send could go out twice.
+pub(crate) async fn send(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> worker::Result<(u16, String)> {
     let h = Headers::new();
     for (name, value) in headers {
         h.set(name, value)?;

@@ -7,6 +7,7 @@ use worker::Env;
 
 use super::{post, setting, OutboundError};
 use crate::domain::messaging::MAX_SMS_REPLY_CHARS;
+use crate::domain::outbox::Attempt;
 use crate::views::url::form_encode;
 
 fn missing(name: &str) -> OutboundError {
@@ -49,8 +50,111 @@ pub async fn send_sms(env: &Env, to: &str, body: &str) -> Result<(), OutboundErr
     .map(|_| ())
 }
 
+/// Where Twilio posts a message's delivery reports (`POST /webhooks/sms/status`).
+pub const STATUS_PATH: &str = "/webhooks/sms/status";
+
+/// Sends one SMS from the outbox: a single call, since Twilio takes no idempotency key and a
+/// retried call could send twice (the outbox decides about retries). Twilio reports the
+/// delivery later to [`STATUS_PATH`] when the tenant's `PUBLIC_URL` is set.
+pub async fn send(env: &Env, to: &str, body: &str) -> Attempt {
+    let refused = |reason: String| Attempt::NotSent {
+        reason,
+        permanent: true,
+    };
+    let (Some(sid), Some(token), Some(from)) = (
+        setting(env, "TWILIO_ACCOUNT_SID"),
+        setting(env, "TWILIO_AUTH_TOKEN"),
+        setting(env, "TWILIO_FROM_NUMBER"),
+    ) else {
+        return refused(
+            "SMS is not set up: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER".into(),
+        );
+    };
+    let base = setting(env, "TWILIO_API_BASE").unwrap_or_else(|| "https://api.twilio.com".into());
+    let url = format!(
+        "{}/2010-04-01/Accounts/{sid}/Messages.json",
+        base.trim_end_matches('/')
+    );
+    let text: String = body.chars().take(MAX_SMS_REPLY_CHARS).collect();
+    let mut form = format!(
+        "To={}&From={}&Body={}",
+        form_encode(to),
+        form_encode(&from),
+        form_encode(&text)
+    );
+    if let Some(public) = setting(env, "PUBLIC_URL") {
+        let callback = format!("{}{STATUS_PATH}", public.trim_end_matches('/'));
+        form.push_str(&format!("&StatusCallback={}", form_encode(&callback)));
+    }
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{sid}:{token}"));
+    let authorization = format!("Basic {credentials}");
+    let headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Authorization", authorization.as_str()),
+    ];
+    match super::send(&url, &headers, &form).await {
+        Ok((status, answer)) => sent_or_not(status, &answer),
+        Err(e) => Attempt::Unclear {
+            reason: format!("the call to Twilio broke off: {e}"),
+        },
+    }
+}
+
+/// What Twilio's answer to a Messages API call means for the message.
+fn sent_or_not(status: u16, answer: &str) -> Attempt {
+    let json: serde_json::Value = serde_json::from_str(answer).unwrap_or_default();
+    if (200..300).contains(&status) {
+        return match json["sid"].as_str() {
+            Some(sid) => Attempt::Sent {
+                provider_id: sid.to_owned(),
+            },
+            None => Attempt::Unclear {
+                reason: format!("Twilio answered {status} without a message sid"),
+            },
+        };
+    }
+    let reason = match (json["code"].as_i64(), json["message"].as_str()) {
+        (Some(code), Some(message)) => format!("Twilio error {code}: {message}"),
+        _ => format!("Twilio answered {status}"),
+    };
+    // Busy or broken on Twilio's side: it refused before taking the message; try later.
+    let permanent = !(status == 429 || status >= 500);
+    Attempt::NotSent { reason, permanent }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::sent_or_not;
+    use crate::domain::outbox::Attempt;
+
+    #[test]
+    fn twilio_answers_decide_whether_a_message_went() {
+        assert_eq!(
+            sent_or_not(201, r#"{"sid":"SM1","status":"queued"}"#),
+            Attempt::Sent {
+                provider_id: "SM1".into()
+            }
+        );
+        assert_eq!(
+            sent_or_not(
+                400,
+                r#"{"code":21610,"message":"Attempt to send to unsubscribed recipient"}"#
+            ),
+            Attempt::NotSent {
+                reason: "Twilio error 21610: Attempt to send to unsubscribed recipient".into(),
+                permanent: true
+            }
+        );
+        assert!(matches!(
+            sent_or_not(503, "busy"),
+            Attempt::NotSent {
+                permanent: false,
+                ..
+            }
+        ));
+        assert!(matches!(sent_or_not(200, "{}"), Attempt::Unclear { .. }));
+    }
+
     use crate::domain::messaging::parse_form;
     use crate::views::url::form_encode;
 

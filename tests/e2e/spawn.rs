@@ -228,6 +228,8 @@ impl Tenant {
             cmd.args(["--var", &format!("OPS_TOKEN:{token}")]);
         }
         cmd.args(["--var", &format!("AUDIT_KEY:{AUDIT_KEY}")]);
+        // Links in messages (share links, unsubscribe) point back at this tenant.
+        cmd.args(["--var", &format!("PUBLIC_URL:http://127.0.0.1:{port}")]);
         for (name, value) in &options.vars {
             cmd.args(["--var", &format!("{name}:{value}")]);
         }
