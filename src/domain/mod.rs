@@ -2,10 +2,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod automatic;
 pub mod billing;
 pub mod contact;
 pub mod cursor;
 pub mod customers;
+pub mod deliveries;
 pub mod ids;
 pub mod invoices;
 pub mod jobs;
@@ -20,5 +22,6 @@ pub mod selfcheck;
 pub mod share_links;
 pub mod signatures;
 pub mod stripe;
+pub mod templates;
 pub mod time;
 pub mod visits;

@@ -6,6 +6,7 @@ pub mod fields;
 pub mod health;
 pub mod jobs;
 pub mod json;
+pub mod messages;
 pub mod money;
 pub mod notifications;
 pub mod pages;
