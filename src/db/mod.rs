@@ -6,6 +6,7 @@ pub mod customers;
 pub mod invites;
 pub mod invoices;
 pub mod jobs;
+pub mod messages;
 pub mod messaging;
 pub mod notifications;
 pub mod outbox;

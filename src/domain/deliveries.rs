@@ -3,7 +3,35 @@
 //! one has no address; and whether an automatic message may reach them at all (a customer who
 //! opted out, by STOP or the unsubscribe link, is never messaged automatically).
 
+use crate::domain::audit::SealKey;
 use crate::error::AppError;
+
+const UNSUBSCRIBE: &str = "fieldworker unsubscribe v1";
+const UNSUBSCRIBE_MAC_HEX: usize = 32;
+
+/// The token of a customer's unsubscribe link: their id and a MAC of it under the Worker's
+/// key, so a link opts out only the customer it was sent to and nobody can make one.
+pub fn unsubscribe_token(key: &SealKey, customer_id: &str) -> String {
+    let mut mac = key.mac(UNSUBSCRIBE, &[customer_id]);
+    mac.truncate(UNSUBSCRIBE_MAC_HEX);
+    format!("{customer_id}.{mac}")
+}
+
+/// The customer an unsubscribe token names, if it is genuine.
+pub fn unsubscribing(key: &SealKey, token: &str) -> Option<String> {
+    let (customer_id, _) = token.split_once('.')?;
+    if customer_id.is_empty() || customer_id.len() > 64 {
+        return None;
+    }
+    let expected = unsubscribe_token(key, customer_id);
+    let same = expected.len() == token.len()
+        && expected
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    same.then(|| customer_id.to_owned())
+}
 
 /// How staff asked for a document to go out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +211,19 @@ mod tests {
             let refused = plan(via, &nothing).unwrap_err();
             assert_eq!(refused.status(), 422, "{via:?}");
         }
+    }
+
+    #[test]
+    fn unsubscribe_links_name_one_customer_and_cannot_be_made_without_the_key() {
+        let key = SealKey::new("a test key that is at least thirty-two bytes long").unwrap();
+        let other = SealKey::new("another key, also at least thirty-two bytes long!").unwrap();
+        let token = unsubscribe_token(&key, "c-1");
+        assert_eq!(unsubscribing(&key, &token), Some("c-1".into()));
+        assert_eq!(unsubscribing(&other, &token), None);
+        let forged = token.replace("c-1", "c-2");
+        assert_eq!(unsubscribing(&key, &forged), None);
+        assert_eq!(unsubscribing(&key, "c-1"), None);
+        assert_eq!(unsubscribing(&key, ".abc"), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use crate::json;
 
+use crate::domain::audit::SealKey;
 use crate::domain::invoices::InvoiceStatus;
 use crate::domain::quotes::QuoteStatus;
 use crate::domain::time::Millis;
@@ -34,6 +35,16 @@ impl DocumentKind {
 /// The path of the page a token opens.
 pub fn url(token: &str) -> String {
     format!("/s/{token}")
+}
+
+/// The token of a link made for a message: derived from the link's id under the Worker's key,
+/// so the outbox holds no token and every attempt to send the message carries the same link.
+/// 24 hex digits (96 bits) of a MAC nobody without the key can compute: as unguessable as a
+/// random token needs to be, and of the same shape.
+pub fn derived_token(key: &SealKey, link_id: &str) -> String {
+    let mut mac = key.mac("fieldworker message share link v1", &[link_id]);
+    mac.truncate(TOKEN_LEN);
+    mac
 }
 
 /// Whether `text` has the shape of a token, so anything else is refused before a lookup.
@@ -137,5 +148,10 @@ mod tests {
         assert!(!looks_like_token("abcDEF0123456789abcDEF0"));
         assert!(!looks_like_token("abcDEF0123456789abcDEF0!"));
         assert_eq!(url("abc"), "/s/abc");
+        let key = SealKey::new("a test key that is at least thirty-two bytes long").unwrap();
+        let token = derived_token(&key, "link-1");
+        assert!(looks_like_token(&token));
+        assert_eq!(token, derived_token(&key, "link-1"));
+        assert_ne!(token, derived_token(&key, "link-2"));
     }
 }

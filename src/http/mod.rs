@@ -12,6 +12,7 @@ pub mod health;
 pub mod idempotency;
 pub mod limits;
 pub mod mcp;
+pub mod messages;
 pub mod openapi;
 pub mod ops;
 pub mod outbox;

@@ -180,6 +180,7 @@ async fn send(env: &Env, store: &D1Store, message: &Claimed) -> Attempt {
                 permanent: false,
             },
         },
+        (_, "customer") => crate::http::messages::send(env, store, message, clock::now()).await,
         (channel, kind) => Attempt::NotSent {
             reason: format!("no {channel} message of kind {kind}"),
             permanent: true,

@@ -10,6 +10,7 @@ use worker::Request;
 use crate::db::store::{D1Results, D1Store};
 use crate::error::{AppError, AppResult};
 use crate::http::api::customers::{CustomerEntity, SiteEntity};
+use crate::http::api::deliveries;
 use crate::http::api::invoices::InvoiceEntity;
 use crate::http::api::jobs;
 use crate::http::api::quotes::QuoteEntity;
@@ -41,6 +42,10 @@ pub fn reads(req: &Request, matched: &Matched) -> Vec<Sql> {
         Route::GetCustomer | Route::UpdateCustomer | Route::ArchiveCustomer | Route::CreateSite => {
             CustomerEntity::load(id())
         }
+        Route::DeliverQuote => deliveries::reads("quote", id()),
+        Route::DeliverInvoice => deliveries::reads("invoice", id()),
+        Route::QuoteDeliveries => deliveries::list_reads("quote", id()),
+        Route::InvoiceDeliveries => deliveries::list_reads("invoice", id()),
         _ => Vec::new(),
     }
 }

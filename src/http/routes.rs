@@ -356,6 +356,24 @@ crate::routes! {
         => api api::share_links::create(req, env, rctx, me()?, matched, DocumentKind::Invoice).await,
         op("Make a link that shows the invoice to its customer: token and /s/{token} URL, answered once")
             .body(share_fields()).ok(201, r("ShareLinkCreated"));
+    DeliverQuote: POST "/api/v1/quotes/{id}/deliveries", Needs(ManageRecords), NoQuery
+        => api api::deliveries::create(req, env, rctx, me()?, matched, "quote").await,
+        op("Send the quote to its customer: by email with its link, by SMS with its link, or \
+            both; by their preferred contact unless `via` says. Sent after the answer, at most once")
+            .body(delivery_fields()).ok(202, list_of("deliveries", "Delivery"));
+    QuoteDeliveries: GET "/api/v1/quotes/{id}/deliveries", Needs(ViewMoney), NoQuery
+        => api api::deliveries::list(env, rctx, matched, "quote").await,
+        op("The quote's deliveries to its customer and where each stands")
+            .ok(200, list_of("deliveries", "Delivery"));
+    DeliverInvoice: POST "/api/v1/invoices/{id}/deliveries", Needs(ManageRecords), NoQuery
+        => api api::deliveries::create(req, env, rctx, me()?, matched, "invoice").await,
+        op("Send the invoice to its customer: by email with its link, by SMS with its link, or \
+            both; by their preferred contact unless `via` says. Sent after the answer, at most once")
+            .body(delivery_fields()).ok(202, list_of("deliveries", "Delivery"));
+    InvoiceDeliveries: GET "/api/v1/invoices/{id}/deliveries", Needs(ViewMoney), NoQuery
+        => api api::deliveries::list(env, rctx, matched, "invoice").await,
+        op("The invoice's deliveries to its customer and where each stands")
+            .ok(200, list_of("deliveries", "Delivery"));
     RevokeShareLink: DELETE "/api/v1/share-links/{id}", Needs(ManageRecords), NoQuery
         => api api::share_links::revoke(&req, env, rctx, me()?, matched).await,
         op("Revoke a share link").if_match().empty();

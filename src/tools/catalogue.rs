@@ -566,6 +566,88 @@ pub static CATALOGUE: &[Tool] = &[
         },
     },
     Tool {
+        name: "email_or_text_quote",
+        title: "Send a quote to the customer",
+        description: "Sends a sent quote to its customer by email (with a link to view and \
+            accept it) and/or SMS (the link): by their preferred contact unless `via` says. \
+            A draft must be marked sent first (send_quote). It reaches the customer: confirm \
+            with the user first. Each delivery's outcome shows in list_quote_deliveries.",
+        permission: Some(ManageRecords),
+        effect: Effect::Consequential,
+        properties: || {
+            json!({
+                "quote_id": id_property("quote", "list_quotes"),
+                "via": { "type": "string", "enum": ["preferred", "email", "sms", "both"], "description": "How to send it; the customer's preferred contact when left out." },
+            })
+        },
+        required: &["quote_id"],
+        plan: |args| {
+            let mut call = ApiCall::new(
+                "POST",
+                path(&["/api/v1/quotes/", "/deliveries"], args, &["quote_id"])?,
+            );
+            call.body = Some(args.body_without(&["quote_id"]));
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "list_quote_deliveries",
+        title: "Deliveries of a quote",
+        description: "Lists how a quote was sent to its customer: channel, address, and whether \
+            each went out (queued, sent, failed with the reason, unknown).",
+        permission: Some(ViewMoney),
+        effect: Effect::Read,
+        properties: || json!({ "quote_id": id_property("quote", "list_quotes") }),
+        required: &["quote_id"],
+        plan: |args| {
+            Ok(ApiCall::new(
+                "GET",
+                path(&["/api/v1/quotes/", "/deliveries"], args, &["quote_id"])?,
+            ))
+        },
+    },
+    Tool {
+        name: "email_or_text_invoice",
+        title: "Send an invoice to the customer",
+        description: "Sends an issued invoice to its customer by email (with a link to view and \
+            pay it) and/or SMS (the link): by their preferred contact unless `via` says. It \
+            reaches the customer: confirm with the user first. Each delivery's outcome shows \
+            in list_invoice_deliveries.",
+        permission: Some(ManageRecords),
+        effect: Effect::Consequential,
+        properties: || {
+            json!({
+                "invoice_id": id_property("invoice", "list_invoices"),
+                "via": { "type": "string", "enum": ["preferred", "email", "sms", "both"], "description": "How to send it; the customer's preferred contact when left out." },
+            })
+        },
+        required: &["invoice_id"],
+        plan: |args| {
+            let mut call = ApiCall::new(
+                "POST",
+                path(&["/api/v1/invoices/", "/deliveries"], args, &["invoice_id"])?,
+            );
+            call.body = Some(args.body_without(&["invoice_id"]));
+            Ok(call)
+        },
+    },
+    Tool {
+        name: "list_invoice_deliveries",
+        title: "Deliveries of an invoice",
+        description: "Lists how an invoice was sent to its customer: channel, address, and \
+            whether each went out (queued, sent, failed with the reason, unknown).",
+        permission: Some(ViewMoney),
+        effect: Effect::Read,
+        properties: || json!({ "invoice_id": id_property("invoice", "list_invoices") }),
+        required: &["invoice_id"],
+        plan: |args| {
+            Ok(ApiCall::new(
+                "GET",
+                path(&["/api/v1/invoices/", "/deliveries"], args, &["invoice_id"])?,
+            ))
+        },
+    },
+    Tool {
         name: "list_invoices",
         title: "List invoices",
         description: "Lists invoices, newest first, optionally by status (draft, issued, \

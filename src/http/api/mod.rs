@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod customers;
+pub mod deliveries;
 pub mod invoices;
 pub mod jobs;
 pub mod links;

@@ -622,5 +622,21 @@ pub fn components() -> Value {
             ("version", int_min(1)),
         ]),
     );
+    add(
+        "Delivery",
+        record(&[
+            ("id", id()),
+            ("channel", one_of(&["email", "sms"])),
+            ("to", string()),
+            ("status", one_of(&["queued", "sending", "sent", "failed", "unknown"])),
+            ("attempts", int()),
+            ("error", nullable_string()),
+            ("delivery", nullable_string()),
+            ("delivery_error", nullable_string()),
+            ("automatic", nullable_string()),
+            ("created_at", time()),
+            ("updated_at", time()),
+        ]),
+    );
     Value::Object(schemas)
 }

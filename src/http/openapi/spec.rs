@@ -452,6 +452,13 @@ pub fn share_fields() -> Value {
     object(&[], json!({ "expires_in_days": int_range(1, 365) }))
 }
 
+pub fn delivery_fields() -> Value {
+    object(
+        &[],
+        json!({ "via": one_of(&crate::domain::deliveries::Via::NAMES) }),
+    )
+}
+
 pub fn settings_fields() -> Value {
     object(
         &[],

@@ -1,0 +1,190 @@
+//! Sending a quote or invoice to its customer: `POST /api/v1/{quotes|invoices}/{id}/deliveries`
+//! `{via?}` queues an email (with the share link) and/or an SMS (the link), by the customer's
+//! preferred contact unless `via` says; `GET` lists the document's deliveries with where each
+//! stands (queued, sent, failed with the provider's reason, unknown), its timeline.
+
+use crate::json;
+use worker::{Env, Request, Response};
+
+use crate::db::messages::{self as store, DeliveryRow, DocumentToSend};
+use crate::db::store::D1Store;
+use crate::domain::audit::Action;
+use crate::domain::deliveries::{plan, Contact, Via};
+use crate::domain::invoices::InvoiceStatus;
+use crate::domain::money::Currency;
+use crate::domain::quotes::QuoteStatus;
+use crate::domain::share_links::{check_invoice, check_quote};
+use crate::domain::templates::{document_wording, render};
+use crate::domain::time::Millis;
+use crate::error::{AppError, AppResult};
+use crate::http::api::{event, now};
+use crate::http::auth::Principal;
+use crate::http::extract::{optional_json_bytes, MAX_JSON_BODY};
+use crate::http::messages::{self, LinkTo, Outgoing};
+use crate::http::router::Matched;
+use crate::http::{outbox, prefetch, respond, RequestCtx};
+use crate::views::fields::Body;
+use crate::write::{self, Change, Results, Sql};
+
+/// The read a delivery starts with (joined to the principal's batch).
+pub fn reads(document: &str, id: &str) -> Vec<Sql> {
+    vec![store::document_to_send(document, id)]
+}
+
+/// The reads of the list: the document (to tell a missing one) and its deliveries.
+pub fn list_reads(document: &str, id: &str) -> Vec<Sql> {
+    vec![
+        store::document_to_send(document, id),
+        store::deliveries(document, id),
+    ]
+}
+
+/// `POST …/deliveries`: 202 with the deliveries queued by this request.
+pub async fn create(
+    mut req: Request,
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+    matched: &Matched,
+    document: &'static str,
+) -> AppResult<Response> {
+    let bytes = optional_json_bytes(&mut req, MAX_JSON_BODY).await?;
+    let mut body = Body::parse(&bytes, &["via"])?;
+    let via_text: Option<String> = body.take("via", "one of preferred, email, sms, both");
+    body.finish()?;
+    let via = match via_text.as_deref() {
+        None => Via::Preferred,
+        Some(text) => Via::parse(text).ok_or_else(|| {
+            AppError::invalid_field("via", "One of preferred, email, sms, both.")
+        })?,
+    };
+    let id = matched.param("id").unwrap_or_default().to_owned();
+    let store_ = D1Store::from_env(env)?;
+    let read = prefetch::read(&store_, &rctx.ahead, reads(document, &id)).await?;
+    let doc = read
+        .rows::<DocumentToSend>(0)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::not_found(document))?;
+    let now = now();
+    shareable(&doc, now)?;
+    let contact = Contact::from_stored(&doc.emails, &doc.phones, &doc.preferred_contact, false);
+    let deliveries = plan(via, &contact)?;
+    let key = messages::key(env)?;
+    let wording = document_wording(document);
+    let values = values(&doc)?;
+    let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let subject = render(&wording.subject, &pairs, true);
+    let text = render(&wording.body, &pairs, true);
+    let mut change = Change::new();
+    let mut queued = Vec::new();
+    for delivery in deliveries {
+        let message = Outgoing {
+            occasion: format!(
+                "{document}:{id}:{}:{}",
+                delivery.channel.as_str(),
+                rctx.id
+            ),
+            customer_id: doc.customer_id.clone(),
+            entity: document,
+            entity_id: id.clone(),
+            subject: subject.clone(),
+            body: text.clone(),
+            link: Some(LinkTo {
+                document,
+                id: id.clone(),
+                label: if document == "invoice" {
+                    "View and pay the invoice"
+                } else {
+                    "View the quote"
+                },
+            }),
+            template: None,
+            send_at: now.0 as i64,
+            not_after: None,
+            author: Some(principal.user.id.clone()),
+            delivery,
+        };
+        queued.push(json!({ "channel": message.delivery.channel.as_str(), "to": message.delivery.to }));
+        change = change.then_all(messages::queue(&key, &message, now)?);
+    }
+    let change = change.audit(event(
+        rctx,
+        Some(principal),
+        Action::MessageQueued,
+        document,
+        Some(&id),
+        None,
+        Some(json!({ "via": via_text.as_deref().unwrap_or("preferred"), "deliveries": queued })),
+    ));
+    let written = write::apply(&store_, change, vec![store::deliveries(document, &id)])
+        .await
+        .map_err(|refusal| refusal.into_error(|| AppError::internal("queuing a delivery")))?;
+    outbox::queued();
+    let rows = written.results.rows::<DeliveryRow>(written.reads_from)?;
+    respond::json(202, &json!({ "deliveries": rows.iter().map(view).collect::<Vec<_>>() }))
+}
+
+/// `GET …/deliveries`: the document's deliveries, oldest first.
+pub async fn list(
+    env: &Env,
+    rctx: &RequestCtx,
+    matched: &Matched,
+    document: &'static str,
+) -> AppResult<Response> {
+    let id = matched.param("id").unwrap_or_default().to_owned();
+    let store_ = D1Store::from_env(env)?;
+    let read = prefetch::read(&store_, &rctx.ahead, list_reads(document, &id)).await?;
+    if read.rows::<DocumentToSend>(0)?.is_empty() {
+        return Err(AppError::not_found(document));
+    }
+    let rows = read.rows::<DeliveryRow>(1)?;
+    respond::json(200, &json!({ "deliveries": rows.iter().map(view).collect::<Vec<_>>() }))
+}
+
+/// A delivery as the API shows it.
+pub fn view(row: &DeliveryRow) -> serde_json::Value {
+    json!({
+        "id": row.id, "channel": row.channel, "to": row.recipient, "status": row.status,
+        "attempts": row.attempts, "error": row.error, "delivery": row.delivery,
+        "delivery_error": row.delivery_error, "automatic": row.template,
+        "created_at": Millis(row.created_at.max(0) as u64).to_rfc3339(),
+        "updated_at": Millis(row.updated_at.max(0) as u64).to_rfc3339(),
+    })
+}
+
+/// Refuses a document its customer may not see yet (or any more).
+fn shareable(doc: &DocumentToSend, now: Millis) -> AppResult<()> {
+    if doc.document == "invoice" {
+        let status = InvoiceStatus::parse(&doc.status)
+            .ok_or_else(|| AppError::internal(format!("invoice status {}", doc.status)))?;
+        return check_invoice(status);
+    }
+    let mut status = QuoteStatus::parse(&doc.status)
+        .ok_or_else(|| AppError::internal(format!("quote status {}", doc.status)))?;
+    let today = &now.to_rfc3339()[..10];
+    if matches!(status, QuoteStatus::Sent | QuoteStatus::Viewed) && doc.date.as_str() < today {
+        status = QuoteStatus::Expired;
+    }
+    check_quote(status)
+}
+
+/// The placeholders' values of a document's message.
+fn values(doc: &DocumentToSend) -> AppResult<Vec<(&'static str, String)>> {
+    let currency = Currency::parse(&doc.currency)
+        .map_err(|e| AppError::internal(format!("currency {}: {e}", doc.currency)))?;
+    let amount = currency.format(doc.amount.unwrap_or(0));
+    let amount = if doc.options > 1 {
+        format!("from {amount}")
+    } else {
+        amount
+    };
+    let date = doc.date.get(..10).unwrap_or(&doc.date).to_owned();
+    Ok(vec![
+        ("customer", doc.customer.clone()),
+        ("company", doc.company.clone()),
+        ("number", doc.number.clone()),
+        ("amount", amount),
+        ("date", date),
+    ])
+}
