@@ -34,5 +34,5 @@ async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker
     http::panics::install_hook();
     http::sweep::run(&env, &event.cron()).await;
     http::seal::run_logged(&env, "cron").await;
-    http::outbox::run_logged(&env, "cron").await;
+    http::automatic::run_logged(&env, "cron").await;
 }

@@ -5,8 +5,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use fieldworker::db::{
-    audit, customers, invites, invoices, jobs, messaging, notifications, outbox, pages, probe,
-    quotes, schema, settings, share_links, tokens, users, visits,
+    audit, customers, invites, invoices, jobs, messages, messaging, notifications, outbox, pages,
+    probe, quotes, schema, settings, share_links, tokens, users, visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
@@ -2091,4 +2091,164 @@ fn the_dashboards_job_search_finds_by_title_customer_or_number_and_visits_by_job
         ]
     );
     assert_eq!(visits_of(Some("j2")).len(), 1);
+}
+
+/// A customer with contact details and a job with one visit starting at `start_ms`.
+fn add_visit_for(conn: &Connection, customer: &str, phones: &str, visit: &str, start_ms: i64) {
+    conn.execute(
+        "INSERT INTO customers (id, name, emails, phones, preferred_contact, created_at, updated_at) \
+         VALUES (?1, 'Ann', '[\"ann@x.example\"]', ?2, 'sms', 't', 't')",
+        params![customer, phones],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO sites (id, customer_id, line1, created_at, updated_at) VALUES (?1, ?2, '1 Main St', 't', 't')",
+        params![format!("site-{customer}"), customer],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO jobs (id, number, customer_id, site_id, title, created_at, updated_at) \
+         VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM jobs), ?2, ?3, 'Boiler service', 't', 't')",
+        params![format!("job-{customer}"), customer, format!("site-{customer}")],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO visits (id, job_id, start_ms, end_ms, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, '2026-12-06T00:00:00.000Z', 't')",
+        params![visit, format!("job-{customer}"), start_ms, start_ms + 3_600_000],
+    )
+    .unwrap();
+}
+
+#[test]
+fn messages_to_customers_are_queued_once_with_their_link_and_conversation_line() {
+    let conn = migrated();
+    for sql in [
+        messages::QUOTE_TO_SEND,
+        messages::INVOICE_TO_SEND,
+        messages::QUEUE,
+        messages::CONVERSATION_LINE,
+        messages::SHARE_LINK,
+        messages::DELIVERIES,
+        messages::SENDING,
+        messages::TIMING,
+        messages::UPDATE_TIMING,
+        messages::TEMPLATES,
+        messages::TEMPLATE,
+        messages::UPDATE_TEMPLATE,
+        messages::COMPANY,
+        messages::DUE_REMINDERS,
+        messages::DUE_BOOKINGS,
+        messages::DUE_COMPLETIONS,
+        messages::OVERDUE_INVOICES,
+        messages::UNANSWERED_QUOTES,
+    ] {
+        conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    // Six automatic messages, switched on, in the product's wording until edited.
+    let templates: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM message_templates WHERE enabled = 1 AND body IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(templates, 6);
+
+    let start = 1_800_000_000_000_i64;
+    add_visit_for(&conn, "c1", "[\"+15550001111\"]", "v1", start);
+    let due = |conn: &Connection| -> Vec<(String, i64)> {
+        let mut statement = conn.prepare(messages::DUE_REMINDERS).unwrap();
+        let rows = statement
+            .query_map(params![start - 1000, start + 1000], |r| {
+                Ok((
+                    r.get::<_, String>("visit_id")?,
+                    r.get::<_, i64>("opted_out")?,
+                ))
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    assert_eq!(due(&conn), vec![("v1".to_owned(), 0)]);
+
+    let queue = |conn: &Connection, outbox_id: &str| -> usize {
+        let queued = conn
+            .execute(
+                messages::QUEUE,
+                params![
+                    outbox_id,
+                    format!("reminder:v1:{start}"),
+                    "sms",
+                    "+15550001111",
+                    "{}",
+                    "visit",
+                    "v1",
+                    start - 100,
+                    start - 200
+                ],
+            )
+            .unwrap();
+        conn.execute(
+            messages::CONVERSATION_LINE,
+            params![
+                format!("line-{outbox_id}"),
+                "c1",
+                "sms",
+                "See you",
+                outbox_id,
+                None::<&str>,
+                1
+            ],
+        )
+        .unwrap();
+        queued
+    };
+    assert_eq!(queue(&conn, "o1"), 1);
+    // The same occasion again (a second planner, a repeated cron run): nothing more.
+    assert_eq!(queue(&conn, "o2"), 0);
+    let lines: i64 = conn
+        .query_row("SELECT COUNT(*) FROM customer_messages", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(lines, 1);
+    assert!(due(&conn).is_empty(), "a reminded visit is not due again");
+
+    // A share link goes only with its outbox row, and only for a shared document.
+    let link = |conn: &Connection, id: &str, outbox_id: &str| -> usize {
+        conn.execute(
+            messages::SHARE_LINK,
+            params![
+                id,
+                format!("hash-{id}"),
+                "quote",
+                "q-none",
+                None::<&str>,
+                "t",
+                "t",
+                outbox_id
+            ],
+        )
+        .unwrap()
+    };
+    assert_eq!(link(&conn, "l1", "o1"), 0, "no such quote");
+    assert_eq!(link(&conn, "l2", "o-missing"), 0, "no such message");
+
+    // Opting out shows in the planner's read.
+    conn.execute(
+        "UPDATE customers SET sms_opted_out_at = 5 WHERE id = 'c1'",
+        [],
+    )
+    .unwrap();
+    add_visit_for(&conn, "c2", "[]", "v2", start + 10);
+    let mut statement = conn.prepare(messages::DUE_REMINDERS).unwrap();
+    let rows: Vec<i64> = statement
+        .query_map(params![start - 1000, start + 1000], |r| {
+            r.get::<_, i64>("opted_out")
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        rows,
+        vec![0],
+        "only the visit of c2 is due, and c2 did not opt out"
+    );
 }

@@ -124,7 +124,9 @@ pub fn plan(via: Via, contact: &Contact) -> Result<Vec<Delivery>, AppError> {
         Via::Both => {
             let both: Vec<Delivery> = email.into_iter().chain(sms).collect();
             if both.is_empty() {
-                Err(missing("The customer has no email address or phone number."))
+                Err(missing(
+                    "The customer has no email address or phone number.",
+                ))
             } else {
                 Ok(both)
             }
@@ -198,7 +200,10 @@ mod tests {
             }]
         );
         let only_phone = contact(&[], &["+15550001111"], "email");
-        assert_eq!(channels(&plan(Via::Preferred, &only_phone).unwrap()), ["sms"]);
+        assert_eq!(
+            channels(&plan(Via::Preferred, &only_phone).unwrap()),
+            ["sms"]
+        );
     }
 
     #[test]

@@ -45,7 +45,9 @@ pub enum After {
     },
     /// Claimed and never finished, or its call broke off: it may or may not have gone out
     /// (see [`LEASE_MS`]).
-    Unknown { reason: String },
+    Unknown {
+        reason: String,
+    },
 }
 
 /// Why a message claimed longer ago than [`LEASE_MS`] is unknown.

@@ -224,8 +224,16 @@ mod tests {
     fn every_default_uses_only_its_own_placeholders() {
         for kind in Kind::ALL {
             let wording = kind.default_wording();
-            assert_eq!(check(&wording.subject, kind.placeholders()), Ok(()), "{kind:?}");
-            assert_eq!(check(&wording.body, kind.placeholders()), Ok(()), "{kind:?}");
+            assert_eq!(
+                check(&wording.subject, kind.placeholders()),
+                Ok(()),
+                "{kind:?}"
+            );
+            assert_eq!(
+                check(&wording.body, kind.placeholders()),
+                Ok(()),
+                "{kind:?}"
+            );
             assert_eq!(Kind::parse(kind.as_str()), Some(kind));
         }
         for document in ["quote", "invoice"] {

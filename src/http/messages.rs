@@ -152,7 +152,11 @@ pub async fn send(env: &Env, store: &D1Store, message: &Claimed, now: Millis) ->
         return refused("too late: the visit it was about has begun");
     }
     let sending = match store.batch(vec![store::sending(&data.customer_id)]).await {
-        Ok(results) => match results.rows::<Sending>(0).ok().and_then(|r| r.into_iter().next()) {
+        Ok(results) => match results
+            .rows::<Sending>(0)
+            .ok()
+            .and_then(|r| r.into_iter().next())
+        {
             Some(sending) => sending,
             None => return refused("the company settings are missing"),
         },
@@ -175,12 +179,10 @@ pub async fn send(env: &Env, store: &D1Store, message: &Claimed, now: Millis) ->
         Ok(key) => key,
         Err(_) => return refused("AUDIT_KEY is not set: the message's links need it"),
     };
-    let link = data.link_id.as_deref().map(|id| {
-        format!(
-            "{public}{}",
-            share_links::url(&derived_token(&key, id))
-        )
-    });
+    let link = data
+        .link_id
+        .as_deref()
+        .map(|id| format!("{public}{}", share_links::url(&derived_token(&key, id))));
     let body = with_link(&data.body, link.as_deref());
     match message.channel.as_str() {
         "sms" => {

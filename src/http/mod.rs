@@ -4,6 +4,7 @@
 pub mod access;
 pub mod api;
 pub mod auth;
+pub mod automatic;
 pub mod clock;
 pub mod conversation;
 pub mod crypto;

@@ -34,12 +34,15 @@ pub fn queued() {
     QUEUED.with(|q| q.set(true));
 }
 
-/// After a response: sends what the request queued (nothing to do otherwise).
+/// After a response: sends what the request queued, and plans the automatic messages when
+/// this instance is due to (so a tenant without a cron trigger still sends them).
 pub fn after_response(ctx: &worker::Context, env: Env) {
-    if !QUEUED.with(|q| q.replace(false)) {
-        return;
+    let queued = QUEUED.with(|q| q.replace(false));
+    if crate::http::automatic::due(clock::now()) {
+        ctx.wait_until(async move { crate::http::automatic::run_logged(&env, "request").await });
+    } else if queued {
+        ctx.wait_until(async move { run_logged(&env, "request").await });
     }
-    ctx.wait_until(async move { run_logged(&env, "request").await });
 }
 
 /// One run, logged when it did something or failed (the next run retries).

@@ -67,7 +67,8 @@ pub async fn send(env: &Env, to: &str, body: &str) -> Attempt {
         setting(env, "TWILIO_FROM_NUMBER"),
     ) else {
         return refused(
-            "SMS is not set up: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER".into(),
+            "SMS is not set up: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"
+                .into(),
         );
     };
     let base = setting(env, "TWILIO_API_BASE").unwrap_or_else(|| "https://api.twilio.com".into());

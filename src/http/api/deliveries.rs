@@ -54,9 +54,8 @@ pub async fn create(
     body.finish()?;
     let via = match via_text.as_deref() {
         None => Via::Preferred,
-        Some(text) => Via::parse(text).ok_or_else(|| {
-            AppError::invalid_field("via", "One of preferred, email, sms, both.")
-        })?,
+        Some(text) => Via::parse(text)
+            .ok_or_else(|| AppError::invalid_field("via", "One of preferred, email, sms, both."))?,
     };
     let id = matched.param("id").unwrap_or_default().to_owned();
     let store_ = D1Store::from_env(env)?;
@@ -80,11 +79,7 @@ pub async fn create(
     let mut queued = Vec::new();
     for delivery in deliveries {
         let message = Outgoing {
-            occasion: format!(
-                "{document}:{id}:{}:{}",
-                delivery.channel.as_str(),
-                rctx.id
-            ),
+            occasion: format!("{document}:{id}:{}:{}", delivery.channel.as_str(), rctx.id),
             customer_id: doc.customer_id.clone(),
             entity: document,
             entity_id: id.clone(),
@@ -105,7 +100,9 @@ pub async fn create(
             author: Some(principal.user.id.clone()),
             delivery,
         };
-        queued.push(json!({ "channel": message.delivery.channel.as_str(), "to": message.delivery.to }));
+        queued.push(
+            json!({ "channel": message.delivery.channel.as_str(), "to": message.delivery.to }),
+        );
         change = change.then_all(messages::queue(&key, &message, now)?);
     }
     let change = change.audit(event(
@@ -122,7 +119,10 @@ pub async fn create(
         .map_err(|refusal| refusal.into_error(|| AppError::internal("queuing a delivery")))?;
     outbox::queued();
     let rows = written.results.rows::<DeliveryRow>(written.reads_from)?;
-    respond::json(202, &json!({ "deliveries": rows.iter().map(view).collect::<Vec<_>>() }))
+    respond::json(
+        202,
+        &json!({ "deliveries": rows.iter().map(view).collect::<Vec<_>>() }),
+    )
 }
 
 /// `GET …/deliveries`: the document's deliveries, oldest first.
@@ -139,7 +139,10 @@ pub async fn list(
         return Err(AppError::not_found(document));
     }
     let rows = read.rows::<DeliveryRow>(1)?;
-    respond::json(200, &json!({ "deliveries": rows.iter().map(view).collect::<Vec<_>>() }))
+    respond::json(
+        200,
+        &json!({ "deliveries": rows.iter().map(view).collect::<Vec<_>>() }),
+    )
 }
 
 /// A delivery as the API shows it.

@@ -628,7 +628,10 @@ pub fn components() -> Value {
             ("id", id()),
             ("channel", one_of(&["email", "sms"])),
             ("to", string()),
-            ("status", one_of(&["queued", "sending", "sent", "failed", "unknown"])),
+            (
+                "status",
+                one_of(&["queued", "sending", "sent", "failed", "unknown"]),
+            ),
             ("attempts", int()),
             ("error", nullable_string()),
             ("delivery", nullable_string()),
