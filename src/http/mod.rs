@@ -28,6 +28,7 @@ pub mod seal;
 pub mod share;
 pub mod sweep;
 pub mod tools;
+pub mod unsubscribe;
 pub mod webhooks;
 pub mod zone;
 

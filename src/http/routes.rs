@@ -12,7 +12,7 @@
 use super::openapi::spec::*;
 use super::query::NoQuery;
 use super::router::Guard::*;
-use super::{api, health, mcp, ops, share, webhooks};
+use super::{api, health, mcp, ops, share, unsubscribe, webhooks};
 use crate::domain::auth::permissions::Permission::*;
 use crate::domain::share_links::DocumentKind;
 #[cfg(not(target_arch = "wasm32"))]
@@ -52,6 +52,14 @@ crate::routes! {
             configured")
             .body(any_object()).ok(200, any_object()).secret_header("Stripe-Signature");
 
+    // The unsubscribe link of automatic emails: the token names the customer.
+    UnsubscribePage: GET "/unsubscribe/{token}", Public, NoQuery
+        => own unsubscribe::page(env, matched).await,
+        op("The page of an automatic email's unsubscribe link").html(200).also(&[404]);
+    Unsubscribe: POST "/unsubscribe/{token}", Public, NoQuery
+        => own unsubscribe::post(env, rctx, matched).await,
+        op("Stop automatic messages to the customer the link names (also RFC 8058 one-click)")
+            .form(empty_form()).html(200).also(&[404]);
     // The customer's pages behind a share link: the token is the credential.
     SharePage: GET "/s/{token}", Public, NoQuery => own share::view(&req, env, rctx, matched).await,
         op("The customer's page of a shared quote or invoice").html(200).also(&[404, 409, 410, 429]);
@@ -180,6 +188,19 @@ crate::routes! {
     UpdateSettings: PATCH "/api/v1/settings", Needs(ManageSettings), NoQuery
         => api api::settings::update(req, env, rctx, me()?).await,
         op("Change company settings").body(settings_fields()).if_match().ok(200, r("Settings"));
+    GetMessageSettings: GET "/api/v1/settings/messages", Needs(ViewSettings), NoQuery
+        => api api::message_settings::get(env).await,
+        op("Automatic messages to customers: when they go out, and each one's switch and wording")
+            .ok(200, r("MessageSettings"));
+    UpdateMessageTiming: PATCH "/api/v1/settings/messages", Needs(ManageSettings), NoQuery
+        => api api::message_settings::update_timing(req, env, rctx, me()?).await,
+        op("Change when automatic messages go out: quiet hours, reminder time, overdue and \
+            follow-up days").body(message_timing_fields()).if_match().ok(200, r("MessageTiming"));
+    UpdateMessageTemplate: PATCH "/api/v1/settings/messages/templates/{kind}", Needs(ManageSettings), NoQuery
+        => api api::message_settings::update_template(req, env, rctx, me()?, matched).await,
+        op("Switch an automatic message on or off, or change its wording (placeholders only; \
+            null for the product's wording)").body(message_template_fields()).if_match()
+            .ok(200, r("MessageTemplate"));
 
     ListAudit: GET "/api/v1/audit", Needs(ViewAudit), api::audit::AuditQuery
         => api api::audit::list(query, env).await,

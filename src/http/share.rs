@@ -58,7 +58,7 @@ struct Opened {
     nonce: String,
 }
 
-fn html(status: u16, nonce: &str, body: String) -> AppResult<Response> {
+pub(crate) fn html(status: u16, nonce: &str, body: String) -> AppResult<Response> {
     let csp = format!(
         "default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; \
          form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; base-uri 'none'"
@@ -90,7 +90,7 @@ fn redirect(location: &str) -> AppResult<Response> {
     Ok(response)
 }
 
-fn company(settings: &Settings) -> Company<'_> {
+pub(crate) fn company(settings: &Settings) -> Company<'_> {
     Company {
         name: &settings.name,
         email: settings.email.as_deref(),
@@ -110,7 +110,7 @@ fn plain_company() -> Company<'static> {
     }
 }
 
-fn new_nonce() -> AppResult<String> {
+pub(crate) fn new_nonce() -> AppResult<String> {
     crypto::random_string(22)
 }
 

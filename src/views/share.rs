@@ -93,6 +93,27 @@ pub fn message_page(company: &Company<'_>, title: &str, text: &str, nonce: &str)
     )
 }
 
+/// The page an unsubscribe link opens: one button, so a mail scanner following the link does
+/// not unsubscribe anyone (mail providers use the one-click POST of RFC 8058 instead).
+pub fn unsubscribe_page(company: &Company<'_>, customer: &str, nonce: &str) -> String {
+    page(
+        company,
+        "Unsubscribe",
+        nonce,
+        html! {
+            section {
+                h2 { "Stop automatic messages?" }
+                p { "Hello " (customer) ". " (company.name) " sends appointment reminders, \
+                    booking confirmations and payment reminders automatically. You can stop \
+                    them; messages someone at " (company.name) " writes to you still reach you." }
+                form method="post" {
+                    button type="submit" { "Unsubscribe" }
+                }
+            }
+        },
+    )
+}
+
 fn quantity(milli: i64) -> String {
     if milli % 1000 == 0 {
         (milli / 1000).to_string()

@@ -7,6 +7,7 @@ pub mod invoices;
 pub mod jobs;
 pub mod links;
 pub mod me;
+pub mod message_settings;
 pub mod notifications;
 pub mod quotes;
 pub mod reauth;

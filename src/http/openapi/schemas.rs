@@ -623,6 +623,40 @@ pub fn components() -> Value {
         ]),
     );
     add(
+        "MessageTiming",
+        record(&[
+            ("quiet_start", string()),
+            ("quiet_end", string()),
+            ("reminder_at", string()),
+            ("overdue_days", array(int())),
+            ("quote_follow_up_days", int()),
+            ("version", int_min(1)),
+            ("updated_at", string()),
+        ]),
+    );
+    add(
+        "MessageTemplate",
+        record(&[
+            ("kind", one_of(&["booking", "reminder", "on_my_way", "job_completed", "invoice_overdue", "quote_follow_up"])),
+            ("title", string()),
+            ("when", string()),
+            ("enabled", boolean()),
+            ("subject", string()),
+            ("body", string()),
+            ("customised", boolean()),
+            ("placeholders", strings()),
+            ("version", int_min(1)),
+            ("updated_at", string()),
+        ]),
+    );
+    add(
+        "MessageSettings",
+        record(&[
+            ("timing", r("MessageTiming")),
+            ("templates", array(r("MessageTemplate"))),
+        ]),
+    );
+    add(
         "Delivery",
         record(&[
             ("id", id()),

@@ -452,6 +452,29 @@ pub fn share_fields() -> Value {
     object(&[], json!({ "expires_in_days": int_range(1, 365) }))
 }
 
+pub fn message_timing_fields() -> Value {
+    let clock = || json!({ "type": "string", "pattern": "^[0-2]?[0-9]:[0-5][0-9]$" });
+    object(
+        &[],
+        json!({
+            "quiet_start": clock(), "quiet_end": clock(), "reminder_at": clock(),
+            "overdue_days": { "type": "array", "items": int_range(1, 365), "maxItems": 5 },
+            "quote_follow_up_days": int_range(1, 60),
+        }),
+    )
+}
+
+pub fn message_template_fields() -> Value {
+    object(
+        &[],
+        json!({
+            "enabled": boolean(),
+            "subject": nullable(json!({ "type": "string", "maxLength": 200 })),
+            "body": nullable(json!({ "type": "string", "maxLength": 2000 })),
+        }),
+    )
+}
+
 pub fn delivery_fields() -> Value {
     object(
         &[],
