@@ -204,6 +204,8 @@
         body[input.name] = input.type === "checkbox" ? input.checked : value === "true";
       } else if (type === "list") {
         body[input.name] = value.split(/[,;\n]/).map((s) => s.trim()).filter(Boolean);
+      } else if (type === "int-list") {
+        body[input.name] = value.split(/[,;\s]+/).filter(Boolean).map(Number);
       } else if (value.trim() === "" && "optional" in input.dataset) {
         if (patch) body[input.name] = null;
       } else if (type === "int") {

@@ -13,6 +13,7 @@ use worker::{D1Database, D1PreparedStatement, D1Result, Env, Headers, Request, R
 use crate::db::customers::{self as customers_db, CustomerRow, SiteRow};
 use crate::db::invoices::{self as invoices_db, InvoiceRow, PaymentRow};
 use crate::db::jobs::{self as jobs_db, JobRow, NoteRow};
+use crate::db::messages::{self as messages_db, DeliveryRow, TemplateRow, TimingRow};
 use crate::db::messaging::{self as messaging_db, LinkRow};
 use crate::db::notifications as notifications_db;
 use crate::db::pages::{self as pages_db, DocParties, JobLine, Person, VisitLine};
@@ -46,7 +47,8 @@ use crate::views::pages::quotes;
 use crate::views::pages::schedule::{self, week_start, Schedule, Span};
 use crate::views::pages::signin::{self, MfaState};
 use crate::views::pages::{
-    assets, customers, encode_component, error_page, jobs, parse_date, safe_next, sign_in_location,
+    assets, customers, encode_component, error_page, jobs, message_settings, parse_date, safe_next,
+    sign_in_location,
     LocalTime, People, Viewer, PAGE_CSP,
 };
 use crate::views::url::query_pairs;
@@ -848,12 +850,18 @@ async fn document_page(
         )?,
         timeline_statement(&database, id)?,
         people_statement(&database)?,
+        db::statement(
+            &database,
+            messages_db::DELIVERIES,
+            &[db::text(kind.as_str()), db::text(id)],
+        )?,
     ]);
     let (settings, results) = load(&database, statements).await?;
     let parties: Option<DocParties> = rows(&results, own)?.into_iter().next();
     let links: Vec<ShareLinkRow> = rows(&results, own + 1)?;
     let timeline: Vec<AuditRow> = rows(&results, own + 2)?;
     let people_rows: Vec<Person> = rows(&results, own + 3)?;
+    let deliveries: Vec<DeliveryRow> = rows(&results, own + 4)?;
     let zone = Zone(settings.time_zone.clone());
     let viewer = viewer(principal, &settings, &zone);
     let people = People(&people_rows);
@@ -866,6 +874,7 @@ async fn document_page(
             default_tax_ppm: settings.default_tax_rate_ppm,
             parties: parties.as_ref(),
             links: &links,
+            deliveries: &deliveries,
             timeline: &timeline,
             people: &people,
         })
@@ -997,9 +1006,13 @@ async fn settings_page(env: &Env, principal: &Principal) -> AppResult<Response> 
             db::statement(&database, tokens_db::SELECT_FOR_USER, &me)?,
             db::statement(&database, messaging_db::SELECT_LINKS_OF_USER, &me)?,
             db::statement(&database, users_db::COUNT_RECOVERY_CODES, &me)?,
+            db::statement(&database, messages_db::TIMING, &[])?,
+            db::statement(&database, messages_db::TEMPLATES, &[])?,
         ],
     )
     .await?;
+    let timing: Option<TimingRow> = rows(&results, 3)?.into_iter().next();
+    let templates: Vec<TemplateRow> = rows(&results, 4)?;
     let tokens: Vec<AccessToken> = rows(&results, 0)?;
     let links: Vec<LinkRow> = rows(&results, 1)?;
     #[derive(serde::Deserialize)]
@@ -1010,10 +1023,14 @@ async fn settings_page(env: &Env, principal: &Principal) -> AppResult<Response> 
         .first()
         .map_or(0, |r| r.remaining);
     let zone = Zone(settings.time_zone.clone());
+    let viewer = viewer(principal, &settings, &zone);
+    let messages = timing
+        .map(|timing| message_settings::card(&viewer, &timing, &templates))
+        .unwrap_or_default();
     html(
         200,
         admin::settings(
-            &viewer(principal, &settings, &zone),
+            &viewer,
             &settings,
             &Mine {
                 mfa_enabled: principal.user.mfa_enabled(),
@@ -1021,6 +1038,7 @@ async fn settings_page(env: &Env, principal: &Principal) -> AppResult<Response> 
                 links: &links,
                 tokens: &tokens,
             },
+            messages,
         ),
     )
 }

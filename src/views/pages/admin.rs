@@ -135,7 +135,8 @@ pub fn notifications(viewer: &Viewer<'_>, rows: &[Notification]) -> Markup {
     shell(viewer, Section::None, "Notices", body)
 }
 
-pub fn settings(viewer: &Viewer<'_>, company: &Settings, mine: &Mine<'_>) -> Markup {
+/// `messages`: the card of automatic messages to customers (`message_settings::card`).
+pub fn settings(viewer: &Viewer<'_>, company: &Settings, mine: &Mine<'_>, messages: Markup) -> Markup {
     let body = html! {
         h1 { "Settings" }
         div.split {
@@ -202,6 +203,7 @@ pub fn settings(viewer: &Viewer<'_>, company: &Settings, mine: &Mine<'_>) -> Mar
                         }
                     }
                 }
+                (messages)
                 section.card id="password" {
                     h2 { "Password" }
                     (api_form(&Api::new("POST", "/api/v1/me/password", "reload"), "password", html! {

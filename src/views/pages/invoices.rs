@@ -9,7 +9,9 @@ use crate::domain::invoices::InvoiceStatus;
 use crate::views::money::{InvoiceHead, InvoiceView, OptionTotals};
 use crate::views::pages::forms::{api_form, field, select, submit, Api};
 use crate::views::pages::lines::{self, amount_input, Kind};
-use crate::views::pages::money::{badge, party_facts, share_form, share_links, timeline, DocPage};
+use crate::views::pages::money::{
+    badge, deliveries, party_facts, share_form, share_links, timeline, DocPage,
+};
 use crate::views::pages::{label, shell, when_text, Section, Viewer};
 
 const METHODS: [(&str, &str); 5] = [
@@ -121,6 +123,9 @@ pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_, InvoiceView>) -> Markup {
                         (actions(p, id, status, version))
                     }
                 }
+                @let send_to = format!("/api/v1/invoices/{id}");
+                @let shareable = !matches!(status, InvoiceStatus::Draft | InvoiceStatus::Void);
+                (deliveries(viewer, p.deliveries, (manage && shareable).then_some(send_to.as_str()), "deliver-invoice"))
                 (share_links(p.links, manage, viewer))
                 (timeline(viewer, p))
             }
@@ -267,6 +272,7 @@ mod tests {
             default_tax_ppm: 0,
             parties: None,
             links: &[],
+            deliveries: &[],
             timeline: &[],
             people: &people,
         };

@@ -15,6 +15,7 @@ pub mod invoices;
 pub mod items;
 pub mod jobs;
 pub mod lines;
+pub mod message_settings;
 pub mod money;
 pub mod quotes;
 pub mod schedule;

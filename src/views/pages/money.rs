@@ -4,6 +4,7 @@
 
 use crate::db::customers::CustomerRow;
 use crate::db::pages::DocParties;
+use crate::db::messages::DeliveryRow;
 use crate::db::share_links::ShareLinkRow;
 use crate::domain::audit::{Action, AuditRow};
 use crate::domain::auth::permissions::Permission;
@@ -34,6 +35,8 @@ pub struct DocPage<'a, V> {
     pub default_tax_ppm: i64,
     pub parties: Option<&'a DocParties>,
     pub links: &'a [ShareLinkRow],
+    /// Its deliveries to the customer (email, SMS), oldest first.
+    pub deliveries: &'a [DeliveryRow],
     pub timeline: &'a [AuditRow],
     pub people: &'a People<'a>,
 }
@@ -47,6 +50,7 @@ impl<'a> DocPage<'a, ()> {
             default_tax_ppm: self.default_tax_ppm,
             parties: self.parties,
             links: self.links,
+            deliveries: self.deliveries,
             timeline: self.timeline,
             people: self.people,
         }
@@ -124,6 +128,67 @@ pub fn timeline_text(row: &AuditRow) -> String {
         Some(Action::InvoiceCredited) => "Reversed by a credit note".to_owned(),
         Some(Action::QuoteViewed) => "Opened by the customer".to_owned(),
         _ => label(row.action.rsplit('.').next().unwrap_or(&row.action)),
+    }
+}
+
+/// Sending the document to its customer (record managers, once it can be shared) and how
+/// each delivery went: queued, sent, delivered, failed with the provider's reason, unknown.
+pub fn deliveries(
+    viewer: &Viewer<'_>,
+    rows: &[DeliveryRow],
+    send_to: Option<&str>,
+    class: &str,
+) -> Markup {
+    html! {
+        @if send_to.is_some() || !rows.is_empty() {
+            section.card id="deliveries" {
+                h2 { "Sent to the customer" }
+                @if let Some(api) = send_to {
+                    (api_form(&Api::new("POST", &format!("{api}/deliveries"), "reload"), class, html! {
+                        (field("Send by", "via", html! {
+                            select name="via" {
+                                option value="preferred" selected { "Their preferred contact" }
+                                option value="email" { "Email" }
+                                option value="sms" { "Text message (SMS)" }
+                                option value="both" { "Email and text message" }
+                            }
+                        }))
+                        (submit("Send to customer"))
+                    }))
+                }
+                @if !rows.is_empty() {
+                    ul.rows {
+                        @for row in rows {
+                            li data-delivery=(row.id) {
+                                span.title { (if row.channel == "sms" { "Text to " } else { "Email to " }) (row.recipient) }
+                                span.meta {
+                                    (delivery_status(row))
+                                    " · " (when_text(viewer, &crate::domain::time::Millis(row.created_at.max(0) as u64).to_rfc3339()))
+                                    @if let Some(kind) = &row.template { " · automatic (" (label(kind)) ")" }
+                                }
+                                @if let Some(error) = row.delivery_error.as_ref().or(row.error.as_ref()) {
+                                    span.meta.error { (error) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where a delivery stands, in words.
+pub fn delivery_status(row: &DeliveryRow) -> &'static str {
+    match (row.status.as_str(), row.delivery.as_deref()) {
+        ("sent", Some("delivered")) => "Delivered",
+        ("sent", Some("undelivered" | "failed")) => "Not delivered",
+        ("sent", _) => "Sent",
+        ("queued", _) if row.attempts > 0 => "Retrying",
+        ("queued", _) => "Waiting to send",
+        ("sending", _) => "Sending",
+        ("failed", _) => "Failed",
+        _ => "Outcome unknown: check with the customer before sending again",
     }
 }
 

@@ -12,7 +12,7 @@ use crate::views::money::{QuoteHead, QuoteView};
 use crate::views::pages::forms::{api_form, field, submit, Api};
 use crate::views::pages::lines::{self, Kind};
 use crate::views::pages::money::{
-    badge, deposit_input, party_facts, share_form, share_links, timeline, DocPage,
+    badge, deliveries, deposit_input, party_facts, share_form, share_links, timeline, DocPage,
 };
 use crate::views::pages::{shell, when_text, Section, Viewer};
 
@@ -75,6 +75,9 @@ pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_, QuoteView>) -> Markup {
                         (actions(p, id, status, version))
                     }
                 }
+                @let shareable = matches!(status, QuoteStatus::Sent | QuoteStatus::Viewed | QuoteStatus::Accepted);
+                @let send_to = format!("/api/v1/quotes/{id}");
+                (deliveries(viewer, p.deliveries, (manage && shareable).then_some(send_to.as_str()), "deliver-quote"))
                 (share_links(p.links, manage, viewer))
                 (timeline(viewer, p))
             }
@@ -227,6 +230,7 @@ mod tests {
             default_tax_ppm: 130_000,
             parties: None,
             links: &[],
+            deliveries: &[],
             timeline: &[],
             people: &people,
         };
