@@ -37,6 +37,7 @@ command_language! {
     USAGE_STATUS = "/status 42 completed - set a job's status";
     USAGE_NOTE = "/note 42 TEXT - add a note to job 42";
     USAGE_MOVE = "/move 42 2026-12-03 09:00 - reschedule job 42 (local time, 24h)";
+    USAGE_OMW = "/omw 42 20 - tell job 42's customer you arrive in 20 minutes";
     USAGE_LINK = "/link CODE - connect to your account (code from the dashboard)";
     USAGE_HELP = "/help - this list";
 }
@@ -76,6 +77,11 @@ pub enum Command {
     Move {
         number: i64,
         at: LocalDateTime,
+    },
+    /// On my way to job `number`, arriving in `minutes`.
+    OnMyWay {
+        number: i64,
+        minutes: i64,
     },
     Link {
         code: String,
@@ -247,6 +253,22 @@ pub fn parse(text: &str) -> Result<Command, CommandError> {
             let at = parse_date_time(date, time).ok_or(usage(USAGE_MOVE, Some(DATE_PROBLEM)))?;
             Ok(Command::Move { number, at })
         }
+        "omw" => {
+            let words: Vec<&str> = args.split_whitespace().collect();
+            let [number, minutes] = words[..] else {
+                return Err(usage(USAGE_OMW, None));
+            };
+            let number = parse_number(number).ok_or(usage(USAGE_OMW, Some(NUMBER_PROBLEM)))?;
+            let minutes = minutes
+                .parse::<i64>()
+                .ok()
+                .filter(|m| (1..=600).contains(m))
+                .ok_or(usage(
+                    USAGE_OMW,
+                    Some("Minutes are a whole number from 1 to 600."),
+                ))?;
+            Ok(Command::OnMyWay { number, minutes })
+        }
         "link" => parse_link_code(args)
             .map(|code| Command::Link {
                 code: code.to_owned(),
@@ -333,6 +355,36 @@ mod tests {
         problem: Option<&'static str>,
     ) -> Result<Command, CommandError> {
         Err(CommandError::Usage { line, problem })
+    }
+
+    #[test]
+    fn on_my_way_takes_a_job_number_and_minutes() {
+        assert_eq!(
+            parse("/omw 42 20"),
+            Ok(Command::OnMyWay {
+                number: 42,
+                minutes: 20
+            })
+        );
+        for bad in [
+            "/omw 42",
+            "/omw 42 0",
+            "/omw 42 601",
+            "/omw x 20",
+            "/omw 42 20 30",
+        ] {
+            assert!(
+                matches!(
+                    parse(bad),
+                    Err(CommandError::Usage {
+                        line: USAGE_OMW,
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+        assert!(HELP_TEXT.contains("/omw 42 20"));
     }
 
     #[test]

@@ -48,6 +48,16 @@ pub const SHARE_LINK: &str = "INSERT INTO share_links (id, token_hash, document_
     AND ((?3 = 'quote' AND EXISTS (SELECT 1 FROM quotes WHERE id = ?4 AND status <> 'draft')) \
       OR (?3 = 'invoice' AND EXISTS (SELECT 1 FROM invoices WHERE id = ?4 AND status = 'issued')))";
 
+/// What an "on my way" message needs: the job's customer, the template, the company.
+/// ?1 job id.
+pub const ON_MY_WAY: &str = "SELECT c.id AS customer_id, c.name AS customer, c.emails, \
+    c.phones, c.preferred_contact, \
+    (c.sms_opted_out_at IS NOT NULL OR c.email_opted_out_at IS NOT NULL) AS opted_out, \
+    j.title AS job, s.name AS company, t.enabled, t.subject, t.body \
+    FROM jobs j JOIN customers c ON c.id = j.customer_id \
+    JOIN company_settings s ON s.id = 1 JOIN message_templates t ON t.kind = 'on_my_way' \
+    WHERE j.id = ?1";
+
 /// A record's deliveries, for its timeline. ?1 entity, ?2 id.
 pub const DELIVERIES: &str = "SELECT id, channel, recipient, status, attempts, error, \
     delivery, delivery_error, json_extract(data, '$.template') AS template, \
@@ -219,6 +229,17 @@ pub struct CustomerContact {
     pub phones: String,
     pub preferred_contact: String,
     pub opted_out: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OnMyWay {
+    #[serde(flatten)]
+    pub contact: CustomerContact,
+    pub job: String,
+    pub company: String,
+    pub enabled: i64,
+    pub subject: Option<String>,
+    pub body: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

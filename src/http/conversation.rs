@@ -355,6 +355,23 @@ impl Speaker<'_> {
                 Ok(job) => self.move_next_visit(&job, at, &zone).await,
                 Err(message) => message,
             },
+            Command::OnMyWay { number, minutes } => match self.job(number).await {
+                Ok(job) => {
+                    let arguments = json!({ "job_id": job["id"], "eta_minutes": minutes });
+                    match self.tool("tell_customer_on_my_way", arguments).await {
+                        Ok(sent) => {
+                            let to = sent["deliveries"]
+                                .as_array()
+                                .and_then(|d| d.last())
+                                .map(|d| d["to"].as_str().unwrap_or_default().to_owned())
+                                .unwrap_or_default();
+                            format!("Told the customer of #{number} you arrive in about {minutes} min ({to}).")
+                        }
+                        Err(p) => refused(p),
+                    }
+                }
+                Err(message) => message,
+            },
             Command::Help | Command::Start { .. } => HELP_TEXT.to_owned(),
             Command::Link { .. } => replies::ALREADY_LINKED.to_owned(),
             Command::Text(_) => replies::NO_AGENT.to_owned(),

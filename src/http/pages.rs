@@ -48,8 +48,7 @@ use crate::views::pages::schedule::{self, week_start, Schedule, Span};
 use crate::views::pages::signin::{self, MfaState};
 use crate::views::pages::{
     assets, customers, encode_component, error_page, jobs, message_settings, parse_date, safe_next,
-    sign_in_location,
-    LocalTime, People, Viewer, PAGE_CSP,
+    sign_in_location, LocalTime, People, Viewer, PAGE_CSP,
 };
 use crate::views::url::query_pairs;
 

@@ -42,6 +42,7 @@ pub fn reads(req: &Request, matched: &Matched) -> Vec<Sql> {
         Route::GetCustomer | Route::UpdateCustomer | Route::ArchiveCustomer | Route::CreateSite => {
             CustomerEntity::load(id())
         }
+        Route::JobOnMyWay => deliveries::on_my_way_reads(id()),
         Route::DeliverQuote => deliveries::reads("quote", id()),
         Route::DeliverInvoice => deliveries::reads("invoice", id()),
         Route::QuoteDeliveries => deliveries::list_reads("quote", id()),

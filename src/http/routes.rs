@@ -259,6 +259,12 @@ crate::routes! {
         => api api::jobs::set_status(req, env, rctx, me()?, matched).await,
         op("Move a job through its status machine")
             .body(object(&["status"], props(&[("status", job_status())]))).if_match().ok(200, r("Job"));
+    JobOnMyWay: POST "/api/v1/jobs/{id}/on-my-way", Needs(WorkOnJobs), NoQuery
+        => api api::deliveries::on_my_way(req, env, rctx, me()?, matched).await,
+        op("Tell the job's customer you are on the way, with your ETA (the \"on my way\" \
+            message; refused when it is switched off or the customer opted out)")
+            .body(object(&["eta_minutes"], json!({ "eta_minutes": int_range(1, 600) })))
+            .ok(202, list_of("deliveries", "Delivery"));
     AddJobNote: POST "/api/v1/jobs/{id}/notes", Needs(WorkOnJobs), NoQuery
         => api api::jobs::add_note(req, env, rctx, me()?, matched).await,
         op("Add a note to a job").body(object(&["text"], props(&[("text", string())]))).ok(201, r("Note"));

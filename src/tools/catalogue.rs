@@ -566,6 +566,30 @@ pub static CATALOGUE: &[Tool] = &[
         },
     },
     Tool {
+        name: "tell_customer_on_my_way",
+        title: "Tell the customer you are on the way",
+        description: "Sends the job's customer the company's \"on my way\" message with the \
+            caller's name and ETA in minutes, by their preferred contact. Refused when that \
+            message is switched off or the customer opted out of automatic messages.",
+        permission: Some(WorkOnJobs),
+        effect: Effect::Consequential,
+        properties: || {
+            json!({
+                "job_id": id_property("job", "list_jobs"),
+                "eta_minutes": { "type": "integer", "minimum": 1, "maximum": 600, "description": "Minutes until arrival." },
+            })
+        },
+        required: &["job_id", "eta_minutes"],
+        plan: |args| {
+            let mut call = ApiCall::new(
+                "POST",
+                path(&["/api/v1/jobs/", "/on-my-way"], args, &["job_id"])?,
+            );
+            call.body = Some(args.body_without(&["job_id"]));
+            Ok(call)
+        },
+    },
+    Tool {
         name: "email_or_text_quote",
         title: "Send a quote to the customer",
         description: "Sends a sent quote to its customer by email (with a link to view and \

@@ -1,30 +1,34 @@
 //! Sending a quote or invoice to its customer: `POST /api/v1/{quotes|invoices}/{id}/deliveries`
 //! `{via?}` queues an email (with the share link) and/or an SMS (the link), by the customer's
 //! preferred contact unless `via` says; `GET` lists the document's deliveries with where each
-//! stands (queued, sent, failed with the provider's reason, unknown), its timeline.
+//! stands (queued, sent, failed with the provider's reason, unknown), its timeline. And the
+//! technician's "on my way" to a job's customer.
 
 use crate::json;
+use serde::Deserialize;
 use worker::{Env, Request, Response};
 
-use crate::db::messages::{self as store, DeliveryRow, DocumentToSend};
+use crate::db::messages::{self as store, DeliveryRow, DocumentToSend, OnMyWay};
 use crate::db::store::D1Store;
 use crate::domain::audit::Action;
-use crate::domain::deliveries::{plan, Contact, Via};
+use crate::domain::deliveries::{automatic, plan, Contact, Via};
 use crate::domain::invoices::InvoiceStatus;
 use crate::domain::money::Currency;
 use crate::domain::quotes::QuoteStatus;
 use crate::domain::share_links::{check_invoice, check_quote};
-use crate::domain::templates::{document_wording, render};
+use crate::domain::templates::{document_wording, render, Kind};
 use crate::domain::time::Millis;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorKind};
+use crate::http::api::jobs::{visible, JobEntity};
 use crate::http::api::{event, now};
 use crate::http::auth::Principal;
-use crate::http::extract::{optional_json_bytes, MAX_JSON_BODY};
+use crate::http::extract::{json_body, optional_json_bytes, MAX_JSON_BODY};
 use crate::http::messages::{self, LinkTo, Outgoing};
 use crate::http::router::Matched;
 use crate::http::{outbox, prefetch, respond, RequestCtx};
+use crate::sql;
 use crate::views::fields::Body;
-use crate::write::{self, Change, Results, Sql};
+use crate::write::{self, Change, Entity, Results, Sql};
 
 /// The read a delivery starts with (joined to the principal's batch).
 pub fn reads(document: &str, id: &str) -> Vec<Sql> {
@@ -141,6 +145,125 @@ pub async fn list(
     let rows = read.rows::<DeliveryRow>(1)?;
     respond::json(
         200,
+        &json!({ "deliveries": rows.iter().map(view).collect::<Vec<_>>() }),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnMyWayBody {
+    eta_minutes: i64,
+}
+
+/// The reads of "on my way": the job (to check the caller may see it) and the message's parts.
+pub fn on_my_way_reads(job_id: &str) -> Vec<Sql> {
+    let mut reads = JobEntity::load(job_id);
+    reads.push(sql!(store::ON_MY_WAY, job_id));
+    reads
+}
+
+/// `POST /api/v1/jobs/{id}/on-my-way` `{eta_minutes}`: tells the job's customer that the
+/// caller is on the way, by the "on my way" message (switched off, or to a customer who opted
+/// out: refused, so the technician knows nobody was told). Sent at once: someone is driving.
+pub async fn on_my_way(
+    mut req: Request,
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+    matched: &Matched,
+) -> AppResult<Response> {
+    let body: OnMyWayBody = json_body(&mut req, MAX_JSON_BODY).await?;
+    if !(1..=600).contains(&body.eta_minutes) {
+        return Err(AppError::invalid_field(
+            "eta_minutes",
+            "Minutes from 1 to 600.",
+        ));
+    }
+    let job_id = matched.param("id").unwrap_or_default().to_owned();
+    let store_ = D1Store::from_env(env)?;
+    let read = prefetch::read(&store_, &rctx.ahead, on_my_way_reads(&job_id)).await?;
+    let job = JobEntity::parse(&read, 0)?.ok_or_else(|| AppError::not_found("job"))?;
+    visible(job, principal)?;
+    let context = read
+        .rows::<OnMyWay>(1)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::not_found("job"))?;
+    let refuse = |detail: &str| AppError::new(ErrorKind::Conflict).with_detail(detail);
+    if context.enabled == 0 {
+        return Err(refuse(
+            "The \"on my way\" message is switched off in the settings.",
+        ));
+    }
+    let contact = Contact::from_stored(
+        &context.contact.emails,
+        &context.contact.phones,
+        &context.contact.preferred_contact,
+        context.contact.opted_out != 0,
+    );
+    if contact.opted_out {
+        return Err(refuse("The customer opted out of automatic messages."));
+    }
+    let delivery = automatic(&contact).ok_or_else(|| {
+        AppError::invalid_field(
+            "eta_minutes",
+            "The customer has no email address or phone number.",
+        )
+    })?;
+    let default = Kind::OnMyWay.default_wording();
+    let eta = body.eta_minutes.to_string();
+    let values = [
+        ("customer", context.contact.customer.as_str()),
+        ("company", context.company.as_str()),
+        ("job", context.job.as_str()),
+        ("technician", principal.user.name.as_str()),
+        ("eta", eta.as_str()),
+    ];
+    let now = now();
+    let message = Outgoing {
+        occasion: format!("on_my_way:{job_id}:{}", rctx.id),
+        delivery,
+        customer_id: context.contact.customer_id.clone(),
+        entity: "job",
+        entity_id: job_id.clone(),
+        subject: render(
+            context.subject.as_deref().unwrap_or(&default.subject),
+            &values,
+            false,
+        ),
+        body: render(
+            context.body.as_deref().unwrap_or(&default.body),
+            &values,
+            false,
+        ),
+        link: None,
+        template: Some(Kind::OnMyWay),
+        send_at: now.0 as i64,
+        not_after: None,
+        author: Some(principal.user.id.clone()),
+    };
+    let key = messages::key(env)?;
+    let change = Change::new()
+        .then_all(messages::queue(&key, &message, now)?)
+        .audit(event(
+            rctx,
+            Some(principal),
+            Action::MessageQueued,
+            "job",
+            Some(&job_id),
+            None,
+            Some(
+                json!({ "automatic": "on_my_way", "eta_minutes": body.eta_minutes,
+                         "channel": message.delivery.channel.as_str(), "to": message.delivery.to }),
+            ),
+        ));
+    let written = write::apply(&store_, change, vec![store::deliveries("job", &job_id)])
+        .await
+        .map_err(|refusal| refusal.into_error(|| AppError::internal("queuing on my way")))?;
+    outbox::queued();
+    let rows = written.results.rows::<DeliveryRow>(written.reads_from)?;
+    respond::json(
+        202,
         &json!({ "deliveries": rows.iter().map(view).collect::<Vec<_>>() }),
     )
 }

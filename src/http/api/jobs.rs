@@ -47,7 +47,7 @@ crate::row_entity!(
 
 /// Technicians only see the jobs assigned to them, and anyone else's job is "not found" to
 /// them rather than "forbidden" (no probing for ids).
-fn visible(job: JobRow, principal: &Principal) -> AppResult<JobRow> {
+pub fn visible(job: JobRow, principal: &Principal) -> AppResult<JobRow> {
     if is_technician(principal) && !job.is_assigned(&principal.user.id) {
         return Err(AppError::not_found("job"));
     }

@@ -152,7 +152,8 @@ pub fn apply_timing(before: &TimingRow, patch: &TimingPatch) -> AppResult<Timing
         if let Some(text) = value {
             match parse_clock(text) {
                 Some(minutes) => *slot = minutes,
-                None => errors.push(json!({ "field": field, "message": "A time as HH:MM, e.g. 20:00." })),
+                None => errors
+                    .push(json!({ "field": field, "message": "A time as HH:MM, e.g. 20:00." })),
             }
         }
     }
@@ -232,7 +233,11 @@ pub async fn update_template(
 
 /// The template with `patch` applied: wording checked against the kind's placeholders; the
 /// product's own wording, or blank, is stored as none (so it follows the product's).
-pub fn apply_template(kind: Kind, before: &TemplateRow, patch: &TemplatePatch) -> AppResult<TemplateRow> {
+pub fn apply_template(
+    kind: Kind,
+    before: &TemplateRow,
+    patch: &TemplatePatch,
+) -> AppResult<TemplateRow> {
     let mut next = before.clone();
     let default = kind.default_wording();
     let mut errors = Vec::new();
@@ -240,7 +245,13 @@ pub fn apply_template(kind: Kind, before: &TemplateRow, patch: &TemplatePatch) -
         next.enabled = i64::from(enabled);
     }
     for (field, value, max, default, slot) in [
-        ("subject", &patch.subject, 200, &default.subject, &mut next.subject),
+        (
+            "subject",
+            &patch.subject,
+            200,
+            &default.subject,
+            &mut next.subject,
+        ),
         ("body", &patch.body, 2000, &default.body, &mut next.body),
     ] {
         let Some(value) = value else { continue };

@@ -637,7 +637,17 @@ pub fn components() -> Value {
     add(
         "MessageTemplate",
         record(&[
-            ("kind", one_of(&["booking", "reminder", "on_my_way", "job_completed", "invoice_overdue", "quote_follow_up"])),
+            (
+                "kind",
+                one_of(&[
+                    "booking",
+                    "reminder",
+                    "on_my_way",
+                    "job_completed",
+                    "invoice_overdue",
+                    "quote_follow_up",
+                ]),
+            ),
             ("title", string()),
             ("when", string()),
             ("enabled", boolean()),

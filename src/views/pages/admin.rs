@@ -136,7 +136,12 @@ pub fn notifications(viewer: &Viewer<'_>, rows: &[Notification]) -> Markup {
 }
 
 /// `messages`: the card of automatic messages to customers (`message_settings::card`).
-pub fn settings(viewer: &Viewer<'_>, company: &Settings, mine: &Mine<'_>, messages: Markup) -> Markup {
+pub fn settings(
+    viewer: &Viewer<'_>,
+    company: &Settings,
+    mine: &Mine<'_>,
+    messages: Markup,
+) -> Markup {
     let body = html! {
         h1 { "Settings" }
         div.split {

@@ -182,6 +182,25 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                         }
                     }
                 }
+                @if viewer.can(Permission::WorkOnJobs)
+                    && matches!(status, Some(JobStatus::Scheduled | JobStatus::InProgress))
+                    && (viewer.can(Permission::ManageRecords) || job.is_assigned(viewer.user_id)) {
+                    section.card id="on-my-way" {
+                        h2 { "On my way" }
+                        (api_form(
+                            &Api::new("POST", &format!("/api/v1/jobs/{}/on-my-way", job.id), "reload"),
+                            "on-my-way",
+                            html! {
+                                div.row {
+                                    (field("Arriving in (minutes)", "eta_minutes", html! {
+                                        input type="number" name="eta_minutes" min="1" max="600" value="20" data-type="int" inputmode="numeric";
+                                    }))
+                                }
+                                (submit("Tell the customer"))
+                            },
+                        ))
+                    }
+                }
                 section.card id="visits" {
                     h2 { "Visits" }
                     @if p.visits.is_empty() { p.muted { "No visits booked." } }

@@ -31,7 +31,11 @@ fn example<'a>(company: &'a str) -> [(&'static str, &'a str); 11] {
 pub fn card(viewer: &Viewer<'_>, timing: &TimingRow, templates: &[TemplateRow]) -> Markup {
     let manage = viewer.can(Permission::ManageSettings);
     let days: Vec<i64> = serde_json::from_str(&timing.overdue_days).unwrap_or_default();
-    let days_text = days.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let days_text = days
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     html! {
         section.card id="messages" {
             h2 { "Messages to customers" }
@@ -74,8 +78,15 @@ fn template(viewer: &Viewer<'_>, kind: Kind, row: &TemplateRow, manage: bool) ->
     let body = row.body.clone().unwrap_or(default.body);
     let values = example(viewer.company);
     let preview_subject = render(&subject, &values, true);
-    let preview_body = with_link(&render(&body, &values, true), Some("https://example.com/s/…"));
-    let names: Vec<String> = kind.placeholders().iter().map(|p| format!("{{{p}}}")).collect();
+    let preview_body = with_link(
+        &render(&body, &values, true),
+        Some("https://example.com/s/…"),
+    );
+    let names: Vec<String> = kind
+        .placeholders()
+        .iter()
+        .map(|p| format!("{{{p}}}"))
+        .collect();
     html! {
         details.message-template id=(format!("template-{}", kind.as_str())) {
             summary {

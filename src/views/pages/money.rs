@@ -3,8 +3,8 @@
 //! them through share links); this page is the office's overview.
 
 use crate::db::customers::CustomerRow;
-use crate::db::pages::DocParties;
 use crate::db::messages::DeliveryRow;
+use crate::db::pages::DocParties;
 use crate::db::share_links::ShareLinkRow;
 use crate::domain::audit::{Action, AuditRow};
 use crate::domain::auth::permissions::Permission;
