@@ -64,4 +64,8 @@ ALTER TABLE outbox ADD COLUMN delivery_error TEXT;
 ALTER TABLE outbox ADD COLUMN delivered_at INTEGER;
 CREATE INDEX outbox_by_provider ON outbox (provider_id) WHERE provider_id IS NOT NULL;
 
+-- A record's history (timelines) and "has this user signed in before" (the new-device notice)
+-- read the audit trail by record.
+CREATE INDEX audit_log_by_entity ON audit_log (entity_id, action);
+
 INSERT INTO schema_history (version, name) VALUES (11, 'customer_messages');

@@ -2141,6 +2141,8 @@ fn messages_to_customers_are_queued_once_with_their_link_and_conversation_line()
         messages::DUE_COMPLETIONS,
         messages::OVERDUE_INVOICES,
         messages::UNANSWERED_QUOTES,
+        messages::ON_MY_WAY,
+        notifications::NOTIFY_IF_SIGNED_IN_BEFORE,
     ] {
         conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }

@@ -24,6 +24,13 @@ pub const ACCOUNT_LOCKED: &str = "INSERT INTO notifications \
 pub const NOTIFY: &str = "INSERT INTO notifications \
     (id, user_id, kind, occasion, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
     ON CONFLICT (user_id, occasion) DO NOTHING";
+/// A notice to a user who has signed in before (their first sign-in is from a new browser by
+/// necessity, and tells them nothing). Runs before the batch's own sign-in row.
+/// ?1 id, ?2 user, ?3 kind, ?4 occasion, ?5 data, ?6 now (ms).
+pub const NOTIFY_IF_SIGNED_IN_BEFORE: &str = "INSERT INTO notifications \
+    (id, user_id, kind, occasion, data, created_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+    WHERE EXISTS (SELECT 1 FROM audit_log WHERE entity_id = ?2 AND action = 'auth.login') \
+    ON CONFLICT (user_id, occasion) DO NOTHING";
 /// The same notice to every active owner but ?5 (the one it is about, told otherwise).
 /// ?1 kind, ?2 occasion, ?3 data, ?4 now (ms).
 pub const NOTIFY_OWNERS: &str = "INSERT INTO notifications \
@@ -65,6 +72,25 @@ pub fn mark_all_read(user_id: &str, now: Millis) -> Sql {
 pub fn notify(id: &str, user_id: &str, notice: &Notice, request_id: &str, now: Millis) -> Sql {
     sql!(
         NOTIFY,
+        id,
+        user_id,
+        notice.kind(),
+        notice.occasion(request_id),
+        notice.data().to_string(),
+        now.0 as i64
+    )
+}
+
+/// `notice` to a user who has signed in before.
+pub fn notify_if_signed_in_before(
+    id: &str,
+    user_id: &str,
+    notice: &Notice,
+    request_id: &str,
+    now: Millis,
+) -> Sql {
+    sql!(
+        NOTIFY_IF_SIGNED_IN_BEFORE,
         id,
         user_id,
         notice.kind(),

@@ -21,6 +21,9 @@ pub enum Notice {
     OwnerAdded { name: String, email: String },
     /// To every owner: the company no longer requires two-factor sign-in.
     CompanyMfaOff,
+    /// To the user: their account was signed in to from a browser that had not been used for
+    /// it before.
+    NewDevice { ip: Option<String>, browser: String },
 }
 
 impl Notice {
@@ -31,6 +34,7 @@ impl Notice {
             Self::TokenCreated { .. } => "token_created",
             Self::OwnerAdded { .. } => "owner_added",
             Self::CompanyMfaOff => "company_mfa_off",
+            Self::NewDevice { .. } => "new_device",
         }
     }
 
@@ -42,6 +46,7 @@ impl Notice {
                 json!({ "name": name, "expires_at": expires_at })
             }
             Self::OwnerAdded { name, email } => json!({ "name": name, "email": email }),
+            Self::NewDevice { ip, browser } => json!({ "ip": ip, "browser": browser }),
         }
     }
 

@@ -167,6 +167,23 @@ fn text(kind: &str, data: &Value, time: &dyn Fn(i64) -> String) -> (&'static str
                 .to_owned(),
             data.clone(),
         ),
+        "new_device" => (
+            "Signed in from a new browser",
+            format!(
+                "Your account was signed in to from a browser that had not been used for it \
+                 before ({}{}). If this was not you, change your password now and switch on \
+                 two-factor sign-in.",
+                data["browser"]
+                    .as_str()
+                    .filter(|b| !b.is_empty())
+                    .unwrap_or("unknown browser"),
+                data["ip"]
+                    .as_str()
+                    .map(|ip| format!(", from {ip}"))
+                    .unwrap_or_default()
+            ),
+            data.clone(),
+        ),
         _ => ("Notice", String::new(), data.clone()),
     }
 }

@@ -426,7 +426,31 @@ async fn finish_sign_in(
         Some((method, consume)) => (Change::new().guarded(consume), method),
         None => (Change::new(), "password"),
     };
-    let change = change.then_all(subjects.release()).audit(login(method));
+    let mut change = change.then_all(subjects.release());
+    if trusted_device(req, env, &user.email).is_none() {
+        let browser: String = req
+            .headers()
+            .get("User-Agent")
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .chars()
+            .take(160)
+            .collect();
+        let notice = Notice::NewDevice {
+            ip: rctx.ip.clone(),
+            browser,
+        };
+        crate::http::outbox::queued();
+        change = change.then(notifications::notify_if_signed_in_before(
+            &new_id()?,
+            &user.id,
+            &notice,
+            rctx.id.as_str(),
+            now(),
+        ));
+    }
+    let change = change.audit(login(method));
     match write::apply(store, change, vec![]).await {
         Ok(_) => {
             let response = start_session(req, env, user, 200, Default::default()).await?;
