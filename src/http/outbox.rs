@@ -38,11 +38,19 @@ pub fn queued() {
 /// this instance is due to (so a tenant without a cron trigger still sends them).
 pub fn after_response(ctx: &worker::Context, env: Env) {
     let queued = QUEUED.with(|q| q.replace(false));
-    if crate::http::automatic::due(clock::now()) {
-        ctx.wait_until(async move { crate::http::automatic::run_logged(&env, "request").await });
-    } else if queued {
-        ctx.wait_until(async move { run_logged(&env, "request").await });
+    let plan = crate::http::automatic::due(clock::now());
+    if !(plan || queued) {
+        return;
     }
+    ctx.wait_until(async move {
+        // A timer's turn: the response (and its round-trip count) is finished first.
+        worker::Delay::from(std::time::Duration::from_millis(0)).await;
+        if plan {
+            crate::http::automatic::run_logged(&env, "request").await;
+        } else {
+            run_logged(&env, "request").await;
+        }
+    });
 }
 
 /// One run, logged when it did something or failed (the next run retries).

@@ -83,3 +83,39 @@ fn role_changes_new_owners_and_tokens_are_told_in_the_app_and_by_email() {
     let sent = sent();
     assert_eq!(sent, 3, "role changed, owner added, token made");
 }
+
+#[test]
+fn a_sign_in_from_a_new_browser_is_told_but_not_the_first_nor_a_known_browser() {
+    let tenant = Tenant::spawn();
+    let first = login(&tenant, OWNER_EMAIL, OWNER_PASSWORD);
+    assert_eq!(first.status, 401, "no owner yet: {}", first.body);
+    let olive = owner(&tenant);
+    assert!(kinds(&olive).is_empty(), "a first sign-in tells nothing");
+
+    // Another browser (no device cookie): told, in the app and by email.
+    let second = login(&tenant, OWNER_EMAIL, OWNER_PASSWORD);
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(kinds(&olive), ["new_device"]);
+    let told = olive.get("/api/v1/me/notifications").json();
+    let body = told["notifications"][0]["body"].as_str().unwrap();
+    assert!(body.contains("signed in to from a browser"), "{body}");
+
+    // That browser again, with the cookie it was given: nothing new.
+    let cookie = crate::signin::device_cookie(&second).expect("a device cookie");
+    let third = crate::signin::login_from(&tenant, &cookie, OWNER_EMAIL, OWNER_PASSWORD);
+    assert_eq!(third.status, 200, "{}", third.body);
+    assert_eq!(kinds(&olive), ["new_device"]);
+
+    let started = std::time::Instant::now();
+    let emailed = || {
+        tenant
+            .log_records("outbox")
+            .iter()
+            .filter_map(|run| run["sent"].as_u64())
+            .sum::<u64>()
+    };
+    while emailed() < 1 && started.elapsed() < crate::spawn::AFTER_RESPONSE_TIMEOUT {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(emailed(), 1, "the notice went by email too");
+}

@@ -78,6 +78,21 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("POST", "/api/v1/quotes/{id}/share", O, O, X, X),
     ("POST", "/api/v1/invoices/{id}/share", O, O, X, X),
     ("DELETE", "/api/v1/share-links/{id}", O, O, X, X),
+    ("POST", "/api/v1/quotes/{id}/deliveries", O, O, X, X),
+    ("GET", "/api/v1/quotes/{id}/deliveries", O, O, X, O),
+    ("POST", "/api/v1/invoices/{id}/deliveries", O, O, X, X),
+    ("GET", "/api/v1/invoices/{id}/deliveries", O, O, X, O),
+    ("GET", "/api/v1/settings/messages", O, O, O, O),
+    ("PATCH", "/api/v1/settings/messages", O, X, X, X),
+    (
+        "PATCH",
+        "/api/v1/settings/messages/templates/{kind}",
+        O,
+        X,
+        X,
+        X,
+    ),
+    ("POST", "/api/v1/jobs/{id}/on-my-way", O, O, O, X),
 ];
 
 #[test]

@@ -45,7 +45,7 @@ fn every_route_stays_within_its_round_trip_budget() {
     let customer = call(
         "POST",
         "/api/v1/customers",
-        Some(json!({ "name": "Ann Lee" })),
+        Some(json!({ "name": "Ann Lee", "phones": ["+15005550199"] })),
         None,
     );
     let customer_id = id_of(&customer);
@@ -151,6 +151,36 @@ fn every_route_stays_within_its_round_trip_budget() {
                 &format!("/api/v1/quotes/{quote_id}/send"),
                 None,
                 Some(1),
+            ),
+            2,
+        ),
+        (
+            "POST /quotes/{id}/deliveries",
+            call(
+                "POST",
+                &format!("/api/v1/quotes/{quote_id}/deliveries"),
+                Some(json!({ "via": "preferred" })),
+                None,
+            ),
+            2,
+        ),
+        (
+            "GET /quotes/{id}/deliveries",
+            call(
+                "GET",
+                &format!("/api/v1/quotes/{quote_id}/deliveries"),
+                None,
+                None,
+            ),
+            1,
+        ),
+        (
+            "POST /jobs/{id}/on-my-way",
+            call(
+                "POST",
+                &format!("/api/v1/jobs/{job_id}/on-my-way"),
+                Some(json!({ "eta_minutes": 15 })),
+                None,
             ),
             2,
         ),

@@ -430,7 +430,7 @@ fn an_operator_unlocks_the_only_owner_with_scripts_admin() {
 }
 
 /// The `fw_device=…` cookie a sign-in's answer sets, if any.
-fn device_cookie(reply: &crate::spawn::Reply) -> Option<String> {
+pub(crate) fn device_cookie(reply: &crate::spawn::Reply) -> Option<String> {
     reply
         .headers
         .iter()
@@ -439,7 +439,12 @@ fn device_cookie(reply: &crate::spawn::Reply) -> Option<String> {
         .map(|rest| format!("fw_device={}", rest.split(';').next().unwrap_or_default()))
 }
 
-fn login_from(tenant: &Tenant, cookie: &str, email: &str, password: &str) -> crate::spawn::Reply {
+pub(crate) fn login_from(
+    tenant: &Tenant,
+    cookie: &str,
+    email: &str,
+    password: &str,
+) -> crate::spawn::Reply {
     tenant
         .request("POST", "/api/v1/auth/login")
         .header("Cookie", cookie)
