@@ -164,6 +164,15 @@ await run(async ({ browser, watch, state }) => {
   await owner.locator('form.share-quote [data-output="url"]').waitFor();
   const link = (await owner.locator('form.share-quote [data-output="url"] code').textContent()).trim();
   expect(link.startsWith(`${base}/s/`), `a whole link: ${link}`);
+  // And email it to her: the delivery is listed, and goes out after the answer.
+  await owner.selectOption('form.deliver-quote select[name="via"]', "email");
+  await submitAndLoad(owner, 'form.deliver-quote button[type="submit"]');
+  expect((await owner.textContent("#deliveries")).includes("Email to ada@lovelace.example"), "listed");
+  for (let i = 0; !(await owner.textContent("#deliveries")).includes("Sent") && i < 50; i++) {
+    await owner.waitForTimeout(200);
+    await owner.reload();
+  }
+  expect((await owner.textContent("#deliveries")).includes("Sent"), "sent by email");
   await shootBoth(owner, "quote-sent");
 
   // The customer accepts on their phone: Best, with the thermostat.

@@ -228,6 +228,22 @@ await run(async ({ browser, watch, state }) => {
   expect(!(await owner.textContent("#tokens")).includes(token), "never shown again");
   await submitAndLoad(owner, '#tokens form.inline button[type="submit"]');
   expect((await owner.textContent("#tokens")).includes("Revoked"), "revoked");
+  // Automatic messages to customers: quiet hours changed, the follow-up switched off and
+  // reworded, its preview filled in with an example.
+  await owner.fill('form.message-timing input[name="quiet_start"]', "21:00");
+  await submitAndLoad(owner, 'form.message-timing button[type="submit"]');
+  expect((await owner.inputValue('form.message-timing input[name="quiet_start"]')) === "21:00", "quiet hours kept");
+  await owner.click("#template-quote_follow_up summary");
+  await owner.uncheck('#template-quote_follow_up input[name="enabled"]');
+  await owner.fill('#template-quote_follow_up textarea[name="body"]', "Hi {customer}, quote {number} is waiting: {link}");
+  await submitAndLoad(owner, '#template-quote_follow_up button[type="submit"]');
+  await owner.click("#template-quote_follow_up summary");
+  const followUp = await owner.textContent("#template-quote_follow_up");
+  expect(followUp.includes("Off") && followUp.includes("Hi Ann Lee, quote Q-0007 is waiting"), `saved: ${followUp}`);
+  await owner.click("#template-reminder summary");
+  await owner.fill('#template-reminder textarea[name="body"]', "See you {when}");
+  await owner.click('#template-reminder button[type="submit"]');
+  await owner.locator("#template-reminder .form-error:not([hidden]), #template-reminder .field-error").first().waitFor();
   await shootBoth(owner, "settings");
 
   // The audit trail: the chain verifies, filters narrow it.

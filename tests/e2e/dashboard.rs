@@ -331,7 +331,10 @@ fn quotes_and_invoices_are_written_priced_live_shared_and_paid_in_a_real_browser
     let tenant = Tenant::spawn();
     let owner = owner(&tenant);
     member(&owner, VIEWER_EMAIL, "viewer", VIEWER_PASSWORD);
-    let customer = owner.post("/api/v1/customers", &json!({ "name": "Ada <Lovelace>" }));
+    let customer = owner.post(
+        "/api/v1/customers",
+        &json!({ "name": "Ada <Lovelace>", "emails": ["ada@lovelace.example"], "preferred_contact": "email" }),
+    );
     let customer_id = customer.json()["id"].as_str().unwrap().to_owned();
     let site = owner.post(
         &format!("/api/v1/customers/{customer_id}/sites"),

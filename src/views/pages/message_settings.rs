@@ -12,7 +12,7 @@ use crate::views::pages::forms::{api_form, field_hint, submit, text, Api};
 use crate::views::pages::Viewer;
 
 /// The example a preview is filled in with.
-fn example<'a>(company: &'a str) -> [(&'static str, &'a str); 11] {
+fn example(company: &str, kind: Kind) -> [(&'static str, &str); 11] {
     [
         ("customer", "Ann Lee"),
         ("company", company),
@@ -21,7 +21,7 @@ fn example<'a>(company: &'a str) -> [(&'static str, &'a str); 11] {
         ("time", "09:30"),
         ("technician", "Sam"),
         ("eta", "20"),
-        ("number", "INV-0042"),
+        ("number", if kind == Kind::QuoteFollowUp { "Q-0007" } else { "INV-0042" }),
         ("amount", "USD 240.00"),
         ("days", "7"),
         ("link", "https://example.com/s/…"),
@@ -76,7 +76,7 @@ fn template(viewer: &Viewer<'_>, kind: Kind, row: &TemplateRow, manage: bool) ->
     let default = kind.default_wording();
     let subject = row.subject.clone().unwrap_or(default.subject);
     let body = row.body.clone().unwrap_or(default.body);
-    let values = example(viewer.company);
+    let values = example(viewer.company, kind);
     let preview_subject = render(&subject, &values, true);
     let preview_body = with_link(
         &render(&body, &values, true),
