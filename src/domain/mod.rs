@@ -5,6 +5,7 @@ pub mod auth;
 pub mod billing;
 pub mod contact;
 pub mod cursor;
+pub mod customer_messages;
 pub mod customers;
 pub mod ids;
 pub mod invoices;
