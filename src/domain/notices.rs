@@ -21,7 +21,18 @@ pub enum Notice {
     OwnerAdded { name: String, email: String },
     /// To every owner: the company no longer requires two-factor sign-in.
     CompanyMfaOff,
+    /// To everyone who handles customers: a customer texted the office. `preview` is the
+    /// start of the text; `others` how many more customers share that number.
+    CustomerMessage {
+        customer_id: String,
+        name: String,
+        preview: String,
+        others: usize,
+    },
 }
+
+/// How much of a customer's text a notice repeats.
+pub const PREVIEW_CHARS: usize = 140;
 
 impl Notice {
     pub fn kind(&self) -> &'static str {
@@ -31,6 +42,7 @@ impl Notice {
             Self::TokenCreated { .. } => "token_created",
             Self::OwnerAdded { .. } => "owner_added",
             Self::CompanyMfaOff => "company_mfa_off",
+            Self::CustomerMessage { .. } => "customer_message",
         }
     }
 
@@ -42,6 +54,13 @@ impl Notice {
                 json!({ "name": name, "expires_at": expires_at })
             }
             Self::OwnerAdded { name, email } => json!({ "name": name, "email": email }),
+            Self::CustomerMessage {
+                customer_id,
+                name,
+                preview,
+                others,
+            } => json!({ "customer_id": customer_id, "name": name, "preview": preview,
+                         "others": others }),
         }
     }
 
@@ -51,9 +70,28 @@ impl Notice {
     }
 }
 
+/// The start of a customer's text for a notice, on one line, cut with an ellipsis.
+pub fn preview(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= PREVIEW_CHARS {
+        return line;
+    }
+    let mut cut: String = line.chars().take(PREVIEW_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_customer_text_is_previewed_on_one_line_and_cut() {
+        assert_eq!(preview("Running\n late,   10 min"), "Running late, 10 min");
+        let long = preview(&"a".repeat(500));
+        assert_eq!(long.chars().count(), PREVIEW_CHARS);
+        assert!(long.ends_with('…'));
+    }
 
     #[test]
     fn each_notice_keeps_what_its_text_needs_and_is_once_per_request() {
