@@ -36,7 +36,8 @@ pub enum ActorKind {
     Mcp,
     /// The messaging agent, acting as the linked user who wrote to it.
     Agent,
-    /// A customer through a share link (the actor id is the link's).
+    /// A customer through a share link (the actor id is the link's), or by text message (the
+    /// actor id is the message's Twilio sid).
     Customer,
     /// A provider's signed webhook (e.g. Stripe confirming a payment).
     Webhook,
@@ -92,6 +93,10 @@ actions! {
     ChannelUnlinked = "channel.unlinked",
     CustomerArchived = "customer.archived",
     CustomerCreated = "customer.created",
+    CustomerMessageQueued = "customer.message_queued",
+    CustomerMessageReceived = "customer.message_received",
+    CustomerSmsOptedIn = "customer.sms_opted_in",
+    CustomerSmsOptedOut = "customer.sms_opted_out",
     CustomerUpdated = "customer.updated",
     InvoiceCreated = "invoice.created",
     InvoiceCredited = "invoice.credited",
@@ -106,6 +111,7 @@ actions! {
     JobStatusChanged = "job.status_changed",
     JobUpdated = "job.updated",
     LinkCodeIssued = "link.code_issued",
+    MessageDelivery = "message.delivery",
     MessageFailed = "message.failed",
     MessageRetried = "message.retried",
     MessageSent = "message.sent",

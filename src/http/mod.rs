@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clock;
 pub mod conversation;
 pub mod crypto;
+pub mod customer_sms;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
