@@ -7,6 +7,7 @@ mod standin;
 
 mod access;
 mod audit;
+mod customer_sms;
 mod customers;
 mod dashboard;
 mod errors;
