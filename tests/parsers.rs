@@ -31,6 +31,7 @@ use fieldworker::domain::auth::session::{
 use fieldworker::domain::auth::totp::{self, TotpSecret, RECOVERY_CODE_COUNT};
 use fieldworker::domain::billing::{parse_brand_color, parse_rounding, pricing};
 use fieldworker::domain::contact::{Email, Phone};
+use fieldworker::domain::customer_messages::{delivery_report, sms_keyword};
 use fieldworker::domain::customers::{search_pattern, LIKE_PATTERN_MAX_BYTES};
 use fieldworker::domain::ids::RequestId;
 use fieldworker::domain::invoices::{parse_prefix, InvoiceStatus, PaymentMethod};
@@ -664,6 +665,16 @@ proptest! {
         if let Ok(params) = parse_twilio_form(&body) {
             if let Ok(inbound) = inbound_from_twilio(&params) {
                 prop_assert!(Phone::parse(&inbound.sender).is_ok());
+                // A keyword is the whole text, so it never has inner spaces.
+                if sms_keyword(&inbound.text).is_some() {
+                    prop_assert!(!inbound.text.trim().contains(' '));
+                }
+            }
+            if let Ok(report) = delivery_report(&params) {
+                prop_assert!(report.message_sid.bytes().all(|b| b.is_ascii_alphanumeric()));
+                prop_assert!(report
+                    .error_code
+                    .is_none_or(|c| c.bytes().all(|b| b.is_ascii_digit())));
             }
         }
         let _ = parse_form(&body);

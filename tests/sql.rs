@@ -5,8 +5,9 @@ use std::fs;
 use std::path::PathBuf;
 
 use fieldworker::db::{
-    audit, customers, invites, invoices, jobs, messages, messaging, notifications, outbox, pages,
-    probe, quotes, schema, settings, share_links, tokens, users, visits,
+    audit, customer_messages, customers, invites, invoices, jobs, messages, messaging,
+    notifications, outbox, pages, probe, quotes, schema, settings, share_links, tokens, users,
+    visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
@@ -132,6 +133,21 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         outbox::COUNT_DUE,
         outbox::SELECT_NOTICE_MAIL,
         outbox::SELECT_FOR_ENTITY,
+        notifications::NOTIFY_ROLES,
+        customer_messages::SELECT_BY_PHONE,
+        customer_messages::INSERT_INBOUND_DONE,
+        customer_messages::INSERT_IN,
+        customer_messages::INSERT_OUT,
+        customer_messages::QUEUE_REPLY,
+        customer_messages::OPT_OUT,
+        customer_messages::OPT_IN,
+        customer_messages::SELECT_CONVERSATION,
+        customer_messages::SELECT_MESSAGE,
+        customer_messages::SELECT_SMS_STATE,
+        customer_messages::MARK_READ,
+        customer_messages::SELECT_BODY,
+        customer_messages::SELECT_BY_PROVIDER_ID,
+        customer_messages::RECORD_DELIVERY,
         tokens::INSERT,
         tokens::SELECT_BY_HASH,
         tokens::SELECT_BY_ID,
@@ -2091,6 +2107,256 @@ fn the_dashboards_job_search_finds_by_title_customer_or_number_and_visits_by_job
         ]
     );
     assert_eq!(visits_of(Some("j2")).len(), 1);
+}
+
+/// Runs one of the engine's statements (`write::Sql`) on SQLite: the rows it changed.
+fn run_sql(conn: &Connection, statement: &fieldworker::write::Sql) -> rusqlite::Result<usize> {
+    use fieldworker::write::Param;
+    let params: Vec<rusqlite::types::Value> = statement
+        .params
+        .iter()
+        .map(|p| match p {
+            Param::Null => rusqlite::types::Value::Null,
+            Param::Int(i) => rusqlite::types::Value::Integer(*i),
+            Param::Text(t) => rusqlite::types::Value::Text(t.clone()),
+        })
+        .collect();
+    conn.execute(&statement.sql, rusqlite::params_from_iter(params))
+}
+
+/// The first column of every row an engine statement answers, as text.
+fn column_of(conn: &Connection, statement: &fieldworker::write::Sql) -> Vec<Option<String>> {
+    use fieldworker::write::Param;
+    let params: Vec<rusqlite::types::Value> = statement
+        .params
+        .iter()
+        .map(|p| match p {
+            Param::Null => rusqlite::types::Value::Null,
+            Param::Int(i) => rusqlite::types::Value::Integer(*i),
+            Param::Text(t) => rusqlite::types::Value::Text(t.clone()),
+        })
+        .collect();
+    let mut prepared = conn.prepare(&statement.sql).unwrap();
+    prepared
+        .query_map(rusqlite::params_from_iter(params), |row| {
+            let value: rusqlite::types::Value = row.get(0)?;
+            Ok(match value {
+                rusqlite::types::Value::Null => None,
+                rusqlite::types::Value::Integer(i) => Some(i.to_string()),
+                rusqlite::types::Value::Text(t) => Some(t),
+                other => Some(format!("{other:?}")),
+            })
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn add_phone_customer(conn: &Connection, id: &str, phones: &str, archived: i64) {
+    conn.execute(
+        "INSERT INTO customers (id, name, phones, search, archived, created_at, updated_at) \
+         VALUES (?1, ?1, ?2, ?1, ?3, 't', 't')",
+        rusqlite::params![id, phones, archived],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_number_finds_exactly_the_customers_who_have_it_and_their_consent_changes_once() {
+    use fieldworker::domain::time::Millis;
+    let conn = migrated();
+    add_phone_customer(&conn, "c1", r#"["+14155550100","+14155550123"]"#, 0);
+    add_phone_customer(&conn, "c2", r#"["+141555501234"]"#, 0);
+    add_phone_customer(&conn, "c0", r#"["+14155550123"]"#, 1);
+    let found = column_of(&conn, &customer_messages::by_phone("+14155550123"));
+    assert_eq!(
+        found,
+        [Some("c1".into()), Some("c0".into())],
+        "live first, no prefix match"
+    );
+    assert!(column_of(&conn, &customer_messages::by_phone("+1415555012")).is_empty());
+
+    let at = Millis(1_000);
+    assert_eq!(
+        run_sql(&conn, &customer_messages::opt_out("c1", at)).unwrap(),
+        1
+    );
+    assert_eq!(
+        run_sql(&conn, &customer_messages::opt_out("c1", Millis(2_000))).unwrap(),
+        0,
+        "the first opt-out's time stays"
+    );
+    let state = column_of(&conn, &customer_messages::sms_state("c1"));
+    assert_eq!(state, [Some("1000".into())]);
+    assert_eq!(run_sql(&conn, &customer_messages::opt_in("c1")).unwrap(), 1);
+    assert_eq!(run_sql(&conn, &customer_messages::opt_in("c1")).unwrap(), 0);
+
+    // A text is recorded once on Twilio's id.
+    let inbound = customer_messages::inbound_done("SM1", "+14155550123", "Hi", at);
+    assert_eq!(run_sql(&conn, &inbound).unwrap(), 1);
+    let again = run_sql(&conn, &inbound).unwrap_err().to_string();
+    assert!(again.contains("UNIQUE constraint failed"), "{again}");
+}
+
+#[test]
+fn a_reply_is_queued_with_its_message_only_for_a_live_customer_and_goes_where_they_wrote_from() {
+    use fieldworker::db::customer_messages::NewReply;
+    use fieldworker::domain::customer_messages::Delivery;
+    use fieldworker::domain::time::Millis;
+    let conn = migrated();
+    add_phone_customer(&conn, "c1", r#"["+14155550100","+14155550123"]"#, 0);
+    add_phone_customer(&conn, "c0", r#"["+14155550999"]"#, 1);
+    for (id, from, at) in [("m1", "+14155550100", 1_000), ("m2", "+14155550123", 2_000)] {
+        let insert = customer_messages::insert_in(id, "c1", "Hello", from, Millis(at));
+        assert_eq!(run_sql(&conn, &insert).unwrap(), 1);
+    }
+    let state: (Option<i64>, Option<String>) = conn
+        .query_row(customer_messages::SELECT_SMS_STATE, ["c1"], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(
+        state,
+        (None, Some("+14155550123".into())),
+        "the newest text's number"
+    );
+
+    let reply = |id: &str, customer: &str| {
+        let [message, queued] = customer_messages::insert_reply(&NewReply {
+            id,
+            outbox_id: &format!("o-{id}"),
+            customer_id: customer,
+            body: "Thursday at 9?",
+            author_id: "u1",
+            to: "+14155550123",
+            now: Millis(3_000),
+        });
+        (run_sql(&conn, &message).unwrap(), message, queued)
+    };
+    let (archived, ..) = reply("m0", "c0");
+    assert_eq!(archived, 0, "an archived customer gets no reply");
+    let (inserted, _, queued) = reply("m3", "c1");
+    assert_eq!(inserted, 1);
+    assert_eq!(run_sql(&conn, &queued).unwrap(), 1);
+    let (occasion, recipient, data, kind): (String, String, String, String) = conn
+        .query_row(
+            "SELECT occasion, recipient, data, kind FROM outbox WHERE id = 'o-m3'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(occasion, "reply:m3");
+    assert_eq!(recipient, "+14155550123");
+    assert_eq!(data, r#"{"customer_message_id":"m3"}"#);
+    assert_eq!(kind, "reply");
+    assert!(run_sql(&conn, &queued).is_err(), "once per message");
+    assert_eq!(
+        column_of(&conn, &customer_messages::body("m3")),
+        [Some("Thursday at 9?".into())]
+    );
+
+    // The conversation, newest first, with the reply's outbox state.
+    let conversation = column_of(&conn, &customer_messages::conversation("c1"));
+    assert_eq!(
+        conversation,
+        [Some("m3".into()), Some("m2".into()), Some("m1".into())]
+    );
+    assert_eq!(
+        run_sql(&conn, &customer_messages::mark_read("c1", Millis(4_000))).unwrap(),
+        2
+    );
+    assert_eq!(
+        run_sql(&conn, &customer_messages::mark_read("c1", Millis(5_000))).unwrap(),
+        0
+    );
+
+    // Delivery reports: a later step replaces an earlier one, never the other way round.
+    conn.execute(
+        "UPDATE outbox SET status = 'sent', provider_id = 'SM9' WHERE id = 'o-m3'",
+        [],
+    )
+    .unwrap();
+    assert_eq!(
+        column_of(&conn, &customer_messages::by_provider_id("SM9")),
+        [Some("o-m3".into())]
+    );
+    let report = |status: Delivery, at: u64| {
+        run_sql(
+            &conn,
+            &customer_messages::record_delivery("o-m3", status, None, Millis(at)),
+        )
+        .unwrap()
+    };
+    assert_eq!(report(Delivery::Sent, 10), 1);
+    assert_eq!(report(Delivery::Delivered, 20), 1);
+    assert_eq!(
+        report(Delivery::Sent, 30),
+        0,
+        "a late 'sent' does not undo 'delivered'"
+    );
+    assert_eq!(
+        report(Delivery::Delivered, 40),
+        0,
+        "a repeat changes nothing"
+    );
+    assert_eq!(
+        report(Delivery::Failed, 50),
+        0,
+        "the first final word stays"
+    );
+    let (delivery, delivered_at): (String, i64) = conn
+        .query_row(
+            "SELECT delivery, delivered_at FROM outbox WHERE id = 'o-m3'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((delivery.as_str(), delivered_at), ("delivered", 20));
+}
+
+#[test]
+fn the_office_is_told_of_a_customers_text_in_the_app_only() {
+    use fieldworker::domain::auth::permissions::Role;
+    use fieldworker::domain::notices::Notice;
+    use fieldworker::domain::time::Millis;
+    let conn = migrated();
+    for (id, role, active) in [
+        ("u-owner", "owner", 1),
+        ("u-disp", "dispatcher", 1),
+        ("u-tech", "technician", 1),
+        ("u-gone", "dispatcher", 0),
+    ] {
+        conn.execute(
+            "INSERT INTO users (id, email, name, role, password_hash, active, created_at, \
+             updated_at) VALUES (?1, ?1 || '@x.example', ?1, ?2, 'x', ?3, 't', 't')",
+            rusqlite::params![id, role, active],
+        )
+        .unwrap();
+    }
+    let texted = Notice::CustomerMessage {
+        customer_id: "c1".into(),
+        name: "Ann".into(),
+        preview: "Hi".into(),
+        others: 0,
+    };
+    let office = [Role::Owner, Role::Dispatcher];
+    let told = notifications::notify_roles(&texted, &office, "r1", Millis(1_000));
+    assert_eq!(run_sql(&conn, &told).unwrap(), 2);
+    assert_eq!(run_sql(&conn, &told).unwrap(), 0, "once per occasion");
+    let mails: i64 = conn
+        .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mails, 0, "no email per customer text");
+    let other = notifications::notify_roles(&Notice::CompanyMfaOff, &office, "r2", Millis(1_000));
+    assert_eq!(run_sql(&conn, &other).unwrap(), 2);
+    let mails: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'notice'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(mails, 2, "other notices still go by email");
 }
 
 /// A customer with contact details and a job with one visit starting at `start_ms`.

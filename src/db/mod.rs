@@ -2,6 +2,7 @@
 //! Every SQL constant is run against the real migrations by `tests/sql.rs`.
 
 pub mod audit;
+pub mod customer_messages;
 pub mod customers;
 pub mod invites;
 pub mod invoices;

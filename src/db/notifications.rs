@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::domain::auth::permissions::Role;
 use crate::domain::notices::Notice;
 use crate::domain::time::Millis;
 use crate::sql;
@@ -37,6 +38,13 @@ pub const NOTIFY_OWNERS: &str = "INSERT INTO notifications \
     (id, user_id, kind, occasion, data, created_at) \
     SELECT lower(hex(randomblob(16))), id, ?1, ?2, ?3, ?4 FROM users \
     WHERE role = 'owner' AND active = 1 AND id IS NOT ?5 \
+    ON CONFLICT (user_id, occasion) DO NOTHING";
+/// The same notice to every active user whose role is in ?5 (a JSON array of role names).
+/// ?1 kind, ?2 occasion, ?3 data, ?4 now (ms).
+pub const NOTIFY_ROLES: &str = "INSERT INTO notifications \
+    (id, user_id, kind, occasion, data, created_at) \
+    SELECT lower(hex(randomblob(16))), id, ?1, ?2, ?3, ?4 FROM users \
+    WHERE active = 1 AND role IN (SELECT value FROM json_each(?5)) \
     ON CONFLICT (user_id, occasion) DO NOTHING";
 /// ?1 user, ?2 how many.
 pub const SELECT_FOR_USER: &str = "SELECT id, kind, data, created_at, read_at \
@@ -97,6 +105,19 @@ pub fn notify_if_signed_in_before(
         notice.occasion(request_id),
         notice.data().to_string(),
         now.0 as i64
+    )
+}
+
+/// `notice` to every active user with one of `roles`, once per `request_id`.
+pub fn notify_roles(notice: &Notice, roles: &[Role], request_id: &str, now: Millis) -> Sql {
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    sql!(
+        NOTIFY_ROLES,
+        notice.kind(),
+        notice.occasion(request_id),
+        notice.data().to_string(),
+        now.0 as i64,
+        serde_json::Value::from(names).to_string()
     )
 }
 

@@ -36,7 +36,8 @@ pub enum ActorKind {
     Mcp,
     /// The messaging agent, acting as the linked user who wrote to it.
     Agent,
-    /// A customer through a share link (the actor id is the link's).
+    /// A customer through a share link (the actor id is the link's), or by text message (the
+    /// actor id is the message's Twilio sid).
     Customer,
     /// A provider's signed webhook (e.g. Stripe confirming a payment).
     Webhook,
@@ -93,6 +94,10 @@ actions! {
     CustomerArchived = "customer.archived",
     CustomerCreated = "customer.created",
     CustomerUnsubscribed = "customer.unsubscribed",
+    CustomerMessageQueued = "customer.message_queued",
+    CustomerMessageReceived = "customer.message_received",
+    CustomerSmsOptedIn = "customer.sms_opted_in",
+    CustomerSmsOptedOut = "customer.sms_opted_out",
     CustomerUpdated = "customer.updated",
     InvoiceCreated = "invoice.created",
     InvoiceCredited = "invoice.credited",
@@ -107,6 +112,7 @@ actions! {
     JobStatusChanged = "job.status_changed",
     JobUpdated = "job.updated",
     LinkCodeIssued = "link.code_issued",
+    MessageDelivery = "message.delivery",
     MessageFailed = "message.failed",
     MessageQueued = "message.queued",
     MessageRetried = "message.retried",

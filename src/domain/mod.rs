@@ -6,6 +6,7 @@ pub mod automatic;
 pub mod billing;
 pub mod contact;
 pub mod cursor;
+pub mod customer_messages;
 pub mod customers;
 pub mod deliveries;
 pub mod ids;

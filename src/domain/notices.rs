@@ -24,7 +24,18 @@ pub enum Notice {
     /// To the user: their account was signed in to from a browser that had not been used for
     /// it before.
     NewDevice { ip: Option<String>, browser: String },
+    /// To everyone who handles customers: a customer texted the office. `preview` is the
+    /// start of the text; `others` how many more customers share that number.
+    CustomerMessage {
+        customer_id: String,
+        name: String,
+        preview: String,
+        others: usize,
+    },
 }
+
+/// How much of a customer's text a notice repeats.
+pub const PREVIEW_CHARS: usize = 140;
 
 impl Notice {
     pub fn kind(&self) -> &'static str {
@@ -35,6 +46,7 @@ impl Notice {
             Self::OwnerAdded { .. } => "owner_added",
             Self::CompanyMfaOff => "company_mfa_off",
             Self::NewDevice { .. } => "new_device",
+            Self::CustomerMessage { .. } => "customer_message",
         }
     }
 
@@ -47,6 +59,13 @@ impl Notice {
             }
             Self::OwnerAdded { name, email } => json!({ "name": name, "email": email }),
             Self::NewDevice { ip, browser } => json!({ "ip": ip, "browser": browser }),
+            Self::CustomerMessage {
+                customer_id,
+                name,
+                preview,
+                others,
+            } => json!({ "customer_id": customer_id, "name": name, "preview": preview,
+                         "others": others }),
         }
     }
 
@@ -56,9 +75,28 @@ impl Notice {
     }
 }
 
+/// The start of a customer's text for a notice, on one line, cut with an ellipsis.
+pub fn preview(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= PREVIEW_CHARS {
+        return line;
+    }
+    let mut cut: String = line.chars().take(PREVIEW_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_customer_text_is_previewed_on_one_line_and_cut() {
+        assert_eq!(preview("Running\n late,   10 min"), "Running late, 10 min");
+        let long = preview(&"a".repeat(500));
+        assert_eq!(long.chars().count(), PREVIEW_CHARS);
+        assert!(long.ends_with('…'));
+    }
 
     #[test]
     fn each_notice_keeps_what_its_text_needs_and_is_once_per_request() {

@@ -8,6 +8,7 @@ pub mod automatic;
 pub mod clock;
 pub mod conversation;
 pub mod crypto;
+pub mod customer_sms;
 pub mod extract;
 pub mod health;
 pub mod idempotency;

@@ -9,6 +9,7 @@ use std::cell::Cell;
 use crate::json;
 use worker::{console_error, console_log, Env};
 
+use crate::db::customer_messages;
 use crate::db::outbox::{self as store, Claimed, Due, NoticeMail};
 use crate::db::store::D1Store;
 use crate::domain::audit::{Action, ActorKind, AuditEvent};
@@ -192,11 +193,37 @@ async fn send(env: &Env, store: &D1Store, message: &Claimed) -> Attempt {
             },
         },
         (_, "customer") => crate::http::messages::send(env, store, message, clock::now()).await,
+        ("sms", "reply") => match reply_body(store, message).await {
+            Ok(Some(body)) => crate::services::twilio::send(env, &message.recipient, &body).await,
+            Ok(None) => Attempt::NotSent {
+                reason: "the message is gone".into(),
+                permanent: true,
+            },
+            Err(e) => Attempt::NotSent {
+                reason: format!("reading the message: {e}"),
+                permanent: false,
+            },
+        },
         (channel, kind) => Attempt::NotSent {
             reason: format!("no {channel} message of kind {kind}"),
             permanent: true,
         },
     }
+}
+
+/// The text of a staff reply to a customer (`customer_messages`).
+async fn reply_body(store: &D1Store, message: &Claimed) -> AppResult<Option<String>> {
+    let data: serde_json::Value = serde_json::from_str(&message.data).unwrap_or_default();
+    let id = data["customer_message_id"].as_str().unwrap_or_default();
+    let results = store
+        .batch(vec![customer_messages::body(id)])
+        .await
+        .map_err(|e| AppError::internal(format!("outbox reply: {e}")))?;
+    Ok(results
+        .rows::<customer_messages::Body>(0)?
+        .into_iter()
+        .next()
+        .map(|row| row.body))
 }
 
 async fn notice(store: &D1Store, message: &Claimed) -> AppResult<Option<NoticeMail>> {

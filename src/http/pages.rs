@@ -3,13 +3,16 @@
 //! everything the page shows in ONE D1 batch (with the company settings), render it with
 //! `views::pages`, and answer HTML under the pages' strict Content-Security-Policy.
 //!
-//! Pages never write, except the enrolment page, which keeps one pending key per user. Writes
-//! go through the REST API, from the page's script.
+//! Pages never write, except the enrolment page, which keeps one pending key per user, and a
+//! customer's page, which marks the customer's texts read when someone who answers customers
+//! opens it (not audited: a read receipt, like opening an email). Writes go through the REST
+//! API, from the page's script.
 
 use maud::Markup;
 use serde::de::DeserializeOwned;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env, Headers, Request, Response};
 
+use crate::db::customer_messages::{self as conversation_db, MessageRow, SmsState};
 use crate::db::customers::{self as customers_db, CustomerRow, SiteRow};
 use crate::db::invoices::{self as invoices_db, InvoiceRow, PaymentRow};
 use crate::db::jobs::{self as jobs_db, JobRow, NoteRow};
@@ -20,6 +23,7 @@ use crate::db::pages::{self as pages_db, DocParties, JobLine, Person, VisitLine}
 use crate::db::quotes::{self as quotes_db, QuoteRow};
 use crate::db::settings::{self as settings_db, Settings};
 use crate::db::share_links::{self as share_links_db, ShareLinkRow};
+use crate::db::store::D1Store;
 use crate::db::tokens::{self as tokens_db, AccessToken};
 use crate::db::users::{self as users_db, User};
 use crate::db::{self, audit as audit_db};
@@ -901,17 +905,18 @@ async fn document_page(
 }
 
 async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Response> {
-    let database = db::database(env)?;
+    let store = D1Store::from_env(env)?;
+    let database = &store.db;
     if let Some(me) = own_work(principal) {
-        if !customers_db::works_for(&database, id, me).await? {
+        if !customers_db::works_for(database, id, me).await? {
             return Err(AppError::not_found("customer"));
         }
     }
     let mut statements = vec![
-        db::statement(&database, customers_db::SELECT_BY_ID, &[db::text(id)])?,
-        db::statement(&database, customers_db::SELECT_SITES, &[db::text(id)])?,
+        db::statement(database, customers_db::SELECT_BY_ID, &[db::text(id)])?,
+        db::statement(database, customers_db::SELECT_SITES, &[db::text(id)])?,
         db::statement(
-            &database,
+            database,
             pages_db::JOBS,
             &[
                 db::opt_text(None),
@@ -925,19 +930,30 @@ async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<
             ],
         )?,
     ];
+    // The conversation is read before its texts are marked read (by those who answer
+    // customers), so the page still shows which are new.
+    let prepare = |statement: &crate::write::Sql| store.prepare(statement);
+    statements.push(prepare(&conversation_db::conversation(id))?);
+    statements.push(prepare(&conversation_db::sms_state(id))?);
+    if principal.role.allows(Permission::ManageRecords) {
+        statements.push(prepare(&conversation_db::mark_read(id, clock::now()))?);
+    }
+    let money_from = statements.len();
     statements.extend(money_statements(
-        &database,
+        database,
         principal,
         DocFilter::Customer(id),
     )?);
-    let (settings, results) = load(&database, statements).await?;
+    let (settings, results) = load(database, statements).await?;
     let customer: CustomerRow = rows::<CustomerRow>(&results, 0)?
         .into_iter()
         .next()
         .ok_or_else(|| AppError::not_found("customer"))?;
     let sites: Vec<SiteRow> = rows(&results, 1)?;
     let jobs: Vec<JobLine> = rows(&results, 2)?;
-    let (quotes, invoices) = money_of(&results, 3)?;
+    let messages: Vec<MessageRow> = rows(&results, 3)?;
+    let sms_state: Option<SmsState> = rows::<SmsState>(&results, 4)?.into_iter().next();
+    let (quotes, invoices) = money_of(&results, money_from)?;
     let zone = Zone(settings.time_zone.clone());
     html(
         200,
@@ -949,6 +965,10 @@ async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<
             &customers::Documents {
                 quotes: &quotes,
                 invoices: &invoices,
+            },
+            &customers::Conversation {
+                messages: &messages,
+                sms_opted_out_at: sms_state.and_then(|s| s.sms_opted_out_at),
             },
         ),
     )

@@ -9,6 +9,7 @@ use worker::Request;
 
 use crate::db::store::{D1Results, D1Store};
 use crate::error::{AppError, AppResult};
+use crate::http::api::customer_messages;
 use crate::http::api::customers::{CustomerEntity, SiteEntity};
 use crate::http::api::deliveries;
 use crate::http::api::invoices::InvoiceEntity;
@@ -47,6 +48,8 @@ pub fn reads(req: &Request, matched: &Matched) -> Vec<Sql> {
         Route::DeliverInvoice => deliveries::reads("invoice", id()),
         Route::QuoteDeliveries => deliveries::list_reads("quote", id()),
         Route::InvoiceDeliveries => deliveries::list_reads("invoice", id()),
+        Route::ListCustomerMessages => customer_messages::list_reads(id()),
+        Route::CreateCustomerMessage => customer_messages::create_reads(id()),
         _ => Vec::new(),
     }
 }

@@ -46,6 +46,12 @@ crate::routes! {
         => own webhooks::sms(req, env, rctx, ctx).await,
         op("Twilio inbound SMS webhook (X-Twilio-Signature, form-encoded); 404 unless configured")
             .form(twilio_form()).xml(200).secret_header("X-Twilio-Signature");
+    SmsStatusWebhook: POST "/webhooks/sms/status", Public, NoQuery
+        => own webhooks::sms_status(req, env, rctx).await,
+        op("Twilio status callback (X-Twilio-Signature over PUBLIC_URL + path, form-encoded): \
+            records the delivery of an SMS we sent; a report on an unknown message or older \
+            than the recorded one changes nothing; 404 unless configured")
+            .form(twilio_status_form()).xml(200).secret_header("X-Twilio-Signature");
     StripeWebhook: POST "/webhooks/stripe", Public, NoQuery
         => own webhooks::stripe(req, env, rctx).await,
         op("Stripe webhook (Stripe-Signature): records a paid Checkout Session once; 404 unless \
@@ -234,6 +240,18 @@ crate::routes! {
             .example(json!({ "line1": "12 Canal Street", "city": "New York", "region": "NY",
                              "postal_code": "10013", "country": "US", "access_notes": "Side gate" }))
             .ok(201, r("Site"));
+    ListCustomerMessages: GET "/api/v1/customers/{id}/messages", Needs(ViewRecords), NoQuery
+        => api api::customer_messages::list(env, rctx, me()?, matched).await,
+        op("A customer's text conversation, oldest first: each reply's delivery, and when the \
+            customer opted out of automatic texts (technicians: only customers they work for)")
+            .ok(200, r("Conversation"));
+    CreateCustomerMessage: POST "/api/v1/customers/{id}/messages", Needs(ManageRecords), NoQuery
+        => api api::customer_messages::create(req, env, rctx, me()?, matched).await,
+        op("Text the customer, to the number they last wrote from (else their first): queued \
+            and sent after the response, even to a customer who opted out of automatic texts")
+            .body(object(&["body"], props(&[("body", string())])))
+            .example(json!({ "body": "We can come on Thursday at 9:00. Does that suit you?" }))
+            .idempotent().ok(201, r("CustomerMessage"));
     UpdateSite: PATCH "/api/v1/sites/{id}", Needs(ManageRecords), NoQuery
         => api api::customers::update_site(req, env, rctx, me()?, matched).await,
         op("Change a site").body(site_fields(&[])).if_match().ok(200, r("Site"));

@@ -2,6 +2,8 @@
 //! (Telegram: the secret token header; Twilio: the request signature), recorded once on the
 //! provider's id (a redelivery is acknowledged and does nothing), acknowledged at once, and
 //! answered after the response (`wait_until`) by `http::conversation`.
+//! A customer's text is no message for the agent: `http::customer_sms` records it at once.
+//! Twilio's delivery reports (`/webhooks/sms/status`) are verified the same way.
 //! A channel whose secret is not configured does not exist (404). Stripe's webhook records
 //! card payments the same way: verified, once per event id.
 
@@ -14,6 +16,7 @@ use crate::db::invoices::{self as invoice_store, NewPayment};
 use crate::db::store::D1Store;
 use crate::db::{self, messaging as store};
 use crate::domain::audit::{Action, ActorKind, AuditEvent};
+use crate::domain::customer_messages::delivery_report;
 use crate::domain::messaging::{
     inbound_from_twilio, parse_telegram_update, parse_twilio_form, twiml_message, Inbound,
     TelegramContent, MAX_TELEGRAM_BODY, MAX_TWILIO_BODY,
@@ -26,8 +29,8 @@ use crate::domain::stripe::{parse_event as stripe_event, Event};
 use crate::error::{AppError, AppResult};
 use crate::http::api::now;
 use crate::http::extract::bounded_bytes;
-use crate::http::{conversation, respond, RequestCtx};
-use crate::services::setting;
+use crate::http::{conversation, customer_sms, respond, RequestCtx};
+use crate::services::{setting, twilio};
 use crate::views::url::origin;
 use crate::write::{self, Change, Refusal};
 
@@ -73,13 +76,63 @@ pub async fn telegram(
 }
 
 /// `POST /webhooks/sms` (Twilio). The answer is empty TwiML: replies go out through the
-/// Messages API once the work is done.
+/// Messages API once the work is done. A customer's text is recorded at once
+/// (`customer_sms`) and answered by nobody.
 pub async fn sms(
     mut req: Request,
     env: &Env,
     rctx: &RequestCtx,
     ctx: &Context,
 ) -> AppResult<Response> {
+    // Twilio signs the public URL it called; behind a proxy that may not be ours.
+    let url = setting(env, "SMS_WEBHOOK_URL").unwrap_or_else(|| req.inner().url());
+    let params = twilio_form(&mut req, env, &url, "sms webhook").await?;
+    match inbound_from_twilio(&params) {
+        Ok(inbound) => {
+            if !customer_sms::take(env, rctx, &inbound).await? {
+                accept(&req, env, rctx, ctx, inbound).await?;
+            }
+        }
+        // A signed delivery that is not a text message (e.g. a status callback): nothing to do.
+        Err(e) => console_log!(
+            "{}",
+            crate::json!({ "level": "info", "msg": "sms webhook ignored",
+                "request_id": rctx.id.as_str(), "why": e.to_string() })
+        ),
+    }
+    empty_twiml()
+}
+
+/// `POST /webhooks/sms/status` (Twilio's status callback, asked for by every SMS we send):
+/// the delivery report is recorded on the outbox row of the message it names. A report on a
+/// message we do not know, or older than what is recorded, is acknowledged and changes nothing.
+pub async fn sms_status(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
+    // The URL we gave Twilio (`services::twilio::send`) is the one it signs.
+    let url = match setting(env, "PUBLIC_URL") {
+        Some(public) => format!("{}{}", public.trim_end_matches('/'), twilio::STATUS_PATH),
+        None => req.inner().url(),
+    };
+    let params = twilio_form(&mut req, env, &url, "sms status callback").await?;
+    let report = delivery_report(&params)
+        .map_err(|e| AppError::bad_request(format!("Not a Twilio status callback: {e}")))?;
+    let outcome = customer_sms::record_delivery(env, rctx, &report).await?;
+    console_log!(
+        "{}",
+        crate::json!({ "level": "info", "msg": "delivery report", "request_id": rctx.id.as_str(),
+            "provider_id": report.message_sid,
+            "status": report.status.map(|s| s.as_str()), "outcome": outcome })
+    );
+    empty_twiml()
+}
+
+/// The form of a Twilio request to `url`, once its signature is checked: 404 when Twilio is
+/// not configured, 400 for a body that is not a form, 401 for a bad signature.
+async fn twilio_form(
+    req: &mut Request,
+    env: &Env,
+    url: &str,
+    what: &str,
+) -> AppResult<Vec<(String, String)>> {
     let auth_token = setting(env, "TWILIO_AUTH_TOKEN");
     let shared = setting(env, "TWILIO_SIGNING_KEYS").unwrap_or_default();
     if auth_token.is_none() && shared.is_empty() {
@@ -91,11 +144,9 @@ pub async fn sms(
         .filter_map(|pair| pair.trim().split_once(':'))
         .map(|(id, secret)| TwilioSharedKey { id, secret })
         .collect();
-    let body = bounded_bytes(&mut req, MAX_TWILIO_BODY).await?;
+    let body = bounded_bytes(req, MAX_TWILIO_BODY).await?;
     let params = parse_twilio_form(&body)
         .map_err(|e| AppError::bad_request(format!("Not a Twilio form: {e}")))?;
-    // Twilio signs the public URL it called; behind a proxy that may not be ours.
-    let url = setting(env, "SMS_WEBHOOK_URL").unwrap_or_else(|| req.inner().url());
     let header = |name: &str| req.headers().get(name).ok().flatten();
     let keys = TwilioKeys {
         auth_token: auth_token.as_deref(),
@@ -104,24 +155,20 @@ pub async fn sms(
     if let Err(why) = twilio_verify_request(
         &keys,
         header("X-Twilio-Webhooks-Signature-Settings").as_deref(),
-        &url,
+        url,
         &params,
         header("X-Twilio-Signature").as_deref(),
     ) {
         return Err(
             AppError::unauthorized("Not a Twilio delivery for this account.")
-                .with_cause(format!("sms webhook: {why}")),
+                .with_cause(format!("{what}: {why}")),
         );
     }
-    match inbound_from_twilio(&params) {
-        Ok(inbound) => accept(&req, env, rctx, ctx, inbound).await?,
-        // A signed delivery that is not a text message (e.g. a status callback): nothing to do.
-        Err(e) => console_log!(
-            "{}",
-            crate::json!({ "level": "info", "msg": "sms webhook ignored",
-                "request_id": rctx.id.as_str(), "why": e.to_string() })
-        ),
-    }
+    Ok(params)
+}
+
+/// An empty TwiML answer: nothing to say back.
+fn empty_twiml() -> AppResult<Response> {
     Ok(ResponseBuilder::new()
         .with_status(200)
         .with_header("Content-Type", "text/xml; charset=utf-8")

@@ -184,6 +184,24 @@ fn text(kind: &str, data: &Value, time: &dyn Fn(i64) -> String) -> (&'static str
             ),
             data.clone(),
         ),
+        "customer_message" => {
+            let others = data["others"].as_u64().unwrap_or(0);
+            let shared = match others {
+                0 => String::new(),
+                1 => " (1 other customer has this number)".to_owned(),
+                n => format!(" ({n} other customers have this number)"),
+            };
+            (
+                "A customer texted",
+                format!(
+                    "{}{shared} texted: \u{201c}{}\u{201d} Answer from their page in the \
+                     dashboard.",
+                    text_of(data, "name"),
+                    text_of(data, "preview")
+                ),
+                data.clone(),
+            )
+        }
         _ => ("Notice", String::new(), data.clone()),
     }
 }
@@ -235,6 +253,28 @@ mod tests {
         assert!(parts.text.contains("until 1 Jan 2026 00:00"));
         assert!(parts.html.contains("Hello Theo &lt;b&gt;,"));
         assert!(parts.html.contains("Acme &amp; Sons"));
+    }
+
+    #[test]
+    fn a_customer_text_notice_quotes_it_and_names_the_customer() {
+        let row = Notification {
+            id: "n3".into(),
+            kind: "customer_message".into(),
+            data: r#"{"customer_id":"c1","name":"Ann Lee","preview":"Running late?","others":1}"#
+                .into(),
+            created_at: 0,
+            read_at: None,
+        };
+        let view = NotificationView::new(&row);
+        assert_eq!(view.title, "A customer texted");
+        assert!(
+            view.body.starts_with(
+                "Ann Lee (1 other customer has this number) texted: \u{201c}Running late?\u{201d}"
+            ),
+            "{}",
+            view.body
+        );
+        assert_eq!(view.data["customer_id"], "c1");
     }
 
     #[test]

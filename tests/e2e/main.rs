@@ -8,6 +8,7 @@ mod standin;
 mod access;
 mod audit;
 mod customer_messages;
+mod customer_sms;
 mod customers;
 mod dashboard;
 mod errors;

@@ -41,6 +41,8 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("PATCH", "/api/v1/customers/{id}", O, O, X, X),
     ("DELETE", "/api/v1/customers/{id}", O, O, X, X),
     ("POST", "/api/v1/customers/{id}/sites", O, O, X, X),
+    ("GET", "/api/v1/customers/{id}/messages", O, O, O, O),
+    ("POST", "/api/v1/customers/{id}/messages", O, O, X, X),
     ("PATCH", "/api/v1/sites/{id}", O, O, X, X),
     ("GET", "/api/v1/jobs", O, O, O, O),
     ("POST", "/api/v1/jobs", O, O, X, X),

@@ -45,7 +45,7 @@ fn every_route_stays_within_its_round_trip_budget() {
     let customer = call(
         "POST",
         "/api/v1/customers",
-        Some(json!({ "name": "Ann Lee", "phones": ["+15005550199"] })),
+        Some(json!({ "name": "Ann Lee", "phones": ["+14155550123"] })),
         None,
     );
     let customer_id = id_of(&customer);
@@ -123,6 +123,26 @@ fn every_route_stays_within_its_round_trip_budget() {
                 Some(1),
             ),
             2,
+        ),
+        (
+            "POST /customers/{id}/messages",
+            call(
+                "POST",
+                &format!("/api/v1/customers/{customer_id}/messages"),
+                Some(json!({ "body": "Thursday at 9?" })),
+                None,
+            ),
+            2,
+        ),
+        (
+            "GET /customers/{id}/messages",
+            call(
+                "GET",
+                &format!("/api/v1/customers/{customer_id}/messages"),
+                None,
+                None,
+            ),
+            1,
         ),
         (
             "PATCH /sites/{id}",

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: thin handlers over `domain` and `db`.
 
 pub mod audit;
+pub mod customer_messages;
 pub mod customers;
 pub mod deliveries;
 pub mod invoices;

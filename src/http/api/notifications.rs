@@ -7,6 +7,7 @@ use worker::{Env, Response};
 use crate::db::notifications::{self, Notification};
 use crate::db::store::D1Store;
 use crate::domain::audit::Action;
+use crate::domain::auth::permissions::{Permission, Role};
 use crate::domain::notices::Notice;
 use crate::error::{AppError, AppResult};
 use crate::http::api::{event, now};
@@ -32,6 +33,18 @@ pub fn tell(rctx: &RequestCtx, user_id: &str, notice: &Notice) -> AppResult<Sql>
 pub fn tell_owners(rctx: &RequestCtx, notice: &Notice, except: Option<&str>) -> Sql {
     crate::http::outbox::queued();
     notifications::notify_owners(notice, except, rctx.id.as_str(), now())
+}
+
+/// The statement that tells everyone who handles customers (the roles that manage records:
+/// owners and dispatchers) of `notice`, in the app only for kinds the email trigger leaves
+/// out (migration 0012).
+pub fn tell_office(rctx: &RequestCtx, notice: &Notice) -> Sql {
+    crate::http::outbox::queued();
+    let office: Vec<Role> = Role::ALL
+        .into_iter()
+        .filter(|r| r.allows(Permission::ManageRecords))
+        .collect();
+    notifications::notify_roles(notice, &office, rctx.id.as_str(), now())
 }
 
 /// `GET /api/v1/me/notifications`: the newest notices, and how many are unread.

@@ -440,6 +440,7 @@ pub fn components() -> Value {
                     "token_created",
                     "owner_added",
                     "company_mfa_off",
+                    "customer_message",
                 ]),
             ),
             ("title", string()),
@@ -542,6 +543,38 @@ pub fn components() -> Value {
     );
     add("Customer", customer());
     add("Site", site());
+    add(
+        "CustomerMessage",
+        record(&[
+            ("id", id()),
+            ("customer_id", id()),
+            ("direction", one_of(&["in", "out"])),
+            ("channel", one_of(&["sms", "email"])),
+            ("body", string()),
+            ("address", nullable_string()),
+            ("author_id", nullable_id()),
+            ("author_name", nullable_string()),
+            ("created_at", time()),
+            ("read_at", nullable_time()),
+            (
+                "delivery",
+                nullable(record(&[
+                    (
+                        "status",
+                        one_of(&["queued", "sent", "delivered", "failed", "unknown"]),
+                    ),
+                    ("reason", nullable_string()),
+                ])),
+            ),
+        ]),
+    );
+    add(
+        "Conversation",
+        record(&[
+            ("messages", array(r("CustomerMessage"))),
+            ("sms_opted_out_at", nullable_time()),
+        ]),
+    );
     add("Job", record(&job_members()));
     add(
         "JobWithNotes",

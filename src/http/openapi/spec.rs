@@ -286,6 +286,15 @@ pub fn twilio_form() -> Value {
     })
 }
 
+pub fn twilio_status_form() -> Value {
+    json!({
+        "type": "object",
+        "required": ["MessageSid", "MessageStatus"],
+        "properties": { "MessageSid": string(), "MessageStatus": string(), "ErrorCode": string(),
+                        "AccountSid": string(), "To": string(), "From": string() },
+    })
+}
+
 pub fn share_accept_form() -> Value {
     json!({
         "type": "object",

@@ -126,6 +126,10 @@ pub fn notifications(viewer: &Viewer<'_>, rows: &[Notification]) -> Markup {
                     li.notice.unread[!notice.read] {
                         h2 { (notice.title) @if !notice.read { " " span.badge { "new" } } }
                         p { (notice.body) }
+                        // A customer's text is answered from the customer's page.
+                        @if let Some(customer) = notice.data["customer_id"].as_str() {
+                            p { a href=(format!("/customers/{}#messages", encode_component(customer))) { "Open the conversation" } }
+                        }
                         p.meta { (when(viewer, row.created_at)) }
                     }
                 }
@@ -401,5 +405,21 @@ mod tests {
         let html = team(&viewer(Role::Dispatcher), &users, 1_000).into_string();
         assert!(!html.contains("data-action"));
         assert_eq!(ROLES.len(), Role::ALL.len());
+    }
+
+    #[test]
+    fn a_customers_text_links_to_their_conversation() {
+        let rows = [Notification {
+            id: "n1".into(),
+            kind: "customer_message".into(),
+            data: r#"{"customer_id":"c 1","name":"Ann","preview":"Hi","others":0}"#.into(),
+            created_at: 0,
+            read_at: None,
+        }];
+        let html = notifications(&viewer(Role::Dispatcher), &rows).into_string();
+        assert!(
+            html.contains(r#"href="/customers/c%201#messages""#),
+            "{html}"
+        );
     }
 }

@@ -3,15 +3,18 @@
 
 use maud::{html, Markup};
 
+use crate::db::customer_messages::MessageRow;
 use crate::db::customers::{CustomerRow, SiteRow};
 use crate::db::pages::JobLine;
 use crate::domain::auth::permissions::Permission;
+use crate::domain::messaging::MAX_SMS_REPLY_CHARS;
+use crate::views::customer_messages::delivery;
 use crate::views::pages::forms::{
     api_form, field, field_hint, optional, select, submit, text, Api,
 };
 use crate::views::pages::jobs::address;
 use crate::views::pages::money::{self, DocOwner};
-use crate::views::pages::{encode_component, label, shell, when_text, Section, Viewer};
+use crate::views::pages::{encode_component, label, shell, when, when_text, Section, Viewer};
 
 const CONTACT: [(&str, &str); 3] = [
     ("phone", "Phone"),
@@ -123,12 +126,68 @@ pub struct Documents<'a> {
     pub invoices: &'a [crate::views::money::InvoiceSummary],
 }
 
+/// The text conversation with the customer: newest first as read (shown oldest first), and
+/// when the customer opted out of automatic texts.
+pub struct Conversation<'a> {
+    pub messages: &'a [MessageRow],
+    pub sms_opted_out_at: Option<i64>,
+}
+
+/// The conversation and, for those who manage customers, the reply form.
+fn conversation(viewer: &Viewer<'_>, c: &CustomerRow, talk: &Conversation<'_>) -> Markup {
+    let reply = viewer.can(Permission::ManageRecords) && c.archived == 0;
+    html! {
+        section.card id="messages" {
+            h2 { "Text messages" }
+            @if let Some(at) = talk.sms_opted_out_at {
+                p.warning.opted-out {
+                    "Opted out of automatic texts on " (when(viewer, at))
+                    " (texted STOP). Reminders and other automatic texts are not sent; what you write here still is, unless the carrier blocks it."
+                }
+            }
+            @if talk.messages.is_empty() {
+                p.muted { "No texts yet. When the customer texts the company's number, it shows here." }
+            }
+            ol.conversation {
+                @for m in talk.messages.iter().rev() {
+                    li.(m.direction.as_str()) data-message=(m.id) {
+                        p.body { (m.body) }
+                        span.meta {
+                            @if m.direction == "in" {
+                                (c.name)
+                                @if m.read_at.is_none() { " " span.badge.unread { "New" } }
+                            } @else {
+                                (m.author_name.as_deref().unwrap_or("Staff"))
+                                @let shown = delivery(m);
+                                " " span.badge.(shown.status) data-delivery=(shown.status) { (label(shown.status)) }
+                                @if let Some(reason) = &shown.reason { " " span.reason { (reason) } }
+                            }
+                            " · " (when(viewer, m.created_at))
+                            @if let Some(address) = &m.address { " · " (address) }
+                        }
+                    }
+                }
+            }
+            @if reply {
+                (api_form(&Api::new("POST", &format!("/api/v1/customers/{}/messages", c.id), "reload"),
+                    "reply", html! {
+                        (field("Reply by text", "body", html! {
+                            textarea name="body" rows="3" maxlength=(MAX_SMS_REPLY_CHARS) {}
+                        }))
+                        (submit("Send text"))
+                    }))
+            }
+        }
+    }
+}
+
 pub fn page(
     viewer: &Viewer<'_>,
     c: &CustomerRow,
     sites: &[SiteRow],
     jobs: &[JobLine],
     documents: &Documents<'_>,
+    talk: &Conversation<'_>,
 ) -> Markup {
     let manage = viewer.can(Permission::ManageRecords);
     let body = html! {
@@ -190,6 +249,7 @@ pub fn page(
                         }
                     }
                 }
+                (conversation(viewer, c, talk))
                 @if viewer.can(Permission::ViewMoney) {
                     (money::documents(viewer, &DocOwner::Customer { id: &c.id, archived: c.archived == 1 },
                         documents.quotes, documents.invoices))
@@ -231,6 +291,10 @@ mod tests {
         quotes: &[],
         invoices: &[],
     };
+    const QUIET: Conversation<'static> = Conversation {
+        messages: &[],
+        sms_opted_out_at: None,
+    };
 
     fn customer() -> CustomerRow {
         CustomerRow {
@@ -251,7 +315,7 @@ mod tests {
 
     #[test]
     fn a_customer_without_a_site_asks_for_one_and_offers_no_job_yet() {
-        let html = page(&viewer(Role::Owner), &customer(), &[], &[], &NONE).into_string();
+        let html = page(&viewer(Role::Owner), &customer(), &[], &[], &NONE, &QUIET).into_string();
         assert!(html.contains("Ada &lt;Lovelace&gt;"));
         assert!(html.contains("/api/v1/customers/c-1/sites"));
         assert!(!html.contains("/jobs/new?customer"));
@@ -281,7 +345,15 @@ mod tests {
     #[test]
     fn managers_edit_each_site_and_archive_the_customer_until_it_is_archived() {
         let sites = [site("s-1", true), site("s-2", false)];
-        let html = page(&viewer(Role::Dispatcher), &customer(), &sites, &[], &NONE).into_string();
+        let html = page(
+            &viewer(Role::Dispatcher),
+            &customer(),
+            &sites,
+            &[],
+            &NONE,
+            &QUIET,
+        )
+        .into_string();
         assert!(
             html.contains(r#"data-action="/api/v1/sites/s-1""#),
             "{html}"
@@ -299,7 +371,7 @@ mod tests {
             archived: 1,
             ..customer()
         };
-        let html = page(&viewer(Role::Owner), &archived, &sites, &[], &NONE).into_string();
+        let html = page(&viewer(Role::Owner), &archived, &sites, &[], &NONE, &QUIET).into_string();
         assert!(html.contains("Archived"));
         assert!(html.contains("is archived"));
         assert!(!html.contains("data-action"), "read-only once archived");
@@ -308,8 +380,15 @@ mod tests {
     #[test]
     fn viewers_and_technicians_get_no_forms_and_no_new_buttons() {
         for role in [Role::Viewer, Role::Technician] {
-            let html =
-                page(&viewer(role), &customer(), &[site("s-1", true)], &[], &NONE).into_string();
+            let html = page(
+                &viewer(role),
+                &customer(),
+                &[site("s-1", true)],
+                &[],
+                &NONE,
+                &QUIET,
+            )
+            .into_string();
             assert!(!html.contains("data-action"), "{role:?}");
             let html = list(&viewer(role), "", &[customer()], None).into_string();
             assert!(!html.contains("New customer"), "{role:?}");
@@ -317,5 +396,60 @@ mod tests {
         let html = list(&viewer(Role::Dispatcher), "a&b", &[customer()], Some("cur")).into_string();
         assert!(html.contains("New customer"));
         assert!(html.contains("/customers?q=a%26b&amp;cursor=cur"), "{html}");
+    }
+
+    fn message(id: &str, direction: &str, body: &str, read: bool) -> MessageRow {
+        MessageRow {
+            id: id.into(),
+            customer_id: "c-1".into(),
+            direction: direction.into(),
+            channel: "sms".into(),
+            body: body.into(),
+            address: Some("+14155550123".into()),
+            author_id: (direction == "out").then(|| "u-1".into()),
+            author_name: (direction == "out").then(|| "Dana".into()),
+            created_at: 1_767_225_600_000,
+            read_at: read.then_some(1_767_225_700_000),
+            outbox_status: (direction == "out").then(|| "sent".into()),
+            outbox_error: None,
+            delivery: (direction == "out").then(|| "undelivered".into()),
+            delivery_error: (direction == "out").then(|| "30003".into()),
+        }
+    }
+
+    #[test]
+    fn the_conversation_reads_oldest_first_with_each_replys_delivery_and_a_reply_form() {
+        // As read: newest first.
+        let messages = [
+            message("m-2", "out", "Thursday at 9?", true),
+            message("m-1", "in", "Is the <boiler> part in?", false),
+        ];
+        let talk = Conversation {
+            messages: &messages,
+            sms_opted_out_at: Some(1_767_225_600_000),
+        };
+        let html = page(
+            &viewer(Role::Dispatcher),
+            &customer(),
+            &[],
+            &[],
+            &NONE,
+            &talk,
+        )
+        .into_string();
+        let first = html
+            .find("Is the &lt;boiler&gt; part in?")
+            .expect("the text");
+        let second = html.find("Thursday at 9?").expect("the reply");
+        assert!(first < second, "oldest first");
+        assert!(html.contains(r#"data-delivery="failed""#), "{html}");
+        assert!(html.contains("the phone is off or unreachable (Twilio error 30003)"));
+        assert!(html.contains("New"));
+        assert!(html.contains("Opted out of automatic texts"));
+        assert!(html.contains(r#"data-action="/api/v1/customers/c-1/messages""#));
+        let viewer_html =
+            page(&viewer(Role::Viewer), &customer(), &[], &[], &NONE, &talk).into_string();
+        assert!(viewer_html.contains("Thursday at 9?"));
+        assert!(!viewer_html.contains("data-action"), "viewers do not reply");
     }
 }

@@ -21,7 +21,14 @@ fn example(company: &str, kind: Kind) -> [(&'static str, &str); 11] {
         ("time", "09:30"),
         ("technician", "Sam"),
         ("eta", "20"),
-        ("number", if kind == Kind::QuoteFollowUp { "Q-0007" } else { "INV-0042" }),
+        (
+            "number",
+            if kind == Kind::QuoteFollowUp {
+                "Q-0007"
+            } else {
+                "INV-0042"
+            },
+        ),
         ("amount", "USD 240.00"),
         ("days", "7"),
         ("link", "https://example.com/s/…"),

@@ -2,7 +2,7 @@
 //! is escaped unless a template says otherwise (only our own SVG does). Pure: pages take rows
 //! and a [`Viewer`], and the host tests render them.
 //!
-//! Pages read; they never write. Their forms are submitted by `app.js` to the REST API with
+//! Pages read; they never write (but for a customer's texts marked read as the page is shown). Their forms are submitted by `app.js` to the REST API with
 //! `fetch` (JSON, `X-CSRF-Token` from the `<meta>` the shell embeds, `If-Match` from the form's
 //! `data-version`), which shows field errors beside the fields and conflicts with the current
 //! record, and never clears what was typed.
