@@ -220,68 +220,47 @@ pub struct Company {
     pub brand_color: String,
 }
 
-/// A customer's addresses and consent, as the planner reads them.
+/// A row of any planner read: the customer's addresses and consent, and what the message is
+/// about (each read fills its own columns; the others stay `None`). One row type for every
+/// read keeps one deserializer in the Worker.
 #[derive(Debug, Clone, Deserialize)]
-pub struct CustomerContact {
+pub struct Due {
     pub customer_id: String,
     pub customer: String,
     pub emails: String,
     pub phones: String,
     pub preferred_contact: String,
     pub opted_out: i64,
+    pub visit_id: Option<String>,
+    pub start_ms: Option<i64>,
+    pub job_id: Option<String>,
+    pub job: Option<String>,
+    pub invoice_id: Option<String>,
+    pub quote_id: Option<String>,
+    pub number: Option<String>,
+    pub due_at: Option<String>,
+    pub sent_at: Option<String>,
+    pub currency: Option<String>,
+    pub balance: Option<i64>,
+    pub amount: Option<i64>,
+    pub options: Option<i64>,
+    pub last_step: Option<i64>,
 }
 
+/// What an "on my way" message needs.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OnMyWay {
-    #[serde(flatten)]
-    pub contact: CustomerContact,
+    pub customer_id: String,
+    pub customer: String,
+    pub emails: String,
+    pub phones: String,
+    pub preferred_contact: String,
+    pub opted_out: i64,
     pub job: String,
     pub company: String,
     pub enabled: i64,
     pub subject: Option<String>,
     pub body: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct VisitDue {
-    pub visit_id: String,
-    pub start_ms: i64,
-    pub job: String,
-    #[serde(flatten)]
-    pub contact: CustomerContact,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct CompletionDue {
-    pub job_id: String,
-    pub job: String,
-    pub invoice_id: Option<String>,
-    #[serde(flatten)]
-    pub contact: CustomerContact,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct OverdueInvoice {
-    pub invoice_id: String,
-    pub number: String,
-    pub due_at: String,
-    pub currency: String,
-    pub balance: i64,
-    pub last_step: Option<i64>,
-    #[serde(flatten)]
-    pub contact: CustomerContact,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct UnansweredQuote {
-    pub quote_id: String,
-    pub number: String,
-    pub sent_at: String,
-    pub currency: String,
-    pub amount: Option<i64>,
-    pub options: i64,
-    #[serde(flatten)]
-    pub contact: CustomerContact,
 }
 
 pub fn document_to_send(document: &str, id: &str) -> Sql {

@@ -11,10 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::json;
 use worker::{console_error, console_log, Env};
 
-use crate::db::messages::{
-    self as store, Company, CompletionDue, CustomerContact, OverdueInvoice, TemplateRow, TimingRow,
-    UnansweredQuote, VisitDue,
-};
+use crate::db::messages::{self as store, Company, Due, TemplateRow, TimingRow};
 use crate::db::store::D1Store;
 use crate::domain::audit::{Action, ActorKind, AuditEvent, SealKey};
 use crate::domain::automatic::Timing;
@@ -131,11 +128,14 @@ pub async fn plan(env: &Env) -> AppResult<usize> {
         found.wording(Kind::Reminder),
         found.timing.reminder_window(now_ms, offset),
     ) {
-        for visit in results.rows::<VisitDue>(3)? {
-            if visit.start_ms < from || visit.start_ms >= to {
+        for visit in results.rows::<Due>(3)? {
+            let (Some(id), Some(start)) = (&visit.visit_id, visit.start_ms) else {
+                continue;
+            };
+            if start < from || start >= to {
                 continue;
             }
-            let occasion = format!("reminder:{}:{}", visit.visit_id, visit.start_ms);
+            let occasion = format!("reminder:{id}:{start}");
             planned.extend(visit_message(
                 &found,
                 &company,
@@ -148,8 +148,9 @@ pub async fn plan(env: &Env) -> AppResult<usize> {
         }
     }
     if let Some(wording) = found.wording(Kind::Booking) {
-        for visit in results.rows::<VisitDue>(4)? {
-            let occasion = format!("booking:{}", visit.visit_id);
+        for visit in results.rows::<Due>(4)? {
+            let Some(id) = &visit.visit_id else { continue };
+            let occasion = format!("booking:{id}");
             planned.extend(visit_message(
                 &found,
                 &company,
@@ -162,11 +163,14 @@ pub async fn plan(env: &Env) -> AppResult<usize> {
         }
     }
     if let Some(wording) = found.wording(Kind::JobCompleted) {
-        for job in results.rows::<CompletionDue>(5)? {
+        for job in results.rows::<Due>(5)? {
+            let Some(job_id) = job.job_id.clone() else {
+                continue;
+            };
             let values = [
-                ("customer", job.contact.customer.as_str()),
+                ("customer", job.customer.as_str()),
                 ("company", company.name.as_str()),
-                ("job", job.job.as_str()),
+                ("job", job.job.as_deref().unwrap_or_default()),
             ];
             let link = job.invoice_id.as_ref().map(|id| LinkTo {
                 document: "invoice",
@@ -174,21 +178,24 @@ pub async fn plan(env: &Env) -> AppResult<usize> {
                 label: "View and pay the invoice",
             });
             planned.extend(message(
-                &job.contact,
+                &job,
                 Kind::JobCompleted,
                 &wording,
                 &values,
                 link,
-                format!("job_completed:{}", job.job_id),
-                ("job", job.job_id.clone()),
+                format!("job_completed:{job_id}"),
+                ("job", job_id.clone()),
                 send_at,
                 None,
             ));
         }
     }
     if let Some(wording) = found.wording(Kind::InvoiceOverdue) {
-        for invoice in results.rows::<OverdueInvoice>(6)? {
-            let Some(due) = Millis::parse_rfc3339(&invoice.due_at) else {
+        for invoice in results.rows::<Due>(6)? {
+            let (Some(invoice_id), Some(due)) = (
+                invoice.invoice_id.clone(),
+                invoice.due_at.as_deref().and_then(Millis::parse_rfc3339),
+            ) else {
                 continue;
             };
             let due = due.0 as i64;
@@ -198,64 +205,73 @@ pub async fn plan(env: &Env) -> AppResult<usize> {
             if invoice.last_step.is_some_and(|last| last >= step) {
                 continue;
             }
-            let amount = money(&invoice.currency, invoice.balance);
+            let amount = money(
+                invoice.currency.as_deref().unwrap_or_default(),
+                invoice.balance.unwrap_or(0),
+            );
             let days = ((now_ms - due) / Millis::DAY as i64).to_string();
             let values = [
-                ("customer", invoice.contact.customer.as_str()),
+                ("customer", invoice.customer.as_str()),
                 ("company", company.name.as_str()),
-                ("number", invoice.number.as_str()),
+                ("number", invoice.number.as_deref().unwrap_or_default()),
                 ("amount", amount.as_str()),
                 ("days", days.as_str()),
             ];
             planned.extend(message(
-                &invoice.contact,
+                &invoice,
                 Kind::InvoiceOverdue,
                 &wording,
                 &values,
                 Some(LinkTo {
                     document: "invoice",
-                    id: invoice.invoice_id.clone(),
+                    id: invoice_id.clone(),
                     label: "View and pay the invoice",
                 }),
-                format!("invoice_overdue:{}:{step}", invoice.invoice_id),
-                ("invoice", invoice.invoice_id.clone()),
+                format!("invoice_overdue:{invoice_id}:{step}"),
+                ("invoice", invoice_id.clone()),
                 send_at,
                 None,
             ));
         }
     }
     if let Some(wording) = found.wording(Kind::QuoteFollowUp) {
-        for quote in results.rows::<UnansweredQuote>(7)? {
-            let Some(sent) = Millis::parse_rfc3339(&quote.sent_at) else {
+        for quote in results.rows::<Due>(7)? {
+            let (Some(quote_id), Some(sent)) = (
+                quote.quote_id.clone(),
+                quote.sent_at.as_deref().and_then(Millis::parse_rfc3339),
+            ) else {
                 continue;
             };
             if !found.timing.follow_up_due(sent.0 as i64, now_ms) {
                 continue;
             }
-            let amount = money(&quote.currency, quote.amount.unwrap_or(0));
-            let amount = if quote.options > 1 {
+            let amount = money(
+                quote.currency.as_deref().unwrap_or_default(),
+                quote.amount.unwrap_or(0),
+            );
+            let amount = if quote.options.unwrap_or(1) > 1 {
                 format!("from {amount}")
             } else {
                 amount
             };
             let values = [
-                ("customer", quote.contact.customer.as_str()),
+                ("customer", quote.customer.as_str()),
                 ("company", company.name.as_str()),
-                ("number", quote.number.as_str()),
+                ("number", quote.number.as_deref().unwrap_or_default()),
                 ("amount", amount.as_str()),
             ];
             planned.extend(message(
-                &quote.contact,
+                &quote,
                 Kind::QuoteFollowUp,
                 &wording,
                 &values,
                 Some(LinkTo {
                     document: "quote",
-                    id: quote.quote_id.clone(),
+                    id: quote_id.clone(),
                     label: "View the quote",
                 }),
-                format!("quote_follow_up:{}", quote.quote_id),
-                ("quote", quote.quote_id.clone()),
+                format!("quote_follow_up:{quote_id}"),
+                ("quote", quote_id.clone()),
                 send_at,
                 None,
             ));
@@ -314,35 +330,38 @@ fn visit_message(
     company: &Company,
     wording: &Wording,
     kind: Kind,
-    visit: &VisitDue,
+    visit: &Due,
     occasion: String,
     send_at: i64,
 ) -> Option<Outgoing> {
-    let wall = found.zone.wall_of(visit.start_ms);
+    let (Some(visit_id), Some(start)) = (&visit.visit_id, visit.start_ms) else {
+        return None;
+    };
+    let wall = found.zone.wall_of(start);
     let (date, time) = (day_label(wall), hhmm(wall));
     let values = [
-        ("customer", visit.contact.customer.as_str()),
+        ("customer", visit.customer.as_str()),
         ("company", company.name.as_str()),
-        ("job", visit.job.as_str()),
+        ("job", visit.job.as_deref().unwrap_or_default()),
         ("date", date.as_str()),
         ("time", time.as_str()),
     ];
     message(
-        &visit.contact,
+        visit,
         kind,
         wording,
         &values,
         None,
         occasion,
-        ("visit", visit.visit_id.clone()),
+        ("visit", visit_id.clone()),
         send_at,
-        Some(visit.start_ms),
+        Some(start),
     )
 }
 
 #[allow(clippy::too_many_arguments)]
 fn message(
-    contact: &CustomerContact,
+    contact: &Due,
     kind: Kind,
     wording: &Wording,
     values: &[(&str, &str)],

@@ -6,7 +6,6 @@
 //! the customer did not opt out meanwhile.
 
 use crate::json;
-use serde::Deserialize;
 use worker::Env;
 
 use crate::db::messages::{self as store, Sending};
@@ -64,8 +63,7 @@ pub struct Outgoing {
     pub author: Option<String>,
 }
 
-/// What the outbox row keeps for the sender.
-#[derive(Debug, Deserialize)]
+/// What the outbox row keeps for the sender (written by [`queue`]).
 struct Data {
     subject: String,
     body: String,
@@ -74,6 +72,22 @@ struct Data {
     link_id: Option<String>,
     link_label: Option<String>,
     not_after: Option<i64>,
+}
+
+impl Data {
+    fn read(text: &str) -> Option<Data> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        let text = |key: &str| value[key].as_str().map(str::to_owned);
+        Some(Data {
+            subject: text("subject")?,
+            body: text("body")?,
+            customer_id: text("customer_id")?,
+            template: text("template"),
+            link_id: text("link_id"),
+            link_label: text("link_label"),
+            not_after: value["not_after"].as_i64(),
+        })
+    }
 }
 
 /// The statements that queue `message` (outbox row, share link, conversation line); each
@@ -145,7 +159,7 @@ fn refused(reason: impl Into<String>) -> Attempt {
 
 /// Sends one queued message to a customer.
 pub async fn send(env: &Env, store: &D1Store, message: &Claimed, now: Millis) -> Attempt {
-    let Ok(data) = serde_json::from_str::<Data>(&message.data) else {
+    let Some(data) = Data::read(&message.data) else {
         return refused("the queued message cannot be read");
     };
     if data.not_after.is_some_and(|t| t < now.0 as i64) {

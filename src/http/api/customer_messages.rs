@@ -4,7 +4,6 @@
 //! A customer who texted STOP still gets what staff write by hand (it is not automatic), and
 //! the conversation says they opted out.
 
-use serde::Deserialize;
 use serde_json::Value;
 use worker::{Env, Request, Response};
 
@@ -18,12 +17,13 @@ use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::{event, new_id, now};
 use crate::http::auth::Principal;
-use crate::http::extract::{json_bytes, parse_json, MAX_JSON_BODY};
+use crate::http::extract::{json_bytes, MAX_JSON_BODY};
 use crate::http::router::Matched;
 use crate::http::{idempotency, prefetch, respond, RequestCtx};
 use crate::json;
 use crate::sql;
 use crate::views::customer_messages::MessageView;
+use crate::views::fields::Body;
 use crate::write::{self, Change, Entity, Results, Sql};
 
 /// One message, as a create answers it. Messages are never changed (only marked read), so
@@ -110,12 +110,6 @@ pub async fn list(
     respond::json(200, &conversation_json(&rows, state.as_ref()))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewMessage {
-    body: String,
-}
-
 /// `POST /api/v1/customers/{id}/messages` `{"body"}` (honours `Idempotency-Key`): queues an
 /// SMS to the number the customer last wrote from, or their first.
 pub async fn create(
@@ -127,8 +121,10 @@ pub async fn create(
 ) -> AppResult<Response> {
     let bytes = json_bytes(&mut req, MAX_JSON_BODY).await?;
     let keyed = idempotency::keyed(&req, principal, &bytes)?;
-    let asked: NewMessage = parse_json(&bytes)?;
-    let body = ReplyBody::parse(&asked.body)
+    let mut fields = Body::parse(&bytes, &["body"])?;
+    let asked: Option<String> = fields.take("body", "text");
+    fields.finish()?;
+    let body = ReplyBody::parse(asked.as_deref().unwrap_or_default())
         .map_err(|e| AppError::invalid_field("body", e.to_string()))?;
     let id = customer_id(matched);
     let store = D1Store::from_env(env)?;

@@ -5,7 +5,6 @@
 //! technician's "on my way" to a job's customer.
 
 use crate::json;
-use serde::Deserialize;
 use worker::{Env, Request, Response};
 
 use crate::db::messages::{self as store, DeliveryRow, DocumentToSend, OnMyWay};
@@ -22,7 +21,7 @@ use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::jobs::{visible, JobEntity};
 use crate::http::api::{event, now};
 use crate::http::auth::Principal;
-use crate::http::extract::{json_body, optional_json_bytes, MAX_JSON_BODY};
+use crate::http::extract::{json_bytes, optional_json_bytes, MAX_JSON_BODY};
 use crate::http::messages::{self, LinkTo, Outgoing};
 use crate::http::router::Matched;
 use crate::http::{outbox, prefetch, respond, RequestCtx};
@@ -149,12 +148,6 @@ pub async fn list(
     )
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OnMyWayBody {
-    eta_minutes: i64,
-}
-
 /// The reads of "on my way": the job (to check the caller may see it) and the message's parts.
 pub fn on_my_way_reads(job_id: &str) -> Vec<Sql> {
     let mut reads = JobEntity::load(job_id);
@@ -172,13 +165,13 @@ pub async fn on_my_way(
     principal: &Principal,
     matched: &Matched,
 ) -> AppResult<Response> {
-    let body: OnMyWayBody = json_body(&mut req, MAX_JSON_BODY).await?;
-    if !(1..=600).contains(&body.eta_minutes) {
-        return Err(AppError::invalid_field(
-            "eta_minutes",
-            "Minutes from 1 to 600.",
-        ));
-    }
+    let bytes = json_bytes(&mut req, MAX_JSON_BODY).await?;
+    let mut body = Body::parse(&bytes, &["eta_minutes"])?;
+    let eta_minutes: Option<i64> = body.take("eta_minutes", "a whole number of minutes");
+    body.finish()?;
+    let eta_minutes = eta_minutes
+        .filter(|m| (1..=600).contains(m))
+        .ok_or_else(|| AppError::invalid_field("eta_minutes", "Minutes from 1 to 600."))?;
     let job_id = matched.param("id").unwrap_or_default().to_owned();
     let store_ = D1Store::from_env(env)?;
     let read = prefetch::read(&store_, &rctx.ahead, on_my_way_reads(&job_id)).await?;
@@ -196,10 +189,10 @@ pub async fn on_my_way(
         ));
     }
     let contact = Contact::from_stored(
-        &context.contact.emails,
-        &context.contact.phones,
-        &context.contact.preferred_contact,
-        context.contact.opted_out != 0,
+        &context.emails,
+        &context.phones,
+        &context.preferred_contact,
+        context.opted_out != 0,
     );
     if contact.opted_out {
         return Err(refuse("The customer opted out of automatic messages."));
@@ -211,9 +204,9 @@ pub async fn on_my_way(
         )
     })?;
     let default = Kind::OnMyWay.default_wording();
-    let eta = body.eta_minutes.to_string();
+    let eta = eta_minutes.to_string();
     let values = [
-        ("customer", context.contact.customer.as_str()),
+        ("customer", context.customer.as_str()),
         ("company", context.company.as_str()),
         ("job", context.job.as_str()),
         ("technician", principal.user.name.as_str()),
@@ -223,7 +216,7 @@ pub async fn on_my_way(
     let message = Outgoing {
         occasion: format!("on_my_way:{job_id}:{}", rctx.id),
         delivery,
-        customer_id: context.contact.customer_id.clone(),
+        customer_id: context.customer_id.clone(),
         entity: "job",
         entity_id: job_id.clone(),
         subject: render(
@@ -253,7 +246,7 @@ pub async fn on_my_way(
             Some(&job_id),
             None,
             Some(
-                json!({ "automatic": "on_my_way", "eta_minutes": body.eta_minutes,
+                json!({ "automatic": "on_my_way", "eta_minutes": eta_minutes,
                          "channel": message.delivery.channel.as_str(), "to": message.delivery.to }),
             ),
         ));

@@ -3,7 +3,6 @@
 //! signed in who sees settings reads them; owners change them, each a versioned, audited write.
 
 use crate::json;
-use serde::Deserialize;
 use serde_json::Value;
 use worker::{Env, Request, Response};
 
@@ -15,10 +14,11 @@ use crate::domain::templates::{check, Kind};
 use crate::error::{AppError, AppResult};
 use crate::http::api::{event, if_match, now};
 use crate::http::auth::Principal;
-use crate::http::extract::{json_body, MAX_JSON_BODY};
+use crate::http::extract::{json_bytes, MAX_JSON_BODY};
 use crate::http::router::Matched;
 use crate::http::{respond, RequestCtx};
 use crate::sql;
+use crate::views::fields::Body;
 use crate::write::{self, Change, Results, Store};
 
 crate::row_entity!(
@@ -93,8 +93,6 @@ pub async fn get(env: &Env) -> AppResult<Response> {
     )
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct TimingPatch {
     pub quiet_start: Option<String>,
     pub quiet_end: Option<String>,
@@ -111,7 +109,25 @@ pub async fn update_timing(
     principal: &Principal,
 ) -> AppResult<Response> {
     let version = if_match(&req)?;
-    let patch: TimingPatch = json_body(&mut req, MAX_JSON_BODY).await?;
+    let bytes = json_bytes(&mut req, MAX_JSON_BODY).await?;
+    let mut body = Body::parse(
+        &bytes,
+        &[
+            "quiet_start",
+            "quiet_end",
+            "reminder_at",
+            "overdue_days",
+            "quote_follow_up_days",
+        ],
+    )?;
+    let patch = TimingPatch {
+        quiet_start: body.take("quiet_start", "a time as HH:MM"),
+        quiet_end: body.take("quiet_end", "a time as HH:MM"),
+        reminder_at: body.take("reminder_at", "a time as HH:MM"),
+        overdue_days: body.take("overdue_days", "a list of whole numbers of days"),
+        quote_follow_up_days: body.take("quote_follow_up_days", "a whole number of days"),
+    };
+    body.finish()?;
     let store_ = D1Store::from_env(env)?;
     let written = write::update::<_, TimingEntity>(&store_, "1", version, |before| {
         let next = apply_timing(before, &patch)?;
@@ -183,8 +199,6 @@ pub fn apply_timing(before: &TimingRow, patch: &TimingPatch) -> AppResult<Timing
     Ok(next)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct TemplatePatch {
     pub enabled: Option<bool>,
     /// `null` goes back to the product's wording.
@@ -203,7 +217,14 @@ pub async fn update_template(
     let version = if_match(&req)?;
     let kind_text = matched.param("kind").unwrap_or_default().to_owned();
     let kind = Kind::parse(&kind_text).ok_or_else(|| AppError::not_found("message template"))?;
-    let patch: TemplatePatch = json_body(&mut req, MAX_JSON_BODY).await?;
+    let bytes = json_bytes(&mut req, MAX_JSON_BODY).await?;
+    let mut body = Body::parse(&bytes, &["enabled", "subject", "body"])?;
+    let patch = TemplatePatch {
+        enabled: body.take("enabled", "true or false"),
+        subject: body.take_nullable("subject", "text, or null"),
+        body: body.take_nullable("body", "text, or null"),
+    };
+    body.finish()?;
     let store_ = D1Store::from_env(env)?;
     let written = write::update::<_, TemplateEntity>(&store_, &kind_text, version, |before| {
         let next = apply_template(kind, before, &patch)?;
