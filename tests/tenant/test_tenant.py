@@ -392,7 +392,7 @@ class Provisioning(Operator):
         with open(config, "rb") as file:
             deployed = tomllib.load(file)
         self.assertEqual(deployed["name"], "fieldworker-acme")
-        self.assertEqual(deployed["vars"], {"ENVIRONMENT": "production", "ACCESS_AUD": "abc123"})
+        self.assertEqual(deployed["vars"], {"ENVIRONMENT": "production", "PUBLIC_URL": "https://acme.example.com", "ACCESS_AUD": "abc123"})
         self.assertEqual(
             deployed["routes"], [{"pattern": "acme.example.com/*", "zone_name": "example.com"}]
         )
