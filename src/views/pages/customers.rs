@@ -138,7 +138,7 @@ fn conversation(viewer: &Viewer<'_>, c: &CustomerRow, talk: &Conversation<'_>) -
     let reply = viewer.can(Permission::ManageRecords) && c.archived == 0;
     html! {
         section.card id="messages" {
-            h2 { "Text messages" }
+            h2 { "Messages" }
             @if let Some(at) = talk.sms_opted_out_at {
                 p.warning.opted-out {
                     "Opted out of automatic texts on " (when(viewer, at))
@@ -157,7 +157,8 @@ fn conversation(viewer: &Viewer<'_>, c: &CustomerRow, talk: &Conversation<'_>) -
                                 (c.name)
                                 @if m.read_at.is_none() { " " span.badge.unread { "New" } }
                             } @else {
-                                (m.author_name.as_deref().unwrap_or("Staff"))
+                                @if m.channel == "email" { "Email · " }
+                                (m.author_name.as_deref().unwrap_or("Automatic"))
                                 @let shown = delivery(m);
                                 " " span.badge.(shown.status) data-delivery=(shown.status) { (label(shown.status)) }
                                 @if let Some(reason) = &shown.reason { " " span.reason { (reason) } }
