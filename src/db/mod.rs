@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod pages;
 pub mod probe;
 pub mod quotes;
+pub mod row;
 pub mod schema;
 pub mod settings;
 pub mod share_links;
@@ -75,7 +76,7 @@ pub async fn first<T: serde::de::DeserializeOwned>(
 ) -> AppResult<Option<T>> {
     first_object(db, sql, params)
         .await?
-        .map(serde_wasm_bindgen::from_value)
+        .map(row::from_row)
         .transpose()
         .map_err(|e| AppError::internal(format!("{sql}: {e}")))
 }
@@ -127,7 +128,7 @@ pub fn rows_at<T: serde::de::DeserializeOwned>(
 pub fn rows<T: serde::de::DeserializeOwned>(result: &D1Result) -> Result<Vec<T>, String> {
     let mut rows = Vec::new();
     each_row(result, &mut |row| {
-        rows.push(serde_wasm_bindgen::from_value(row)?);
+        rows.push(row::from_row(row)?);
         Ok(())
     })?;
     Ok(rows)
