@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod pages;
 pub mod probe;
 pub mod quotes;
+pub mod row;
 pub mod schema;
 pub mod settings;
 pub mod share_links;
@@ -64,7 +65,8 @@ pub async fn all<T: serde::de::DeserializeOwned>(
     statement(db, sql, params)?
         .all()
         .await
-        .and_then(|r| r.results::<T>())
+        .map_err(|e| e.to_string())
+        .and_then(|r| rows::<T>(&r))
         .map_err(|e| AppError::internal(format!("{sql}: {e}")))
 }
 
@@ -74,11 +76,30 @@ pub async fn first<T: serde::de::DeserializeOwned>(
     sql: &str,
     params: &[JsValue],
 ) -> AppResult<Option<T>> {
-    statement(db, sql, params)?
-        .first::<T>(None)
-        .await
+    first_object(db, sql, params)
+        .await?
+        .map(row::from_row)
+        .transpose()
         .map_err(|e| AppError::internal(format!("{sql}: {e}")))
 }
+
+/// The first row `sql` returns, as the JavaScript object (see [`rows`]).
+async fn first_object(
+    db: &D1Database,
+    sql: &str,
+    params: &[JsValue],
+) -> AppResult<Option<JsValue>> {
+    statement(db, sql, params)?
+        .first::<Row>(None)
+        .await
+        .map(|row| row.map(|Row(row)| row))
+        .map_err(|e| AppError::internal(format!("{sql}: {e}")))
+}
+
+/// A row as D1 answered it, kept as the JavaScript object.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+struct Row(#[serde(with = "serde_wasm_bindgen::preserve")] JsValue);
 
 /// Several reads in one round trip, answered in order.
 pub async fn read_batch(
@@ -97,9 +118,34 @@ pub fn rows_at<T: serde::de::DeserializeOwned>(
 ) -> AppResult<Vec<T>> {
     results
         .get(index)
-        .ok_or_else(|| AppError::internal("a batch answered short"))?
-        .results::<T>()
-        .map_err(|e| AppError::internal(format!("reading result {index} of a batch: {e}")))
+        .ok_or_else(|| AppError::internal("a batch answered short"))
+        .and_then(|result| {
+            rows::<T>(result)
+                .map_err(|e| AppError::internal(format!("reading result {index} of a batch: {e}")))
+        })
+}
+
+/// The rows of a D1 result, deserialized. What does not depend on the row type is written
+/// once, in [`each_row`]: `D1Result::results::<T>` would be a copy of it per row type.
+pub fn rows<T: serde::de::DeserializeOwned>(result: &D1Result) -> Result<Vec<T>, String> {
+    let mut rows = Vec::new();
+    each_row(result, &mut |row| {
+        rows.push(row::from_row(row)?);
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// Hands each row of `result`, a JavaScript object, to `take`.
+fn each_row(
+    result: &D1Result,
+    take: &mut dyn FnMut(JsValue) -> Result<(), serde_wasm_bindgen::Error>,
+) -> Result<(), String> {
+    let rows = result.results::<Row>().map_err(|e| e.to_string())?;
+    for Row(row) in rows {
+        take(row).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Rows changed by one statement of a batch.

@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
-use crate::db::{changes, database, int};
+use crate::db::{changes, database, int, rows_at};
 use crate::error::{AppError, AppResult};
 use crate::write::{Param, Results, Sql, Store};
 
@@ -45,11 +45,7 @@ impl Results for D1Results {
     }
 
     fn rows<T: DeserializeOwned>(&self, index: usize) -> AppResult<Vec<T>> {
-        self.0
-            .get(index)
-            .ok_or_else(|| AppError::internal("a batch answered short"))?
-            .results::<T>()
-            .map_err(|e| AppError::internal(format!("reading result {index} of a batch: {e}")))
+        rows_at(&self.0, index)
     }
 }
 

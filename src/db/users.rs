@@ -132,7 +132,7 @@ pub struct User {
     pub locked_until: Option<i64>,
     /// 1 while a password someone else chose (a generated one) awaits the user's own; filled
     /// by the single-user queries.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::db::row::zero_if_absent")]
     pub password_change_required: i64,
     /// Whether the company requires MFA (1); filled by the single-user queries.
     #[serde(default)]

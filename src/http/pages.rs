@@ -291,14 +291,14 @@ async fn load(
 fn rows<T: DeserializeOwned>(results: &[D1Result], i: usize) -> AppResult<Vec<T>> {
     results
         .get(i)
-        .ok_or_else(|| AppError::internal("page batch answered short"))?
-        .results::<T>()
-        .map_err(|e| AppError::internal(format!("page row {i}: {e}")))
+        .ok_or_else(|| AppError::internal("page batch answered short"))
+        .and_then(|result| {
+            db::rows::<T>(result).map_err(|e| AppError::internal(format!("page row {i}: {e}")))
+        })
 }
 
 fn first<T: DeserializeOwned>(result: &D1Result) -> AppResult<Option<T>> {
-    result
-        .results::<T>()
+    db::rows::<T>(result)
         .map(|rows| rows.into_iter().next())
         .map_err(|e| AppError::internal(format!("page row: {e}")))
 }

@@ -290,6 +290,12 @@ impl Param for InvoiceKind {
 pub trait Query: Sized {
     /// Reads the query string of `url`, refusing unknown and repeated parameters.
     fn parse(url: &str) -> AppResult<Self>;
+    /// [`Query::parse`] of `req`'s URL. Out of line, so that each route of the router's
+    /// dispatch is one call (most share `NoQuery`'s), not the URL's read, parse and drop.
+    #[inline(never)]
+    fn of(req: &worker::Request) -> AppResult<Self> {
+        Self::parse(&req.inner().url())
+    }
     /// The OpenAPI parameter objects of the query.
     #[cfg(not(target_arch = "wasm32"))]
     fn describe() -> Vec<serde_json::Value>;

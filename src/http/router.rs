@@ -366,7 +366,7 @@ macro_rules! routes {
     };
     (@api api $req:ident $query:ident $q:ty; $run:expr) => {{
         #[allow(unused_variables)]
-        let $query = <$q as $crate::http::query::Query>::parse(&$req.inner().url())?;
+        let $query = <$q as $crate::http::query::Query>::of(&$req)?;
         $run
     }};
 }

@@ -221,20 +221,56 @@ pub async fn apply<S: Store>(
         .map_err(Refusal::from_store)
 }
 
+// The engine's steps are written once, generic only over the store (one in the Worker): what
+// they need of an entity is its `Kind`, a few plain values and function pointers. The
+// functions generic over the entity and the handler's closures are thin: they decide (pure,
+// before any round trip) and parse the record from what the step read. A body generic over
+// both would be one copy per handler, inlined into the router's future.
+
+/// What the engine's steps need of an [`Entity`], without its record type.
+struct Kind<R> {
+    name: &'static str,
+    load: fn(&str) -> Vec<Sql>,
+    /// The record's wire form from a load's results, if there is one (the body of a 409).
+    view_loaded: fn(&R) -> AppResult<Option<Value>>,
+}
+
+fn kind<R: Results, E: Entity>() -> Kind<R> {
+    Kind {
+        name: E::NAME,
+        load: E::load,
+        view_loaded: |results| Ok(E::parse(results, 0)?.map(|record| E::view(&record))),
+    }
+}
+
+/// `E`'s record from `results` at `from`; 404 when there is none.
+fn found<E: Entity>(results: &impl Results, from: usize) -> AppResult<E::Record> {
+    E::parse(results, from)?.ok_or_else(|| AppError::not_found(E::NAME))
+}
+
 /// Reads `E`'s record in one round trip; 404 when there is none.
 pub async fn load<S: Store, E: Entity>(store: &S, id: &str) -> AppResult<E::Record> {
-    let results = store
-        .batch(E::load(id))
+    let results = read(store, E::load(id), E::NAME).await?;
+    found::<E>(&results, 0)
+}
+
+/// The results of an entity's load statements.
+async fn read<S: Store>(store: &S, load: Vec<Sql>, name: &str) -> AppResult<S::Results> {
+    store
+        .batch(load)
         .await
-        .map_err(|e| AppError::internal(format!("loading {}: {e}", E::NAME)))?;
-    E::parse(&results, 0)?.ok_or_else(|| AppError::not_found(E::NAME))
+        .map_err(|e| AppError::internal(format!("loading {name}: {e}")))
 }
 
 /// A 409 carrying the record as it is now, so the client can merge and retry.
 pub fn conflict<E: Entity>(current: &E::Record) -> AppError {
+    conflict_with(E::NAME, E::view(current))
+}
+
+fn conflict_with(name: &str, current: Value) -> AppError {
     AppError::new(ErrorKind::Conflict)
-        .with_detail(format!("The {} changed since you read it.", E::NAME))
-        .with_extension("current", E::view(current))
+        .with_detail(format!("The {name} changed since you read it."))
+        .with_extension("current", current)
 }
 
 /// The versioned update: loads the record, refuses a stale `expected` version with 409 and
@@ -247,9 +283,13 @@ pub async fn update<S: Store, E: Entity>(
     expected: i64,
     decide: impl FnOnce(&E::Record) -> AppResult<Change>,
 ) -> AppResult<E::Record> {
+    let decide: Decide<'_, E::Record> = Box::new(decide);
     let current = load::<S, E>(store, id).await?;
     update_loaded::<S, E>(store, id, current, expected, decide).await
 }
+
+/// A handler's decision, boxed: one copy of [`update`]'s body per entity, not per handler.
+type Decide<'a, R> = Box<dyn FnOnce(&R) -> AppResult<Change> + 'a>;
 
 /// [`update`] of a record already loaded (with the caller's own reads, in its own batch).
 pub async fn update_loaded<S: Store, E: Entity>(
@@ -259,14 +299,36 @@ pub async fn update_loaded<S: Store, E: Entity>(
     expected: i64,
     decide: impl FnOnce(&E::Record) -> AppResult<Change>,
 ) -> AppResult<E::Record> {
-    if E::version(&current) != expected {
-        return Err(conflict::<E>(&current));
+    let decided = decided::<E>(&current, expected, decide);
+    drop(current);
+    let written = write_back(store, id, decided, kind::<S::Results, E>(), true).await?;
+    found::<E>(&written.results, written.reads_from)
+}
+
+/// The change `decide` makes of `current`, or the 409 when `current` is not at `expected`.
+fn decided<E: Entity>(
+    current: &E::Record,
+    expected: i64,
+    decide: impl FnOnce(&E::Record) -> AppResult<Change>,
+) -> AppResult<Change> {
+    if E::version(current) != expected {
+        return Err(conflict::<E>(current));
     }
-    let change = decide(&current)?;
-    match apply(store, change, E::load(id)).await {
-        Ok(written) => E::parse(&written.results, written.reads_from)?
-            .ok_or_else(|| AppError::not_found(E::NAME)),
-        Err(refusal) => Err(refused::<S, E>(store, id, refusal).await),
+    decide(current)
+}
+
+/// Writes a decided change of record `id`, reading the record back after it when `reread`.
+async fn write_back<S: Store>(
+    store: &S,
+    id: &str,
+    decided: AppResult<Change>,
+    kind: Kind<S::Results>,
+    reread: bool,
+) -> AppResult<Written<S::Results>> {
+    let reads = if reread { (kind.load)(id) } else { vec![] };
+    match apply(store, decided?, reads).await {
+        Ok(written) => Ok(written),
+        Err(refusal) => Err(refused_as(store, id, refusal, &kind).await),
     }
 }
 
@@ -278,23 +340,37 @@ pub async fn remove<S: Store, E: Entity>(
     expected: i64,
     decide: impl FnOnce(&E::Record) -> AppResult<Change>,
 ) -> AppResult<()> {
-    if E::version(&current) != expected {
-        return Err(conflict::<E>(&current));
-    }
-    match apply(store, decide(&current)?, vec![]).await {
-        Ok(_) => Ok(()),
-        Err(refusal) => Err(refused::<S, E>(store, id, refusal).await),
-    }
+    let decided = decided::<E>(&current, expected, decide);
+    drop(current);
+    write_back(store, id, decided, kind::<S::Results, E>(), false)
+        .await
+        .map(drop)
 }
 
 /// The error for a write of record `id` that wrote nothing: a refused guard is the 409 with
 /// the record as it is now (404 when it is gone).
 pub async fn refused<S: Store, E: Entity>(store: &S, id: &str, refusal: Refusal) -> AppError {
+    refused_as(store, id, refusal, &kind::<S::Results, E>()).await
+}
+
+async fn refused_as<S: Store>(
+    store: &S,
+    id: &str,
+    refusal: Refusal,
+    kind: &Kind<S::Results>,
+) -> AppError {
     match refusal {
-        Refusal::Guard => match load::<S, E>(store, id).await {
-            Ok(now) => conflict::<E>(&now),
-            Err(gone) => gone,
-        },
+        Refusal::Guard => {
+            let now = match read(store, (kind.load)(id), kind.name).await {
+                Ok(results) => (kind.view_loaded)(&results),
+                Err(e) => Err(e),
+            };
+            match now {
+                Ok(Some(now)) => conflict_with(kind.name, now),
+                Ok(None) => AppError::not_found(kind.name),
+                Err(e) => e,
+            }
+        }
         other => other.into_error(|| AppError::internal("unreachable guard")),
     }
 }
@@ -332,15 +408,48 @@ pub async fn create<S: Store, E: Entity>(
         Some(k) => change.first(sql::remember_key(k, 201, &location::<E>(id), now_ms)),
         None => change,
     };
-    match apply(store, change, E::load(id)).await {
+    let refused: Box<dyn FnOnce() -> AppError + '_> = Box::new(refused);
+    let created = create_as(store, id, keyed, change, refused, &kind::<S::Results, E>()).await?;
+    Ok(Created {
+        status: created.status,
+        record: found::<E>(&created.record.results, created.record.reads_from)?,
+        id: created.id,
+        replayed: created.replayed,
+    })
+}
+
+/// [`create`]'s round trips: what was written and read back, or on a repeated key the first
+/// request's answer and its record as read now.
+async fn create_as<S: Store>(
+    store: &S,
+    id: &str,
+    keyed: Option<&Keyed>,
+    change: Change,
+    refused: Box<dyn FnOnce() -> AppError + '_>,
+    kind: &Kind<S::Results>,
+) -> AppResult<Created<Written<S::Results>>> {
+    match apply(store, change, (kind.load)(id)).await {
         Ok(written) => Ok(Created {
             status: 201,
             id: id.to_owned(),
-            record: E::parse(&written.results, written.reads_from)?
-                .ok_or_else(|| AppError::not_found(E::NAME))?,
+            record: written,
             replayed: false,
         }),
-        Err(Refusal::RepeatedKey) => replay::<S, E>(store, keyed).await,
+        // The answer a keyed create gave the first time, after its key was found taken.
+        Err(Refusal::RepeatedKey) => {
+            let (status, location) = recall_repeated(store, keyed).await?;
+            let id = location.rsplit('/').next().unwrap_or_default().to_owned();
+            let results = read(store, (kind.load)(&id), kind.name).await?;
+            Ok(Created {
+                status,
+                id,
+                record: Written {
+                    results,
+                    reads_from: 0,
+                },
+                replayed: true,
+            })
+        }
         Err(other) => Err(other.into_error(refused)),
     }
 }
@@ -381,22 +490,6 @@ pub async fn recall_repeated<S: Store>(
     recall(store, k)
         .await?
         .ok_or_else(|| AppError::internal("a repeated idempotency key that is not there"))
-}
-
-/// The answer a keyed create gave the first time, after its key was found taken.
-async fn replay<S: Store, E: Entity>(
-    store: &S,
-    keyed: Option<&Keyed>,
-) -> AppResult<Created<E::Record>> {
-    let (status, location) = recall_repeated(store, keyed).await?;
-    let id = location.rsplit('/').next().unwrap_or_default().to_owned();
-    let record = load::<S, E>(store, &id).await?;
-    Ok(Created {
-        status,
-        id,
-        record,
-        replayed: true,
-    })
 }
 
 /// Where record `id` of `E` lives.
