@@ -34,7 +34,7 @@ pub mod webhooks;
 pub mod zone;
 
 use futures_util::future::join;
-use worker::{console_log, Context, Date, Env, Request, Response};
+use worker::{console_error, console_log, console_warn, Context, Date, Env, Request, Response};
 
 use crate::domain::ids::RequestId;
 use crate::error::AppResult;
@@ -90,8 +90,9 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         std::borrow::Cow::Owned(logged) => error.map(|e| e.replace(path.as_str(), logged)),
         std::borrow::Cow::Borrowed(_) => error,
     };
+    let level = level_for(status);
     let line = RequestLog {
-        level: level_for(status),
+        level,
         msg: "request",
         request_id: rctx.id.as_str(),
         method: &method,
@@ -101,7 +102,12 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         error: error.as_deref(),
     }
     .to_line();
-    console_log!("{line}");
+    // Through the console method of its level, so Workers Logs can filter on it.
+    match level {
+        "error" => console_error!("{line}"),
+        "warn" => console_warn!("{line}"),
+        _ => console_log!("{line}"),
+    }
     // Whatever a write appended to the audit trail is sealed right after the response.
     // What the request queued goes out after the response.
     outbox::after_response(&ctx, env.clone());
