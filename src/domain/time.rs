@@ -132,18 +132,33 @@ impl Millis {
 }
 
 /// The instant (Unix ms) of a wall-clock time (`wall_ms`: ms since 1970-01-01 00:00 counted as
-/// if the zone were UTC), given the zone's offset in minutes east of UTC at any instant. The
-/// offset is checked at the instant found, which settles daylight-saving edges: a time skipped
-/// by a spring-forward lands an hour later, a time that occurs twice is its first occurrence.
+/// if the zone were UTC), given the zone's offset in minutes east of UTC at any instant.
+///
+/// The "compatible" rule of JavaScript's Temporal (and of RFC 5545): a wall time that occurs
+/// twice (clocks set back) is its earlier occurrence; one that never occurs (clocks set
+/// forward) is moved forward by the length of the gap, so 02:30 on a spring-forward night with
+/// a one-hour gap is 03:30, and a skipped midnight is 01:00 the same day. As in Temporal, the
+/// offsets in force a day either side bound the candidates, so one transition at most is
+/// assumed within a day of `wall_ms`.
 pub fn wall_to_instant_ms(wall_ms: i64, offset_minutes_at: impl Fn(i64) -> i64) -> i64 {
-    let first = wall_ms - offset_minutes_at(wall_ms) * 60_000;
-    let offset = offset_minutes_at(first);
-    let instant = wall_ms - offset * 60_000;
-    if offset_minutes_at(instant) == offset {
-        instant
+    const DAY: i64 = 86_400_000;
+    let before = offset_minutes_at(wall_ms - DAY);
+    let after = offset_minutes_at(wall_ms + DAY);
+    // An instant shows this wall time if the zone's offset there is the one it was read with.
+    let shows = |offset: i64| {
+        let instant = wall_ms - offset * 60_000;
+        (offset_minutes_at(instant) == offset).then_some(instant)
+    };
+    let earlier = shows(before.max(after));
+    let later = if before == after {
+        None
     } else {
-        // No instant shows this wall time (it was skipped): the one an hour on.
-        first
+        shows(before.min(after))
+    };
+    match (earlier, later) {
+        (Some(at), _) | (None, Some(at)) => at,
+        // Skipped: read with the offset before the gap, which lands as far past it.
+        (None, None) => wall_ms - before * 60_000,
     }
 }
 
@@ -185,7 +200,7 @@ pub fn days_in_month(year: i64, month: u32) -> u32 {
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
 /// (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -361,6 +376,84 @@ mod tests {
             let instant = wall_to_instant_ms(wall_ms, new_york);
             assert_eq!(Millis(instant as u64).to_rfc3339(), expected);
         }
+    }
+
+    /// A zone's offset in minutes at an instant.
+    type Offsets<'a> = &'a dyn Fn(i64) -> i64;
+
+    /// A zone with one change: `before` minutes east of UTC until `at` (RFC 3339), `after` then.
+    fn one_change(at: &str, before: i64, after: i64) -> impl Fn(i64) -> i64 {
+        let at = Millis::parse_rfc3339(at).unwrap().0 as i64;
+        move |instant| if instant < at { before } else { after }
+    }
+
+    #[test]
+    fn skipped_times_move_forward_by_the_gap_and_repeated_ones_are_the_earlier() {
+        let wall = |y: i64, m: u32, d: u32, h: i64, min: i64| {
+            days_from_civil(y, m, d) * 86_400_000 + h * 3_600_000 + min * 60_000
+        };
+        let berlin_spring = one_change("2026-03-29T01:00:00Z", 60, 120);
+        let berlin_fall = one_change("2026-10-25T01:00:00Z", 120, 60);
+        // Lord Howe: +10:30 to +11 at 02:00 local, a half-hour gap.
+        let lord_howe_spring = one_change("2026-10-03T15:30:00Z", 630, 660);
+        // Beirut: +2 to +3 at midnight, so 29 March has no 00:00–01:00.
+        let beirut_spring = one_change("2026-03-28T22:00:00Z", 120, 180);
+        let cases: [(Offsets<'_>, i64, &str); 9] = [
+            (
+                &berlin_spring,
+                wall(2026, 3, 29, 1, 59),
+                "2026-03-29T00:59:00.000Z",
+            ),
+            (
+                &berlin_spring,
+                wall(2026, 3, 29, 2, 0),
+                "2026-03-29T01:00:00.000Z",
+            ),
+            (
+                &berlin_spring,
+                wall(2026, 3, 29, 2, 30),
+                "2026-03-29T01:30:00.000Z",
+            ),
+            (
+                &berlin_spring,
+                wall(2026, 3, 29, 3, 0),
+                "2026-03-29T01:00:00.000Z",
+            ),
+            (
+                &berlin_fall,
+                wall(2026, 10, 25, 2, 30),
+                "2026-10-25T00:30:00.000Z",
+            ),
+            (
+                &berlin_fall,
+                wall(2026, 10, 25, 3, 0),
+                "2026-10-25T02:00:00.000Z",
+            ),
+            (
+                &lord_howe_spring,
+                wall(2026, 10, 4, 2, 15),
+                "2026-10-03T15:45:00.000Z",
+            ),
+            (
+                &beirut_spring,
+                wall(2026, 3, 29, 0, 0),
+                "2026-03-28T22:00:00.000Z",
+            ),
+            (
+                &beirut_spring,
+                wall(2026, 3, 29, 0, 30),
+                "2026-03-28T22:30:00.000Z",
+            ),
+        ];
+        for (offset, wall_ms, expected) in cases {
+            let instant = wall_to_instant_ms(wall_ms, offset);
+            assert_eq!(Millis(instant as u64).to_rfc3339(), expected);
+        }
+        // Beirut's 29 March starts at 01:00, not at 23:00 the evening before.
+        let at = |text: &str| Millis::parse_rfc3339(text).unwrap().0 as i64;
+        let (start, end) = local_day_bounds(at("2026-03-29T09:00:00Z"), &beirut_spring);
+        assert_eq!(start, at("2026-03-28T22:00:00Z"));
+        assert_eq!(end, at("2026-03-29T21:00:00Z"));
     }
 
     #[test]

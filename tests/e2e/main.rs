@@ -35,3 +35,4 @@ mod storage;
 mod tenancy;
 mod tokens;
 mod visits;
+mod zones;
