@@ -1,4 +1,4 @@
-use crate::spawn::Tenant;
+use crate::spawn::{log_record, Tenant};
 
 #[test]
 fn unknown_routes_and_wrong_methods_are_problems_with_the_right_status() {
@@ -41,10 +41,20 @@ fn every_request_writes_one_structured_log_line() {
     let reply = tenant.get("/missing?code=should-not-be-logged");
     let id = reply.request_id().to_owned();
     let line = tenant.log_line_with(&[&id, "\"msg\":\"request\""]);
-    let json_start = line.find('{').expect("a JSON object on the line");
-    let json_end = line.rfind('}').expect("a JSON object on the line");
-    let entry: serde_json::Value =
-        serde_json::from_str(&line[json_start..=json_end]).expect("the line is JSON");
+    let entry = log_record(&line).expect("the line is JSON");
+    // A 4xx goes out through console.warn (wrangler marks it), a success through console.log.
+    let marker = |line: &str| line[..line.find('{').unwrap_or(0)].to_owned();
+    assert!(marker(&line).contains("WARNING"), "{line}");
+    let healthy = tenant.get("/healthz");
+    let fine = tenant.log_line_with(&[healthy.request_id(), "\"msg\":\"request\""]);
+    assert!(
+        !marker(&fine).contains("WARNING") && !marker(&fine).contains("ERROR"),
+        "{fine}"
+    );
+    assert_eq!(
+        log_record(&fine).expect("the line is JSON")["level"],
+        "info"
+    );
     assert_eq!(entry["request_id"], id.as_str());
     assert_eq!(entry["method"], "GET");
     assert_eq!(entry["path"], "/missing");

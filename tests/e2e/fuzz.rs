@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::people::*;
 use crate::quotes::act;
-use crate::spawn::{Options, Tenant};
+use crate::spawn::{log_record, Options, Tenant};
 
 /// Operations left out of the random run (by operationId), and why. Every other operation in
 /// the document is fuzzed; the test fails if a name here leaves the document or a new operator
@@ -320,7 +320,7 @@ fn the_openapi_document_is_valid_and_every_operation_answers_as_it_says() {
     // never called an excluded operation.
     let requests: Vec<(String, String, u64)> = tenant.logs()[log_before..]
         .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(log_record)
         .filter(|entry| entry["msg"] == "request")
         .map(|entry| {
             (

@@ -49,6 +49,11 @@ fn an_unmigrated_tenant_is_unavailable_and_says_so_without_internals() {
     // The cause is in the operator's log under the same request id.
     let line = tenant.log_line_with(&[reply.request_id(), "\"status\":503"]);
     assert!(line.contains("schema version None"), "{line}");
+    // A 5xx goes out through console.error, which Workers Logs (and wrangler) mark as an error.
+    assert!(
+        line[..line.find('{').unwrap_or(0)].contains("ERROR"),
+        "{line}"
+    );
 }
 
 #[test]

@@ -65,6 +65,10 @@ fn share_and_invite_tokens_never_reach_the_request_log() {
 
     // The Worker's own lines (wrangler's "[wrangler:info] GET /s/…" lines are the local
     // counterpart of Cloudflare's invocation logs, which show URLs: see the README).
+    // A 4xx line goes out through console.warn, on the runtime's stderr, which may reach the
+    // log a moment after the lines on stdout: wait for both kinds.
+    tenant.log_line_with(&["\"path\":\"/invite/{token}\""]);
+    tenant.log_line_with(&["\"level\":\"warn\"", "/s/{token}/nothing/here"]);
     let logs: String = tenant
         .logs()
         .lines()

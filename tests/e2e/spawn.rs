@@ -317,7 +317,7 @@ impl Tenant {
         self.logs()
             .lines()
             .filter(|line| line.contains(&needle))
-            .filter_map(|line| serde_json::from_str(&line[line.find('{')?..]).ok())
+            .filter_map(log_record)
             .collect()
     }
 
@@ -404,6 +404,12 @@ impl Drop for Tenant {
 }
 
 /// A request being built.
+/// The JSON object a log line carries. wrangler prints console.warn and console.error lines
+/// wrapped (`▲ [WARNING] {…}` and `✘ [ERROR] {…}`, with colour codes either side).
+pub fn log_record(line: &str) -> Option<Value> {
+    serde_json::from_str(line.get(line.find('{')?..=line.rfind('}')?)?).ok()
+}
+
 pub struct Call<'a> {
     tenant: &'a Tenant,
     method: String,
