@@ -1,14 +1,16 @@
 //! Visits on the calendar: a valid time range, double-booking checks against a technician's
 //! other visits, and the expansion of a recurrence rule into its series of visits.
 //!
-//! Recurrence works in UTC days. A weekly 09:00 visit entered in New York stays at 14:00 UTC
-//! and so moves to 10:00 local time when daylight saving ends; time-zone aware recurrence is out
-//! of scope here and would need the tenant's zone and its rules passed in.
+//! Recurrence works in the company's wall time: a weekly 09:00 visit stays at 09:00 local time
+//! across a daylight-saving change (its UTC time moves instead). The zone's offsets come in as a
+//! function, so this stays pure.
 
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::domain::customers::FieldErrors;
-use crate::domain::time::{days_from_civil, days_in_month, Millis};
+use crate::domain::time::{
+    civil_from_days, days_from_civil, days_in_month, wall_to_instant_ms, Millis,
+};
 use crate::error::AppError;
 
 /// The longest a single visit may last. Longer work is several visits, so the calendar and the
@@ -245,17 +247,18 @@ impl Recurrence {
     }
 }
 
-/// Where step `k` of a series starting at `first` lands, in UTC.
-fn landing(first: Millis, step: Step, k: u64) -> Landing {
-    let at = match step {
-        Step::Days(days) => k
-            .checked_mul(days)
-            .and_then(|d| d.checked_mul(Millis::DAY))
-            .and_then(|ms| first.0.checked_add(ms))
-            .map(Millis),
+/// Where step `k` of a series starting at the wall time `first` (ms counted as if the zone were
+/// UTC) lands, as an instant of the zone with those offsets.
+fn landing(first: i64, step: Step, k: u64, offset_minutes_at: impl Fn(i64) -> i64) -> Landing {
+    const DAY: i64 = Millis::DAY as i64;
+    let wall = match step {
+        Step::Days(days) => i64::try_from(k)
+            .ok()
+            .and_then(|k| k.checked_mul(days as i64))
+            .and_then(|d| d.checked_mul(DAY))
+            .and_then(|ms| first.checked_add(ms)),
         Step::Months(months) => {
-            let (year, month, day) = first.utc_date();
-            let time_of_day = first.0 % Millis::DAY;
+            let (year, month, day) = civil_from_days(first.div_euclid(DAY));
             let index = (k as i64)
                 .checked_mul(months)
                 .and_then(|m| m.checked_add(year * 12 + i64::from(month) - 1));
@@ -267,31 +270,44 @@ fn landing(first: Millis, step: Step, k: u64) -> Landing {
                     if day > days_in_month(year, month) {
                         return Landing::Skipped;
                     }
-                    let days = days_from_civil(year, month, day);
-                    Some(Millis(days as u64 * Millis::DAY + time_of_day))
+                    Some(days_from_civil(year, month, day) * DAY + first.rem_euclid(DAY))
                 }
                 _ => None,
             }
         }
     };
+    // Series may not run past the last instant that prints as a four-digit year.
+    let at = wall
+        .filter(|wall| *wall <= Millis::LAST.0 as i64 + DAY)
+        .map(|wall| wall_to_instant_ms(wall, offset_minutes_at))
+        .and_then(|at| u64::try_from(at).ok())
+        .map(Millis);
     match at {
-        // Series may not run past the last instant that prints as a four-digit year.
         Some(at) if at <= Millis::LAST => Landing::At(at),
         _ => Landing::PastYear9999,
     }
 }
 
 /// Every visit of the series `rule` makes from `first`: `first` itself, then one every
-/// `interval` days, weeks or calendar months, each as long as `first`.
+/// `interval` days, weeks or calendar months at the same wall-clock time in the zone whose
+/// offset (minutes east of UTC) at an instant `offset_minutes_at` gives, each as long as
+/// `first`. A wall time a daylight-saving change skips or repeats that day is read as
+/// [`wall_to_instant_ms`] reads it.
 ///
 /// Monthly visits fall on the same day of the month as `first`; a month without that day (the
 /// 31st in April) is skipped rather than moved to its last day, so every visit of the series
 /// really is "on the 31st". The series stops after `count` visits in all, or at the last start
 /// no later than `until`; a rule that would make more than [`MAX_OCCURRENCES`] is a 422 naming
 /// `recurrence`.
-pub fn occurrences(first: &VisitTime, rule: &Recurrence) -> Result<Vec<VisitTime>, AppError> {
+pub fn occurrences(
+    first: &VisitTime,
+    rule: &Recurrence,
+    offset_minutes_at: impl Fn(i64) -> i64,
+) -> Result<Vec<VisitTime>, AppError> {
     let (step, ending) = rule.plan(first)?;
     let duration = first.duration_ms();
+    let start = first.start.0 as i64;
+    let first_wall = start + offset_minutes_at(start) * 60_000;
     let mut series = vec![*first];
     for k in 1u64.. {
         if let Ending::Count(count) = ending {
@@ -299,7 +315,7 @@ pub fn occurrences(first: &VisitTime, rule: &Recurrence) -> Result<Vec<VisitTime
                 break;
             }
         }
-        let start = match landing(first.start, step, k) {
+        let start = match landing(first_wall, step, k, &offset_minutes_at) {
             Landing::At(start) => start,
             Landing::Skipped => continue,
             // `until` is at most 9999-12-31T23:59:59, so such a step is past it: the series
@@ -355,6 +371,10 @@ mod tests {
             .iter()
             .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
             .collect()
+    }
+
+    fn utc(_: i64) -> i64 {
+        0
     }
 
     fn rule(value: Value) -> Recurrence {
@@ -614,7 +634,7 @@ mod tests {
             ),
         ];
         for (value, expected) in cases {
-            let series = occurrences(&first, &rule(value.clone())).expect("a valid rule");
+            let series = occurrences(&first, &rule(value.clone()), utc).expect("a valid rule");
             assert_eq!(starts(&series), expected, "{value}");
             assert!(series
                 .iter()
@@ -625,8 +645,12 @@ mod tests {
     #[test]
     fn a_monthly_series_on_the_31st_skips_months_without_one() {
         let first = visit("2026-01-31T22:00:00Z", "2026-02-01T01:00:00Z");
-        let series =
-            occurrences(&first, &rule(json!({"frequency": "monthly", "count": 7}))).unwrap();
+        let series = occurrences(
+            &first,
+            &rule(json!({"frequency": "monthly", "count": 7})),
+            utc,
+        )
+        .unwrap();
         assert_eq!(
             starts(&series),
             [
@@ -648,7 +672,7 @@ mod tests {
         let first = visit("2024-02-29T09:00:00Z", "2024-02-29T10:00:00Z");
         let yearly = rule(json!({"frequency": "monthly", "interval": 12, "count": 3}));
         assert_eq!(
-            starts(&occurrences(&first, &yearly).unwrap()),
+            starts(&occurrences(&first, &yearly, utc).unwrap()),
             ["2024-02-29T09:00", "2028-02-29T09:00", "2032-02-29T09:00"]
         );
     }
@@ -680,7 +704,7 @@ mod tests {
             ),
         ];
         for (value, expected) in cases {
-            let outcome = occurrences(&first, &rule(value.clone()));
+            let outcome = occurrences(&first, &rule(value.clone()), utc);
             match (outcome, expected) {
                 (Ok(series), Ok(len)) => assert_eq!(series.len(), len, "{value}"),
                 (Err(err), Err(field)) => {
@@ -743,9 +767,60 @@ mod tests {
             ),
         ];
         for (value, expected) in cases {
-            let err = occurrences(&first, &rule(value.clone())).unwrap_err();
+            let err = occurrences(&first, &rule(value.clone()), utc).unwrap_err();
             assert_eq!(err.status(), 422, "{value}");
             assert_eq!(fields(&err), expected, "{value}");
+        }
+    }
+
+    /// New York in 2026: UTC-5, UTC-4 from 8 March 07:00 UTC to 1 November 06:00 UTC.
+    fn new_york(at_ms: i64) -> i64 {
+        let summer = at("2026-03-08T07:00:00Z").0 as i64..at("2026-11-01T06:00:00Z").0 as i64;
+        if summer.contains(&at_ms) {
+            -240
+        } else {
+            -300
+        }
+    }
+
+    #[test]
+    fn a_series_keeps_its_wall_clock_time_across_daylight_saving_changes() {
+        // 09:00 in New York, before each change.
+        let cases = [
+            (
+                visit("2026-10-20T13:00:00Z", "2026-10-20T14:00:00Z"),
+                json!({"frequency": "weekly", "count": 3}),
+                ["2026-10-20T13:00", "2026-10-27T13:00", "2026-11-03T14:00"],
+            ),
+            (
+                visit("2026-02-24T14:00:00Z", "2026-02-24T15:00:00Z"),
+                json!({"frequency": "weekly", "count": 3}),
+                ["2026-02-24T14:00", "2026-03-03T14:00", "2026-03-10T13:00"],
+            ),
+            (
+                visit("2026-02-09T14:00:00Z", "2026-02-09T15:00:00Z"),
+                json!({"frequency": "monthly", "count": 3}),
+                ["2026-02-09T14:00", "2026-03-09T13:00", "2026-04-09T13:00"],
+            ),
+            // 02:30 on 7 March: the 8th has no 02:30, so that visit is at 03:30 EDT.
+            (
+                visit("2026-03-07T07:30:00Z", "2026-03-07T08:00:00Z"),
+                json!({"frequency": "daily", "count": 3}),
+                ["2026-03-07T07:30", "2026-03-08T07:30", "2026-03-09T06:30"],
+            ),
+            // 01:30 on 31 October: the 1 November one is the first of its two 01:30s.
+            (
+                visit("2026-10-31T05:30:00Z", "2026-10-31T06:00:00Z"),
+                json!({"frequency": "daily", "count": 3}),
+                ["2026-10-31T05:30", "2026-11-01T05:30", "2026-11-02T06:30"],
+            ),
+        ];
+        for (first, value, expected) in cases {
+            let series = occurrences(&first, &rule(value.clone()), new_york).unwrap();
+            assert_eq!(starts(&series), expected, "{value}");
+            assert!(series
+                .iter()
+                .all(|v| v.duration_ms() == first.duration_ms()));
         }
     }
 
@@ -755,6 +830,7 @@ mod tests {
         let series = occurrences(
             &first,
             &rule(json!({"frequency": "weekly", "until": "2026-03-02T09:00:00Z"})),
+            utc,
         )
         .unwrap();
         assert_eq!(series, [first]);

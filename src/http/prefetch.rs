@@ -15,7 +15,7 @@ use crate::http::api::deliveries;
 use crate::http::api::invoices::InvoiceEntity;
 use crate::http::api::jobs;
 use crate::http::api::quotes::QuoteEntity;
-use crate::http::api::visits::VisitEntity;
+use crate::http::api::visits::{self, VisitEntity};
 use crate::http::query::Query;
 use crate::http::router::{Matched, Route};
 use crate::write::{Entity, Sql, Store};
@@ -25,9 +25,8 @@ pub fn reads(req: &Request, matched: &Matched) -> Vec<Sql> {
     let id = || matched.param("id").unwrap_or_default();
     match matched.route {
         Route::GetJob => jobs::get_reads(id()),
-        Route::UpdateJob | Route::SetJobStatus | Route::AddJobNote | Route::CreateVisits => {
-            jobs::JobEntity::load(id())
-        }
+        Route::CreateVisits => visits::create_reads(id()),
+        Route::UpdateJob | Route::SetJobStatus | Route::AddJobNote => jobs::JobEntity::load(id()),
         Route::ListJobs => jobs::JobsQuery::parse(&req.inner().url())
             .map(|query| jobs::list_reads(&query, None))
             .unwrap_or_default(),

@@ -1,10 +1,12 @@
 //! Visits over the API: booking, conflicts (refused or allowed on purpose), moving with the
 //! version read, recurring series, and what technicians see.
 
+use fieldworker::domain::time::Millis;
 use serde_json::{json, Value};
 
 use crate::people::*;
 use crate::spawn::Tenant;
+use crate::zones::{instants, local_times};
 
 /// A job assigned to `technician`; returns its id.
 fn job_for(owner: &Browser<'_>, technician: &Value) -> String {
@@ -302,4 +304,152 @@ fn a_retried_booking_with_the_same_idempotency_key_books_nothing_new() {
     assert_eq!(listed["visits"].as_array().unwrap().len(), 3, "{listed}");
     let audit = owner.get("/api/v1/audit?action=visit.created").json();
     assert_eq!(audit["events"].as_array().unwrap().len(), 1);
+}
+
+/// Sets the company's time zone, with the version read; returns the name as stored.
+fn set_zone(owner: &Browser<'_>, zone: &str) -> String {
+    let version = owner.get("/api/v1/settings").json()["version"].to_string();
+    let saved = owner
+        .request("PATCH", "/api/v1/settings")
+        .header("If-Match", &format!("\"{version}\""))
+        .json(&json!({ "time_zone": zone }))
+        .send();
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    saved.json()["time_zone"].as_str().unwrap().to_owned()
+}
+
+fn starts_of(reply: &crate::spawn::Reply) -> Vec<String> {
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    reply.json()["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["start"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_weekly_series_keeps_its_local_time_across_a_daylight_saving_change() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let theo = member(
+        &owner,
+        "theo@acme-heating.example",
+        "technician",
+        "wrench-and-solder-77",
+    );
+    let job = job_for(&owner, &theo.user["id"]);
+    // New York falls back on 1 November; Berlin springs forward on 29 March.
+    let cases = [
+        ("America/New_York", "2026-10-20T09:00"),
+        ("Europe/Berlin", "2026-03-17T09:00"),
+    ];
+    for (zone, first) in cases {
+        assert_eq!(set_zone(&owner, zone), zone);
+        let start = &instants(zone, &[first])[0];
+        let end = Millis::parse_rfc3339(start).unwrap().plus(Millis::HOUR);
+        let series = starts_of(&book(
+            &owner,
+            &job,
+            json!({ "start": start, "end": end.to_rfc3339(),
+                    "recurrence": { "frequency": "weekly", "count": 4 } }),
+        ));
+        let local: Vec<String> =
+            local_times(zone, &series.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(
+            local.iter().all(|t| t.ends_with("T09:00")),
+            "{zone}: {local:?} ({series:?})"
+        );
+        // The UTC time moved instead, by the hour the clocks changed.
+        assert_ne!(series[0][11..16], series[3][11..16], "{zone}: {series:?}");
+    }
+}
+
+#[test]
+fn a_series_at_a_skipped_or_repeated_local_time_lands_where_intl_says() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let theo = member(
+        &owner,
+        "theo@acme-heating.example",
+        "technician",
+        "wrench-and-solder-77",
+    );
+    let job = job_for(&owner, &theo.user["id"]);
+    // Daily from the day before a change, at a time that day skips or repeats.
+    let cases = [
+        (
+            "Europe/Berlin",
+            ["2026-03-28T02:30", "2026-03-29T02:30", "2026-03-30T02:30"],
+        ),
+        (
+            "Europe/Berlin",
+            ["2026-10-24T02:30", "2026-10-25T02:30", "2026-10-26T02:30"],
+        ),
+        (
+            "America/New_York",
+            ["2026-03-07T02:30", "2026-03-08T02:30", "2026-03-09T02:30"],
+        ),
+        (
+            "America/New_York",
+            ["2026-10-31T01:30", "2026-11-01T01:30", "2026-11-02T01:30"],
+        ),
+        (
+            "Australia/Sydney",
+            ["2026-04-04T02:30", "2026-04-05T02:30", "2026-04-06T02:30"],
+        ),
+        (
+            "Australia/Sydney",
+            ["2026-10-03T02:30", "2026-10-04T02:30", "2026-10-05T02:30"],
+        ),
+        (
+            "Asia/Beirut",
+            ["2026-03-28T00:00", "2026-03-29T00:00", "2026-03-30T00:00"],
+        ),
+        (
+            "Asia/Beirut",
+            ["2026-10-23T23:30", "2026-10-24T23:30", "2026-10-25T23:30"],
+        ),
+        (
+            "Australia/Lord_Howe",
+            ["2026-04-04T01:45", "2026-04-05T01:45", "2026-04-06T01:45"],
+        ),
+        (
+            "Australia/Lord_Howe",
+            ["2026-10-03T02:15", "2026-10-04T02:15", "2026-10-05T02:15"],
+        ),
+        (
+            "Asia/Kathmandu",
+            ["2026-03-28T00:00", "2026-03-29T00:00", "2026-03-30T00:00"],
+        ),
+    ];
+    for (zone, walls) in cases {
+        set_zone(&owner, zone);
+        let expected = instants(zone, &walls);
+        let end = Millis::parse_rfc3339(&expected[0])
+            .unwrap()
+            .plus(30 * Millis::MINUTE);
+        let series = starts_of(&book(
+            &owner,
+            &job,
+            json!({ "start": expected[0], "end": end.to_rfc3339(), "allow_conflict": true,
+                    "recurrence": { "frequency": "daily", "count": 3 } }),
+        ));
+        assert_eq!(series, expected, "{zone} {walls:?}");
+    }
+    // As the issue has it: Berlin's skipped 02:30 is 03:30 summer time, Beirut's skipped
+    // midnight 01:00, Lord Howe's skipped 02:15 (a half-hour gap) 02:45.
+    let shown = |zone: &str, wall: &str| local_times(zone, &[instants(zone, &[wall])[0].as_str()]);
+    assert_eq!(
+        shown("Europe/Berlin", "2026-03-29T02:30"),
+        ["2026-03-29T03:30"]
+    );
+    assert_eq!(
+        shown("Asia/Beirut", "2026-03-29T00:00"),
+        ["2026-03-29T01:00"]
+    );
+    assert_eq!(
+        shown("Australia/Lord_Howe", "2026-10-04T02:15"),
+        ["2026-10-04T02:45"]
+    );
 }

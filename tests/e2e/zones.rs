@@ -26,6 +26,35 @@ pub fn intl(args: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).expect("zones.mjs prints JSON")
 }
 
+/// Each instant as the zone's local `YYYY-MM-DDTHH:MM`, by `Intl`.
+pub fn local_times(zone: &str, instants: &[&str]) -> Vec<String> {
+    let ms: Vec<String> = instants
+        .iter()
+        .map(|t| Millis::parse_rfc3339(t).expect("an instant").0.to_string())
+        .collect();
+    let mut args = vec!["wall", zone];
+    args.extend(ms.iter().map(String::as_str));
+    serde_json::from_value(intl(&args)).expect("local times")
+}
+
+/// The instant `Intl` gives each local wall time (`YYYY-MM-DDTHH:MM`), by the compatible rule.
+pub fn instants(zone: &str, walls: &[&str]) -> Vec<String> {
+    let ms: Vec<String> = walls
+        .iter()
+        .map(|w| {
+            let wall = Millis::parse_rfc3339(&format!("{w}:00Z")).expect("a wall time");
+            wall.0.to_string()
+        })
+        .collect();
+    let mut args = vec!["instant", zone];
+    args.extend(ms.iter().map(String::as_str));
+    let answer: Vec<u64> = serde_json::from_value(intl(&args)).expect("instants");
+    answer
+        .into_iter()
+        .map(|ms| Millis(ms).to_rfc3339())
+        .collect()
+}
+
 /// A zone's offset rule as `Intl` reported it: its offset before the window, then each change.
 struct Rule {
     initial: i64,

@@ -8,6 +8,7 @@ use serde_json::Value;
 use worker::{D1Database, Env, Request, Response};
 
 use crate::db;
+use crate::db::settings;
 use crate::db::store::D1Store;
 use crate::db::visits::{self as store, OverlapRow, VisitRow};
 use crate::domain::audit::Action;
@@ -16,15 +17,17 @@ use crate::domain::time::Millis;
 use crate::domain::visits::{conflicts, occurrences, ExistingVisit, Recurrence, VisitTime};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::jobs::{check_assignable, JobEntity};
+use crate::http::api::settings::SettingsEntity;
 use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, json_bytes, parse_json, MAX_JSON_BODY};
 use crate::http::idempotency;
 use crate::http::query::{Required, Time};
 use crate::http::router::Matched;
+use crate::http::zone::Zone;
 use crate::http::{prefetch, respond, RequestCtx};
 use crate::sql;
-use crate::write::{self, Change, Refusal, Results, Store};
+use crate::write::{self, Change, Entity, Refusal, Results, Sql, Store};
 
 const MAX_LIST: i64 = 500;
 
@@ -108,6 +111,14 @@ struct CreateBody {
     recurrence: Option<Recurrence>,
 }
 
+/// What booking visits reads: the job, and the company settings for the zone a series is
+/// expanded in (its wall-clock time).
+pub fn create_reads(job_id: &str) -> Vec<Sql> {
+    let mut reads = JobEntity::load(job_id);
+    reads.push(settings::load());
+    reads
+}
+
 /// `POST /api/v1/jobs/{id}/visits` `{start, end, technician_ids?, allow_conflict?, recurrence?}`:
 /// one visit, or the whole series of a recurring job, in one batch. Without technicians, the
 /// job's. Honours `Idempotency-Key`: a retry answers the visits the first request booked.
@@ -122,13 +133,20 @@ pub async fn create(
     let keyed = idempotency::keyed(&req, principal, &raw)?;
     let body: CreateBody = parse_json(&raw)?;
     let first = VisitTime::parse(&body.start, &body.end)?;
-    let times = match &body.recurrence {
-        Some(rule) => occurrences(&first, rule)?,
-        None => vec![first],
-    };
     let job_id = matched.param("id").unwrap_or_default().to_owned();
     let store = D1Store::from_env(env)?;
-    let job = prefetch::load::<JobEntity>(&store, &rctx.ahead, &job_id).await?;
+    let reads = create_reads(&job_id);
+    let settings_at = reads.len() - 1;
+    let results = prefetch::read(&store, &rctx.ahead, reads).await?;
+    let times = match &body.recurrence {
+        Some(rule) => {
+            let zone = SettingsEntity::parse(&results, settings_at)?
+                .map_or_else(|| Zone("UTC".to_owned()), |s| Zone(s.time_zone));
+            occurrences(&first, rule, |at| zone.offset_minutes(at))?
+        }
+        None => vec![first],
+    };
+    let job = JobEntity::parse(&results, 0)?.ok_or_else(|| AppError::not_found("job"))?;
     let technicians = body
         .technician_ids
         .clone()
