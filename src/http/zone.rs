@@ -6,25 +6,49 @@ use wasm_bindgen::prelude::*;
 use crate::domain::time::{local_day_bounds, wall_to_instant_ms, Millis};
 
 #[wasm_bindgen(inline_js = r#"
+const formats = new Map();
+function format(timeZone) {
+  let f = formats.get(timeZone);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit",
+    });
+    if (formats.size >= 64) formats.clear();
+    formats.set(timeZone, f);
+  }
+  return f;
+}
 export function zone_offset_minutes(timeZone, epochMs) {
   try {
     const parts = {};
-    for (const p of new Intl.DateTimeFormat("en-US", {
-      timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
-      hour: "2-digit", minute: "2-digit", second: "2-digit",
-    }).formatToParts(new Date(epochMs))) parts[p.type] = p.value;
+    for (const p of format(timeZone).formatToParts(new Date(epochMs))) parts[p.type] = p.value;
     const wall = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
     return Math.round((wall - Math.floor(epochMs / 1000) * 1000) / 60000);
   } catch (e) {
     return 0;
   }
 }
+export function zone_canonical(timeZone) {
+  try {
+    return format(timeZone).resolvedOptions().timeZone;
+  } catch (e) {
+    return undefined;
+  }
+}
 "#)]
 extern "C" {
     fn zone_offset_minutes(time_zone: &str, epoch_ms: f64) -> f64;
+    fn zone_canonical(time_zone: &str) -> Option<String>;
 }
 
-/// A zone by IANA name; an unknown name behaves as UTC.
+/// The runtime's own spelling of a zone name (`europe/berlin` is `Europe/Berlin`), or `None`
+/// for a name it does not know.
+pub fn canonical(name: &str) -> Option<String> {
+    zone_canonical(name)
+}
+
+/// A zone by IANA name; an unknown name (stored before names were checked) behaves as UTC.
 #[derive(Debug, Clone)]
 pub struct Zone(pub String);
 

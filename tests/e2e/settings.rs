@@ -89,3 +89,30 @@ fn twenty_concurrent_writes_of_the_same_version_give_one_winner_and_one_audit_ro
     assert_eq!(events[0]["after"]["name"], current.json()["name"]);
     assert_eq!(owner.get("/api/v1/audit/verify").json()["ok"], true);
 }
+
+#[test]
+fn a_time_zone_intl_does_not_know_is_refused_and_a_known_one_is_stored_as_intl_spells_it() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let patch = |body: serde_json::Value| {
+        owner
+            .request("PATCH", "/api/v1/settings")
+            .header("If-Match", "\"1\"")
+            .json(&body)
+            .send()
+    };
+    for zone in [
+        "Mars/Olympus_Mons",
+        "",
+        "America/New York",
+        "Europe/Berlin/",
+    ] {
+        let refused = patch(json!({ "time_zone": zone })).problem(422);
+        assert_eq!(refused["errors"][0]["field"], "time_zone", "{zone:?}");
+        assert_eq!(refused["errors"].as_array().unwrap().len(), 1);
+    }
+    assert_eq!(owner.get("/api/v1/settings").json()["time_zone"], "UTC");
+    let saved = patch(json!({ "time_zone": "europe/berlin" }));
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert_eq!(saved.json()["time_zone"], "Europe/Berlin");
+}

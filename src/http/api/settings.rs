@@ -17,6 +17,7 @@ use crate::http::api::notifications::tell_owners;
 use crate::http::api::{event, if_match, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, MAX_JSON_BODY};
+use crate::http::zone;
 use crate::http::{respond, RequestCtx};
 use crate::write::{self, Change, Entity, Results, Sql};
 
@@ -143,10 +144,11 @@ fn apply(before: &settings::Settings, patch: Patch) -> AppResult<settings::Setti
         next.currency = currency;
     }
     if let Some(tz) = patch.time_zone {
-        if tz.is_empty() || tz.len() > 64 {
-            errors.push(json!({"field": "time_zone", "message": "An IANA time zone such as America/New_York."}));
+        // Stored as the runtime's `Intl` spells it, the name every offset is then read by.
+        match Some(tz.trim()).filter(|tz| tz.len() <= 64).and_then(zone::canonical) {
+            Some(tz) => next.time_zone = tz,
+            None => errors.push(json!({"field": "time_zone", "message": "An IANA time zone such as America/New_York."})),
         }
-        next.time_zone = tz;
     }
     if let Some(locale) = patch.locale {
         if !(2..=35).contains(&locale.len()) {
