@@ -394,11 +394,25 @@ pub async fn login(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<
             &json!({ "mfa_required": true, "challenge": challenge }),
         );
     }
-    finish_sign_in(&req, env, &store, rctx, &subjects, &user, None).await
+    let known_browser = device.is_some();
+    finish_sign_in(
+        &req,
+        env,
+        &store,
+        rctx,
+        &subjects,
+        &user,
+        known_browser,
+        None,
+    )
+    .await
 }
 
 /// Gives the attempt's reservations back, audits the sign-in (with `guarded` as the step that
-/// must succeed for it, e.g. consuming a TOTP step) and starts the session.
+/// must succeed for it, e.g. consuming a TOTP step), tells the user of a browser not used for
+/// the account before (`known_browser`: its device cookie named the account) and starts the
+/// session.
+#[allow(clippy::too_many_arguments)]
 async fn finish_sign_in(
     req: &Request,
     env: &Env,
@@ -406,6 +420,7 @@ async fn finish_sign_in(
     rctx: &RequestCtx,
     subjects: &Subjects,
     user: &User,
+    known_browser: bool,
     guarded: Option<(&'static str, Sql)>,
 ) -> AppResult<Response> {
     // The person who just proved who they are is the actor of their own sign-in.
@@ -427,7 +442,7 @@ async fn finish_sign_in(
         None => (Change::new(), "password"),
     };
     let mut change = change.then_all(subjects.release());
-    if trusted_device(req, env, &user.email).is_none() {
+    if !known_browser {
         let browser: String = req
             .headers()
             .get("User-Agent")
@@ -605,7 +620,18 @@ pub async fn login_mfa(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppRes
         },
         _ => return Err(AppError::bad_request("Send either code or recovery_code.")),
     };
-    let response = finish_sign_in(&req, env, &store, rctx, &subjects, &user, Some(consume)).await?;
+    let known_browser = device.is_some();
+    let response = finish_sign_in(
+        &req,
+        env,
+        &store,
+        rctx,
+        &subjects,
+        &user,
+        known_browser,
+        Some(consume),
+    )
+    .await?;
     let _ = kv.delete(&key).await;
     Ok(response)
 }
