@@ -11,10 +11,10 @@ use crate::db::customer_messages::{self as store, MessageRow, NewReply, SmsState
 use crate::db::customers::{self as customers_db, CustomerRow};
 use crate::db::store::D1Store;
 use crate::domain::audit::Action;
-use crate::domain::auth::permissions::Role;
 use crate::domain::customer_messages::{reply_recipient, ReplyBody};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
+use crate::http::api::customers::{id_param, visible};
 use crate::http::api::{event, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_bytes, MAX_JSON_BODY};
@@ -70,12 +70,8 @@ pub fn create_reads(customer_id: &str) -> Vec<Sql> {
     ]
 }
 
-fn customer_id(matched: &Matched) -> String {
-    matched.param("id").unwrap_or_default().to_owned()
-}
-
 fn stamp(ms: i64) -> String {
-    Millis(u64::try_from(ms).unwrap_or(0)).to_rfc3339()
+    Millis::from_ms(ms).to_rfc3339()
 }
 
 /// The conversation as the API answers it: oldest first, and the customer's SMS consent.
@@ -95,12 +91,8 @@ pub async fn list(
     matched: &Matched,
 ) -> AppResult<Response> {
     let store = D1Store::from_env(env)?;
-    let id = customer_id(matched);
-    if principal.role == Role::Technician
-        && !customers_db::works_for(&store.db, &id, &principal.user.id).await?
-    {
-        return Err(AppError::not_found("customer"));
-    }
+    let id = id_param(matched);
+    visible(&store, &id, principal).await?;
     let results = prefetch::read(&store, &rctx.ahead, list_reads(&id)).await?;
     if write::first_row::<CustomerRow>(&results, 0)?.is_none() {
         return Err(AppError::not_found("customer"));
@@ -126,7 +118,7 @@ pub async fn create(
     fields.finish()?;
     let body = ReplyBody::parse(asked.as_deref().unwrap_or_default())
         .map_err(|e| AppError::invalid_field("body", e.to_string()))?;
-    let id = customer_id(matched);
+    let id = id_param(matched);
     let store = D1Store::from_env(env)?;
     let results = prefetch::read(&store, &rctx.ahead, create_reads(&id)).await?;
     let customer = write::first_row::<CustomerRow>(&results, 0)?

@@ -27,7 +27,7 @@ use crate::write::{self, Change, Entity, Results, Sql};
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
 
-fn id_param(matched: &Matched) -> String {
+pub(crate) fn id_param(matched: &Matched) -> String {
     matched.param("id").unwrap_or_default().to_owned()
 }
 
@@ -116,6 +116,16 @@ pub async fn list(query: CustomersQuery, env: &Env, principal: &Principal) -> Ap
     )
 }
 
+/// Refuses a technician a customer they do not work for: not found, as their jobs are.
+pub(crate) async fn visible(store: &D1Store, id: &str, principal: &Principal) -> AppResult<()> {
+    if let Some(me) = own_customers(principal) {
+        if !store::works_for(&store.db, id, me).await? {
+            return Err(AppError::not_found("customer"));
+        }
+    }
+    Ok(())
+}
+
 /// `GET /api/v1/customers/{id}`: the customer with its sites; to a technician, only one they
 /// work for (anyone else's is not found, as their jobs are).
 pub async fn get(
@@ -126,11 +136,7 @@ pub async fn get(
 ) -> AppResult<Response> {
     let store = D1Store::from_env(env)?;
     let id = id_param(matched);
-    if let Some(me) = own_customers(principal) {
-        if !store::works_for(&store.db, &id, me).await? {
-            return Err(AppError::not_found("customer"));
-        }
-    }
+    visible(&store, &id, principal).await?;
     let record = prefetch::load::<CustomerEntity>(&store, &rctx.ahead, &id).await?;
     respond::record::<CustomerEntity>(200, &record)
 }
