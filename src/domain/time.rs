@@ -17,6 +17,12 @@ impl Millis {
         self.0 / 1_000
     }
 
+    /// An instant stored or computed as signed ms (D1 integers, wall-clock arithmetic); one
+    /// before 1970 is read as 1970.
+    pub fn from_ms(ms: i64) -> Millis {
+        Millis(u64::try_from(ms).unwrap_or(0))
+    }
+
     pub fn plus(self, ms: u64) -> Millis {
         Millis(self.0.saturating_add(ms))
     }

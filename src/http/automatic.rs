@@ -318,7 +318,7 @@ fn queued_event(message: &Outgoing, now: Millis) -> AuditEvent {
             "automatic": message.template.map(Kind::as_str),
             "channel": message.delivery.channel.as_str(),
             "to": message.delivery.to,
-            "send_at": Millis(message.send_at.max(0) as u64).to_rfc3339(),
+            "send_at": Millis::from_ms(message.send_at).to_rfc3339(),
         })),
         ip: None,
         request_id: "automatic".to_owned(),

@@ -610,5 +610,5 @@ impl Speaker<'_> {
 }
 
 fn rfc3339(ms: i64) -> String {
-    Millis(u64::try_from(ms).unwrap_or(0)).to_rfc3339()
+    Millis::from_ms(ms).to_rfc3339()
 }

@@ -156,7 +156,7 @@ fn consent(
 }
 
 fn stamp(ms: i64) -> String {
-    Millis(u64::try_from(ms).unwrap_or(0)).to_rfc3339()
+    Millis::from_ms(ms).to_rfc3339()
 }
 
 /// A change the customer made by texting: the customer is the actor, known by the text's

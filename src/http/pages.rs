@@ -1073,8 +1073,7 @@ async fn audit_page(env: &Env, principal: &Principal, query: &Query) -> AppResul
     let since_day = parse_date(filter.since);
     // The day starts at local midnight; the zone arrives with the rows, so ask for the widest
     // start any zone could have and drop the rows before the real one below.
-    let wide_since = since_day
-        .map(|day| Millis(u64::try_from(day - MAX_ZONE_OFFSET_MS).unwrap_or(0)).to_rfc3339());
+    let wide_since = since_day.map(|day| Millis::from_ms(day - MAX_ZONE_OFFSET_MS).to_rfc3339());
     let before_seq = query
         .get("cursor")
         .and_then(|c| c.parse::<i64>().ok())

@@ -53,7 +53,7 @@ impl<'a> MessageView<'a> {
 }
 
 fn at(ms: i64) -> String {
-    Millis(u64::try_from(ms).unwrap_or(0)).to_rfc3339()
+    Millis::from_ms(ms).to_rfc3339()
 }
 
 /// A message's delivery: Twilio's report once there is one, else the outbox's own state.

@@ -97,7 +97,7 @@ fn text_of<'a>(data: &'a Value, key: &str) -> &'a str {
 }
 
 fn at(ms: i64) -> String {
-    Millis(u64::try_from(ms).unwrap_or(0)).to_rfc3339()
+    Millis::from_ms(ms).to_rfc3339()
 }
 
 /// The title, body and shown data of a notice of `kind`.

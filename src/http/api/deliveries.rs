@@ -267,8 +267,8 @@ pub fn view(row: &DeliveryRow) -> serde_json::Value {
         "id": row.id, "channel": row.channel, "to": row.recipient, "status": row.status,
         "attempts": row.attempts, "error": row.error, "delivery": row.delivery,
         "delivery_error": row.delivery_error, "automatic": row.template,
-        "created_at": Millis(row.created_at.max(0) as u64).to_rfc3339(),
-        "updated_at": Millis(row.updated_at.max(0) as u64).to_rfc3339(),
+        "created_at": Millis::from_ms(row.created_at).to_rfc3339(),
+        "updated_at": Millis::from_ms(row.updated_at).to_rfc3339(),
     })
 }
 

@@ -32,7 +32,7 @@ use crate::write::{self, Change, Entity, Refusal, Results, Sql, Store};
 const MAX_LIST: i64 = 500;
 
 pub fn visit_view(row: &VisitRow) -> Value {
-    let time = |ms: i64| Millis(u64::try_from(ms).unwrap_or(0)).to_rfc3339();
+    let time = |ms: i64| Millis::from_ms(ms).to_rfc3339();
     let mut view = json!({
         "id": row.id,
         "job_id": row.job_id,
@@ -80,8 +80,8 @@ async fn conflict_error(
                 id: r.id.clone(),
                 technician_ids: serde_json::from_str(&r.technician_ids).unwrap_or_default(),
                 time: VisitTime {
-                    start: Millis(u64::try_from(r.start_ms).unwrap_or(0)),
-                    end: Millis(u64::try_from(r.end_ms).unwrap_or(0)),
+                    start: Millis::from_ms(r.start_ms),
+                    end: Millis::from_ms(r.end_ms),
                 },
             })
             .collect();
@@ -310,8 +310,8 @@ pub async fn update(
             .with_detail("Technicians may move their own visits, not change who works them."));
     }
     let old = VisitTime {
-        start: Millis(u64::try_from(current.start_ms).unwrap_or(0)),
-        end: Millis(u64::try_from(current.end_ms).unwrap_or(0)),
+        start: Millis::from_ms(current.start_ms),
+        end: Millis::from_ms(current.end_ms),
     };
     let time = VisitTime::parse(
         body.start.as_deref().unwrap_or(&old.start.to_rfc3339()),

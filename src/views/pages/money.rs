@@ -163,7 +163,7 @@ pub fn deliveries(
                                 span.title { (if row.channel == "sms" { "Text to " } else { "Email to " }) (row.recipient) }
                                 span.meta {
                                     (delivery_status(row))
-                                    " · " (when_text(viewer, &crate::domain::time::Millis(row.created_at.max(0) as u64).to_rfc3339()))
+                                    " · " (when_text(viewer, &crate::domain::time::Millis::from_ms(row.created_at).to_rfc3339()))
                                     @if let Some(kind) = &row.template { " · automatic (" (label(kind)) ")" }
                                 }
                                 @if let Some(error) = row.delivery_error.as_ref().or(row.error.as_ref()) {

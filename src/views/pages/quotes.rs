@@ -122,7 +122,7 @@ fn local_input(viewer: &Viewer<'_>, rfc3339: &str) -> String {
     crate::domain::time::Millis::parse_rfc3339(rfc3339)
         .map(|at| {
             let wall = viewer.local.wall(at.0 as i64);
-            let text = crate::domain::time::Millis(u64::try_from(wall).unwrap_or(0)).to_rfc3339();
+            let text = crate::domain::time::Millis::from_ms(wall).to_rfc3339();
             text.get(..16).unwrap_or_default().to_owned()
         })
         .unwrap_or_default()
