@@ -10,44 +10,59 @@ use crate::domain::messaging::MAX_SMS_REPLY_CHARS;
 use crate::domain::outbox::Attempt;
 use crate::views::url::form_encode;
 
-fn missing(name: &str) -> OutboundError {
-    OutboundError {
+/// A Messages API call: where it goes, its form and its `Authorization`.
+struct Call {
+    url: String,
+    form: String,
+    authorization: String,
+}
+
+impl Call {
+    /// The call that sends `body` (cut to what Twilio accepts) to `to`, or the name of the
+    /// setting that is missing.
+    fn new(env: &Env, to: &str, body: &str) -> Result<Call, &'static str> {
+        let sid = setting(env, "TWILIO_ACCOUNT_SID").ok_or("TWILIO_ACCOUNT_SID")?;
+        let token = setting(env, "TWILIO_AUTH_TOKEN").ok_or("TWILIO_AUTH_TOKEN")?;
+        let from = setting(env, "TWILIO_FROM_NUMBER").ok_or("TWILIO_FROM_NUMBER")?;
+        let base =
+            setting(env, "TWILIO_API_BASE").unwrap_or_else(|| "https://api.twilio.com".into());
+        let text: String = body.chars().take(MAX_SMS_REPLY_CHARS).collect();
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("{sid}:{token}"));
+        Ok(Call {
+            url: format!(
+                "{}/2010-04-01/Accounts/{sid}/Messages.json",
+                base.trim_end_matches('/')
+            ),
+            form: format!(
+                "To={}&From={}&Body={}",
+                form_encode(to),
+                form_encode(&from),
+                form_encode(&text)
+            ),
+            authorization: format!("Basic {credentials}"),
+        })
+    }
+
+    fn headers(&self) -> [(&str, &str); 2] {
+        [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", self.authorization.as_str()),
+        ]
+    }
+}
+
+/// A reply to a chat, retried on 429 and 5xx (see `services::post`).
+pub async fn send_sms(env: &Env, to: &str, body: &str) -> Result<(), OutboundError> {
+    let call = Call::new(env, to, body).map_err(|name| OutboundError {
         service: "twilio",
         status: None,
         detail: format!("{name} is not set"),
         attempts: 0,
-    }
-}
-
-pub async fn send_sms(env: &Env, to: &str, body: &str) -> Result<(), OutboundError> {
-    let sid = setting(env, "TWILIO_ACCOUNT_SID").ok_or_else(|| missing("TWILIO_ACCOUNT_SID"))?;
-    let token = setting(env, "TWILIO_AUTH_TOKEN").ok_or_else(|| missing("TWILIO_AUTH_TOKEN"))?;
-    let from = setting(env, "TWILIO_FROM_NUMBER").ok_or_else(|| missing("TWILIO_FROM_NUMBER"))?;
-    let base = setting(env, "TWILIO_API_BASE").unwrap_or_else(|| "https://api.twilio.com".into());
-    let url = format!(
-        "{}/2010-04-01/Accounts/{sid}/Messages.json",
-        base.trim_end_matches('/')
-    );
-    let text: String = body.chars().take(MAX_SMS_REPLY_CHARS).collect();
-    let form = format!(
-        "To={}&From={}&Body={}",
-        form_encode(to),
-        form_encode(&from),
-        form_encode(&text)
-    );
-    let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{sid}:{token}"));
-    let authorization = format!("Basic {credentials}");
-    post(
-        "twilio",
-        &url,
-        &[
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Authorization", &authorization),
-        ],
-        form,
-    )
-    .await
-    .map(|_| ())
+    })?;
+    post("twilio", &call.url, &call.headers(), call.form.clone())
+        .await
+        .map(|_| ())
 }
 
 /// Where Twilio posts a message's delivery reports (`POST /webhooks/sms/status`).
@@ -57,43 +72,20 @@ pub const STATUS_PATH: &str = "/webhooks/sms/status";
 /// retried call could send twice (the outbox decides about retries). Twilio reports the
 /// delivery later to [`STATUS_PATH`] when the tenant's `PUBLIC_URL` is set.
 pub async fn send(env: &Env, to: &str, body: &str) -> Attempt {
-    let refused = |reason: String| Attempt::NotSent {
-        reason,
-        permanent: true,
+    let Ok(mut call) = Call::new(env, to, body) else {
+        return Attempt::NotSent {
+            reason:
+                "SMS is not set up: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"
+                    .into(),
+            permanent: true,
+        };
     };
-    let (Some(sid), Some(token), Some(from)) = (
-        setting(env, "TWILIO_ACCOUNT_SID"),
-        setting(env, "TWILIO_AUTH_TOKEN"),
-        setting(env, "TWILIO_FROM_NUMBER"),
-    ) else {
-        return refused(
-            "SMS is not set up: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"
-                .into(),
-        );
-    };
-    let base = setting(env, "TWILIO_API_BASE").unwrap_or_else(|| "https://api.twilio.com".into());
-    let url = format!(
-        "{}/2010-04-01/Accounts/{sid}/Messages.json",
-        base.trim_end_matches('/')
-    );
-    let text: String = body.chars().take(MAX_SMS_REPLY_CHARS).collect();
-    let mut form = format!(
-        "To={}&From={}&Body={}",
-        form_encode(to),
-        form_encode(&from),
-        form_encode(&text)
-    );
     if let Some(public) = setting(env, "PUBLIC_URL") {
         let callback = format!("{}{STATUS_PATH}", public.trim_end_matches('/'));
-        form.push_str(&format!("&StatusCallback={}", form_encode(&callback)));
+        call.form
+            .push_str(&format!("&StatusCallback={}", form_encode(&callback)));
     }
-    let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{sid}:{token}"));
-    let authorization = format!("Basic {credentials}");
-    let headers = [
-        ("Content-Type", "application/x-www-form-urlencoded"),
-        ("Authorization", authorization.as_str()),
-    ];
-    match super::send(&url, &headers, &form).await {
+    match super::send(&call.url, &call.headers(), &call.form).await {
         Ok((status, answer)) => sent_or_not(status, &answer),
         Err(e) => Attempt::Unclear {
             reason: format!("the call to Twilio broke off: {e}"),
