@@ -4,6 +4,8 @@
 
 use maud::html;
 
+use crate::views::share::brand;
+
 /// The HTML part of an email to a customer.
 pub fn email_html(
     company: &str,
@@ -13,11 +15,7 @@ pub fn email_html(
     link: Option<(&str, &str)>,
     unsubscribe: Option<&str>,
 ) -> String {
-    let color = if is_hex_color(brand_color) {
-        brand_color
-    } else {
-        "#1f6feb"
-    };
+    let color = brand(Some(brand_color));
     // The link stands as a button below; the sentence that introduced it keeps its words.
     let paragraphs: Vec<String> = body
         .split('\n')
@@ -54,10 +52,6 @@ pub fn email_html(
     .into_string()
 }
 
-fn is_hex_color(text: &str) -> bool {
-    text.len() == 7 && text.starts_with('#') && text[1..].bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,7 +72,7 @@ mod tests {
         assert!(html.contains("see it here</p>"));
         assert!(html.contains("href=\"https://x.example/u/1\""));
         let unbranded = email_html("A", "red;}</style>", "s", "x", None, None);
-        assert!(unbranded.contains("#1f6feb") && !unbranded.contains("red;"));
+        assert!(unbranded.contains("#1f5fbf") && !unbranded.contains("red;"));
         assert!(!unbranded.contains("Unsubscribe"));
     }
 }

@@ -38,7 +38,8 @@ button.secondary{background:#fff;color:var(--ink);border:1px solid #b8bfcc}
 @media print{body{background:#fff}form,button{display:none}section,header{border:0}}
 ";
 
-fn brand(color: Option<&str>) -> &str {
+/// The company's colour when it is a `#rrggbb`, else the product's.
+pub(crate) fn brand(color: Option<&str>) -> &str {
     match color {
         Some(c)
             if c.len() == 7
