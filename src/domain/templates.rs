@@ -149,6 +149,15 @@ pub fn document_wording(document: &str) -> Wording {
     }
 }
 
+/// A quote's `{amount}`: its price, or "from" its cheapest option's when it offers several.
+pub fn quote_amount(formatted: String, options: i64) -> String {
+    if options > 1 {
+        format!("from {formatted}")
+    } else {
+        formatted
+    }
+}
+
 /// The placeholders `text` uses, or why it cannot be a template: an unknown name, or a brace
 /// that opens no placeholder.
 pub fn check(text: &str, allowed: &[&str]) -> Result<(), String> {
@@ -265,6 +274,12 @@ mod tests {
             with_link(&text, Some("https://x.example/s/abc")),
             "Hello Ann, pay $10.00: https://x.example/s/abc"
         );
+    }
+
+    #[test]
+    fn a_quote_with_options_is_priced_from_its_cheapest() {
+        assert_eq!(quote_amount("USD 90.00".into(), 1), "USD 90.00");
+        assert_eq!(quote_amount("USD 90.00".into(), 3), "from USD 90.00");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::domain::audit::{Action, ActorKind, AuditEvent, SealKey};
 use crate::domain::automatic::Timing;
 use crate::domain::deliveries::{automatic, Contact};
 use crate::domain::money::Currency;
-use crate::domain::templates::{render, Kind, Wording};
+use crate::domain::templates::{quote_amount, render, Kind, Wording};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::messages::{self, LinkTo, Outgoing};
@@ -245,15 +245,13 @@ pub async fn plan(env: &Env) -> AppResult<usize> {
             if !found.timing.follow_up_due(sent.0 as i64, now_ms) {
                 continue;
             }
-            let amount = money(
-                quote.currency.as_deref().unwrap_or_default(),
-                quote.amount.unwrap_or(0),
+            let amount = quote_amount(
+                money(
+                    quote.currency.as_deref().unwrap_or_default(),
+                    quote.amount.unwrap_or(0),
+                ),
+                quote.options.unwrap_or(1),
             );
-            let amount = if quote.options.unwrap_or(1) > 1 {
-                format!("from {amount}")
-            } else {
-                amount
-            };
             let values = [
                 ("customer", quote.customer.as_str()),
                 ("company", company.name.as_str()),

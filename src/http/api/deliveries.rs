@@ -15,7 +15,7 @@ use crate::domain::invoices::InvoiceStatus;
 use crate::domain::money::Currency;
 use crate::domain::quotes::QuoteStatus;
 use crate::domain::share_links::{check_invoice, check_quote};
-use crate::domain::templates::{document_wording, render, Kind};
+use crate::domain::templates::{document_wording, quote_amount, render, Kind};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::jobs::{visible, JobEntity};
@@ -292,12 +292,7 @@ fn shareable(doc: &DocumentToSend, now: Millis) -> AppResult<()> {
 fn values(doc: &DocumentToSend) -> AppResult<Vec<(&'static str, String)>> {
     let currency = Currency::parse(&doc.currency)
         .map_err(|e| AppError::internal(format!("currency {}: {e}", doc.currency)))?;
-    let amount = currency.format(doc.amount.unwrap_or(0));
-    let amount = if doc.options > 1 {
-        format!("from {amount}")
-    } else {
-        amount
-    };
+    let amount = quote_amount(currency.format(doc.amount.unwrap_or(0)), doc.options);
     let date = doc.date.get(..10).unwrap_or(&doc.date).to_owned();
     Ok(vec![
         ("customer", doc.customer.clone()),
