@@ -117,15 +117,7 @@ pub async fn create(
         None,
         Some(json!({ "via": via_text.as_deref().unwrap_or("preferred"), "deliveries": queued })),
     ));
-    let written = write::apply(&store_, change, vec![store::deliveries(document, &id)])
-        .await
-        .map_err(|refusal| refusal.into_error(|| AppError::internal("queuing a delivery")))?;
-    outbox::queued();
-    let rows = written.results.rows::<DeliveryRow>(written.reads_from)?;
-    respond::json(
-        202,
-        &json!({ "deliveries": rows.iter().map(view).collect::<Vec<_>>() }),
-    )
+    queue_and_list(&store_, change, document, &id).await
 }
 
 /// `GET …/deliveries`: the document's deliveries, oldest first.
@@ -141,11 +133,7 @@ pub async fn list(
     if read.rows::<DocumentToSend>(0)?.is_empty() {
         return Err(AppError::not_found(document));
     }
-    let rows = read.rows::<DeliveryRow>(1)?;
-    respond::json(
-        200,
-        &json!({ "deliveries": rows.iter().map(view).collect::<Vec<_>>() }),
-    )
+    answer(200, &read.rows::<DeliveryRow>(1)?)
 }
 
 /// The reads of "on my way": the job (to check the caller may see it) and the message's parts.
@@ -250,13 +238,29 @@ pub async fn on_my_way(
                          "channel": message.delivery.channel.as_str(), "to": message.delivery.to }),
             ),
         ));
-    let written = write::apply(&store_, change, vec![store::deliveries("job", &job_id)])
+    queue_and_list(&store_, change, "job", &job_id).await
+}
+
+/// Writes `change` (messages queued for `entity` `id`), has them sent after the response, and
+/// answers 202 with the record's deliveries, read in the same batch.
+async fn queue_and_list(
+    store: &D1Store,
+    change: Change,
+    entity: &str,
+    id: &str,
+) -> AppResult<Response> {
+    let written = write::apply(store, change, vec![store::deliveries(entity, id)])
         .await
-        .map_err(|refusal| refusal.into_error(|| AppError::internal("queuing on my way")))?;
+        .map_err(|refusal| refusal.into_error(|| AppError::internal("queuing messages")))?;
     outbox::queued();
     let rows = written.results.rows::<DeliveryRow>(written.reads_from)?;
+    answer(202, &rows)
+}
+
+/// The deliveries, as the API answers them.
+fn answer(status: u16, rows: &[DeliveryRow]) -> AppResult<Response> {
     respond::json(
-        202,
+        status,
         &json!({ "deliveries": rows.iter().map(view).collect::<Vec<_>>() }),
     )
 }
