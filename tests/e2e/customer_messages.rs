@@ -538,3 +538,61 @@ fn on_my_way_tells_the_customer_and_templates_are_checked() {
         "{bad_time}"
     );
 }
+
+#[test]
+fn bursts_at_deliveries_and_templates_answer_no_5xx_and_one_template_edit_wins() {
+    let twilio = StandIn::start(201, r#"{"sid":"SM0004","status":"queued"}"#);
+    let tenant = tenant_with_sms(&twilio);
+    let owner = owner(&tenant);
+    let customer = new_customer(
+        &owner,
+        json!({ "name": "Ada Lee", "phones": ["+15005550144"], "preferred_contact": "sms" }),
+    );
+    let made = owner.post(
+        "/api/v1/quotes",
+        &json!({ "customer_id": customer, "title": "Boiler service",
+                 "lines": [{ "description": "Service", "quantity_milli": 1000, "unit_price": 9_000 }] }),
+    );
+    let quote = format!("/api/v1/quotes/{}", made.json()["id"].as_str().unwrap());
+    assert_eq!(
+        act(&owner, "POST", &format!("{quote}/send"), 1, None).status,
+        200
+    );
+
+    // 40 sends at once: each its own message, none lost, no 5xx.
+    let sent = crate::load::burst(40, |_| {
+        owner.post(&format!("{quote}/deliveries"), &json!({ "via": "sms" }))
+    });
+    let statuses: Vec<u16> = sent.iter().map(|r| r.status).collect();
+    assert!(statuses.iter().all(|s| *s == 202), "{statuses:?}");
+    let listed = owner.get(&format!("{quote}/deliveries")).json();
+    assert_eq!(listed["deliveries"].as_array().unwrap().len(), 40);
+
+    // 20 edits of one template naming the same version: one wins, the rest are 409.
+    let path = "/api/v1/settings/messages/templates/reminder";
+    let edits = crate::load::burst(20, |i| {
+        act(
+            &owner,
+            "PATCH",
+            path,
+            1,
+            Some(json!({ "body": format!("See you {{date}} ({i})") })),
+        )
+    });
+    let mut statuses: Vec<u16> = edits.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        19,
+        "{statuses:?}"
+    );
+    let audit = owner
+        .get("/api/v1/audit?action=message_template.updated")
+        .json();
+    assert_eq!(audit["events"].as_array().unwrap().len(), 1, "{audit}");
+}

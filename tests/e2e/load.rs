@@ -10,7 +10,7 @@ use crate::people::*;
 use crate::spawn::{Reply, Tenant};
 
 /// Runs `n` requests at once (one thread each) and answers their replies in order.
-fn burst(n: usize, send: impl Fn(usize) -> Reply + Sync) -> Vec<Reply> {
+pub(crate) fn burst(n: usize, send: impl Fn(usize) -> Reply + Sync) -> Vec<Reply> {
     std::thread::scope(|scope| {
         let send = &send;
         let threads: Vec<_> = (0..n).map(|i| scope.spawn(move || send(i))).collect();
