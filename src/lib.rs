@@ -35,4 +35,5 @@ async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker
     http::sweep::run(&env, &event.cron()).await;
     http::seal::run_logged(&env, "cron").await;
     http::automatic::run_logged(&env, "cron").await;
+    http::files::sweep_logged(&env, "cron").await;
 }

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod customer_messages;
 pub mod customers;
+pub mod files;
 pub mod invites;
 pub mod invoices;
 pub mod jobs;

@@ -10,12 +10,13 @@ use crate::write::Sql;
 
 pub const SELECT: &str = "SELECT name, currency, time_zone, locale, email, phone, address, \
     mfa_required, default_tax_rate_ppm, rounding, invoice_prefix, payment_terms_days, \
-    brand_color, version, updated_at FROM company_settings WHERE id = 1";
+    brand_color, max_upload_bytes, require_signature, logo_file_id, version, updated_at \
+    FROM company_settings WHERE id = 1";
 pub const UPDATE: &str = "UPDATE company_settings SET name = ?1, currency = ?2, time_zone = ?3, \
     locale = ?4, email = ?5, phone = ?6, address = ?7, mfa_required = ?8, \
     version = version + 1, updated_at = ?9, default_tax_rate_ppm = ?11, rounding = ?12, \
-    invoice_prefix = ?13, payment_terms_days = ?14, brand_color = ?15 \
-    WHERE id = 1 AND version = ?10";
+    invoice_prefix = ?13, payment_terms_days = ?14, brand_color = ?15, \
+    max_upload_bytes = ?16, require_signature = ?17 WHERE id = 1 AND version = ?10";
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 pub struct Settings {
@@ -33,6 +34,12 @@ pub struct Settings {
     pub invoice_prefix: String,
     pub payment_terms_days: i64,
     pub brand_color: String,
+    /// The company's upload limit in bytes (at most `domain::files::MAX_UPLOAD_BYTES`).
+    pub max_upload_bytes: i64,
+    /// Whether completing a job needs the customer's signature (a trigger enforces it).
+    pub require_signature: i64,
+    /// The current logo (a file with purpose `logo`), set through its own route.
+    pub logo_file_id: Option<String>,
     pub version: i64,
     pub updated_at: String,
 }
@@ -63,5 +70,7 @@ pub fn update(next: &Settings, version: i64, now: &str) -> Sql {
         next.invoice_prefix.as_str(),
         next.payment_terms_days,
         next.brand_color.as_str(),
+        next.max_upload_bytes,
+        next.require_signature,
     )
 }

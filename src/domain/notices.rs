@@ -32,6 +32,13 @@ pub enum Notice {
         preview: String,
         others: usize,
     },
+    /// To its uploader: the scanner rejected a file after the upload was answered (malware
+    /// found by the sweep, or never scannable).
+    FileRejected {
+        file_id: String,
+        name: String,
+        reason: String,
+    },
 }
 
 /// How much of a customer's text a notice repeats.
@@ -47,6 +54,7 @@ impl Notice {
             Self::CompanyMfaOff => "company_mfa_off",
             Self::NewDevice { .. } => "new_device",
             Self::CustomerMessage { .. } => "customer_message",
+            Self::FileRejected { .. } => "file_rejected",
         }
     }
 
@@ -66,6 +74,11 @@ impl Notice {
                 others,
             } => json!({ "customer_id": customer_id, "name": name, "preview": preview,
                          "others": others }),
+            Self::FileRejected {
+                file_id,
+                name,
+                reason,
+            } => json!({ "file_id": file_id, "name": name, "reason": reason }),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod conversation;
 pub mod crypto;
 pub mod customer_sms;
 pub mod extract;
+pub mod files;
 pub mod health;
 pub mod idempotency;
 pub mod limits;

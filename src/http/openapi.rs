@@ -67,6 +67,7 @@ mod build {
         "jobs",
         "quotes",
         "invoices",
+        "files",
         "customer pages",
         "webhooks",
         "operator",
@@ -87,6 +88,7 @@ mod build {
             "jobs" | "visits" => "jobs",
             "quotes" => "quotes",
             "invoices" | "share-links" => "invoices",
+            "files" => "files",
             _ if path.starts_with("/s/") => "customer pages",
             _ if path.starts_with("/webhooks/") => "webhooks",
             _ if path.starts_with("/ops/") => "operator",
@@ -171,6 +173,10 @@ mod build {
             Answer::Xml => json!({
                 "description": "TwiML",
                 "content": { "text/xml": { "schema": { "type": "string" } } },
+            }),
+            Answer::Bytes(media) => json!({
+                "description": "The bytes",
+                "content": { *media: { "schema": { "type": "string", "format": "binary" } } },
             }),
             Answer::Redirect => json!({
                 "description": "Done: see the page at Location",

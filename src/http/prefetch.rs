@@ -8,14 +8,17 @@ use std::cell::RefCell;
 use worker::Request;
 
 use crate::db::store::{D1Results, D1Store};
+use crate::domain::files::Parent;
 use crate::error::{AppError, AppResult};
 use crate::http::api::customer_messages;
 use crate::http::api::customers::{CustomerEntity, SiteEntity};
 use crate::http::api::deliveries;
+use crate::http::api::files;
 use crate::http::api::invoices::InvoiceEntity;
 use crate::http::api::jobs;
 use crate::http::api::quotes::QuoteEntity;
 use crate::http::api::visits::{self, VisitEntity};
+use crate::http::files::FileEntity;
 use crate::http::query::Query;
 use crate::http::router::{Matched, Route};
 use crate::write::{Entity, Sql, Store};
@@ -47,6 +50,19 @@ pub fn reads(req: &Request, matched: &Matched) -> Vec<Sql> {
         Route::DeliverInvoice => deliveries::reads("invoice", id()),
         Route::QuoteDeliveries => deliveries::list_reads("quote", id()),
         Route::InvoiceDeliveries => deliveries::list_reads("invoice", id()),
+        Route::ListJobFiles => files::parent_reads(Parent::Job, id()),
+        Route::ListVisitFiles => files::parent_reads(Parent::Visit, id()),
+        Route::ListCustomerFiles => files::parent_reads(Parent::Customer, id()),
+        Route::ListSiteFiles => files::parent_reads(Parent::Site, id()),
+        Route::ListQuoteFiles => files::parent_reads(Parent::Quote, id()),
+        Route::ListInvoiceFiles => files::parent_reads(Parent::Invoice, id()),
+        Route::UploadJobFile | Route::SignJob => files::upload_reads(Parent::Job, id()),
+        Route::UploadVisitFile => files::upload_reads(Parent::Visit, id()),
+        Route::UploadCustomerFile => files::upload_reads(Parent::Customer, id()),
+        Route::UploadSiteFile => files::upload_reads(Parent::Site, id()),
+        Route::UploadQuoteFile => files::upload_reads(Parent::Quote, id()),
+        Route::UploadInvoiceFile => files::upload_reads(Parent::Invoice, id()),
+        Route::GetFile | Route::FileContent | Route::DeleteFile => FileEntity::load(id()),
         Route::ListCustomerMessages => customer_messages::list_reads(id()),
         Route::CreateCustomerMessage => customer_messages::create_reads(id()),
         _ => Vec::new(),

@@ -14,6 +14,7 @@ use super::query::NoQuery;
 use super::router::Guard::*;
 use super::{api, health, mcp, ops, share, unsubscribe, webhooks};
 use crate::domain::auth::permissions::Permission::*;
+use crate::domain::files::Parent;
 use crate::domain::share_links::DocumentKind;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::json;
@@ -57,6 +58,10 @@ crate::routes! {
         op("Stripe webhook (Stripe-Signature): records a paid Checkout Session once; 404 unless \
             configured")
             .body(any_object()).ok(200, any_object()).secret_header("Stripe-Signature");
+
+    Logo: GET "/logo", Public, NoQuery => api api::files::public_logo(&req, env).await,
+        op("The company's logo, once scanned clean (shown on share pages and emails)")
+            .bytes("image/*").also(&[304, 404]);
 
     // The unsubscribe link of automatic emails: the token names the customer.
     UnsubscribePage: GET "/unsubscribe/{token}", Public, NoQuery
@@ -207,6 +212,16 @@ crate::routes! {
         op("Switch an automatic message on or off, or change its wording (placeholders only; \
             null for the product's wording)").body(message_template_fields()).if_match()
             .ok(200, r("MessageTemplate"));
+
+    GetStorage: GET "/api/v1/settings/storage", Needs(ViewSettings), NoQuery
+        => api api::files::storage(env).await,
+        op("What the company keeps in R2: files, bytes, pending and rejected ones, and the \
+            upload limit").ok(200, r("Storage"));
+    PutLogo: PUT "/api/v1/settings/logo", Needs(ManageSettings), api::files::UploadQuery
+        => api api::files::put_logo(req, env, rctx, me()?, query).await,
+        op("Set the company's logo (PNG or JPEG, scanned like every file): shown on share \
+            pages, emails and PDFs").query::<api::files::UploadQuery>().file_body()
+            .ok(201, r("File")).also(&[202, 413, 415, 422, 503]);
 
     ListAudit: GET "/api/v1/audit", Needs(ViewAudit), api::audit::AuditQuery
         => api api::audit::list(query, env).await,
@@ -419,6 +434,87 @@ crate::routes! {
         => api api::deliveries::list(env, rctx, matched, "invoice").await,
         op("The invoice's deliveries to its customer and where each stands")
             .ok(200, list_of("deliveries", "Delivery"));
+
+    // Files: attached to records, scanned for malware before anyone can open them.
+    ListJobFiles: GET "/api/v1/jobs/{id}/files", Needs(ViewRecords), NoQuery
+        => api api::files::list(env, rctx, me()?, matched, Parent::Job).await,
+        op("The job's files, newest first, with their scan status (technicians: jobs they work on)")
+            .ok(200, list_of("files", "File"));
+    UploadJobFile: POST "/api/v1/jobs/{id}/files", Needs(WorkOnJobs), api::files::UploadQuery
+        => api api::files::upload(req, env, rctx, me()?, matched, Parent::Job, query).await,
+        op("Attach a file to the job (the body is the file; JPEG, PNG, WebP, HEIC or PDF, \
+            told by its bytes): 201 clean, 202 waiting for the scanner, 422 malware found, \
+            503 no scanner configured").query::<api::files::UploadQuery>().file_body()
+            .idempotent().ok(201, r("File")).also(&[202, 413, 415, 422, 503]);
+    ListVisitFiles: GET "/api/v1/visits/{id}/files", Needs(ViewRecords), NoQuery
+        => api api::files::list(env, rctx, me()?, matched, Parent::Visit).await,
+        op("The visit's files, newest first, with their scan status (technicians: visits they work on)")
+            .ok(200, list_of("files", "File"));
+    UploadVisitFile: POST "/api/v1/visits/{id}/files", Needs(WorkOnJobs), api::files::UploadQuery
+        => api api::files::upload(req, env, rctx, me()?, matched, Parent::Visit, query).await,
+        op("Attach a file to the visit (the body is the file; JPEG, PNG, WebP, HEIC or PDF, \
+            told by its bytes): 201 clean, 202 waiting for the scanner, 422 malware found, \
+            503 no scanner configured").query::<api::files::UploadQuery>().file_body()
+            .idempotent().ok(201, r("File")).also(&[202, 413, 415, 422, 503]);
+    ListCustomerFiles: GET "/api/v1/customers/{id}/files", Needs(ViewRecords), NoQuery
+        => api api::files::list(env, rctx, me()?, matched, Parent::Customer).await,
+        op("The customer's files, newest first, with their scan status (technicians: customers they work for)")
+            .ok(200, list_of("files", "File"));
+    UploadCustomerFile: POST "/api/v1/customers/{id}/files", Needs(ManageRecords), api::files::UploadQuery
+        => api api::files::upload(req, env, rctx, me()?, matched, Parent::Customer, query).await,
+        op("Attach a file to the customer (the body is the file; JPEG, PNG, WebP, HEIC or PDF, \
+            told by its bytes): 201 clean, 202 waiting for the scanner, 422 malware found, \
+            503 no scanner configured").query::<api::files::UploadQuery>().file_body()
+            .idempotent().ok(201, r("File")).also(&[202, 413, 415, 422, 503]);
+    ListSiteFiles: GET "/api/v1/sites/{id}/files", Needs(ViewRecords), NoQuery
+        => api api::files::list(env, rctx, me()?, matched, Parent::Site).await,
+        op("The site's files, newest first, with their scan status (technicians: sites of customers they work for)")
+            .ok(200, list_of("files", "File"));
+    UploadSiteFile: POST "/api/v1/sites/{id}/files", Needs(ManageRecords), api::files::UploadQuery
+        => api api::files::upload(req, env, rctx, me()?, matched, Parent::Site, query).await,
+        op("Attach a file to the site (the body is the file; JPEG, PNG, WebP, HEIC or PDF, \
+            told by its bytes): 201 clean, 202 waiting for the scanner, 422 malware found, \
+            503 no scanner configured").query::<api::files::UploadQuery>().file_body()
+            .idempotent().ok(201, r("File")).also(&[202, 413, 415, 422, 503]);
+    ListQuoteFiles: GET "/api/v1/quotes/{id}/files", Needs(ViewMoney), NoQuery
+        => api api::files::list(env, rctx, me()?, matched, Parent::Quote).await,
+        op("The quote's files, newest first, with their scan status")
+            .ok(200, list_of("files", "File"));
+    UploadQuoteFile: POST "/api/v1/quotes/{id}/files", Needs(ManageRecords), api::files::UploadQuery
+        => api api::files::upload(req, env, rctx, me()?, matched, Parent::Quote, query).await,
+        op("Attach a file to the quote (the body is the file; JPEG, PNG, WebP, HEIC or PDF, \
+            told by its bytes): 201 clean, 202 waiting for the scanner, 422 malware found, \
+            503 no scanner configured").query::<api::files::UploadQuery>().file_body()
+            .idempotent().ok(201, r("File")).also(&[202, 413, 415, 422, 503]);
+    ListInvoiceFiles: GET "/api/v1/invoices/{id}/files", Needs(ViewMoney), NoQuery
+        => api api::files::list(env, rctx, me()?, matched, Parent::Invoice).await,
+        op("The invoice's files, newest first, with their scan status")
+            .ok(200, list_of("files", "File"));
+    UploadInvoiceFile: POST "/api/v1/invoices/{id}/files", Needs(ManageRecords), api::files::UploadQuery
+        => api api::files::upload(req, env, rctx, me()?, matched, Parent::Invoice, query).await,
+        op("Attach a file to the invoice (the body is the file; JPEG, PNG, WebP, HEIC or PDF, \
+            told by its bytes): 201 clean, 202 waiting for the scanner, 422 malware found, \
+            503 no scanner configured").query::<api::files::UploadQuery>().file_body()
+            .idempotent().ok(201, r("File")).also(&[202, 413, 415, 422, 503]);
+    SignJob: POST "/api/v1/jobs/{id}/signature", Needs(WorkOnJobs), api::files::SignatureQuery
+        => api api::files::signature(req, env, rctx, me()?, matched, query).await,
+        op("The customer's signature on the job (the body is the PNG the signature pad made), \
+            with the signer's name: on the job and its timeline")
+            .query::<api::files::SignatureQuery>().file_body()
+            .ok(201, r("File")).also(&[202, 413, 415, 422, 503]);
+    GetFile: GET "/api/v1/files/{id}", Needs(ViewRecords), NoQuery
+        => api api::files::get(env, rctx, me()?, matched).await,
+        op("A file's record: type, size, SHA-256, scan status, parent (only to those who may \
+            see the parent)").ok(200, r("File"));
+    FileContent: GET "/api/v1/files/{id}/content", Needs(ViewRecords), NoQuery
+        => api api::files::content(&req, env, rctx, me()?, matched).await,
+        op("A clean file's bytes (409 while it waits for the scanner or after it was rejected)")
+            .bytes("*/*").also(&[304, 409]);
+    DeleteFile: DELETE "/api/v1/files/{id}", Needs(WorkOnJobs), NoQuery
+        => api api::files::delete(&req, env, rctx, me()?, matched).await,
+        op("Delete a file (kept 30 days, then purged; technicians: their own attachments)")
+            .if_match().empty();
+
     RevokeShareLink: DELETE "/api/v1/share-links/{id}", Needs(ManageRecords), NoQuery
         => api api::share_links::revoke(&req, env, rctx, me()?, matched).await,
         op("Revoke a share link").if_match().empty();

@@ -4,6 +4,7 @@
 //! are retried with growing pauses; anything else fails at once with the service's answer.
 
 pub mod anthropic;
+pub mod clamd;
 pub mod email;
 pub mod stripe;
 pub mod telegram;

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod customer_messages;
 pub mod customers;
 pub mod fields;
+pub mod files;
 pub mod health;
 pub mod jobs;
 pub mod json;

@@ -202,6 +202,15 @@ fn text(kind: &str, data: &Value, time: &dyn Fn(i64) -> String) -> (&'static str
                 data.clone(),
             )
         }
+        "file_rejected" => (
+            "A file you uploaded was rejected",
+            format!(
+                "\u{201c}{}\u{201d} was rejected and will never be shown to anyone: {}",
+                text_of(data, "name"),
+                text_of(data, "reason")
+            ),
+            data.clone(),
+        ),
         _ => ("Notice", String::new(), data.clone()),
     }
 }

@@ -167,6 +167,9 @@ pub enum Refusal {
     RepeatedKey,
     /// A unique constraint refused a row; the message names the table.
     Duplicate(String),
+    /// A rule the database itself enforces (a trigger raising `RULE: …`) refused the change;
+    /// the text says why, for the client.
+    Rule(String),
     Store(String),
 }
 
@@ -178,6 +181,9 @@ impl Refusal {
             Refusal::RepeatedKey
         } else if message.contains("UNIQUE constraint failed") {
             Refusal::Duplicate(message)
+        } else if let Some((_, rule)) = message.split_once(sql::RULE) {
+            let rule = rule.split(": SQLITE_CONSTRAINT").next().unwrap_or(rule);
+            Refusal::Rule(rule.trim().to_owned())
         } else {
             Refusal::Store(message)
         }
@@ -193,6 +199,7 @@ impl Refusal {
             Refusal::Duplicate(message) => AppError::new(ErrorKind::Conflict)
                 .with_detail("That already exists.")
                 .with_cause(format!("write batch: {message}")),
+            Refusal::Rule(rule) => AppError::new(ErrorKind::Conflict).with_detail(rule),
             Refusal::Store(message) => AppError::internal(format!("write batch: {message}")),
         }
     }

@@ -73,6 +73,8 @@ macro_rules! sql {
 pub const GUARD: &str = "INSERT INTO write_guard (stale_version) SELECT NULL WHERE changes() = 0";
 /// What the store reports when [`GUARD`] fails.
 pub const GUARD_FAILED: &str = "write_guard.stale_version";
+/// How a trigger's `RAISE(ABORT, 'RULE: …')` marks a refusal meant for the client.
+pub const RULE: &str = "RULE: ";
 
 /// The audit row insert, followed by `$tail` (a condition, or nothing).
 macro_rules! append_audit {

@@ -12,6 +12,7 @@ mod customer_sms;
 mod customers;
 mod dashboard;
 mod errors;
+mod files;
 mod fuzz;
 mod health;
 mod invoices;

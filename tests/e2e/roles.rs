@@ -95,6 +95,25 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
         X,
     ),
     ("POST", "/api/v1/jobs/{id}/on-my-way", O, O, O, X),
+    // Files: technicians add to the work they do; money's files are money's.
+    ("GET", "/api/v1/jobs/{id}/files", O, O, O, O),
+    ("POST", "/api/v1/jobs/{id}/files", O, O, O, X),
+    ("POST", "/api/v1/jobs/{id}/signature", O, O, O, X),
+    ("GET", "/api/v1/visits/{id}/files", O, O, O, O),
+    ("POST", "/api/v1/visits/{id}/files", O, O, O, X),
+    ("GET", "/api/v1/customers/{id}/files", O, O, O, O),
+    ("POST", "/api/v1/customers/{id}/files", O, O, X, X),
+    ("GET", "/api/v1/sites/{id}/files", O, O, O, O),
+    ("POST", "/api/v1/sites/{id}/files", O, O, X, X),
+    ("GET", "/api/v1/quotes/{id}/files", O, O, X, O),
+    ("POST", "/api/v1/quotes/{id}/files", O, O, X, X),
+    ("GET", "/api/v1/invoices/{id}/files", O, O, X, O),
+    ("POST", "/api/v1/invoices/{id}/files", O, O, X, X),
+    ("GET", "/api/v1/files/{id}", O, O, O, O),
+    ("GET", "/api/v1/files/{id}/content", O, O, O, O),
+    ("DELETE", "/api/v1/files/{id}", O, O, O, X),
+    ("GET", "/api/v1/settings/storage", O, O, O, O),
+    ("PUT", "/api/v1/settings/logo", O, X, X, X),
 ];
 
 #[test]

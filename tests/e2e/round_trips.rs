@@ -93,6 +93,18 @@ fn every_route_stays_within_its_round_trip_budget() {
     let invoice_id = id_of(&invoice);
 
     // (what, the reply, the most round trips it may take)
+    let uploaded = tenant
+        .request(
+            "POST",
+            &format!("/api/v1/jobs/{job_id}/files?name=boiler.jpg"),
+        )
+        .bearer(&token)
+        .body(crate::files::jpeg())
+        .send();
+    let file_id = uploaded.json()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let table: Vec<(&str, Reply, u32)> = vec![
         ("POST /customers", customer, 2),
         ("POST /customers/{id}/sites", site, 2),
@@ -272,6 +284,32 @@ fn every_route_stays_within_its_round_trip_budget() {
                 None,
                 Some(2),
             ),
+            2,
+        ),
+        ("POST /jobs/{id}/files", uploaded, 2),
+        (
+            "GET /jobs/{id}/files",
+            call("GET", &format!("/api/v1/jobs/{job_id}/files"), None, None),
+            1,
+        ),
+        (
+            "GET /files/{id}",
+            call("GET", &format!("/api/v1/files/{file_id}"), None, None),
+            1,
+        ),
+        (
+            "GET /files/{id}/content",
+            call(
+                "GET",
+                &format!("/api/v1/files/{file_id}/content"),
+                None,
+                None,
+            ),
+            1,
+        ),
+        (
+            "DELETE /files/{id}",
+            call("DELETE", &format!("/api/v1/files/{file_id}"), None, Some(1)),
             2,
         ),
         (

@@ -465,16 +465,17 @@ impl Call<'_> {
                 )
             })
             .collect();
-        let body = response
+        let bytes = response
             .body_mut()
             .with_config()
-            .limit(10 * 1024 * 1024)
-            .read_to_string()
+            .limit(40 * 1024 * 1024)
+            .read_to_vec()
             .unwrap_or_default();
         Reply {
             status,
             headers,
-            body,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
         }
     }
 }
@@ -484,7 +485,9 @@ impl Call<'_> {
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The body as text (lossy: see `bytes` for a file).
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {

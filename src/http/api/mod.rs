@@ -4,6 +4,7 @@ pub mod audit;
 pub mod customer_messages;
 pub mod customers;
 pub mod deliveries;
+pub mod files;
 pub mod invoices;
 pub mod jobs;
 pub mod links;

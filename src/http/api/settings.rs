@@ -9,6 +9,7 @@ use crate::db::settings;
 use crate::db::store::D1Store;
 use crate::domain::audit::Action;
 use crate::domain::billing;
+use crate::domain::files;
 use crate::domain::invoices::parse_prefix;
 use crate::domain::money::Currency;
 use crate::domain::notices::Notice;
@@ -36,6 +37,9 @@ fn view(s: &settings::Settings) -> Value {
         "invoice_prefix": s.invoice_prefix,
         "payment_terms_days": s.payment_terms_days,
         "brand_color": s.brand_color,
+        "max_upload_bytes": s.max_upload_bytes,
+        "require_signature": s.require_signature == 1,
+        "logo_file_id": s.logo_file_id,
         "version": s.version,
         "updated_at": s.updated_at,
     })
@@ -92,6 +96,8 @@ struct Patch {
     invoice_prefix: Option<String>,
     payment_terms_days: Option<i64>,
     brand_color: Option<String>,
+    max_upload_bytes: Option<i64>,
+    require_signature: Option<bool>,
 }
 
 /// `PATCH /api/v1/settings` with `If-Match`: the fields given change, the rest stay.
@@ -222,6 +228,13 @@ fn apply(before: &settings::Settings, patch: Patch) -> AppResult<settings::Setti
             Ok(colour) => next.brand_color = colour,
             Err(message) => check("brand_color", Err(message)),
         }
+    }
+    if let Some(limit) = patch.max_upload_bytes {
+        check("max_upload_bytes", files::check_upload_limit(limit));
+        next.max_upload_bytes = limit;
+    }
+    if let Some(required) = patch.require_signature {
+        next.require_signature = i64::from(required);
     }
     if !errors.is_empty() {
         return Err(AppError::invalid_fields(

@@ -440,7 +440,9 @@ pub fn components() -> Value {
                     "token_created",
                     "owner_added",
                     "company_mfa_off",
+                    "new_device",
                     "customer_message",
+                    "file_rejected",
                 ]),
             ),
             ("title", string()),
@@ -513,8 +515,80 @@ pub fn components() -> Value {
             ("invoice_prefix", string()),
             ("payment_terms_days", int()),
             ("brand_color", string()),
+            ("max_upload_bytes", int()),
+            ("require_signature", boolean()),
+            ("logo_file_id", nullable_string()),
             ("version", int_min(1)),
             ("updated_at", time()),
+        ]),
+    );
+    add(
+        "File",
+        record(&[
+            ("id", id()),
+            (
+                "parent",
+                record(&[
+                    (
+                        "kind",
+                        one_of(&[
+                            "job", "visit", "customer", "site", "quote", "invoice", "company",
+                        ]),
+                    ),
+                    ("id", nullable_string()),
+                ]),
+            ),
+            (
+                "purpose",
+                one_of(&["attachment", "signature", "logo", "document"]),
+            ),
+            ("name", string()),
+            (
+                "content_type",
+                one_of(&[
+                    "image/jpeg",
+                    "image/png",
+                    "image/webp",
+                    "image/heic",
+                    "application/pdf",
+                ]),
+            ),
+            ("size", int_min(1)),
+            ("sha256", string()),
+            ("status", one_of(&["pending", "clean", "rejected"])),
+            (
+                "scan",
+                record(&[
+                    ("detail", nullable_string()),
+                    ("attempts", int_min(0)),
+                    ("scanned_at", nullable_time()),
+                ]),
+            ),
+            ("signer_name", nullable_string()),
+            (
+                "uploaded_by",
+                nullable(record(&[("id", id()), ("name", nullable_string())])),
+            ),
+            (
+                "source",
+                one_of(&["dashboard", "api", "mcp", "telegram", "sms", "system"]),
+            ),
+            ("url", nullable_string()),
+            ("created_at", time()),
+            ("updated_at", time()),
+            ("deleted_at", nullable_time()),
+            ("version", int_min(1)),
+        ]),
+    );
+    add(
+        "Storage",
+        record(&[
+            ("files", int_min(0)),
+            ("bytes", int_min(0)),
+            ("pending", int_min(0)),
+            ("rejected", int_min(0)),
+            ("deleted_awaiting_purge", int_min(0)),
+            ("max_upload_bytes", int()),
         ]),
     );
     add("AuditEvent", audit_event());

@@ -19,6 +19,8 @@ pub enum Answer {
     Redirect,
     /// TwiML (`text/xml`), for Twilio.
     Xml,
+    /// Bytes of the given media type (a file, a PDF).
+    Bytes(&'static str),
 }
 
 /// What the description says about one operation.
@@ -68,6 +70,20 @@ pub fn op(summary: &'static str) -> Operation {
 impl Operation {
     pub fn body(mut self, schema: Value) -> Self {
         self.body = Some(("application/json", schema));
+        self
+    }
+    /// The request body is a file's bytes, of any type (the server tells the type itself).
+    pub fn file_body(mut self) -> Self {
+        self.body = Some((
+            "application/octet-stream",
+            json!({ "type": "string", "format": "binary" }),
+        ));
+        self
+    }
+    /// The answer is bytes of `media` (`*/*` for a stored file of any accepted type).
+    pub fn bytes(mut self, media: &'static str) -> Self {
+        self.success = 200;
+        self.answer = Answer::Bytes(media);
         self
     }
     pub fn form(mut self, schema: Value) -> Self {
@@ -503,6 +519,8 @@ pub fn settings_fields() -> Value {
             "invoice_prefix": string(),
             "payment_terms_days": int_range(0, 365),
             "brand_color": { "type": "string", "pattern": "^#[0-9a-fA-F]{6}$" },
+            "max_upload_bytes": int_range(1_048_576, 26_214_400),
+            "require_signature": boolean(),
         }),
     )
 }
