@@ -590,6 +590,7 @@ async fn job_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Respo
                 people: &people,
                 quotes: &quotes,
                 invoices: &invoices,
+                require_signature: settings.require_signature == 1,
             },
         ),
     )

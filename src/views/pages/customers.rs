@@ -9,6 +9,7 @@ use crate::db::pages::JobLine;
 use crate::domain::auth::permissions::Permission;
 use crate::domain::messaging::MAX_SMS_REPLY_CHARS;
 use crate::views::customer_messages::delivery;
+use crate::views::pages::files;
 use crate::views::pages::forms::{
     api_form, field, field_hint, optional, select, submit, text, Api,
 };
@@ -255,6 +256,7 @@ pub fn page(
                     (money::documents(viewer, &DocOwner::Customer { id: &c.id, archived: c.archived == 1 },
                         documents.quotes, documents.invoices))
                 }
+                (files::card(viewer, &format!("/api/v1/customers/{}", c.id), manage && c.archived == 0, false))
             }
             div.secondary {
                 @if manage && c.archived == 0 {

@@ -7,6 +7,7 @@ use maud::{html, Markup};
 use crate::domain::auth::permissions::Permission;
 use crate::domain::invoices::InvoiceStatus;
 use crate::views::money::{InvoiceHead, InvoiceView, OptionTotals};
+use crate::views::pages::files;
 use crate::views::pages::forms::{api_form, field, select, submit, Api};
 use crate::views::pages::lines::{self, amount_input, Kind};
 use crate::views::pages::money::{
@@ -127,6 +128,7 @@ pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_, InvoiceView>) -> Markup {
                 @let shareable = !matches!(status, InvoiceStatus::Draft | InvoiceStatus::Void);
                 (deliveries(viewer, p.deliveries, (manage && shareable).then_some(send_to.as_str()), "deliver-invoice"))
                 (share_links(p.links, manage, viewer))
+                (files::card(viewer, &format!("/api/v1/invoices/{id}"), manage, false))
                 (timeline(viewer, p))
             }
         }

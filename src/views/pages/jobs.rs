@@ -13,12 +13,12 @@ use crate::domain::jobs::JobStatus;
 use crate::views::pages::forms::{
     api_form, checkboxes, field, field_hint, optional, select, submit, text, Api,
 };
-use crate::views::pages::items;
 use crate::views::pages::money::{self, DocOwner};
 use crate::views::pages::schedule::{allow_conflict, move_form};
 use crate::views::pages::{
     encode_component, hhmm, label, shell, when, when_text, People, Section, Viewer,
 };
+use crate::views::pages::{files, items};
 
 pub const PRIORITIES: [(&str, &str); 4] = [
     ("low", "Low"),
@@ -123,6 +123,8 @@ pub struct JobPage<'a> {
     /// The job's quotes and invoices (the API's list views); shown to those who see money.
     pub quotes: &'a [crate::views::money::QuoteSummary],
     pub invoices: &'a [crate::views::money::InvoiceSummary],
+    /// The company needs the customer's signature before a job is completed.
+    pub require_signature: bool,
 }
 
 pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
@@ -130,6 +132,10 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
     let technicians = job.technicians();
     let status = JobStatus::parse(&job.status);
     let title = format!("#{} {}", job.number, job.title);
+    let api = format!("/api/v1/jobs/{}", job.id);
+    // As the API: managers, and the technicians working the job.
+    let works_on = viewer.can(Permission::ManageRecords)
+        || (viewer.can(Permission::WorkOnJobs) && job.is_assigned(viewer.user_id));
     let body = html! {
         div.page-head {
             h1 { (title) " " (badge(&job.status)) }
@@ -156,14 +162,8 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                         @if let Some(d) = &job.description { dt { "Description" } dd.pre { (d) } }
                     }
                 }
-                (items::section(
-                    &format!("/api/v1/jobs/{}", job.id),
-                    job.version,
-                    &job.items(),
-                    // As the API: managers, and the technicians working the job.
-                    viewer.can(Permission::ManageRecords)
-                        || (viewer.can(Permission::WorkOnJobs) && job.is_assigned(viewer.user_id)),
-                ))
+                (items::section(&api, job.version, &job.items(), works_on))
+                (files::signature(viewer, &job.id, works_on, p.require_signature))
                 @if let (Some(status), true) = (status, viewer.can(Permission::WorkOnJobs)) {
                     @if !status.allowed_next().is_empty() {
                         section.card.status-actions aria-label="Change status" {
@@ -262,6 +262,7 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                         ))
                     }
                 }
+                (files::card(viewer, &api, works_on, true))
             }
             div.secondary {
                 @if viewer.can(Permission::ManageRecords) {
@@ -471,6 +472,7 @@ mod tests {
                 people: &people,
                 quotes: &[],
                 invoices: &[],
+                require_signature: false,
             },
         )
         .into_string()
@@ -557,6 +559,7 @@ mod tests {
                     people: &people,
                     quotes: &[],
                     invoices: &[],
+                    require_signature: false,
                 },
             )
             .into_string()

@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod assets;
 pub mod customers;
+pub mod files;
 pub mod forms;
 pub mod invoices;
 pub mod items;
@@ -27,10 +28,11 @@ use maud::{html, Markup, DOCTYPE};
 use crate::domain::auth::permissions::{Permission, Role};
 use crate::domain::time::{days_from_civil, Millis};
 
-/// The security policy of every page: our own script, style and images (and `data:` images),
-/// nothing inline, no framing, forms and `fetch` only to this origin.
+/// The security policy of every page: our own script, style and images (and `data:` images,
+/// and `blob:` ones: a picked logo previewed before it is sent), nothing inline, no framing,
+/// forms and `fetch` only to this origin.
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-    img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
+    img-src 'self' data: blob:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
     connect-src 'self'";
 
 /// Who is looking, and what the shell needs about the company.

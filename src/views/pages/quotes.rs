@@ -9,6 +9,7 @@ use crate::domain::auth::permissions::Permission;
 use crate::domain::money::Line;
 use crate::domain::quotes::QuoteStatus;
 use crate::views::money::{QuoteHead, QuoteView};
+use crate::views::pages::files;
 use crate::views::pages::forms::{api_form, field, submit, Api};
 use crate::views::pages::lines::{self, Kind};
 use crate::views::pages::money::{
@@ -79,6 +80,7 @@ pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_, QuoteView>) -> Markup {
                 @let send_to = format!("/api/v1/quotes/{id}");
                 (deliveries(viewer, p.deliveries, (manage && shareable).then_some(send_to.as_str()), "deliver-quote"))
                 (share_links(p.links, manage, viewer))
+                (files::card(viewer, &format!("/api/v1/quotes/{id}"), manage, false))
                 (timeline(viewer, p))
             }
         }
