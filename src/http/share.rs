@@ -97,6 +97,7 @@ pub(crate) fn company(settings: &Settings) -> Company<'_> {
         phone: settings.phone.as_deref(),
         address: settings.address.as_deref(),
         brand_color: Some(&settings.brand_color),
+        logo: settings.logo_file_id.is_some(),
     }
 }
 
@@ -107,6 +108,7 @@ fn plain_company() -> Company<'static> {
         phone: None,
         address: None,
         brand_color: None,
+        logo: false,
     }
 }
 

@@ -16,6 +16,8 @@ pub struct Company<'a> {
     pub address: Option<&'a str>,
     /// `#rrggbb`, checked where it is stored; anything else falls back to the default.
     pub brand_color: Option<&'a str>,
+    /// The company has a logo (served at `/logo`, this origin: the policy's `img-src 'self'`).
+    pub logo: bool,
 }
 
 const STYLE: &str = "
@@ -23,7 +25,7 @@ const STYLE: &str = "
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:var(--ink);background:#f5f6f8}
 main{max-width:760px;margin:0 auto;padding:16px}
 header{border-top:6px solid var(--brand);background:#fff;padding:16px;margin-bottom:16px}
-header h1{margin:0;font-size:1.3rem}header p{margin:.25rem 0 0;color:var(--muted)}
+header h1{margin:0;font-size:1.3rem}header img{display:block;max-height:56px;max-width:200px;margin-bottom:8px}header p{margin:.25rem 0 0;color:var(--muted)}
 section{background:#fff;padding:16px;margin-bottom:16px;border:1px solid var(--line);border-radius:6px}
 h2{font-size:1.1rem;margin:0 0 .5rem}
 table{width:100%;border-collapse:collapse}td,th{padding:6px 4px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
@@ -69,6 +71,8 @@ fn page(company: &Company<'_>, title: &str, nonce: &str, body: Markup) -> String
             body {
                 main {
                     header {
+                        // Decorative: the name follows.
+                        @if company.logo { img src="/logo" alt=""; }
                         h1 { (company.name) }
                         p {
                             @if let Some(phone) = company.phone { (phone) " " }
@@ -356,6 +360,7 @@ mod tests {
             phone: None,
             address: None,
             brand_color: Some("red;}body{display:none"),
+            logo: true,
         }
     }
 
@@ -402,7 +407,9 @@ mod tests {
         let html = quote_page(&company(), &quote, &totals_for, &state, "/s/tok", "n0nce");
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(!html.contains("<img"));
+        // The company's logo, from this origin, and no image the text brought.
+        assert_eq!(html.matches("<img").count(), 1, "{html}");
+        assert!(html.contains(r#"<img src="/logo" alt="">"#));
         assert!(html.contains("Acme &lt;Heating&gt; &amp; Sons"));
         assert!(html.contains(r#"<style nonce="n0nce">"#));
         // A brand colour that is not #rrggbb cannot inject CSS.
