@@ -210,6 +210,8 @@
         if (patch) body[input.name] = null;
       } else if (type === "int") {
         body[input.name] = Number(value);
+      } else if (type === "mib") {
+        body[input.name] = Math.round(Number(value) * 1048576);
       } else if (type === "instant") {
         body[input.name] = value ? localToIso(value) : "";
       } else {
@@ -981,6 +983,365 @@
     failed(form, result);
   }
 
+  // ---- files: a record's list, uploads (picked, dropped or photographed), the signature pad,
+  // the logo and the storage used. The server types a file by its bytes and scans it before
+  // anyone can open it; the list comes from the API after the page has loaded. ----
+
+  const WEB_IMAGE = /^image\/(jpeg|png|webp)$/;
+  const POLL_MS = 4000;
+
+  function sizeText(bytes) {
+    if (bytes >= 1048576) return `${(bytes / 1048576).toFixed(1)} MB`;
+    return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+  }
+
+  function uploadStatus(card, text, bad = false) {
+    const line = card.querySelector(".upload-status");
+    if (!line) return;
+    line.replaceChildren(bad ? el("span", "bad", text) : document.createTextNode(text));
+  }
+
+  // The file as the body, raw (the name in the query), with the upload's progress shown.
+  function sendFile(method, url, blob, progress) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      xhr.setRequestHeader("Accept", "application/json");
+      const token = meta("csrf-token");
+      if (token) xhr.setRequestHeader("X-CSRF-Token", token);
+      xhr.setRequestHeader("Content-Type", blob.type || "application/octet-stream");
+      if (progress) {
+        progress.value = 0;
+        progress.hidden = false;
+        xhr.upload.onprogress = (e) => {
+          if (e.lengthComputable) progress.value = Math.round((e.loaded / e.total) * 100);
+        };
+      }
+      xhr.onload = () => {
+        let data = null;
+        try {
+          data = JSON.parse(xhr.responseText);
+        } catch {
+          data = null;
+        }
+        resolve({ status: xhr.status, ok: xhr.status >= 200 && xhr.status < 300, data });
+      };
+      xhr.onerror = () => reject(new Error("network"));
+      xhr.onloadend = () => {
+        if (progress) progress.hidden = true;
+      };
+      xhr.send(blob);
+    });
+  }
+
+  // What an upload's answer means, in a sentence naming the file.
+  function uploadResult(name, result) {
+    const detail = result.data?.detail || result.data?.title;
+    switch (result.status) {
+      case 201:
+        return { text: `${name} added.` };
+      case 202:
+        return { text: `${name} is waiting for the malware scan; it shows here once scanned.` };
+      case 413:
+        return { bad: true, text: `${name} is too large. ${detail ?? ""}`.trim() };
+      case 415:
+        return { bad: true, text: `${name} was refused. ${detail ?? "That type of file is not accepted."}` };
+      case 422:
+        return { bad: true, text: `${name} was refused: ${detail ?? "malware was found in it."}` };
+      case 503:
+        return { bad: true, text: `${name} was not uploaded: ${detail ?? "files cannot be scanned right now."}` };
+      default:
+        return { bad: true, text: `${name} was not uploaded: ${detail ?? `status ${result.status}`}.` };
+    }
+  }
+
+  function mayDelete(card, file) {
+    const mode = card.dataset.delete;
+    if (file.purpose === "document" || file.purpose === "logo") return false;
+    if (mode === "any") return true;
+    return mode === "own" && file.purpose === "attachment" && file.uploaded_by?.id === card.dataset.me;
+  }
+
+  function fileRow(card, file) {
+    const li = el("li", "file");
+    li.dataset.file = file.id;
+    const holder = file.url ? el("a", "file-link") : el("span", "file-link");
+    if (file.url) holder.href = file.url;
+    if (file.url && WEB_IMAGE.test(file.content_type)) {
+      const img = el("img");
+      img.src = file.url;
+      img.alt = "";
+      img.loading = "lazy";
+      img.width = 56;
+      img.height = 56;
+      holder.append(img);
+    } else {
+      const kind = (file.content_type.split("/")[1] ?? "file").replace("application/", "").toUpperCase();
+      const icon = el("span", "file-icon", kind.slice(0, 4));
+      icon.setAttribute("aria-hidden", "true");
+      holder.append(icon);
+    }
+    holder.append(el("span", null, file.name));
+    li.append(holder);
+    if (file.status === "pending") li.append(el("span", "badge pending", "Scanning…"));
+    if (file.status === "rejected") {
+      li.append(el("span", "badge rejected", `Rejected: ${file.scan?.detail ?? "malware found"}`));
+    }
+    if (mayDelete(card, file)) {
+      const button = el("button", "secondary danger", "Delete");
+      button.type = "button";
+      button.setAttribute("aria-label", `Delete ${file.name}`);
+      button.addEventListener("click", () => deleteFile(card, file, button));
+      li.append(button);
+    }
+    const who = file.uploaded_by?.name ? ` · ${file.uploaded_by.name}` : "";
+    li.append(el("span", "meta", `${sizeText(file.size)}${who} · ${showInstant(file.created_at)}`));
+    return li;
+  }
+
+  async function deleteFile(card, file, button) {
+    if (!window.confirm(`Delete ${file.name}? It is kept 30 days for the record, then purged.`)) return;
+    button.disabled = true;
+    const result = await api("DELETE", `/api/v1/files/${encodeURIComponent(file.id)}`, undefined, file.version);
+    if (result.status === 401) return signInAgain();
+    if (result.ok) uploadStatus(card, `${file.name} deleted.`);
+    else uploadStatus(card, result.data?.detail ?? "The file could not be deleted.", true);
+    await listFiles(card);
+    card.querySelector("[data-upload]")?.focus();
+  }
+
+  // The job's newest signature not rejected, shown with its signer and time.
+  function showSignature(files) {
+    const box = document.querySelector("#signature [data-signature-shown]");
+    if (!box) return;
+    const signed = files.find((f) => f.purpose === "signature" && f.status !== "rejected");
+    const required = "required" in box.closest("#signature").dataset;
+    if (!signed) {
+      box.replaceChildren(
+        el("p", "muted", required ? "Completing this job needs the customer's signature." : "Not signed yet."),
+      );
+      return;
+    }
+    const figure = el("figure");
+    if (signed.url) {
+      const img = el("img");
+      img.src = signed.url;
+      img.alt = `Signature of ${signed.signer_name ?? "the customer"}`;
+      figure.append(img);
+    }
+    const scanning = signed.status === "pending" ? " (scanning…)" : "";
+    figure.append(
+      el("figcaption", null, `Signed by ${signed.signer_name ?? "the customer"} · ${showInstant(signed.created_at)}${scanning}`),
+    );
+    box.replaceChildren(figure);
+  }
+
+  const polls = new WeakMap();
+
+  async function listFiles(card) {
+    clearTimeout(polls.get(card));
+    const note = card.querySelector("[data-files-note]");
+    let result;
+    try {
+      result = await api("GET", card.dataset.files);
+    } catch {
+      note.textContent = "The files could not be loaded.";
+      return;
+    }
+    if (result.status === 401) return signInAgain();
+    if (!result.ok) {
+      note.textContent = result.data?.detail ?? "The files could not be loaded.";
+      return;
+    }
+    const files = result.data.files ?? [];
+    showSignature(files);
+    const attached = files.filter((f) => f.purpose !== "signature");
+    note.textContent = attached.length ? "" : "No files yet.";
+    note.hidden = attached.length > 0;
+    card.querySelector(".file-list").replaceChildren(...attached.map((f) => fileRow(card, f)));
+    // A scan still to come: look again shortly (the list says when it is done).
+    if (files.some((f) => f.status === "pending")) polls.set(card, setTimeout(() => listFiles(card), POLL_MS));
+  }
+
+  async function uploadFiles(card, files) {
+    const progress = card.querySelector("progress");
+    const messages = [];
+    for (const file of files) {
+      uploadStatus(card, `Uploading ${file.name}…`);
+      let result;
+      try {
+        const url = `${card.dataset.files}?name=${encodeURIComponent(file.name)}`;
+        result = await sendFile("POST", url, file, progress);
+      } catch {
+        messages.push({ bad: true, text: `${file.name} was not uploaded: the server could not be reached.` });
+        continue;
+      }
+      if (result.status === 401) return signInAgain();
+      messages.push(uploadResult(file.name, result));
+    }
+    const line = card.querySelector(".upload-status");
+    line.replaceChildren(...messages.flatMap((m, i) => [
+      ...(i ? [document.createTextNode(" ")] : []),
+      m.bad ? el("span", "bad", m.text) : document.createTextNode(m.text),
+    ]));
+    await listFiles(card);
+  }
+
+  function dropzone(card) {
+    const zone = card.querySelector("[data-dropzone]");
+    if (!zone) return;
+    zone.addEventListener("dragover", (event) => {
+      event.preventDefault();
+      zone.classList.add("over");
+    });
+    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+    zone.addEventListener("drop", (event) => {
+      event.preventDefault();
+      zone.classList.remove("over");
+      const files = [...(event.dataTransfer?.files ?? [])];
+      if (files.length) uploadFiles(card, files);
+    });
+  }
+
+  // ---- the signature pad: pointer events serve finger, pen and mouse alike ----
+
+  const pad = { canvas: null, ctx: null, drawing: null, drawn: false, opener: null };
+
+  function clearPad() {
+    const { canvas, ctx } = pad;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    const ratio = window.devicePixelRatio || 1;
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.lineWidth = 2.5;
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.strokeStyle = "#111";
+    pad.drawn = false;
+  }
+
+  function openPad(button) {
+    const dialog = document.getElementById("signature-pad");
+    pad.opener = button;
+    dialog.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    pad.canvas = dialog.querySelector("canvas");
+    pad.ctx = pad.canvas.getContext("2d");
+    const box = pad.canvas.getBoundingClientRect();
+    const ratio = window.devicePixelRatio || 1;
+    pad.canvas.width = Math.round(box.width * ratio);
+    pad.canvas.height = Math.round(box.height * ratio);
+    clearPad();
+    dialog.querySelector('input[name="signer_name"]').focus();
+  }
+
+  function closePad() {
+    const dialog = document.getElementById("signature-pad");
+    if (!dialog || dialog.hidden) return;
+    dialog.hidden = true;
+    pad.opener?.setAttribute("aria-expanded", "false");
+    pad.opener?.focus();
+  }
+
+  function padPoint(event) {
+    const box = pad.canvas.getBoundingClientRect();
+    return [event.clientX - box.left, event.clientY - box.top];
+  }
+
+  function padDown(event) {
+    if (event.target !== pad.canvas || (event.pointerType === "mouse" && event.button !== 0)) return;
+    event.preventDefault();
+    pad.canvas.setPointerCapture?.(event.pointerId);
+    const [x, y] = padPoint(event);
+    pad.drawing = event.pointerId;
+    pad.ctx.beginPath();
+    pad.ctx.moveTo(x, y);
+    pad.ctx.lineTo(x + 0.1, y + 0.1);
+    pad.ctx.stroke();
+    pad.drawn = true;
+  }
+
+  function padMove(event) {
+    if (pad.drawing !== event.pointerId) return;
+    event.preventDefault();
+    for (const e of event.getCoalescedEvents?.() ?? [event]) {
+      const [x, y] = padPoint(e);
+      pad.ctx.lineTo(x, y);
+    }
+    pad.ctx.stroke();
+  }
+
+  function padUp(event) {
+    if (pad.drawing === event.pointerId) pad.drawing = null;
+  }
+
+  async function saveSignature(form) {
+    const name = form.elements.signer_name.value.trim();
+    if (!pad.drawn) return say(form, "Ask the customer to sign in the box first.");
+    if (!name) {
+      return fieldErrors(form, {
+        detail: "Who signed?",
+        errors: [{ field: "signer_name", message: "The signer's name, as they would write it." }],
+      });
+    }
+    const blob = await new Promise((resolve) => pad.canvas.toBlob(resolve, "image/png"));
+    const url = `${form.dataset.sign}?signer_name=${encodeURIComponent(name)}`;
+    const result = await sendFile("POST", url, blob);
+    if (result.status === 401) return signInAgain();
+    if (!result.ok) return fieldErrors(form, result.data ?? {});
+    closePad();
+    const card = document.querySelector("section.files[data-files]");
+    uploadStatus(document.getElementById("signature"), "The signature is saved.");
+    if (card) await listFiles(card);
+  }
+
+  // ---- settings: the logo (previewed as picked) and the storage used ----
+
+  async function uploadLogo(input) {
+    const box = input.closest("[data-logo-card]");
+    const file = input.files?.[0];
+    if (!file) return;
+    const preview = box.querySelector("img.logo-preview");
+    const local = URL.createObjectURL(file);
+    preview.src = local;
+    preview.hidden = false;
+    uploadStatus(box, `Uploading ${file.name}…`);
+    let result;
+    try {
+      result = await sendFile("PUT", `/api/v1/settings/logo?name=${encodeURIComponent(file.name)}`, file);
+    } catch {
+      return uploadStatus(box, "The server could not be reached; the logo was not changed.", true);
+    }
+    if (result.status === 401) return signInAgain();
+    const said = uploadResult(file.name, result);
+    uploadStatus(box, result.status === 201 ? `${file.name} is the logo now.` : said.text, said.bad);
+    if (result.status === 201) preview.src = `/logo?v=${encodeURIComponent(result.data.id)}`;
+    URL.revokeObjectURL(local);
+    input.value = "";
+    storage();
+  }
+
+  async function storage() {
+    const card = document.querySelector("[data-storage]");
+    const facts = card?.querySelector("[data-storage-facts]");
+    if (!facts) return;
+    const result = await api("GET", card.dataset.storage);
+    if (!result.ok) {
+      facts.replaceChildren(el("dt", null, "Storage"), el("dd", null, result.data?.detail ?? "Not available."));
+      return;
+    }
+    const s = result.data;
+    const rows = [
+      ["Files", String(s.files)],
+      ["Used", `${(s.bytes / 1048576).toFixed(1)} MB`],
+      ["Waiting for a scan", String(s.pending)],
+      ["Rejected", String(s.rejected)],
+      ["Deleted, purged after 30 days", String(s.deleted_awaiting_purge)],
+    ];
+    facts.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", null, k), el("dd", null, v)]));
+  }
+
   // ---- wiring ----
 
   const special = {
@@ -991,6 +1352,10 @@
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
+    if (form instanceof HTMLFormElement && form.classList.contains("sign")) {
+      event.preventDefault();
+      return submit(form, () => saveSignature(form));
+    }
     if (!(form instanceof HTMLFormElement) || !form.classList.contains("api")) return;
     event.preventDefault();
     const handler = special[form.id] ?? (form.classList.contains("job-items") ? saveItems : apiForm);
@@ -1010,6 +1375,22 @@
     if (addItemButton) addItem(addItemButton.closest("form"), addItemButton.dataset.addItem).querySelector('[name="description"]').focus();
     const removeItemButton = target?.closest("[data-remove-item]");
     if (removeItemButton) removeItem(removeItemButton);
+    const open = target?.closest("[data-open-pad]");
+    if (open) openPad(open);
+    if (target?.closest("[data-clear-pad]")) clearPad();
+    if (target?.closest("[data-close-pad]")) closePad();
+  });
+
+  document.addEventListener("change", (event) => {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || input.type !== "file") return;
+    if ("logo" in input.dataset) return uploadLogo(input);
+    const card = input.closest("section.files[data-files]");
+    if (card && "upload" in input.dataset && input.files?.length) {
+      const files = [...input.files];
+      input.value = "";
+      uploadFiles(card, files);
+    }
   });
 
   document.addEventListener("input", (event) => {
@@ -1020,14 +1401,32 @@
   document.addEventListener("pointerdown", (event) => {
     const grip = event.target instanceof Element ? event.target.closest(".grip") : null;
     if (grip) startDrag(event, grip);
+    if (pad.canvas) padDown(event);
   });
-  document.addEventListener("pointermove", dragMoved);
-  document.addEventListener("pointerup", dragEnded);
-  document.addEventListener("pointercancel", dragEnded);
+  document.addEventListener("pointermove", (event) => {
+    dragMoved(event);
+    if (pad.canvas) padMove(event);
+  });
+  for (const type of ["pointerup", "pointercancel"]) {
+    document.addEventListener(type, (event) => {
+      dragEnded(event);
+      if (pad.canvas) padUp(event);
+    });
+  }
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && drag) {
       endDrag();
       announce("The visit was not moved.");
+    }
+    if (event.key === "Escape") closePad();
+    // The open pad keeps the focus (it covers the page).
+    const dialog = document.getElementById("signature-pad");
+    if (event.key === "Tab" && dialog && !dialog.hidden) {
+      const stops = [...dialog.querySelectorAll("input, button")];
+      const at = stops.indexOf(document.activeElement);
+      const next = event.shiftKey ? (at <= 0 ? stops.length - 1 : at - 1) : (at + 1) % stops.length;
+      event.preventDefault();
+      stops[next].focus();
     }
   });
 
@@ -1037,6 +1436,11 @@
     restore();
     const verify = document.querySelector("[data-verify-audit]");
     if (verify) verifyAudit(verify);
+    document.querySelectorAll("section.files[data-files]").forEach((card) => {
+      dropzone(card);
+      listFiles(card);
+    });
+    storage();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
