@@ -104,7 +104,7 @@ pub fn settings(viewer: &Viewer<'_>, company: &Settings) -> Markup {
                     }, "Each file at most this size, 1 to 25 MB."))
                     div.field data-field="require_signature" {
                         label.check {
-                            input type="checkbox" role="switch" name="require_signature" data-type="bool" checked[required];
+                            input type="checkbox" name="require_signature" data-type="bool" checked[required];
                             " Completing a job needs the customer's signature"
                         }
                     }
