@@ -992,7 +992,7 @@
 
   function sizeText(bytes) {
     if (bytes >= 1048576) return `${(bytes / 1048576).toFixed(1)} MB`;
-    return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+    return `${bytes ? Math.max(1, Math.round(bytes / 1024)) : 0} KB`;
   }
 
   function uploadStatus(card, text, bad = false) {
@@ -1316,7 +1316,8 @@
     if (result.status === 401) return signInAgain();
     const said = uploadResult(file.name, result);
     uploadStatus(box, result.status === 201 ? `${file.name} is the logo now.` : said.text, said.bad);
-    if (result.status === 201) preview.src = `/logo?v=${encodeURIComponent(result.data.id)}`;
+    // The new file's own address: /logo may still be cached with the old one.
+    if (result.status === 201 && result.data?.url) preview.src = result.data.url;
     URL.revokeObjectURL(local);
     input.value = "";
     storage();
@@ -1334,7 +1335,7 @@
     const s = result.data;
     const rows = [
       ["Files", String(s.files)],
-      ["Used", `${(s.bytes / 1048576).toFixed(1)} MB`],
+      ["Used", sizeText(s.bytes)],
       ["Waiting for a scan", String(s.pending)],
       ["Rejected", String(s.rejected)],
       ["Deleted, purged after 30 days", String(s.deleted_awaiting_purge)],
