@@ -550,3 +550,62 @@ fn dragging_visits_editing_work_and_parts_deleting_visits_and_archiving_in_a_rea
     assert_eq!(customer["name"], "Ada King");
     assert_eq!(customer["sites"][0]["city"], "Mississauga");
 }
+
+#[test]
+fn a_photo_a_refused_svg_the_customers_signature_and_the_file_settings_on_a_phone_in_a_real_browser(
+) {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let job = crate::files::job_for(&owner, &[]);
+    let unsigned = crate::files::job_for(&owner, &[]);
+    for to in ["scheduled", "in_progress"] {
+        let version = owner.get(&format!("/api/v1/jobs/{unsigned}")).json()["version"].clone();
+        let moved = owner
+            .request("POST", &format!("/api/v1/jobs/{unsigned}/status"))
+            .header("If-Match", &format!("\"{version}\""))
+            .json(&json!({ "status": to }))
+            .send();
+        assert_eq!(moved.status, 200, "{}", moved.body);
+    }
+    let result = browser(
+        &tenant,
+        "files.mjs",
+        &[OWNER_EMAIL, OWNER_PASSWORD, &job, &unsigned],
+    );
+    eprintln!("files journey: {result}");
+    assert!(
+        result["thumbnail_width"].as_u64().unwrap_or(0) > 0,
+        "{result}"
+    );
+    assert!(
+        result["signature_width"].as_u64().unwrap_or(0) > 300,
+        "{result}"
+    );
+    // What the browser did is what the API holds: the signature kept with its signer, the
+    // photo deleted, the limit and the rule changed, the logo served, the job not completed.
+    let files = owner.get(&format!("/api/v1/jobs/{job}/files")).json();
+    let files = files["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0]["purpose"], "signature");
+    assert_eq!(files[0]["signer_name"], "Ann Lee");
+    assert_eq!(files[0]["content_type"], "image/png");
+    let settings = owner.get("/api/v1/settings").json();
+    assert_eq!(settings["max_upload_bytes"], 1_048_576, "{settings}");
+    assert_eq!(settings["require_signature"], true);
+    assert!(settings["logo_file_id"].is_string(), "{settings}");
+    let logo = tenant.get("/logo");
+    assert_eq!(logo.status, 200);
+    assert_eq!(logo.header("content-type"), Some("image/png"));
+    // The customer's pages show it, from this origin, which their policy allows.
+    let token = crate::share_pages::share(&owner, &crate::share_pages::sent_quote(&owner));
+    let shared = tenant.get(&format!("/s/{token}"));
+    assert!(
+        shared.body.contains(r#"<img src="/logo" alt="">"#),
+        "{}",
+        shared.body
+    );
+    let policy = shared.header("content-security-policy").unwrap_or_default();
+    assert!(policy.contains("img-src 'self'"), "{policy}");
+    let job = owner.get(&format!("/api/v1/jobs/{unsigned}")).json();
+    assert_eq!(job["status"], "in_progress", "{job}");
+}

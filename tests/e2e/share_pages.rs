@@ -9,7 +9,7 @@ use crate::quotes::{act, customer};
 use crate::spawn::{Options, Reply, Tenant};
 use crate::standin::StandIn;
 
-fn share(owner: &Browser<'_>, path: &str) -> String {
+pub(crate) fn share(owner: &Browser<'_>, path: &str) -> String {
     let link = owner.request("POST", &format!("{path}/share")).send();
     assert_eq!(link.status, 201, "{}", link.body);
     link.json()["token"].as_str().unwrap().to_owned()
@@ -26,7 +26,7 @@ fn submit(tenant: &Tenant, path: &str, form: &str) -> Reply {
 }
 
 /// A one-line quote for a new customer, sent (version 2): its API path.
-fn sent_quote(owner: &Browser<'_>) -> String {
+pub(crate) fn sent_quote(owner: &Browser<'_>) -> String {
     let (customer_id, _) = customer(owner, "Ada Lee");
     let made = owner.post(
         "/api/v1/quotes",
