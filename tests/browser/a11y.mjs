@@ -1,8 +1,8 @@
 // The accessibility audit: axe-core's WCAG 2.1 A and AA rules on every page of the dashboard,
-// at phone and desktop width, with its folded sections opened and after a refused form (so
-// error messages are audited too), for the owner, a technician, a signed-out visitor and a
-// customer on a share link. Any violation fails the run, and each is listed with its rule and
-// the elements it names.
+// at phone and desktop width, with its folded sections opened, after a refused form (so error
+// messages are audited too) and with a job's files listed and its signature pad open, for the
+// owner, a technician, a signed-out visitor and a customer on a share link. Any violation fails
+// the run, and each is listed with its rule and the elements it names.
 //
 // node tests/browser/a11y.mjs BASE OWNER_EMAIL OWNER_PASSWORD TECH_EMAIL TECH_PASSWORD PATHS
 //   PATHS: JSON {"owner": [...], "technician": [...], "public": [...]}
@@ -56,6 +56,19 @@ await run(async ({ browser, watch, state }) => {
     await page.click('form.new-customer button[type="submit"]');
     await page.locator('.field[data-field="emails"] .field-error').waitFor();
   });
+
+  // A job's files listed (after the page loads) and its signature pad open.
+  const job = paths.owner.find((p) => /^\/jobs\/(?!new)[^?]+$/.test(p));
+  if (job) {
+    await check(owner, "owner", job, async (page) => {
+      await page.waitForFunction(() => {
+        const note = document.querySelector("section.files [data-files-note]");
+        return note && !note.textContent.includes("JavaScript");
+      });
+      await page.click("#signature [data-open-pad]");
+      await page.locator("#signature-pad canvas").waitFor();
+    });
+  }
 
   const tech = (await context(browser, watch, PHONE, "technician")).page;
   state.page = tech;
