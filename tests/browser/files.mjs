@@ -1,7 +1,7 @@
 // Files on a phone (375 px), in a real browser: the owner attaches a photo to a job through the
-// file input and sees its thumbnail load; an SVG is refused with the server's reason shown; the
-// customer signs on the pad (pointer moves) with their name, and the signature is shown; the
-// settings show the storage used, lower the upload limit, require a signature and take a logo;
+// file input and sees its thumbnail load; an SVG is refused with the server's reason shown; a
+// PDF dropped on the drop zone is listed by name and type; the customer signs on the pad
+// (pointer moves) with their name, and the signature is shown; the settings show the storage used, lower the upload limit, require a signature and take a logo;
 // a file over the new limit is refused with the reason; the photo is deleted; a job without a
 // signature is not completed, and says why. Nothing overflows the phone's width on the way.
 // Screenshots at 375 and 1280 px.
@@ -65,6 +65,20 @@ await run(async ({ browser, watch, state }) => {
   expect(await page.locator("section.files li.file").count() === 1, "the SVG is not listed");
   await fits(page, "the job with its files");
 
+  // A PDF dropped on the drop zone: listed by name with its type, no thumbnail.
+  const dropped = await page.evaluateHandle(() => {
+    const data = new DataTransfer();
+    data.items.add(new File(["%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"], "invoice scan.pdf", { type: "application/pdf" }));
+    return data;
+  });
+  await page.dispatchEvent("section.files [data-dropzone]", "dragover", { dataTransfer: dropped });
+  await page.dispatchEvent("section.files [data-dropzone]", "drop", { dataTransfer: dropped });
+  await statusSays(page, "section.files", "invoice scan.pdf added.");
+  const pdf = page.locator("section.files li.file").filter({ hasText: "invoice scan.pdf" });
+  await pdf.waitFor();
+  expect((await pdf.locator(".file-icon").textContent()) === "PDF", "the PDF shows its type");
+  expect((await pdf.locator("img").count()) === 0, "no thumbnail for a PDF");
+
   // The customer signs on the phone: pointer moves on the pad, a name, saved, shown.
   const open = page.locator("#signature [data-open-pad]");
   await open.click();
@@ -110,7 +124,7 @@ await run(async ({ browser, watch, state }) => {
   const facts = await storage.evaluate((dl) =>
     Object.fromEntries([...dl.querySelectorAll("dt")].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])),
   );
-  expect(facts.Files === "2", `two files kept (photo and signature): ${JSON.stringify(facts)}`);
+  expect(facts.Files === "3", `three files kept (photo, PDF, signature): ${JSON.stringify(facts)}`);
   await fits(page, "the settings");
   const limit = page.locator('form.file-settings input[name="max_upload_bytes"]');
   expect((await limit.inputValue()) === "25", `the limit starts at 25 MB: ${await limit.inputValue()}`);
@@ -139,7 +153,8 @@ await run(async ({ browser, watch, state }) => {
   page.once("dialog", (dialog) => dialog.accept());
   await page.click('section.files li.file button[aria-label="Delete boiler.jpg"]');
   await statusSays(page, "section.files", "boiler.jpg deleted.");
-  await page.locator("section.files [data-files-note]").filter({ hasText: "No files yet." }).waitFor();
+  await page.locator("section.files li.file").filter({ hasText: "boiler.jpg" }).waitFor({ state: "detached" });
+  expect((await page.locator("section.files li.file").count()) === 1, "the PDF stays");
 
   // A job never signed cannot be completed: the page says so before and after trying.
   await page.goto(`${base}/jobs/${unsigned}`);

@@ -581,14 +581,28 @@ fn a_photo_a_refused_svg_the_customers_signature_and_the_file_settings_on_a_phon
         result["signature_width"].as_u64().unwrap_or(0) > 300,
         "{result}"
     );
-    // What the browser did is what the API holds: the signature kept with its signer, the
-    // photo deleted, the limit and the rule changed, the logo served, the job not completed.
+    // What the browser did is what the API holds: the dropped PDF, the signature kept with its
+    // signer (newest first), the photo deleted, the limit and the rule changed, the logo served, the job not completed.
     let files = owner.get(&format!("/api/v1/jobs/{job}/files")).json();
     let files = files["files"].as_array().unwrap();
-    assert_eq!(files.len(), 1, "{files:?}");
-    assert_eq!(files[0]["purpose"], "signature");
+    let kinds: Vec<(&str, &str)> = files
+        .iter()
+        .map(|f| {
+            (
+                f["purpose"].as_str().unwrap(),
+                f["content_type"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("signature", "image/png"),
+            ("attachment", "application/pdf")
+        ],
+        "{files:?}"
+    );
     assert_eq!(files[0]["signer_name"], "Ann Lee");
-    assert_eq!(files[0]["content_type"], "image/png");
     let settings = owner.get("/api/v1/settings").json();
     assert_eq!(settings["max_upload_bytes"], 1_048_576, "{settings}");
     assert_eq!(settings["require_signature"], true);
