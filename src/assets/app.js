@@ -1137,6 +1137,7 @@
   }
 
   const polls = new WeakMap();
+  const waits = new WeakMap();
 
   async function listFiles(card) {
     clearTimeout(polls.get(card));
@@ -1159,8 +1160,15 @@
     note.textContent = attached.length ? "" : "No files yet.";
     note.hidden = attached.length > 0;
     card.querySelector(".file-list").replaceChildren(...attached.map((f) => fileRow(card, f)));
-    // A scan still to come: look again shortly (the list says when it is done).
-    if (files.some((f) => f.status === "pending")) polls.set(card, setTimeout(() => listFiles(card), POLL_MS));
+    // A scan still to come: look again, less often the longer it takes (a scanner that is down
+    // is retried by the server; the page need not ask every few seconds meanwhile).
+    if (files.some((f) => f.status === "pending")) {
+      const wait = Math.min((waits.get(card) ?? POLL_MS / 2) * 2, 60000);
+      waits.set(card, wait);
+      polls.set(card, setTimeout(() => listFiles(card), wait));
+    } else {
+      waits.delete(card);
+    }
   }
 
   async function uploadFiles(card, files) {
@@ -1179,6 +1187,7 @@
       if (result.status === 401) return signInAgain();
       messages.push(uploadResult(file.name, result));
     }
+    waits.delete(card);
     const line = card.querySelector(".upload-status");
     line.replaceChildren(...messages.flatMap((m, i) => [
       ...(i ? [document.createTextNode(" ")] : []),
