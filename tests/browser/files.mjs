@@ -3,17 +3,18 @@
 // PDF dropped on the drop zone is listed by name and type; the customer signs on the pad
 // (pointer moves) with their name, and the signature is shown; the settings show the storage used, lower the upload limit, require a signature and take a logo;
 // a file over the new limit is refused with the reason; the photo is deleted; a job without a
-// signature is not completed, and says why. Nothing overflows the phone's width on the way.
+// signature is not completed, and says why. The technician on the job adds a photo and may
+// delete theirs, not the owner's. Nothing overflows the phone's width on the way.
 // Screenshots at 375 and 1280 px.
 //
-// node tests/browser/files.mjs BASE OWNER_EMAIL OWNER_PASSWORD JOB UNSIGNED
-//   JOB: a job to attach to and sign; UNSIGNED: a job in progress, never signed.
+// node tests/browser/files.mjs BASE OWNER_EMAIL OWNER_PASSWORD TECH_EMAIL TECH_PASSWORD JOB UNSIGNED
+//   JOB: the technician's job, to attach to and sign; UNSIGNED: a job in progress, never signed.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PHONE, at, context, expect, run, shootBoth } from "./lib.mjs";
 
-const [base, ownerEmail, ownerPassword, job, unsigned] = process.argv.slice(2);
+const [base, ownerEmail, ownerPassword, techEmail, techPassword, job, unsigned] = process.argv.slice(2);
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
 const PICK = 'section.files input[data-upload]:not([capture])';
 
@@ -165,6 +166,21 @@ await run(async ({ browser, watch, state }) => {
   const whyText = await why.textContent();
   expect(/signature/i.test(whyText), `the refusal says why: ${whyText}`);
   await fits(page, "the unsigned job");
+
+  // The technician on the job: adds a photo; may delete it, not the owner's PDF.
+  const tech = (await context(browser, watch, PHONE, "technician")).page;
+  state.page = tech;
+  await signIn(tech, techEmail, techPassword);
+  await tech.goto(`${base}/jobs/${job}`);
+  await tech.locator("section.files li.file").first().waitFor();
+  await tech.setInputFiles(PICK, join(FIXTURES, "boiler.jpg"));
+  await statusSays(tech, "section.files", "boiler.jpg added.");
+  const mine = tech.locator("section.files li.file").filter({ hasText: "boiler.jpg" });
+  await mine.locator("img").waitFor();
+  expect((await mine.locator("button", { hasText: "Delete" }).count()) === 1, "the technician may delete their photo");
+  const theirs = tech.locator("section.files li.file").filter({ hasText: "invoice scan.pdf" });
+  expect((await theirs.locator("button").count()) === 0, "but not the owner's PDF");
+  await fits(tech, "the technician's job");
 
   return {
     thumbnail_width: thumbnailWidth,

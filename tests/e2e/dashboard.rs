@@ -556,7 +556,8 @@ fn a_photo_a_refused_svg_the_customers_signature_and_the_file_settings_on_a_phon
 ) {
     let tenant = Tenant::spawn();
     let owner = owner(&tenant);
-    let job = crate::files::job_for(&owner, &[]);
+    let tech = member(&owner, TECH_EMAIL, "technician", TECH_PASSWORD);
+    let job = crate::files::job_for(&owner, &[&tech.user["id"]]);
     let unsigned = crate::files::job_for(&owner, &[]);
     for to in ["scheduled", "in_progress"] {
         let version = owner.get(&format!("/api/v1/jobs/{unsigned}")).json()["version"].clone();
@@ -570,7 +571,14 @@ fn a_photo_a_refused_svg_the_customers_signature_and_the_file_settings_on_a_phon
     let result = browser(
         &tenant,
         "files.mjs",
-        &[OWNER_EMAIL, OWNER_PASSWORD, &job, &unsigned],
+        &[
+            OWNER_EMAIL,
+            OWNER_PASSWORD,
+            TECH_EMAIL,
+            TECH_PASSWORD,
+            &job,
+            &unsigned,
+        ],
     );
     eprintln!("files journey: {result}");
     assert!(
@@ -581,8 +589,8 @@ fn a_photo_a_refused_svg_the_customers_signature_and_the_file_settings_on_a_phon
         result["signature_width"].as_u64().unwrap_or(0) > 300,
         "{result}"
     );
-    // What the browser did is what the API holds: the dropped PDF, the signature kept with its
-    // signer (newest first), the photo deleted, the limit and the rule changed, the logo served, the job not completed.
+    // What the browser did is what the API holds (newest first): the technician's photo, the
+    // signature kept with its signer, the dropped PDF (the owner's photo deleted), the limit and the rule changed, the logo served, the job not completed.
     let files = owner.get(&format!("/api/v1/jobs/{job}/files")).json();
     let files = files["files"].as_array().unwrap();
     let kinds: Vec<(&str, &str)> = files
@@ -597,12 +605,14 @@ fn a_photo_a_refused_svg_the_customers_signature_and_the_file_settings_on_a_phon
     assert_eq!(
         kinds,
         [
+            ("attachment", "image/jpeg"),
             ("signature", "image/png"),
             ("attachment", "application/pdf")
         ],
         "{files:?}"
     );
-    assert_eq!(files[0]["signer_name"], "Ann Lee");
+    assert_eq!(files[0]["uploaded_by"]["id"], tech.user["id"]);
+    assert_eq!(files[1]["signer_name"], "Ann Lee");
     let settings = owner.get("/api/v1/settings").json();
     assert_eq!(settings["max_upload_bytes"], 1_048_576, "{settings}");
     assert_eq!(settings["require_signature"], true);
