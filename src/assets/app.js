@@ -1230,8 +1230,55 @@
     pad.drawn = false;
   }
 
+  // The pad, built on first use: a canvas, the signer's name, save, clear and cancel.
+  function padDialog(button) {
+    let dialog = document.getElementById("signature-pad");
+    if (dialog) return dialog;
+    dialog = el("div", "pad");
+    dialog.id = "signature-pad";
+    dialog.hidden = true;
+    dialog.setAttribute("role", "dialog");
+    dialog.setAttribute("aria-modal", "true");
+    dialog.setAttribute("aria-labelledby", "pad-title");
+    const form = el("form", "sign");
+    form.method = "post";
+    form.noValidate = true;
+    form.dataset.sign = button.dataset.openPad;
+    const title = el("h2", null, "Sign here");
+    title.id = "pad-title";
+    const error = el("p", "form-error");
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    const canvas = el("canvas", "pad-canvas");
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", "Signature pad: sign with a finger, pen or mouse");
+    const field = el("div", "field");
+    field.dataset.field = "signer_name";
+    const name = el("input");
+    Object.assign(name, { type: "text", name: "signer_name", required: true, autocomplete: "name", maxLength: 200 });
+    const label = el("label");
+    label.append(el("span", "label", "Signer's name"), name);
+    field.append(label);
+    const actions = el("div", "actions");
+    const action = (text, className, data) => {
+      const b = el("button", className, text);
+      b.type = data ? "button" : "submit";
+      if (data) b.dataset[data] = "";
+      return b;
+    };
+    actions.append(
+      action("Save signature"),
+      action("Clear", "secondary", "clearPad"),
+      action("Cancel", "secondary", "closePad"),
+    );
+    form.append(title, error, canvas, field, actions);
+    dialog.append(form);
+    button.after(dialog);
+    return dialog;
+  }
+
   function openPad(button) {
-    const dialog = document.getElementById("signature-pad");
+    const dialog = padDialog(button);
     pad.opener = button;
     dialog.hidden = false;
     button.setAttribute("aria-expanded", "true");

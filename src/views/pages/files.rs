@@ -53,8 +53,8 @@ pub fn card(viewer: &Viewer<'_>, record: &str, add: bool, work: bool) -> Markup 
     }
 }
 
-/// The job's signature: shown once given (from the files list), and the pad for those who
-/// work on the job. `required`: the company needs one before the job is completed.
+/// The job's signature: shown once given (from the files list), and the button that opens the
+/// pad for those who work on the job. `required`: the company needs one before the job is completed.
 pub fn signature(viewer: &Viewer<'_>, job_id: &str, sign: bool, required: bool) -> Markup {
     html! {
         section.card.signature id="signature" aria-labelledby="signature-title" data-required[required] {
@@ -63,25 +63,9 @@ pub fn signature(viewer: &Viewer<'_>, job_id: &str, sign: bool, required: bool) 
                 @if required { p.muted { "Completing this job needs the customer's signature." } }
             }
             @if sign && viewer.can(Permission::WorkOnJobs) {
-                button.secondary type="button" data-open-pad aria-controls="signature-pad" aria-expanded="false" {
-                    "Customer signature"
-                }
-                div.pad id="signature-pad" role="dialog" aria-modal="true" aria-labelledby="pad-title" hidden {
-                    form.sign method="post" novalidate data-sign=(format!("/api/v1/jobs/{job_id}/signature")) {
-                        h2 id="pad-title" { "Sign here" }
-                        p.form-error role="alert" hidden {}
-                        canvas.pad-canvas role="img" aria-label="Signature pad: sign with a finger, pen or mouse" {}
-                        div.field data-field="signer_name" {
-                            label { span.label { "Signer's name" }
-                                input type="text" name="signer_name" required autocomplete="name" maxlength="200"; }
-                        }
-                        div.actions {
-                            button type="submit" { "Save signature" }
-                            button.secondary type="button" data-clear-pad { "Clear" }
-                            button.secondary type="button" data-close-pad { "Cancel" }
-                        }
-                    }
-                }
+                // The script builds the pad (a canvas, the signer's name) when it is opened.
+                button.secondary type="button" aria-haspopup="dialog" aria-expanded="false"
+                    data-open-pad=(format!("/api/v1/jobs/{job_id}/signature")) { "Customer signature" }
             }
             p.upload-status role="status" aria-live="polite" {}
         }
@@ -159,15 +143,14 @@ mod tests {
     }
 
     #[test]
-    fn the_pad_is_for_those_who_work_on_jobs_and_names_its_signer() {
+    fn the_pad_is_for_those_who_work_on_jobs() {
         let tech = signature(&viewer(Role::Technician), "j-1", true, true).into_string();
         assert!(
-            tech.contains(r#"data-sign="/api/v1/jobs/j-1/signature""#),
+            tech.contains(r#"data-open-pad="/api/v1/jobs/j-1/signature""#),
             "{tech}"
         );
-        assert!(tech.contains(r#"name="signer_name" required"#));
         assert!(tech.contains("data-required") && tech.contains("needs the customer"));
         let looker = signature(&viewer(Role::Viewer), "j-1", true, false).into_string();
-        assert!(!looker.contains("data-sign=") && !looker.contains("data-required"));
+        assert!(!looker.contains("data-open-pad") && !looker.contains("data-required"));
     }
 }
