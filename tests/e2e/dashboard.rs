@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::{json, Value};
 
 use crate::people::*;
-use crate::spawn::{Tenant, OPS_TOKEN};
+use crate::spawn::{Clamd, Options, Scanner, Tenant, OPS_TOKEN};
 
 const TECH_EMAIL: &str = "theo@acme-heating.example";
 const TECH_PASSWORD: &str = "wrench-and-solder-77";
@@ -632,4 +632,37 @@ fn a_photo_a_refused_svg_the_customers_signature_and_the_file_settings_on_a_phon
     assert!(policy.contains("img-src 'self'"), "{policy}");
     let job = owner.get(&format!("/api/v1/jobs/{unsigned}")).json();
     assert_eq!(job["status"], "in_progress", "{job}");
+}
+
+#[test]
+fn files_waiting_for_the_scanner_turn_clean_or_rejected_on_the_open_page_in_a_real_browser() {
+    let mut clamd = Clamd::start();
+    let tenant = Tenant::spawn_with(Options {
+        scanner: Scanner::Port(clamd.port()),
+        ..Options::default()
+    });
+    let owner = owner(&tenant);
+    let job = crate::files::job_for(&owner, &[]);
+    clamd.stop();
+    let path = format!("/api/v1/jobs/{job}/files");
+    let malware = [b"%PDF-1.4\n".to_vec(), crate::files::eicar()].concat();
+    for (name, bytes) in [("scan.pdf", malware), ("boiler.jpg", crate::files::jpeg())] {
+        let reply = crate::files::upload(&owner, &path, name, "application/octet-stream", bytes);
+        assert_eq!(reply.status, 202, "{}", reply.body);
+    }
+    clamd.start_again();
+    let result = browser(
+        &tenant,
+        "files-pending.mjs",
+        &[OPS_TOKEN, OWNER_EMAIL, OWNER_PASSWORD, &job],
+    );
+    assert_eq!(result["navigations"], 1, "{result}");
+    let files = owner.get(&path).json();
+    let statuses: Vec<&str> = files["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["clean", "rejected"], "{files}");
 }
