@@ -16,9 +16,8 @@ use crate::views::pages::forms::{
 use crate::views::pages::money::{self, DocOwner};
 use crate::views::pages::schedule::{allow_conflict, move_form};
 use crate::views::pages::{
-    encode_component, hhmm, label, shell, when, when_text, People, Section, Viewer,
+    encode_component, files, hhmm, items, label, shell, when, when_text, People, Section, Viewer,
 };
-use crate::views::pages::{files, items};
 
 pub const PRIORITIES: [(&str, &str); 4] = [
     ("low", "Low"),
