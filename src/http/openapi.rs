@@ -172,6 +172,11 @@ mod build {
                 "description": "TwiML",
                 "content": { "text/xml": { "schema": { "type": "string" } } },
             }),
+            Answer::Pdf => json!({
+                "description": "A PDF file, as an attachment",
+                "headers": { "Content-Disposition": { "schema": { "type": "string" } } },
+                "content": { "application/pdf": { "schema": { "type": "string", "format": "binary" } } },
+            }),
             Answer::Redirect => json!({
                 "description": "Done: see the page at Location",
                 "headers": { "Location": { "schema": { "type": "string" } } },

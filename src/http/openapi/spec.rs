@@ -19,6 +19,8 @@ pub enum Answer {
     Redirect,
     /// TwiML (`text/xml`), for Twilio.
     Xml,
+    /// A PDF file to download.
+    Pdf,
 }
 
 /// What the description says about one operation.
@@ -88,6 +90,11 @@ impl Operation {
         self.success = status;
         self.answer = Answer::Html;
         self.html_errors = true;
+        self
+    }
+    pub fn pdf(mut self, status: u16) -> Self {
+        self.success = status;
+        self.answer = Answer::Pdf;
         self
     }
     pub fn xml(mut self, status: u16) -> Self {
