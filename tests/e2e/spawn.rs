@@ -465,16 +465,20 @@ impl Call<'_> {
                 )
             })
             .collect();
-        let body = response
+        let bytes = response
             .body_mut()
             .with_config()
             .limit(10 * 1024 * 1024)
-            .read_to_string()
+            .read_to_vec()
             .unwrap_or_default();
+        // Text for the many that read text; empty for a body that is not UTF-8 (a PDF), whose
+        // bytes are in `bytes`.
+        let body = String::from_utf8(bytes.clone()).unwrap_or_default();
         Reply {
             status,
             headers,
             body,
+            bytes,
         }
     }
 }
@@ -485,6 +489,7 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
