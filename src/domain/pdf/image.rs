@@ -140,8 +140,16 @@ struct Header {
     color_type: u8,
 }
 
-/// The header, the palette, the transparency chunk and the concatenated image data.
-fn png_chunks(bytes: &[u8]) -> Option<(Header, Option<&[u8]>, Option<&[u8]>, Vec<u8>)> {
+/// A PNG's chunks that matter here.
+struct Chunks<'a> {
+    header: Header,
+    palette: Option<&'a [u8]>,
+    trns: Option<&'a [u8]>,
+    /// The IDAT chunks, joined.
+    data: Vec<u8>,
+}
+
+fn png_chunks(bytes: &[u8]) -> Option<Chunks<'_>> {
     let mut at = 8;
     let mut header = None;
     let (mut palette, mut trns) = (None, None);
@@ -175,11 +183,21 @@ fn png_chunks(bytes: &[u8]) -> Option<(Header, Option<&[u8]>, Option<&[u8]>, Vec
         // Length, type, body, CRC.
         at = at.checked_add(12 + length)?;
     }
-    Some((header?, palette, trns, data))
+    Some(Chunks {
+        header: header?,
+        palette,
+        trns,
+        data,
+    })
 }
 
 fn png(bytes: &[u8]) -> Option<Logo> {
-    let (header, palette, trns, data) = png_chunks(bytes)?;
+    let Chunks {
+        header,
+        palette,
+        trns,
+        data,
+    } = png_chunks(bytes)?;
     let Header {
         width,
         height,
