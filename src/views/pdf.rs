@@ -160,6 +160,7 @@ pub fn invoice_pdf(
             InvoiceStatus::Void => Some("VOID".to_owned()),
             _ => None,
         },
+        subject: None,
         facts,
         company: company(settings),
         customer_heading: if credit_note { "For" } else { "Bill to" }.to_owned(),
@@ -256,14 +257,11 @@ pub fn quote_pdf(
         title: "Quote".to_owned(),
         number: number.clone(),
         stamp: (shown == QuoteStatus::Draft).then(|| "DRAFT".to_owned()),
+        subject: Some(quote.title.clone()),
         facts,
         company: company(settings),
         customer_heading: "Prepared for".to_owned(),
-        customer: customer
-            .map(str::to_owned)
-            .into_iter()
-            .chain(std::iter::once(quote.title.clone()))
-            .collect(),
+        customer: customer.map(str::to_owned).into_iter().collect(),
         sections,
         notes: notes(&quote.notes, &quote.terms),
         footer: format!("Quote {number} · {}", settings.name),

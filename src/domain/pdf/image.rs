@@ -3,16 +3,15 @@
 //! inflated, unfiltered and split into colour and an alpha soft mask when it has (most logos
 //! do). Anything else, or anything malformed, is `None`: the document goes out without a logo.
 
-use miniz_oxide::deflate::compress_to_vec_zlib;
 use miniz_oxide::inflate::decompress_to_vec_zlib_with_limit;
+
+use super::lzw;
 
 /// The largest side accepted, in pixels: a logo is printed a few centimetres wide.
 const MAX_SIDE: u32 = 4_000;
 /// The most decoded bytes a PNG may take (a 2000 × 2000 RGBA logo), so a small file that
 /// inflates to gigabytes is refused rather than exhausting the Worker's memory.
 const MAX_DECODED: usize = 16 * 1024 * 1024;
-/// zlib level for the recompressed colour and alpha: fast, and logos are flat colour.
-const LEVEL: u8 = 6;
 
 /// The colours of a logo's samples.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +44,11 @@ impl Colors {
 pub enum Encoding {
     /// A JPEG file, whole.
     Dct,
-    /// zlib data; `png_rows` when each row starts with a PNG filter byte (DecodeParms
+    /// A PNG's own zlib data, each row starting with its filter byte (DecodeParms
     /// /Predictor 15).
-    Flate { png_rows: bool },
+    PngRows,
+    /// Samples compressed by [`lzw::compress`].
+    Lzw,
 }
 
 /// A logo ready to embed.
@@ -59,7 +60,7 @@ pub struct Logo {
     pub colors: Colors,
     pub encoding: Encoding,
     pub data: Vec<u8>,
-    /// The alpha channel, zlib-compressed 8-bit grey, one byte per pixel, no filter bytes.
+    /// The alpha channel: 8-bit grey, one byte per pixel, LZW-compressed.
     pub alpha: Option<Vec<u8>>,
 }
 
@@ -212,7 +213,7 @@ fn png(bytes: &[u8]) -> Option<Logo> {
         height,
         bits,
         colors,
-        encoding: Encoding::Flate { png_rows: true },
+        encoding: Encoding::PngRows,
         data: data.clone(),
         alpha: None,
     };
@@ -235,8 +236,8 @@ fn png(bytes: &[u8]) -> Option<Logo> {
     }
 }
 
-/// Inflates and unfilters 8-bit samples, then recompresses the colour (grey or RGB) and
-/// the alpha as two plain zlib streams.
+/// Inflates and unfilters 8-bit samples, then compresses the colour (grey or RGB) and the
+/// alpha as two LZW streams.
 fn split_alpha(
     header: &Header,
     palette: Option<&[u8]>,
@@ -283,14 +284,14 @@ fn split_alpha(
         }
     }
     // Fully opaque after all: no soft mask.
-    let alpha = (!alpha.iter().all(|&a| a == 255)).then(|| compress_to_vec_zlib(&alpha, LEVEL));
+    let alpha = (!alpha.iter().all(|&a| a == 255)).then(|| lzw::compress(&alpha));
     Some(Logo {
         width: header.width,
         height: header.height,
         bits: 8,
         colors,
-        encoding: Encoding::Flate { png_rows: false },
-        data: compress_to_vec_zlib(&color, LEVEL),
+        encoding: Encoding::Lzw,
+        data: lzw::compress(&color),
         alpha,
     })
 }
@@ -349,6 +350,8 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::domain::pdf::lzw::tests::decompress;
+    use miniz_oxide::deflate::compress_to_vec_zlib;
 
     fn chunk(out: &mut Vec<u8>, kind: &[u8], body: &[u8]) {
         out.extend_from_slice(&(body.len() as u32).to_be_bytes());
@@ -473,9 +476,9 @@ pub(crate) mod tests {
             (logo.width, logo.height, logo.colors.clone()),
             (w, h, Colors::Rgb)
         );
-        assert_eq!(logo.encoding, Encoding::Flate { png_rows: false });
-        let color = miniz_oxide::inflate::decompress_to_vec_zlib(&logo.data).unwrap();
-        let alpha = miniz_oxide::inflate::decompress_to_vec_zlib(&logo.alpha.unwrap()).unwrap();
+        assert_eq!(logo.encoding, Encoding::Lzw);
+        let color = decompress(&logo.data);
+        let alpha = decompress(&logo.alpha.unwrap());
         let want_color: Vec<u8> = pixels.chunks(4).flat_map(|p| p[..3].to_vec()).collect();
         let want_alpha: Vec<u8> = pixels.chunks(4).map(|p| p[3]).collect();
         assert_eq!(color, want_color);
@@ -485,8 +488,8 @@ pub(crate) mod tests {
     #[test]
     fn a_palette_png_with_transparency_becomes_rgb_and_alpha() {
         let logo = Logo::from_bytes(&png_file(3, 2, 3, &[0, 1, 1, 0, 1, 0])).unwrap();
-        let color = miniz_oxide::inflate::decompress_to_vec_zlib(&logo.data).unwrap();
-        let alpha = miniz_oxide::inflate::decompress_to_vec_zlib(&logo.alpha.unwrap()).unwrap();
+        let color = decompress(&logo.data);
+        let alpha = decompress(&logo.alpha.unwrap());
         assert_eq!(&color[..6], &[255, 0, 0, 0, 0, 255]);
         assert_eq!(alpha, [0, 255, 255, 0, 255, 0]);
     }
@@ -496,7 +499,7 @@ pub(crate) mod tests {
         let pixels: Vec<u8> = (0..4 * 3 * 3).map(|i| i as u8).collect();
         let file = png_file(4, 3, 2, &pixels);
         let logo = Logo::from_bytes(&file).unwrap();
-        assert_eq!(logo.encoding, Encoding::Flate { png_rows: true });
+        assert_eq!(logo.encoding, Encoding::PngRows);
         assert_eq!(logo.alpha, None);
         // The two IDAT chunks, joined.
         assert!(miniz_oxide::inflate::decompress_to_vec_zlib(&logo.data).is_ok());

@@ -5,9 +5,9 @@
 //! Long documents flow onto further pages, each repeating the table's header and numbered.
 
 pub mod image;
+pub mod lzw;
 pub mod text;
 
-use miniz_oxide::deflate::compress_to_vec_zlib;
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 pub use image::Logo;
@@ -86,6 +86,8 @@ pub struct Document {
     pub number: String,
     /// A word across the head of the document, as "DRAFT" or "VOID".
     pub stamp: Option<String>,
+    /// What it is about, under the title (a quote's title).
+    pub subject: Option<String>,
     /// Label and value pairs under the title: dates, status, reference.
     pub facts: Vec<(String, String)>,
     pub company: Company,
@@ -264,6 +266,14 @@ impl<'a> Layout<'a> {
             self.text(Face::Bold, 16.0, x, y, STAMP, stamp);
         }
         self.y = y - 16.0;
+        if let Some(subject) = &doc.subject {
+            for line in wrap(subject, Face::Bold, 11.0, right - MARGIN) {
+                let y = self.y - 11.0;
+                self.text(Face::Bold, 11.0, MARGIN, y, INK, &line);
+                self.y -= 14.0;
+            }
+            self.y -= 6.0;
+        }
 
         // Customer on the left, facts on the right, side by side.
         let start = self.y;
@@ -476,9 +486,9 @@ impl<'a> Layout<'a> {
             }
             resources.finish();
             page.finish();
-            let compressed = compress_to_vec_zlib(&content.finish().into_vec(), 6);
+            let compressed = lzw::compress(&content.finish().into_vec());
             pdf.stream(*content_id, &compressed)
-                .filter(Filter::FlateDecode);
+                .filter(Filter::LzwDecode);
         }
         pdf.finish()
     }
@@ -526,16 +536,17 @@ fn write_logo(pdf: &mut Pdf, logo: &Logo, image_id: Ref, alpha_id: Option<Ref>) 
         Encoding::Dct => {
             image.filter(Filter::DctDecode);
         }
-        Encoding::Flate { png_rows } => {
+        Encoding::Lzw => {
+            image.filter(Filter::LzwDecode);
+        }
+        Encoding::PngRows => {
             image.filter(Filter::FlateDecode);
-            if png_rows {
-                image
-                    .decode_parms()
-                    .predictor(pdf_writer::types::Predictor::PngOptimum)
-                    .colors(i32::from(logo.colors.components()))
-                    .bits_per_component(i32::from(logo.bits))
-                    .columns(logo.width as i32);
-            }
+            image
+                .decode_parms()
+                .predictor(pdf_writer::types::Predictor::PngOptimum)
+                .colors(i32::from(logo.colors.components()))
+                .bits_per_component(i32::from(logo.bits))
+                .columns(logo.width as i32);
         }
     }
     if let Some(alpha_id) = alpha_id {
@@ -547,7 +558,7 @@ fn write_logo(pdf: &mut Pdf, logo: &Logo, image_id: Ref, alpha_id: Option<Ref>) 
         mask.width(logo.width as i32)
             .height(logo.height as i32)
             .bits_per_component(8)
-            .filter(Filter::FlateDecode);
+            .filter(Filter::LzwDecode);
         mask.color_space().device_gray();
         mask.finish();
     }

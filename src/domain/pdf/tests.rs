@@ -6,6 +6,7 @@ fn document(items: usize) -> Document {
         title: "Invoice".into(),
         number: "INV-0042".into(),
         stamp: None,
+        subject: Some("Remplacement du thermostat".into()),
         facts: vec![
             ("Issued".into(), "2026-03-02".into()),
             ("Due".into(), "2026-03-16".into()),
@@ -56,7 +57,7 @@ fn document(items: usize) -> Document {
     }
 }
 
-/// Every stream of `pdf` that inflates, inflated: the pages' contents.
+/// Every LZW stream of `pdf` (page contents, a logo's split samples), decompressed.
 fn contents(pdf: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut rest = pdf;
@@ -65,8 +66,10 @@ fn contents(pdf: &[u8]) -> Vec<Vec<u8>> {
         let Some(end) = find(body, b"\nendstream") else {
             break;
         };
-        if let Ok(bytes) = miniz_oxide::inflate::decompress_to_vec_zlib(&body[..end]) {
-            out.push(bytes);
+        let head = &rest[..start];
+        let dict = &head[head.len().saturating_sub(200)..];
+        if find(dict, b"/LZWDecode").is_some() && find(dict, b"/Subtype /Image").is_none() {
+            out.push(lzw::tests::decompress(&body[..end]));
         }
         rest = &body[end + 10..];
     }
@@ -112,6 +115,7 @@ fn a_short_invoice_is_one_page_with_its_words_in_winansi() {
     assert!(find(&pdf, b"/FontFile").is_none(), "no font is embedded");
     let page = contents(&pdf).concat();
     assert!(find(&page, &tj("Zoë Lefèvre")).is_some());
+    assert!(find(&page, &tj("Remplacement du thermostat")).is_some());
     assert!(tj("Zoë").starts_with(b"<5A6FEB>"), "{:?}", tj("Zoë"));
     assert!(find(&page, b"(EUR 2,222.10) Tj").is_some());
     assert!(find(&page, b"(Page 1 of 1) Tj").is_some());
