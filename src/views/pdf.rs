@@ -71,6 +71,11 @@ fn notes(notes: &Option<String>, terms: &Option<String>) -> Vec<(String, String)
     out
 }
 
+/// The small print of every page: what the document is, and from whom.
+fn footer(title: &str, number: &str, settings: &Settings) -> String {
+    format!("{} · {}", format!("{title} {number}").trim(), settings.name)
+}
+
 /// The file name a download gets: `invoice-INV-0042.pdf`, `quote-Q-0007.pdf`, and
 /// `invoice-draft.pdf` before a number; only letters, digits, `-` and `_` from the number.
 pub fn file_name(kind: &str, number: Option<&str>) -> String {
@@ -171,7 +176,7 @@ pub fn invoice_pdf(
             totals: rows,
         }],
         notes,
-        footer: format!("{title} {number} · {}", settings.name),
+        footer: footer(title, &number, settings),
         paper: Paper::for_currency(currency.code()),
     };
     Ok(pdf::render(
@@ -264,7 +269,7 @@ pub fn quote_pdf(
         customer: customer.map(str::to_owned).into_iter().collect(),
         sections,
         notes: notes(&quote.notes, &quote.terms),
-        footer: format!("Quote {number} · {}", settings.name),
+        footer: footer("Quote", &number, settings),
         paper: Paper::for_currency(currency.code()),
     };
     Ok(pdf::render(
