@@ -226,6 +226,8 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         share_links::SELECT_BY_HASH,
         share_links::REVOKE,
         share_links::SELECT_CUSTOMER_NAME,
+        share_links::SELECT_INVOICE_CUSTOMER_NAME,
+        share_links::SELECT_QUOTE_CUSTOMER_NAME,
         messaging::INSERT_INBOUND,
         messaging::FINISH_INBOUND,
         messaging::SELECT_INBOUND,

@@ -24,6 +24,12 @@ pub const SELECT_BY_HASH: &str = "SELECT id, document_kind, document_id, created
     WHERE token_hash = ?1";
 /// The customer a shared document is for (its page names them).
 pub const SELECT_CUSTOMER_NAME: &str = "SELECT name FROM customers WHERE id = ?1";
+/// The name of an invoice's customer, by the invoice's id: read in the invoice's own batch.
+pub const SELECT_INVOICE_CUSTOMER_NAME: &str =
+    "SELECT name FROM customers WHERE id = (SELECT customer_id FROM invoices WHERE id = ?1)";
+/// The name of a quote's customer, by the quote's id.
+pub const SELECT_QUOTE_CUSTOMER_NAME: &str =
+    "SELECT name FROM customers WHERE id = (SELECT customer_id FROM quotes WHERE id = ?1)";
 pub const REVOKE: &str = "UPDATE share_links SET revoked_at = ?1, version = version + 1 \
     WHERE id = ?2 AND version = ?3 AND revoked_at IS NULL";
 

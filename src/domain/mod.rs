@@ -18,6 +18,7 @@ pub mod messaging;
 pub mod money;
 pub mod notices;
 pub mod outbox;
+pub mod pdf;
 pub mod quotes;
 pub mod schema;
 pub mod secrets;

@@ -170,6 +170,11 @@ pub struct Choice {
     pub optional_lines: Vec<usize>,
 }
 
+/// How a quote's number reads to people: `Q-0007`.
+pub fn number_text(number: i64) -> String {
+    format!("Q-{number:04}")
+}
+
 /// A quote's own fields, valid. Status, customer, site and version live beside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quote {

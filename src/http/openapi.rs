@@ -178,6 +178,11 @@ mod build {
                 "description": "The bytes",
                 "content": { *media: { "schema": { "type": "string", "format": "binary" } } },
             }),
+            Answer::Pdf => json!({
+                "description": "A PDF file, as an attachment",
+                "headers": { "Content-Disposition": { "schema": { "type": "string" } } },
+                "content": { "application/pdf": { "schema": { "type": "string", "format": "binary" } } },
+            }),
             Answer::Redirect => json!({
                 "description": "Done: see the page at Location",
                 "headers": { "Location": { "schema": { "type": "string" } } },

@@ -16,6 +16,7 @@ use crate::http::api::deliveries;
 use crate::http::api::files;
 use crate::http::api::invoices::InvoiceEntity;
 use crate::http::api::jobs;
+use crate::http::api::pdfs;
 use crate::http::api::quotes::QuoteEntity;
 use crate::http::api::visits::{self, VisitEntity};
 use crate::http::files::FileEntity;
@@ -41,6 +42,8 @@ pub fn reads(req: &Request, matched: &Matched) -> Vec<Sql> {
         | Route::ReviseQuote
         | Route::DeclineQuote
         | Route::AcceptQuote => QuoteEntity::load(id()),
+        Route::InvoicePdf => pdfs::invoice_reads(id()),
+        Route::QuotePdf => pdfs::quote_reads(id()),
         Route::GetInvoice | Route::DeleteInvoice | Route::VoidInvoice => InvoiceEntity::load(id()),
         Route::GetCustomer | Route::UpdateCustomer | Route::ArchiveCustomer | Route::CreateSite => {
             CustomerEntity::load(id())

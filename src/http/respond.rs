@@ -50,6 +50,22 @@ pub fn problem(err: &AppError, instance: &str, request_id: &str) -> Response {
     response
 }
 
+/// A PDF to save as `file_name` (letters, digits, `-`, `_` and `.` only: see
+/// `views::pdf::file_name`). An attachment, not inline: the links say "Download", the name is
+/// kept, and the browser does not render the file as a page of our origin. Never cached: it
+/// shows money, and a payment changes it.
+pub fn pdf(file_name: &str, body: Vec<u8>) -> Response {
+    let response = with_body(200, "application/pdf", body);
+    let headers = response.headers();
+    let _ = headers.set(
+        "Content-Disposition",
+        &format!("attachment; filename=\"{file_name}\""),
+    );
+    let _ = headers.set("X-Content-Type-Options", "nosniff");
+    let _ = headers.set("Cache-Control", "private, no-store");
+    response
+}
+
 /// `204` answering `OPTIONS` with the methods a path allows.
 pub fn options(allow: &str) -> Response {
     let response = ResponseBuilder::new().with_status(204).empty();

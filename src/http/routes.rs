@@ -74,6 +74,9 @@ crate::routes! {
     // The customer's pages behind a share link: the token is the credential.
     SharePage: GET "/s/{token}", Public, NoQuery => own share::view(&req, env, rctx, matched).await,
         op("The customer's page of a shared quote or invoice").html(200).also(&[404, 409, 410, 429]);
+    SharePdf: GET "/s/{token}/pdf", Public, NoQuery => own share::pdf(env, rctx, matched).await,
+        op("The shared quote or invoice as a PDF to download (the page's own checks)")
+            .pdf(200).html_errors().also(&[404, 409, 429]);
     ShareAccept: POST "/s/{token}/accept", Public, NoQuery
         => own share::act(req, env, rctx, matched, share::Action::Accept).await,
         op("The customer accepts a shared quote: form option, extra, signer_name")
@@ -341,6 +344,9 @@ crate::routes! {
     GetQuote: GET "/api/v1/quotes/{id}", Needs(ViewMoney), NoQuery
         => api api::quotes::get(env, rctx, matched).await,
         op("A quote, priced per option").ok(200, r("Quote"));
+    QuotePdf: GET "/api/v1/quotes/{id}/pdf", Needs(ViewMoney), NoQuery
+        => api api::pdfs::quote(env, rctx, matched).await,
+        op("The quote as a PDF to download (a draft stamped DRAFT)").pdf(200);
     UpdateQuote: PATCH "/api/v1/quotes/{id}", Needs(ManageRecords), NoQuery
         => api api::quotes::update(req, env, rctx, me()?, matched).await,
         op("Change a draft quote").body(quote_fields(&[], false)).if_match().ok(200, r("Quote"));
@@ -383,6 +389,10 @@ crate::routes! {
     GetInvoice: GET "/api/v1/invoices/{id}", Needs(ViewMoney), NoQuery
         => api api::invoices::get(env, rctx, matched).await,
         op("An invoice with its payments, balance and status").ok(200, r("Invoice"));
+    InvoicePdf: GET "/api/v1/invoices/{id}/pdf", Needs(ViewMoney), NoQuery
+        => api api::pdfs::invoice(env, rctx, matched).await,
+        op("The invoice or credit note as a PDF to download: lines, taxes, totals, paid and \
+            balance due (a draft stamped DRAFT, a voided one VOID)").pdf(200);
     UpdateInvoice: PATCH "/api/v1/invoices/{id}", Needs(ManageRecords), NoQuery
         => api api::invoices::update(req, env, rctx, me()?, matched).await,
         op("Change a draft invoice").body(invoice_fields(false)).if_match().ok(200, r("Invoice"));

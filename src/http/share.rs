@@ -22,14 +22,15 @@ use crate::domain::share_links::{is_open, looks_like_token};
 use crate::domain::stripe::Checkout;
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
-use crate::http::api::now;
+use crate::http::api::quotes::read;
+use crate::http::api::{now, pdfs};
 use crate::http::router::Matched;
 use crate::http::{clock, crypto, RequestCtx};
 use crate::services::stripe;
 use crate::sql;
 use crate::views::money::{acceptance_audit, invoice_status, quote_status};
 use crate::views::share::{
-    invoice_page, message_page, quote_page, Company, InvoiceState, QuoteState,
+    day, invoice_page, message_page, quote_page, Company, InvoiceState, QuoteState,
 };
 use crate::views::url::{origin, query_pairs};
 use crate::write::{self, Change, Refusal};
@@ -344,19 +345,12 @@ async fn show_quote(
     let shown = quote_status(&row, at)?;
     // Taken back to draft to be changed: what the link showed is no longer the offer.
     if shown == QuoteStatus::Draft {
-        let page = message_page(
-            &company(&opened.settings),
-            "This quote is being updated",
-            "The business is changing this quote. They will send it to you again when it is \
-             ready.",
-            &opened.nonce,
-        );
-        return html(409, &opened.nonce, page);
+        return being_updated(opened);
     }
-    let number = format!("Q-{:04}", row.number);
+    let number = crate::domain::quotes::number_text(row.number);
     let for_whom = customer_name(env, &row.customer_id).await?;
     let valid_until = quote.valid_until.to_rfc3339();
-    let accepted_at = row.accepted_at.as_deref().map(|a| a.get(..10).unwrap_or(a));
+    let accepted_at = row.accepted_at.as_deref().map(day);
     let accepted = match (&row.signer_name, accepted_at) {
         (Some(signer), Some(at)) => Some((signer.as_str(), at, row.chosen_option.as_deref())),
         _ => None,
@@ -378,7 +372,7 @@ async fn show_quote(
             number: &number,
             customer: for_whom.as_deref(),
             status: shown.as_str(),
-            valid_until: valid_until.get(..10).unwrap_or(&valid_until),
+            valid_until: day(&valid_until),
             accepted,
             notice,
         },
@@ -386,6 +380,17 @@ async fn show_quote(
         &opened.nonce,
     );
     html(status, &opened.nonce, page)
+}
+
+/// A quote taken back to draft to be changed: what the link showed is no longer the offer.
+fn being_updated(opened: &Opened) -> AppResult<Response> {
+    let page = message_page(
+        &company(&opened.settings),
+        "This quote is being updated",
+        "The business is changing this quote. They will send it to you again when it is ready.",
+        &opened.nonce,
+    );
+    html(409, &opened.nonce, page)
 }
 
 /// An invoice and its payments, in one round trip.
@@ -419,7 +424,7 @@ async fn show_invoice(
     let totals = invoice.totals()?;
     let payable = row.status == "issued" && !row.is_credit_note();
     let for_whom = customer_name(env, &row.customer_id).await?;
-    let due_at = row.due_at.as_deref().map(|d| d.get(..10).unwrap_or(d));
+    let due_at = row.due_at.as_deref().map(day);
     let page = invoice_page(
         &company(&opened.settings),
         invoice.pricing.currency,
@@ -440,6 +445,28 @@ async fn show_invoice(
         &opened.nonce,
     );
     html(status, &opened.nonce, page)
+}
+
+/// `GET /s/{token}/pdf`: the document the link shows, as a PDF, behind the same checks as the
+/// page (misses rate-limited, closed links refused). A quote taken back to draft is refused as
+/// its page is. Downloading does not mark a quote viewed: opening its page does.
+pub async fn pdf(env: &Env, rctx: &RequestCtx, matched: &Matched) -> AppResult<Response> {
+    let opened = match open(env, rctx, matched).await? {
+        Ok(opened) => opened,
+        Err(page) => return Ok(page),
+    };
+    let store = D1Store::from_env(env)?;
+    let id = opened.link.document_id.as_str();
+    if opened.link.document_kind == "quote" {
+        let results = read(&store, pdfs::quote_reads(id)).await?;
+        let (row, response) = pdfs::quote_response(&results)?;
+        if quote_status(&row, now())? == QuoteStatus::Draft {
+            return being_updated(&opened);
+        }
+        return Ok(response);
+    }
+    let results = read(&store, pdfs::invoice_reads(id)).await?;
+    pdfs::invoice_response(&results)
 }
 
 /// `POST /s/{token}/accept|decline|pay`, as HTML forms send them.

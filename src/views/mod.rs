@@ -12,6 +12,7 @@ pub mod messages;
 pub mod money;
 pub mod notifications;
 pub mod pages;
+pub mod pdf;
 pub mod request_log;
 pub mod selfcheck;
 pub mod share;

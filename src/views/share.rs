@@ -6,6 +6,7 @@
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::domain::money::{Currency, Line, Totals};
+use crate::domain::pdf::Total;
 use crate::domain::quotes::Quote;
 
 /// Who the page is from.
@@ -119,7 +120,13 @@ pub fn unsubscribe_page(company: &Company<'_>, customer: &str, nonce: &str) -> S
     )
 }
 
-fn quantity(milli: i64) -> String {
+/// The day of an RFC 3339 stamp, as the pages show dates: `2026-12-31`.
+pub(crate) fn day(stamp: &str) -> &str {
+    stamp.get(..10).unwrap_or(stamp)
+}
+
+/// A quantity as people write it: `1.5`, `2`.
+pub(crate) fn quantity(milli: i64) -> String {
     if milli % 1000 == 0 {
         (milli / 1000).to_string()
     } else {
@@ -148,26 +155,67 @@ fn lines_table(currency: Currency, lines: &[(usize, &Line)], totals: &Totals) ->
     }
 }
 
-fn totals_rows(currency: Currency, totals: &Totals) -> Markup {
+/// The rows under a document's lines, worded: subtotal, discount, each tax, total (strong).
+/// The share page and the PDF show the same.
+pub(crate) fn total_rows(currency: Currency, totals: &Totals) -> Vec<Total> {
+    let row = |label: String, amount: String, strong: bool| Total {
+        label,
+        amount,
+        strong,
+    };
+    let mut rows = vec![row(
+        "Subtotal".into(),
+        currency.format(totals.subtotal),
+        false,
+    )];
+    if totals.discount_total > 0 {
+        let amount = format!("−{}", currency.format(totals.discount_total));
+        rows.push(row("Discount".into(), amount, false));
+    }
+    for tax in totals.taxes.iter().filter(|t| t.rate_ppm > 0) {
+        let label = format!("Tax {}", percent(tax.rate_ppm));
+        rows.push(row(label, currency.format(tax.tax), false));
+    }
+    rows.push(row("Total".into(), currency.format(totals.total), true));
+    rows
+}
+
+/// An invoice's account under its totals: what was paid (if anything) and the balance due.
+pub(crate) fn balance_rows(currency: Currency, paid: i64, balance: i64) -> Vec<Total> {
+    let mut rows = Vec::new();
+    if paid > 0 {
+        rows.push(Total {
+            label: "Paid".into(),
+            amount: currency.format(paid),
+            strong: false,
+        });
+    }
+    rows.push(Total {
+        label: "Balance due".into(),
+        amount: currency.format(balance),
+        strong: true,
+    });
+    rows
+}
+
+fn rows_markup(rows: &[Total]) -> Markup {
     html! {
         table {
             tfoot {
-                tr { td { "Subtotal" } td class="n" { (currency.format(totals.subtotal)) } }
-                @if totals.discount_total > 0 {
-                    tr { td { "Discount" } td class="n" { "−" (currency.format(totals.discount_total)) } }
+                @for row in rows {
+                    tr class=[row.strong.then_some("total")] { td { (row.label) } td class="n" { (row.amount) } }
                 }
-                @for tax in &totals.taxes {
-                    @if tax.rate_ppm > 0 {
-                        tr { td { "Tax " (percent(tax.rate_ppm)) } td class="n" { (currency.format(tax.tax)) } }
-                    }
-                }
-                tr class="total" { td { "Total" } td class="n" { (currency.format(totals.total)) } }
             }
         }
     }
 }
 
-fn percent(ppm: i64) -> String {
+fn totals_rows(currency: Currency, totals: &Totals) -> Markup {
+    rows_markup(&total_rows(currency, totals))
+}
+
+/// A tax rate as people write it: `9.975%`.
+pub(crate) fn percent(ppm: i64) -> String {
     let text = format!("{}.{:04}", ppm / 10_000, ppm % 10_000);
     format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
 }
@@ -219,6 +267,7 @@ pub fn quote_page(
         }
         section {
             h2 { "Quote " (state.number) ": " (quote.title) }
+            p { a href={ (action_base) "/pdf" } download { "Download PDF" } }
             @if let Some(customer) = state.customer { p { "Prepared for " strong { (customer) } } }
             p { span class="status" { (state.status) } " · valid until " (state.valid_until) }
             @if let Some((signer, at, option)) = state.accepted {
@@ -318,15 +367,13 @@ pub fn invoice_page(
         }
         section {
             h2 { "Invoice " (state.number) }
+            p { a href={ (action_base) "/pdf" } download { "Download PDF" } }
             @if let Some(customer) = state.customer { p { "For " strong { (customer) } } }
             p { span class="status" { (state.status.replace('_', " ")) }
                 @if let Some(due) = state.due_at { " · due " (due) } }
             (lines_table(currency, &indexed, totals))
             (totals_rows(currency, totals))
-            table { tfoot {
-                @if state.paid > 0 { tr { td { "Paid" } td class="n" { (currency.format(state.paid)) } } }
-                tr class="total" { td { "Balance due" } td class="n" { (currency.format(state.balance)) } }
-            } }
+            (rows_markup(&balance_rows(currency, state.paid, state.balance)))
         }
         @if state.due_now > 0 {
             section {

@@ -25,6 +25,7 @@ mod mfa;
 mod notices;
 mod panics;
 mod password_change;
+mod pdfs;
 mod quotes;
 mod roles;
 mod round_trips;

@@ -177,6 +177,11 @@ fn every_route_stays_within_its_round_trip_budget() {
             1,
         ),
         (
+            "GET /quotes/{id}/pdf",
+            call("GET", &format!("/api/v1/quotes/{quote_id}/pdf"), None, None),
+            1,
+        ),
+        (
             "POST /quotes/{id}/send",
             call(
                 "POST",
@@ -219,6 +224,16 @@ fn every_route_stays_within_its_round_trip_budget() {
         (
             "GET /invoices/{id}",
             call("GET", &format!("/api/v1/invoices/{invoice_id}"), None, None),
+            1,
+        ),
+        (
+            "GET /invoices/{id}/pdf",
+            call(
+                "GET",
+                &format!("/api/v1/invoices/{invoice_id}/pdf"),
+                None,
+                None,
+            ),
             1,
         ),
         (

@@ -11,6 +11,7 @@ pub mod links;
 pub mod me;
 pub mod message_settings;
 pub mod notifications;
+pub mod pdfs;
 pub mod quotes;
 pub mod reauth;
 pub mod session;

@@ -21,6 +21,8 @@ pub enum Answer {
     Xml,
     /// Bytes of the given media type (a file, a PDF).
     Bytes(&'static str),
+    /// A PDF file to download.
+    Pdf,
 }
 
 /// What the description says about one operation.
@@ -104,6 +106,11 @@ impl Operation {
         self.success = status;
         self.answer = Answer::Html;
         self.html_errors = true;
+        self
+    }
+    pub fn pdf(mut self, status: u16) -> Self {
+        self.success = status;
+        self.answer = Answer::Pdf;
         self
     }
     pub fn xml(mut self, status: u16) -> Self {

@@ -56,6 +56,7 @@ pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_, InvoiceView>) -> Markup {
     let body = html! {
         div.page-head {
             h1 { (title) " " (badge(status.as_str())) }
+            a.download href=(format!("/api/v1/invoices/{id}/pdf")) download { "Download PDF" }
         }
         div.split {
             div.primary {

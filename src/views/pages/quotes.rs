@@ -18,7 +18,7 @@ use crate::views::pages::money::{
 use crate::views::pages::{shell, when_text, Section, Viewer};
 
 pub fn number(quote: &QuoteHead) -> String {
-    format!("Q-{:04}", quote.number)
+    crate::domain::quotes::number_text(quote.number)
 }
 
 pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_, QuoteView>) -> Markup {
@@ -36,6 +36,7 @@ pub fn page(viewer: &Viewer<'_>, p: &DocPage<'_, QuoteView>) -> Markup {
     let body = html! {
         div.page-head {
             h1 { (title) " " (badge(status.as_str())) }
+            a.download href=(format!("/api/v1/quotes/{id}/pdf")) download { "Download PDF" }
         }
         div.split {
             div.primary {
