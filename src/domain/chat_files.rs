@@ -2,8 +2,6 @@
 //! as the webhooks carry them, which of a photo's sizes to fetch, which Twilio media URLs the
 //! Worker may fetch at all, the job a caption names, and the technician's current visit.
 
-use serde::Deserialize;
-
 /// Bots download files of up to 20 MB through `getFile` (Bot API, "getFile").
 pub const TELEGRAM_DOWNLOAD_LIMIT: u64 = 20 * 1024 * 1024;
 /// Twilio sends at most 10 media with one MMS.
@@ -28,14 +26,11 @@ pub enum ChatFile {
 }
 
 /// A file Telegram keeps for the bot (a `PhotoSize` or a `Document`'s own fields).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelegramFile {
     pub file_id: String,
-    #[serde(default)]
     pub file_size: Option<u64>,
-    #[serde(default)]
     pub width: Option<u64>,
-    #[serde(default)]
     pub height: Option<u64>,
 }
 

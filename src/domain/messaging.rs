@@ -161,21 +161,6 @@ struct WireMessage {
     text: Option<String>,
     #[serde(default)]
     caption: Option<String>,
-    /// The sizes Telegram made of a photo.
-    #[serde(default)]
-    photo: Option<Vec<TelegramFile>>,
-    #[serde(default)]
-    document: Option<WireDocument>,
-}
-
-#[derive(Deserialize)]
-struct WireDocument {
-    #[serde(flatten)]
-    file: TelegramFile,
-    #[serde(default)]
-    file_name: Option<String>,
-    #[serde(default)]
-    mime_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -208,25 +193,47 @@ pub fn parse_telegram_update(body: &[u8]) -> Result<TelegramUpdate, InboundError
         None => TelegramContent::Ignored(Ignored::NotANewMessage),
         Some(message) => match WireMessage::deserialize(message) {
             Err(_) => TelegramContent::Ignored(Ignored::MalformedMessage),
-            Ok(message) => telegram_content(update_id, message),
+            Ok(wire) => match telegram_files(message) {
+                Some(files) => telegram_content(update_id, wire, files),
+                None => TelegramContent::Ignored(Ignored::MalformedMessage),
+            },
         },
     };
     Ok(TelegramUpdate { update_id, content })
 }
 
-fn telegram_content(update_id: i64, message: WireMessage) -> TelegramContent {
+/// The photo or document a message carries (read off the JSON: derived parsers for them
+/// would cost the Worker more code); `None` when one is there without a `file_id`.
+fn telegram_files(message: &Value) -> Option<Vec<ChatFile>> {
+    let file = |v: &Value| {
+        Some(TelegramFile {
+            file_id: v.get("file_id")?.as_str()?.to_owned(),
+            file_size: v.get("file_size").and_then(Value::as_u64),
+            width: v.get("width").and_then(Value::as_u64),
+            height: v.get("height").and_then(Value::as_u64),
+        })
+    };
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    if let Some(sizes) = message.get("photo").and_then(Value::as_array) {
+        if !sizes.is_empty() {
+            let sizes: Option<Vec<TelegramFile>> = sizes.iter().map(file).collect();
+            return Some(vec![ChatFile::TelegramPhoto(sizes?)]);
+        }
+    }
+    match message.get("document") {
+        Some(document) => Some(vec![ChatFile::TelegramDocument {
+            file: file(document)?,
+            name: text(document, "file_name"),
+            mime_type: text(document, "mime_type"),
+        }]),
+        None => Some(Vec::new()),
+    }
+}
+
+fn telegram_content(update_id: i64, message: WireMessage, files: Vec<ChatFile>) -> TelegramContent {
     if message.chat.kind != "private" {
         return TelegramContent::Ignored(Ignored::NotPrivateChat);
     }
-    let files: Vec<ChatFile> = match (message.photo, message.document) {
-        (Some(sizes), _) if !sizes.is_empty() => vec![ChatFile::TelegramPhoto(sizes)],
-        (_, Some(document)) => vec![ChatFile::TelegramDocument {
-            file: document.file,
-            name: document.file_name,
-            mime_type: document.mime_type,
-        }],
-        _ => Vec::new(),
-    };
     let text = match (message.text, files.is_empty()) {
         (Some(text), _) => text,
         (None, false) => message.caption.unwrap_or_default(),
