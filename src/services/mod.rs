@@ -120,21 +120,25 @@ impl std::fmt::Display for FetchError {
 }
 
 /// One GET of a file's bytes, at most `max` of them: refused from its `Content-Length` before
-/// the body is read when it says more, and checked again on what arrived.
+/// the body is read when it says more, and checked again on what arrived. A redirect (Twilio
+/// answers a media URL with a short-lived one elsewhere) is followed once, to HTTPS only and
+/// without `headers`: credentials go only to the host they are for.
 pub async fn get_bytes(
     url: &str,
     headers: &[(&str, &str)],
     max: u64,
 ) -> Result<Vec<u8>, FetchError> {
-    let failed = |e: worker::Error| FetchError::Failed(clip(&e.to_string()));
-    let h = Headers::new();
-    for (name, value) in headers {
-        h.set(name, value).map_err(failed)?;
+    let mut response = get(url, headers).await?;
+    let status = response.status_code();
+    if (300..400).contains(&status) {
+        let location = response.headers().get("Location").ok().flatten();
+        let location = location
+            .filter(|l| l.starts_with("https://"))
+            .ok_or_else(|| {
+                FetchError::Failed(format!("answered {status} with no HTTPS Location"))
+            })?;
+        response = get(&location, &[]).await?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(h);
-    let request = Request::new_with_init(url, &init).map_err(failed)?;
-    let mut response = Fetch::Request(request).send().await.map_err(failed)?;
     let status = response.status_code();
     if !(200..300).contains(&status) {
         return Err(FetchError::Failed(format!("answered {status}")));
@@ -153,6 +157,24 @@ pub async fn get_bytes(
         size if size > max => Err(FetchError::TooLarge { size }),
         _ => Ok(bytes),
     }
+}
+
+fn failed(e: worker::Error) -> FetchError {
+    FetchError::Failed(clip(&e.to_string()))
+}
+
+/// One GET, redirects not followed.
+async fn get(url: &str, headers: &[(&str, &str)]) -> Result<worker::Response, FetchError> {
+    let h = Headers::new();
+    for (name, value) in headers {
+        h.set(name, value).map_err(failed)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get)
+        .with_headers(h)
+        .with_redirect(worker::RequestRedirect::Manual);
+    let request = Request::new_with_init(url, &init).map_err(failed)?;
+    Fetch::Request(request).send().await.map_err(failed)
 }
 
 fn clip(text: &str) -> String {
