@@ -36,14 +36,21 @@ audit_key() {
   cat "$file"
 }
 
-# dev_vars STATE_DIR PUBLIC_URL: the tenant's secrets (OPS_TOKEN, AUDIT_KEY) as a dotenv file
-# for `wrangler dev --env-file`, mode 0600, so they never appear in a process's arguments; and
-# the address its links in messages point at.
+# dev_vars STATE_DIR PUBLIC_URL [NAME=VALUE…]: the tenant's secrets (OPS_TOKEN, AUDIT_KEY) as a
+# dotenv file for `wrangler dev --env-file`, mode 0600, so they never appear in a process's
+# arguments; the address its links in messages point at; and any further variables given (e.g.
+# CLAMD_HOST and CLAMD_PORT).
 dev_vars() {
-  local file="$1/dev.vars" token key
+  local file="$1/dev.vars" token key pair
   token="$(ops_token "$1")"
   key="$(audit_key "$1")"
-  (umask 077 && printf 'OPS_TOKEN="%s"\nAUDIT_KEY="%s"\nPUBLIC_URL="%s"\n' "$token" "$key" "$2" >"$file.tmp")
+  (
+    umask 077
+    printf 'OPS_TOKEN="%s"\nAUDIT_KEY="%s"\nPUBLIC_URL="%s"\n' "$token" "$key" "$2" >"$file.tmp"
+    for pair in "${@:3}"; do
+      printf '%s="%s"\n' "${pair%%=*}" "${pair#*=}" >>"$file.tmp"
+    done
+  )
   mv -f "$file.tmp" "$file"  # a new file, so an older one's mode does not carry over
   printf '%s\n' "$file"
 }

@@ -7,11 +7,15 @@ use serde::Deserialize;
 use worker::{console_error, Date, Env, Request, Response};
 
 use crate::db::{self, probe};
+use crate::domain::clamd;
 use crate::domain::secrets::{bearer_token, secrets_match};
-use crate::domain::selfcheck::{parse_probe, probe_key, Binding, BindingReport, Step};
+use crate::domain::selfcheck::{
+    clean_probe, parse_probe, probe_key, Binding, BindingReport, ScannerCheck, ScannerReport, Step,
+};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{json_body, MAX_JSON_BODY};
 use crate::http::{respond, RequestCtx};
+use crate::services::clamd::{Scanner, Unreachable};
 use crate::views::selfcheck::selfcheck_view;
 
 pub const OPS_TOKEN: &str = "OPS_TOKEN";
@@ -46,8 +50,10 @@ struct SelfcheckRequest {
     probe: String,
 }
 
-/// `POST /ops/selfcheck` `{"probe": "..."}`: runs the storage self-check on D1, KV and R2.
-/// 200 when every binding passed, 503 with the same report when one did not.
+/// `POST /ops/selfcheck` `{"probe": "..."}`: runs the storage self-check on D1, KV and R2, and
+/// checks the virus scanner. 200 when every binding passed and the scanner works or none is
+/// configured (said in the report: uploads are then refused); 503 with the same report when a
+/// binding failed or a configured scanner is unreachable, misconfigured or does not detect.
 pub async fn selfcheck(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
     authorize(&req, env)?;
     let body: SelfcheckRequest = json_body(&mut req, MAX_JSON_BODY).await?;
@@ -63,25 +69,50 @@ pub async fn selfcheck(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppRes
             Binding::R2 => check_r2(env, &key, &value).await?,
         };
         report.elapsed_ms = Date::now().as_millis().saturating_sub(started);
-        for failure in report.failures() {
-            console_error!(
-                "{}",
-                crate::json!({
-                    "level": "error",
-                    "msg": "selfcheck step failed",
-                    "request_id": rctx.id.as_str(),
-                    "failure": failure,
-                })
-            );
-        }
+        log_failures(rctx, report.failures());
         reports.push(report);
     }
-    let status = if reports.iter().all(BindingReport::passed) {
+    let scanner = check_scanner(env, &value).await;
+    log_failures(rctx, scanner.failures());
+    let status = if reports.iter().all(BindingReport::passed) && !scanner.failed() {
         200
     } else {
         503
     };
-    respond::json(status, &selfcheck_view(&reports))
+    respond::json(status, &selfcheck_view(&reports, &scanner))
+}
+
+fn log_failures(rctx: &RequestCtx, failures: Vec<String>) {
+    for failure in failures {
+        console_error!(
+            "{}",
+            crate::json!({
+                "level": "error",
+                "msg": "selfcheck step failed",
+                "request_id": rctx.id.as_str(),
+                "failure": failure,
+            })
+        );
+    }
+}
+
+/// PING, then the EICAR test file (must be FOUND) and the caller's probe (must be OK).
+async fn check_scanner(env: &Env, probe: &str) -> ScannerReport {
+    let scanner = match Scanner::configured(env) {
+        Ok(Some(scanner)) => scanner,
+        Ok(None) => return ScannerReport::NotConfigured,
+        Err(cause) => return ScannerReport::Misconfigured(cause),
+    };
+    let started = Date::now().as_millis();
+    let cause = |e: Unreachable| format!("clamd at {}: {e}", scanner.address());
+    let mut check = ScannerCheck::default();
+    check.record_ping(scanner.ping().await.map_err(cause));
+    if check.reachable() {
+        check.record_test_file(scanner.scan(&clamd::eicar()).await.map_err(cause));
+        check.record_clean(scanner.scan(&clean_probe(probe)).await.map_err(cause));
+    }
+    check.elapsed_ms = Date::now().as_millis().saturating_sub(started);
+    ScannerReport::Checked(check)
 }
 
 async fn check_d1(env: &Env, key: &str, value: &str) -> AppResult<BindingReport> {

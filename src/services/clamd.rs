@@ -96,24 +96,23 @@ impl Scanner {
 
     /// Whether clamd answers `PING` with `PONG`.
     pub async fn ping(&self) -> Result<(), Unreachable> {
-        let reply = self
-            .exchange(std::iter::once(clamd::PING.to_vec()), PING_TIMEOUT, "PONG")
-            .await?;
+        let mut request = std::iter::once(clamd::PING.to_vec());
+        let reply = self.exchange(&mut request, PING_TIMEOUT, "PONG").await?;
         clamd::parse_pong(&reply).map_err(Unreachable::BrokenReply)
     }
 
     /// Scans `bytes`: clamd's verdict, or why there is none.
     pub async fn scan(&self, bytes: &[u8]) -> Result<Verdict, Unreachable> {
-        let reply = self
-            .exchange(clamd::instream(bytes), SCAN_TIMEOUT, "verdict")
-            .await?;
+        let mut request = clamd::instream(bytes);
+        let reply = self.exchange(&mut request, SCAN_TIMEOUT, "verdict").await?;
         clamd::parse_reply(&reply).map_err(Unreachable::BrokenReply)
     }
 
-    /// Connects, sends `request`, reads the reply line and closes, whatever happened.
+    /// Connects, sends `request`, reads the reply line and closes, whatever happened. (The
+    /// request is a trait object so that PING and scans share one copy of this code.)
     async fn exchange(
         &self,
-        request: impl Iterator<Item = Vec<u8>>,
+        request: &mut dyn Iterator<Item = Vec<u8>>,
         limit: Duration,
         awaited: &'static str,
     ) -> Result<Vec<u8>, Unreachable> {
@@ -146,7 +145,7 @@ async fn within<T>(limit: Duration, work: impl Future<Output = T>) -> Option<T> 
 /// write is followed by a read: a reply, if there is one, says more than the broken pipe.
 async fn talk(
     socket: &mut Socket,
-    request: impl Iterator<Item = Vec<u8>>,
+    request: &mut dyn Iterator<Item = Vec<u8>>,
 ) -> Result<Vec<u8>, Unreachable> {
     for piece in request {
         if let Err(write_error) = write_all(socket, &piece).await {

@@ -2,6 +2,7 @@
 //! Stripe's Checkout and Anthropic's Messages API. Every base URL is configurable (tests point
 //! them at local stand-ins speaking the same wire format). Transient failures (network errors, 429, 5xx)
 //! are retried with growing pauses; anything else fails at once with the service's answer.
+//! Besides HTTP: the virus scanner, clamd over a TCP socket (`clamd`), never retried here.
 
 pub mod anthropic;
 pub mod clamd;

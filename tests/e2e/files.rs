@@ -6,10 +6,13 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::people::*;
-use crate::spawn::{Reply, Tenant};
+use crate::spawn::{Clamd, Options, Reply, Scanner, Tenant};
 
-/// The EICAR test file: every scanner reports it, and it harms nothing.
-pub const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+/// The EICAR test file: every scanner reports it, and it harms nothing (built from two halves,
+/// so no source file holds it whole).
+pub fn eicar() -> Vec<u8> {
+    fieldworker::domain::clamd::eicar()
+}
 
 pub fn jpeg() -> Vec<u8> {
     std::fs::read(concat!(
@@ -212,7 +215,7 @@ fn malware_is_rejected_kept_in_quarantine_and_never_served() {
             &format!("/api/v1/jobs/{job}/files"),
             name,
             "application/pdf",
-            EICAR.to_vec(),
+            eicar(),
         );
         let problem = reply.problem(422);
         assert!(
@@ -393,5 +396,114 @@ fn a_job_that_needs_a_signature_completes_only_once_the_customer_signed() {
     assert_eq!(
         signed_event["after"]["signer_name"], "Ann Lee",
         "{timeline}"
+    );
+}
+
+#[test]
+fn without_a_scanner_uploads_are_refused_not_stored_unscanned() {
+    let tenant = Tenant::spawn_with(Options {
+        scanner: Scanner::Unset,
+        ..Options::default()
+    });
+    let owner = owner(&tenant);
+    let job = job_for(&owner, &[]);
+    let reply = upload(
+        &owner,
+        &format!("/api/v1/jobs/{job}/files"),
+        "boiler.jpg",
+        "image/jpeg",
+        jpeg(),
+    );
+    assert!(reply.problem(503)["detail"]
+        .as_str()
+        .unwrap()
+        .contains("scanner"));
+    assert_eq!(owner.get("/api/v1/settings/storage").json()["files"], 0);
+}
+
+#[test]
+fn with_the_scanner_down_an_upload_waits_and_is_served_only_after_the_sweep_scans_it() {
+    let mut clamd = Clamd::start();
+    let tenant = Tenant::spawn_with(Options {
+        scanner: Scanner::Port(clamd.port()),
+        ..Options::default()
+    });
+    let owner = owner(&tenant);
+    let job = job_for(&owner, &[]);
+    clamd.stop();
+
+    let bytes = jpeg();
+    let reply = upload(
+        &owner,
+        &format!("/api/v1/jobs/{job}/files"),
+        "boiler.jpg",
+        "image/jpeg",
+        bytes.clone(),
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let file = reply.json();
+    assert_eq!(file["status"], "pending");
+    assert_eq!(file["url"], Value::Null);
+    assert!(
+        file["scan"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not reached"),
+        "{file}"
+    );
+    let id = file["id"].as_str().unwrap().to_owned();
+    let content = format!("/api/v1/files/{id}/content");
+    let waiting = owner.get(&content);
+    assert_eq!(waiting.problem(409)["status"], 409);
+    assert!(waiting.bytes != bytes);
+
+    // Not due yet: a sweep now leaves it waiting, and it still is not served.
+    tenant.cron();
+    assert_eq!(
+        owner.get(&format!("/api/v1/files/{id}")).json()["status"],
+        "pending"
+    );
+
+    // The scanner is back; once the retry is due the sweep scans it and it is served.
+    clamd.start_again();
+    advance_clock(&tenant, 2 * MINUTE);
+    tenant.cron();
+    let scanned = owner.get(&format!("/api/v1/files/{id}")).json();
+    assert_eq!(scanned["status"], "clean", "{scanned}\n{}", tenant.logs());
+    assert_eq!(scanned["scan"]["attempts"], 2);
+    let served = owner.get(&content);
+    assert_eq!(served.status, 200, "{}", served.body);
+    assert_eq!(served.bytes, bytes);
+
+    // The same for malware found late: rejected, never served, its uploader told.
+    clamd.stop();
+    let late = upload(
+        &owner,
+        &format!("/api/v1/jobs/{job}/files"),
+        "scan.pdf",
+        "application/pdf",
+        [b"%PDF-1.4\n".to_vec(), eicar()].concat(),
+    );
+    assert_eq!(late.status, 202, "{}", late.body);
+    let late_id = late.json()["id"].as_str().unwrap().to_owned();
+    clamd.start_again();
+    advance_clock(&tenant, 2 * MINUTE);
+    tenant.cron();
+    let rejected = owner.get(&format!("/api/v1/files/{late_id}")).json();
+    assert_eq!(rejected["status"], "rejected", "{rejected}");
+    assert_eq!(
+        owner
+            .get(&format!("/api/v1/files/{late_id}/content"))
+            .status,
+        409
+    );
+    let bell = owner.get("/api/v1/me/notifications").json();
+    assert!(
+        bell["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "file_rejected"),
+        "{bell}"
     );
 }

@@ -29,6 +29,7 @@ mod password_change;
 mod quotes;
 mod roles;
 mod round_trips;
+mod scanner;
 mod settings;
 mod share_links;
 mod share_pages;

@@ -1,6 +1,7 @@
 //! The one spawn helper of the end-to-end tests: a fresh local tenant per test, on the real
 //! Workers runtime (`wrangler dev --local`: workerd with D1, KV and R2 on disk), on a free port,
-//! with its own temporary state folder that is removed when the test ends.
+//! with its own temporary state folder that is removed when the test ends; and the virus
+//! scanner tenants scan uploads with, a real clamd with the test database (`Clamd`).
 
 use std::fs;
 use std::io::Read;
@@ -147,6 +148,8 @@ pub struct Options {
     /// Every rate limit of `wrangler.toml` set to this (requests per period) for this tenant,
     /// for a load or a fuzzer that would exceed the real ones: `None` keeps them.
     pub rate_limit: Option<u32>,
+    /// The clamd the tenant's `CLAMD_HOST` and `CLAMD_PORT` name.
+    pub scanner: Scanner,
 }
 
 impl Default for Options {
@@ -156,6 +159,163 @@ impl Default for Options {
             ops_token: Some(OPS_TOKEN),
             vars: Vec::new(),
             rate_limit: None,
+            scanner: Scanner::Shared,
+        }
+    }
+}
+
+/// Which virus scanner a tenant is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scanner {
+    /// The test process's one clamd, started when the first tenant needs it.
+    Shared,
+    /// A clamd on this local port: a test's own (`Clamd::port`), running or stopped.
+    Port(u16),
+    /// No scanner: neither `CLAMD_HOST` nor `CLAMD_PORT` is set.
+    Unset,
+}
+
+/// clamd with the repository's test database (`scripts/clamav/`, the config from
+/// `scripts/lib/clamd.sh`) on a free local port, run by a watchdog shell that stops it once the
+/// test process is gone, however that ends: the shared one lives in a static, and statics are
+/// never dropped. Its output goes to a file in its folder, never to the test's. Dropping it
+/// stops it and removes its folder.
+pub struct Clamd {
+    port: u16,
+    dir: PathBuf,
+    watchdog: Option<Child>,
+}
+
+/// How long clamd may take to answer PING after starting (about 70 ms with the test database).
+const CLAMD_STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Clamd {
+    /// A clamd of this test's own, running.
+    pub fn start() -> Self {
+        let mut clamd = Clamd {
+            port: free_port(),
+            dir: fresh_dir("clamd"),
+            watchdog: None,
+        };
+        clamd.start_again();
+        clamd
+    }
+
+    /// The test process's shared clamd, started on first use.
+    pub fn shared() -> &'static Clamd {
+        static SHARED: OnceLock<Clamd> = OnceLock::new();
+        SHARED.get_or_init(Clamd::start)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// What clamd logged so far.
+    pub fn logs(&self) -> String {
+        ["clamd.out", "clamd.log"]
+            .iter()
+            .filter_map(|name| fs::read_to_string(self.dir.join(name)).ok())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Starts clamd (again) on its port and waits until it answers PING.
+    pub fn start_again(&mut self) {
+        assert!(self.watchdog.is_none(), "clamd is already running");
+        let script = root().join("scripts/lib/clamd.sh");
+        // The watchdog: clamd in the background, and a loop that ends it when the test process
+        // ($4) or clamd itself is gone, or on SIGTERM (`stop`); it waits for clamd, so no
+        // zombie is left behind. `wait` on the pause, unlike a foreground sleep, lets the trap
+        // run at once.
+        let watchdog = r#"
+            source "$1" || exit 1
+            config="$(clamd_config "$2" "$3")" || exit 1
+            "$CLAMD_BIN" --config-file="$config" &
+            clamd=$!
+            trap 'kill "$clamd" 2>/dev/null; wait "$clamd"; exit 0' TERM
+            while kill -0 "$4" 2>/dev/null && kill -0 "$clamd" 2>/dev/null; do
+                sleep 0.5 & wait $!
+            done
+            kill "$clamd" 2>/dev/null
+            wait "$clamd"
+        "#;
+        let out = fs::File::create(self.dir.join("clamd.out")).expect("clamd's output file");
+        let child = Command::new("bash")
+            .args(["-c", watchdog, "clamd-watchdog"])
+            .arg(&script)
+            .arg(&self.dir)
+            .arg(self.port.to_string())
+            .arg(std::process::id().to_string())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("clamd's output file"))
+            .stderr(out)
+            // Its own process group, so stop() ends the watchdog and clamd together.
+            .process_group(0)
+            .spawn()
+            .expect("start clamd's watchdog (bash)");
+        self.watchdog = Some(child);
+        let started = Instant::now();
+        while !self.answers_ping() {
+            if let Some(Ok(Some(status))) = self.watchdog.as_mut().map(Child::try_wait) {
+                panic!(
+                    "clamd exited with {status} (is clamav-daemon installed? scripts/setup):\n{}",
+                    self.logs()
+                );
+            }
+            assert!(
+                started.elapsed() < CLAMD_STARTUP_TIMEOUT,
+                "clamd did not answer PING within {CLAMD_STARTUP_TIMEOUT:?}:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Stops clamd and waits until its port refuses connections; `start_again` brings it back
+    /// on the same port.
+    pub fn stop(&mut self) {
+        let Some(mut watchdog) = self.watchdog.take() else {
+            return;
+        };
+        // The watchdog stops clamd and waits for it; whatever is left after 10 s is killed.
+        let _ = Command::new("kill")
+            .args(["-TERM", &watchdog.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !matches!(watchdog.try_wait(), Ok(Some(_))) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let group = format!("-{}", watchdog.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = watchdog.wait();
+        while self.accepts_connections() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    fn accepts_connections(&self) -> bool {
+        std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+    }
+
+    fn answers_ping(&self) -> bool {
+        use std::io::Write;
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+        let mut reply = Vec::new();
+        stream.write_all(b"zPING\0").is_ok()
+            && stream.read_to_end(&mut reply).is_ok()
+            && reply == b"PONG\0"
+    }
+}
+
+impl Drop for Clamd {
+    fn drop(&mut self) {
+        self.stop();
+        if !std::thread::panicking() {
+            let _ = fs::remove_dir_all(&self.dir);
         }
     }
 }
@@ -230,6 +390,15 @@ impl Tenant {
         cmd.args(["--var", &format!("AUDIT_KEY:{AUDIT_KEY}")]);
         // Links in messages (share links, unsubscribe) point back at this tenant.
         cmd.args(["--var", &format!("PUBLIC_URL:http://127.0.0.1:{port}")]);
+        let clamd_port = match options.scanner {
+            Scanner::Shared => Some(Clamd::shared().port()),
+            Scanner::Port(port) => Some(port),
+            Scanner::Unset => None,
+        };
+        if let Some(port) = clamd_port {
+            cmd.args(["--var", "CLAMD_HOST:127.0.0.1"])
+                .args(["--var", &format!("CLAMD_PORT:{port}")]);
+        }
         for (name, value) in &options.vars {
             cmd.args(["--var", &format!("{name}:{value}")]);
         }

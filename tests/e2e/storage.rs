@@ -29,6 +29,8 @@ fn the_selfcheck_round_trips_through_d1_kv_and_r2() {
             assert_eq!(report["steps"][step], "ok", "{binding}.{step}");
         }
     }
+    // The harness's clamd is every tenant's scanner (tests/e2e/scanner.rs checks it closely).
+    assert_eq!(body["scanner"]["ok"], true, "{}", body["scanner"]);
     // Each binding keeps its data in the tenant's own state folder.
     for folder in ["v3/d1", "v3/kv", "v3/r2"] {
         assert!(tenant.state.join(folder).is_dir(), "{folder} missing");
