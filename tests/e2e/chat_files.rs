@@ -6,7 +6,7 @@
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::files::{jpeg, png, EICAR};
+use crate::files::{eicar, jpeg, png};
 use crate::messaging::{book, deliver, job_for, link, Channels, BOT_TOKEN, SECRET, TWILIO_TOKEN};
 use crate::people::*;
 use crate::spawn::{Reply, Tenant};
@@ -210,12 +210,12 @@ fn an_eicar_document_is_rejected_and_the_reply_says_malware_was_found() {
     let (owner, _theo, job, number) = linked_technician(&channels, &tenant);
     channels
         .bot
-        .telegram_file(BOT_TOKEN, "BQAD-eicar", "documents/file_9.pdf", EICAR);
+        .telegram_file(BOT_TOKEN, "BQAD-eicar", "documents/file_9.pdf", &eicar());
     let document = message(
         2,
         json!({ "caption": format!("/photo {number}"), "document": {
             "file_id": "BQAD-eicar", "file_unique_id": "e", "file_name": "invoice.pdf",
-            "mime_type": "application/pdf", "file_size": EICAR.len() } }),
+            "mime_type": "application/pdf", "file_size": eicar().len() } }),
     );
     let answer = send(&channels, &tenant, &document, 2);
     assert!(
@@ -433,7 +433,7 @@ fn mcp_attach_file_and_list_files_round_trip_through_the_pipeline() {
     let infected = call(
         "attach_file",
         json!({ "parent": "job", "parent_id": job, "name": "x.pdf",
-                "content_base64": base64::engine::general_purpose::STANDARD.encode(EICAR) }),
+                "content_base64": base64::engine::general_purpose::STANDARD.encode(eicar()) }),
     );
     assert_eq!(infected["isError"], true);
     assert!(
