@@ -5,6 +5,7 @@ pub mod access;
 pub mod api;
 pub mod auth;
 pub mod automatic;
+pub mod chat_files;
 pub mod clock;
 pub mod conversation;
 pub mod crypto;
