@@ -38,6 +38,7 @@ command_language! {
     USAGE_NOTE = "/note 42 TEXT - add a note to job 42";
     USAGE_MOVE = "/move 42 2026-12-03 09:00 - reschedule job 42 (local time, 24h)";
     USAGE_OMW = "/omw 42 20 - tell job 42's customer you arrive in 20 minutes";
+    USAGE_PHOTO = "/photo 42 - as a photo or file caption: adds it to job 42";
     USAGE_LINK = "/link CODE - connect to your account (code from the dashboard)";
     USAGE_HELP = "/help - this list";
 }

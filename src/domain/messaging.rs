@@ -11,6 +11,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::domain::chat_files::{twilio_media, ChatFile, TelegramFile};
 use crate::domain::contact::Phone;
 
 /// The largest Telegram update we read. A text message is at most 4096 characters; with its
@@ -58,6 +59,9 @@ pub struct Inbound {
     pub text: String,
     /// When the provider says it was sent (Telegram's `date`); SMS webhooks carry no time.
     pub sent_at_unix: Option<i64>,
+    /// The photo, document or MMS media it carries (`text` is then the caption), not yet
+    /// fetched.
+    pub files: Vec<ChatFile>,
 }
 
 /// Why an inbound body could not be read. For logs; the glue answers 400 (or 413).
@@ -138,7 +142,7 @@ pub enum TelegramContent {
 pub enum Ignored {
     /// An edit, a callback, a channel post, a membership change: anything but a new message.
     NotANewMessage,
-    /// A photo, sticker, location or the like, without text.
+    /// A sticker, location or the like: neither text nor a photo or document.
     NoText,
     /// A group or channel. Replies would show a linked user's data to everyone in it, and a
     /// link belongs to one person, so only private chats are served.
@@ -155,6 +159,8 @@ struct WireMessage {
     from: Option<WireUser>,
     #[serde(default)]
     text: Option<String>,
+    #[serde(default)]
+    caption: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -187,18 +193,51 @@ pub fn parse_telegram_update(body: &[u8]) -> Result<TelegramUpdate, InboundError
         None => TelegramContent::Ignored(Ignored::NotANewMessage),
         Some(message) => match WireMessage::deserialize(message) {
             Err(_) => TelegramContent::Ignored(Ignored::MalformedMessage),
-            Ok(message) => telegram_content(update_id, message),
+            Ok(wire) => match telegram_files(message) {
+                Some(files) => telegram_content(update_id, wire, files),
+                None => TelegramContent::Ignored(Ignored::MalformedMessage),
+            },
         },
     };
     Ok(TelegramUpdate { update_id, content })
 }
 
-fn telegram_content(update_id: i64, message: WireMessage) -> TelegramContent {
+/// The photo or document a message carries (read off the JSON: derived parsers for them
+/// would cost the Worker more code); `None` when one is there without a `file_id`.
+fn telegram_files(message: &Value) -> Option<Vec<ChatFile>> {
+    let file = |v: &Value| {
+        Some(TelegramFile {
+            file_id: v.get("file_id")?.as_str()?.to_owned(),
+            file_size: v.get("file_size").and_then(Value::as_u64),
+            width: v.get("width").and_then(Value::as_u64),
+            height: v.get("height").and_then(Value::as_u64),
+        })
+    };
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    if let Some(sizes) = message.get("photo").and_then(Value::as_array) {
+        if !sizes.is_empty() {
+            let sizes: Option<Vec<TelegramFile>> = sizes.iter().map(file).collect();
+            return Some(vec![ChatFile::TelegramPhoto(sizes?)]);
+        }
+    }
+    match message.get("document") {
+        Some(document) => Some(vec![ChatFile::TelegramDocument {
+            file: file(document)?,
+            name: text(document, "file_name"),
+            mime_type: text(document, "mime_type"),
+        }]),
+        None => Some(Vec::new()),
+    }
+}
+
+fn telegram_content(update_id: i64, message: WireMessage, files: Vec<ChatFile>) -> TelegramContent {
     if message.chat.kind != "private" {
         return TelegramContent::Ignored(Ignored::NotPrivateChat);
     }
-    let Some(text) = message.text else {
-        return TelegramContent::Ignored(Ignored::NoText);
+    let text = match (message.text, files.is_empty()) {
+        (Some(text), _) => text,
+        (None, false) => message.caption.unwrap_or_default(),
+        (None, true) => return TelegramContent::Ignored(Ignored::NoText),
     };
     TelegramContent::Message(Inbound {
         channel: Channel::Telegram,
@@ -207,6 +246,7 @@ fn telegram_content(update_id: i64, message: WireMessage) -> TelegramContent {
         sender_name: message.from.and_then(|from| from.first_name),
         text,
         sent_at_unix: Some(message.date),
+        files,
     })
 }
 
@@ -289,6 +329,7 @@ pub fn inbound_from_twilio(params: &[(String, String)]) -> Result<Inbound, Inbou
         sender_name: None,
         text: body.to_owned(),
         sent_at_unix: None,
+        files: twilio_media(params),
     })
 }
 
@@ -499,7 +540,62 @@ mod tests {
                 sender_name: Some("Ann".into()),
                 text: "/start job-42".into(),
                 sent_at_unix: Some(1_700_000_000),
+                files: Vec::new(),
             })
+        );
+    }
+
+    #[test]
+    fn a_telegram_photo_or_document_is_a_message_whose_text_is_its_caption() {
+        // As the Bot API sends them: a photo's sizes smallest first; a document's own fields.
+        let photo = json!({"update_id": 11, "message": {"message_id": 2, "date": 5,
+        "chat": {"id": 9, "type": "private"}, "caption": "/photo 42",
+        "photo": [
+            {"file_id": "AgAD-s", "file_unique_id": "u1", "file_size": 1433, "width": 90, "height": 67},
+            {"file_id": "AgAD-x", "file_unique_id": "u2", "file_size": 64210, "width": 1280, "height": 960}
+        ]}});
+        let inbound = parse_telegram_update(photo.to_string().as_bytes())
+            .unwrap()
+            .into_inbound()
+            .expect("a message");
+        assert_eq!(inbound.text, "/photo 42");
+        let ChatFile::TelegramPhoto(sizes) = &inbound.files[0] else {
+            panic!("{:?}", inbound.files)
+        };
+        assert_eq!(sizes.len(), 2);
+        assert_eq!(sizes[1].file_id, "AgAD-x");
+        assert_eq!(sizes[1].file_size, Some(64210));
+
+        let document = json!({"update_id": 12, "message": {"message_id": 3, "date": 5,
+            "chat": {"id": 9, "type": "private"},
+            "document": {"file_id": "BQAD", "file_unique_id": "u3", "file_name": "report.pdf",
+                         "mime_type": "application/pdf", "file_size": 2048}}});
+        let inbound = parse_telegram_update(document.to_string().as_bytes())
+            .unwrap()
+            .into_inbound()
+            .expect("a message");
+        assert_eq!(inbound.text, "");
+        assert_eq!(
+            inbound.files,
+            vec![ChatFile::TelegramDocument {
+                file: TelegramFile {
+                    file_id: "BQAD".into(),
+                    file_size: Some(2048),
+                    width: None,
+                    height: None,
+                },
+                name: Some("report.pdf".into()),
+                mime_type: Some("application/pdf".into()),
+            }]
+        );
+        // A document without a file id is not one the bot could fetch.
+        let broken = json!({"update_id": 13, "message": {"message_id": 4, "date": 5,
+            "chat": {"id": 9, "type": "private"}, "document": {"file_name": "x"}}});
+        assert_eq!(
+            parse_telegram_update(broken.to_string().as_bytes())
+                .unwrap()
+                .content,
+            TelegramContent::Ignored(Ignored::MalformedMessage)
         );
     }
 
@@ -673,6 +769,22 @@ mod tests {
     }
 
     #[test]
+    fn an_mms_carries_its_media_and_its_body_as_the_caption() {
+        let body = "MessageSid=MM1&From=%2B14158675309&To=%2B18005551212&Body=%2Fphoto+7\
+            &NumMedia=1&MediaContentType0=image%2Fjpeg\
+            &MediaUrl0=https%3A%2F%2Fapi.twilio.com%2F2010-04-01%2FAccounts%2FAC1%2FMessages%2FMM1%2FMedia%2FME1";
+        let inbound = inbound_from_twilio(&parse_twilio_form(body.as_bytes()).unwrap()).unwrap();
+        assert_eq!(inbound.text, "/photo 7");
+        assert_eq!(
+            inbound.files,
+            vec![ChatFile::Media {
+                url: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1".into(),
+                content_type: Some("image/jpeg".into()),
+            }]
+        );
+    }
+
+    #[test]
     fn a_twilio_sms_form_becomes_an_inbound_message() {
         assert_eq!(
             inbound_from_twilio(&sms_form()),
@@ -683,6 +795,7 @@ mod tests {
                 sender_name: None,
                 text: "/job 42".into(),
                 sent_at_unix: None,
+                files: Vec::new(),
             })
         );
     }

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod automatic;
 pub mod billing;
+pub mod chat_files;
 pub mod clamd;
 pub mod contact;
 pub mod cursor;

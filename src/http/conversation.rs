@@ -1,7 +1,8 @@
 //! Answering one inbound Telegram or SMS message, after its webhook was acknowledged: who sent
 //! it (a linked user, or nobody), what it asks (a command, a link code, or free text for the
-//! agent), running the tools as that user (audited with actor kind `agent`), replying through
-//! the channel, and recording how it ended on the message's row.
+//! agent, or a photo or file for a job: `http::chat_files`), running the tools as that user
+//! (audited with actor kind `agent`), replying through the channel, and recording how it
+//! ended on the message's row.
 
 use crate::json;
 use serde_json::Value;
@@ -14,6 +15,7 @@ use crate::db::store::D1Store;
 use crate::db::{self, messaging as store, users::User};
 use crate::domain::audit::Action;
 use crate::domain::auth::session::sha256_hex;
+use crate::domain::chat_files::is_file_command;
 use crate::domain::messaging::{link_code, Channel, Inbound};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
@@ -21,7 +23,7 @@ use crate::http::api::{event, new_id, now};
 use crate::http::auth::{principal_for, Principal, Surface, Via};
 use crate::http::tools::{run, Outcome};
 use crate::http::zone::Zone;
-use crate::http::RequestCtx;
+use crate::http::{chat_files, RequestCtx};
 use crate::services::{anthropic, telegram, twilio};
 use crate::sql;
 use crate::tools::find;
@@ -160,6 +162,17 @@ async fn answer(
         principal: &principal,
         inbound,
     };
+    if !inbound.files.is_empty() || is_file_command(&inbound.text) {
+        let (reply, error) = match chat_files::receive(&speaker).await {
+            Ok(reply) => (reply, None),
+            Err(e) => (replies::TRY_AGAIN.to_owned(), Some(e.to_string())),
+        };
+        return Ok(Handled {
+            reply,
+            user_id: Some(user_id),
+            error,
+        });
+    }
     let (reply, error) = match commands::parse(&inbound.text) {
         Ok(Command::Help | Command::Start { .. }) => (HELP_TEXT.to_owned(), None),
         Ok(Command::Link { .. }) => (replies::ALREADY_LINKED.to_owned(), None),
@@ -230,16 +243,16 @@ async fn link(env: &Env, rctx: &RequestCtx, inbound: &Inbound, code: &str) -> Ap
 }
 
 /// A linked user talking: runs tools as them.
-struct Speaker<'a> {
-    env: &'a Env,
+pub(crate) struct Speaker<'a> {
+    pub(crate) env: &'a Env,
     origin: &'a str,
-    rctx: &'a RequestCtx,
-    principal: &'a Principal,
-    inbound: &'a Inbound,
+    pub(crate) rctx: &'a RequestCtx,
+    pub(crate) principal: &'a Principal,
+    pub(crate) inbound: &'a Inbound,
 }
 
 impl Speaker<'_> {
-    async fn tool(&self, name: &str, arguments: Value) -> Result<Value, Value> {
+    pub(crate) async fn tool(&self, name: &str, arguments: Value) -> Result<Value, Value> {
         let Some(tool) = find(name) else {
             return Err(json!({ "detail": format!("no tool {name}") }));
         };
@@ -258,7 +271,7 @@ impl Speaker<'_> {
         }
     }
 
-    async fn settings(&self) -> (String, Zone) {
+    pub(crate) async fn settings(&self) -> (String, Zone) {
         let settings = match db::database(self.env) {
             Ok(database) => db::settings::get(&database).await.ok().flatten(),
             Err(_) => None,
@@ -270,7 +283,7 @@ impl Speaker<'_> {
     }
 
     /// The job numbered `number`, as the caller may see it.
-    async fn job(&self, number: i64) -> Result<Value, String> {
+    pub(crate) async fn job(&self, number: i64) -> Result<Value, String> {
         let found = self
             .tool("list_jobs", json!({ "number": number, "limit": 1 }))
             .await

@@ -117,7 +117,7 @@ pub async fn scan(scanner: &Scanner, bytes: &[u8]) -> Scan {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -403,6 +403,39 @@ pub async fn serve(
     let _ = headers.set("Cache-Control", "private, no-cache");
     let _ = headers.set("ETag", &etag);
     Ok(response)
+}
+
+/// The bytes R2 keeps under `key`, if any.
+pub async fn read_bytes(env: &Env, key: &str) -> AppResult<Option<Vec<u8>>> {
+    let Some(object) = bucket(env)?
+        .get(key)
+        .execute()
+        .await
+        .map_err(|e| AppError::internal(format!("reading {key} from R2: {e}")))?
+    else {
+        return Ok(None);
+    };
+    match object.body() {
+        Some(body) => body
+            .bytes()
+            .await
+            .map(Some)
+            .map_err(|e| AppError::internal(format!("reading {key} from R2: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// The company's logo for a document (`row`: `db::files::SELECT_LOGO_FILE`), if there is a
+/// clean one; a logo that cannot be read leaves the document without it, never unmade.
+pub async fn logo_bytes(env: &Env, row: Option<FileRow>) -> Option<Vec<u8>> {
+    let row = row.filter(|r| r.status == "clean" && r.deleted_at.is_none())?;
+    match read_bytes(env, &store::r2_key(&row.id)).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            console_error!("files: the logo for a document: {e}");
+            None
+        }
+    }
 }
 
 /// What one sweep of the files did, for its log line.

@@ -12,6 +12,9 @@ use worker::{Env, Request, Response, ResponseBuilder};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::auth::{authenticate, authorize, Surface};
 use crate::http::extract::{json_bytes, MAX_JSON_BODY};
+
+/// A JSON-RPC message: room for `attach_file`'s base64 content besides an ordinary request.
+const MAX_MCP_BODY: usize = crate::tools::MAX_TOOL_FILE_BYTES.div_ceil(3) * 4 + MAX_JSON_BODY;
 use crate::http::router::Guard;
 use crate::http::tools::{run, Outcome};
 use crate::http::{access, respond, RequestCtx};
@@ -66,7 +69,7 @@ pub async fn post(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<R
     let mut principal = principal(&req, env, &origin).await?;
     principal.surface = Surface::Mcp;
 
-    let body = match json_bytes(&mut req, MAX_JSON_BODY).await {
+    let body = match json_bytes(&mut req, MAX_MCP_BODY).await {
         Ok(body) => body,
         Err(e) => {
             let message = e.detail.clone().unwrap_or_else(|| e.to_string());

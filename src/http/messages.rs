@@ -20,8 +20,9 @@ use crate::domain::templates::{with_link, Kind};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::api::new_id;
+use crate::http::api::pdfs;
 use crate::http::seal;
-use crate::services::email::{self, Email};
+use crate::services::email::{self, Attachment, Email};
 use crate::services::{setting, twilio};
 use crate::sql;
 use crate::views::messages::email_html;
@@ -157,6 +158,24 @@ fn refused(reason: impl Into<String>) -> Attempt {
     }
 }
 
+/// The PDF an email about a quote or an invoice carries: the quote as it stands, the invoice
+/// as it was issued (kept once, so every email sends the same document).
+async fn document(env: &Env, message: &Claimed) -> AppResult<Option<(String, Vec<u8>)>> {
+    match message.entity.as_str() {
+        "invoice" => crate::http::documents::attachment(env, &message.entity_id).await,
+        "quote" => {
+            let d1 = D1Store::from_env(env)?;
+            let results = d1
+                .batch(pdfs::quote_reads(&message.entity_id))
+                .await
+                .map_err(|e| AppError::internal(format!("reading the quote: {e}")))?;
+            let (_, name, bytes) = pdfs::quote_document(env, &results).await?;
+            Ok(Some((name, bytes)))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Sends one queued message to a customer.
 pub async fn send(env: &Env, store: &D1Store, message: &Claimed, now: Millis) -> Attempt {
     let Some(data) = Data::read(&message.data) else {
@@ -236,6 +255,23 @@ pub async fn send(env: &Env, store: &D1Store, message: &Claimed, now: Millis) ->
                 ],
                 None => Vec::new(),
             };
+            let document = match document(env, message).await {
+                Ok(document) => document,
+                Err(e) => {
+                    return Attempt::NotSent {
+                        reason: format!("making the document to attach: {e}"),
+                        permanent: false,
+                    }
+                }
+            };
+            let attachments: Vec<Attachment<'_>> = document
+                .iter()
+                .map(|(name, bytes)| Attachment {
+                    name,
+                    content_type: "application/pdf",
+                    bytes,
+                })
+                .collect();
             email::send(
                 env,
                 &Email {
@@ -246,6 +282,7 @@ pub async fn send(env: &Env, store: &D1Store, message: &Claimed, now: Millis) ->
                     text: &text,
                     html: &html,
                     headers: &headers,
+                    attachments: &attachments,
                 },
             )
             .await

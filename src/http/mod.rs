@@ -5,10 +5,12 @@ pub mod access;
 pub mod api;
 pub mod auth;
 pub mod automatic;
+pub mod chat_files;
 pub mod clock;
 pub mod conversation;
 pub mod crypto;
 pub mod customer_sms;
+pub mod documents;
 pub mod extract;
 pub mod files;
 pub mod health;
@@ -112,6 +114,7 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     // Whatever a write appended to the audit trail is sealed right after the response.
     // What the request queued goes out after the response.
     outbox::after_response(&ctx, env.clone());
+    documents::after_response(&ctx, env.clone());
     if !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
         seal::after_write(&ctx, env);
     }

@@ -179,6 +179,7 @@ async fn send(env: &Env, store: &D1Store, message: &Claimed) -> Attempt {
                         text: &parts.text,
                         html: &parts.html,
                         headers: &[],
+                        attachments: &[],
                     },
                 )
                 .await

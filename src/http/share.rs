@@ -459,14 +459,14 @@ pub async fn pdf(env: &Env, rctx: &RequestCtx, matched: &Matched) -> AppResult<R
     let id = opened.link.document_id.as_str();
     if opened.link.document_kind == "quote" {
         let results = read(&store, pdfs::quote_reads(id)).await?;
-        let (row, response) = pdfs::quote_response(&results)?;
+        let (row, response) = pdfs::quote_response(env, &results).await?;
         if quote_status(&row, now())? == QuoteStatus::Draft {
             return being_updated(&opened);
         }
         return Ok(response);
     }
     let results = read(&store, pdfs::invoice_reads(id)).await?;
-    pdfs::invoice_response(&results)
+    pdfs::invoice_response(env, &results).await
 }
 
 /// `POST /s/{token}/accept|decline|pay`, as HTML forms send them.

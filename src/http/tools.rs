@@ -106,6 +106,11 @@ fn build_request(origin: &str, call: &crate::tools::ApiCall) -> crate::error::Ap
             .set("Content-Type", "application/json")
             .map_err(internal)?;
         init.with_body(Some(body.to_string().into()));
+    } else if let Some(bytes) = &call.bytes {
+        headers
+            .set("Content-Type", "application/octet-stream")
+            .map_err(internal)?;
+        init.with_body(Some(js_sys::Uint8Array::from(bytes.as_slice()).into()));
     }
     init.with_headers(headers);
     Request::new_with_init(&format!("{origin}{}", call.target()), &init).map_err(internal)

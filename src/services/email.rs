@@ -6,7 +6,7 @@
 
 use js_sys::{JsString, Object, Reflect};
 use wasm_bindgen::JsCast;
-use worker::{EmailAddress, Env, SendEmailBuilder};
+use worker::{EmailAddress, EmailAttachment, Env, SendEmailBuilder};
 
 use super::setting;
 use crate::domain::outbox::Attempt;
@@ -22,6 +22,14 @@ pub struct Email<'a> {
     pub text: &'a str,
     pub html: &'a str,
     pub headers: &'a [(&'a str, &'a str)],
+    pub attachments: &'a [Attachment<'a>],
+}
+
+/// A file sent with an email (a quote's or invoice's PDF).
+pub struct Attachment<'a> {
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub bytes: &'a [u8],
 }
 
 fn not_sent(reason: String, permanent: bool) -> Attempt {
@@ -54,6 +62,20 @@ pub async fn send(env: &Env, email: &Email<'_>) -> Attempt {
             let _ = Reflect::set(&headers, &(*name).into(), &(*value).into());
         }
         builder.set_headers(headers.unchecked_ref::<Object<JsString>>());
+    }
+    if !email.attachments.is_empty() {
+        let attachments: Vec<EmailAttachment> = email
+            .attachments
+            .iter()
+            .map(|a| {
+                EmailAttachment::new_attachment_with_typed_array(
+                    a.name,
+                    a.content_type,
+                    &js_sys::Uint8Array::from(a.bytes),
+                )
+            })
+            .collect();
+        builder.set_attachments(&attachments);
     }
     match binding.send_with_builder(&builder).await {
         Ok(result) => Attempt::Sent {

@@ -102,6 +102,82 @@ pub(crate) async fn send(
     Ok((status, text))
 }
 
+/// Why a file could not be fetched.
+#[derive(Debug)]
+pub enum FetchError {
+    /// Larger than the limit (what the answer said, or what arrived).
+    TooLarge { size: u64 },
+    /// Not answered 2xx, or not reached.
+    Failed(String),
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooLarge { size } => write!(f, "the file is {size} bytes, over the limit"),
+            Self::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+/// One GET of a file's bytes, at most `max` of them: refused from its `Content-Length` before
+/// the body is read when it says more, and checked again on what arrived. A redirect (Twilio
+/// answers a media URL with a short-lived one elsewhere) is followed once, to HTTPS only and
+/// without `headers`: credentials go only to the host they are for.
+pub async fn get_bytes(
+    url: &str,
+    headers: &[(&str, &str)],
+    max: u64,
+) -> Result<Vec<u8>, FetchError> {
+    let mut response = get(url, headers).await?;
+    let status = response.status_code();
+    if (300..400).contains(&status) {
+        let location = response.headers().get("Location").ok().flatten();
+        let location = location
+            .filter(|l| l.starts_with("https://"))
+            .ok_or_else(|| {
+                FetchError::Failed(format!("answered {status} with no HTTPS Location"))
+            })?;
+        response = get(&location, &[]).await?;
+    }
+    let status = response.status_code();
+    if !(200..300).contains(&status) {
+        return Err(FetchError::Failed(format!("answered {status}")));
+    }
+    let declared = response
+        .headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|n| n.parse::<u64>().ok());
+    if let Some(size) = declared.filter(|size| *size > max) {
+        return Err(FetchError::TooLarge { size });
+    }
+    let bytes = response.bytes().await.map_err(failed)?;
+    match bytes.len() as u64 {
+        size if size > max => Err(FetchError::TooLarge { size }),
+        _ => Ok(bytes),
+    }
+}
+
+fn failed(e: worker::Error) -> FetchError {
+    FetchError::Failed(clip(&e.to_string()))
+}
+
+/// One GET, redirects not followed.
+async fn get(url: &str, headers: &[(&str, &str)]) -> Result<worker::Response, FetchError> {
+    let h = Headers::new();
+    for (name, value) in headers {
+        h.set(name, value).map_err(failed)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get)
+        .with_headers(h)
+        .with_redirect(worker::RequestRedirect::Manual);
+    let request = Request::new_with_init(url, &init).map_err(failed)?;
+    Fetch::Request(request).send().await.map_err(failed)
+}
+
 fn clip(text: &str) -> String {
     text.chars().take(300).collect()
 }

@@ -1,14 +1,42 @@
-//! Twilio's Messages API: an SMS to a number. `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`
+//! Twilio's Messages API: an SMS to a number, and an MMS's media fetched. `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`
 //! (secret), `TWILIO_FROM_NUMBER`, and for tests `TWILIO_API_BASE`
 //! (default `https://api.twilio.com`).
 
 use base64::Engine;
 use worker::Env;
 
-use super::{post, setting, OutboundError};
+use super::{get_bytes, post, setting, FetchError, OutboundError};
+use crate::domain::chat_files::media_url_allowed;
 use crate::domain::messaging::MAX_SMS_REPLY_CHARS;
 use crate::domain::outbox::Attempt;
 use crate::views::url::form_encode;
+
+/// `Authorization` for the account: HTTP Basic with its SID and auth token.
+fn basic(sid: &str, token: &str) -> String {
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{sid}:{token}"));
+    format!("Basic {credentials}")
+}
+
+/// An MMS's media item (at most `max` bytes), fetched with the account's credentials as
+/// Twilio requires when media authentication is on. Only a media URL of this account on the
+/// configured API (`domain::chat_files::media_url_allowed`) is fetched at all.
+pub async fn media(env: &Env, url: &str, max: u64) -> Result<Vec<u8>, FetchError> {
+    let (Some(sid), Some(token)) = (
+        setting(env, "TWILIO_ACCOUNT_SID"),
+        setting(env, "TWILIO_AUTH_TOKEN"),
+    ) else {
+        return Err(FetchError::Failed(
+            "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set".into(),
+        ));
+    };
+    let base = setting(env, "TWILIO_API_BASE").unwrap_or_else(|| "https://api.twilio.com".into());
+    if !media_url_allowed(url, &base, &sid) {
+        return Err(FetchError::Failed(format!(
+            "not a media URL of this account on {base}"
+        )));
+    }
+    get_bytes(url, &[("Authorization", &basic(&sid, &token))], max).await
+}
 
 /// A Messages API call: where it goes, its form and its `Authorization`.
 struct Call {
@@ -27,8 +55,6 @@ impl Call {
         let base =
             setting(env, "TWILIO_API_BASE").unwrap_or_else(|| "https://api.twilio.com".into());
         let text: String = body.chars().take(MAX_SMS_REPLY_CHARS).collect();
-        let credentials =
-            base64::engine::general_purpose::STANDARD.encode(format!("{sid}:{token}"));
         Ok(Call {
             url: format!(
                 "{}/2010-04-01/Accounts/{sid}/Messages.json",
@@ -40,7 +66,7 @@ impl Call {
                 form_encode(&from),
                 form_encode(&text)
             ),
-            authorization: format!("Basic {credentials}"),
+            authorization: basic(&sid, &token),
         })
     }
 

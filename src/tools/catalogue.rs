@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::{encode, ApiCall, ArgError, Args, Effect, Tool};
 use crate::domain::auth::permissions::Permission::*;
+use crate::domain::files::Parent;
 
 const VERSION: &str = "The record's version as last read (from get_* or list_* results). \
     If someone changed the record since, the call fails with a conflict carrying the current \
@@ -91,6 +92,73 @@ fn job_fields() -> serde_json::Map<String, Value> {
         },
     });
     fields.as_object().cloned().unwrap_or_default()
+}
+
+/// The most a file sent through a tool may weigh: its base64 travels in one JSON-RPC body,
+/// held several times over while it is decoded and handed to the upload.
+pub const MAX_TOOL_FILE_BYTES: usize = 10 * 1024 * 1024;
+
+/// What files may be attached to, as a tool names it.
+const FILE_PARENTS: [Parent; 6] = [
+    Parent::Job,
+    Parent::Visit,
+    Parent::Customer,
+    Parent::Site,
+    Parent::Quote,
+    Parent::Invoice,
+];
+
+fn parent_property() -> Value {
+    let kinds: Vec<&str> = FILE_PARENTS.iter().map(|p| p.as_str()).collect();
+    json!({ "type": "string", "enum": kinds, "description": "What kind of record the file is on." })
+}
+
+/// `/api/v1/{parent}s/{parent_id}/files`.
+fn files_path(args: &Args) -> Result<String, ArgError> {
+    let kind = args.id("parent")?;
+    let parent = FILE_PARENTS
+        .into_iter()
+        .find(|p| p.as_str() == kind)
+        .ok_or_else(|| {
+            ArgError(
+                "The argument parent must be one of job, visit, customer, site, quote, invoice."
+                    .into(),
+            )
+        })?;
+    path(
+        &[&format!("/api/v1/{}s/", parent.as_str()), "/files"],
+        args,
+        &["parent_id"],
+    )
+}
+
+/// A file's base64 content, within [`MAX_TOOL_FILE_BYTES`] (whitespace and line breaks
+/// ignored, as encoders wrap lines).
+fn decode_file(text: &str) -> Result<Vec<u8>, ArgError> {
+    use base64::Engine;
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if compact.len() > MAX_TOOL_FILE_BYTES.div_ceil(3) * 4 {
+        return Err(ArgError(format!(
+            "The file is over the {} MiB a tool can attach; upload it from the dashboard or the \
+             API instead.",
+            MAX_TOOL_FILE_BYTES >> 20
+        )));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|e| {
+            ArgError(format!(
+                "The argument content_base64 is not valid base64 ({e}): send the file's bytes \
+                 base64-encoded with the standard alphabet and padding."
+            ))
+        })?;
+    if bytes.len() > MAX_TOOL_FILE_BYTES {
+        return Err(ArgError(format!(
+            "The file is over the {} MiB a tool can attach.",
+            MAX_TOOL_FILE_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 fn with(mut base: serde_json::Map<String, Value>, extra: Value) -> Value {
@@ -391,6 +459,67 @@ pub static CATALOGUE: &[Tool] = &[
                 "GET",
                 path(&["/api/v1/jobs/", "/timeline"], args, &["job_id"])?,
             ))
+        },
+    },
+    Tool {
+        name: "list_files",
+        title: "List a record's files",
+        description: "Lists the photos and documents on a job, visit, customer, site, quote or \
+            invoice, newest first: each file's id, name, type, size, who uploaded it and its \
+            malware scan status (clean files have a url; pending ones wait for the scanner; \
+            rejected ones are quarantined and never served).",
+        permission: Some(ViewRecords),
+        effect: Effect::Read,
+        properties: || {
+            json!({
+                "parent": parent_property(),
+                "parent_id": string("The id of that record, as returned by its list_* or get_* tool. Never guess it."),
+            })
+        },
+        required: &["parent", "parent_id"],
+        plan: |args| Ok(ApiCall::new("GET", files_path(args)?)),
+    },
+    Tool {
+        name: "get_file",
+        title: "A file's record",
+        description: "Returns one file's record: name, type (told by its bytes), size, SHA-256, \
+            what it is attached to, who uploaded it and through what, and its malware scan \
+            status. Call list_files first to find the file_id.",
+        permission: Some(ViewRecords),
+        effect: Effect::Read,
+        properties: || json!({ "file_id": id_property("file", "list_files or attach_file") }),
+        required: &["file_id"],
+        plan: |args| {
+            Ok(ApiCall::new(
+                "GET",
+                path(&["/api/v1/files/"], args, &["file_id"])?,
+            ))
+        },
+    },
+    Tool {
+        name: "attach_file",
+        title: "Attach a file",
+        description: "Attaches a photo (JPEG, PNG, WebP, HEIC) or a PDF to a job, visit, \
+            customer, site, quote or invoice. The content is base64; its type is told by its \
+            bytes, not its name. Every file is scanned for malware before anyone can open it: \
+            the result's status is clean, pending (waiting for the scanner) or the call fails \
+            because malware was found. At most 10 MiB here, and the company's upload limit.",
+        permission: Some(WorkOnJobs),
+        effect: Effect::Write,
+        properties: || {
+            json!({
+                "parent": parent_property(),
+                "parent_id": string("The id of that record, as returned by its list_* or get_* tool. Never guess it."),
+                "name": string("The file's name, e.g. \"boiler.jpg\"."),
+                "content_base64": string("The file's bytes, base64-encoded (standard alphabet, with padding)."),
+            })
+        },
+        required: &["parent", "parent_id", "name", "content_base64"],
+        plan: |args| {
+            let mut call = ApiCall::new("POST", files_path(args)?);
+            call.query = args.query(&[("name", "name")])?;
+            call.bytes = Some(decode_file(&args.id("content_base64")?)?);
+            Ok(call)
         },
     },
     Tool {

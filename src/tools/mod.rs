@@ -10,7 +10,7 @@ mod args;
 mod catalogue;
 
 pub use args::{ArgError, Args};
-pub use catalogue::CATALOGUE;
+pub use catalogue::{CATALOGUE, MAX_TOOL_FILE_BYTES};
 
 use crate::json;
 use serde_json::Value;
@@ -45,6 +45,8 @@ pub struct ApiCall {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// A file's bytes as the body, instead of JSON (an upload).
+    pub bytes: Option<Vec<u8>>,
     pub version: Option<i64>,
 }
 
@@ -55,6 +57,7 @@ impl ApiCall {
             path,
             query: Vec::new(),
             body: None,
+            bytes: None,
             version: None,
         }
     }
@@ -150,6 +153,8 @@ mod tests {
             let value = match *name {
                 "version" => json!(3),
                 "technician_ids" | "emails" | "phones" => json!(["x"]),
+                "parent" => json!("job"),
+                "content_base64" => json!("aGk="),
                 _ => json!("abc-123"),
             };
             object.insert((*name).to_owned(), value);
@@ -268,6 +273,32 @@ mod tests {
             call.target(),
             "/api/v1/jobs?status=scheduled&technician=u%201"
         );
+    }
+
+    #[test]
+    fn attach_file_sends_the_decoded_bytes_to_the_parents_upload_route() {
+        let tool = find("attach_file").unwrap();
+        let call = tool
+            .plan(
+                &json!({ "parent": "visit", "parent_id": "v 1", "name": "a b.jpg",
+                           "content_base64": "/9j/\n4A==" }),
+            )
+            .unwrap();
+        assert_eq!(call.method, "POST");
+        assert_eq!(call.target(), "/api/v1/visits/v%201/files?name=a%20b.jpg");
+        assert_eq!(call.bytes, Some(vec![0xFF, 0xD8, 0xFF, 0xE0]));
+        assert_eq!(call.body, None);
+        let refused = |arguments: Value| tool.plan(&arguments).unwrap_err().to_string();
+        let args = |parent: &str, content: &str| json!({ "parent": parent, "parent_id": "j", "name": "x", "content_base64": content });
+        assert!(refused(args("job", "not base64!")).contains("not valid base64"));
+        assert!(refused(args("company", "aGk=")).contains("must be one of job"));
+        let huge = "A".repeat((MAX_TOOL_FILE_BYTES / 3 + 1) * 4);
+        assert!(refused(args("job", &huge)).contains("10 MiB"));
+        let listing = find("list_files")
+            .unwrap()
+            .plan(&json!({ "parent": "quote", "parent_id": "q1" }))
+            .unwrap();
+        assert_eq!(listing.target(), "/api/v1/quotes/q1/files");
     }
 
     #[test]

@@ -71,7 +71,7 @@ fn wait_texts(twilio: &StandIn, count: usize) -> Vec<(String, String, String)> {
 }
 
 /// The provider ids the outbox reported sending, in order.
-fn sent_ids(tenant: &Tenant) -> Vec<String> {
+pub(crate) fn sent_ids(tenant: &Tenant) -> Vec<String> {
     tenant
         .log_records("outbox")
         .iter()
@@ -81,7 +81,7 @@ fn sent_ids(tenant: &Tenant) -> Vec<String> {
 }
 
 /// Waits for an email's id among those sent (not a Twilio sid).
-fn wait_email_ids(tenant: &Tenant, count: usize) -> Vec<String> {
+pub(crate) fn wait_email_ids(tenant: &Tenant, count: usize) -> Vec<String> {
     let started = Instant::now();
     loop {
         let ids: Vec<String> = sent_ids(tenant)

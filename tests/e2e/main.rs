@@ -7,6 +7,7 @@ mod standin;
 
 mod access;
 mod audit;
+mod chat_files;
 mod customer_messages;
 mod customer_sms;
 mod customers;

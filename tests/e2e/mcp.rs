@@ -314,7 +314,8 @@ fn protocol_edges_get_the_right_json_rpc_answers_and_never_a_500() {
 
     let oversize = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"create_customer","arguments":{{"name":"{}"}}}}}}"#,
-        "x".repeat(70 * 1024)
+        // Over what a message may hold with attach_file's base64 content in it.
+        "x".repeat(fieldworker::tools::MAX_TOOL_FILE_BYTES / 3 * 4 + 128 * 1024)
     );
     let reply = rpc(&tenant, t, &oversize);
     assert_eq!(

@@ -8,18 +8,18 @@ use crate::people::*;
 use crate::spawn::{Options, Reply, Tenant};
 use crate::standin::StandIn;
 
-const SECRET: &str = "hook-secret_0123456789";
-const BOT_TOKEN: &str = "42:TEST";
-const TWILIO_TOKEN: &str = "twilio-auth-token-1";
+pub(crate) const SECRET: &str = "hook-secret_0123456789";
+pub(crate) const BOT_TOKEN: &str = "42:TEST";
+pub(crate) const TWILIO_TOKEN: &str = "twilio-auth-token-1";
 
-struct Channels {
-    bot: StandIn,
-    twilio: StandIn,
-    model: StandIn,
+pub(crate) struct Channels {
+    pub(crate) bot: StandIn,
+    pub(crate) twilio: StandIn,
+    pub(crate) model: StandIn,
 }
 
 impl Channels {
-    fn start() -> Channels {
+    pub(crate) fn start() -> Channels {
         Channels {
             bot: StandIn::start(200, r#"{"ok":true,"result":{"message_id":1}}"#),
             twilio: StandIn::start(201, r#"{"sid":"SM0001","status":"queued"}"#),
@@ -27,7 +27,7 @@ impl Channels {
         }
     }
 
-    fn tenant(&self, with_model: bool) -> Tenant {
+    pub(crate) fn tenant(&self, with_model: bool) -> Tenant {
         let mut vars = vec![
             ("TELEGRAM_WEBHOOK_SECRET", SECRET.to_owned()),
             ("TELEGRAM_BOT_TOKEN", BOT_TOKEN.to_owned()),
@@ -48,7 +48,7 @@ impl Channels {
     }
 
     /// The texts the bot sent to `chat`, in order, once there are `count` of them.
-    fn sent_to(&self, chat: i64, count: usize) -> Vec<String> {
+    pub(crate) fn sent_to(&self, chat: i64, count: usize) -> Vec<String> {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             let texts: Vec<String> = self
@@ -81,7 +81,7 @@ fn update(update_id: i64, chat: i64, text: &str) -> Value {
     })
 }
 
-fn deliver(tenant: &Tenant, secret: Option<&str>, body: &Value) -> Reply {
+pub(crate) fn deliver(tenant: &Tenant, secret: Option<&str>, body: &Value) -> Reply {
     let mut call = tenant.request("POST", "/webhooks/telegram").json(body);
     if let Some(secret) = secret {
         call = call.header("X-Telegram-Bot-Api-Secret-Token", secret);
@@ -90,14 +90,28 @@ fn deliver(tenant: &Tenant, secret: Option<&str>, body: &Value) -> Reply {
 }
 
 /// Sends `text` from `chat` and returns the bot's reply (the `nth` message to that chat).
-fn say(channels: &Channels, tenant: &Tenant, id: i64, chat: i64, text: &str, nth: usize) -> String {
+pub(crate) fn say(
+    channels: &Channels,
+    tenant: &Tenant,
+    id: i64,
+    chat: i64,
+    text: &str,
+    nth: usize,
+) -> String {
     let reply = deliver(tenant, Some(SECRET), &update(id, chat, text));
     assert_eq!(reply.status, 200, "{}", reply.body);
     channels.sent_to(chat, nth)[nth - 1].clone()
 }
 
 /// Links `chat` to `who` with a fresh code; `nth` as in `say`.
-fn link(channels: &Channels, tenant: &Tenant, who: &Browser<'_>, id: i64, chat: i64, nth: usize) {
+pub(crate) fn link(
+    channels: &Channels,
+    tenant: &Tenant,
+    who: &Browser<'_>,
+    id: i64,
+    chat: i64,
+    nth: usize,
+) {
     let code = who.post("/api/v1/me/links", &json!({}));
     assert_eq!(code.status, 201, "{}", code.body);
     let code = code.json()["code"].as_str().unwrap().to_owned();
@@ -106,7 +120,7 @@ fn link(channels: &Channels, tenant: &Tenant, who: &Browser<'_>, id: i64, chat: 
 }
 
 /// A customer with a site and a job assigned to `technician`; returns (job id, job number).
-fn job_for(owner: &Browser<'_>, technician: &Value) -> (String, i64) {
+pub(crate) fn job_for(owner: &Browser<'_>, technician: &Value) -> (String, i64) {
     let customer = owner
         .post("/api/v1/customers", &json!({ "name": "Ann Lee" }))
         .json();
@@ -127,7 +141,7 @@ fn job_for(owner: &Browser<'_>, technician: &Value) -> (String, i64) {
     )
 }
 
-fn book(owner: &Browser<'_>, job: &str, start: &str, end: &str) -> Value {
+pub(crate) fn book(owner: &Browser<'_>, job: &str, start: &str, end: &str) -> Value {
     let booked = owner.post(
         &format!("/api/v1/jobs/{job}/visits"),
         &json!({ "start": start, "end": end }),

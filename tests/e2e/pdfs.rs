@@ -264,3 +264,130 @@ fn a_hundred_and_twenty_lines_make_numbered_pages_a_parser_reads() {
     );
     assert_has(&text, &[&format!("Page {pages} of {pages}")]);
 }
+
+/// pypdf's word on `bytes`: the text of its first page and how many images that page has.
+fn parse_pdf(tenant: &Tenant, bytes: &[u8], name: &str) -> (String, usize) {
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    let file = tenant.state.join(name);
+    std::fs::write(&file, bytes).unwrap();
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(
+            "import sys\nfrom pypdf import PdfReader\np = PdfReader(sys.argv[1], strict=True).pages[0]\n\
+             print(len(p.images))\nprint(p.extract_text())",
+        )
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pypdf: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (images, text) = text.split_once('\n').unwrap();
+    (text.to_owned(), images.trim().parse().unwrap())
+}
+
+#[test]
+fn an_issued_invoice_is_kept_as_sent_with_the_logo_and_mailed_with_it_attached() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let logo = owner
+        .request("PUT", "/api/v1/settings/logo?name=logo.png")
+        .header("Content-Type", "image/png")
+        .body(crate::files::png())
+        .send();
+    assert_eq!(logo.status, 201, "{}", logo.body);
+    assert_eq!(owner.get("/logo").bytes, crate::files::png());
+    let made = owner.post(
+        "/api/v1/customers",
+        &json!({ "name": "Zoë Lefèvre", "emails": ["zoe@example.com"] }),
+    );
+    let customer_id = made.json()["id"].as_str().unwrap().to_owned();
+    let invoice = owner.post(
+        "/api/v1/invoices",
+        &json!({ "customer_id": customer_id, "lines": [
+            { "description": "Service du chauffe-eau", "quantity_milli": 1000, "unit_price": 12_000 }] }),
+    );
+    assert_eq!(invoice.status, 201, "{}", invoice.body);
+    let path = format!(
+        "/api/v1/invoices/{}",
+        invoice.json()["id"].as_str().unwrap()
+    );
+    let issued = act(&owner, "POST", &format!("{path}/issue"), 1, None);
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    let number = issued.json()["number"].as_str().unwrap().to_owned();
+
+    // Made after the answer: one document among the invoice's files.
+    let started = std::time::Instant::now();
+    let document = loop {
+        let files = owner.get(&format!("{path}/files")).json();
+        if let Some(doc) = files["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["purpose"] == "document")
+        {
+            break doc.clone();
+        }
+        assert!(
+            started.elapsed() < crate::spawn::AFTER_RESPONSE_TIMEOUT,
+            "no document:\n{}",
+            tenant.logs()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(document["status"], "clean");
+    assert_eq!(document["source"], "system");
+    assert_eq!(document["name"], format!("invoice-{number}.pdf"));
+    let id = document["id"].as_str().unwrap().to_owned();
+    let kept = owner.get(&format!("/api/v1/files/{id}/content"));
+    assert_eq!(kept.header("content-type"), Some("application/pdf"));
+    let (text, images) = parse_pdf(&tenant, &kept.bytes, "kept.pdf");
+    assert_has(
+        &text,
+        &[
+            &number,
+            "Zoë Lefèvre",
+            "Service du chauffe-eau",
+            "USD 120.00",
+        ],
+    );
+    assert!(images >= 1, "the logo is on it: {images} images");
+
+    // A payment changes the statement, never what was sent; the document is not deletable.
+    let paid = act(
+        &owner,
+        "POST",
+        &format!("{path}/payments"),
+        2,
+        Some(json!({ "amount": 5_000, "method": "cash" })),
+    );
+    assert_eq!(paid.status, 201, "{}", paid.body);
+    assert_eq!(
+        owner.get(&format!("/api/v1/files/{id}/content")).bytes,
+        kept.bytes
+    );
+    let (statement, _) = parse_pdf(&tenant, &owner.get(&format!("{path}/pdf")).bytes, "now.pdf");
+    assert_has(&statement, &["Balance due", "USD 70.00"]);
+    let delete = act(&owner, "DELETE", &format!("/api/v1/files/{id}"), 1, None);
+    assert_eq!(delete.problem(403)["status"], 403);
+
+    // Emailed to the customer: the kept document rides along.
+    let sent = owner.post(&format!("{path}/deliveries"), &json!({ "via": "email" }));
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    let email_id = crate::customer_messages::wait_email_ids(&tenant, 1)[0].clone();
+    let files = crate::spawn::local_email_files(&email_id);
+    let attached = files
+        .iter()
+        .find(|(_, bytes)| bytes.starts_with(b"%PDF-"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no PDF attached: {:?}",
+                files.iter().map(|(p, b)| (p, b.len())).collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(attached.1, kept.bytes);
+}

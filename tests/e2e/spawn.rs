@@ -723,6 +723,40 @@ pub fn local_email(message_id: &str, parts: &[&str]) -> Vec<(String, String)> {
     }
 }
 
+/// `(part, bytes)` of the local email files named by `message_id` (attachments are bytes), once
+/// they stop changing.
+pub fn local_email_files(message_id: &str) -> Vec<(String, Vec<u8>)> {
+    let started = Instant::now();
+    let mut previous = Vec::new();
+    loop {
+        let base = root().join(".wrangler/tmp/email");
+        let wanted = message_id.trim_matches(|c| c == '<' || c == '>');
+        let mut found = Vec::new();
+        for instance in fs::read_dir(&base).into_iter().flatten().flatten() {
+            for part in fs::read_dir(instance.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                for file in fs::read_dir(part.path()).into_iter().flatten().flatten() {
+                    if file.file_name().to_string_lossy().contains(wanted) {
+                        found.push((
+                            part.file_name().to_string_lossy().into_owned(),
+                            fs::read(file.path()).unwrap_or_default(),
+                        ));
+                    }
+                }
+            }
+        }
+        found.sort();
+        if (!found.is_empty() && found == previous) || started.elapsed() > AFTER_RESPONSE_TIMEOUT {
+            return found;
+        }
+        previous = found;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// `(part, content)` of the local email files named by `message_id`, sorted.
 fn email_files(message_id: &str) -> Vec<(String, String)> {
     let base = root().join(".wrangler/tmp/email");

@@ -1,8 +1,12 @@
 //! A stand-in for an outside HTTP service (Telegram's Bot API, Twilio, Anthropic): a local
 //! server that records every request and answers from a script, in the service's own wire
 //! format as the test writes it. Unscripted requests get the default answer.
+//!
+//! Files a test registers are served as the services serve them: Telegram's `getFile` answers
+//! a registered `file_id` with its `file_path`, and `GET /file/bot<token>/<file_path>` (or any
+//! registered path, such as a Twilio media URL's) answers the bytes.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -45,7 +49,14 @@ impl Recorded {
 struct State {
     requests: Vec<Recorded>,
     script: VecDeque<(u16, String)>,
+    /// Path → (content type, bytes) of the files served.
+    files: HashMap<String, (String, Vec<u8>)>,
+    /// Telegram `file_id` → (`file_path`, `file_size`).
+    telegram_files: HashMap<String, (String, usize)>,
 }
+
+/// An answer: status, content type, body.
+type Answer = (u16, String, Vec<u8>);
 
 pub struct StandIn {
     pub base: String,
@@ -75,6 +86,30 @@ impl StandIn {
         state
             .script
             .extend(answers.into_iter().map(|(s, b)| (s, b.to_string())));
+    }
+
+    /// Serves `bytes` at `path` (e.g. a Twilio media URL's path) as `content_type`.
+    pub fn serve_file(&self, path: &str, content_type: &str, bytes: &[u8]) {
+        self.state
+            .lock()
+            .unwrap()
+            .files
+            .insert(path.to_owned(), (content_type.to_owned(), bytes.to_vec()));
+    }
+
+    /// A file the Telegram bot `token` can fetch: `getFile` with `file_id` answers
+    /// `file_path`, whose download answers `bytes`.
+    pub fn telegram_file(&self, token: &str, file_id: &str, file_path: &str, bytes: &[u8]) {
+        self.serve_file(
+            &format!("/file/bot{token}/{file_path}"),
+            "application/octet-stream",
+            bytes,
+        );
+        self.state
+            .lock()
+            .unwrap()
+            .telegram_files
+            .insert(file_id.to_owned(), (file_path.to_owned(), bytes.len()));
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -120,22 +155,54 @@ fn serve(stream: TcpStream, state: &Mutex<State>, default: &(u16, String)) {
         .unwrap_or(0);
     let mut body = vec![0u8; length];
     let _ = reader.read_exact(&mut body);
-    let (status, answer) = {
+    let (status, content_type, answer): Answer = {
         let mut state = state.lock().unwrap();
-        state.requests.push(Recorded {
+        let recorded = Recorded {
             method,
             path,
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
-        });
-        state.script.pop_front().unwrap_or_else(|| default.clone())
+        };
+        let answer = file_answer(&state, &recorded);
+        state.requests.push(recorded);
+        answer.unwrap_or_else(|| {
+            let (status, body) = state.script.pop_front().unwrap_or_else(|| default.clone());
+            (status, "application/json".to_owned(), body.into_bytes())
+        })
     };
     let mut stream = stream;
     let _ = write!(
         stream,
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{answer}",
+        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
         answer.len()
     );
+    let _ = stream.write_all(&answer);
     let _ = stream.flush();
+}
+
+/// The answer to a request for a registered file, or to Telegram's `getFile`.
+fn file_answer(state: &State, request: &Recorded) -> Option<Answer> {
+    if request.method == "GET" {
+        let (content_type, bytes) = state.files.get(&request.path)?;
+        return Some((200, content_type.clone(), bytes.clone()));
+    }
+    if !request.path.ends_with("/getFile") {
+        return None;
+    }
+    let asked: Value = serde_json::from_str(&request.body).unwrap_or_default();
+    let file_id = asked["file_id"].as_str().unwrap_or_default();
+    let body = match state.telegram_files.get(file_id) {
+        Some((path, size)) => serde_json::json!({ "ok": true, "result": {
+            "file_id": file_id, "file_unique_id": format!("u-{file_id}"),
+            "file_size": size, "file_path": path } }),
+        None => serde_json::json!({ "ok": false, "error_code": 400,
+            "description": "Bad Request: invalid file_id" }),
+    };
+    let status = if body["ok"] == true { 200 } else { 400 };
+    Some((
+        status,
+        "application/json".to_owned(),
+        body.to_string().into_bytes(),
+    ))
 }

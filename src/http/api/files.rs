@@ -74,6 +74,27 @@ fn visible_parent(
     }
 }
 
+/// The parent an upload goes to, read and checked, before any bytes are read: one the caller
+/// may see (else not found) and add files to (else 403). Its row carries the company's upload
+/// limit. Uploads through the API and files sent in a chat are checked by this alone.
+pub async fn addable_parent(
+    d1: &D1Store,
+    rctx: &RequestCtx,
+    principal: &Principal,
+    parent: Parent,
+    parent_id: &str,
+) -> AppResult<ParentRow> {
+    let results = prefetch::read(d1, &rctx.ahead, upload_reads(parent, parent_id)).await?;
+    let row = visible_parent(parent, write::first_row(&results, 0)?, principal)?;
+    if !asker(principal).may_add(parent, &row.workers()) {
+        return Err(AppError::new(ErrorKind::Forbidden).with_detail(format!(
+            "Your role cannot add files to this {}.",
+            parent.as_str()
+        )));
+    }
+    Ok(row)
+}
+
 /// `GET /api/v1/{jobs|visits|customers|sites|quotes|invoices}/{id}/files`: newest first,
 /// deleted ones left out; pending and rejected ones included, without a URL.
 pub async fn list(
@@ -160,14 +181,7 @@ async fn receive(
     let scanner = pipeline::scanner(env)?;
     let parent_id = id_param(matched);
     let d1 = D1Store::from_env(env)?;
-    let results = prefetch::read(&d1, &rctx.ahead, upload_reads(parent, &parent_id)).await?;
-    let row = visible_parent(parent, write::first_row(&results, 0)?, principal)?;
-    if !asker(principal).may_add(parent, &row.workers()) {
-        return Err(AppError::new(ErrorKind::Forbidden).with_detail(format!(
-            "Your role cannot add files to this {}.",
-            parent.as_str()
-        )));
-    }
+    let row = addable_parent(&d1, rctx, principal, parent, &parent_id).await?;
     let limit = usize::try_from(row.max_upload_bytes).unwrap_or(0);
     let bytes = bounded_bytes(&mut req, limit).await?;
     let keyed = idempotency::keyed(&req, principal, &bytes)?;

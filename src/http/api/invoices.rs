@@ -545,6 +545,7 @@ pub async fn issue(
                         "invoice {id} was numbered unexpectedly"
                     )));
                 }
+                crate::http::documents::owed(&id);
                 return respond::record::<InvoiceEntity>(200, &record);
             }
             // Another issue took the number, or the invoice changed: decide again.
@@ -835,6 +836,7 @@ pub async fn credit_note(
             Ok(written) => {
                 let record = InvoiceEntity::parse(&written.results, written.reads_from)?
                     .ok_or_else(|| AppError::not_found("credit note"))?;
+                crate::http::documents::owed(&note_id);
                 return respond::created::<InvoiceEntity>(&Created {
                     status: 201,
                     id: note_id,

@@ -6,6 +6,7 @@
 use serde::Deserialize;
 use worker::{Env, Response};
 
+use crate::db::files;
 use crate::db::invoices::{self as invoice_store, InvoiceRow, PaymentRow};
 use crate::db::quotes::{self as quote_store, QuoteRow};
 use crate::db::share_links::{SELECT_INVOICE_CUSTOMER_NAME, SELECT_QUOTE_CUSTOMER_NAME};
@@ -14,6 +15,7 @@ use crate::domain::quotes::number_text;
 use crate::error::{AppError, AppResult};
 use crate::http::api::now;
 use crate::http::api::quotes::{settings_of, settings_statement};
+use crate::http::files::logo_bytes;
 use crate::http::router::Matched;
 use crate::http::{prefetch, respond, RequestCtx};
 use crate::sql;
@@ -29,22 +31,24 @@ fn customer_name(results: &impl Results, index: usize) -> AppResult<Option<Strin
     Ok(first_row::<NameRow>(results, index)?.map(|r| r.name))
 }
 
-/// The invoice, its payments, the settings and the customer's name.
+/// The invoice, its payments, the settings, the customer's name and the company's logo.
 pub fn invoice_reads(id: &str) -> Vec<Sql> {
     vec![
         sql!(invoice_store::SELECT_BY_ID, id),
         sql!(invoice_store::SELECT_PAYMENTS, id),
         settings_statement(),
         sql!(SELECT_INVOICE_CUSTOMER_NAME, id),
+        sql!(files::SELECT_LOGO_FILE),
     ]
 }
 
-/// The quote, the settings and the customer's name.
+/// The quote, the settings, the customer's name and the company's logo.
 pub fn quote_reads(id: &str) -> Vec<Sql> {
     vec![
         sql!(quote_store::SELECT_BY_ID, id),
         settings_statement(),
         sql!(SELECT_QUOTE_CUSTOMER_NAME, id),
+        sql!(files::SELECT_LOGO_FILE),
     ]
 }
 
@@ -53,23 +57,43 @@ fn id_param(matched: &Matched) -> &str {
 }
 
 /// The invoice's PDF response from [`invoice_reads`]' results.
-pub(crate) fn invoice_response(results: &impl Results) -> AppResult<Response> {
+pub(crate) async fn invoice_response(env: &Env, results: &impl Results) -> AppResult<Response> {
     let row = first_row::<InvoiceRow>(results, 0)?.ok_or_else(|| AppError::not_found("invoice"))?;
     let payments = results.rows::<PaymentRow>(1)?;
     let settings = settings_of(results, 2)?;
     let customer = customer_name(results, 3)?;
-    // The company logo comes with the files pipeline; until then, none.
-    let bytes = invoice_pdf(&settings, &row, &payments, customer.as_deref(), now(), None)?;
+    let logo = logo_bytes(env, first_row(results, 4)?).await;
+    let bytes = invoice_pdf(
+        &settings,
+        &row,
+        &payments,
+        customer.as_deref(),
+        now(),
+        logo.as_deref(),
+    )?;
     Ok(respond::pdf(&invoice_file_name(&row), bytes))
 }
 
-/// The quote's row and PDF response from [`quote_reads`]' results.
-pub(crate) fn quote_response(results: &impl Results) -> AppResult<(QuoteRow, Response)> {
+/// A quote's file name and PDF from [`quote_reads`]' results, with its row.
+pub(crate) async fn quote_document(
+    env: &Env,
+    results: &impl Results,
+) -> AppResult<(QuoteRow, String, Vec<u8>)> {
     let row = first_row::<QuoteRow>(results, 0)?.ok_or_else(|| AppError::not_found("quote"))?;
     let settings = settings_of(results, 1)?;
     let customer = customer_name(results, 2)?;
-    let bytes = quote_pdf(&settings, &row, customer.as_deref(), now(), None)?;
+    let logo = logo_bytes(env, first_row(results, 3)?).await;
+    let bytes = quote_pdf(&settings, &row, customer.as_deref(), now(), logo.as_deref())?;
     let name = file_name("quote", Some(&number_text(row.number)));
+    Ok((row, name, bytes))
+}
+
+/// The quote's row and PDF response from [`quote_reads`]' results.
+pub(crate) async fn quote_response(
+    env: &Env,
+    results: &impl Results,
+) -> AppResult<(QuoteRow, Response)> {
+    let (row, name, bytes) = quote_document(env, results).await?;
     Ok((row, respond::pdf(&name, bytes)))
 }
 
@@ -77,12 +101,12 @@ pub(crate) fn quote_response(results: &impl Results) -> AppResult<(QuoteRow, Res
 pub async fn invoice(env: &Env, rctx: &RequestCtx, matched: &Matched) -> AppResult<Response> {
     let store = D1Store::from_env(env)?;
     let results = prefetch::read(&store, &rctx.ahead, invoice_reads(id_param(matched))).await?;
-    invoice_response(&results)
+    invoice_response(env, &results).await
 }
 
 /// `GET /api/v1/quotes/{id}/pdf`.
 pub async fn quote(env: &Env, rctx: &RequestCtx, matched: &Matched) -> AppResult<Response> {
     let store = D1Store::from_env(env)?;
     let results = prefetch::read(&store, &rctx.ahead, quote_reads(id_param(matched))).await?;
-    Ok(quote_response(&results)?.1)
+    Ok(quote_response(env, &results).await?.1)
 }
