@@ -175,9 +175,14 @@ pub const SELECT_LOGO_FILE: &str = concat!(
     ", '[]' AS workers FROM company_settings s JOIN files f ON f.id = s.logo_file_id \
      LEFT JOIN users u ON u.id = f.uploaded_by WHERE s.id = 1 AND f.deleted_at IS NULL"
 );
-/// Makes ?1 the logo. ?2 now (rfc3339).
+/// Makes logo ?1 the company's, once it is clean and unless a logo uploaded after it already
+/// is (a logo scanned late by the sweep does not replace a newer one). ?2 now (rfc3339).
 pub const SET_LOGO: &str = "UPDATE company_settings SET logo_file_id = ?1, \
-    version = version + 1, updated_at = ?2 WHERE id = 1";
+    version = version + 1, updated_at = ?2 WHERE id = 1 \
+    AND EXISTS (SELECT 1 FROM files f WHERE f.id = ?1 AND f.purpose = 'logo' \
+                AND f.status = 'clean' AND f.deleted_at IS NULL) \
+    AND (logo_file_id IS NULL OR NOT EXISTS (SELECT 1 FROM files n WHERE n.id = logo_file_id \
+         AND n.created_at > (SELECT created_at FROM files WHERE id = ?1)))";
 /// Takes logo ?1 off, if it is the current one. ?2 now (rfc3339).
 pub const CLEAR_LOGO: &str = "UPDATE company_settings SET logo_file_id = NULL, \
     version = version + 1, updated_at = ?2 WHERE id = 1 AND logo_file_id = ?1";

@@ -540,12 +540,19 @@ async fn record_scan(
     scanned: &Scanned,
 ) -> AppResult<()> {
     let at = now();
-    let mut change = Change::new().guarded(store::record_scan(
-        &row.id,
-        row.version,
-        scanned,
-        at.0 as i64,
-    ));
+    let mut change = Change::new()
+        .guarded(store::record_scan(
+            &row.id,
+            row.version,
+            scanned,
+            at.0 as i64,
+        ))
+        // A logo that waited for the scanner becomes the company's once clean.
+        .then(crate::sql!(
+            store::SET_LOGO,
+            row.id.as_str(),
+            at.to_rfc3339()
+        ));
     if let Some(event) = scan_event(cause, &row.id, scanned) {
         change = change.audit(event);
     }

@@ -116,10 +116,7 @@ impl Change {
     /// that a failure may or may not trigger), unlike the change's own events.
     pub fn then_audited(mut self, statement: Sql, event: AuditEvent) -> Self {
         self.statements.push(statement);
-        self.statements.push(Sql::new(
-            sql::APPEND_AUDIT_IF_CHANGED,
-            sql::audit_params(&event),
-        ));
+        self.statements.push(sql::append_audit_if_changed(&event));
         self
     }
 

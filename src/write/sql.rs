@@ -118,6 +118,11 @@ pub fn append_audit(event: &AuditEvent) -> Sql {
     Sql::new(APPEND_AUDIT, audit_params(event))
 }
 
+/// [`append_audit`], written only if the statement just before it changed a row.
+pub fn append_audit_if_changed(event: &AuditEvent) -> Sql {
+    Sql::new(APPEND_AUDIT_IF_CHANGED, audit_params(event))
+}
+
 /// Records what a keyed create made; a second batch with the same key fails on the key.
 pub const REMEMBER_KEY: &str = "INSERT INTO idempotency_keys (user_id, key, fingerprint, \
     status, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";

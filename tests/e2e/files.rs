@@ -457,6 +457,19 @@ fn with_the_scanner_down_an_upload_waits_and_is_served_only_after_the_sweep_scan
     assert_eq!(waiting.problem(409)["status"], 409);
     assert!(waiting.bytes != bytes);
 
+    // A logo sent meanwhile waits too: no logo is shown until it is scanned.
+    let logo = owner
+        .request("PUT", "/api/v1/settings/logo?name=logo.png")
+        .header("Content-Type", "image/png")
+        .body(png())
+        .send();
+    assert_eq!(logo.status, 202, "{}", logo.body);
+    assert_eq!(tenant.get("/logo").status, 404);
+    assert_eq!(
+        owner.get("/api/v1/settings").json()["logo_file_id"],
+        Value::Null
+    );
+
     // Not due yet: a sweep now leaves it waiting, and it still is not served.
     tenant.cron();
     assert_eq!(
@@ -474,6 +487,7 @@ fn with_the_scanner_down_an_upload_waits_and_is_served_only_after_the_sweep_scan
     let served = owner.get(&content);
     assert_eq!(served.status, 200, "{}", served.body);
     assert_eq!(served.bytes, bytes);
+    assert_eq!(tenant.get("/logo").bytes, png(), "the logo, once clean");
 
     // The same for malware found late: rejected, never served, its uploader told.
     clamd.stop();

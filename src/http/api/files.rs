@@ -351,9 +351,10 @@ pub async fn put_logo(
         signer_name: None,
         source: pipeline::source_of(principal),
     };
+    // The logo changes only once the file is clean (now, or when the sweep scans it).
     let extra = vec![
         crate::sql!(store::SET_LOGO, id.as_str(), now().to_rfc3339()),
-        crate::write::sql::append_audit(&event(
+        crate::write::sql::append_audit_if_changed(&event(
             rctx,
             Some(principal),
             Action::SettingsUpdated,
