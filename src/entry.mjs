@@ -25,21 +25,26 @@ export default {
       fail = reject;
     });
     inFlight.add(fail);
-    // Outside production each answer says how many D1 round trips it took, for scripts/bench
-    // and the tests that hold handlers to their budget.
-    const trips = env.ENVIRONMENT === "production" ? null : { count: 0 };
+    // The D1 round trips each request takes are counted for the operators' figures (METRICS)
+    // and, outside production, said in the answer for scripts/bench and the tests that hold
+    // handlers to their budget.
+    const production = env.ENVIRONMENT === "production";
+    const trips = production && !env.METRICS ? null : { count: 0 };
+    let response;
     try {
       const worker = new RustWorker(ctx, trips ? withCountedD1(env, trips) : env);
-      const response = await Promise.race([worker.fetch(request), trapped]);
-      if (!trips) return response;
-      const counted = new Response(response.body, response);
-      counted.headers.set("X-D1-Round-Trips", String(trips.count));
-      return counted;
+      response = await Promise.race([worker.fetch(request), trapped]);
+      if (trips && !production) {
+        response = new Response(response.body, response);
+        response.headers.set("X-D1-Round-Trips", String(trips.count));
+      }
     } catch (error) {
-      return uncaught(request, error, started);
+      response = uncaught(request, error, started);
     } finally {
       inFlight.delete(fail);
     }
+    recordRequest(env, request, response.status, Date.now() - started, trips);
+    return response;
   },
 
   // The cron trigger: the sweep of messages whose handling was cut off (src/http/sweep.rs).
@@ -103,6 +108,33 @@ function withCountedD1(env, trips) {
       return prop === "DB" ? db : Reflect.get(t, prop, t);
     },
   });
+}
+
+// One Workers Analytics Engine data point per request (no D1 write): the tenant as index1;
+// blobs "request", the method, the route (ids and tokens replaced, so paths group), the status
+// class; doubles the status, the duration in ms and the D1 round trips. `scripts/tenant
+// status` reads them through Cloudflare's SQL API. Locally wrangler drops the writes.
+function recordRequest(env, request, status, durationMs, trips) {
+  if (!env.METRICS) return;
+  try {
+    const url = new URL(request.url);
+    env.METRICS.writeDataPoint({
+      indexes: [env.TENANT || url.hostname],
+      blobs: ["request", request.method, routeOf(url.pathname), `${Math.floor(status / 100)}xx`],
+      doubles: [status, durationMs, trips ? trips.count : -1],
+    });
+  } catch (error) {
+    console.warn(JSON.stringify({ level: "warn", msg: "metrics", error: String(error) }));
+  }
+}
+
+// A path as its route: share and invitation tokens, ids and numbers replaced.
+function routeOf(path) {
+  return loggablePath(path)
+    .replace(/\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?=\/|$)/gi, "/{id}")
+    .replace(/\/(unsubscribe)\/[^/]+/, "/$1/{token}")
+    .replace(/\/\d+(?=\/|$)/g, "/{n}")
+    .slice(0, 120);
 }
 
 // The path as it may be logged: the credential of a share link (/s/{token}…) or an invitation

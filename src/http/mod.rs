@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod limits;
 pub mod mcp;
 pub mod messages;
+pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod outbox;

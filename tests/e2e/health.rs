@@ -85,3 +85,38 @@ fn the_api_description_is_served_and_names_every_route() {
         "work_on_jobs"
     );
 }
+
+/// The operators' figures (Workers Analytics Engine, `METRICS`): locally wrangler binds the
+/// dataset and drops the writes, so what can be held here is that recording them never fails
+/// a request or the cron, and that round trips are still counted and said outside production.
+#[test]
+fn recording_the_figures_of_requests_and_of_the_cron_fails_nothing() {
+    let tenant = Tenant::spawn();
+    for path in [
+        "/healthz",
+        "/api/v1/jobs",
+        "/no/such/route",
+        "/s/not-a-token",
+    ] {
+        let reply = tenant.get(path);
+        assert!(
+            reply.status < 500,
+            "{path}: {} {}",
+            reply.status,
+            reply.body
+        );
+        assert!(reply.header("x-d1-round-trips").is_some(), "{path}");
+    }
+    assert_eq!(tenant.cron().status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        tenant.log_records("metrics").is_empty(),
+        "{:?}",
+        tenant.log_records("metrics")
+    );
+    let logs = tenant.logs();
+    assert!(
+        !logs.contains("analytics") || !logs.contains("Error"),
+        "{logs}"
+    );
+}
