@@ -394,7 +394,19 @@ class Provisioning(Operator):
         with open(config, "rb") as file:
             deployed = tomllib.load(file)
         self.assertEqual(deployed["name"], "fieldworker-acme")
-        self.assertEqual(deployed["vars"], {"ENVIRONMENT": "production", "PUBLIC_URL": "https://acme.example.com", "ACCESS_AUD": "abc123"})
+        self.assertEqual(
+            deployed["vars"],
+            {
+                "TENANT": "acme",
+                "ENVIRONMENT": "production",
+                "PUBLIC_URL": "https://acme.example.com",
+                "ACCESS_AUD": "abc123",
+            },
+        )
+        # The figures for operators: one dataset for every tenant, the tenant as index1.
+        self.assertEqual(
+            deployed["analytics_engine_datasets"], [{"binding": "METRICS", "dataset": "fieldworker"}]
+        )
         self.assertEqual(
             deployed["routes"], [{"pattern": "acme.example.com/*", "zone_name": "example.com"}]
         )
