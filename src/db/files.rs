@@ -168,6 +168,14 @@ pub const SELECT_STORAGE: &str = "SELECT count(*) AS files, COALESCE(sum(size), 
     COALESCE(sum(deleted_at IS NOT NULL), 0) AS deleted \
     FROM files WHERE purged_at IS NULL";
 
+/// The kept document of invoice ?1 (`purpose` `document`), if made.
+pub const SELECT_INVOICE_DOCUMENT: &str = concat!(
+    "SELECT ",
+    file_columns!(),
+    ", '[]' AS workers FROM files f LEFT JOIN users u ON u.id = f.uploaded_by \
+     WHERE f.parent_kind = 'invoice' AND f.parent_id = ?1 AND f.purpose = 'document'"
+);
+
 /// The company's current logo (served only if clean).
 pub const SELECT_LOGO_FILE: &str = concat!(
     "SELECT ",

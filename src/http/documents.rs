@@ -15,14 +15,15 @@ use worker::{console_error, Env};
 use crate::db::files::{self as store, FileRow, NewFile};
 use crate::db::invoices::InvoiceRow;
 use crate::db::store::D1Store;
-use crate::domain::audit::{Action, ActorKind, AuditEvent};
+use crate::domain::audit::Action;
+use crate::domain::auth::session::sha256_hex_of;
 use crate::domain::files::{Parent, Purpose, Scanned, Status};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
-use crate::http::api::pdfs::invoice_reads;
+use crate::http::api::pdfs::{customer_name, invoice_reads};
 use crate::http::api::quotes::settings_of;
 use crate::http::api::{new_id, now};
-use crate::http::files::{bucket, logo_bytes, read_bytes};
+use crate::http::files::{bucket, logo_bytes, put, read_bytes, system_event};
 use crate::json;
 use crate::sql;
 use crate::views::pdf::{invoice_file_name, invoice_pdf};
@@ -31,12 +32,6 @@ use crate::write::{self, Change, Refusal, Results, Store};
 /// What the record says of a document the product made (it is not an upload to scan).
 const MADE_HERE: &str = "Made by fieldworker when the invoice was issued: not an upload.";
 
-/// The kept document of invoice ?1, if made.
-pub const SELECT_DOCUMENT: &str = "SELECT f.id, f.parent_kind, f.parent_id, f.purpose, f.name, \
-    f.content_type, f.size, f.sha256, f.status, f.scan_detail, f.scan_attempts, f.scanned_at, \
-    f.signer_name, f.uploaded_by, NULL AS uploader_name, f.source, f.created_at, f.updated_at, \
-    f.deleted_at, f.version, '[]' AS workers FROM files f \
-    WHERE f.parent_kind = 'invoice' AND f.parent_id = ?1 AND f.purpose = 'document'";
 /// Issued invoices without their document, oldest first. ?1 how many.
 const SELECT_OWED: &str = "SELECT i.id FROM invoices i WHERE i.number IS NOT NULL \
     AND NOT EXISTS (SELECT 1 FROM files f WHERE f.parent_kind = 'invoice' \
@@ -115,7 +110,7 @@ pub async fn sweep(env: &Env) -> AppResult<usize> {
 pub async fn keep(env: &Env, id: &str) -> AppResult<Option<(String, FileRow)>> {
     let d1 = D1Store::from_env(env)?;
     let mut reads = invoice_reads(id);
-    reads.push(sql!(SELECT_DOCUMENT, id));
+    reads.push(sql!(store::SELECT_INVOICE_DOCUMENT, id));
     let results = d1
         .batch(reads)
         .await
@@ -137,11 +132,7 @@ pub async fn keep(env: &Env, id: &str) -> AppResult<Option<(String, FileRow)>> {
         .and_then(Millis::parse_rfc3339)
         .unwrap_or_else(now);
     let settings = settings_of(&results, 2)?;
-    let customer = results
-        .rows::<serde_json::Value>(3)?
-        .into_iter()
-        .next()
-        .and_then(|v| v["name"].as_str().map(str::to_owned));
+    let customer = customer_name(&results, 3)?;
     let logo = logo_bytes(env, write::first_row(&results, 4)?).await;
     let bytes = invoice_pdf(
         &settings,
@@ -154,12 +145,8 @@ pub async fn keep(env: &Env, id: &str) -> AppResult<Option<(String, FileRow)>> {
     let file_id = new_id()?;
     let key = store::r2_key(&file_id);
     let bucket = bucket(env)?;
-    let sha256 = crate::http::files::sha256_hex(&bytes);
-    bucket
-        .put(&key, bytes.clone())
-        .execute()
-        .await
-        .map_err(|e| AppError::internal(format!("storing {key}: {e}")))?;
+    let sha256 = sha256_hex_of(&bytes);
+    put(&bucket, &key, &bytes, "application/pdf", &sha256).await?;
     let at = now();
     let scanned = Scanned {
         status: Status::Clean,
@@ -182,22 +169,17 @@ pub async fn keep(env: &Env, id: &str) -> AppResult<Option<(String, FileRow)>> {
         source: "system",
         now_ms: at.0 as i64,
     };
-    let event = AuditEvent {
-        at,
-        actor_kind: ActorKind::System,
-        actor_id: None,
-        action: Action::FileUploaded,
-        entity: "file",
-        entity_id: Some(file_id.clone()),
-        before: None,
-        after: Some(json!({ "name": name, "content_type": "application/pdf",
-                            "size": bytes.len(), "sha256": sha256, "purpose": "document",
-                            "parent": { "kind": "invoice", "id": id } })),
-        ip: None,
-        request_id: "documents".to_owned(),
-    };
+    let event = system_event(
+        "documents",
+        Action::FileUploaded,
+        &file_id,
+        None,
+        Some(json!({ "name": name, "content_type": "application/pdf",
+                     "size": bytes.len(), "sha256": sha256, "purpose": "document",
+                     "parent": { "kind": "invoice", "id": id } })),
+    );
     let change = Change::new().guarded(store::insert(&record)).audit(event);
-    match write::apply(&d1, change, vec![sql!(SELECT_DOCUMENT, id)]).await {
+    match write::apply(&d1, change, vec![sql!(store::SELECT_INVOICE_DOCUMENT, id)]).await {
         Ok(written) => {
             let kept = write::first_row::<FileRow>(&written.results, written.reads_from)?
                 .ok_or_else(|| AppError::internal("the document just kept is not there"))?;
@@ -207,7 +189,7 @@ pub async fn keep(env: &Env, id: &str) -> AppResult<Option<(String, FileRow)>> {
         Err(Refusal::Duplicate(_)) => {
             let _ = bucket.delete(&key).await;
             let results = d1
-                .batch(vec![sql!(SELECT_DOCUMENT, id)])
+                .batch(vec![sql!(store::SELECT_INVOICE_DOCUMENT, id)])
                 .await
                 .map_err(|e| AppError::internal(format!("reading invoice {id}'s document: {e}")))?;
             Ok(write::first_row::<FileRow>(&results, 0)?.map(|kept| (name, kept)))

@@ -7,7 +7,6 @@
 //! is served: R2 has no rename, so "quarantine" is a status, not a place.
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use worker::{console_error, Bucket, Env, HttpMetadata, Response};
 
 use crate::db::files::{self as store, FileRow, NewFile, SweepRow};
@@ -15,6 +14,7 @@ use crate::db::notifications;
 use crate::db::store::D1Store;
 use crate::db::FILES_BINDING;
 use crate::domain::audit::{Action, ActorKind, AuditEvent};
+use crate::domain::auth::session::sha256_hex_of;
 use crate::domain::clamd::Verdict;
 use crate::domain::files::{
     after_scan, content_disposition, download_name, sniff, FileType, Parent, Purpose, Refused,
@@ -117,13 +117,6 @@ pub async fn scan(scanner: &Scanner, bytes: &[u8]) -> Scan {
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Stores, scans and records an upload whose parent the caller checked (and whose size it
 /// bounded): one R2 write, one scan, one D1 batch with `extra` statements and the audit rows.
 /// The record answers how it went (`status`); a repeat of a keyed upload answers the first.
@@ -170,7 +163,7 @@ pub async fn store(
         file_type.map_or("bin", FileType::extension)
     );
     let name = crate::domain::files::clean_name(upload.name, &fallback);
-    let sha256 = sha256_hex(&bytes);
+    let sha256 = sha256_hex_of(&bytes);
     let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let key = store::r2_key(upload.id);
     let bucket = bucket(env)?;
@@ -239,7 +232,7 @@ pub async fn store(
 }
 
 /// Writes the bytes once, typed by what they are (never what the client said).
-async fn put(
+pub(crate) async fn put(
     bucket: &Bucket,
     key: &str,
     bytes: &[u8],
@@ -262,7 +255,7 @@ async fn put(
 }
 
 /// An audit event of the product's own (the scanner's verdict, a purge), in `request_id`.
-fn system_event(
+pub(crate) fn system_event(
     request_id: &str,
     action: Action,
     id: &str,
@@ -481,22 +474,15 @@ pub async fn sweep(env: &Env, cause: &str) -> AppResult<Swept> {
     let purges: Vec<SweepRow> = due.rows(1)?;
     let mut swept = Swept::default();
     if !scans.is_empty() {
-        let bucket = bucket(env)?;
         let scanner = Scanner::from_env(env);
         for row in &scans {
             let outcome = match &scanner {
                 None => Scan::Failed("no scanner is configured".to_owned()),
-                Some(scanner) => match bucket.get(&row.r2_key).execute().await {
-                    Ok(Some(object)) => match object.body() {
-                        Some(body) => match body.bytes().await {
-                            Ok(bytes) => scan(scanner, &bytes).await,
-                            Err(e) => Scan::Failed(format!("reading the bytes: {e}")),
-                        },
-                        None => Scan::Failed("the stored object has no body".to_owned()),
-                    },
+                Some(scanner) => match read_bytes(env, &row.r2_key).await {
+                    Ok(Some(bytes)) => scan(scanner, &bytes).await,
                     // Never written (the upload was cut off): nothing to serve, ever.
                     Ok(None) => Scan::Infected("no bytes were stored".to_owned()),
-                    Err(e) => Scan::Failed(format!("reading the bytes: {e}")),
+                    Err(e) => Scan::Failed(e.to_string()),
                 },
             };
             let scanned = after_scan(outcome, row.scan_attempts + 1, now().0 as i64);

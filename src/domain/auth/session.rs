@@ -89,7 +89,12 @@ pub fn challenge_kv_key(challenge: &str) -> String {
 }
 
 pub fn sha256_hex(value: &str) -> String {
-    Sha256::digest(value.as_bytes())
+    sha256_hex_of(value.as_bytes())
+}
+
+/// The SHA-256 of `bytes` in lowercase hex (a file's, a document's).
+pub fn sha256_hex_of(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

@@ -10,6 +10,7 @@ use crate::db::store::D1Store;
 use crate::domain::audit::Action;
 use crate::domain::files::{self as rules, Asker, Parent, Purpose, PURGE_AFTER_MS};
 use crate::error::{AppError, AppResult, ErrorKind};
+use crate::http::api::customers::id_param;
 use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::bounded_bytes;
@@ -42,10 +43,6 @@ fn asker(principal: &Principal) -> Asker<'_> {
         role: principal.role,
         user_id: &principal.user.id,
     }
-}
-
-fn id_param(matched: &Matched) -> String {
-    matched.param("id").unwrap_or_default().to_owned()
 }
 
 /// What a listing or an upload reads first: the parent (and the company's upload limit),

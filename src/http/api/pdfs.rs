@@ -27,7 +27,7 @@ struct NameRow {
     name: String,
 }
 
-fn customer_name(results: &impl Results, index: usize) -> AppResult<Option<String>> {
+pub(crate) fn customer_name(results: &impl Results, index: usize) -> AppResult<Option<String>> {
     Ok(first_row::<NameRow>(results, index)?.map(|r| r.name))
 }
 
