@@ -37,5 +37,10 @@ async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker
     http::automatic::run_logged(&env, "cron").await;
     http::files::sweep_logged(&env, "cron").await;
     http::documents::sweep_logged(&env, "cron").await;
+    // Support sessions end at their deadline whatever is written; this writes it down (and
+    // tells the owners) for those no request has found since.
+    if let Err(e) = http::api::support::sweep(&env).await {
+        worker::console_error!("support sweep: {e}");
+    }
     http::metrics::record_health(&env).await;
 }

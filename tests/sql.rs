@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use fieldworker::db::{
     audit, customer_messages, customers, invites, invoices, jobs, messages, messaging,
-    notifications, outbox, pages, probe, quotes, schema, settings, share_links, tokens, users,
-    visits,
+    notifications, outbox, pages, probe, quotes, schema, settings, share_links, support, tokens,
+    users, visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
@@ -249,6 +249,21 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         pages::JOBS,
         pages::CUSTOMER_OF_JOB,
         pages::SITE_OF_JOB,
+        support::SELECT_BY_ID,
+        support::SELECT_RECENT,
+        support::SELECT_OVERDUE,
+        support::INSERT,
+        support::DECIDE,
+        support::START,
+        support::END,
+        support::END_AT_DEADLINE,
+        support::SELECT_PREAPPROVE,
+        support::QUEUE_LINK,
+        users::INSERT_OWNER,
+        users::RECOVER,
+        users::QUEUE_RECOVERY_IF_SOLE,
+        settings::SELECT,
+        settings::UPDATE,
     ] {
         conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
@@ -532,9 +547,10 @@ fn a_generated_password_must_be_changed_and_a_new_password_clears_that() {
         ("gen", "gen@x.example", "Gen", "h", 1, "t"),
     )
     .unwrap();
+    // (The operator makes the first owner only; the others came in by invitation.)
     conn.execute(
-        users::INSERT_OWNER,
-        ("own", "own@x.example", "Own", "h", 0, "t"),
+        users::INSERT,
+        ("own", "own@x.example", "Own", "dispatcher", "h", "t"),
     )
     .unwrap();
     // The code before this column inserts without naming it.
@@ -2520,5 +2536,103 @@ fn messages_to_customers_are_queued_once_with_their_link_and_conversation_line()
         rows,
         vec![0],
         "only the visit of c2 is due, and c2 did not opt out"
+    );
+}
+
+#[test]
+fn a_support_session_is_bounded_and_never_extended_or_reopened() {
+    let conn = migrated();
+    let insert = |id: &str, minutes: i64| {
+        conn.execute(
+            support::INSERT,
+            rusqlite::params![
+                id,
+                "Sam",
+                "sam@support.example",
+                "why",
+                "T-1",
+                "[]",
+                minutes,
+                "approved",
+                1_000,
+                "preapproved",
+                2_000
+            ],
+        )
+    };
+    assert!(insert("too-long", 241).is_err(), "at most 4 hours");
+    assert!(insert("too-short", 4).is_err());
+    insert("s1", 60).unwrap();
+    assert_eq!(
+        conn.execute(support::START, rusqlite::params!["s1", 1_500])
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        conn.execute(support::START, rusqlite::params!["s1", 1_600])
+            .unwrap(),
+        0,
+        "the link starts it once"
+    );
+    let ends: i64 = conn
+        .query_row(
+            "SELECT ends_at FROM support_sessions WHERE id = 's1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(ends, 1_500 + 60 * 60_000);
+    let extend = conn.execute(
+        "UPDATE support_sessions SET ends_at = ends_at + 1 WHERE id = 's1'",
+        [],
+    );
+    assert!(extend
+        .unwrap_err()
+        .to_string()
+        .contains("cannot be extended"));
+    let beyond = conn.execute(
+        "UPDATE support_sessions SET started_at = started_at + 5 WHERE id = 's1'",
+        [],
+    );
+    assert!(beyond.is_err(), "a later start would move the deadline");
+    assert_eq!(
+        conn.execute(support::END, rusqlite::params!["s1", 2, "owner-1", 9_000])
+            .unwrap(),
+        1
+    );
+    let (status, ends): (String, i64) = conn
+        .query_row(
+            "SELECT status, ends_at FROM support_sessions WHERE id = 's1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (status.as_str(), ends),
+        ("ended", 9_000),
+        "ending moves the deadline earlier"
+    );
+    let reopen = conn.execute(
+        "UPDATE support_sessions SET status = 'active' WHERE id = 's1'",
+        [],
+    );
+    assert!(reopen.is_err(), "an ended session stays ended");
+}
+
+#[test]
+fn the_operator_makes_the_first_owner_only() {
+    let conn = migrated();
+    let owner = |id: &str, email: &str| {
+        conn.execute(
+            users::INSERT_OWNER,
+            rusqlite::params![id, email, "O", "h", 0, "now"],
+        )
+        .unwrap()
+    };
+    assert_eq!(owner("o1", "o1@x.example"), 1);
+    assert_eq!(
+        owner("o2", "o2@x.example"),
+        0,
+        "a second owner is invited, not made"
     );
 }

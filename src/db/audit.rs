@@ -20,12 +20,15 @@ macro_rules! select_rows {
     };
 }
 
-/// Newest first, with optional filters; `?6` is the cursor (only rows before that seq).
+/// Newest first, with optional filters; `?6` is the cursor (only rows before that seq), `?8`
+/// a support session (what it did, and its own requests, approval, start and end).
 pub const SELECT_RECENT: &str = select_rows!(
     "FROM audit_log ",
     "WHERE (?1 IS NULL OR action = ?1) AND (?2 IS NULL OR entity = ?2) ",
     "AND (?3 IS NULL OR entity_id = ?3) AND (?4 IS NULL OR actor_id = ?4) ",
     "AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR seq < ?6) ",
+    "AND (?8 IS NULL OR (actor_kind = 'support' AND actor_id = ?8) ",
+    "     OR (entity = 'support_session' AND entity_id = ?8)) ",
     "ORDER BY seq DESC LIMIT ?7"
 );
 /// Oldest first from a seq on, for verifying the chain page by page.
@@ -86,6 +89,8 @@ pub struct Filter {
     pub entity: Option<String>,
     pub entity_id: Option<String>,
     pub actor_id: Option<String>,
+    /// A support session: its actions and its own lifecycle.
+    pub support_session: Option<String>,
     /// RFC 3339: events at or after this time.
     pub since: Option<String>,
     /// Only events with a smaller seq (the cursor of the previous page).
@@ -105,6 +110,7 @@ pub async fn recent(db: &D1Database, f: &Filter) -> AppResult<Vec<AuditRow>> {
             opt_text(f.since.as_deref()),
             opt_int(f.before_seq),
             int(f.limit),
+            opt_text(f.support_session.as_deref()),
         ],
     )
     .await

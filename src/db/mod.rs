@@ -20,6 +20,7 @@ pub mod schema;
 pub mod settings;
 pub mod share_links;
 pub mod store;
+pub mod support;
 pub mod tokens;
 pub mod users;
 pub mod visits;

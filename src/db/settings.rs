@@ -10,13 +10,18 @@ use crate::write::Sql;
 
 pub const SELECT: &str = "SELECT name, currency, time_zone, locale, email, phone, address, \
     mfa_required, default_tax_rate_ppm, rounding, invoice_prefix, payment_terms_days, \
-    brand_color, max_upload_bytes, require_signature, logo_file_id, version, updated_at \
+    brand_color, max_upload_bytes, require_signature, logo_file_id, \
+    support_preapprove_read_only, \
+    (SELECT json_object('id', id, 'person', person_name, 'ends_at', ends_at, \
+            'version', version) FROM support_sessions WHERE status = 'active' \
+     ORDER BY started_at DESC LIMIT 1) AS support_open, version, updated_at \
     FROM company_settings WHERE id = 1";
 pub const UPDATE: &str = "UPDATE company_settings SET name = ?1, currency = ?2, time_zone = ?3, \
     locale = ?4, email = ?5, phone = ?6, address = ?7, mfa_required = ?8, \
     version = version + 1, updated_at = ?9, default_tax_rate_ppm = ?11, rounding = ?12, \
     invoice_prefix = ?13, payment_terms_days = ?14, brand_color = ?15, \
-    max_upload_bytes = ?16, require_signature = ?17 WHERE id = 1 AND version = ?10";
+    max_upload_bytes = ?16, require_signature = ?17, support_preapprove_read_only = ?18 \
+    WHERE id = 1 AND version = ?10";
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 pub struct Settings {
@@ -40,6 +45,11 @@ pub struct Settings {
     pub require_signature: i64,
     /// The current logo (a file with purpose `logo`), set through its own route.
     pub logo_file_id: Option<String>,
+    /// Whether read-only support requests are approved without asking an owner.
+    pub support_preapprove_read_only: i64,
+    /// The support session running now, as JSON (id, person, ends_at, version): every page's
+    /// banner. Its deadline is checked when shown.
+    pub support_open: Option<String>,
     pub version: i64,
     pub updated_at: String,
 }
@@ -72,5 +82,6 @@ pub fn update(next: &Settings, version: i64, now: &str) -> Sql {
         next.brand_color.as_str(),
         next.max_upload_bytes,
         next.require_signature,
+        next.support_preapprove_read_only
     )
 }

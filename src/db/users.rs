@@ -41,10 +41,13 @@ pub const SELECT_ALL: &str = "SELECT u.id, u.email, u.name, u.role, u.password_h
     ORDER BY u.name, u.email";
 pub const INSERT: &str = "INSERT INTO users (id, email, name, role, password_hash, created_at, \
     updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
-/// An owner made by an operator (`POST /ops/owners`); ?7 is 1 when the password was generated
-/// for them and must be changed at the first sign-in.
+/// The first owner, made by an operator (`POST /ops/owners`); ?5 is 1 when the password was
+/// generated for them and must be changed at the first sign-in. Only the first: once the
+/// company has an owner, owners are invited (and a lost owner account is recovered, never
+/// replaced by a silent new one).
 pub const INSERT_OWNER: &str = "INSERT INTO users (id, email, name, role, password_hash, \
-    password_change_required, created_at, updated_at) VALUES (?1, ?2, ?3, 'owner', ?4, ?5, ?6, ?6)";
+    password_change_required, created_at, updated_at) SELECT ?1, ?2, ?3, 'owner', ?4, ?5, ?6, ?6 \
+    WHERE NOT EXISTS (SELECT 1 FROM users WHERE role = 'owner')";
 /// Creates the invited user only if the same batch consumed the invite (`used_at` = now).
 pub const INSERT_FROM_INVITE: &str = "INSERT INTO users (id, email, name, role, password_hash, \
     created_at, updated_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6 \
@@ -60,6 +63,20 @@ pub const UPDATE_ROLE_ACTIVE: &str = "UPDATE users SET role = ?1, active = ?2, \
 pub const UPDATE_PASSWORD: &str = "UPDATE users SET password_hash = ?1, \
     password_change_required = 0, session_epoch = session_epoch + 1, version = version + 1, updated_at = ?2 \
     WHERE id = ?3 AND version = ?4";
+/// A recovered owner's new password: two-factor sign-in is off until set up again, every
+/// session ends. ?1 hash, ?2 now, ?3 id, ?4 version.
+pub const RECOVER: &str = "UPDATE users SET password_hash = ?1, password_change_required = 0, \
+    totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL, \
+    session_epoch = session_epoch + 1, version = version + 1, updated_at = ?2 \
+    WHERE id = ?3 AND version = ?4 AND role = 'owner' AND active = 1";
+/// The recovery link's email, made when sent (from the key and the account as it is then),
+/// queued only while the owner is the company's sole active one.
+/// ?1 id, ?2 user, ?3 address, ?4 expiry, ?5 now.
+pub const QUEUE_RECOVERY_IF_SOLE: &str = "INSERT INTO outbox (id, occasion, channel, recipient, \
+    kind, data, entity, entity_id, next_at, created_at, updated_at) \
+    SELECT ?1, 'owner_recovery:' || ?2 || ':' || ?5, 'email', ?3, 'owner_recovery', \
+    json_object('user_id', ?2, 'expires_at', ?4), 'user', ?2, ?5, ?5, ?5 \
+    WHERE (SELECT COUNT(*) FROM users WHERE role = 'owner' AND active = 1 AND id <> ?2) = 0";
 pub const SET_TOTP_PENDING: &str = "UPDATE users SET totp_pending = ?1, version = version + 1, \
     updated_at = ?2 WHERE id = ?3";
 pub const CONFIRM_TOTP: &str = "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, \

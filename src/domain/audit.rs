@@ -41,6 +41,8 @@ pub enum ActorKind {
     Customer,
     /// A provider's signed webhook (e.g. Stripe confirming a payment).
     Webhook,
+    /// A support person in an approved support session (the actor id is the session's).
+    Support,
 }
 
 impl ActorKind {
@@ -52,6 +54,7 @@ impl ActorKind {
             Self::Anonymous => "anonymous",
             Self::System => "system",
             Self::Mcp => "mcp",
+            Self::Support => "support",
             Self::Agent => "agent",
             Self::Customer => "customer",
             Self::Webhook => "webhook",
@@ -143,12 +146,19 @@ actions! {
     ShareLinkCreated = "share_link.created",
     ShareLinkRevoked = "share_link.revoked",
     SiteCreated = "site.created",
+    SupportAction = "support.action",
+    SupportApproved = "support.approved",
+    SupportEnded = "support.ended",
+    SupportRefused = "support.refused",
+    SupportRequested = "support.requested",
+    SupportStarted = "support.started",
     SiteUpdated = "site.updated",
     TokenCreated = "token.created",
     TokenRevoked = "token.revoked",
     UserCreated = "user.created",
     UserInvited = "user.invited",
     UserPasswordChanged = "user.password_changed",
+    UserRecoveryRequested = "user.recovery_requested",
     UserUnlocked = "user.unlocked",
     UserUpdated = "user.updated",
     VisitCreated = "visit.created",

@@ -39,6 +39,32 @@ pub enum Notice {
         name: String,
         reason: String,
     },
+    /// To every owner (the one recovered too): an operator sent an owner a recovery link.
+    OwnerRecovery { name: String, email: String },
+    /// To every owner: support asked for access (or was let in by the company's
+    /// pre-approval of read-only requests).
+    SupportRequested {
+        session_id: String,
+        person: String,
+        reason: String,
+        ticket: String,
+        /// The record types support may change; empty is read-only.
+        scope: Vec<&'static str>,
+        minutes: i64,
+        preapproved: bool,
+    },
+    /// To every owner: a support session started, and when it ends by itself.
+    SupportStarted {
+        session_id: String,
+        person: String,
+        ends_at: i64,
+    },
+    /// To every owner: a support session (or request) ended, and by whom.
+    SupportEnded {
+        session_id: String,
+        person: String,
+        by: String,
+    },
 }
 
 /// How much of a customer's text a notice repeats.
@@ -55,6 +81,10 @@ impl Notice {
             Self::NewDevice { .. } => "new_device",
             Self::CustomerMessage { .. } => "customer_message",
             Self::FileRejected { .. } => "file_rejected",
+            Self::OwnerRecovery { .. } => "owner_recovery",
+            Self::SupportRequested { .. } => "support_requested",
+            Self::SupportStarted { .. } => "support_started",
+            Self::SupportEnded { .. } => "support_ended",
         }
     }
 
@@ -79,6 +109,28 @@ impl Notice {
                 name,
                 reason,
             } => json!({ "file_id": file_id, "name": name, "reason": reason }),
+            Self::SupportRequested {
+                session_id,
+                person,
+                reason,
+                ticket,
+                scope,
+                minutes,
+                preapproved,
+            } => json!({ "session_id": session_id, "person": person, "reason": reason,
+                         "ticket": ticket, "scope": scope, "minutes": minutes,
+                         "preapproved": preapproved }),
+            Self::OwnerRecovery { name, email } => json!({ "name": name, "email": email }),
+            Self::SupportStarted {
+                session_id,
+                person,
+                ends_at,
+            } => json!({ "session_id": session_id, "person": person, "ends_at": ends_at }),
+            Self::SupportEnded {
+                session_id,
+                person,
+                by,
+            } => json!({ "session_id": session_id, "person": person, "by": by }),
         }
     }
 

@@ -13,6 +13,7 @@ use crate::domain::auth::session::{
     SessionRecord, SessionState, SESSION_COOKIE,
 };
 use crate::domain::secrets::{bearer_token, secrets_match};
+use crate::domain::support::{self, Status};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::router::{Guard, Matched};
@@ -65,6 +66,19 @@ pub struct Principal {
     pub must_change_password: bool,
     /// Through what the user acts: the API directly, or a tool run by MCP or the agent.
     pub surface: Surface,
+    /// Set for a support session: `user` is then made from the session (no user row), and
+    /// [`support::refusal`] restricts what it may do whatever its role allows.
+    pub support: Option<Support>,
+}
+
+/// The support session a principal acts in.
+#[derive(Debug, Clone)]
+pub struct Support {
+    pub session_id: String,
+    pub person_name: String,
+    pub person_email: String,
+    pub scope: Vec<support::Kind>,
+    pub ends_at: i64,
 }
 
 /// What a change was made through, as the audit trail records it.
@@ -109,6 +123,10 @@ pub async fn check(
             Via::Access { .. } => check_access_origin(req)?,
             Via::Token { .. } | Via::Linked { .. } => {}
         }
+    }
+    // Support's request is recorded first, whatever follows (a refusal included).
+    if let Some(grant) = &principal.support {
+        support_may(env, rctx, grant, req, matched, method).await?;
     }
     authorize(&principal, guard)?;
     if let Some(results) = ahead {
@@ -250,6 +268,9 @@ async fn authenticate_with(
             return Err(unauthenticated(format!("session ended: {state:?}")));
         }
     }
+    if let Some(support_id) = record.support.clone() {
+        return support_principal(&store, session_id, record, &support_id, extra, now).await;
+    }
     let mut batch = vec![sql!(users::SELECT_BY_ID, record.user_id.as_str())];
     batch.extend(extra);
     let D1Results(mut results) = store
@@ -305,7 +326,107 @@ pub fn principal_for(user: User, via: Via) -> AppResult<Principal> {
         must_enrol_mfa,
         must_change_password,
         surface: Surface::Api,
+        support: None,
     })
+}
+
+/// The principal of a support session: the session row read with the route's own reads, and
+/// refused (its cookie forgotten) unless it is active and before its deadline. A session
+/// found past its deadline is written down as ended there and then.
+async fn support_principal(
+    store: &D1Store,
+    session_id: String,
+    record: SessionRecord,
+    support_id: &str,
+    extra: Vec<Sql>,
+    now: Millis,
+) -> AppResult<(Principal, Option<D1Results>)> {
+    let ahead = extra.len();
+    let mut batch = vec![crate::db::support::by_id(support_id)];
+    batch.extend(extra);
+    let D1Results(mut results) = store
+        .batch(batch)
+        .await
+        .map_err(|e| AppError::internal(format!("support session: {e}")))?;
+    let extra = D1Results(results.split_off(1));
+    let row = D1Results(results)
+        .rows::<crate::db::support::SupportRow>(0)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| unauthenticated("support session gone"))?;
+    match support::status_at(&row.status, row.ends_at, now) {
+        Some(Status::Active) => {}
+        status => {
+            if row.status == "active" {
+                crate::http::api::support::end_at_deadline(store, &row, now).await;
+            }
+            return Err(unauthenticated(format!("support session is {status:?}")));
+        }
+    }
+    let user = User {
+        id: format!("support:{}", row.id),
+        email: row.person_email.clone(),
+        name: format!("{} (support)", row.person_name),
+        role: Role::Dispatcher.as_str().to_owned(),
+        password_hash: None,
+        active: 1,
+        totp_secret: None,
+        totp_pending: None,
+        totp_last_step: None,
+        session_epoch: record.epoch,
+        version: row.version,
+        created_at: String::new(),
+        updated_at: String::new(),
+        locked_until: None,
+        password_change_required: 0,
+        company_mfa_required: None,
+        unread_notifications: Some(0),
+    };
+    let principal = Principal {
+        user,
+        // Sees the company as the office does; `support::refusal` narrows what it may change.
+        role: Role::Dispatcher,
+        via: Via::Session {
+            id: session_id,
+            record,
+        },
+        must_enrol_mfa: false,
+        must_change_password: false,
+        surface: Surface::Api,
+        support: Some(Support {
+            session_id: row.id.clone(),
+            person_name: row.person_name,
+            person_email: row.person_email,
+            scope: support::parse_scope(&row.scope),
+            ends_at: row.ends_at.unwrap_or_default(),
+        }),
+    };
+    Ok((principal, (ahead > 0).then_some(extra)))
+}
+
+/// Support's restrictions on one request, and the request itself in the audit trail (every
+/// action of a support session is recorded, reads included; a refusal too).
+pub async fn support_may(
+    env: &Env,
+    rctx: &RequestCtx,
+    grant: &Support,
+    req: &Request,
+    matched: &Matched,
+    method: &str,
+) -> AppResult<()> {
+    let needs = match matched.guard {
+        Guard::Needs(permission) => Some(permission),
+        _ => None,
+    };
+    let refused = support::refusal(&grant.scope, method, matched.pattern, needs);
+    crate::http::api::support::record_action(env, rctx, grant, method, &req.path(), refused)
+        .await?;
+    match refused {
+        None => Ok(()),
+        Some(why) => Err(AppError::new(ErrorKind::Forbidden)
+            .with_detail(why)
+            .with_extension("support_session", crate::json!(grant.session_id))),
+    }
 }
 
 /// Writes a session record to KV, kept until it would time out anyway.

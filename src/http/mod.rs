@@ -146,7 +146,7 @@ async fn handle(
     // Pages authenticate themselves and only read: a visitor who is not signed in is sent
     // to sign in.
     if let Route::Page(page) = matched.route {
-        let (allowed, page) = join(limit, pages::serve(req, env, page, &matched)).await;
+        let (allowed, page) = join(limit, pages::serve(req, env, rctx, page, &matched)).await;
         allowed?;
         return page;
     }

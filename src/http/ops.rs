@@ -199,9 +199,10 @@ struct OwnerRequest {
     password_change_required: bool,
 }
 
-/// `POST /ops/owners` `{email, password, name?, password_change_required?}`: creates an owner,
-/// for the first owner of a new tenant (`scripts/admin create-owner`). The password rules
-/// apply; audited as `system`.
+/// `POST /ops/owners` `{email, password, name?, password_change_required?}`: creates the first
+/// owner of a new tenant (`scripts/admin create-owner`), and refuses (409) once the company has
+/// an owner: later owners are invited by an owner. The password rules apply; audited as
+/// `system`.
 pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
     use crate::db::{store::D1Store, users};
     use crate::domain::audit::{Action, ActorKind, AuditEvent};
@@ -233,9 +234,9 @@ pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> App
         .map_err(|e| AppError::invalid_field("password", e.to_string()))?;
     let database = db::database(env)?;
     if users::by_email(&database, &email).await?.is_some() {
-        return Err(
-            AppError::new(ErrorKind::Conflict).with_detail("That address already has an account.")
-        );
+        return Err(AppError::new(ErrorKind::Conflict)
+            .with_detail("That address already has an account.")
+            .with_extension("owner_exists", crate::json!(true)));
     }
     let hash = hash_new_password(&body.password).await?.to_string();
     let id = crate::http::api::new_id()?;
@@ -271,12 +272,38 @@ pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> App
     write::apply(&D1Store { db: database }, change, vec![])
         .await
         .map_err(|refusal| {
-            refusal.into_error(|| AppError::internal("a user insert has no guard"))
+            refusal.into_error(|| {
+                AppError::new(ErrorKind::Conflict)
+                    .with_detail(
+                        "This company already has an owner: further owners are invited from the \
+                         dashboard, and a locked-out sole owner is recovered (scripts/admin \
+                         recover-owner), never replaced.",
+                    )
+                    .with_extension("owner_exists", crate::json!(true))
+            })
         })?;
     respond::json(
         201,
         &crate::json!({ "id": id, "email": email, "role": "owner" }),
     )
+}
+
+/// `POST /ops/owners/recover`: a sole owner's recovery link (`scripts/admin recover-owner`).
+pub async fn recover_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
+    authorize(&req, env)?;
+    let ask = json_body(&mut req, MAX_JSON_BODY).await?;
+    crate::http::api::recovery::request(ask, env, rctx).await
+}
+
+/// `POST /ops/support`: an operator asks for support access (`scripts/admin support-request`).
+pub async fn support_request(
+    mut req: Request,
+    env: &Env,
+    rctx: &RequestCtx,
+) -> AppResult<Response> {
+    authorize(&req, env)?;
+    let ask = json_body(&mut req, MAX_JSON_BODY).await?;
+    crate::http::api::support::request(ask, env, rctx).await
 }
 
 #[derive(serde::Deserialize)]

@@ -193,6 +193,8 @@ async fn send(env: &Env, store: &D1Store, message: &Claimed) -> Attempt {
                 permanent: false,
             },
         },
+        ("email", "support_link") => support_link(env, message).await,
+        ("email", "owner_recovery") => owner_recovery(env, message).await,
         (_, "customer") => crate::http::messages::send(env, store, message, clock::now()).await,
         ("sms", "reply") => match reply_body(store, message).await {
             Ok(Some(body)) => crate::services::twilio::send(env, &message.recipient, &body).await,
@@ -208,6 +210,70 @@ async fn send(env: &Env, store: &D1Store, message: &Claimed) -> Attempt {
         (channel, kind) => Attempt::NotSent {
             reason: format!("no {channel} message of kind {kind}"),
             permanent: true,
+        },
+    }
+}
+
+/// A sole owner's recovery link (see `api::recovery::mail`).
+async fn owner_recovery(env: &Env, message: &Claimed) -> Attempt {
+    match crate::http::api::recovery::mail(env, &message.data).await {
+        Ok(Some((company, subject, text))) => {
+            email::send(
+                env,
+                &Email {
+                    from_name: &company,
+                    reply_to: None,
+                    to: &message.recipient,
+                    subject: &subject,
+                    text: &text,
+                    html: &crate::views::recovery::mail_html(&text),
+                    headers: &[],
+                    attachments: &[],
+                },
+            )
+            .await
+        }
+        Ok(None) => Attempt::NotSent {
+            reason: "the account is gone".into(),
+            permanent: true,
+        },
+        Err(e) => Attempt::NotSent {
+            reason: format!("the recovery link: {e}"),
+            permanent: false,
+        },
+    }
+}
+
+/// The support person's sign-in link (see `api::support::link_mail`).
+async fn support_link(env: &Env, message: &Claimed) -> Attempt {
+    let session_id = serde_json::from_str::<serde_json::Value>(&message.data)
+        .ok()
+        .and_then(|data| data["session_id"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    match crate::http::api::support::link_mail(env, &session_id).await {
+        Ok(Some(mail)) => {
+            email::send(
+                env,
+                &Email {
+                    from_name: &mail.company,
+                    reply_to: None,
+                    to: &message.recipient,
+                    subject: &mail.subject,
+                    text: &mail.text,
+                    html: &mail.html,
+                    headers: &[],
+                    attachments: &[],
+                },
+            )
+            .await
+        }
+        Ok(None) => Attempt::NotSent {
+            reason: "the support request is no longer approved".into(),
+            permanent: true,
+        },
+        Err(e) => Attempt::NotSent {
+            reason: format!("the support link: {e}"),
+            permanent: false,
         },
     }
 }

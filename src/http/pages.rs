@@ -54,6 +54,7 @@ use crate::views::pages::{
     assets, customers, encode_component, error_page, jobs, message_settings, parse_date, safe_next,
     sign_in_location, LocalTime, People, Viewer, PAGE_CSP,
 };
+use crate::views::support::Banner;
 use crate::views::url::query_pairs;
 
 const DAY_MS: i64 = 86_400_000;
@@ -73,7 +74,13 @@ impl LocalTime for Zone {
 }
 
 /// Serves a page: `matched.guard` is the permission its API routes need.
-pub async fn serve(req: Request, env: &Env, page: Page, matched: &Matched) -> AppResult<Response> {
+pub async fn serve(
+    req: Request,
+    env: &Env,
+    rctx: &crate::http::RequestCtx,
+    page: Page,
+    matched: &Matched,
+) -> AppResult<Response> {
     match page {
         Page::Asset => return asset(&req, env, matched).await,
         Page::SignIn => return sign_in(&req, env).await,
@@ -100,6 +107,9 @@ pub async fn serve(req: Request, env: &Env, page: Page, matched: &Matched) -> Ap
     if principal.must_enrol_mfa && !matches!(matched.guard, Guard::SignedIn | Guard::Enrolling) {
         let next = encode_component(safe_next(Some(target)));
         return Ok(redirect(&format!("/mfa?next={next}")));
+    }
+    if let Some(grant) = &principal.support {
+        auth::support_may(env, rctx, grant, &req, matched, "GET").await?;
     }
     auth::authorize(&principal, matched.guard)?;
     let query = Query(query_pairs(&url));
@@ -183,7 +193,7 @@ fn path_and_query(url: &str) -> &str {
     rest.split('#').next().unwrap_or("/")
 }
 
-fn html(status: u16, markup: Markup) -> AppResult<Response> {
+pub(crate) fn html(status: u16, markup: Markup) -> AppResult<Response> {
     let headers = Headers::new();
     let set = |name: &str, value: &str| {
         headers
@@ -317,7 +327,32 @@ fn viewer<'a>(principal: &'a Principal, settings: &'a Settings, zone: &'a Zone) 
         zone: &settings.time_zone,
         local: zone,
         unread: principal.user.unread_notifications.unwrap_or(0),
+        support: support_banner(principal, settings),
     }
+}
+
+/// The banner of the support session running now: the viewer's own, or the one the settings
+/// row found (shown until its deadline, whatever the row still says).
+fn support_banner(principal: &Principal, settings: &Settings) -> Option<Banner> {
+    let stamp = |ms: i64| crate::domain::time::Millis::from_ms(ms).to_rfc3339();
+    if let Some(grant) = &principal.support {
+        return Some(Banner {
+            session_id: grant.session_id.clone(),
+            person: grant.person_name.clone(),
+            ends_at: stamp(grant.ends_at),
+            version: principal.user.version,
+            own: true,
+        });
+    }
+    let open: serde_json::Value = serde_json::from_str(settings.support_open.as_deref()?).ok()?;
+    let ends_at = open["ends_at"].as_i64()?;
+    (ends_at > clock::now().0 as i64).then(|| Banner {
+        session_id: open["id"].as_str().unwrap_or_default().to_owned(),
+        person: open["person"].as_str().unwrap_or_default().to_owned(),
+        ends_at: stamp(ends_at),
+        version: open["version"].as_i64().unwrap_or_default(),
+        own: false,
+    })
 }
 
 /// Technicians see their own work only, whatever they ask for.
@@ -817,6 +852,7 @@ fn timeline_statement(database: &D1Database, id: &str) -> AppResult<D1PreparedSt
             db::opt_text(None),
             db::opt_int(None),
             db::int(200),
+            db::opt_text(None),
         ],
     )
 }
@@ -979,19 +1015,24 @@ async fn team_page(env: &Env, principal: &Principal) -> AppResult<Response> {
     let database = db::database(env)?;
     let (settings, results) = load(
         &database,
-        vec![db::statement(&database, users_db::SELECT_ALL, &[])?],
+        vec![
+            db::statement(&database, users_db::SELECT_ALL, &[])?,
+            db::statement(&database, crate::db::support::SELECT_RECENT, &[])?,
+        ],
     )
     .await?;
     let users: Vec<User> = rows(&results, 0)?;
     let zone = Zone(settings.time_zone.clone());
-    html(
-        200,
-        admin::team(
-            &viewer(principal, &settings, &zone),
-            &users,
-            clock::now().0 as i64,
-        ),
-    )
+    let viewer = viewer(principal, &settings, &zone);
+    let now = clock::now();
+    // Support requests are the owners' to decide; support itself never sees the card.
+    let support = (viewer.can(Permission::ManageUsers) && principal.support.is_none())
+        .then(|| rows(&results, 1))
+        .transpose()?
+        .map(|sessions: Vec<crate::db::support::SupportRow>| {
+            crate::views::support::card(&viewer, &sessions, &settings, now)
+        });
+    html(200, admin::team(&viewer, &users, now.0 as i64, support))
 }
 
 /// The bell's page: the caller's notices, newest first.
@@ -1070,6 +1111,7 @@ async fn audit_page(env: &Env, principal: &Principal, query: &Query) -> AppResul
         entity_id: query.get("entity_id").unwrap_or_default(),
         actor_id: query.get("actor_id").unwrap_or_default(),
         since: query.get("since").unwrap_or_default(),
+        support: query.get("support").unwrap_or_default(),
     };
     let since_day = parse_date(filter.since);
     // The day starts at local midnight; the zone arrives with the rows, so ask for the widest
@@ -1095,6 +1137,7 @@ async fn audit_page(env: &Env, principal: &Principal, query: &Query) -> AppResul
                     db::opt_text(wide_since.as_deref()),
                     db::opt_int(before_seq),
                     db::int(LIST_LIMIT),
+                    given(filter.support),
                 ],
             )?,
             people_statement(&database)?,

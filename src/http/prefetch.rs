@@ -67,6 +67,10 @@ pub fn reads(req: &Request, matched: &Matched) -> Vec<Sql> {
         Route::UploadInvoiceFile => files::upload_reads(Parent::Invoice, id()),
         Route::GetFile | Route::FileContent | Route::DeleteFile => FileEntity::load(id()),
         Route::ListCustomerMessages => customer_messages::list_reads(id()),
+        Route::ListSupportSessions => vec![crate::sql!(crate::db::support::SELECT_RECENT)],
+        Route::ApproveSupport | Route::RefuseSupport | Route::EndSupport => {
+            crate::http::api::support::SupportEntity::load(id())
+        }
         Route::CreateCustomerMessage => customer_messages::create_reads(id()),
         _ => Vec::new(),
     }

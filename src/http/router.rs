@@ -196,6 +196,8 @@ pub const PAGES: &[RouteDecl] = &[
 pub struct Matched {
     pub route: Route,
     pub guard: Guard,
+    /// The declared path (`/api/v1/jobs/{id}`): what support's restrictions read.
+    pub pattern: &'static str,
     pub params: Vec<(&'static str, String)>,
 }
 
@@ -233,6 +235,7 @@ pub fn dispatch(method: &str, path: &str) -> Result<Dispatch, AppError> {
         return Ok(Dispatch::Handle(Matched {
             route: decl.route,
             guard: decl.guard,
+            pattern,
             params,
         }));
     }

@@ -71,6 +71,24 @@ crate::routes! {
         => own unsubscribe::post(env, rctx, matched).await,
         op("Stop automatic messages to the customer the link names (also RFC 8058 one-click)")
             .form(empty_form()).html(200).also(&[404]);
+    // The support person's single-use link: the token is the credential.
+    SupportLink: GET "/support/{token}", Public, NoQuery
+        => own api::support::link(env, matched).await,
+        op("The page of a support session's sign-in link").html(200).also(&[410]);
+    SupportStart: POST "/support/{token}", Public, NoQuery
+        => own api::support::start(&req, env, rctx, matched).await,
+        op("Start the support session the link names (once, before the link expires): a \
+            session cookie of support's own kind")
+            .form(empty_form()).redirect().html_errors().also(&[410]);
+    // A recovered owner's link (the token is the credential).
+    RecoverPage: GET "/recover/{token}", Public, NoQuery
+        => own api::recovery::page(env, matched).await,
+        op("The page of an owner's recovery link").html(200).also(&[410]);
+    Recover: POST "/recover/{token}", Public, NoQuery
+        => own api::recovery::set(req, env, rctx, matched).await,
+        op("Set the recovered owner's new password (form password)")
+            .form(object(&["password"], props(&[("password", string())])))
+            .html(200).also(&[410, 422]);
     // The customer's pages behind a share link: the token is the credential.
     SharePage: GET "/s/{token}", Public, NoQuery => own share::view(&req, env, rctx, matched).await,
         op("The customer's page of a shared quote or invoice").html(200).also(&[404, 409, 410, 429]);
@@ -104,6 +122,22 @@ crate::routes! {
             for them (it must be changed at the first sign-in)")
             .body(object(&["email", "password"], props(&[("email", string()), ("password", string()), ("name", string()), ("password_change_required", boolean())])))
             .ok(201, r("User"));
+    OpsSupportRequest: POST "/ops/support", Operator, NoQuery
+        => api ops::support_request(req, env, rctx).await,
+        op("Operator: ask for support access to this company (the owners approve or refuse; a \
+            company setting may pre-approve read-only requests)")
+            .body(object(&["person_name", "person_email", "reason", "ticket", "duration_minutes"],
+                props(&[("person_name", string()), ("person_email", string()), ("reason", string()),
+                        ("ticket", string()), ("scope", array(one_of(&crate::domain::support::Kind::NAMES))),
+                        ("duration_minutes", int_range(5, 240))])))
+            .ok(201, r("SupportSession"));
+    OpsRecoverOwner: POST "/ops/owners/recover", Operator, NoQuery
+        => api ops::recover_owner(req, env, rctx).await,
+        op("Operator: email the company's sole owner, who lost both password and authenticator, \
+            a link to set a new password (two-factor sign-in off until set up again); every \
+            owner is told; 409 when another active owner can help")
+            .body(object(&["email"], props(&[("email", string())])))
+            .ok(202, any_object()).also(&[404, 409]);
     OpsUnlock: POST "/ops/unlock", Operator, NoQuery => api ops::unlock(req, env, rctx).await,
         op("Operator: clear an address's failed sign-ins and lock (the only owner locked out)")
             .body(object(&["email"], props(&[("email", string())]))).empty();
@@ -119,7 +153,7 @@ crate::routes! {
             .body(object(&["challenge"], props(&[("challenge", string()), ("code", string()), ("recovery_code", string())])))
             .ok(200, r("SignIn")).limited();
     Logout: POST "/api/v1/auth/logout", SignedIn, NoQuery
-        => api api::session::logout(&req, env, me()?).await,
+        => api api::session::logout(&req, env, rctx, me()?).await,
         op("End this session").empty();
     AcceptInvite: POST "/api/v1/auth/invites/accept", Public, NoQuery
         => api api::session::accept_invite(req, env, rctx).await,
@@ -181,6 +215,21 @@ crate::routes! {
         => api api::tokens::revoke(&req, env, rctx, me()?, matched).await,
         op("Revoke one of my tokens (or anyone's, for those who manage the team)").if_match().empty();
 
+    ListSupportSessions: GET "/api/v1/support-sessions", Needs(ManageUsers), NoQuery
+        => api api::support::list(env, rctx).await,
+        op("Support access: every request and session, newest first")
+            .ok(200, list_of("support_sessions", "SupportSession"));
+    ApproveSupport: POST "/api/v1/support-sessions/{id}/approve", Needs(ManageUsers), NoQuery
+        => api api::support::decide(&req, env, rctx, me()?, matched, api::support::Decision::Approve).await,
+        op("Approve a support request: the support person is emailed a single-use sign-in link")
+            .if_match().ok(200, r("SupportSession"));
+    RefuseSupport: POST "/api/v1/support-sessions/{id}/refuse", Needs(ManageUsers), NoQuery
+        => api api::support::decide(&req, env, rctx, me()?, matched, api::support::Decision::Refuse).await,
+        op("Refuse a support request").if_match().ok(200, r("SupportSession"));
+    EndSupport: POST "/api/v1/support-sessions/{id}/end", Needs(ManageUsers), NoQuery
+        => api api::support::decide(&req, env, rctx, me()?, matched, api::support::Decision::End).await,
+        op("End a support session now (or withdraw a request or an unused approval)")
+            .if_match().ok(200, r("SupportSession"));
     ListUsers: GET "/api/v1/users", Needs(ViewUsers), NoQuery => api api::users::list(env).await,
         op("The team").ok(200, list_of("users", "User"));
     InviteUser: POST "/api/v1/users/invites", Needs(ManageUsers), NoQuery

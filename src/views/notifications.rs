@@ -211,6 +211,78 @@ fn text(kind: &str, data: &Value, time: &dyn Fn(i64) -> String) -> (&'static str
             ),
             data.clone(),
         ),
+        "support_requested" => {
+            let scope: Vec<&str> = data["scope"]
+                .as_array()
+                .map(|kinds| kinds.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let can = if scope.is_empty() {
+                "read everything, change nothing".to_owned()
+            } else {
+                format!("read everything and change {}", scope.join(", "))
+            };
+            let minutes = data["minutes"].as_i64().unwrap_or(0);
+            let (title, next) = if data["preapproved"].as_bool() == Some(true) {
+                (
+                    "Support access was pre-approved",
+                    "Your settings approve read-only support access without asking: their \
+                     sign-in link is on its way. You can end the session from Team at any time.",
+                )
+            } else {
+                (
+                    "Support asks for access",
+                    "Approve or refuse it on the Team page. Nothing happens until an owner \
+                     approves.",
+                )
+            };
+            (
+                title,
+                format!(
+                    "{} asks to {can} for up to {minutes} minutes (ticket {}): \u{201c}{}\u{201d} \
+                     Money, passwords, two-factor sign-in, the team, settings and deletions \
+                     stay out of reach, and every action is in the audit trail. {next}",
+                    text_of(data, "person"),
+                    text_of(data, "ticket"),
+                    text_of(data, "reason"),
+                ),
+                data.clone(),
+            )
+        }
+        "owner_recovery" => (
+            "An owner's account is being recovered",
+            format!(
+                "The operator sent {} ({}) a link to set a new password, because they could                  neither sign in nor use their authenticator. Using it turns two-factor sign-in                  off for that account until it is set up again. If nobody asked for this, tell                  the operator at once.",
+                text_of(data, "name"),
+                text_of(data, "email")
+            ),
+            data.clone(),
+        ),
+        "support_started" => (
+            "A support session started",
+            format!(
+                "{} signed in for support; the session ends by itself at {}. End it earlier \
+                 from the banner or the Team page.",
+                text_of(data, "person"),
+                data["ends_at"]
+                    .as_i64()
+                    .map_or_else(|| "its deadline".to_owned(), time)
+            ),
+            crate::json!({ "session_id": data["session_id"], "person": data["person"],
+                           "ends_at": data["ends_at"].as_i64().map(at) }),
+        ),
+        "support_ended" => (
+            "A support session ended",
+            format!(
+                "Support access for {} ended ({}). Its actions are in the audit trail.",
+                text_of(data, "person"),
+                match text_of(data, "by") {
+                    "deadline" => "its time was up",
+                    "support" => "they signed out",
+                    _ => "an owner ended it",
+                }
+            ),
+            data.clone(),
+        ),
         _ => ("Notice", String::new(), data.clone()),
     }
 }

@@ -36,6 +36,7 @@ mod share_links;
 mod share_pages;
 mod signin;
 mod storage;
+mod support;
 mod tenancy;
 mod tokens;
 mod visits;

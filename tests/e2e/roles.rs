@@ -33,6 +33,11 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("POST", "/api/v1/users/invites", O, X, X, X),
     ("PATCH", "/api/v1/users/{id}", O, X, X, X),
     ("POST", "/api/v1/users/{id}/unlock", O, X, X, X),
+    // Support access is the owners' to decide.
+    ("GET", "/api/v1/support-sessions", O, X, X, X),
+    ("POST", "/api/v1/support-sessions/{id}/approve", O, X, X, X),
+    ("POST", "/api/v1/support-sessions/{id}/refuse", O, X, X, X),
+    ("POST", "/api/v1/support-sessions/{id}/end", O, X, X, X),
     ("GET", "/api/v1/audit", O, X, X, X),
     ("GET", "/api/v1/audit/verify", O, X, X, X),
     ("GET", "/api/v1/customers", O, O, O, O),

@@ -29,6 +29,9 @@ pub struct SessionRecord {
     pub last_seen_ms: u64,
     /// The per-session CSRF token, required on state-changing cookie requests.
     pub csrf: String,
+    /// A support session's id: the session is support's, not the user's (`user_id` is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +216,7 @@ mod tests {
             created_ms: 1_000_000,
             last_seen_ms: 1_000_000,
             csrf: "c".into(),
+            support: None,
         }
     }
 

@@ -30,6 +30,8 @@ crate::query! {
         entity_id: Option<String>,
         /// Only what this user did.
         actor_id: Option<String>,
+        /// One support session's timeline: what it did, and its request, approval, start and end.
+        support_session: Option<String>,
         /// Only what happened at or after this time.
         since: Option<Time>,
         /// The `next_cursor` of the previous page.
@@ -46,6 +48,7 @@ pub async fn list(query: AuditQuery, env: &Env) -> AppResult<Response> {
         entity: query.entity,
         entity_id: query.entity_id,
         actor_id: query.actor_id,
+        support_session: query.support_session,
         // Parsed, not sliced (a multi-byte character once panicked here), and written back in
         // the stored form so the comparison is of like with like.
         since: query.since.map(Time::stored),

@@ -46,6 +46,23 @@ pub(crate) const TOTP_ISSUER: &str = "fieldworker";
 /// `GET /api/v1/me`: the user, their role and what it permits, and how many recovery codes
 /// are left when two-factor sign-in is on.
 pub async fn get(env: &Env, principal: &Principal) -> AppResult<Response> {
+    // Support holds no role: it is named as what it is, with its session.
+    if let Some(grant) = &principal.support {
+        return respond::json(
+            200,
+            &json!({
+                "user": { "id": principal.user.id, "name": principal.user.name,
+                          "email": principal.user.email },
+                "role": "support",
+                "authenticated_by": "support",
+                "support_session": {
+                    "id": grant.session_id,
+                    "scope": grant.scope.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+                    "ends_at": crate::domain::time::Millis::from_ms(grant.ends_at).to_rfc3339(),
+                },
+            }),
+        );
+    }
     let recovery_codes_left = if principal.user.mfa_enabled() {
         Some(users::recovery_codes_left(&db::database(env)?, &principal.user.id).await?)
     } else {

@@ -14,9 +14,11 @@ pub mod notifications;
 pub mod pdfs;
 pub mod quotes;
 pub mod reauth;
+pub mod recovery;
 pub mod session;
 pub mod settings;
 pub mod share_links;
+pub mod support;
 pub mod tokens;
 pub mod users;
 pub mod visits;
@@ -86,6 +88,10 @@ pub fn event(
 
 fn actor(principal: Option<&Principal>) -> (ActorKind, Option<String>) {
     match principal {
+        Some(Principal {
+            support: Some(grant),
+            ..
+        }) => (ActorKind::Support, Some(grant.session_id.clone())),
         Some(p) => (
             match (p.surface, &p.via) {
                 (Surface::Mcp, _) => ActorKind::Mcp,

@@ -89,6 +89,7 @@ pub async fn start_session(
         created_ms: now.0,
         last_seen_ms: now.0,
         csrf: csrf.clone(),
+        support: None,
     };
     store_session(env, &session_id, &record, now).await?;
     let mut body = extra;
@@ -637,7 +638,16 @@ pub async fn login_mfa(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppRes
 }
 
 /// `POST /api/v1/auth/logout`: ends this session.
-pub async fn logout(req: &Request, env: &Env, principal: &Principal) -> AppResult<Response> {
+pub async fn logout(
+    req: &Request,
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+) -> AppResult<Response> {
+    // Support signing out ends the session for good: its link was single-use.
+    if let Some(grant) = &principal.support {
+        crate::http::api::support::end_own(env, rctx, grant).await?;
+    }
     if let Via::Session { id, .. } = &principal.via {
         db::sessions(env)?
             .delete(&session_kv_key(id))

@@ -39,6 +39,7 @@ fn view(s: &settings::Settings) -> Value {
         "brand_color": s.brand_color,
         "max_upload_bytes": s.max_upload_bytes,
         "require_signature": s.require_signature == 1,
+        "support_preapprove_read_only": s.support_preapprove_read_only == 1,
         "logo_file_id": s.logo_file_id,
         "version": s.version,
         "updated_at": s.updated_at,
@@ -98,6 +99,7 @@ struct Patch {
     brand_color: Option<String>,
     max_upload_bytes: Option<i64>,
     require_signature: Option<bool>,
+    support_preapprove_read_only: Option<bool>,
 }
 
 /// `PATCH /api/v1/settings` with `If-Match`: the fields given change, the rest stay.
@@ -235,6 +237,9 @@ fn apply(before: &settings::Settings, patch: Patch) -> AppResult<settings::Setti
     }
     if let Some(required) = patch.require_signature {
         next.require_signature = i64::from(required);
+    }
+    if let Some(preapprove) = patch.support_preapprove_read_only {
+        next.support_preapprove_read_only = i64::from(preapprove);
     }
     if !errors.is_empty() {
         return Err(AppError::invalid_fields(

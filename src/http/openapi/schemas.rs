@@ -443,6 +443,10 @@ pub fn components() -> Value {
                     "new_device",
                     "customer_message",
                     "file_rejected",
+                    "owner_recovery",
+                    "support_requested",
+                    "support_started",
+                    "support_ended",
                 ]),
             ),
             ("title", string()),
@@ -487,6 +491,32 @@ pub fn components() -> Value {
         ("version", int_min(1)),
     ];
     add("Token", record(&token));
+    add(
+        "SupportSession",
+        record(&[
+            ("id", id()),
+            ("person_name", string()),
+            ("person_email", string()),
+            ("reason", string()),
+            ("ticket", string()),
+            ("scope", array(one_of(&crate::domain::support::Kind::NAMES))),
+            ("read_only", boolean()),
+            ("duration_minutes", int_range(5, 240)),
+            (
+                "status",
+                one_of(&["requested", "approved", "refused", "active", "ended"]),
+            ),
+            ("requested_at", time()),
+            ("decided_by", nullable_string()),
+            ("decided_at", nullable_time()),
+            ("link_expires_at", nullable_time()),
+            ("started_at", nullable_time()),
+            ("ends_at", nullable_time()),
+            ("ended_at", nullable_time()),
+            ("ended_by", nullable_string()),
+            ("version", int_min(1)),
+        ]),
+    );
     add("TokenCreated", extend(&token, &[("token", string())]));
     add(
         "Invite",
@@ -517,6 +547,7 @@ pub fn components() -> Value {
             ("brand_color", string()),
             ("max_upload_bytes", int()),
             ("require_signature", boolean()),
+            ("support_preapprove_read_only", boolean()),
             ("logo_file_id", nullable_string()),
             ("version", int_min(1)),
             ("updated_at", time()),

@@ -528,6 +528,7 @@ pub fn settings_fields() -> Value {
             "brand_color": { "type": "string", "pattern": "^#[0-9a-fA-F]{6}$" },
             "max_upload_bytes": int_range(1_048_576, 26_214_400),
             "require_signature": boolean(),
+            "support_preapprove_read_only": boolean(),
         }),
     )
 }

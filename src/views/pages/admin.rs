@@ -43,7 +43,7 @@ fn output(name: &str, intro: &str) -> Markup {
     }
 }
 
-pub fn team(viewer: &Viewer<'_>, users: &[User], now_ms: i64) -> Markup {
+pub fn team(viewer: &Viewer<'_>, users: &[User], now_ms: i64, support: Option<Markup>) -> Markup {
     let manage = viewer.can(Permission::ManageUsers);
     let body = html! {
         h1 { "Team" }
@@ -97,6 +97,7 @@ pub fn team(viewer: &Viewer<'_>, users: &[User], now_ms: i64) -> Markup {
                 }
             }
         }
+        @if let Some(card) = support { (card) }
     };
     shell(viewer, Section::Team, "Team", body)
 }
@@ -294,6 +295,8 @@ pub struct AuditFilter<'a> {
     pub entity_id: &'a str,
     pub actor_id: &'a str,
     pub since: &'a str,
+    /// One support session's timeline.
+    pub support: &'a str,
 }
 
 pub fn audit(
@@ -306,17 +309,23 @@ pub fn audit(
     let mut actors: Vec<(&str, &str)> = vec![("", "Anyone")];
     actors.extend(people.0.iter().map(|p| (p.id.as_str(), p.name.as_str())));
     let query = format!(
-        "action={}&entity={}&entity_id={}&actor_id={}&since={}",
+        "action={}&entity={}&entity_id={}&actor_id={}&since={}&support={}",
         encode_component(filter.action),
         encode_component(filter.entity),
         encode_component(filter.entity_id),
         encode_component(filter.actor_id),
-        encode_component(filter.since)
+        encode_component(filter.since),
+        encode_component(filter.support)
     );
     let body = html! {
         h1 { "Audit trail" }
         p.verify data-verify-audit role="status" { "Checking the chain…" }
+        @if !filter.support.is_empty() {
+            p.notice { "One support session's timeline: its request, approval, start, every action and its end. "
+                a href="/audit" { "Show everything" } }
+        }
         form.filters method="get" action="/audit" {
+            @if !filter.support.is_empty() { input type="hidden" name="support" value=(filter.support); }
             label { span.label { "Action" } input type="text" name="action" value=(filter.action) placeholder="job.created"; }
             label { span.label { "Entity" } input type="text" name="entity" value=(filter.entity) placeholder="job"; }
             label { span.label { "Entity id" } input type="text" name="entity_id" value=(filter.entity_id); }
@@ -395,7 +404,7 @@ mod tests {
             user("dee@x.example", Some(2_000)),
             user("vic@x.example", None),
         ];
-        let html = team(&viewer(Role::Owner), &users, 1_000).into_string();
+        let html = team(&viewer(Role::Owner), &users, 1_000, None).into_string();
         assert!(html.contains("/api/v1/users/invites"));
         assert!(html.contains("/api/v1/users/id-dee@x.example/unlock"));
         assert!(!html.contains("/api/v1/users/id-vic@x.example/unlock"));
@@ -404,7 +413,7 @@ mod tests {
             !html.contains("SECRET") && !html.contains("pbkdf2"),
             "no secrets"
         );
-        let html = team(&viewer(Role::Dispatcher), &users, 1_000).into_string();
+        let html = team(&viewer(Role::Dispatcher), &users, 1_000, None).into_string();
         assert!(!html.contains("data-action"));
         assert_eq!(ROLES.len(), Role::ALL.len());
     }

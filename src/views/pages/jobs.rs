@@ -327,6 +327,7 @@ fn delete_visit_form(viewer: &Viewer<'_>, visit: &VisitLine) -> Markup {
 pub fn actor(people: &People<'_>, row: &AuditRow) -> String {
     match (&row.actor_id, row.actor_kind.as_str()) {
         (Some(id), "user") => people.name(id).to_owned(),
+        (Some(id), "support") => format!("support session {}", id.get(..8).unwrap_or(id)),
         (Some(id), kind) => format!("{} ({kind})", people.name(id)),
         (None, kind) => kind.to_owned(),
     }

@@ -49,6 +49,8 @@ pub struct Viewer<'a> {
     pub local: &'a dyn LocalTime,
     /// Unread notices, counted on the bell.
     pub unread: i64,
+    /// A support session running now: the banner on every page.
+    pub support: Option<crate::views::support::Banner>,
 }
 
 impl Viewer<'_> {
@@ -143,6 +145,9 @@ pub fn shell(viewer: &Viewer<'_>, section: Section, title: &str, body: Markup) -
                     span.who { (viewer.name) " " span.role { (viewer.role.as_str()) } }
                     button.link type="button" data-signout { "Sign out" }
                 }
+            }
+            @if let Some(session) = &viewer.support {
+                (crate::views::support::banner(session, !session.own && viewer.can(Permission::ManageUsers)))
             }
             main id="main" {
                 // Pages read without a script; changes are sent by app.js.
@@ -361,6 +366,7 @@ pub(crate) mod tests {
             zone: "UTC",
             local: &FixedOffset(0),
             unread: 0,
+            support: None,
         }
     }
 
@@ -405,6 +411,7 @@ pub(crate) mod tests {
         let viewer = Viewer {
             local: &FixedOffset(-300),
             unread: 0,
+            support: None,
             ..viewer(Role::Owner)
         };
         assert_eq!(

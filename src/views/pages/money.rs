@@ -424,6 +424,7 @@ mod tests {
             zone: "UTC",
             local: &local,
             unread: 0,
+            support: None,
         };
         // Sent; Good and Best.
         let mut quote =
@@ -462,6 +463,7 @@ mod tests {
             zone: "UTC",
             local: &local,
             unread: 0,
+            support: None,
         };
         let mut quote =
             QuoteSummary::new(&golden::draft_quote(), golden::now()).expect("a summary");
