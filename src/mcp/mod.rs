@@ -205,7 +205,10 @@ pub fn discover(server_version: &str) -> Value {
     })
 }
 
-/// One tool as `tools/list` describes it.
+/// One tool as `tools/list` describes it. The annotations let a client ask its user before
+/// what cannot be taken back: `destructiveHint` marks status moves, sends, deletions and
+/// money (creates and versioned edits are kept in the audit trail and can be edited back),
+/// `openWorldHint` what reaches a customer.
 pub fn describe(tool: &Tool) -> Value {
     json!({
         "name": tool.name,
@@ -215,9 +218,9 @@ pub fn describe(tool: &Tool) -> Value {
         "annotations": {
             "title": tool.title,
             "readOnlyHint": tool.effect == Effect::Read,
-            "destructiveHint": tool.effect == Effect::Destructive,
-            "idempotentHint": tool.effect == Effect::Read,
-            "openWorldHint": false,
+            "destructiveHint": tool.effect.needs_confirmation(),
+            "idempotentHint": tool.idempotent(),
+            "openWorldHint": tool.effect == Effect::Sends,
         },
     })
 }
