@@ -34,10 +34,12 @@ pub const INTERNAL_ERROR: i64 = -32603;
 
 pub const SERVER_NAME: &str = "fieldworker";
 const INSTRUCTIONS: &str = "The back office of a trades business: customers and their sites, \
-    jobs, and the visits that carry them out. Look records up (search_customers, list_jobs, \
-    list_visits) to get their ids and versions before changing them; never invent an id. Every \
-    change names the version it read; a conflict means someone else changed the record: \
-    re-read it and retry. Times are RFC 3339.";
+    jobs, the visits that carry them out, quotes and invoices. Look records up \
+    (search_customers, list_jobs, list_visits, list_quotes) to get their ids and versions \
+    before changing them; never invent an id. Every change names the version it read; a \
+    conflict means someone else changed the record: re-read it and retry. Money is in minor \
+    units, times are RFC 3339. Tools marked destructive cannot be taken back and those marked \
+    open-world reach a customer: ask the user first.";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RpcError {
