@@ -46,7 +46,7 @@ impl Recorded {
 }
 
 /// A scripted answer, made from the request it answers (a model that reads what it was sent).
-type Scripted = Box<dyn FnOnce(&Recorded) -> (u16, Value) + Send>;
+pub type Scripted = Box<dyn FnOnce(&Recorded) -> (u16, Value) + Send>;
 
 #[derive(Default)]
 struct State {
