@@ -16,6 +16,7 @@ fn lines(quote: bool) -> Value {
         "quantity_milli": { "type": "integer", "description": "Quantity in thousandths: 1 is 1000, 1.5 hours is 1500." },
         "unit_price": { "type": "integer", "description": "Price per unit in the currency's minor units: $120 is 12000." },
         "tax_rate_ppm": { "type": "integer", "description": "Tax in parts per million (8.875% is 88750); default: the company's rate." },
+        "discount": { "type": ["object", "null"], "description": "A discount on the line: {\"percent_ppm\": 100000} (10%) or {\"amount\": 500} (minor units)." },
     });
     if quote {
         line["option"] = json!({ "type": ["string", "null"], "description": "For good/better/best quotes: the option this line belongs to; the customer picks one." });

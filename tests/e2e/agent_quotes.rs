@@ -186,9 +186,8 @@ fn the_agent_drafts_a_quote_with_lines_and_texts_it_to_the_customer_once_the_use
         let (id, failed, text) = tool_results(call).remove(0);
         assert_eq!((id.as_str(), failed), (tool, false), "{text}");
     }
-    let quote = owner.get(&format!("/api/v1/quotes/{quote_id}")).json();
-    assert_eq!(quote["status"], "sent", "{quote}");
-
+    // The text goes out when the agent's turn ends, before any other request reaches the
+    // tenant (none is made until it arrived).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let mut texts = texts_to(&channels, PHONE);
     while texts.is_empty() && std::time::Instant::now() < deadline {
@@ -196,6 +195,14 @@ fn the_agent_drafts_a_quote_with_lines_and_texts_it_to_the_customer_once_the_use
         texts = texts_to(&channels, PHONE);
     }
     assert_eq!(texts.len(), 1, "{texts:?}\n{}", tenant.logs());
+    let runs = tenant.log_records("outbox");
+    assert!(
+        runs.iter()
+            .any(|run| run["cause"] == "agent" && run["sent"] == 1),
+        "sent by the turn's end: {runs:?}"
+    );
+    let quote = owner.get(&format!("/api/v1/quotes/{quote_id}")).json();
+    assert_eq!(quote["status"], "sent", "{quote}");
     assert!(
         texts[0].contains("Q-0001") && texts[0].contains("120.00"),
         "{}",
