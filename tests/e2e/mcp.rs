@@ -442,7 +442,10 @@ fn an_sdk_client_quotes_shares_invoices_and_voids_with_each_tool_annotated_and_r
         assert_eq!(hints(&listed, name), expected, "{name}");
     }
 
-    let customer = client.call("create_customer", json!({ "name": "Priya Patel" }));
+    let customer = client.call(
+        "create_customer",
+        json!({ "name": "Priya Patel", "phones": ["+15005550123"] }),
+    );
     let customer_id = customer["id"].as_str().unwrap().to_owned();
     client.call(
         "add_site",
@@ -560,6 +563,21 @@ fn an_sdk_client_quotes_shares_invoices_and_voids_with_each_tool_annotated_and_r
         404
     );
 
+    // A text to the customer, queued for Twilio, and her conversation read back.
+    let texted = client.call(
+        "text_customer",
+        json!({ "customer_id": customer_id, "body": "Your quote is on its way." }),
+    );
+    assert_eq!(texted["body"], "Your quote is on its way.", "{texted}");
+    let conversation = client.call(
+        "list_customer_messages",
+        json!({ "customer_id": customer_id }),
+    );
+    assert_eq!(
+        conversation["messages"][0]["body"], "Your quote is on its way.",
+        "{conversation}"
+    );
+
     let audit = owner
         .get(&format!("/api/v1/audit?entity_id={quote_id}"))
         .json();
@@ -618,8 +636,18 @@ fn an_sdk_client_quotes_shares_invoices_and_voids_with_each_tool_annotated_and_r
     let messages = owner
         .get(&format!("/api/v1/customers/{customer_id}/messages"))
         .json();
-    assert!(
-        messages["messages"].as_array().is_none_or(|m| m.is_empty()),
+    assert_eq!(
+        messages["messages"].as_array().unwrap().len(),
+        1,
         "{messages}"
     );
+
+    // Archived last: she leaves the search.
+    let read = client.call("get_customer", json!({ "customer_id": customer_id }));
+    client.call(
+        "archive_customer",
+        json!({ "customer_id": customer_id, "version": read["version"] }),
+    );
+    let found = client.call("search_customers", json!({ "query": "Patel" }));
+    assert_eq!(found["customers"], json!([]), "{found}");
 }
