@@ -422,6 +422,41 @@ mod tests {
     }
 
     #[test]
+    fn annotations_say_what_a_client_should_ask_its_user_about() {
+        let hints = |name: &str| {
+            let a = describe(crate::tools::find(name).unwrap())["annotations"].clone();
+            assert_eq!(a["title"], crate::tools::find(name).unwrap().title);
+            [
+                a["readOnlyHint"].clone(),
+                a["destructiveHint"].clone(),
+                a["idempotentHint"].clone(),
+                a["openWorldHint"].clone(),
+            ]
+        };
+        let (t, f) = (json!(true), json!(false));
+        assert_eq!(
+            hints("list_invoices"),
+            [t.clone(), f.clone(), t.clone(), f.clone()]
+        );
+        assert_eq!(
+            hints("create_invoice"),
+            [f.clone(), f.clone(), f.clone(), f.clone()]
+        );
+        assert_eq!(
+            hints("update_invoice"),
+            [f.clone(), f.clone(), t.clone(), f.clone()]
+        );
+        assert_eq!(
+            hints("issue_invoice"),
+            [f.clone(), t.clone(), t.clone(), f.clone()]
+        );
+        assert_eq!(
+            hints("text_customer"),
+            [f.clone(), t.clone(), f.clone(), t.clone()]
+        );
+    }
+
+    #[test]
     fn tool_results_carry_text_and_structured_content() {
         let ok = tool_success(json!({ "id": "c1" }));
         assert_eq!(ok["isError"], false);
