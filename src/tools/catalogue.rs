@@ -290,15 +290,7 @@ pub static CATALOGUE: &[Tool] = &[
             )
         },
         required: &["customer_id", "version"],
-        plan: |args| {
-            let mut call = ApiCall::new(
-                "PATCH",
-                path(&["/api/v1/customers/"], args, &["customer_id"])?,
-            );
-            call.version = Some(args.version()?);
-            call.body = Some(args.body_without(&["customer_id", "version"]));
-            Ok(call)
-        },
+        plan: |args| on_record("PATCH", &["/api/v1/customers/"], "customer_id", args, true),
     },
     Tool {
         name: "add_site",
@@ -449,12 +441,7 @@ pub static CATALOGUE: &[Tool] = &[
             )
         },
         required: &["job_id", "version"],
-        plan: |args| {
-            let mut call = ApiCall::new("PATCH", path(&["/api/v1/jobs/"], args, &["job_id"])?);
-            call.version = Some(args.version()?);
-            call.body = Some(args.body_without(&["job_id", "version"]));
-            Ok(call)
-        },
+        plan: |args| on_record("PATCH", &["/api/v1/jobs/"], "job_id", args, true),
     },
     Tool {
         name: "change_job_status",
@@ -472,15 +459,7 @@ pub static CATALOGUE: &[Tool] = &[
             })
         },
         required: &["job_id", "version", "status"],
-        plan: |args| {
-            let mut call = ApiCall::new(
-                "POST",
-                path(&["/api/v1/jobs/", "/status"], args, &["job_id"])?,
-            );
-            call.version = Some(args.version()?);
-            call.body = Some(args.body_without(&["job_id", "version"]));
-            Ok(call)
-        },
+        plan: |args| on_record("POST", &["/api/v1/jobs/", "/status"], "job_id", args, true),
     },
     Tool {
         name: "add_job_note",
@@ -724,12 +703,7 @@ pub static CATALOGUE: &[Tool] = &[
             })
         },
         required: &["visit_id", "version"],
-        plan: |args| {
-            let mut call = ApiCall::new("PATCH", path(&["/api/v1/visits/"], args, &["visit_id"])?);
-            call.version = Some(args.version()?);
-            call.body = Some(args.body_without(&["visit_id", "version"]));
-            Ok(call)
-        },
+        plan: |args| on_record("PATCH", &["/api/v1/visits/"], "visit_id", args, true),
     },
     Tool {
         name: "cancel_visit",
@@ -740,11 +714,7 @@ pub static CATALOGUE: &[Tool] = &[
         effect: Effect::Destructive,
         properties: || json!({ "visit_id": id_property("visit", "list_visits"), "version": version() }),
         required: &["visit_id", "version"],
-        plan: |args| {
-            let mut call = ApiCall::new("DELETE", path(&["/api/v1/visits/"], args, &["visit_id"])?);
-            call.version = Some(args.version()?);
-            Ok(call)
-        },
+        plan: |args| on_record("DELETE", &["/api/v1/visits/"], "visit_id", args, false),
     },
     Tool {
         name: "list_quotes",
@@ -801,12 +771,13 @@ pub static CATALOGUE: &[Tool] = &[
         properties: || json!({ "quote_id": id_property("quote", "list_quotes"), "version": version() }),
         required: &["quote_id", "version"],
         plan: |args| {
-            let mut call = ApiCall::new(
+            on_record(
                 "POST",
-                path(&["/api/v1/quotes/", "/send"], args, &["quote_id"])?,
-            );
-            call.version = Some(args.version()?);
-            Ok(call)
+                &["/api/v1/quotes/", "/send"],
+                "quote_id",
+                args,
+                false,
+            )
         },
     },
     Tool {
@@ -982,13 +953,13 @@ pub static CATALOGUE: &[Tool] = &[
         },
         required: &["invoice_id", "version", "amount", "method"],
         plan: |args| {
-            let mut call = ApiCall::new(
+            on_record(
                 "POST",
-                path(&["/api/v1/invoices/", "/payments"], args, &["invoice_id"])?,
-            );
-            call.version = Some(args.version()?);
-            call.body = Some(args.body_without(&["invoice_id", "version"]));
-            Ok(call)
+                &["/api/v1/invoices/", "/payments"],
+                "invoice_id",
+                args,
+                true,
+            )
         },
     },
     Tool {
