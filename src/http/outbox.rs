@@ -54,6 +54,14 @@ pub fn after_response(ctx: &worker::Context, env: Env) {
     });
 }
 
+/// Sends what work done after a response queued (the agent's tools run once the webhook has
+/// answered, so no `after_response` follows them).
+pub async fn send_queued(env: &Env, cause: &str) {
+    if QUEUED.with(|q| q.replace(false)) {
+        run_logged(env, cause).await;
+    }
+}
+
 /// One run, logged when it did something or failed (the next run retries).
 pub async fn run_logged(env: &Env, cause: &str) {
     match drain(env).await {

@@ -237,6 +237,8 @@ async fn accept(
     let env = env.clone();
     ctx.wait_until(async move {
         conversation::process(env.clone(), own_origin, background, inbound).await;
+        // What the agent's tools queued for customers goes out now, not at the next request.
+        crate::http::outbox::send_queued(&env, "agent").await;
         // What the agent's tools wrote is sealed as soon as the turn is done.
         crate::http::seal::run_logged(&env, "agent").await;
     });

@@ -34,10 +34,12 @@ pub const INTERNAL_ERROR: i64 = -32603;
 
 pub const SERVER_NAME: &str = "fieldworker";
 const INSTRUCTIONS: &str = "The back office of a trades business: customers and their sites, \
-    jobs, and the visits that carry them out. Look records up (search_customers, list_jobs, \
-    list_visits) to get their ids and versions before changing them; never invent an id. Every \
-    change names the version it read; a conflict means someone else changed the record: \
-    re-read it and retry. Times are RFC 3339.";
+    jobs, the visits that carry them out, quotes and invoices. Look records up \
+    (search_customers, list_jobs, list_visits, list_quotes) to get their ids and versions \
+    before changing them; never invent an id. Every change names the version it read; a \
+    conflict means someone else changed the record: re-read it and retry. Money is in minor \
+    units, times are RFC 3339. Tools marked destructive cannot be taken back and those marked \
+    open-world reach a customer: ask the user first.";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RpcError {
@@ -205,7 +207,10 @@ pub fn discover(server_version: &str) -> Value {
     })
 }
 
-/// One tool as `tools/list` describes it.
+/// One tool as `tools/list` describes it. The annotations let a client ask its user before
+/// what cannot be taken back: `destructiveHint` marks status moves, sends, deletions and
+/// money (creates and versioned edits are kept in the audit trail and can be edited back),
+/// `openWorldHint` what reaches a customer.
 pub fn describe(tool: &Tool) -> Value {
     json!({
         "name": tool.name,
@@ -215,9 +220,9 @@ pub fn describe(tool: &Tool) -> Value {
         "annotations": {
             "title": tool.title,
             "readOnlyHint": tool.effect == Effect::Read,
-            "destructiveHint": tool.effect == Effect::Destructive,
-            "idempotentHint": tool.effect == Effect::Read,
-            "openWorldHint": false,
+            "destructiveHint": tool.effect.needs_confirmation(),
+            "idempotentHint": tool.idempotent(),
+            "openWorldHint": tool.effect == Effect::Sends,
         },
     })
 }
@@ -414,6 +419,41 @@ mod tests {
 
         let status = json!({ "title": "Conflict", "allowed": ["scheduled", "on_hold"] });
         assert!(problem_message(409, &status).contains("Allowed next: scheduled, on_hold."));
+    }
+
+    #[test]
+    fn annotations_say_what_a_client_should_ask_its_user_about() {
+        let hints = |name: &str| {
+            let a = describe(crate::tools::find(name).unwrap())["annotations"].clone();
+            assert_eq!(a["title"], crate::tools::find(name).unwrap().title);
+            [
+                a["readOnlyHint"].clone(),
+                a["destructiveHint"].clone(),
+                a["idempotentHint"].clone(),
+                a["openWorldHint"].clone(),
+            ]
+        };
+        let (t, f) = (json!(true), json!(false));
+        assert_eq!(
+            hints("list_invoices"),
+            [t.clone(), f.clone(), t.clone(), f.clone()]
+        );
+        assert_eq!(
+            hints("create_invoice"),
+            [f.clone(), f.clone(), f.clone(), f.clone()]
+        );
+        assert_eq!(
+            hints("update_invoice"),
+            [f.clone(), f.clone(), t.clone(), f.clone()]
+        );
+        assert_eq!(
+            hints("issue_invoice"),
+            [f.clone(), t.clone(), t.clone(), f.clone()]
+        );
+        assert_eq!(
+            hints("text_customer"),
+            [f.clone(), t.clone(), f.clone(), t.clone()]
+        );
     }
 
     #[test]

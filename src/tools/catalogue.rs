@@ -12,7 +12,7 @@ const VERSION: &str = "The record's version as last read (from get_* or list_* r
     If someone changed the record since, the call fails with a conflict carrying the current \
     record: re-read, re-apply the change, retry with the new version.";
 
-fn path(template: &[&str], args: &Args, ids: &[&str]) -> Result<String, ArgError> {
+pub(super) fn path(template: &[&str], args: &Args, ids: &[&str]) -> Result<String, ArgError> {
     let mut out = String::new();
     let mut ids = ids.iter();
     for part in template {
@@ -24,15 +24,32 @@ fn path(template: &[&str], args: &Args, ids: &[&str]) -> Result<String, ArgError
     Ok(out)
 }
 
-fn id_property(what: &str, found_by: &str) -> Value {
+/// A call on one record named by the argument `id` (spliced between the `template`'s parts),
+/// naming the version the caller read; the remaining arguments are the body when `body`.
+pub(super) fn on_record(
+    method: &'static str,
+    template: &[&str],
+    id: &str,
+    args: &Args,
+    body: bool,
+) -> Result<ApiCall, ArgError> {
+    let mut call = ApiCall::new(method, path(template, args, &[id])?);
+    call.version = Some(args.version()?);
+    if body {
+        call.body = Some(args.body_without(&[id, "version"]));
+    }
+    Ok(call)
+}
+
+pub(super) fn id_property(what: &str, found_by: &str) -> Value {
     json!({ "type": "string", "description": format!("The {what}'s id, as returned by {found_by}. Never guess it.") })
 }
 
-fn string(description: &str) -> Value {
+pub(super) fn string(description: &str) -> Value {
     json!({ "type": "string", "description": description })
 }
 
-fn nullable_string(description: &str) -> Value {
+pub(super) fn nullable_string(description: &str) -> Value {
     json!({ "type": ["string", "null"], "description": description })
 }
 
@@ -44,7 +61,7 @@ fn strings(description: &str) -> Value {
     json!({ "type": "array", "items": { "type": "string" }, "description": description })
 }
 
-fn version() -> Value {
+pub(super) fn version() -> Value {
     json!({ "type": "integer", "minimum": 1, "description": VERSION })
 }
 
@@ -65,6 +82,21 @@ fn customer_fields() -> serde_json::Map<String, Value> {
         "tags": strings("Short labels, e.g. \"vip\", \"landlord\"."),
         "notes": nullable_string("Free notes about the customer."),
         "preferred_contact": string("How they like to be reached: \"email\", \"phone\" or \"sms\"."),
+    });
+    fields.as_object().cloned().unwrap_or_default()
+}
+
+fn site_fields() -> serde_json::Map<String, Value> {
+    let fields = json!({
+        "line1": string("Street address, e.g. \"12 Canal St\"."),
+        "line2": nullable_string("Apartment, floor, unit."),
+        "city": nullable_string("The town or city."),
+        "region": nullable_string("State, province or county."),
+        "postal_code": nullable_string("Postal or ZIP code."),
+        "country": nullable_string("Two-letter country code, e.g. \"US\"."),
+        "label": nullable_string("A name for the site, e.g. \"Rental flat\"."),
+        "access_notes": nullable_string("How to get in: gate codes, keys, dogs."),
+        "is_primary": { "type": "boolean", "description": "Make this the customer's primary site." },
     });
     fields.as_object().cloned().unwrap_or_default()
 }
@@ -161,7 +193,7 @@ fn decode_file(text: &str) -> Result<Vec<u8>, ArgError> {
     Ok(bytes)
 }
 
-fn with(mut base: serde_json::Map<String, Value>, extra: Value) -> Value {
+pub(super) fn with(mut base: serde_json::Map<String, Value>, extra: Value) -> Value {
     if let Value::Object(extra) = extra {
         base.extend(extra);
     }
@@ -258,15 +290,7 @@ pub static CATALOGUE: &[Tool] = &[
             )
         },
         required: &["customer_id", "version"],
-        plan: |args| {
-            let mut call = ApiCall::new(
-                "PATCH",
-                path(&["/api/v1/customers/"], args, &["customer_id"])?,
-            );
-            call.version = Some(args.version()?);
-            call.body = Some(args.body_without(&["customer_id", "version"]));
-            Ok(call)
-        },
+        plan: |args| on_record("PATCH", &["/api/v1/customers/"], "customer_id", args, true),
     },
     Tool {
         name: "add_site",
@@ -276,18 +300,10 @@ pub static CATALOGUE: &[Tool] = &[
         permission: Some(ManageRecords),
         effect: Effect::Write,
         properties: || {
-            json!({
-                "customer_id": id_property("customer", "search_customers"),
-                "line1": string("Street address, e.g. \"12 Canal St\"."),
-                "line2": nullable_string("Apartment, floor, unit."),
-                "city": nullable_string("The town or city."),
-                "region": nullable_string("State, province or county."),
-                "postal_code": nullable_string("Postal or ZIP code."),
-                "country": nullable_string("Two-letter country code, e.g. \"US\"."),
-                "label": nullable_string("A name for the site, e.g. \"Rental flat\"."),
-                "access_notes": nullable_string("How to get in: gate codes, keys, dogs."),
-                "is_primary": { "type": "boolean", "description": "Make this the customer's primary site." },
-            })
+            with(
+                site_fields(),
+                json!({ "customer_id": id_property("customer", "search_customers") }),
+            )
         },
         required: &["customer_id", "line1"],
         plan: |args| {
@@ -297,6 +313,42 @@ pub static CATALOGUE: &[Tool] = &[
             );
             call.body = Some(args.body_without(&["customer_id"]));
             Ok(call)
+        },
+    },
+    Tool {
+        name: "update_site",
+        title: "Change a service address",
+        description: "Changes a site's address, label or access notes, or makes it the \
+            primary one: only the fields given change. Needs the site's id and version from \
+            get_customer.",
+        permission: Some(ManageRecords),
+        effect: Effect::Write,
+        properties: || {
+            with(
+                site_fields(),
+                json!({ "site_id": id_property("site", "get_customer"), "version": version() }),
+            )
+        },
+        required: &["site_id", "version"],
+        plan: |args| on_record("PATCH", &["/api/v1/sites/"], "site_id", args, true),
+    },
+    Tool {
+        name: "archive_customer",
+        title: "Archive a customer",
+        description: "Archives a customer: they leave the lists and searches, their history \
+            stays. Confirm with the user first. Needs the version from get_customer.",
+        permission: Some(ManageRecords),
+        effect: Effect::Destructive,
+        properties: || json!({ "customer_id": id_property("customer", "search_customers"), "version": version() }),
+        required: &["customer_id", "version"],
+        plan: |args| {
+            on_record(
+                "DELETE",
+                &["/api/v1/customers/"],
+                "customer_id",
+                args,
+                false,
+            )
         },
     },
     Tool {
@@ -389,12 +441,7 @@ pub static CATALOGUE: &[Tool] = &[
             )
         },
         required: &["job_id", "version"],
-        plan: |args| {
-            let mut call = ApiCall::new("PATCH", path(&["/api/v1/jobs/"], args, &["job_id"])?);
-            call.version = Some(args.version()?);
-            call.body = Some(args.body_without(&["job_id", "version"]));
-            Ok(call)
-        },
+        plan: |args| on_record("PATCH", &["/api/v1/jobs/"], "job_id", args, true),
     },
     Tool {
         name: "change_job_status",
@@ -412,15 +459,7 @@ pub static CATALOGUE: &[Tool] = &[
             })
         },
         required: &["job_id", "version", "status"],
-        plan: |args| {
-            let mut call = ApiCall::new(
-                "POST",
-                path(&["/api/v1/jobs/", "/status"], args, &["job_id"])?,
-            );
-            call.version = Some(args.version()?);
-            call.body = Some(args.body_without(&["job_id", "version"]));
-            Ok(call)
-        },
+        plan: |args| on_record("POST", &["/api/v1/jobs/", "/status"], "job_id", args, true),
     },
     Tool {
         name: "add_job_note",
@@ -523,6 +562,60 @@ pub static CATALOGUE: &[Tool] = &[
         },
     },
     Tool {
+        name: "delete_file",
+        title: "Delete a file",
+        description: "Deletes a file from its record (kept 30 days, then purged). \
+            Technicians may delete only what they attached. Needs the version from get_file \
+            or list_files; confirm with the user first.",
+        permission: Some(WorkOnJobs),
+        effect: Effect::Destructive,
+        properties: || json!({ "file_id": id_property("file", "list_files"), "version": version() }),
+        required: &["file_id", "version"],
+        plan: |args| on_record("DELETE", &["/api/v1/files/"], "file_id", args, false),
+    },
+    Tool {
+        name: "list_customer_messages",
+        title: "A customer's text conversation",
+        description: "The texts exchanged with a customer, oldest first: theirs and the \
+            company's replies with each one's delivery (queued, sent, delivered, failed), and \
+            whether they opted out of automatic texts.",
+        permission: Some(ViewRecords),
+        effect: Effect::Read,
+        properties: || json!({ "customer_id": id_property("customer", "search_customers") }),
+        required: &["customer_id"],
+        plan: |args| {
+            Ok(ApiCall::new(
+                "GET",
+                path(&["/api/v1/customers/", "/messages"], args, &["customer_id"])?,
+            ))
+        },
+    },
+    Tool {
+        name: "text_customer",
+        title: "Text a customer",
+        description: "Sends the customer a text message (SMS) in the company's name, to the \
+            number they last wrote from (else their first). It reaches the customer: confirm \
+            the exact words with the user first. To send a quote or invoice, use \
+            email_or_text_quote or email_or_text_invoice (they carry its link).",
+        permission: Some(ManageRecords),
+        effect: Effect::Sends,
+        properties: || {
+            json!({
+                "customer_id": id_property("customer", "search_customers"),
+                "body": string("The text, as the customer will read it."),
+            })
+        },
+        required: &["customer_id", "body"],
+        plan: |args| {
+            let mut call = ApiCall::new(
+                "POST",
+                path(&["/api/v1/customers/", "/messages"], args, &["customer_id"])?,
+            );
+            call.body = Some(args.body_without(&["customer_id"]));
+            Ok(call)
+        },
+    },
+    Tool {
         name: "list_visits",
         title: "List visits (the schedule)",
         description: "Lists scheduled visits overlapping a time range, by start time, with \
@@ -610,12 +703,7 @@ pub static CATALOGUE: &[Tool] = &[
             })
         },
         required: &["visit_id", "version"],
-        plan: |args| {
-            let mut call = ApiCall::new("PATCH", path(&["/api/v1/visits/"], args, &["visit_id"])?);
-            call.version = Some(args.version()?);
-            call.body = Some(args.body_without(&["visit_id", "version"]));
-            Ok(call)
-        },
+        plan: |args| on_record("PATCH", &["/api/v1/visits/"], "visit_id", args, true),
     },
     Tool {
         name: "cancel_visit",
@@ -626,11 +714,7 @@ pub static CATALOGUE: &[Tool] = &[
         effect: Effect::Destructive,
         properties: || json!({ "visit_id": id_property("visit", "list_visits"), "version": version() }),
         required: &["visit_id", "version"],
-        plan: |args| {
-            let mut call = ApiCall::new("DELETE", path(&["/api/v1/visits/"], args, &["visit_id"])?);
-            call.version = Some(args.version()?);
-            Ok(call)
-        },
+        plan: |args| on_record("DELETE", &["/api/v1/visits/"], "visit_id", args, false),
     },
     Tool {
         name: "list_quotes",
@@ -679,19 +763,21 @@ pub static CATALOGUE: &[Tool] = &[
     Tool {
         name: "send_quote",
         title: "Send a quote",
-        description: "Marks a draft quote sent (it can then be shared with the customer and \
-            accepted). Needs the version from get_quote.",
+        description: "Marks a draft quote sent: its lines are then fixed and the customer can \
+            accept it. It does not reach the customer by itself: email_or_text_quote does. \
+            Needs the version from get_quote or create_quote.",
         permission: Some(ManageRecords),
         effect: Effect::Consequential,
         properties: || json!({ "quote_id": id_property("quote", "list_quotes"), "version": version() }),
         required: &["quote_id", "version"],
         plan: |args| {
-            let mut call = ApiCall::new(
+            on_record(
                 "POST",
-                path(&["/api/v1/quotes/", "/send"], args, &["quote_id"])?,
-            );
-            call.version = Some(args.version()?);
-            Ok(call)
+                &["/api/v1/quotes/", "/send"],
+                "quote_id",
+                args,
+                false,
+            )
         },
     },
     Tool {
@@ -701,7 +787,7 @@ pub static CATALOGUE: &[Tool] = &[
             caller's name and ETA in minutes, by their preferred contact. Refused when that \
             message is switched off or the customer opted out of automatic messages.",
         permission: Some(WorkOnJobs),
-        effect: Effect::Consequential,
+        effect: Effect::Sends,
         properties: || {
             json!({
                 "job_id": id_property("job", "list_jobs"),
@@ -726,7 +812,7 @@ pub static CATALOGUE: &[Tool] = &[
             A draft must be marked sent first (send_quote). It reaches the customer: confirm \
             with the user first. Each delivery's outcome shows in list_quote_deliveries.",
         permission: Some(ManageRecords),
-        effect: Effect::Consequential,
+        effect: Effect::Sends,
         properties: || {
             json!({
                 "quote_id": id_property("quote", "list_quotes"),
@@ -767,7 +853,7 @@ pub static CATALOGUE: &[Tool] = &[
             reaches the customer: confirm with the user first. Each delivery's outcome shows \
             in list_invoice_deliveries.",
         permission: Some(ManageRecords),
-        effect: Effect::Consequential,
+        effect: Effect::Sends,
         properties: || {
             json!({
                 "invoice_id": id_property("invoice", "list_invoices"),
@@ -850,7 +936,8 @@ pub static CATALOGUE: &[Tool] = &[
         name: "record_payment",
         title: "Record a payment",
         description: "Records money received against an issued invoice (cash, check, bank \
-            transfer, card taken in person). At most the balance. Moves money on the books: \
+            transfer, card taken in person), or with kind refund money given back. At most \
+            the balance (a refund: at most what was paid). Moves money on the books: \
             confirm the amount and method with the user first. Needs the invoice's version.",
         permission: Some(ManageRecords),
         effect: Effect::Destructive,
@@ -858,6 +945,7 @@ pub static CATALOGUE: &[Tool] = &[
             json!({
                 "invoice_id": id_property("invoice", "list_invoices"),
                 "version": version(),
+                "kind": { "type": "string", "enum": ["payment", "refund"], "description": "A payment received (default) or money given back." },
                 "amount": { "type": "integer", "minimum": 1, "description": "In the currency's minor units: $12.50 is 1250." },
                 "method": { "type": "string", "enum": ["card", "cash", "check", "bank", "other"], "description": "How it was paid." },
                 "reference": string("A check number, transfer reference or note."),
@@ -865,13 +953,13 @@ pub static CATALOGUE: &[Tool] = &[
         },
         required: &["invoice_id", "version", "amount", "method"],
         plan: |args| {
-            let mut call = ApiCall::new(
+            on_record(
                 "POST",
-                path(&["/api/v1/invoices/", "/payments"], args, &["invoice_id"])?,
-            );
-            call.version = Some(args.version()?);
-            call.body = Some(args.body_without(&["invoice_id", "version"]));
-            Ok(call)
+                &["/api/v1/invoices/", "/payments"],
+                "invoice_id",
+                args,
+                true,
+            )
         },
     },
     Tool {

@@ -8,9 +8,11 @@
 
 mod args;
 mod catalogue;
+mod documents;
 
 pub use args::{ArgError, Args};
 pub use catalogue::{CATALOGUE, MAX_TOOL_FILE_BYTES};
+pub use documents::DOCUMENTS;
 
 use crate::json;
 use serde_json::Value;
@@ -23,9 +25,12 @@ use crate::domain::auth::permissions::{Permission, Role};
 pub enum Effect {
     Read,
     Write,
-    /// Moves a record through its statuses or sends it on (a job's status, a quote sent):
-    /// nothing is lost, but a person would want to confirm first.
+    /// Moves a record through its statuses (a job's status, a quote marked sent, an invoice
+    /// issued): nothing is lost, but a person would want to confirm first.
     Consequential,
+    /// Reaches someone outside the company (a text or email to a customer): it cannot be
+    /// taken back, so a person would want to confirm first.
+    Sends,
     /// Removes or cancels something, or moves money: a person would want to confirm first.
     Destructive,
 }
@@ -33,7 +38,7 @@ pub enum Effect {
 impl Effect {
     /// Whether the agent runs it only once the user confirmed it in a later message.
     pub fn needs_confirmation(self) -> bool {
-        matches!(self, Effect::Consequential | Effect::Destructive)
+        !matches!(self, Effect::Read | Effect::Write)
     }
 }
 
@@ -118,6 +123,12 @@ impl Tool {
         self.permission.is_none_or(|p| role.allows(p))
     }
 
+    /// Whether calling it again with the same arguments changes nothing more: reads, and
+    /// writes that name the version they read (a repeat meets the next version: a conflict).
+    pub fn idempotent(&self) -> bool {
+        self.effect == Effect::Read || self.required.contains(&"version")
+    }
+
     /// Checks the arguments against the schema's names and required fields, then maps them to
     /// the API call. Types and values are checked by the API itself, field by field.
     pub fn plan(&self, arguments: &Value) -> Result<ApiCall, ArgError> {
@@ -131,14 +142,19 @@ impl Tool {
     }
 }
 
+/// Every tool, in catalogue order.
+pub fn all() -> impl Iterator<Item = &'static Tool> {
+    CATALOGUE.iter().chain(DOCUMENTS)
+}
+
 /// The tool called `name`.
 pub fn find(name: &str) -> Option<&'static Tool> {
-    CATALOGUE.iter().find(|tool| tool.name == name)
+    all().find(|tool| tool.name == name)
 }
 
 /// The tools `role` may run, in catalogue order.
 pub fn for_role(role: Role) -> impl Iterator<Item = &'static Tool> {
-    CATALOGUE.iter().filter(move |tool| tool.allowed_for(role))
+    all().filter(move |tool| tool.allowed_for(role))
 }
 
 #[cfg(test)]
@@ -164,7 +180,7 @@ mod tests {
 
     #[test]
     fn every_tool_maps_to_a_route_guarded_by_the_permission_it_declares() {
-        for tool in CATALOGUE {
+        for tool in all() {
             let call = tool
                 .plan(&sample_arguments(tool))
                 .unwrap_or_else(|e| panic!("{}: {e:?}", tool.name));
@@ -201,7 +217,7 @@ mod tests {
 
     #[test]
     fn tool_names_are_unique_and_in_the_mcp_name_alphabet() {
-        let mut names: Vec<&str> = CATALOGUE.iter().map(|t| t.name).collect();
+        let mut names: Vec<&str> = all().map(|t| t.name).collect();
         for name in &names {
             assert!(
                 !name.is_empty()
@@ -212,12 +228,12 @@ mod tests {
         }
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), CATALOGUE.len());
+        assert_eq!(names.len(), all().count());
     }
 
     #[test]
     fn every_schema_is_a_closed_object_whose_required_fields_are_described() {
-        for tool in CATALOGUE {
+        for tool in all() {
             let schema = tool.input_schema();
             let properties = schema["properties"].as_object().unwrap();
             for name in tool.required {
@@ -237,10 +253,165 @@ mod tests {
         }
     }
 
+    /// The routes of the business's records that no tool calls, each with why.
+    const NOT_TOOLS: &[(&str, &str, &str)] = &[
+        (
+            "GET",
+            "/api/v1/quotes/{id}/pdf",
+            "bytes, not JSON: the share link shows it",
+        ),
+        (
+            "GET",
+            "/api/v1/invoices/{id}/pdf",
+            "bytes, not JSON: the share link shows it",
+        ),
+        (
+            "GET",
+            "/api/v1/files/{id}/content",
+            "bytes, not JSON: get_file gives its url",
+        ),
+        (
+            "POST",
+            "/api/v1/quotes/{id}/preview",
+            "the editor's live totals: create and update answer them",
+        ),
+        (
+            "POST",
+            "/api/v1/invoices/{id}/preview",
+            "the editor's live totals: create and update answer them",
+        ),
+        (
+            "POST",
+            "/api/v1/jobs/{id}/signature",
+            "the customer draws it on the signature pad",
+        ),
+    ];
+
+    #[test]
+    fn every_route_of_the_records_has_a_tool_or_a_reason() {
+        use crate::domain::auth::permissions::Permission::*;
+        use crate::http::router::ROUTES;
+        let mut called = Vec::new();
+        for tool in all() {
+            // A file tool reaches one route per kind of parent.
+            let kinds = tool.input_schema()["properties"]["parent"]["enum"].clone();
+            let kinds = kinds
+                .as_array()
+                .cloned()
+                .unwrap_or_else(|| vec![json!("job")]);
+            for kind in kinds {
+                let mut arguments = sample_arguments(tool);
+                if arguments.get("parent").is_some() {
+                    arguments["parent"] = kind;
+                }
+                let call = tool.plan(&arguments).unwrap();
+                match dispatch(call.method, &call.path) {
+                    Ok(Dispatch::Handle(matched)) => called.push(matched.route),
+                    _ => panic!("{}", tool.name),
+                }
+            }
+        }
+        for decl in ROUTES {
+            let records = matches!(
+                decl.guard,
+                Guard::Needs(ViewRecords | ManageRecords | WorkOnJobs | ViewMoney)
+            );
+            let excused = NOT_TOOLS
+                .iter()
+                .any(|(m, p, _)| *m == decl.method && *p == decl.pattern);
+            if records && !excused {
+                assert!(
+                    called.contains(&decl.route),
+                    "{} {} has no tool",
+                    decl.method,
+                    decl.pattern
+                );
+            }
+            assert!(
+                !(excused && called.contains(&decl.route)),
+                "{}",
+                decl.pattern
+            );
+        }
+    }
+
+    #[test]
+    fn quotes_and_invoices_are_drafted_edited_and_moved_with_the_version_read() {
+        let lines = json!([{ "description": "Boiler service", "quantity_milli": 1000, "unit_price": 12000 }]);
+        let call = find("create_quote")
+            .unwrap()
+            .plan(&json!({ "customer_id": "c1", "title": "Boiler service", "lines": lines }))
+            .unwrap();
+        assert_eq!(
+            (call.method, call.path.as_str()),
+            ("POST", "/api/v1/quotes")
+        );
+        assert_eq!(call.body.unwrap()["lines"], lines);
+        let call = find("update_quote")
+            .unwrap()
+            .plan(&json!({ "quote_id": "q1", "version": 2, "lines": lines }))
+            .unwrap();
+        assert_eq!((call.method, call.version), ("PATCH", Some(2)));
+        assert_eq!(call.body, Some(json!({ "lines": lines })));
+        let call = find("issue_invoice")
+            .unwrap()
+            .plan(&json!({ "invoice_id": "i 1", "version": 3 }))
+            .unwrap();
+        assert_eq!(call.target(), "/api/v1/invoices/i%201/issue");
+        assert_eq!((call.version, call.body), (Some(3), None));
+        let missing = find("void_invoice")
+            .unwrap()
+            .plan(&json!({ "invoice_id": "i1" }));
+        assert!(missing.unwrap_err().0.contains("version"));
+    }
+
+    #[test]
+    fn what_cannot_be_taken_back_needs_confirming_and_what_reaches_a_customer_says_so() {
+        for name in [
+            "send_quote",
+            "issue_invoice",
+            "void_invoice",
+            "create_credit_note",
+            "delete_quote",
+            "revoke_share_link",
+            "text_customer",
+            "email_or_text_quote",
+            "accept_quote",
+        ] {
+            assert!(find(name).unwrap().effect.needs_confirmation(), "{name}");
+        }
+        for name in [
+            "create_quote",
+            "update_quote",
+            "create_invoice",
+            "share_quote",
+        ] {
+            assert!(!find(name).unwrap().effect.needs_confirmation(), "{name}");
+        }
+        let mut sends: Vec<&str> = all()
+            .filter(|t| t.effect == Effect::Sends)
+            .map(|t| t.name)
+            .collect();
+        sends.sort_unstable();
+        assert_eq!(
+            sends,
+            [
+                "email_or_text_invoice",
+                "email_or_text_quote",
+                "tell_customer_on_my_way",
+                "text_customer"
+            ]
+        );
+        assert!(find("update_quote").unwrap().idempotent());
+        assert!(find("list_quotes").unwrap().idempotent());
+        assert!(!find("create_quote").unwrap().idempotent());
+        assert!(!find("text_customer").unwrap().idempotent());
+    }
+
     #[test]
     fn viewers_get_only_reading_tools_and_owners_get_all() {
         assert!(for_role(Role::Viewer).all(|t| t.effect == Effect::Read));
-        assert_eq!(for_role(Role::Owner).count(), CATALOGUE.len());
+        assert_eq!(for_role(Role::Owner).count(), all().count());
         let technician: Vec<&str> = for_role(Role::Technician).map(|t| t.name).collect();
         assert!(technician.contains(&"change_job_status"));
         assert!(!technician.contains(&"create_customer"));

@@ -6,6 +6,7 @@ mod spawn;
 mod standin;
 
 mod access;
+mod agent_quotes;
 mod audit;
 mod chat_files;
 mod customer_messages;

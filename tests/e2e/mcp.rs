@@ -385,3 +385,269 @@ fn protocol_edges_get_the_right_json_rpc_answers_and_never_a_500() {
         405
     );
 }
+
+/// A tool's hints as `tools/list` gave them: read-only, destructive, idempotent, open world.
+fn hints(tools: &[Value], name: &str) -> (bool, bool, bool, bool) {
+    let tool = tools
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is listed"));
+    let a = &tool["annotations"];
+    let hint = |key: &str| {
+        a[key]
+            .as_bool()
+            .unwrap_or_else(|| panic!("{name}.{key}: {a}"))
+    };
+    (
+        hint("readOnlyHint"),
+        hint("destructiveHint"),
+        hint("idempotentHint"),
+        hint("openWorldHint"),
+    )
+}
+
+#[test]
+fn an_sdk_client_quotes_shares_invoices_and_voids_with_each_tool_annotated_and_roles_held() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let mut client = SdkClient::connect(&tenant, Some(&token_of(&owner)));
+    assert_eq!(client.hello["connected"], true, "{}", client.hello);
+
+    // Every tool says what it does, so a client knows what to ask its user about.
+    let listed = client.send(json!({ "op": "list" }))["tools"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for tool in &listed {
+        assert!(
+            tool["annotations"]["title"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty()),
+            "{tool}"
+        );
+        hints(&listed, tool["name"].as_str().unwrap());
+    }
+    let cases = [
+        ("get_quote", (true, false, true, false)),
+        ("create_quote", (false, false, false, false)),
+        ("update_quote", (false, false, true, false)),
+        ("send_quote", (false, true, true, false)),
+        ("issue_invoice", (false, true, true, false)),
+        ("void_invoice", (false, true, true, false)),
+        ("revoke_share_link", (false, true, true, false)),
+        ("email_or_text_quote", (false, true, false, true)),
+        ("text_customer", (false, true, false, true)),
+    ];
+    for (name, expected) in cases {
+        assert_eq!(hints(&listed, name), expected, "{name}");
+    }
+
+    let customer = client.call(
+        "create_customer",
+        json!({ "name": "Priya Patel", "phones": ["+15005550123"] }),
+    );
+    let customer_id = customer["id"].as_str().unwrap().to_owned();
+    client.call(
+        "add_site",
+        json!({ "customer_id": customer_id, "line1": "4 Elm Row" }),
+    );
+    let service =
+        json!({ "description": "Boiler service", "quantity_milli": 1000, "unit_price": 12_000 });
+    let quote = client.call(
+        "create_quote",
+        json!({ "customer_id": customer_id, "title": "Boiler service", "lines": [service] }),
+    );
+    let quote_id = quote["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (quote["status"].clone(), quote["version"].clone()),
+        (json!("draft"), json!(1)),
+        "{quote}"
+    );
+    // A line added: the whole list sent back, as the tool says.
+    let filter =
+        json!({ "description": "Magnetic filter", "quantity_milli": 1000, "unit_price": 15_000 });
+    let edited = client.call(
+        "update_quote",
+        json!({ "quote_id": quote_id, "version": 1, "lines": [service, filter] }),
+    );
+    assert_eq!(edited["version"], 2, "{edited}");
+    let read = owner.get(&format!("/api/v1/quotes/{quote_id}")).json();
+    let names: Vec<&str> = read["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["description"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Boiler service", "Magnetic filter"]);
+    let stale = client.call_raw(
+        "update_quote",
+        json!({ "quote_id": quote_id, "version": 1, "title": "Old" }),
+    );
+    assert_eq!(stale["isError"], true, "{stale}");
+    assert!(stale["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("version 2"));
+
+    let sent = client.call("send_quote", json!({ "quote_id": quote_id, "version": 2 }));
+    assert_eq!(sent["status"], "sent", "{sent}");
+
+    // A share link opens the quote until it is revoked.
+    let link = client.call("share_quote", json!({ "quote_id": quote_id }));
+    let url = link["url"].as_str().unwrap().to_owned();
+    assert_eq!(tenant.get(&url).status, 200);
+    client.call(
+        "revoke_share_link",
+        json!({ "share_link_id": link["id"], "version": link["version"] }),
+    );
+    assert_ne!(tenant.get(&url).status, 200, "revoked");
+
+    // Opening the link marked it viewed: the version to name is read again, as a model would.
+    let current = client.call("get_quote", json!({ "quote_id": quote_id }));
+    assert_eq!(current["status"], "viewed", "{current}");
+    assert!(current["version"].as_i64() > sent["version"].as_i64());
+    // Accepted on the phone, converted, issued, paid and refunded, then voided.
+    let accepted = client.call(
+        "accept_quote",
+        json!({ "quote_id": quote_id, "version": current["version"], "signer_name": "Priya Patel" }),
+    );
+    assert_eq!(accepted["status"], "accepted", "{accepted}");
+    let converted = client.call(
+        "convert_quote",
+        json!({ "quote_id": quote_id, "version": accepted["version"] }),
+    );
+    let invoice = &converted["invoice"];
+    let invoice_id = invoice["id"].as_str().unwrap().to_owned();
+    assert_eq!(invoice["status"], "draft", "{converted}");
+    let issued = client.call(
+        "issue_invoice",
+        json!({ "invoice_id": invoice_id, "version": invoice["version"] }),
+    );
+    assert_eq!(
+        (issued["status"].clone(), issued["number"].clone()),
+        (json!("issued"), json!("INV-0001")),
+        "{issued}"
+    );
+    let paid = client.call(
+        "record_payment",
+        json!({ "invoice_id": invoice_id, "version": issued["version"], "amount": 5_000, "method": "cash" }),
+    );
+    assert_eq!(paid["invoice"]["status"], "partially_paid", "{paid}");
+    let refunded = client.call(
+        "record_payment",
+        json!({ "invoice_id": invoice_id, "version": paid["invoice"]["version"], "kind": "refund",
+                "amount": 5_000, "method": "cash" }),
+    );
+    let voided = client.call(
+        "void_invoice",
+        json!({ "invoice_id": invoice_id, "version": refunded["invoice"]["version"] }),
+    );
+    assert_eq!(voided["status"], "void", "{voided}");
+    assert_eq!(
+        owner.get(&format!("/api/v1/invoices/{invoice_id}")).json()["status"],
+        "void"
+    );
+
+    // A blank draft, made and deleted.
+    let blank = client.call(
+        "create_invoice",
+        json!({ "customer_id": customer_id, "lines": [service] }),
+    );
+    let blank_id = blank["id"].as_str().unwrap().to_owned();
+    client.call(
+        "delete_invoice",
+        json!({ "invoice_id": blank_id, "version": blank["version"] }),
+    );
+    assert_eq!(
+        owner.get(&format!("/api/v1/invoices/{blank_id}")).status,
+        404
+    );
+
+    // A text to the customer, queued for Twilio, and her conversation read back.
+    let texted = client.call(
+        "text_customer",
+        json!({ "customer_id": customer_id, "body": "Your quote is on its way." }),
+    );
+    assert_eq!(texted["body"], "Your quote is on its way.", "{texted}");
+    let conversation = client.call(
+        "list_customer_messages",
+        json!({ "customer_id": customer_id }),
+    );
+    assert_eq!(
+        conversation["messages"][0]["body"], "Your quote is on its way.",
+        "{conversation}"
+    );
+
+    let audit = owner
+        .get(&format!("/api/v1/audit?entity_id={quote_id}"))
+        .json();
+    let events = audit["events"].as_array().unwrap();
+    assert!(events.len() >= 5, "{audit}");
+    // The customer's own view of the link is theirs; every other change the token's user's.
+    for event in events.iter().filter(|e| e["action"] != "quote.viewed") {
+        assert_eq!(event["actor_kind"], "mcp", "{event}");
+        assert_eq!(event["actor_id"], owner.user["id"], "{event}");
+    }
+
+    // Beyond a role: a technician is not shown money tools and is refused them; a viewer
+    // reads quotes but may not issue or void.
+    let tess = member(
+        &owner,
+        "tess@acme-heating.example",
+        "technician",
+        "flux-and-fittings-31",
+    );
+    let mut technician = SdkClient::connect(&tenant, Some(&token_of(&tess)));
+    let tools = technician.tools();
+    for hidden in [
+        "create_quote",
+        "get_quote",
+        "issue_invoice",
+        "text_customer",
+    ] {
+        assert!(!tools.iter().any(|t| t == hidden), "{hidden} in {tools:?}");
+    }
+    let refused = technician.call_raw(
+        "create_quote",
+        json!({ "customer_id": customer_id, "title": "Cheap", "lines": [service] }),
+    );
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert!(refused["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("403"));
+    let vic = member(
+        &owner,
+        "vic@acme-heating.example",
+        "viewer",
+        "read-only-ledger-42",
+    );
+    let mut viewer = SdkClient::connect(&tenant, Some(&token_of(&vic)));
+    let tools = viewer.tools();
+    assert!(tools.iter().any(|t| t == "get_quote"), "{tools:?}");
+    assert!(!tools.iter().any(|t| t == "void_invoice"), "{tools:?}");
+    let refused = viewer.call_raw(
+        "text_customer",
+        json!({ "customer_id": customer_id, "body": "Hello" }),
+    );
+    assert_eq!(refused["isError"], true, "{refused}");
+    let quotes = owner.get("/api/v1/quotes").json();
+    assert_eq!(quotes["quotes"].as_array().unwrap().len(), 1, "{quotes}");
+    let messages = owner
+        .get(&format!("/api/v1/customers/{customer_id}/messages"))
+        .json();
+    assert_eq!(
+        messages["messages"].as_array().unwrap().len(),
+        1,
+        "{messages}"
+    );
+
+    // Archived last: she leaves the search.
+    let read = client.call("get_customer", json!({ "customer_id": customer_id }));
+    client.call(
+        "archive_customer",
+        json!({ "customer_id": customer_id, "version": read["version"] }),
+    );
+    let found = client.call("search_customers", json!({ "query": "Patel" }));
+    assert_eq!(found["customers"], json!([]), "{found}");
+}

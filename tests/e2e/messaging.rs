@@ -469,7 +469,7 @@ fn sms_from_a_linked_number_is_verified_answered_through_twilio_and_deduplicated
 }
 
 /// A scripted model answer that asks for one tool.
-fn tool_use(id: &str, name: &str, input: Value) -> (u16, Value) {
+pub(crate) fn tool_use(id: &str, name: &str, input: Value) -> (u16, Value) {
     (
         200,
         json!({
@@ -482,7 +482,7 @@ fn tool_use(id: &str, name: &str, input: Value) -> (u16, Value) {
     )
 }
 
-fn final_text(text: &str) -> (u16, Value) {
+pub(crate) fn final_text(text: &str) -> (u16, Value) {
     (
         200,
         json!({

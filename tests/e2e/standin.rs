@@ -45,10 +45,13 @@ impl Recorded {
     }
 }
 
+/// A scripted answer, made from the request it answers (a model that reads what it was sent).
+pub type Scripted = Box<dyn FnOnce(&Recorded) -> (u16, Value) + Send>;
+
 #[derive(Default)]
 struct State {
     requests: Vec<Recorded>,
-    script: VecDeque<(u16, String)>,
+    script: VecDeque<Scripted>,
     /// Path → (content type, bytes) of the files served.
     files: HashMap<String, (String, Vec<u8>)>,
     /// Telegram `file_id` → (`file_path`, `file_size`).
@@ -82,10 +85,17 @@ impl StandIn {
 
     /// Answers for the next requests, in order (then the default again).
     pub fn script(&self, answers: Vec<(u16, Value)>) {
-        let mut state = self.state.lock().unwrap();
-        state
-            .script
-            .extend(answers.into_iter().map(|(s, b)| (s, b.to_string())));
+        self.script_with(
+            answers
+                .into_iter()
+                .map(|answer| Box::new(move |_: &Recorded| answer) as Scripted)
+                .collect(),
+        );
+    }
+
+    /// Answers for the next requests, in order, each made from the request it answers.
+    pub fn script_with(&self, answers: Vec<Scripted>) {
+        self.state.lock().unwrap().script.extend(answers);
     }
 
     /// Serves `bytes` at `path` (e.g. a Twilio media URL's path) as `content_type`.
@@ -163,12 +173,18 @@ fn serve(stream: TcpStream, state: &Mutex<State>, default: &(u16, String)) {
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
         };
-        let answer = file_answer(&state, &recorded);
-        state.requests.push(recorded);
-        answer.unwrap_or_else(|| {
-            let (status, body) = state.script.pop_front().unwrap_or_else(|| default.clone());
+        let answer = file_answer(&state, &recorded).unwrap_or_else(|| {
+            let (status, body) = match state.script.pop_front() {
+                Some(scripted) => {
+                    let (status, body) = scripted(&recorded);
+                    (status, body.to_string())
+                }
+                None => default.clone(),
+            };
             (status, "application/json".to_owned(), body.into_bytes())
-        })
+        });
+        state.requests.push(recorded);
+        answer
     };
     let mut stream = stream;
     let _ = write!(
