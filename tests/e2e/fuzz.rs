@@ -40,6 +40,14 @@ const EXCLUDED: &[(&str, &str)] = &[
         "operator route: the operator's health probe",
     ),
     (
+        "OpsSupportRequest",
+        "operator route: covered by its own test (support.rs)",
+    ),
+    (
+        "OpsRecoverOwner",
+        "operator route: covered by its own test (support.rs); would end the fuzzer's session",
+    ),
+    (
         "RevokeToken",
         "could revoke the token the fuzzer authenticates with",
     ),
