@@ -20,7 +20,8 @@ PASSWORD = "Xq3-generated-7bP9kLm2"
 
 
 class StandIn(http.server.BaseHTTPRequestHandler):
-    """Answers POST /ops/owners 201 and keeps each request's authorization and body."""
+    """Answers as the operator routes do (201 for an owner or a support request, 202 for a
+    recovery) and keeps each request's authorization and body."""
 
     received = []
 
@@ -33,10 +34,15 @@ class StandIn(http.server.BaseHTTPRequestHandler):
                 "body": json.loads(body),
             }
         )
-        self.send_response(201)
+        answers = {
+            "/ops/support": (201, {"id": "s-1", "status": "requested"}),
+            "/ops/owners/recover": (202, {"user_id": "u-1"}),
+        }
+        status, answer = answers.get(self.path, (201, {}))
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
-        self.wfile.write(b"{}")
+        self.wfile.write(json.dumps(answer).encode())
 
     def log_message(self, *args):
         pass
@@ -141,6 +147,58 @@ class Admin(unittest.TestCase):
         [request] = StandIn.received
         self.assertEqual(request["authorization"], f"Bearer {TOKEN}")
 
+
+    def test_a_support_request_names_who_why_what_and_how_long(self):
+        result = self.admin(
+            "support-request",
+            "--url",
+            self.url,
+            "--name",
+            "Sam Support",
+            "--email",
+            "sam@support.example",
+            "--reason",
+            "Totals look wrong",
+            "--ticket",
+            "T-1",
+            "--scope",
+            "jobs, visits",
+            "--minutes",
+            "90",
+            OPS_TOKEN=TOKEN,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("support request s-1: requested (waiting for an owner)", result.stdout)
+        [request] = StandIn.received
+        self.assertEqual(request["path"], "/ops/support")
+        self.assertEqual(request["authorization"], f"Bearer {TOKEN}")
+        self.assertEqual(
+            request["body"],
+            {
+                "person_name": "Sam Support",
+                "person_email": "sam@support.example",
+                "reason": "Totals look wrong",
+                "ticket": "T-1",
+                "scope": ["jobs", "visits"],
+                "duration_minutes": 90,
+            },
+        )
+        for args in self.curl_arguments():
+            self.assertFalse(any(TOKEN in arg for arg in args), args)
+        missing = self.admin("support-request", "--url", self.url, "--email", "x@y.example",
+                             OPS_TOKEN=TOKEN)
+        self.assertNotEqual(missing.returncode, 0)
+        self.assertIn("needs --name, --email, --reason and --ticket", missing.stderr)
+
+    def test_an_owner_is_recovered_by_their_address_only(self):
+        result = self.admin(
+            "recover-owner", "--url", self.url, "--email", "olive@acme.example", OPS_TOKEN=TOKEN
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("a recovery link is on its way to olive@acme.example", result.stdout)
+        [request] = StandIn.received
+        self.assertEqual(request["path"], "/ops/owners/recover")
+        self.assertEqual(request["body"], {"email": "olive@acme.example"})
 
 if __name__ == "__main__":
     unittest.main()
