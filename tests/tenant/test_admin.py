@@ -147,7 +147,6 @@ class Admin(unittest.TestCase):
         [request] = StandIn.received
         self.assertEqual(request["authorization"], f"Bearer {TOKEN}")
 
-
     def test_a_support_request_names_who_why_what_and_how_long(self):
         result = self.admin(
             "support-request",
@@ -199,6 +198,7 @@ class Admin(unittest.TestCase):
         [request] = StandIn.received
         self.assertEqual(request["path"], "/ops/owners/recover")
         self.assertEqual(request["body"], {"email": "olive@acme.example"})
+
 
 if __name__ == "__main__":
     unittest.main()
