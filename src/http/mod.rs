@@ -17,6 +17,7 @@ pub mod health;
 pub mod idempotency;
 pub mod limits;
 pub mod mcp;
+pub mod oauth;
 pub mod messages;
 pub mod metrics;
 pub mod openapi;
