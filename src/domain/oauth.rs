@@ -413,12 +413,14 @@ mod tests {
 
     #[test]
     fn the_rfc_7636_vector_holds() {
-        let verifier = "dBjftJeZ4CVP-mJ92K9b6OgM6BLIpGZj-_5sZ6ic6BM";
+        // RFC 7636 Appendix B: the verifier is the base64url of the octets listed there
+        // (116, 24, 223, 180, …, 141, 121).
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert_eq!(s256(verifier), challenge);
         assert!(verifier_answers(verifier, challenge));
         assert!(!verifier_answers(
-            "dBjftJeZ4CVP-mJ92K9b6OgM6BLIpGZj-_5sZ6ic6BN",
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj",
             challenge
         ));
         // Too short to be a verifier, even if its hash were right.

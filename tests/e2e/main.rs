@@ -21,6 +21,7 @@ mod jobs;
 mod limits;
 mod load;
 mod mcp;
+mod oauth;
 mod messaging;
 mod mfa;
 mod notices;

@@ -20,6 +20,7 @@ pub fn continue_page(next: &str) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta http-equiv="refresh" content=(refresh);
+                link rel="icon" type="image/svg+xml" href=(super::assets::ICON.path());
                 title { "Continue · fieldworker" }
             }
             body {
