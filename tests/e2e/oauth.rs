@@ -234,7 +234,9 @@ fn an_sdk_client_given_only_the_url_signs_in_consents_refreshes_and_a_reused_ref
     assert_eq!(result["newest_refresh_after_reuse"]["status"], 400);
     assert_eq!(result["console_errors"], json!([]));
 
-    // Audited: the grant (as the user who consented) and its revocation for the reuse.
+    // Audited: the grant (as the user who consented) and its revocation for the reuse. (The
+    // session timed out while the clock moved on an hour.)
+    let owner = sign_in(&tenant, OWNER_EMAIL, OWNER_PASSWORD);
     let granted = owner.get("/api/v1/audit?action=oauth.granted");
     assert_eq!(granted.status, 200, "{}", granted.body);
     let events = granted.json()["events"].clone();
