@@ -37,5 +37,6 @@ async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker
     http::automatic::run_logged(&env, "cron").await;
     http::files::sweep_logged(&env, "cron").await;
     http::documents::sweep_logged(&env, "cron").await;
+    http::oauth::sweep_logged(&env).await;
     http::metrics::record_health(&env).await;
 }

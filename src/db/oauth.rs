@@ -24,8 +24,7 @@ pub const SWEEP_CLIENTS: &str = "DELETE FROM oauth_clients WHERE expires_at IS N
     AND expires_at < ?1 AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id)";
 pub const SWEEP_CODES: &str = "DELETE FROM oauth_codes WHERE expires_at < ?1";
 pub const SWEEP_TOKENS: &str = "DELETE FROM oauth_tokens WHERE expires_at < ?1";
-pub const SELECT_CLIENT: &str =
-    "SELECT id, name, redirect_uris FROM oauth_clients WHERE id = ?1";
+pub const SELECT_CLIENT: &str = "SELECT id, name, redirect_uris FROM oauth_clients WHERE id = ?1";
 /// A client that completed a grant no longer expires.
 pub const KEEP_CLIENT: &str = "UPDATE oauth_clients SET expires_at = NULL WHERE id = ?1";
 
@@ -52,7 +51,17 @@ pub fn register(
     (now_ms, expires_at): (i64, i64),
     (per_ip_hour, pending_max): (i64, i64),
 ) -> Sql {
-    sql!(REGISTER, id, name, redirect_uris, ip, now_ms, expires_at, per_ip_hour, pending_max)
+    sql!(
+        REGISTER,
+        id,
+        name,
+        redirect_uris,
+        ip,
+        now_ms,
+        expires_at,
+        per_ip_hour,
+        pending_max
+    )
 }
 
 pub fn sweep(now_ms: i64) -> Vec<Sql> {
@@ -183,7 +192,15 @@ pub fn insert_grant(
     resource: Option<&str>,
     now_ms: i64,
 ) -> Sql {
-    sql!(INSERT_GRANT, id, client_id, user_id, scope, resource, now_ms)
+    sql!(
+        INSERT_GRANT,
+        id,
+        client_id,
+        user_id,
+        scope,
+        resource,
+        now_ms
+    )
 }
 
 pub fn revoke_grant(id: &str, version: i64, reason: &str, now_ms: i64) -> Sql {

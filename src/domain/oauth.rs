@@ -117,9 +117,9 @@ pub fn redirect_uri_refusal(uri: &str) -> Option<&'static str> {
             .then_some("an https redirect URI needs a host");
     }
     if uri.starts_with("http://") {
-        return loopback_parts(uri)
-            .is_none()
-            .then_some("plain http is allowed for loopback addresses only (127.0.0.1, [::1], localhost)");
+        return loopback_parts(uri).is_none().then_some(
+            "plain http is allowed for loopback addresses only (127.0.0.1, [::1], localhost)",
+        );
     }
     let scheme = uri.split_once(':').map(|(s, _)| s).unwrap_or_default();
     let private_use = scheme.contains('.')
@@ -218,7 +218,11 @@ impl Scope {
     pub fn parse(text: Option<&str>) -> Result<Option<Scope>, OAuthError> {
         let mut write = false;
         let mut any = false;
-        for part in text.unwrap_or_default().split(' ').filter(|p| !p.is_empty()) {
+        for part in text
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|p| !p.is_empty())
+        {
             match part {
                 "read" => any = true,
                 "write" => {
@@ -275,7 +279,9 @@ impl Scope {
     /// What the consent page tells the user the client will be able to do.
     pub fn describe(self) -> &'static str {
         match self {
-            Scope::Read => "Read what you can see: customers, jobs, visits, quotes, invoices and files.",
+            Scope::Read => {
+                "Read what you can see: customers, jobs, visits, quotes, invoices and files."
+            }
             Scope::ReadWrite => {
                 "Read what you can see, and make changes you could make yourself: book and move \
                  visits, update jobs and customers, send quotes, record payments."
@@ -346,7 +352,10 @@ pub fn registration(body: &Value) -> Result<Registration, OAuthError> {
             {
                 Ok(())
             }
-            Some(_) => Err(invalid(format!("{key} may only hold {}", allowed.join(", ")))),
+            Some(_) => Err(invalid(format!(
+                "{key} may only hold {}",
+                allowed.join(", ")
+            ))),
         }
     };
     listed("grant_types", &["authorization_code", "refresh_token"])?;
@@ -444,7 +453,10 @@ mod tests {
         assert!(redirect_matches(r, "http://127.0.0.1/callback"));
         assert!(!redirect_matches(r, "http://127.0.0.1:51234/other"));
         assert!(!redirect_matches(r, "http://127.0.0.2:3000/callback"));
-        assert!(!redirect_matches(r, "http://127.0.0.1.evil.example:3000/callback"));
+        assert!(!redirect_matches(
+            r,
+            "http://127.0.0.1.evil.example:3000/callback"
+        ));
         assert!(redirect_matches(
             "http://localhost:1/cb?x=1",
             "http://localhost:9/cb?x=1"
@@ -490,12 +502,18 @@ mod tests {
             Some(Scope::ReadWrite)
         );
         assert_eq!(Scope::parse(Some("write")).unwrap(), Some(Scope::ReadWrite));
-        assert_eq!(Scope::parse(Some("admin")).unwrap_err().error, "invalid_scope");
+        assert_eq!(
+            Scope::parse(Some("admin")).unwrap_err().error,
+            "invalid_scope"
+        );
         assert!(Scope::ReadWrite.within(Role::Owner));
         assert!(Scope::ReadWrite.within(Role::Technician));
         assert!(!Scope::ReadWrite.within(Role::Viewer));
         assert!(Scope::Read.within(Role::Viewer));
-        assert_eq!(Scope::from_stored(Scope::ReadWrite.as_str()), Scope::ReadWrite);
+        assert_eq!(
+            Scope::from_stored(Scope::ReadWrite.as_str()),
+            Scope::ReadWrite
+        );
     }
 
     #[test]
@@ -512,7 +530,9 @@ mod tests {
         }));
         assert_eq!(confidential.unwrap_err().error, "invalid_client_metadata");
         assert_eq!(
-            registration(&json!({ "redirect_uris": [] })).unwrap_err().error,
+            registration(&json!({ "redirect_uris": [] }))
+                .unwrap_err()
+                .error,
             "invalid_redirect_uri"
         );
         assert_eq!(
@@ -536,7 +556,10 @@ mod tests {
     #[test]
     fn redirects_carry_their_parameters_encoded() {
         assert_eq!(
-            with_query("http://127.0.0.1:9/cb", &[("code", "abc"), ("state", "a b&c")]),
+            with_query(
+                "http://127.0.0.1:9/cb",
+                &[("code", "abc"), ("state", "a b&c")]
+            ),
             "http://127.0.0.1:9/cb?code=abc&state=a+b%26c"
         );
         assert_eq!(

@@ -8,11 +8,11 @@ use worker::{Env, Request};
 use crate::db::store::{D1Results, D1Store};
 use crate::db::{self, tokens, users, users::User};
 use crate::domain::auth::permissions::{Permission, Role};
-use crate::domain::oauth;
 use crate::domain::auth::session::{
     cookie_value, looks_like_access_token, origin_allowed, session_kv_key, sha256_hex,
     SessionRecord, SessionState, SESSION_COOKIE,
 };
+use crate::domain::oauth;
 use crate::domain::secrets::{bearer_token, secrets_match};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -120,7 +120,9 @@ pub async fn check(
     let (principal, ahead) = authenticate_with(req, env, reads.clone()).await?;
     // An OAuth token's audience is `/mcp` (RFC 8707): the API takes none.
     if matches!(principal.via, Via::OAuth { .. }) {
-        return Err(unauthenticated("an OAuth access token presented outside /mcp"));
+        return Err(unauthenticated(
+            "an OAuth access token presented outside /mcp",
+        ));
     }
     if !matches!(method, "GET" | "HEAD" | "OPTIONS") {
         match &principal.via {
@@ -212,8 +214,8 @@ async fn authenticate_with(
     let header = |name: &str| req.headers().get(name).ok().flatten();
 
     if let Some(authorization) = header("Authorization") {
-        if let Some(token) = bearer_token(&authorization)
-            .filter(|t| oauth::looks_like(t, oauth::ACCESS_PREFIX))
+        if let Some(token) =
+            bearer_token(&authorization).filter(|t| oauth::looks_like(t, oauth::ACCESS_PREFIX))
         {
             return oauth_principal(&store, token, now, extra).await;
         }

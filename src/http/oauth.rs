@@ -116,7 +116,9 @@ pub async fn register(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResu
         Err(e) if e.status() < 500 => {
             return refuse(&OAuthError::new(
                 "invalid_client_metadata",
-                e.detail.clone().unwrap_or_else(|| "the body must be JSON".into()),
+                e.detail
+                    .clone()
+                    .unwrap_or_else(|| "the body must be JSON".into()),
             ))
         }
         Err(e) => return Err(e),
@@ -198,8 +200,16 @@ impl Refused {
 }
 
 /// `redirect_uri` with an OAuth error (and the state and issuer, RFC 9207).
-fn back_with_error(redirect_uri: &str, state: Option<&str>, issuer: &str, e: &OAuthError) -> Refused {
-    let mut pairs = vec![("error", e.error), ("error_description", e.description.as_str())];
+fn back_with_error(
+    redirect_uri: &str,
+    state: Option<&str>,
+    issuer: &str,
+    e: &OAuthError,
+) -> Refused {
+    let mut pairs = vec![
+        ("error", e.error),
+        ("error_description", e.description.as_str()),
+    ];
     if let Some(state) = state {
         pairs.push(("state", state));
     }
@@ -221,7 +231,11 @@ fn check(asked: &Asked, client: Option<ClientRow>, issuer: &str) -> Result<Check
             ))
         }
         None if registered.len() == 1 => registered[0].clone(),
-        None => return Err(Refused::Page("The app did not say where to send you back.".into())),
+        None => {
+            return Err(Refused::Page(
+                "The app did not say where to send you back.".into(),
+            ))
+        }
     };
     let state = asked.get("state").map(str::to_owned);
     let back = |e: OAuthError| back_with_error(&redirect_uri, state.as_deref(), issuer, &e);
@@ -231,11 +245,17 @@ fn check(asked: &Asked, client: Option<ClientRow>, issuer: &str) -> Result<Check
             "response_type must be code",
         )));
     }
-    oauth::check_pkce(asked.get("code_challenge"), asked.get("code_challenge_method"))
-        .map_err(back)?;
+    oauth::check_pkce(
+        asked.get("code_challenge"),
+        asked.get("code_challenge_method"),
+    )
+    .map_err(back)?;
     let scope = Scope::parse(asked.get("scope")).map_err(back)?;
     let resource = asked.get("resource").map(str::to_owned);
-    if resource.as_deref().is_some_and(|r| !oauth::resource_matches(r, issuer)) {
+    if resource
+        .as_deref()
+        .is_some_and(|r| !oauth::resource_matches(r, issuer))
+    {
         return Err(back(OAuthError::new(
             "invalid_target",
             "resource must be this server's /mcp",
@@ -361,26 +381,32 @@ pub async fn decide(mut req: Request, env: &Env) -> AppResult<Response> {
     available(env)?;
     let issuer = own_origin(&req);
     let bytes = bounded_bytes(&mut req, MAX_FORM).await?;
-    let pairs = parse_form(&bytes).map_err(|e| AppError::bad_request(format!("Not a form: {e}")))?;
+    let pairs =
+        parse_form(&bytes).map_err(|e| AppError::bad_request(format!("Not a form: {e}")))?;
     let mut asked = Asked { pairs };
     asked.pairs.push(("response_type".into(), "code".into()));
     let client_id = asked.get("client_id").unwrap_or_default().to_owned();
-    let (principal, ahead) =
-        match auth::authenticate_reading(&req, env, vec![sql!(store_db::SELECT_CLIENT, client_id.as_str())]).await {
-            Ok(found) => found,
-            Err(e) if e.status() == 401 => {
-                // The session ended on the consent page: sign in, then see it again.
-                let asked_again = Asked {
-                    pairs: asked.pairs.clone(),
-                };
-                let next = match check(&asked_again, client(env, Some(&client_id)).await?, &issuer) {
-                    Ok(checked) => consent_path(&checked),
-                    Err(refused) => return refused.respond(),
-                };
-                return redirect(&sign_in_location(&next));
-            }
-            Err(e) => return Err(e),
-        };
+    let (principal, ahead) = match auth::authenticate_reading(
+        &req,
+        env,
+        vec![sql!(store_db::SELECT_CLIENT, client_id.as_str())],
+    )
+    .await
+    {
+        Ok(found) => found,
+        Err(e) if e.status() == 401 => {
+            // The session ended on the consent page: sign in, then see it again.
+            let asked_again = Asked {
+                pairs: asked.pairs.clone(),
+            };
+            let next = match check(&asked_again, client(env, Some(&client_id)).await?, &issuer) {
+                Ok(checked) => consent_path(&checked),
+                Err(refused) => return refused.respond(),
+            };
+            return redirect(&sign_in_location(&next));
+        }
+        Err(e) => return Err(e),
+    };
     let csrf = session_csrf(&principal)?;
     let sent_origin = req.headers().get("Origin").ok().flatten();
     let sent_csrf = asked.get("csrf").unwrap_or_default();
@@ -389,7 +415,9 @@ pub async fn decide(mut req: Request, env: &Env) -> AppResult<Response> {
     {
         return Err(AppError::new(ErrorKind::Forbidden)
             .with_detail("This request did not come from the consent page.")
-            .with_cause(format!("oauth consent: origin {sent_origin:?} or csrf mismatch")));
+            .with_cause(format!(
+                "oauth consent: origin {sent_origin:?} or csrf mismatch"
+            )));
     }
     auth::authorize(&principal, Guard::Member)?;
     let found = match ahead {
@@ -401,18 +429,22 @@ pub async fn decide(mut req: Request, env: &Env) -> AppResult<Response> {
         Err(refused) => return refused.respond(),
     };
     let state = checked.state.as_deref();
-    let back = |e: OAuthError| {
-        back_with_error(&checked.redirect_uri, state, &issuer, &e).respond()
-    };
+    let back = |e: OAuthError| back_with_error(&checked.redirect_uri, state, &issuer, &e).respond();
     if asked.get("decision") != Some("allow") {
-        return back(OAuthError::new("access_denied", "the user did not allow the app"));
+        return back(OAuthError::new(
+            "access_denied",
+            "the user did not allow the app",
+        ));
     }
     let scope = match checked.scope {
         Some(scope) if scope.within(principal.role) => scope,
         Some(_) => {
             return back(OAuthError::new(
                 "invalid_scope",
-                format!("write is beyond the user's role ({})", principal.role.as_str()),
+                format!(
+                    "write is beyond the user's role ({})",
+                    principal.role.as_str()
+                ),
             ))
         }
         None => return back(OAuthError::new("invalid_scope", "no scope was allowed")),
@@ -436,7 +468,10 @@ pub async fn decide(mut req: Request, env: &Env) -> AppResult<Response> {
     if let Err(refusal) = write::apply(&D1Store::from_env(env)?, change, vec![]).await {
         return match refusal {
             // The client was swept away between the read and the write.
-            Refusal::Guard => Refused::Page("The app's registration expired: start again from the app.".into()).respond(),
+            Refusal::Guard => {
+                Refused::Page("The app's registration expired: start again from the app.".into())
+                    .respond()
+            }
             other => Err(other.into_error(|| AppError::internal("code guard"))),
         };
     }
@@ -464,9 +499,9 @@ impl Form {
 }
 
 async fn form(req: &mut Request) -> Result<Form, OAuthError> {
-    let bytes = bounded_bytes(req, MAX_FORM)
-        .await
-        .map_err(|e| OAuthError::invalid_request(e.detail.clone().unwrap_or_else(|| e.to_string())))?;
+    let bytes = bounded_bytes(req, MAX_FORM).await.map_err(|e| {
+        OAuthError::invalid_request(e.detail.clone().unwrap_or_else(|| e.to_string()))
+    })?;
     parse_form(&bytes)
         .map(Form)
         .map_err(|e| OAuthError::invalid_request(format!("the body must be a form: {e}")))
@@ -669,7 +704,9 @@ async fn rotate(
         .get("refresh_token")
         .filter(|t| oauth::looks_like(t, oauth::REFRESH_PREFIX))
     else {
-        return Ok(Err(OAuthError::invalid_grant("refresh_token is missing or malformed")));
+        return Ok(Err(OAuthError::invalid_grant(
+            "refresh_token is missing or malformed",
+        )));
     };
     let now = clock::now();
     let hash = sha256_hex(token);
@@ -786,5 +823,23 @@ pub async fn revoke(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult
     match write::apply(&store, change, vec![]).await {
         Ok(_) | Err(Refusal::Guard) => answer(200, &json!({})),
         Err(other) => Err(other.into_error(|| AppError::internal("revoke guard"))),
+    }
+}
+
+/// The cron's backstop of the sweep every registration runs: expired codes and tokens, and
+/// clients that never completed a grant. Errors are logged; the next run retries.
+pub async fn sweep_logged(env: &Env) {
+    let outcome = match D1Store::from_env(env) {
+        Ok(store) => store
+            .batch(store_db::sweep(clock::now().0 as i64))
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(error) = outcome {
+        worker::console_log!(
+            "{}",
+            json!({ "level": "error", "msg": "oauth sweep", "error": error })
+        );
     }
 }

@@ -47,8 +47,10 @@ fn post_form(tenant: &Tenant, path: &str, pairs: &[(&str, &str)]) -> Reply {
 fn register(tenant: &Tenant, redirect: &str) -> String {
     let reply = tenant
         .request("POST", "/oauth/register")
-        .json(&json!({ "client_name": "Test Client", "redirect_uris": [redirect],
-                       "token_endpoint_auth_method": "none" }))
+        .json(
+            &json!({ "client_name": "Test Client", "redirect_uris": [redirect],
+                       "token_endpoint_auth_method": "none" }),
+        )
         .send();
     assert_eq!(reply.status, 201, "{}", reply.body);
     reply.json()["client_id"].as_str().unwrap().to_owned()
@@ -128,7 +130,10 @@ fn code_for(browser: &Browser<'_>, client_id: &str, scope: &str) -> String {
     let to = location(&reply);
     assert!(to.starts_with(REDIRECT), "{to}");
     assert_eq!(param(&to, "state").as_deref(), Some("xyz"));
-    assert_eq!(param(&to, "iss").as_deref(), Some(browser.tenant.base.as_str()));
+    assert_eq!(
+        param(&to, "iss").as_deref(),
+        Some(browser.tenant.base.as_str())
+    );
     param(&to, "code").expect("a code")
 }
 
@@ -163,7 +168,11 @@ fn mcp(tenant: &Tenant, token: &str, body: Value) -> Reply {
 }
 
 fn tool_names(tenant: &Tenant, token: &str) -> Vec<String> {
-    let reply = mcp(tenant, token, json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }));
+    let reply = mcp(
+        tenant,
+        token,
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }),
+    );
     assert_eq!(reply.status, 200, "{}", reply.body);
     reply.json()["result"]["tools"]
         .as_array()
@@ -177,7 +186,7 @@ fn tool_names(tenant: &Tenant, token: &str) -> Vec<String> {
 fn an_sdk_client_given_only_the_url_signs_in_consents_refreshes_and_a_reused_refresh_token_revokes_it(
 ) {
     let tenant = Tenant::spawn();
-    let owner = owner(&tenant);
+    owner(&tenant);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let output = Command::new(root.join("node_modules/.bin/node"))
         .arg(root.join("tests/mcp/oauth.mjs"))
@@ -194,12 +203,20 @@ fn an_sdk_client_given_only_the_url_signs_in_consents_refreshes_and_a_reused_ref
             tenant.logs()
         )
     });
-    assert_eq!(result["ok"], true, "{result}\n--- worker log ---\n{}", tenant.logs());
+    assert_eq!(
+        result["ok"],
+        true,
+        "{result}\n--- worker log ---\n{}",
+        tenant.logs()
+    );
 
     // The SDK found the server from the 401 alone and asked for PKCE S256 and this resource.
     assert_eq!(result["authorize"]["path"], "/oauth/authorize");
     assert_eq!(result["authorize"]["method"], "S256");
-    assert_eq!(result["authorize"]["resource"], format!("{}/mcp", tenant.base));
+    assert_eq!(
+        result["authorize"]["resource"],
+        format!("{}/mcp", tenant.base)
+    );
     // Signed in already, the user went straight to the consent, which names the app.
     let text = result["consent_text"].as_str().unwrap();
     assert!(text.contains("Allow Fieldworker E2E Client?"), "{text}");
@@ -218,7 +235,11 @@ fn an_sdk_client_given_only_the_url_signs_in_consents_refreshes_and_a_reused_ref
         .filter_map(Value::as_str)
         .collect();
     assert!(tools.contains(&"create_job"), "{tools:?}");
-    assert_eq!(result["whoami"]["user"]["email"], OWNER_EMAIL, "{}", result["whoami"]);
+    assert_eq!(
+        result["whoami"]["user"]["email"], OWNER_EMAIL,
+        "{}",
+        result["whoami"]
+    );
     // An hour on, the access token is refused with invalid_token; the SDK refreshed it.
     assert_eq!(result["expired"]["status"], 401);
     assert!(result["expired"]["challenge"]
@@ -244,7 +265,10 @@ fn an_sdk_client_given_only_the_url_signs_in_consents_refreshes_and_a_reused_ref
     assert_eq!(events[0]["actor_id"], owner.user["id"]);
     let revoked = owner.get("/api/v1/audit?action=oauth.revoked");
     let events = revoked.json()["events"].clone();
-    assert!(events.to_string().contains("refresh token reused"), "{events}");
+    assert!(
+        events.to_string().contains("refresh token reused"),
+        "{events}"
+    );
     // And no longer among the connected apps.
     let apps = owner.get("/api/v1/me/apps");
     assert_eq!(apps.json()["apps"], json!([]), "{}", apps.body);
@@ -256,15 +280,24 @@ fn discovery_registration_and_authorization_refuse_what_the_specifications_refus
     let owner = owner(&tenant);
 
     // The 401 points at the resource metadata, which names this server.
-    let challenge = mcp(&tenant, "", json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" }));
+    let challenge = mcp(
+        &tenant,
+        "",
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" }),
+    );
     assert_eq!(challenge.status, 401);
-    let prm = tenant.get("/.well-known/oauth-protected-resource/mcp").json();
+    let prm = tenant
+        .get("/.well-known/oauth-protected-resource/mcp")
+        .json();
     assert_eq!(prm["authorization_servers"], json!([tenant.base]));
     assert_eq!(prm["resource"], format!("{}/mcp", tenant.base));
     let meta = tenant.get("/.well-known/oauth-authorization-server").json();
     assert_eq!(meta["issuer"], tenant.base.as_str());
     assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
-    assert_eq!(meta["token_endpoint_auth_methods_supported"], json!(["none"]));
+    assert_eq!(
+        meta["token_endpoint_auth_methods_supported"],
+        json!(["none"])
+    );
     assert_eq!(
         meta["registration_endpoint"],
         format!("{}/oauth/register", tenant.base)
@@ -289,12 +322,14 @@ fn discovery_registration_and_authorization_refuse_what_the_specifications_refus
     let client = register(&tenant, REDIRECT);
 
     // A redirect URI the client did not register is refused on our page, never followed.
-    let other = tenant
-        .get(&authorize_path(
-            &client,
-            "http://127.0.0.1:4000/elsewhere",
-            &[("code_challenge", CHALLENGE), ("code_challenge_method", "S256")],
-        ));
+    let other = tenant.get(&authorize_path(
+        &client,
+        "http://127.0.0.1:4000/elsewhere",
+        &[
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    ));
     assert_eq!(other.status, 400, "{}", other.body);
     assert!(other.header("location").is_none());
     let unknown = tenant.get(&authorize_path("nope", REDIRECT, &[]));
@@ -303,21 +338,35 @@ fn discovery_registration_and_authorization_refuse_what_the_specifications_refus
     let any_port = tenant.get(&authorize_path(
         &client,
         "http://127.0.0.1:51234/callback",
-        &[("code_challenge", CHALLENGE), ("code_challenge_method", "S256")],
+        &[
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
     ));
     assert_eq!(any_port.status, 200, "{}", any_port.body);
-    assert!(any_port.body.contains("/oauth/consent?"), "{}", any_port.body);
+    assert!(
+        any_port.body.contains("/oauth/consent?"),
+        "{}",
+        any_port.body
+    );
     // PKCE: missing, plain, or without a method goes back to the client as invalid_request.
     for extra in [
         vec![],
-        vec![("code_challenge", CHALLENGE), ("code_challenge_method", "plain")],
+        vec![
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "plain"),
+        ],
         vec![("code_challenge", CHALLENGE)],
     ] {
         let reply = tenant.get(&authorize_path(&client, REDIRECT, &extra));
         assert_eq!(reply.status, 303, "{extra:?}: {}", reply.body);
         let to = location(&reply);
         assert!(to.starts_with(REDIRECT), "{to}");
-        assert_eq!(param(&to, "error").as_deref(), Some("invalid_request"), "{to}");
+        assert_eq!(
+            param(&to, "error").as_deref(),
+            Some("invalid_request"),
+            "{to}"
+        );
         assert_eq!(param(&to, "state").as_deref(), Some("xyz"));
     }
 
@@ -325,17 +374,31 @@ fn discovery_registration_and_authorization_refuse_what_the_specifications_refus
     let path = authorize_path(
         &client,
         REDIRECT,
-        &[("code_challenge", CHALLENGE), ("code_challenge_method", "S256")],
+        &[
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
     )
     .replace("/oauth/authorize", "/oauth/consent");
     let signed_out = tenant.get(&path);
     assert_eq!(signed_out.status, 303);
-    assert!(location(&signed_out).starts_with("/login?next=%2Foauth%2Fconsent") || location(&signed_out).starts_with("/login?next=/oauth/consent"), "{}", location(&signed_out));
-    let page = tenant.request("GET", &path).header("Cookie", &owner.cookie).send();
+    assert!(
+        location(&signed_out).starts_with("/login?next=%2Foauth%2Fconsent")
+            || location(&signed_out).starts_with("/login?next=/oauth/consent"),
+        "{}",
+        location(&signed_out)
+    );
+    let page = tenant
+        .request("GET", &path)
+        .header("Cookie", &owner.cookie)
+        .send();
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Allow Test Client?"), "{}", page.body);
     let csp = page.header("content-security-policy").unwrap_or_default();
-    assert!(csp.contains("form-action 'self' http://127.0.0.1:4000"), "{csp}");
+    assert!(
+        csp.contains("form-action 'self' http://127.0.0.1:4000"),
+        "{csp}"
+    );
 
     // The consent's form needs this site's Origin and the session's CSRF token.
     let forged = tenant
@@ -358,11 +421,24 @@ fn discovery_registration_and_authorization_refuse_what_the_specifications_refus
     // Codes: a wrong verifier, a wrong redirect URI, another client, a second use, too late.
     let code = code_for(&owner, &client, "read write");
     let wrong = exchange(&tenant, &client, &code, &format!("{VERIFIER}x"), REDIRECT);
-    assert_eq!((wrong.status, wrong.json()["error"].clone()), (400, json!("invalid_grant")));
+    assert_eq!(
+        (wrong.status, wrong.json()["error"].clone()),
+        (400, json!("invalid_grant"))
+    );
     let burnt = exchange(&tenant, &client, &code, VERIFIER, REDIRECT);
-    assert_eq!(burnt.json()["error"], "invalid_grant", "a refused code is spent");
+    assert_eq!(
+        burnt.json()["error"],
+        "invalid_grant",
+        "a refused code is spent"
+    );
     let code = code_for(&owner, &client, "read write");
-    let elsewhere = exchange(&tenant, &client, &code, VERIFIER, "http://127.0.0.1:4001/callback");
+    let elsewhere = exchange(
+        &tenant,
+        &client,
+        &code,
+        VERIFIER,
+        "http://127.0.0.1:4001/callback",
+    );
     assert_eq!(elsewhere.json()["error"], "invalid_grant");
     let second_client = register(&tenant, REDIRECT);
     let code = code_for(&owner, &client, "read write");
@@ -394,14 +470,24 @@ fn discovery_registration_and_authorization_refuse_what_the_specifications_refus
         .expect("the app is listed");
     assert_eq!(app["client_name"], "Test Client");
     assert_eq!(app["scope"], "read write");
-    let settings = tenant.request("GET", "/settings").header("Cookie", &owner.cookie).send();
+    let settings = tenant
+        .request("GET", "/settings")
+        .header("Cookie", &owner.cookie)
+        .send();
     assert!(settings.body.contains("Connected apps") && settings.body.contains("Test Client"));
     let revoke = owner
-        .request("DELETE", &format!("/api/v1/me/apps/{}", app["id"].as_str().unwrap()))
+        .request(
+            "DELETE",
+            &format!("/api/v1/me/apps/{}", app["id"].as_str().unwrap()),
+        )
         .header("If-Match", &format!("\"{}\"", app["version"]))
         .send();
     assert_eq!(revoke.status, 204, "{}", revoke.body);
-    let after = mcp(&tenant, &access, json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" }));
+    let after = mcp(
+        &tenant,
+        &access,
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" }),
+    );
     assert_eq!(after.status, 401);
     assert!(after
         .header("www-authenticate")
@@ -442,23 +528,42 @@ fn discovery_registration_and_authorization_refuse_what_the_specifications_refus
 fn scopes_never_exceed_the_role_and_the_read_scope_cannot_write() {
     let tenant = Tenant::spawn();
     let owner = owner(&tenant);
-    let viewer = member(&owner, "vera@acme-heating.example", "viewer", "reading-glasses-and-ledgers");
+    let viewer = member(
+        &owner,
+        "vera@acme-heating.example",
+        "viewer",
+        "reading-glasses-and-ledgers",
+    );
     let client = register(&tenant, REDIRECT);
 
     // A viewer is offered reading only, and a forged write consent is refused.
     let path = authorize_path(
         &client,
         REDIRECT,
-        &[("code_challenge", CHALLENGE), ("code_challenge_method", "S256"), ("scope", "read write")],
+        &[
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("scope", "read write"),
+        ],
     )
     .replace("/oauth/authorize", "/oauth/consent");
-    let page = tenant.request("GET", &path).header("Cookie", &viewer.cookie).send();
+    let page = tenant
+        .request("GET", &path)
+        .header("Cookie", &viewer.cookie)
+        .send();
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("read access only"), "{}", page.body);
-    assert!(page.body.contains("name=\"scope\" value=\"read\""), "{}", page.body);
+    assert!(
+        page.body.contains("name=\"scope\" value=\"read\""),
+        "{}",
+        page.body
+    );
     let beyond = consent(&viewer, &client, REDIRECT, "read write");
     assert_eq!(beyond.status, 303);
-    assert_eq!(param(&location(&beyond), "error").as_deref(), Some("invalid_scope"));
+    assert_eq!(
+        param(&location(&beyond), "error").as_deref(),
+        Some("invalid_scope")
+    );
 
     // The viewer's read grant reads.
     let code = code_for(&viewer, &client, "read");
@@ -510,7 +615,10 @@ fn registrations_are_limited_and_unused_clients_expire() {
             break reply;
         }
         made += 1;
-        assert!(made <= 10, "more than 10 registrations an hour from one address");
+        assert!(
+            made <= 10,
+            "more than 10 registrations an hour from one address"
+        );
     };
     assert_eq!(made, 10);
     assert_eq!(refused.status, 429, "{}", refused.body);

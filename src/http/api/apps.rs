@@ -76,7 +76,12 @@ pub async fn revoke(
     let before = GrantEntity::view(&grant);
     write::update_loaded::<_, GrantEntity>(&store, &id, grant, version, |g| {
         Ok(Change::new()
-            .guarded(oauth_db::revoke_grant(&id, version, "revoked in the dashboard", now().0 as i64))
+            .guarded(oauth_db::revoke_grant(
+                &id,
+                version,
+                "revoked in the dashboard",
+                now().0 as i64,
+            ))
             .then(oauth_db::delete_grant_tokens(&id))
             .audit(event(
                 rctx,
@@ -85,8 +90,10 @@ pub async fn revoke(
                 "oauth_grant",
                 Some(&id),
                 Some(before),
-                Some(json!({ "reason": "revoked in the dashboard", "user_id": g.user_id,
-                             "client_id": g.client_id })),
+                Some(
+                    json!({ "reason": "revoked in the dashboard", "user_id": g.user_id,
+                             "client_id": g.client_id }),
+                ),
             )))
     })
     .await?;

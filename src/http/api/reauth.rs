@@ -74,11 +74,12 @@ impl Passed {
 /// Refuses callers that may never make security changes: personal access tokens and chats.
 pub fn session_only(principal: &Principal) -> AppResult<()> {
     match principal.via {
-        Via::Token { .. } | Via::Linked { .. } | Via::OAuth { .. } => Err(AppError::new(ErrorKind::Forbidden)
-            .with_detail(
+        Via::Token { .. } | Via::Linked { .. } | Via::OAuth { .. } => {
+            Err(AppError::new(ErrorKind::Forbidden).with_detail(
                 "Security changes (two-factor, tokens, password) need a signed-in session: \
                  a personal access token or a chat cannot make them.",
-            )),
+            ))
+        }
         Via::Session { .. } | Via::Access { .. } => Ok(()),
     }
 }

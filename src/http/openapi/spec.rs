@@ -344,7 +344,15 @@ pub fn share_decline_form() -> Value {
 /// The consent page's form (`/oauth/consent`).
 pub fn oauth_consent_form() -> Value {
     object(
-        &["client_id", "redirect_uri", "code_challenge", "code_challenge_method", "scope", "csrf", "decision"],
+        &[
+            "client_id",
+            "redirect_uri",
+            "code_challenge",
+            "code_challenge_method",
+            "scope",
+            "csrf",
+            "decision",
+        ],
         props(&[
             ("client_id", string()),
             ("redirect_uri", string()),
@@ -364,7 +372,10 @@ pub fn oauth_token_form() -> Value {
     object(
         &["grant_type", "client_id"],
         props(&[
-            ("grant_type", one_of(&["authorization_code", "refresh_token"])),
+            (
+                "grant_type",
+                one_of(&["authorization_code", "refresh_token"]),
+            ),
             ("client_id", string()),
             ("code", string()),
             ("redirect_uri", string()),
@@ -382,7 +393,10 @@ pub fn oauth_revoke_form() -> Value {
         &["token"],
         props(&[
             ("token", string()),
-            ("token_type_hint", one_of(&["access_token", "refresh_token"])),
+            (
+                "token_type_hint",
+                one_of(&["access_token", "refresh_token"]),
+            ),
             ("client_id", string()),
         ]),
     )
