@@ -2,10 +2,7 @@
 //! secret as its SHA-256.
 
 use serde::Deserialize;
-use worker::D1Database;
 
-use crate::db::{all, text};
-use crate::error::AppResult;
 use crate::sql;
 use crate::write::Sql;
 
@@ -175,13 +172,6 @@ pub fn grants_of_user(user_id: &str) -> Sql {
 
 pub fn grants_all() -> Sql {
     sql!(SELECT_GRANTS_ALL)
-}
-
-pub async fn grants(db: &D1Database, user_id: Option<&str>) -> AppResult<Vec<GrantRow>> {
-    match user_id {
-        Some(id) => all(db, SELECT_GRANTS_OF_USER, &[text(id)]).await,
-        None => all(db, SELECT_GRANTS_ALL, &[]).await,
-    }
 }
 
 pub fn insert_grant(

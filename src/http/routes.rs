@@ -194,7 +194,7 @@ crate::routes! {
         op("Unlink one of your chats or phone numbers").empty();
 
     ListApps: GET "/api/v1/me/apps", Member, api::apps::AppsQuery
-        => api api::apps::list(query, env, me()?).await,
+        => api api::apps::list(query, env, rctx, me()?).await,
         op("Apps connected through OAuth as me (with all=true, as anyone: those who manage the \
             team): name, scope, when granted, last used").ok(200, list_of("apps", "App"));
     RevokeApp: DELETE "/api/v1/me/apps/{id}", Member, NoQuery

@@ -5,7 +5,6 @@ use crate::json;
 use serde_json::Value;
 use worker::{Env, Request, Response};
 
-use crate::db;
 use crate::db::oauth::{self as oauth_db, GrantRow};
 use crate::db::store::D1Store;
 use crate::domain::audit::Action;
@@ -14,9 +13,9 @@ use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::{event, if_match, now};
 use crate::http::auth::Principal;
 use crate::http::router::Matched;
-use crate::http::{respond, RequestCtx};
+use crate::http::{prefetch, respond, RequestCtx};
 use crate::views::users::AppView;
-use crate::write::{self, Change, Entity};
+use crate::write::{self, Change, Entity, Results, Sql};
 
 crate::row_entity!(
     /// A connected app (an OAuth grant), as the engine reads and writes it.
@@ -40,17 +39,34 @@ fn oversees(principal: &Principal) -> bool {
     principal.role.allows(Permission::ManageUsers)
 }
 
+/// What the list reads, known before the caller is: every active grant (a company has few),
+/// narrowed to the caller's own after, so it travels with the principal's batch.
+pub fn list_reads() -> Vec<Sql> {
+    vec![oauth_db::grants_all()]
+}
+
 /// `GET /api/v1/me/apps[?all=true]`: the apps connected as the caller (or, for an owner, as
 /// anyone), newest first, with their scope and last use.
-pub async fn list(query: AppsQuery, env: &Env, principal: &Principal) -> AppResult<Response> {
+pub async fn list(
+    query: AppsQuery,
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+) -> AppResult<Response> {
     let all = query.all == Some(true);
     if all && !oversees(principal) {
         return Err(AppError::new(ErrorKind::Forbidden)
             .with_detail("Only those who manage the team see everyone's apps."));
     }
-    let database = db::database(env)?;
-    let rows = oauth_db::grants(&database, (!all).then_some(principal.user.id.as_str())).await?;
-    let views: Vec<AppView> = rows.iter().map(AppView::new).collect();
+    let store = D1Store::from_env(env)?;
+    let rows = prefetch::read(&store, &rctx.ahead, list_reads())
+        .await?
+        .rows::<GrantRow>(0)?;
+    let views: Vec<AppView> = rows
+        .iter()
+        .filter(|grant| all || grant.user_id == principal.user.id)
+        .map(AppView::new)
+        .collect();
     respond::json(200, &json!({ "apps": views }))
 }
 
@@ -66,7 +82,7 @@ pub async fn revoke(
     let version = if_match(req)?;
     let id = matched.param("id").unwrap_or_default().to_owned();
     let store = D1Store::from_env(env)?;
-    let grant = write::load::<_, GrantEntity>(&store, &id).await?;
+    let grant = prefetch::load::<GrantEntity>(&store, &rctx.ahead, &id).await?;
     if grant.user_id != principal.user.id && !oversees(principal) {
         return Err(AppError::not_found("app"));
     }
