@@ -494,6 +494,45 @@ fn discovery_registration_and_authorization_refuse_what_the_specifications_refus
         .unwrap_or_default()
         .contains("error=\"invalid_token\""));
 
+    // Twenty parallel uses of one refresh token: at most one pair is issued, the reuse
+    // revokes the grant, and nothing answers a server error.
+    let code = code_for(&owner, &client, "read write");
+    let issued = tokens(&tenant, &client, &code);
+    let refresh_token = issued["refresh_token"].as_str().unwrap().to_owned();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                scope.spawn(|| {
+                    post_form(
+                        &tenant,
+                        "/oauth/token",
+                        &[
+                            ("grant_type", "refresh_token"),
+                            ("client_id", &client),
+                            ("refresh_token", &refresh_token),
+                        ],
+                    )
+                    .status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 400),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().filter(|s| **s == 200).count() <= 1,
+        "{statuses:?}"
+    );
+    let after_race = mcp(
+        &tenant,
+        issued["access_token"].as_str().unwrap(),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" }),
+    );
+    assert_eq!(after_race.status, 401, "the reuse revoked the grant");
+
     // Revocation (RFC 7009) by the app: the refresh token ends the grant.
     let code = code_for(&owner, &client, "read write");
     let issued = tokens(&tenant, &client, &code);

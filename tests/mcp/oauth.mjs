@@ -167,6 +167,9 @@ async function main() {
       access_prefix: first.access_token.slice(0, 4),
       refresh_prefix: first.refresh_token.slice(0, 4),
     };
+    // The dashboard lists the app among the user's connected apps.
+    await page.goto(`${base}/settings`);
+    result.connected_apps = (await page.textContent("#apps")).replace(/\s+/g, " ").trim();
     const { client } = await connect(provider);
     const tools = await client.listTools();
     result.tools = tools.tools.map((t) => t.name);
