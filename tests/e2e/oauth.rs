@@ -221,6 +221,7 @@ fn an_sdk_client_given_only_the_url_signs_in_consents_refreshes_and_a_reused_ref
     let text = result["consent_text"].as_str().unwrap();
     assert!(text.contains("Allow Fieldworker E2E Client?"), "{text}");
     assert!(text.contains(OWNER_EMAIL), "{text}");
+    assert_eq!(result["consent_violations"], json!([]), "WCAG 2.1 A/AA");
     assert_eq!(result["callback"]["state"], "state-e2e-42");
     assert_eq!(result["callback"]["iss"], tenant.base.as_str());
     assert_eq!(result["first_tokens"]["token_type"], "Bearer");

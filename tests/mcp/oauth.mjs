@@ -11,7 +11,7 @@ import { createServer } from "node:http";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
-import { launch } from "../browser/lib.mjs";
+import { audit, launch } from "../browser/lib.mjs";
 
 const [base, opsToken, email, password] = process.argv.slice(2);
 const out = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -148,6 +148,7 @@ async function main() {
     await page.click("#go");
     await page.waitForURL((u) => u.pathname === "/oauth/consent");
     result.consent_text = (await page.textContent("main")).replace(/\s+/g, " ").trim();
+    result.consent_violations = await audit(page);
     await page.screenshot({ path: "target/screenshots/oauth-consent-1280.png", fullPage: true });
     await page.click('button[value="allow"]');
     const back = await callback.code;
