@@ -166,10 +166,6 @@ pub fn load_grant(id: &str) -> Sql {
     sql!(SELECT_GRANT, id)
 }
 
-pub fn grants_of_user(user_id: &str) -> Sql {
-    sql!(SELECT_GRANTS_OF_USER, user_id)
-}
-
 pub fn grants_all() -> Sql {
     sql!(SELECT_GRANTS_ALL)
 }

@@ -29,7 +29,7 @@ crate::routes! {
         op("This description").ok(200, any_object());
     Mcp: POST "/mcp", Public, NoQuery => own mcp::post(req, env, rctx).await,
         op("Model Context Protocol (Streamable HTTP, JSON-RPC 2.0): the tool catalogue, with \
-            a personal access token or Access JWT")
+            an OAuth access token, a personal access token or an Access JWT")
             .body(jsonrpc()).ok(200, any_object()).rpc_errors().also(&[202, 401, 403, 406]);
     // RFC 9728: the metadata of the protected resource `/mcp`, at the root and path-suffixed.
     McpResourceMetadata: GET "/.well-known/oauth-protected-resource", Public, NoQuery
