@@ -42,5 +42,6 @@ async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker
     if let Err(e) = http::api::support::sweep(&env).await {
         worker::console_error!("support sweep: {e}");
     }
+    http::oauth::sweep_logged(&env).await;
     http::metrics::record_health(&env).await;
 }

@@ -1306,3 +1306,32 @@ fn a_reply_of_only_characters_xml_cannot_carry_is_no_message() {
     assert_eq!(twiml_message(Some("\u{1}")), empty);
     assert_eq!(twiml_message(Some("\u{1} \u{2}")), empty);
 }
+
+proptest! {
+    /// OAuth's parsers (redirect URIs, loopback ports, PKCE, scopes, registration metadata)
+    /// answer whatever a client sends, and a loopback URI still matches itself on another port.
+    #[test]
+    fn oauth_parsers_never_panic(
+        uri in ".{0,80}",
+        other in ".{0,80}",
+        port in 0u32..100_000,
+        scope in ".{0,40}",
+        registration in perturbed(json!({
+            "client_name": "App", "redirect_uris": ["http://127.0.0.1:3000/cb"],
+            "grant_types": ["authorization_code"], "token_endpoint_auth_method": "none"
+        })),
+    ) {
+        use fieldworker::domain::oauth;
+        let _ = oauth::redirect_uri_refusal(&uri);
+        let _ = oauth::redirect_matches(&uri, &other);
+        let _ = oauth::check_pkce(Some(&uri), Some(&other));
+        let _ = oauth::verifier_answers(&uri, &other);
+        let _ = oauth::Scope::parse(Some(&scope));
+        let _ = oauth::registration(&registration);
+        let _ = oauth::resource_matches(&uri, &other);
+        let _ = oauth::with_query(&uri, &[("state", &other)]);
+        let registered = "http://127.0.0.1:3000/cb";
+        let presented = format!("http://127.0.0.1:{port}/cb");
+        prop_assert!(oauth::redirect_matches(registered, &presented), "{}", presented);
+    }
+}

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use fieldworker::db::{
     audit, customer_messages, customers, invites, invoices, jobs, messages, messaging,
-    notifications, outbox, pages, probe, quotes, schema, settings, share_links, support, tokens,
-    users, visits,
+    notifications, oauth, outbox, pages, probe, quotes, schema, settings, share_links, support,
+    tokens, users, visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
@@ -154,6 +154,28 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         tokens::SELECT_FOR_USER,
         tokens::REVOKE,
         tokens::TOUCH,
+        users::SELECT_BY_OAUTH_HASH,
+        oauth::REGISTER,
+        oauth::SWEEP_CLIENTS,
+        oauth::SWEEP_CODES,
+        oauth::SWEEP_TOKENS,
+        oauth::SELECT_CLIENT,
+        oauth::KEEP_CLIENT,
+        oauth::INSERT_CODE,
+        oauth::TAKE_CODE,
+        oauth::SELECT_GRANT,
+        oauth::SELECT_GRANTS_OF_USER,
+        oauth::SELECT_GRANTS_ALL,
+        oauth::INSERT_GRANT,
+        oauth::REVOKE_GRANT,
+        oauth::REVOKE_GRANT_NOW,
+        oauth::DELETE_GRANT_TOKENS,
+        oauth::INSERT_TOKEN,
+        oauth::SELECT_REFRESH,
+        oauth::USE_REFRESH,
+        oauth::SELECT_ACCESS,
+        oauth::TOUCH_GRANT,
+        oauth::SELECT_TOKEN_GRANT,
         invites::INSERT,
         invites::SELECT_BY_HASH,
         invites::CONSUME,
@@ -2635,4 +2657,96 @@ fn the_operator_makes_the_first_owner_only() {
         0,
         "a second owner is invited, not made"
     );
+}
+
+#[test]
+fn oauth_codes_are_taken_once_refresh_tokens_used_once_and_registrations_limited() {
+    let conn = migrated();
+    conn.execute(
+        "INSERT INTO users (id, email, name, role, password_hash, created_at, updated_at) \
+         VALUES ('u1', 'a@b.example', 'A', 'owner', 'x', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+        [],
+    )
+    .expect("user");
+    let register = |id: &str, ip: &str, at: i64| {
+        conn.execute(
+            oauth::REGISTER,
+            (id, "App", "[]", ip, at, at + 86_400_000, 2, 500),
+        )
+        .expect("register")
+    };
+    assert_eq!(register("c1", "ip1", 1_000), 1);
+    assert_eq!(register("c2", "ip1", 2_000), 1);
+    assert_eq!(
+        register("c3", "ip1", 3_000),
+        0,
+        "a third within the hour from one address"
+    );
+    assert_eq!(register("c4", "ip2", 3_000), 1);
+    assert_eq!(register("c5", "ip1", 3_700_000), 1, "an hour later");
+
+    conn.execute(
+        oauth::INSERT_CODE,
+        (
+            "h1",
+            "c1",
+            "u1",
+            "http://127.0.0.1/cb",
+            "ch",
+            "read",
+            None::<String>,
+            1_000,
+            301_000,
+        ),
+    )
+    .expect("code");
+    let take = |conn: &Connection| {
+        let mut statement = conn.prepare(oauth::TAKE_CODE).unwrap();
+        let rows: Vec<String> = statement
+            .query_map(["h1"], |row| row.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows
+    };
+    assert_eq!(take(&conn), vec!["c1".to_owned()]);
+    assert!(take(&conn).is_empty(), "a code is taken once");
+
+    conn.execute(
+        oauth::INSERT_GRANT,
+        ("g1", "c1", "u1", "read write", None::<String>, 1_000),
+    )
+    .expect("grant");
+    conn.execute(
+        oauth::INSERT_TOKEN,
+        ("r1", "g1", "refresh", 1_000, 9_000_000),
+    )
+    .expect("token");
+    assert_eq!(conn.execute(oauth::USE_REFRESH, (2_000, "r1")).unwrap(), 1);
+    assert_eq!(
+        conn.execute(oauth::USE_REFRESH, (3_000, "r1")).unwrap(),
+        0,
+        "used once"
+    );
+    conn.execute(oauth::REVOKE_GRANT_NOW, (4_000, "reused", "g1"))
+        .unwrap();
+    assert_eq!(
+        conn.execute(
+            oauth::INSERT_TOKEN,
+            ("r2", "g1", "refresh", 5_000, 9_000_000)
+        )
+        .unwrap(),
+        0,
+        "a revoked grant gets no new tokens"
+    );
+    // Clients that completed a grant stay; the others go once expired.
+    conn.execute(oauth::SWEEP_CLIENTS, [100_000_000]).unwrap();
+    let left: Vec<String> = conn
+        .prepare("SELECT id FROM oauth_clients ORDER BY id")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(left, vec!["c1".to_owned()]);
 }

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod messages;
 pub mod messaging;
 pub mod notifications;
+pub mod oauth;
 pub mod outbox;
 pub mod pages;
 pub mod probe;

@@ -26,6 +26,15 @@ pub const SELECT_BY_ID: &str = "SELECT id, email, name, role, password_hash, act
     AS unread_notifications \
     FROM users WHERE id = ?1";
 /// The user a personal access token belongs to, by the token's hash.
+/// The user of an OAuth access token (its grant's user), read beside the token.
+pub const SELECT_BY_OAUTH_HASH: &str = "SELECT id, email, name, role, password_hash, active, \
+    totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at, \
+    password_change_required, \
+    (SELECT mfa_required FROM company_settings WHERE id = 1) AS company_mfa_required, \
+    (SELECT COUNT(*) FROM notifications n WHERE n.user_id = users.id AND n.read_at IS NULL) \
+    AS unread_notifications \
+    FROM users WHERE id = (SELECT g.user_id FROM oauth_tokens t JOIN oauth_grants g \
+    ON g.id = t.grant_id WHERE t.token_hash = ?1 AND t.kind = 'access')";
 pub const SELECT_BY_TOKEN_HASH: &str = "SELECT id, email, name, role, password_hash, active, \
     totp_secret, totp_pending, totp_last_step, session_epoch, version, created_at, updated_at, \
     password_change_required, \

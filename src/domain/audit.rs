@@ -133,6 +133,8 @@ actions! {
     MfaEnabled = "mfa.enabled",
     MfaEnrolmentStarted = "mfa.enrolment_started",
     NotificationsRead = "notifications.read",
+    OAuthGranted = "oauth.granted",
+    OAuthRevoked = "oauth.revoked",
     QuoteAccepted = "quote.accepted",
     QuoteConverted = "quote.converted",
     QuoteCreated = "quote.created",

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod messaging;
 pub mod money;
 pub mod notices;
+pub mod oauth;
 pub mod outbox;
 pub mod pdf;
 pub mod quotes;

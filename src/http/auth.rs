@@ -12,6 +12,7 @@ use crate::domain::auth::session::{
     cookie_value, looks_like_access_token, origin_allowed, session_kv_key, sha256_hex,
     SessionRecord, SessionState, SESSION_COOKIE,
 };
+use crate::domain::oauth;
 use crate::domain::secrets::{bearer_token, secrets_match};
 use crate::domain::support::{self, Status};
 use crate::domain::time::Millis;
@@ -40,6 +41,11 @@ pub enum Via {
     Linked {
         channel: crate::domain::messaging::Channel,
     },
+    /// An OAuth access token of a grant the user consented to (MCP clients, `/mcp` only).
+    OAuth {
+        grant_id: String,
+        scope: crate::domain::oauth::Scope,
+    },
 }
 
 impl Via {
@@ -49,6 +55,7 @@ impl Via {
             Self::Token { .. } => "token",
             Self::Access { .. } => "access",
             Self::Linked { .. } => "linked",
+            Self::OAuth { .. } => "oauth",
         }
     }
 }
@@ -79,6 +86,14 @@ pub struct Support {
     pub person_email: String,
     pub scope: Vec<support::Kind>,
     pub ends_at: i64,
+}
+
+impl Principal {
+    /// Whether the credential lets the caller change anything: an OAuth grant of the read
+    /// scope does not, whatever the user's role.
+    pub fn may_write(&self) -> bool {
+        !matches!(&self.via, Via::OAuth { scope, .. } if !scope.allows_write())
+    }
 }
 
 /// What a change was made through, as the audit trail records it.
@@ -117,11 +132,17 @@ pub async fn check(
     }
     let reads = prefetch::reads(req, matched);
     let (principal, ahead) = authenticate_with(req, env, reads.clone()).await?;
+    // An OAuth token's audience is `/mcp` (RFC 8707): the API takes none.
+    if matches!(principal.via, Via::OAuth { .. }) {
+        return Err(unauthenticated(
+            "an OAuth access token presented outside /mcp",
+        ));
+    }
     if !matches!(method, "GET" | "HEAD" | "OPTIONS") {
         match &principal.via {
             Via::Session { record, .. } => check_csrf(req, record)?,
             Via::Access { .. } => check_access_origin(req)?,
-            Via::Token { .. } | Via::Linked { .. } => {}
+            Via::Token { .. } | Via::Linked { .. } | Via::OAuth { .. } => {}
         }
     }
     // Support's request is recorded first, whatever follows (a refusal included).
@@ -158,6 +179,10 @@ pub fn authorize(principal: &Principal, guard: Guard) -> AppResult<()> {
             .with_extension("mfa_enrolment_required", crate::json!(true)));
     }
     if let Some(permission) = needed {
+        if !principal.may_write() && !crate::domain::oauth::is_read(permission) {
+            return Err(AppError::new(ErrorKind::Forbidden)
+                .with_detail("This app was granted the read scope only: it cannot make changes."));
+        }
         if !principal.role.allows(permission) {
             return Err(AppError::new(ErrorKind::Forbidden).with_detail(format!(
                 "Your role ({}) does not allow this.",
@@ -184,6 +209,15 @@ pub async fn authenticate(req: &Request, env: &Env) -> AppResult<Principal> {
         .map(|(principal, _)| principal)
 }
 
+/// [`authenticate`], reading `extra` in the same round trip as the user (answered apart).
+pub async fn authenticate_reading(
+    req: &Request,
+    env: &Env,
+    extra: Vec<Sql>,
+) -> AppResult<(Principal, Option<D1Results>)> {
+    authenticate_with(req, env, extra).await
+}
+
 /// [`authenticate`], reading `extra` in the same round trip as the user (their results are
 /// answered apart; none through Access, whose user is found by email after the JWT).
 async fn authenticate_with(
@@ -198,6 +232,11 @@ async fn authenticate_with(
     let header = |name: &str| req.headers().get(name).ok().flatten();
 
     if let Some(authorization) = header("Authorization") {
+        if let Some(token) =
+            bearer_token(&authorization).filter(|t| oauth::looks_like(t, oauth::ACCESS_PREFIX))
+        {
+            return oauth_principal(&store, token, now, extra).await;
+        }
         let token = bearer_token(&authorization)
             .filter(|t| looks_like_access_token(t))
             .ok_or_else(|| unauthenticated("malformed Authorization header"))?;
@@ -308,6 +347,52 @@ async fn authenticate_with(
         },
     )?;
     Ok((principal, (ahead > 0).then_some(extra)))
+}
+
+/// The caller of an OAuth access token: the token, its grant and its user in one round trip
+/// (with `extra`); refused once expired, its grant revoked or its user deactivated.
+async fn oauth_principal(
+    store: &D1Store,
+    token: &str,
+    now: Millis,
+    extra: Vec<Sql>,
+) -> AppResult<(Principal, Option<D1Results>)> {
+    let ahead = extra.len();
+    let hash = sha256_hex(token);
+    let mut batch = vec![
+        sql!(db::oauth::SELECT_ACCESS, hash.as_str()),
+        sql!(users::SELECT_BY_OAUTH_HASH, hash.as_str()),
+        sql!(db::oauth::TOUCH_GRANT, now.0 as i64, hash.as_str()),
+    ];
+    batch.extend(extra);
+    let D1Results(mut results) = store
+        .batch(batch)
+        .await
+        .map_err(|e| AppError::internal(format!("oauth token lookup: {e}")))?;
+    let extra = D1Results(results.split_off(3));
+    let results = D1Results(results);
+    let row = results
+        .rows::<db::oauth::AccessRow>(0)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| unauthenticated("unknown oauth access token"))?;
+    if row.revoked_at.is_some() {
+        return Err(unauthenticated("oauth grant revoked"));
+    }
+    if row.expires_at <= now.0 as i64 {
+        return Err(unauthenticated("expired oauth access token"));
+    }
+    let user = results
+        .rows::<User>(1)?
+        .into_iter()
+        .next()
+        .filter(User::is_active)
+        .ok_or_else(|| unauthenticated("the grant's user is gone or deactivated"))?;
+    let via = Via::OAuth {
+        grant_id: row.grant_id,
+        scope: oauth::Scope::from_stored(&row.scope),
+    };
+    Ok((principal_for(user, via)?, (ahead > 0).then_some(extra)))
 }
 
 /// The principal a user is when they act through `via` (outside an HTTP request too).

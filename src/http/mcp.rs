@@ -19,6 +19,7 @@ use crate::http::router::Guard;
 use crate::http::tools::{run, Outcome};
 use crate::http::{access, respond, RequestCtx};
 use crate::mcp::{self, Message, RpcError};
+use crate::tools::Effect;
 use crate::views::url::origin;
 
 const METADATA_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
@@ -102,7 +103,10 @@ pub async fn post(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<R
         "initialize" => mcp::initialize(&params, crate::VERSION),
         "ping" => Ok(json!({})),
         "server/discover" => Ok(mcp::discover(crate::VERSION)),
-        "tools/list" => Ok(mcp::tools_list(crate::tools::for_role(principal.role))),
+        "tools/list" => Ok(mcp::tools_list(
+            crate::tools::for_role(principal.role)
+                .filter(|tool| principal.may_write() || tool.effect == Effect::Read),
+        )),
         "tools/call" => call_tool(&params, &origin, env, rctx, &principal).await,
         other => Err(RpcError::new(
             mcp::METHOD_NOT_FOUND,
@@ -128,24 +132,39 @@ async fn principal(
     env: &Env,
     origin: &str,
 ) -> AppResult<crate::http::auth::Principal> {
-    let challenge = |err: AppError| {
+    // RFC 6750 §3: a token that was presented and refused is `invalid_token`, so a client
+    // refreshes or starts the flow again.
+    let challenge = |err: AppError, presented: bool| {
+        let error = if presented {
+            ", error=\"invalid_token\""
+        } else {
+            ""
+        };
         err.with_header(
             "WWW-Authenticate",
-            format!("Bearer resource_metadata=\"{origin}{METADATA_PATH}\""),
+            format!("Bearer resource_metadata=\"{origin}{METADATA_PATH}\"{error}"),
         )
     };
     let has = |name: &str| req.headers().get(name).ok().flatten().is_some();
     if !has("Authorization") && !has("Cf-Access-Jwt-Assertion") {
         return Err(challenge(
-            AppError::unauthorized("Present a personal access token: Authorization: Bearer fwp_…")
-                .with_cause("no bearer token on /mcp"),
+            AppError::unauthorized(
+                "Sign in through OAuth (see the resource metadata), or present a personal \
+                 access token: Authorization: Bearer fwp_…",
+            )
+            .with_cause("no bearer token on /mcp"),
+            false,
         ));
     }
     let principal = authenticate(req, env).await.map_err(|mut e| {
         if e.kind == ErrorKind::Unauthorized {
-            let mut refused = challenge(AppError::unauthorized(
-                "Present a valid personal access token: Authorization: Bearer fwp_…",
-            ));
+            let mut refused = challenge(
+                AppError::unauthorized(
+                    "The token is not valid (expired, revoked or unknown): refresh it or sign \
+                     in again.",
+                ),
+                true,
+            );
             refused.cause = e.cause.take();
             refused
         } else {
@@ -169,6 +188,13 @@ async fn call_tool(
         .ok_or_else(|| RpcError::new(mcp::INVALID_PARAMS, "tools/call needs a tool name."))?;
     let tool = crate::tools::find(name)
         .ok_or_else(|| RpcError::new(mcp::INVALID_PARAMS, format!("Unknown tool: {name}")))?;
+    if !principal.may_write() && tool.effect != Effect::Read {
+        return Ok(mcp::tool_failure(
+            "This app was granted the read scope only: it cannot make changes. Connect it \
+             again and allow writing to do this.",
+            None,
+        ));
+    }
     let arguments = params.get("arguments").cloned().unwrap_or(Value::Null);
     Ok(
         match run(tool, &arguments, origin, env, rctx, principal).await {
@@ -181,7 +207,8 @@ async fn call_tool(
 }
 
 /// `GET /.well-known/oauth-protected-resource[/mcp]` (RFC 9728): what `/mcp` is and how to
-/// present a token. With Cloudflare Access in front, Access is the authorization server.
+/// present a token. With Cloudflare Access in front, Access is the authorization server;
+/// without it, this Worker's own (`http::oauth`).
 pub fn resource_metadata(req: &Request, env: &Env) -> AppResult<Response> {
     let origin = own_origin(req);
     let mut metadata = json!({
@@ -190,8 +217,12 @@ pub fn resource_metadata(req: &Request, env: &Env) -> AppResult<Response> {
         "resource_name": "fieldworker",
         "resource_documentation": format!("{origin}/api/v1/openapi.json"),
     });
-    if let Some(config) = access::config(env)? {
-        metadata["authorization_servers"] = json!([config.issuer()]);
+    match access::config(env)? {
+        Some(config) => metadata["authorization_servers"] = json!([config.issuer()]),
+        None => {
+            metadata["authorization_servers"] = json!([origin]);
+            metadata["scopes_supported"] = json!(crate::domain::oauth::SCOPES_SUPPORTED);
+        }
     }
     respond::json(200, &metadata)
 }

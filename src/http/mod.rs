@@ -19,6 +19,7 @@ pub mod limits;
 pub mod mcp;
 pub mod messages;
 pub mod metrics;
+pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod outbox;

@@ -105,6 +105,9 @@ mod build {
         if op.rpc_errors {
             content["application/json"] = json!({ "schema": r("JsonRpcError") });
         }
+        if op.oauth_errors {
+            content["application/json"] = json!({ "schema": r("OAuthError") });
+        }
         content
     }
 

@@ -150,6 +150,7 @@ pub async fn serve(
         Page::Settings => settings_page(env, &principal).await,
         Page::Audit => audit_page(env, &principal, &query).await,
         Page::Notifications => notifications_page(env, &principal).await,
+        Page::Consent => crate::http::oauth::consent_page(&req, env, &principal).await,
         Page::SignIn | Page::AcceptInvite | Page::Asset => {
             Err(AppError::internal("page served above"))
         }
@@ -1069,9 +1070,15 @@ async fn settings_page(env: &Env, principal: &Principal) -> AppResult<Response> 
             db::statement(&database, users_db::COUNT_RECOVERY_CODES, &me)?,
             db::statement(&database, messages_db::TIMING, &[])?,
             db::statement(&database, messages_db::TEMPLATES, &[])?,
+            if principal.role.allows(Permission::ManageUsers) {
+                db::statement(&database, crate::db::oauth::SELECT_GRANTS_ALL, &[])?
+            } else {
+                db::statement(&database, crate::db::oauth::SELECT_GRANTS_OF_USER, &me)?
+            },
         ],
     )
     .await?;
+    let apps: Vec<crate::db::oauth::GrantRow> = rows(&results, 5)?;
     let timing: Option<TimingRow> = rows(&results, 3)?.into_iter().next();
     let templates: Vec<TemplateRow> = rows(&results, 4)?;
     let tokens: Vec<AccessToken> = rows(&results, 0)?;
@@ -1098,6 +1105,7 @@ async fn settings_page(env: &Env, principal: &Principal) -> AppResult<Response> 
                 recovery_codes_left: left,
                 links: &links,
                 tokens: &tokens,
+                apps: &apps,
             },
             messages,
         ),

@@ -10,6 +10,7 @@ use worker::Request;
 use crate::db::store::{D1Results, D1Store};
 use crate::domain::files::Parent;
 use crate::error::{AppError, AppResult};
+use crate::http::api::apps;
 use crate::http::api::customer_messages;
 use crate::http::api::customers::{CustomerEntity, SiteEntity};
 use crate::http::api::deliveries;
@@ -71,6 +72,8 @@ pub fn reads(req: &Request, matched: &Matched) -> Vec<Sql> {
         Route::ApproveSupport | Route::RefuseSupport | Route::EndSupport => {
             crate::http::api::support::SupportEntity::load(id())
         }
+        Route::ListApps => apps::list_reads(),
+        Route::RevokeApp => apps::GrantEntity::load(id()),
         Route::CreateCustomerMessage => customer_messages::create_reads(id()),
         _ => Vec::new(),
     }

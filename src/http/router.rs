@@ -29,6 +29,8 @@ pub enum Page {
     Settings,
     Audit,
     Notifications,
+    /// The OAuth consent (`http::oauth`): behind the sign-in like every page.
+    Consent,
     /// `app.js`, `app.css` and the icon under a name that is not this build's (Workers Static
     /// Assets serves this build's names before the Worker runs).
     Asset,
@@ -182,6 +184,12 @@ pub const PAGES: &[RouteDecl] = &[
         pattern: "/notifications",
         route: Route::Page(Page::Notifications),
         guard: SignedIn,
+    },
+    RouteDecl {
+        method: "GET",
+        pattern: "/oauth/consent",
+        route: Route::Page(Page::Consent),
+        guard: Member,
     },
     RouteDecl {
         method: "GET",

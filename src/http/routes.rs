@@ -12,7 +12,7 @@
 use super::openapi::spec::*;
 use super::query::NoQuery;
 use super::router::Guard::*;
-use super::{api, health, mcp, ops, share, unsubscribe, webhooks};
+use super::{api, health, mcp, oauth, ops, share, unsubscribe, webhooks};
 use crate::domain::auth::permissions::Permission::*;
 use crate::domain::files::Parent;
 use crate::domain::share_links::DocumentKind;
@@ -29,7 +29,7 @@ crate::routes! {
         op("This description").ok(200, any_object());
     Mcp: POST "/mcp", Public, NoQuery => own mcp::post(req, env, rctx).await,
         op("Model Context Protocol (Streamable HTTP, JSON-RPC 2.0): the tool catalogue, with \
-            a personal access token or Access JWT")
+            an OAuth access token, a personal access token or an Access JWT")
             .body(jsonrpc()).ok(200, any_object()).rpc_errors().also(&[202, 401, 403, 406]);
     // RFC 9728: the metadata of the protected resource `/mcp`, at the root and path-suffixed.
     McpResourceMetadata: GET "/.well-known/oauth-protected-resource", Public, NoQuery
@@ -39,6 +39,32 @@ crate::routes! {
         => own mcp::resource_metadata(&req, env),
         op("OAuth 2.0 Protected Resource Metadata (RFC 9728) of /mcp, path-suffixed")
             .ok(200, r("ResourceMetadata"));
+    // OAuth 2.1 for MCP clients, when Cloudflare Access is not configured (404 with it).
+    OAuthMetadata: GET "/.well-known/oauth-authorization-server", Public, NoQuery
+        => own oauth::metadata(&req, env),
+        op("OAuth 2.0 Authorization Server Metadata (RFC 8414); 404 when Cloudflare Access is \
+            the authorization server").ok(200, r("AuthorizationServerMetadata")).also(&[404]);
+    OAuthRegister: POST "/oauth/register", Public, NoQuery
+        => own oauth::register(req, env, rctx).await,
+        op("Dynamic client registration (RFC 7591), public clients only; limited per address \
+            and in clients not yet used, which expire after a day")
+            .body(oauth_registration()).ok(201, r("OAuthClient")).oauth_errors().also(&[404, 429]);
+    OAuthAuthorize: GET "/oauth/authorize", Public, NoQuery
+        => own oauth::authorize(&req, env).await,
+        op("Authorization request (code, PKCE S256): a page that continues to the consent on \
+            this site; errors the client can be told go back to its redirect URI (303)")
+            .html(200).also(&[303, 404]);
+    OAuthDecide: POST "/oauth/consent", Public, NoQuery => own oauth::decide(req, env).await,
+        op("The consent page's answer (the session cookie, this site's Origin and the session's \
+            CSRF token): 303 back to the app with a code, or with access_denied")
+            .form(oauth_consent_form()).redirect().html_errors().also(&[401, 403, 404]);
+    OAuthToken: POST "/oauth/token", Public, NoQuery => own oauth::token(req, env, rctx).await,
+        op("Token endpoint: an authorization code with its PKCE verifier, or a refresh token \
+            (rotated: a second use revokes the grant)")
+            .form(oauth_token_form()).ok(200, r("OAuthTokens")).oauth_errors().also(&[401, 404]);
+    OAuthRevoke: POST "/oauth/revoke", Public, NoQuery => own oauth::revoke(req, env, rctx).await,
+        op("Token revocation (RFC 7009): revokes the token's whole grant")
+            .form(oauth_revoke_form()).ok(200, any_object()).oauth_errors().also(&[404]);
     TelegramWebhook: POST "/webhooks/telegram", Public, NoQuery
         => own webhooks::telegram(req, env, rctx, ctx).await,
         op("Telegram Bot API webhook (X-Telegram-Bot-Api-Secret-Token); 404 unless configured")
@@ -200,6 +226,15 @@ crate::routes! {
     DeleteLink: DELETE "/api/v1/me/links/{id}", Member, NoQuery
         => api api::links::delete(env, rctx, me()?, matched).await,
         op("Unlink one of your chats or phone numbers").empty();
+
+    ListApps: GET "/api/v1/me/apps", Member, api::apps::AppsQuery
+        => api api::apps::list(query, env, rctx, me()?).await,
+        op("Apps connected through OAuth as me (with all=true, as anyone: those who manage the \
+            team): name, scope, when granted, last used").ok(200, list_of("apps", "App"));
+    RevokeApp: DELETE "/api/v1/me/apps/{id}", Member, NoQuery
+        => api api::apps::revoke(&req, env, rctx, me()?, matched).await,
+        op("Disconnect an app: its tokens stop working at once (anyone's, for those who manage \
+            the team)").if_match().empty();
 
     ListTokens: GET "/api/v1/tokens", Member, api::tokens::TokensQuery
         => api api::tokens::list(query, env, me()?).await,

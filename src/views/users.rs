@@ -67,6 +67,40 @@ pub struct TokenView<'a> {
     pub version: i64,
 }
 
+/// A connected app: an OAuth grant a user gave an MCP client (never its tokens).
+#[derive(Debug, Serialize)]
+pub struct AppView<'a> {
+    pub id: &'a str,
+    pub client_id: &'a str,
+    pub client_name: &'a str,
+    /// Whose grant it is (the app acts as this user).
+    pub user_id: &'a str,
+    pub user_name: &'a str,
+    /// `read`, or `read write`.
+    pub scope: &'a str,
+    pub granted_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub version: i64,
+}
+
+impl<'a> AppView<'a> {
+    pub fn new(grant: &'a crate::db::oauth::GrantRow) -> Self {
+        Self {
+            id: &grant.id,
+            client_id: &grant.client_id,
+            client_name: &grant.client_name,
+            user_id: &grant.user_id,
+            user_name: &grant.user_name,
+            scope: &grant.scope,
+            granted_at: time(Some(grant.created_at)).unwrap_or_default(),
+            last_used_at: time(grant.last_used_at),
+            revoked_at: time(grant.revoked_at),
+            version: grant.version,
+        }
+    }
+}
+
 fn time(ms: Option<i64>) -> Option<String> {
     ms.and_then(|v| u64::try_from(v).ok())
         .map(|v| Millis(v).to_rfc3339())

@@ -105,6 +105,22 @@ fn an_access_assertion_signs_in_its_user_and_every_bad_one_is_refused() {
         create_owner(&tenant, OWNER_EMAIL, OWNER_PASSWORD).status,
         201
     );
+    // With Access in front, Access is the authorization server MCP clients are sent to, and
+    // the Worker's own is not served.
+    let metadata = tenant
+        .get("/.well-known/oauth-protected-resource/mcp")
+        .json();
+    assert_eq!(
+        metadata["authorization_servers"],
+        json!([format!("https://{TEAM}")]),
+        "{metadata}"
+    );
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/oauth/authorize",
+    ] {
+        assert_eq!(tenant.get(path).status, 404, "{path}");
+    }
     let (good_key, other_key) = keys();
     let me = |jwt: &str| {
         tenant

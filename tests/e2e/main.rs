@@ -25,6 +25,7 @@ mod mcp;
 mod messaging;
 mod mfa;
 mod notices;
+mod oauth;
 mod panics;
 mod password_change;
 mod pdfs;

@@ -24,6 +24,8 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("GET", "/api/v1/me/links", O, O, O, O),
     ("POST", "/api/v1/me/links", O, O, O, O),
     ("DELETE", "/api/v1/me/links/{id}", O, O, O, O),
+    ("GET", "/api/v1/me/apps", O, O, O, O),
+    ("DELETE", "/api/v1/me/apps/{id}", O, O, O, O),
     ("GET", "/api/v1/tokens", O, O, O, O),
     ("POST", "/api/v1/tokens", O, O, O, O),
     ("DELETE", "/api/v1/tokens/{id}", O, O, O, O),

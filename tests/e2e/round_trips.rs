@@ -112,6 +112,11 @@ fn every_route_stays_within_its_round_trip_budget() {
         ("POST /jobs/{id}/visits", visits, 2),
         ("GET /me", call("GET", "/api/v1/me", None, None), 1),
         (
+            "GET /me/apps",
+            call("GET", "/api/v1/me/apps", None, None),
+            1,
+        ),
+        (
             "GET /customers",
             call("GET", "/api/v1/customers", None, None),
             2,

@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1`: thin handlers over `domain` and `db`.
 
+pub mod apps;
 pub mod audit;
 pub mod customer_messages;
 pub mod customers;
@@ -100,6 +101,7 @@ fn actor(principal: Option<&Principal>) -> (ActorKind, Option<String>) {
                 (Surface::Api, Via::Token { .. }) => ActorKind::Token,
                 (Surface::Api, Via::Access { .. }) => ActorKind::Access,
                 (Surface::Api, Via::Linked { .. }) => ActorKind::Agent,
+                (Surface::Api, Via::OAuth { .. }) => ActorKind::Mcp,
             },
             Some(p.user.id.clone()),
         ),

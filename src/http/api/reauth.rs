@@ -74,11 +74,12 @@ impl Passed {
 /// Refuses callers that may never make security changes: personal access tokens and chats.
 pub fn session_only(principal: &Principal) -> AppResult<()> {
     match principal.via {
-        Via::Token { .. } | Via::Linked { .. } => Err(AppError::new(ErrorKind::Forbidden)
-            .with_detail(
+        Via::Token { .. } | Via::Linked { .. } | Via::OAuth { .. } => {
+            Err(AppError::new(ErrorKind::Forbidden).with_detail(
                 "Security changes (two-factor, tokens, password) need a signed-in session: \
                  a personal access token or a chat cannot make them.",
-            )),
+            ))
+        }
         Via::Session { .. } | Via::Access { .. } => Ok(()),
     }
 }
@@ -89,7 +90,7 @@ fn recent(via: &Via) -> bool {
         Via::Session { record, .. } => record.signed_in_recently(now()),
         Via::Access { issued_at } => issued_at
             .is_some_and(|at| now().0 <= at.saturating_mul(1_000).saturating_add(REAUTH_WINDOW_MS)),
-        Via::Token { .. } | Via::Linked { .. } => false,
+        Via::Token { .. } | Via::Linked { .. } | Via::OAuth { .. } => false,
     }
 }
 

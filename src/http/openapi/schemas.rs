@@ -393,6 +393,58 @@ pub fn components() -> Value {
             ("bearer_methods_supported", strings()),
         ]),
     );
+    add(
+        "AuthorizationServerMetadata",
+        record(&[
+            ("issuer", string()),
+            ("authorization_endpoint", string()),
+            ("token_endpoint", string()),
+            ("registration_endpoint", string()),
+            ("revocation_endpoint", string()),
+            ("scopes_supported", strings()),
+            ("code_challenge_methods_supported", strings()),
+            ("grant_types_supported", strings()),
+        ]),
+    );
+    add(
+        "OAuthError",
+        record(&[("error", string()), ("error_description", string())]),
+    );
+    add(
+        "OAuthClient",
+        record(&[
+            ("client_id", string()),
+            ("client_id_issued_at", int()),
+            ("client_name", string()),
+            ("redirect_uris", strings()),
+            ("token_endpoint_auth_method", string()),
+        ]),
+    );
+    add(
+        "OAuthTokens",
+        record(&[
+            ("access_token", string()),
+            ("token_type", string()),
+            ("expires_in", int()),
+            ("refresh_token", string()),
+            ("scope", string()),
+        ]),
+    );
+    add(
+        "App",
+        record(&[
+            ("id", string()),
+            ("client_id", string()),
+            ("client_name", string()),
+            ("user_id", string()),
+            ("user_name", string()),
+            ("scope", string()),
+            ("granted_at", time()),
+            ("last_used_at", nullable(time())),
+            ("revoked_at", nullable(time())),
+            ("version", int()),
+        ]),
+    );
     add("User", user());
     add(
         "Me",

@@ -46,6 +46,8 @@ pub struct Operation {
     pub html_errors: bool,
     /// Errors may be JSON-RPC error objects as well (MCP).
     pub rpc_errors: bool,
+    /// Errors may be RFC 6749 JSON errors as well (the OAuth endpoints).
+    pub oauth_errors: bool,
     /// An example request body.
     pub example: Option<Value>,
 }
@@ -65,6 +67,7 @@ pub fn op(summary: &'static str) -> Operation {
         secret_header: None,
         html_errors: false,
         rpc_errors: false,
+        oauth_errors: false,
         example: None,
     }
 }
@@ -133,6 +136,10 @@ impl Operation {
     }
     pub fn rpc_errors(mut self) -> Self {
         self.rpc_errors = true;
+        self
+    }
+    pub fn oauth_errors(mut self) -> Self {
+        self.oauth_errors = true;
         self
     }
     pub fn also(mut self, statuses: &[u16]) -> Self {
@@ -332,6 +339,82 @@ pub fn share_accept_form() -> Value {
 
 pub fn share_decline_form() -> Value {
     json!({ "type": "object", "properties": { "reason": string() } })
+}
+
+/// The consent page's form (`/oauth/consent`).
+pub fn oauth_consent_form() -> Value {
+    object(
+        &[
+            "client_id",
+            "redirect_uri",
+            "code_challenge",
+            "code_challenge_method",
+            "scope",
+            "csrf",
+            "decision",
+        ],
+        props(&[
+            ("client_id", string()),
+            ("redirect_uri", string()),
+            ("code_challenge", string()),
+            ("code_challenge_method", one_of(&["S256"])),
+            ("scope", one_of(&["read", "read write"])),
+            ("state", string()),
+            ("resource", string()),
+            ("csrf", string()),
+            ("decision", one_of(&["allow", "deny"])),
+        ]),
+    )
+}
+
+/// The token endpoint's form (RFC 6749 §4.1.3, §6).
+pub fn oauth_token_form() -> Value {
+    object(
+        &["grant_type", "client_id"],
+        props(&[
+            (
+                "grant_type",
+                one_of(&["authorization_code", "refresh_token"]),
+            ),
+            ("client_id", string()),
+            ("code", string()),
+            ("redirect_uri", string()),
+            ("code_verifier", string()),
+            ("refresh_token", string()),
+            ("scope", string()),
+            ("resource", string()),
+        ]),
+    )
+}
+
+/// The revocation endpoint's form (RFC 7009).
+pub fn oauth_revoke_form() -> Value {
+    object(
+        &["token"],
+        props(&[
+            ("token", string()),
+            (
+                "token_type_hint",
+                one_of(&["access_token", "refresh_token"]),
+            ),
+            ("client_id", string()),
+        ]),
+    )
+}
+
+/// A dynamic registration request (RFC 7591), public clients.
+pub fn oauth_registration() -> Value {
+    object(
+        &["redirect_uris"],
+        props(&[
+            ("redirect_uris", strings()),
+            ("client_name", string()),
+            ("token_endpoint_auth_method", one_of(&["none"])),
+            ("grant_types", strings()),
+            ("response_types", strings()),
+            ("scope", string()),
+        ]),
+    )
 }
 
 pub fn empty_form() -> Value {

@@ -108,6 +108,8 @@ pub struct Mine<'a> {
     pub recovery_codes_left: i64,
     pub links: &'a [LinkRow],
     pub tokens: &'a [AccessToken],
+    /// Connected apps: the user's own, or for those who manage the team everyone's.
+    pub apps: &'a [crate::db::oauth::GrantRow],
 }
 
 /// The bell's page: each notice with its time; unread ones marked, and one button reads all.
@@ -250,6 +252,27 @@ pub fn settings(
                         (submit("Get a link code"))
                         (output("code", "Valid 15 minutes: send /link CODE to the bot, or text LINK CODE."))
                     }))
+                }
+                section.card id="apps" {
+                    h2 { "Connected apps" }
+                    p.muted { "MCP clients you allowed to act as you, signing in through this site. \
+                               Revoking one stops it at once." }
+                    @if mine.apps.is_empty() {
+                        p.empty { "No app is connected." }
+                    }
+                    ul.rows {
+                        @for app in mine.apps {
+                            li {
+                                span.title { (app.client_name) " " span.badge { (app.scope) } }
+                                span.meta {
+                                    @if app.user_id != viewer.user_id { (app.user_name) " · " }
+                                    "Allowed " (when(viewer, app.created_at))
+                                    @if let Some(used) = app.last_used_at { " · last used " (when(viewer, used)) } }
+                                (api_form(&Api::new("DELETE", &format!("/api/v1/me/apps/{}", app.id), "reload").versioned(app.version),
+                                    "inline", html! { button.secondary.danger type="submit" { "Revoke" } }))
+                            }
+                        }
+                    }
                 }
                 section.card id="tokens" {
                     h2 { "Access tokens" }

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod lines;
 pub mod message_settings;
 pub mod money;
+pub mod oauth;
 pub mod quotes;
 pub mod schedule;
 pub mod signin;
