@@ -154,17 +154,14 @@ pub fn customers(list: &Value) -> String {
     out
 }
 
-/// What the API said when it refused: the detail and the first field error, briefly.
+/// What the API said when it refused: the detail and the first field error, briefly. A
+/// refused status move's detail already names the allowed moves: they are not repeated.
 pub fn refusal(problem: &Value) -> String {
     let mut out = problem["detail"]
         .as_str()
         .or_else(|| problem["title"].as_str())
         .unwrap_or("That was refused.")
         .to_owned();
-    if let Some(allowed) = problem["allowed"].as_array() {
-        let names: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
-        out.push_str(&format!(" Allowed next: {}.", names.join(", ")));
-    }
     if let Some(error) = problem["errors"].as_array().and_then(|e| e.first()) {
         if let Some(message) = error["message"].as_str() {
             out.push_str(&format!(" {message}"));
@@ -227,11 +224,14 @@ mod tests {
 
     #[test]
     fn a_refusal_says_why_and_what_is_allowed() {
-        let problem = json!({ "title": "Conflict", "detail": "That status change is not allowed.",
-                              "allowed": ["scheduled", "on_hold"] });
+        let problem = crate::domain::jobs::JobStatus::Requested
+            .transition(crate::domain::jobs::JobStatus::InProgress)
+            .unwrap_err()
+            .to_problem("/api/v1/jobs/1/status", "r1");
         assert_eq!(
             refusal(&problem),
-            "That status change is not allowed. Allowed next: scheduled, on_hold."
+            "A requested job cannot move to in_progress. It can move to scheduled, on_hold, \
+             cancelled."
         );
     }
 }

@@ -10,6 +10,7 @@ pub mod contact;
 pub mod cursor;
 pub mod customer_messages;
 pub mod customers;
+pub mod dispatch;
 pub mod deliveries;
 pub mod files;
 pub mod ids;

@@ -129,6 +129,8 @@ pub struct JobPage<'a> {
 pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
     let job = p.job;
     let technicians = job.technicians();
+    // Shown: everyone who works the job (assigned, or on a visit); edited: the assigned.
+    let workers = job.workers();
     let status = JobStatus::parse(&job.status);
     let title = format!("#{} {}", job.number, job.title);
     let api = format!("/api/v1/jobs/{}", job.id);
@@ -153,8 +155,8 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                         dt { "Priority" } dd { (label(&job.priority)) }
                         dt { "Technicians" }
                         dd {
-                            @if technicians.is_empty() { "Nobody yet" }
-                            @for (i, id) in technicians.iter().enumerate() {
+                            @if workers.is_empty() { "Nobody yet" }
+                            @for (i, id) in workers.iter().enumerate() {
                                 @if i > 0 { ", " } (p.people.name(id))
                             }
                         }
@@ -444,6 +446,7 @@ mod tests {
             created_at: "2026-11-20T10:00:00.000Z".into(),
             updated_at: "2026-11-20T10:00:00.000Z".into(),
             technician_ids: "[\"u-2\"]".into(),
+            worker_ids: "[\"u-2\"]".into(),
         }
     }
 
@@ -530,14 +533,17 @@ mod tests {
             job_id: "j-1".into(),
             start_ms: 1_900_000_000_000,
             end_ms: 1_900_003_600_000,
+            status: "scheduled".into(),
             version: 4,
             technician_ids: "[\"u-2\"]".into(),
             job_number: 42,
             job_title: "Boiler".into(),
             job_status: "scheduled".into(),
             customer_name: "Ada".into(),
+            customer_phone: None,
             site_line1: "1 Main St".into(),
             site_city: None,
+            site_access_notes: None,
         };
         let list = vec![];
         let people = People(&list);

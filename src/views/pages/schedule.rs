@@ -396,14 +396,17 @@ mod tests {
             job_id: format!("job-{number}"),
             start_ms: day + start_h * 3_600_000,
             end_ms: day + end_h * 3_600_000,
+            status: "scheduled".into(),
             version: 2,
             technician_ids: serde_json::to_string(techs).unwrap(),
             job_number: number,
             job_title: format!("Job <{number}>"),
             job_status: "scheduled".into(),
             customer_name: "Ada".into(),
+            customer_phone: Some("+15550100".into()),
             site_line1: "1 Main St".into(),
             site_city: Some("Springfield".into()),
+            site_access_notes: Some("Gate 1234".into()),
         }
     }
 
