@@ -47,6 +47,21 @@ pub const JOBS: &str = concat!(
     "ORDER BY j.created_at DESC, j.id DESC LIMIT ?8"
 );
 
+/// Jobs that need a visit (the rule of `domain::dispatch::needs_visit`): requested ones, and
+/// scheduled or started ones with no open visit ending after ?1 (ms). Most urgent first, then
+/// oldest; at most ?2. Each with its customer's name and assigned technicians.
+pub const UNSCHEDULED: &str = "SELECT j.id, j.number, j.title, j.status, j.priority, \
+    j.version, j.customer_id, c.name AS customer_name, \
+    (SELECT json_group_array(t.user_id) FROM job_technicians t WHERE t.job_id = j.id) \
+        AS technician_ids \
+    FROM jobs j JOIN customers c ON c.id = j.customer_id \
+    WHERE j.status = 'requested' \
+       OR (j.status IN ('scheduled', 'in_progress') AND NOT EXISTS ( \
+           SELECT 1 FROM visits v WHERE v.job_id = j.id AND v.end_ms > ?1 \
+             AND v.status IN ('scheduled', 'en_route', 'in_progress'))) \
+    ORDER BY CASE j.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 \
+             ELSE 3 END, j.created_at, j.id LIMIT ?2";
+
 /// The customer a job ?1 is for.
 pub const CUSTOMER_OF_JOB: &str = "SELECT id, name, company, emails, phones, tags, notes, \
     preferred_contact, archived, version, created_at, updated_at FROM customers \
@@ -113,6 +128,26 @@ pub struct VisitLine {
 }
 
 impl VisitLine {
+    pub fn technicians(&self) -> Vec<String> {
+        serde_json::from_str(&self.technician_ids).unwrap_or_default()
+    }
+}
+
+/// A job waiting for a visit, as the schedule lists it (see [`UNSCHEDULED`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct WaitingJob {
+    pub id: String,
+    pub number: i64,
+    pub title: String,
+    pub status: String,
+    pub priority: String,
+    pub version: i64,
+    pub customer_id: String,
+    pub customer_name: String,
+    pub technician_ids: String,
+}
+
+impl WaitingJob {
     pub fn technicians(&self) -> Vec<String> {
         serde_json::from_str(&self.technician_ids).unwrap_or_default()
     }

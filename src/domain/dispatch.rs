@@ -150,16 +150,6 @@ pub fn offers_completion(visit: VisitStatus, job: JobStatus, other_open: i64) ->
         && !matches!(job, JobStatus::Completed | JobStatus::Cancelled)
 }
 
-/// Jobs that need a visit: requested ones, and open ones (scheduled, in progress) with no
-/// visit still ahead. On-hold, completed and cancelled jobs wait for nobody.
-pub fn needs_visit(job: JobStatus, open_visits: i64) -> bool {
-    match job {
-        JobStatus::Requested => true,
-        JobStatus::Scheduled | JobStatus::InProgress => open_visits == 0,
-        _ => false,
-    }
-}
-
 /// The company's working hours (minutes after local midnight): at least an hour, within a
 /// day. They set the schedule's visible range; visits outside it still show.
 pub fn check_work_day(start: i64, end: i64) -> Result<(), &'static str> {
@@ -270,17 +260,6 @@ mod tests {
         assert_eq!(check_work_day(0, 1440), Ok(()));
         for (start, end) in [(600, 600), (600, 640), (-1, 600), (420, 1441), (1200, 600)] {
             assert!(check_work_day(start, end).is_err(), "{start}-{end}");
-        }
-    }
-
-    #[test]
-    fn requested_jobs_and_open_jobs_with_nothing_ahead_need_a_visit() {
-        assert!(needs_visit(Requested, 3));
-        assert!(needs_visit(Scheduled, 0));
-        assert!(needs_visit(InProgress, 0));
-        assert!(!needs_visit(Scheduled, 1));
-        for job in [OnHold, Completed, Cancelled] {
-            assert!(!needs_visit(job, 0));
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::views::pages::forms::{
     api_form, checkboxes, field, field_hint, optional, select, submit, text, Api,
 };
 use crate::views::pages::money::{self, DocOwner};
-use crate::views::pages::schedule::{allow_conflict, move_form};
+use crate::views::pages::schedule::{allow_conflict, move_form, visit_actions};
 use crate::views::pages::{
     encode_component, files, hhmm, items, label, shell, when, when_text, People, Section, Viewer,
 };
@@ -209,7 +209,10 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                         @for visit in p.visits {
                             @let techs = visit.technicians();
                             li data-visit=(visit.id) {
-                                span.title { (when(viewer, visit.start_ms)) "–" (hhmm(viewer.local.wall(visit.end_ms))) }
+                                span.title {
+                                    (when(viewer, visit.start_ms)) "–" (hhmm(viewer.local.wall(visit.end_ms)))
+                                    " " (badge(&visit.status))
+                                }
                                 span.meta {
                                     @if techs.is_empty() { "Unassigned" }
                                     @for (i, id) in techs.iter().enumerate() { @if i > 0 { ", " } (p.people.name(id)) }
@@ -218,6 +221,7 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                                     || (viewer.can(Permission::WorkOnJobs) && techs.iter().any(|t| t == viewer.user_id)) {
                                     details.move { summary { "Move" } (move_form(viewer, p.people, visit, &techs)) }
                                 }
+                                (visit_actions(viewer, visit))
                                 @if viewer.can(Permission::ManageRecords) {
                                     details.delete { summary { "Delete" } (delete_visit_form(viewer, visit)) }
                                 }
