@@ -110,6 +110,25 @@ pub const SELECT_ASSIGNABLE: &str = "SELECT id FROM users \
 pub const SELECT_PRIMARY_SITE: &str = "SELECT id FROM sites \
     WHERE customer_id = ?1 AND is_primary = 1";
 
+/// Where job ?1 happens and whom to call: its customer's name and first phone, its site.
+pub const SELECT_PLACE: &str = "SELECT c.name AS customer_name, \
+    json_extract(c.phones, '$[0]') AS customer_phone, \
+    s.line1 || COALESCE(', ' || s.line2, '') || COALESCE(', ' || s.city, '') || \
+        COALESCE(', ' || s.region, '') || COALESCE(', ' || s.postal_code, '') AS site_address, \
+    s.access_notes AS site_access_notes \
+    FROM jobs j JOIN customers c ON c.id = j.customer_id JOIN sites s ON s.id = j.site_id \
+    WHERE j.id = ?1";
+/// Job ?1's earliest visit still open (scheduled, en route, in progress).
+pub const SELECT_NEXT_VISIT: &str = "SELECT id, start_ms, end_ms, status FROM visits \
+    WHERE job_id = ?1 AND status IN ('scheduled', 'en_route', 'in_progress') \
+    ORDER BY start_ms, id LIMIT 1";
+/// The names of everyone who works job ?1 (see [`job_workers`]).
+pub const SELECT_WORKERS: &str = concat!(
+    "SELECT u.id, u.name FROM users u WHERE u.id IN (",
+    job_workers!("?1"),
+    ") ORDER BY u.name COLLATE NOCASE, u.id"
+);
+
 pub const INSERT_NOTE: &str = "INSERT INTO job_notes (id, job_id, author_id, text, created_at) \
     SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?2)";
 pub const SELECT_NOTES: &str = "SELECT id, author_id, text, created_at FROM job_notes \
@@ -161,6 +180,28 @@ pub struct NoteRow {
     pub author_id: String,
     pub text: String,
     pub created_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PlaceRow {
+    pub customer_name: String,
+    pub customer_phone: Option<String>,
+    pub site_address: String,
+    pub site_access_notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NextVisitRow {
+    pub id: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerRow {
+    pub id: String,
+    pub name: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,7 +8,7 @@
 //! cannot leave a job behind its visits.
 
 use crate::domain::jobs::{refused_move, JobStatus};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorKind};
 
 /// Where a visit is in its day. The strings are those stored in `visits.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,6 +79,16 @@ impl VisitStatus {
     pub fn is_open(self) -> bool {
         Self::OPEN.contains(&self)
     }
+}
+
+/// Whether someone may move a visit to `to`: those who work it move it along their day;
+/// cancelling is for those who manage the schedule (`manages`).
+pub fn may_move_visit(to: VisitStatus, manages: bool) -> Result<(), AppError> {
+    if to == VisitStatus::Cancelled && !manages {
+        return Err(AppError::new(ErrorKind::Forbidden)
+            .with_detail("Only the office cancels a visit: ask them, or move it."));
+    }
+    Ok(())
 }
 
 /// What happened to a visit that its job may follow.
@@ -188,6 +198,20 @@ mod tests {
             assert_eq!(VisitStatus::parse(status.as_str()), Some(status));
         }
         assert_eq!(VisitStatus::parse("arrived"), None);
+    }
+
+    #[test]
+    fn only_managers_cancel_a_visit() {
+        assert_eq!(
+            may_move_visit(VisitStatus::Cancelled, false)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        for to in VisitStatus::ALL {
+            assert!(may_move_visit(to, true).is_ok());
+        }
+        assert!(may_move_visit(VisitStatus::InProgress, false).is_ok());
     }
 
     #[test]

@@ -15,7 +15,9 @@ use crate::domain::audit::Action;
 use crate::domain::auth::permissions::{Permission, Role};
 use crate::domain::time::Millis;
 use crate::domain::audit::AuditEvent;
-use crate::domain::dispatch::{follows, offers_completion, Follow, VisitEvent, VisitStatus};
+use crate::domain::dispatch::{
+    follows, may_move_visit, offers_completion, Follow, VisitEvent, VisitStatus,
+};
 use crate::domain::jobs::JobStatus;
 use crate::domain::visits::{conflicts, occurrences, ExistingVisit, Recurrence, VisitTime};
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -526,14 +528,14 @@ pub async fn set_status(
             "One of scheduled, en_route, in_progress, completed, cancelled.",
         )
     })?;
+    let manages = principal.role.allows(Permission::ManageRecords);
     let id = matched.param("id").unwrap_or_default().to_owned();
     let store = D1Store::from_env(env)?;
     let current = prefetch::load::<VisitEntity>(&store, &rctx.ahead, &id).await?;
-    if !principal.role.allows(Permission::ManageRecords)
-        && !current.technicians().contains(&principal.user.id)
-    {
+    if !manages && !current.technicians().contains(&principal.user.id) {
         return Err(AppError::not_found("visit"));
     }
+    may_move_visit(to, manages)?;
     let time = VisitTime {
         start: Millis::from_ms(current.start_ms),
         end: Millis::from_ms(current.end_ms),

@@ -675,7 +675,36 @@ pub fn components() -> Value {
     add("Job", record(&job_members()));
     add(
         "JobWithNotes",
-        extend(&job_members(), &[("notes", array(r("Note")))]),
+        extend(
+            &job_members(),
+            &[
+                ("notes", array(r("Note"))),
+                (
+                    "customer",
+                    record(&[("name", string()), ("phone", nullable_string())]),
+                ),
+                (
+                    "site",
+                    record(&[
+                        ("address", string()),
+                        ("access_notes", nullable_string()),
+                    ]),
+                ),
+                (
+                    "next_visit",
+                    nullable(record(&[
+                        ("id", id()),
+                        ("start", time()),
+                        ("end", time()),
+                        ("status", visit_status()),
+                    ])),
+                ),
+                (
+                    "workers",
+                    array(record(&[("id", id()), ("name", string())])),
+                ),
+            ],
+        ),
     );
     add(
         "Note",

@@ -6,7 +6,7 @@ use maud::{html, Markup};
 
 use crate::db::pages::{VisitLine, WaitingJob};
 use crate::domain::auth::permissions::Permission;
-use crate::domain::dispatch::VisitStatus;
+use crate::domain::dispatch::{may_move_visit, VisitStatus};
 use crate::domain::jobs::Priority;
 use crate::views::pages::forms::{api_form, checkboxes, field, Api};
 use crate::views::pages::slots::{hours, pieces, slot, slot_start, Piece};
@@ -519,7 +519,7 @@ fn visit_action_label(from: VisitStatus, to: VisitStatus) -> &'static str {
 }
 
 /// The buttons that move a visit through its statuses, for those who work it or manage the
-/// schedule (cancelling: managers only); each a versioned form.
+/// schedule (as `may_move_visit` allows); each a versioned form.
 pub fn visit_actions(viewer: &Viewer<'_>, visit: &VisitLine) -> Markup {
     let manager = viewer.can(Permission::ManageRecords);
     let works = viewer.can(Permission::WorkOnJobs)
@@ -533,7 +533,7 @@ pub fn visit_actions(viewer: &Viewer<'_>, visit: &VisitLine) -> Markup {
     let action = format!("/api/v1/visits/{}/status", visit.id);
     html! {
         div.visit-actions {
-            @for to in from.allowed_next().iter().filter(|to| manager || **to != VisitStatus::Cancelled) {
+            @for to in from.allowed_next().iter().filter(|to| may_move_visit(**to, manager).is_ok()) {
                 (api_form(
                     &Api::new("POST", &action, "reload").versioned(visit.version),
                     "inline",
