@@ -188,7 +188,7 @@ mod tests {
                 assert_eq!(err.status(), 409);
                 let names: Vec<&str> = from.allowed_next().iter().map(|s| s.as_str()).collect();
                 assert_eq!(err.extensions["allowed"], json!(names));
-                let detail = err.detail.unwrap();
+                let detail = err.detail.clone().unwrap();
                 for name in names {
                     assert_eq!(detail.matches(name).count(), 1, "{detail}");
                 }
