@@ -46,7 +46,10 @@ async function dragJob(page, job, slot) {
   await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
   await page.mouse.down();
   const loaded = page.waitForEvent("load");
-  await page.mouse.move(to.x + to.width / 2, to.y + to.height / 2, { steps: 12 });
+  // Lifted, the card announces itself (a phone wraps the line): aim where the slot is now.
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2 + 10, { steps: 2 });
+  const now = await page.locator(slot).boundingBox();
+  await page.mouse.move(now.x + now.width / 2, now.y + now.height / 2, { steps: 12 });
   await page.mouse.up();
   await loaded;
 }

@@ -421,6 +421,7 @@ fn the_schedule_lists_the_jobs_that_need_a_visit_within_the_working_hours() {
     let page = owner.get("/schedule?date=2030-06-11");
     assert_eq!(page.status, 200);
     let waiting = &page.body[page.body.find("id=\"waiting\"").expect("the list")..];
+    let waiting = &waiting[..waiting.find("class=\"board").expect("the board after it")];
     let first = waiting.find("Burst pipe").expect("urgent listed");
     let second = waiting.find("Gutter").expect("gutter listed");
     assert!(first < second, "most urgent first");
