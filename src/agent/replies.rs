@@ -125,7 +125,10 @@ pub fn visit_to_move<'a>(visits: &[&'a Value]) -> Option<&'a Value> {
 pub fn visit_moved(job: &Value, visit: &Value) -> String {
     let number = &job["number"];
     let visit_status = visit["status"].as_str().unwrap_or("?").replace('_', " ");
-    let job_status = visit["job"]["status"].as_str().unwrap_or("?").replace('_', " ");
+    let job_status = visit["job"]["status"]
+        .as_str()
+        .unwrap_or("?")
+        .replace('_', " ");
     let mut out = format!("#{number} visit {visit_status}; the job is {job_status}.");
     if visit["offer_job_completion"].as_bool() == Some(true) {
         out.push_str(&format!(

@@ -49,8 +49,8 @@ use crate::views::pages::jobs::{JobFilter, JobPage};
 use crate::views::pages::money::DocPage;
 use crate::views::pages::quotes;
 use crate::views::pages::schedule::{self, week_start, Schedule, Span, WaitingFilter};
-use crate::views::pages::slots::work_day;
 use crate::views::pages::signin::{self, MfaState};
+use crate::views::pages::slots::work_day;
 use crate::views::pages::{
     assets, customers, encode_component, error_page, jobs, message_settings, parse_date, safe_next,
     sign_in_location, LocalTime, People, Viewer, PAGE_CSP,

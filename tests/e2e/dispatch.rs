@@ -153,7 +153,10 @@ fn a_job_follows_its_visits_from_booking_to_the_last_visit_done() {
     assert_eq!(theirs["jobs"][0]["id"], id, "{theirs}");
     let page = theo.get(&format!("/jobs/{id}"));
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("technician person"), "the job page names them");
+    assert!(
+        page.body.contains("technician person"),
+        "the job page names them"
+    );
     assert!(!page.body.contains("Nobody yet"));
 
     // On the way, then arrived: the job is in progress.
@@ -177,7 +180,10 @@ fn a_job_follows_its_visits_from_booking_to_the_last_visit_done() {
     assert_eq!(done["offer_job_completion"], false, "another visit is open");
     let second_done = moved(&theo, &second, "completed");
     assert_eq!(second_done["offer_job_completion"], true);
-    assert_eq!(second_done["job"]["status"], "in_progress", "offered, not done");
+    assert_eq!(
+        second_done["job"]["status"], "in_progress",
+        "offered, not done"
+    );
     set_status(&theo, &second_done, "scheduled").problem(409); // completed is final
 
     assert_eq!(
@@ -198,8 +204,7 @@ fn a_job_follows_its_visits_from_booking_to_the_last_visit_done() {
 }
 
 #[test]
-fn the_last_visit_done_completes_the_job_when_the_company_says_so_unless_a_signature_is_missing()
-{
+fn the_last_visit_done_completes_the_job_when_the_company_says_so_unless_a_signature_is_missing() {
     let tenant = Tenant::spawn();
     let owner = owner(&tenant);
     let on = patch_settings(&owner, json!({ "complete_job_with_last_visit": true }));
@@ -245,7 +250,10 @@ fn the_last_visit_done_completes_the_job_when_the_company_says_so_unless_a_signa
     assert_eq!(done["offer_job_completion"], true);
 
     // Working hours are settings too, checked.
-    let hours = patch_settings(&owner, json!({ "work_day_start": 480, "work_day_end": 1020 }));
+    let hours = patch_settings(
+        &owner,
+        json!({ "work_day_start": 480, "work_day_end": 1020 }),
+    );
     assert_eq!(hours.status, 200, "{}", hours.body);
     let bad = patch_settings(&owner, json!({ "work_day_end": 500 })).problem(422);
     assert_eq!(bad["errors"][0]["field"], "work_day_end", "{bad}");
@@ -268,7 +276,10 @@ fn cancelling_every_visit_returns_a_scheduled_job_to_requested_and_frees_the_tim
 
     let cancelled = moved(&owner, &one, "cancelled");
     assert_eq!(cancelled["status"], "cancelled");
-    assert_eq!(cancelled["job"]["status"], "scheduled", "another visit is open");
+    assert_eq!(
+        cancelled["job"]["status"], "scheduled",
+        "another visit is open"
+    );
     // A cancelled visit is kept, and no longer holds the technician's time.
     let listed = owner
         .get(&format!(
@@ -415,7 +426,10 @@ fn the_schedule_lists_the_jobs_that_need_a_visit_within_the_working_hours() {
         booked["id"].as_str().unwrap(),
         json!({ "start": "2030-06-11T05:00:00Z", "end": "2030-06-11T06:00:00Z" }),
     );
-    let hours = patch_settings(&owner, json!({ "work_day_start": 480, "work_day_end": 1020 }));
+    let hours = patch_settings(
+        &owner,
+        json!({ "work_day_start": 480, "work_day_end": 1020 }),
+    );
     assert_eq!(hours.status, 200, "{}", hours.body);
 
     let page = owner.get("/schedule?date=2030-06-11");
@@ -535,7 +549,14 @@ fn the_chat_starts_visits_and_answers_with_the_job_and_the_day() {
         say(&channels, &tenant, 204, 7001, "/help", 5);
     }
 
-    let arrived = say(&channels, &tenant, 205, 7001, &format!("/arrive {number}"), 6);
+    let arrived = say(
+        &channels,
+        &tenant,
+        205,
+        7001,
+        &format!("/arrive {number}"),
+        6,
+    );
     assert_eq!(
         arrived,
         format!("#{number} visit in progress; the job is in progress.")

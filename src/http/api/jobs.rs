@@ -13,10 +13,10 @@ use crate::db::{self, store::D1Store};
 use crate::domain::audit::Action;
 use crate::domain::auth::permissions::{Permission, Role};
 use crate::domain::cursor;
-use crate::domain::time::Millis;
 use crate::domain::jobs::{
     parse_note, technician_may_change, Job, JobChanges, JobStatus, Priority,
 };
+use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::api::{event, if_match, new_id, now, with_etag};
 use crate::http::auth::Principal;

@@ -12,13 +12,13 @@ use crate::db::settings;
 use crate::db::store::D1Store;
 use crate::db::visits::{self as store, OverlapRow, VisitRow};
 use crate::domain::audit::Action;
-use crate::domain::auth::permissions::{Permission, Role};
-use crate::domain::time::Millis;
 use crate::domain::audit::AuditEvent;
+use crate::domain::auth::permissions::{Permission, Role};
 use crate::domain::dispatch::{
     follows, may_move_visit, offers_completion, Follow, VisitEvent, VisitStatus,
 };
 use crate::domain::jobs::JobStatus;
+use crate::domain::time::Millis;
 use crate::domain::visits::{conflicts, occurrences, ExistingVisit, Recurrence, VisitTime};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::jobs::{check_assignable, JobEntity};
@@ -309,7 +309,9 @@ pub async fn create(
             Err(conflict_error(&store.db, &times, &technicians, None).await?)
         }
         // Only a booking on the job's version has a guard: the job moved on since.
-        Err(Refusal::Guard) => Err(write::refused::<_, JobEntity>(&store, &job_id, Refusal::Guard).await),
+        Err(Refusal::Guard) => {
+            Err(write::refused::<_, JobEntity>(&store, &job_id, Refusal::Guard).await)
+        }
         Err(other) => Err(other.into_error(|| AppError::not_found("job"))),
     }
 }
@@ -547,7 +549,13 @@ pub async fn set_status(
         from.transition(to)?;
         let stamp = now().to_rfc3339();
         let mut change = Change::new()
-            .guarded(store::set_status(&id, version, from.as_str(), to.as_str(), &stamp))
+            .guarded(store::set_status(
+                &id,
+                version,
+                from.as_str(),
+                to.as_str(),
+                &stamp,
+            ))
             .audit(event(
                 rctx,
                 Some(principal),

@@ -685,10 +685,7 @@ pub fn components() -> Value {
                 ),
                 (
                     "site",
-                    record(&[
-                        ("address", string()),
-                        ("access_notes", nullable_string()),
-                    ]),
+                    record(&[("address", string()), ("access_notes", nullable_string())]),
                 ),
                 (
                     "next_visit",

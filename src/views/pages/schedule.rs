@@ -12,8 +12,7 @@ use crate::views::pages::forms::{api_form, checkboxes, field, Api};
 use crate::views::pages::slots::{hours, pieces, slot, slot_start, Piece};
 use crate::views::pages::{
     datetime_local, day_label, day_label_year, encode_component, hhmm, iso_date, label, shell,
-    People, Section,
-    Viewer,
+    People, Section, Viewer,
 };
 
 const DAY_MS: i64 = 86_400_000;
