@@ -11,7 +11,7 @@ use crate::db::users::User;
 use crate::domain::audit::AuditRow;
 use crate::domain::auth::permissions::Permission;
 use crate::views::notifications::NotificationView;
-use crate::views::pages::files;
+use crate::views::pages::{files, schedule};
 use crate::views::pages::forms::{
     api_form, field, field_hint, optional, password_again, select, submit, text, Api,
 };
@@ -214,6 +214,7 @@ pub fn settings(
                     }
                 }
                 (files::settings(viewer, company))
+                (schedule::settings(viewer, company))
                 (messages)
                 section.card id="password" {
                     h2 { "Password" }

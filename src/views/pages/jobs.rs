@@ -9,6 +9,7 @@ use crate::db::jobs::{JobRow, NoteRow};
 use crate::db::pages::{JobLine, VisitLine};
 use crate::domain::audit::{Action, AuditRow};
 use crate::domain::auth::permissions::Permission;
+use crate::domain::dispatch::{self, VisitStatus};
 use crate::domain::jobs::JobStatus;
 use crate::views::pages::forms::{
     api_form, checkboxes, field, field_hint, optional, select, submit, text, Api,
@@ -40,6 +41,20 @@ fn action_label(status: JobStatus) -> &'static str {
 
 fn badge(status: &str) -> Markup {
     html! { span.badge.(status) { (label(status)) } }
+}
+
+/// Whether the page offers to complete the job: its visits are all over and one at least was
+/// done (`domain::dispatch::offers_completion` for each, as the API answers it).
+fn offers_completion(visits: &[VisitLine], job: Option<JobStatus>) -> bool {
+    let Some(job) = job else { return false };
+    let statuses: Vec<VisitStatus> = visits
+        .iter()
+        .filter_map(|v| VisitStatus::parse(&v.status))
+        .collect();
+    let open = statuses.iter().filter(|s| s.is_open()).count() as i64;
+    statuses
+        .iter()
+        .any(|s| dispatch::offers_completion(*s, job, open))
 }
 
 /// The list's filters, as the page was asked for them.
@@ -205,6 +220,9 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                 section.card id="visits" {
                     h2 { "Visits" }
                     @if p.visits.is_empty() { p.muted { "No visits booked." } }
+                    @if offers_completion(p.visits, status) {
+                        p.warning role="status" { "Every visit is done: complete the job with its status buttons above." }
+                    }
                     ul.rows {
                         @for visit in p.visits {
                             @let techs = visit.technicians();

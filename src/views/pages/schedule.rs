@@ -5,10 +5,11 @@
 use maud::{html, Markup};
 
 use crate::db::pages::{VisitLine, WaitingJob};
+use crate::db::settings::Settings;
 use crate::domain::auth::permissions::Permission;
 use crate::domain::dispatch::{may_move_visit, VisitStatus};
 use crate::domain::jobs::Priority;
-use crate::views::pages::forms::{api_form, checkboxes, field, Api};
+use crate::views::pages::forms::{api_form, checkboxes, field, submit, Api};
 use crate::views::pages::slots::{hours, pieces, slot, slot_start, Piece};
 use crate::views::pages::{
     datetime_local, day_label, day_label_year, encode_component, hhmm, iso_date, label, shell,
@@ -542,6 +543,47 @@ pub fn visit_actions(viewer: &Viewer<'_>, visit: &VisitLine) -> Markup {
                             data-visit-status=(to.as_str()) { (visit_action_label(from, *to)) }
                     },
                 ))
+            }
+        }
+    }
+}
+
+/// The settings' dispatching card: the working hours the schedule shows, and whether the last
+/// visit done completes its job.
+pub fn settings(viewer: &Viewer<'_>, company: &Settings) -> Markup {
+    let clock = |minutes: i64| format!("{:02}:{:02}", minutes / 60, minutes % 60);
+    let auto = company.complete_job_with_last_visit == 1;
+    let hours = |name: &str, from: i64, chosen: i64| {
+        html! {
+            select name=(name) data-type="int" {
+                @for hour in from..from + 24 {
+                    option value=(hour * 60) selected[hour * 60 == chosen] { (clock(hour * 60)) }
+                }
+            }
+        }
+    };
+    html! {
+        section.card id="dispatch-settings" {
+            h2 { "Dispatching" }
+            @if viewer.can(Permission::ManageSettings) {
+                (api_form(&Api::new("PATCH", "/api/v1/settings", "reload").versioned(company.version), "dispatch-settings", html! {
+                    div.row {
+                        (field("Working day starts", "work_day_start", hours("work_day_start", 0, company.work_day_start)))
+                        (field("Working day ends", "work_day_end", hours("work_day_end", 1, company.work_day_end)))
+                    }
+                    div.field data-field="complete_job_with_last_visit" {
+                        label.check {
+                            input type="checkbox" name="complete_job_with_last_visit" data-type="bool" checked[auto];
+                            " Completing a job's last visit completes the job"
+                        }
+                    }
+                    (submit("Save dispatching"))
+                }))
+            } @else {
+                dl.facts {
+                    dt { "Working day" } dd { (clock(company.work_day_start)) "–" (clock(company.work_day_end)) }
+                    dt { "Last visit done" } dd { @if auto { "Completes the job" } @else { "Offers to complete the job" } }
+                }
             }
         }
     }
