@@ -186,7 +186,10 @@ fn a_job_follows_its_visits_from_booking_to_the_last_visit_done() {
     );
     set_status(&theo, &second_done, "scheduled").problem(409); // completed is final
     let page = theo.get(&format!("/jobs/{id}")).body;
-    assert!(page.contains("Every visit is done"), "the page offers it too");
+    assert!(
+        page.contains("Every visit is done"),
+        "the page offers it too"
+    );
     assert!(page.contains("data-status=\"completed\""));
 
     assert_eq!(
@@ -262,7 +265,10 @@ fn the_last_visit_done_completes_the_job_when_the_company_says_so_unless_a_signa
     assert_eq!(bad["errors"][0]["field"], "work_day_end", "{bad}");
     let page = owner.get("/settings").body;
     let card = &page[page.find("id=\"dispatch-settings\"").expect("the card")..];
-    assert!(card.contains("<option value=\"480\" selected>08:00</option>"), "{card}");
+    assert!(
+        card.contains("<option value=\"480\" selected>08:00</option>"),
+        "{card}"
+    );
     assert!(card.contains("<option value=\"1020\" selected>17:00</option>"));
     assert!(card.contains("name=\"complete_job_with_last_visit\" data-type=\"bool\" checked"));
 }
