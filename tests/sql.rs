@@ -2133,7 +2133,7 @@ fn the_dashboards_job_search_finds_by_title_customer_or_number_and_visits_by_job
         conn.prepare(pages::VISITS)
             .unwrap()
             .query_map(rusqlite::params![0, 10_000, None::<&str>, job, 100], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(9)?))
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(10)?))
             })
             .unwrap()
             .map(Result::unwrap)
@@ -2749,4 +2749,90 @@ fn oauth_codes_are_taken_once_refresh_tokens_used_once_and_registrations_limited
         .map(Result::unwrap)
         .collect();
     assert_eq!(left, vec!["c1".to_owned()]);
+}
+
+#[test]
+fn a_job_follows_its_visit_only_when_the_conditions_hold_and_the_waiting_list_knows_who_waits() {
+    use fieldworker::domain::dispatch::{Follow, When};
+    use fieldworker::domain::jobs::JobStatus::*;
+    let conn = migrated();
+    add_customer(&conn, "c1", "Ann Archer", "ann archer");
+    add_site(&conn, "s1", "c1", 0);
+    for (id, title) in [("j1", "Boiler"), ("j2", "Tap"), ("j3", "Gutter")] {
+        conn.execute(
+            jobs::INSERT,
+            (id, "c1", "s1", title, None::<&str>, "normal", "[]", id),
+        )
+        .unwrap();
+    }
+    conn.execute(visits::INSERT, ("v1", "j1", 1_000, 2_000, "t"))
+        .unwrap();
+    conn.execute(visits::INSERT, ("v2", "j1", 3_000, 4_000, "t"))
+        .unwrap();
+    let status = |job: &str| -> String {
+        conn.query_row("SELECT status FROM jobs WHERE id = ?1", [job], |r| r.get(0))
+            .unwrap()
+    };
+    let follow = |job: &str, visit: &str, from, to, when| -> usize {
+        run_sql(
+            &conn,
+            &jobs::follow(job, visit, &Follow { from, to, when }, "t2"),
+        )
+        .unwrap()
+    };
+    // Always: from the status it names only.
+    assert_eq!(follow("j1", "v1", Scheduled, InProgress, When::Always), 0);
+    assert_eq!(follow("j1", "v1", Requested, Scheduled, When::Always), 1);
+    assert_eq!(status("j1"), "scheduled");
+    // Not while another visit is open; then, once it is cancelled, yes.
+    assert_eq!(
+        follow("j1", "v1", Scheduled, Requested, When::NoOtherOpenVisit),
+        0
+    );
+    conn.execute("UPDATE visits SET status = 'cancelled' WHERE id = 'v2'", [])
+        .unwrap();
+    assert_eq!(
+        follow("j1", "v1", Scheduled, Requested, When::NoOtherOpenVisit),
+        1
+    );
+    // Completing with the last visit: only when the company says so, and never past a
+    // required signature (the trigger is not even reached).
+    conn.execute("UPDATE jobs SET status = 'in_progress' WHERE id = 'j1'", [])
+        .unwrap();
+    let complete = || {
+        follow(
+            "j1",
+            "v1",
+            InProgress,
+            Completed,
+            When::LastVisitCompletesJob,
+        )
+    };
+    assert_eq!(complete(), 0);
+    conn.execute(
+        "UPDATE company_settings SET complete_job_with_last_visit = 1, require_signature = 1",
+        [],
+    )
+    .unwrap();
+    assert_eq!(complete(), 0);
+    conn.execute("UPDATE company_settings SET require_signature = 0", [])
+        .unwrap();
+    assert_eq!(complete(), 1);
+    assert_eq!(status("j1"), "completed");
+
+    // Waiting: requested jobs, and open ones with no open visit ending after now.
+    conn.execute("UPDATE jobs SET status = 'scheduled' WHERE id = 'j2'", [])
+        .unwrap();
+    conn.execute(visits::INSERT, ("v3", "j2", 5_000, 6_000, "t"))
+        .unwrap();
+    let waiting = |now: i64| -> Vec<String> {
+        conn.prepare(pages::UNSCHEDULED)
+            .unwrap()
+            .query_map(rusqlite::params![now, 50], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(waiting(0), ["j3"], "j2 has a visit ahead, j1 is done");
+    assert_eq!(waiting(7_000), ["j2", "j3"], "its visit is over");
 }

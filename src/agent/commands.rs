@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use crate::domain::dispatch::VisitStatus;
 use crate::domain::jobs::JobStatus;
 use crate::domain::messaging::{bot_command, parse_link_code};
 use crate::domain::time::{days_from_civil, days_in_month};
@@ -31,15 +32,17 @@ macro_rules! command_language {
 command_language! {
     statuses = "Statuses: requested, scheduled, in_progress, completed, on_hold, cancelled.";
     USAGE_TODAY = "/today - today's schedule";
-    USAGE_JOBS = "/jobs [status] - list jobs, or those in one status";
+    USAGE_JOBS = "/jobs [status] - list jobs (in a status)";
     USAGE_JOB = "/job 42 - show job 42";
     USAGE_CUSTOMER = "/customer NAME - find a customer";
     USAGE_STATUS = "/status 42 completed - set a job's status";
     USAGE_NOTE = "/note 42 TEXT - add a note to job 42";
     USAGE_MOVE = "/move 42 2026-12-03 09:00 - reschedule job 42 (local time, 24h)";
-    USAGE_OMW = "/omw 42 20 - tell job 42's customer you arrive in 20 minutes";
-    USAGE_PHOTO = "/photo 42 - as a photo or file caption: adds it to job 42";
-    USAGE_LINK = "/link CODE - connect to your account (code from the dashboard)";
+    USAGE_OMW = "/omw 42 20 - tell job 42's customer you come in 20 min";
+    USAGE_ARRIVE = "/arrive 42 - at job 42: visit starts";
+    USAGE_DONE = "/done 42 - job 42's visit done";
+    USAGE_PHOTO = "/photo 42 - as a file's caption: adds it to job 42";
+    USAGE_LINK = "/link CODE - link this chat (code from the dashboard)";
     USAGE_HELP = "/help - this list";
 }
 
@@ -78,6 +81,12 @@ pub enum Command {
     Move {
         number: i64,
         at: LocalDateTime,
+    },
+    /// The sender's visit of job `number` (the one under way, else the next) moves to
+    /// `status`: `/arrive` (in progress), `/done` (completed).
+    Visit {
+        number: i64,
+        status: VisitStatus,
     },
     /// On my way to job `number`, arriving in `minutes`.
     OnMyWay {
@@ -254,6 +263,21 @@ pub fn parse(text: &str) -> Result<Command, CommandError> {
             let at = parse_date_time(date, time).ok_or(usage(USAGE_MOVE, Some(DATE_PROBLEM)))?;
             Ok(Command::Move { number, at })
         }
+        "arrive" | "done" => {
+            let line = match command.name.as_str() {
+                "arrive" => USAGE_ARRIVE,
+                _ => USAGE_DONE,
+            };
+            let (number, rest) = number_then_rest(args, line)?;
+            if !rest.is_empty() {
+                return Err(usage(line, None));
+            }
+            let status = match command.name.as_str() {
+                "arrive" => VisitStatus::InProgress,
+                _ => VisitStatus::Completed,
+            };
+            Ok(Command::Visit { number, status })
+        }
         "omw" => {
             let words: Vec<&str> = args.split_whitespace().collect();
             let [number, minutes] = words[..] else {
@@ -408,6 +432,20 @@ mod tests {
                 },
             ),
             ("/job 42", Command::Job { number: 42 }),
+            (
+                "/arrive 42",
+                Command::Visit {
+                    number: 42,
+                    status: VisitStatus::InProgress,
+                },
+            ),
+            (
+                "/done #7",
+                Command::Visit {
+                    number: 7,
+                    status: VisitStatus::Completed,
+                },
+            ),
             (
                 "/customer Ann Lee",
                 Command::Customer {
@@ -670,6 +708,8 @@ mod tests {
             USAGE_STATUS,
             USAGE_NOTE,
             USAGE_MOVE,
+            USAGE_ARRIVE,
+            USAGE_DONE,
             USAGE_LINK,
             USAGE_HELP,
         ];

@@ -60,7 +60,8 @@ pub fn instant(value: &Value) -> Option<i64> {
         .map(|m| m.0 as i64)
 }
 
-/// `date` is how the day is named, e.g. "Thu 3 Dec".
+/// `date` is how the day is named, e.g. "Thu 3 Dec". Each visit with its status, the job,
+/// where (address and access notes), whom to call, and the command that moves it along.
 pub fn schedule(date: &str, visits: &Value, wall: impl Fn(i64) -> i64) -> String {
     let visits = visits["visits"].as_array().cloned().unwrap_or_default();
     if visits.is_empty() {
@@ -71,17 +72,67 @@ pub fn schedule(date: &str, visits: &Value, wall: impl Fn(i64) -> i64) -> String
         let (Some(start), Some(end)) = (instant(&visit["start"]), instant(&visit["end"])) else {
             continue;
         };
-        let job = match (
-            visit["job"]["number"].as_i64(),
-            visit["job"]["title"].as_str(),
-        ) {
+        let number = visit["job"]["number"].as_i64();
+        let job = match (number, visit["job"]["title"].as_str()) {
             (Some(number), Some(title)) => format!("#{number} {title}"),
             _ => "a job".to_owned(),
         };
         out.push_str(&format!(
-            "\n{}-{} {job}",
+            "\n\n{}-{} {job}",
             hhmm(wall(start)),
             hhmm(wall(end))
+        ));
+        let status = visit["status"].as_str().unwrap_or("scheduled");
+        if status != "scheduled" {
+            out.push_str(&format!(" ({})", status.replace('_', " ")));
+        }
+        if let Some(name) = visit["customer"]["name"].as_str() {
+            out.push_str(&format!("\n{name}"));
+            if let Some(phone) = visit["customer"]["phone"].as_str() {
+                out.push_str(&format!(", {phone}"));
+            }
+        }
+        if let Some(address) = visit["site"]["address"].as_str() {
+            out.push_str(&format!("\n{address}"));
+        }
+        if let Some(access) = visit["site"]["access_notes"].as_str() {
+            out.push_str(&format!("\nAccess: {access}"));
+        }
+        if let Some(number) = number {
+            match status {
+                "scheduled" | "en_route" => out.push_str(&format!("\n/arrive {number}")),
+                "in_progress" => out.push_str(&format!("\n/done {number}")),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Of a job's visits (the sender's), the one `/arrive` or `/done` means: the one under way,
+/// else the earliest still ahead.
+pub fn visit_to_move<'a>(visits: &[&'a Value]) -> Option<&'a Value> {
+    let status = |v: &Value| v["status"].as_str().unwrap_or_default().to_owned();
+    visits
+        .iter()
+        .find(|v| matches!(status(v).as_str(), "in_progress" | "en_route"))
+        .or_else(|| visits.iter().find(|v| status(v) == "scheduled"))
+        .copied()
+}
+
+/// What `/arrive` or `/done` answers: where the visit and its job are now, and whether to
+/// complete the job.
+pub fn visit_moved(job: &Value, visit: &Value) -> String {
+    let number = &job["number"];
+    let visit_status = visit["status"].as_str().unwrap_or("?").replace('_', " ");
+    let job_status = visit["job"]["status"]
+        .as_str()
+        .unwrap_or("?")
+        .replace('_', " ");
+    let mut out = format!("#{number} visit {visit_status}; the job is {job_status}.");
+    if visit["offer_job_completion"].as_bool() == Some(true) {
+        out.push_str(&format!(
+            " That was its last visit: send /status {number} completed to complete the job."
         ));
     }
     out
@@ -118,17 +169,48 @@ pub fn jobs(list: &Value) -> String {
     out
 }
 
-pub fn job(job: &Value) -> String {
+/// `/job 42`: status, customer, site, next visit, technicians and the last note.
+pub fn job(job: &Value, wall: impl Fn(i64) -> i64) -> String {
     let mut out = job_line(job);
-    if let Some(description) = job["description"].as_str() {
-        out.push('\n');
-        out.push_str(description);
+    if let Some(name) = job["customer"]["name"].as_str() {
+        out.push_str(&format!("\nCustomer: {name}"));
+        if let Some(phone) = job["customer"]["phone"].as_str() {
+            out.push_str(&format!(", {phone}"));
+        }
+    }
+    if let Some(address) = job["site"]["address"].as_str() {
+        out.push_str(&format!("\nSite: {address}"));
+    }
+    if let Some(access) = job["site"]["access_notes"].as_str() {
+        out.push_str(&format!("\nAccess: {access}"));
+    }
+    let next = &job["next_visit"];
+    match (instant(&next["start"]), instant(&next["end"])) {
+        (Some(start), Some(end)) => out.push_str(&format!(
+            "\nNext visit: {} {}-{}{}",
+            day_label(wall(start)),
+            hhmm(wall(start)),
+            hhmm(wall(end)),
+            match next["status"].as_str() {
+                Some("scheduled") | None => String::new(),
+                Some(status) => format!(" ({})", status.replace('_', " ")),
+            }
+        )),
+        _ => out.push_str("\nNext visit: none booked"),
+    }
+    let names: Vec<&str> = job["workers"]
+        .as_array()
+        .map(|w| w.iter().filter_map(|w| w["name"].as_str()).collect())
+        .unwrap_or_default();
+    match names.as_slice() {
+        [] => out.push_str("\nTechnicians: nobody yet"),
+        _ => out.push_str(&format!("\nTechnicians: {}", names.join(", "))),
     }
     if let Some(items) = job["items"].as_array().filter(|i| !i.is_empty()) {
         out.push_str(&format!("\n{} item(s) of work and parts", items.len()));
     }
     if let Some(notes) = job["notes"].as_array().filter(|n| !n.is_empty()) {
-        out.push_str("\nLatest note: ");
+        out.push_str("\nLast note: ");
         out.push_str(notes.last().and_then(|n| n["text"].as_str()).unwrap_or(""));
     }
     out
@@ -154,17 +236,14 @@ pub fn customers(list: &Value) -> String {
     out
 }
 
-/// What the API said when it refused: the detail and the first field error, briefly.
+/// What the API said when it refused: the detail and the first field error, briefly. A
+/// refused status move's detail already names the allowed moves: they are not repeated.
 pub fn refusal(problem: &Value) -> String {
     let mut out = problem["detail"]
         .as_str()
         .or_else(|| problem["title"].as_str())
         .unwrap_or("That was refused.")
         .to_owned();
-    if let Some(allowed) = problem["allowed"].as_array() {
-        let names: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
-        out.push_str(&format!(" Allowed next: {}.", names.join(", ")));
-    }
     if let Some(error) = problem["errors"].as_array().and_then(|e| e.first()) {
         if let Some(message) = error["message"].as_str() {
             out.push_str(&format!(" {message}"));
@@ -190,17 +269,67 @@ mod tests {
     fn a_schedule_lists_visits_in_local_time_with_their_jobs() {
         let visits = json!({ "visits": [
             { "start": "2026-12-03T14:00:00.000Z", "end": "2026-12-03T15:30:00.000Z",
-              "job": { "number": 42, "title": "Boiler service" } },
-            { "start": "2026-12-03T17:00:00.000Z", "end": "2026-12-03T18:00:00.000Z" },
+              "status": "scheduled",
+              "job": { "number": 42, "title": "Boiler service" },
+              "customer": { "name": "Ada", "phone": "+15550100" },
+              "site": { "address": "1 Main St, Springfield", "access_notes": "Gate 1234" } },
+            { "start": "2026-12-03T17:00:00.000Z", "end": "2026-12-03T18:00:00.000Z",
+              "status": "in_progress" },
         ]});
         let new_york = |ms: i64| ms - 5 * 3_600_000;
         assert_eq!(
             schedule("Thu 3 Dec", &visits, new_york),
-            "Schedule for Thu 3 Dec:\n09:00-10:30 #42 Boiler service\n12:00-13:00 a job"
+            "Schedule for Thu 3 Dec:\n\n09:00-10:30 #42 Boiler service\nAda, +15550100\n\
+             1 Main St, Springfield\nAccess: Gate 1234\n/arrive 42\n\n\
+             12:00-13:00 a job (in progress)"
         );
         assert_eq!(
             schedule("Fri 4 Dec", &json!({ "visits": [] }), new_york),
             "Nothing scheduled for Fri 4 Dec."
+        );
+    }
+
+    #[test]
+    fn a_job_reads_with_its_customer_site_next_visit_people_and_last_note() {
+        let full = json!({
+            "number": 1, "title": "Boiler service", "status": "scheduled", "priority": "normal",
+            "customer": { "name": "Ada", "phone": null },
+            "site": { "address": "1 Main St", "access_notes": null },
+            "next_visit": { "start": "2026-12-07T09:00:00.000Z", "end": "2026-12-07T11:00:00.000Z",
+                            "status": "scheduled" },
+            "workers": [{ "id": "u1", "name": "Olive Owner" }],
+            "notes": [{ "text": "old" }, { "text": "Bring the ladder" }],
+        });
+        assert_eq!(
+            job(&full, |ms| ms),
+            "#1 Boiler service - scheduled\nCustomer: Ada\nSite: 1 Main St\n\
+             Next visit: Mon 7 Dec 09:00-11:00\nTechnicians: Olive Owner\n\
+             Last note: Bring the ladder"
+        );
+        let bare = json!({ "number": 2, "title": "Tap", "status": "requested",
+                           "next_visit": null, "workers": [] });
+        assert_eq!(
+            job(&bare, |ms| ms),
+            "#2 Tap - requested\nNext visit: none booked\nTechnicians: nobody yet"
+        );
+    }
+
+    #[test]
+    fn arrive_and_done_take_the_visit_under_way_else_the_next() {
+        let visits = [
+            json!({ "id": "a", "status": "scheduled" }),
+            json!({ "id": "b", "status": "in_progress" }),
+        ];
+        let refs: Vec<&Value> = visits.iter().collect();
+        assert_eq!(visit_to_move(&refs).unwrap()["id"], "b");
+        assert_eq!(visit_to_move(&refs[..1]).unwrap()["id"], "a");
+        assert!(visit_to_move(&[]).is_none());
+        let done = json!({ "status": "completed", "offer_job_completion": true,
+                           "job": { "status": "in_progress" } });
+        assert_eq!(
+            visit_moved(&json!({ "number": 42 }), &done),
+            "#42 visit completed; the job is in progress. That was its last visit: send \
+             /status 42 completed to complete the job."
         );
     }
 
@@ -227,11 +356,14 @@ mod tests {
 
     #[test]
     fn a_refusal_says_why_and_what_is_allowed() {
-        let problem = json!({ "title": "Conflict", "detail": "That status change is not allowed.",
-                              "allowed": ["scheduled", "on_hold"] });
+        let problem = crate::domain::jobs::JobStatus::Requested
+            .transition(crate::domain::jobs::JobStatus::InProgress)
+            .unwrap_err()
+            .to_problem("/api/v1/jobs/1/status", "r1");
         assert_eq!(
             refusal(&problem),
-            "That status change is not allowed. Allowed next: scheduled, on_hold."
+            "A requested job cannot move to in_progress. It can move to scheduled, on_hold, \
+             cancelled."
         );
     }
 }

@@ -856,6 +856,8 @@
     if (!slot || slot.closest(".board") !== drag.board) return null;
     const person = column.dataset.person;
     if (column === drag.column || person === undefined) return { slot, column };
+    // A waiting job may be booked without anyone (the unassigned column).
+    if (!person && drag.form.classList.contains("book-job")) return { slot, column };
     // Another person: only for those who assign work, and only to someone who can be assigned.
     const choice = `input[name="technician_ids"][value="${CSS.escape(person)}"]`;
     if (!("reassign" in drag.board.dataset) || !person || !drag.form.querySelector(choice)) {
@@ -866,8 +868,10 @@
 
   function startDrag(event, grip) {
     const card = grip.closest("article.visit");
-    const form = card?.querySelector("form.move-visit");
-    if (drag || event.button !== 0 || !form) return;
+    // A visit on the board moves by its Move form; a waiting job is booked by its Book form.
+    const form = card?.querySelector("form.move-visit, form.book-job");
+    const board = card?.closest(".board") ?? document.querySelector(".board");
+    if (drag || event.button !== 0 || !form || !board) return;
     event.preventDefault();
     const box = card.getBoundingClientRect();
     const ghost = el("div", "visit-ghost");
@@ -879,8 +883,7 @@
     ghost.style.width = `${Math.min(box.width, 260)}px`;
     document.body.append(ghost);
     drag = {
-      card, form, ghost, over: null,
-      board: card.closest(".board"),
+      card, form, ghost, over: null, board,
       column: card.closest(".column"),
       pointer: event.pointerId,
       x: event.clientX,
@@ -893,7 +896,9 @@
     card.classList.add("lifted");
     drag.board.classList.add("dragging");
     follow(event);
-    announce("Moving the visit: drop it on another hour, or press Escape.");
+    announce(form.classList.contains("book-job")
+      ? "Booking the job: drop it on an hour, or press Escape."
+      : "Moving the visit: drop it on another hour, or press Escape.");
   }
 
   function follow(event) {
@@ -932,12 +937,41 @@
     const target = dropped ? dropTarget(event.clientX, event.clientY) : null;
     const done = endDrag();
     if (target) drop(done, target);
-    else announce("The visit was not moved.");
+    else announce(done.form.classList.contains("book-job") ? "The job was not booked." : "The visit was not moved.");
+  }
+
+  // A waiting job dropped on a slot: booked there for its usual length, for the person of the
+  // column (day board) or its own technicians (week board), on the job's version.
+  function book({ card, form }, { slot, column }) {
+    const local = slot.dataset.slot.slice(0, 16);
+    const start = Date.parse(localToIso(local));
+    if (Number.isNaN(start)) return announce("The job was not booked.");
+    form.elements.start.value = local;
+    form.elements.end.value = instantToLocal(start + Number(card.dataset.lengthMs || 3600000));
+    const person = column.dataset.person;
+    if (person !== undefined) {
+      form.querySelectorAll('input[name="technician_ids"]').forEach((b) => (b.checked = b.value === person));
+    }
+    const who = person ? ` for ${column.querySelector("h2")?.firstChild?.textContent ?? ""}` : "";
+    announce(`Booking the job at ${showInstant(new Date(start).toISOString())}${who}…`);
+    submit(form, async () => {
+      const result = await api("POST", form.dataset.action, collect(form));
+      if (result.ok) {
+        announce("Booked.");
+        return succeeded(form, result.data);
+      }
+      form.closest("details")?.setAttribute("open", "");
+      announce("The job was not booked: see the message on it.");
+      failed(form, result);
+    });
   }
 
   // The new times keep the visit's length; on the day board, the person dropped on takes the
   // place of the person dragged from.
-  function drop({ card, form, column: from }, { slot, column }) {
+  function drop(done, target) {
+    if (done.form.classList.contains("book-job")) return book(done, target);
+    const { card, form, column: from } = done;
+    const { slot, column } = target;
     const start = Number(card.dataset.startMs);
     const length = Number(card.dataset.endMs) - start;
     // Slots are hours: the visit keeps its minutes (09:30 dropped on 14:00 is 14:30); the Move

@@ -10,8 +10,8 @@ use crate::write::Sql;
 
 pub const SELECT: &str = "SELECT name, currency, time_zone, locale, email, phone, address, \
     mfa_required, default_tax_rate_ppm, rounding, invoice_prefix, payment_terms_days, \
-    brand_color, max_upload_bytes, require_signature, logo_file_id, \
-    support_preapprove_read_only, \
+    brand_color, max_upload_bytes, require_signature, complete_job_with_last_visit, \
+    work_day_start, work_day_end, logo_file_id, support_preapprove_read_only, \
     (SELECT json_object('id', id, 'person', person_name, 'ends_at', ends_at, \
             'version', version) FROM support_sessions WHERE status = 'active' \
      ORDER BY started_at DESC LIMIT 1) AS support_open, version, updated_at \
@@ -20,7 +20,8 @@ pub const UPDATE: &str = "UPDATE company_settings SET name = ?1, currency = ?2, 
     locale = ?4, email = ?5, phone = ?6, address = ?7, mfa_required = ?8, \
     version = version + 1, updated_at = ?9, default_tax_rate_ppm = ?11, rounding = ?12, \
     invoice_prefix = ?13, payment_terms_days = ?14, brand_color = ?15, \
-    max_upload_bytes = ?16, require_signature = ?17, support_preapprove_read_only = ?18 \
+    max_upload_bytes = ?16, require_signature = ?17, complete_job_with_last_visit = ?18, \
+    work_day_start = ?19, work_day_end = ?20, support_preapprove_read_only = ?21 \
     WHERE id = 1 AND version = ?10";
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
@@ -43,6 +44,11 @@ pub struct Settings {
     pub max_upload_bytes: i64,
     /// Whether completing a job needs the customer's signature (a trigger enforces it).
     pub require_signature: i64,
+    /// Whether completing a job's last open visit completes the job (`domain::dispatch`).
+    pub complete_job_with_last_visit: i64,
+    /// The schedule's visible hours, in minutes after local midnight.
+    pub work_day_start: i64,
+    pub work_day_end: i64,
     /// The current logo (a file with purpose `logo`), set through its own route.
     pub logo_file_id: Option<String>,
     /// Whether read-only support requests are approved without asking an owner.
@@ -82,6 +88,9 @@ pub fn update(next: &Settings, version: i64, now: &str) -> Sql {
         next.brand_color.as_str(),
         next.max_upload_bytes,
         next.require_signature,
+        next.complete_job_with_last_visit,
+        next.work_day_start,
+        next.work_day_end,
         next.support_preapprove_read_only
     )
 }

@@ -165,6 +165,7 @@ actions! {
     UserUpdated = "user.updated",
     VisitCreated = "visit.created",
     VisitDeleted = "visit.deleted",
+    VisitStatusChanged = "visit.status_changed",
     VisitUpdated = "visit.updated",
 }
 

@@ -90,21 +90,26 @@ impl JobStatus {
             return Ok(to);
         }
         let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-        let current = self.as_str();
-        let detail = if to == self {
-            format!("The job is already {current}.")
-        } else {
-            format!("A {current} job cannot move to {}.", to.as_str())
-        };
-        let detail = match names.as_slice() {
-            [] => format!("{detail} A {current} job is final."),
-            _ => format!("{detail} It can move to {}.", names.join(", ")),
-        };
-        Err(AppError::new(ErrorKind::Conflict)
-            .with_detail(detail)
-            .with_extension("allowed", json!(names))
-            .with_extension("current_status", json!(current)))
+        Err(refused_move("job", self.as_str(), to.as_str(), &names))
     }
+}
+
+/// The 409 for a refused status move of a `what` (job, visit): why, and the allowed moves,
+/// named once (in the detail, and as `allowed` for clients).
+pub fn refused_move(what: &str, current: &str, to: &str, allowed: &[&str]) -> AppError {
+    let detail = if to == current {
+        format!("The {what} is already {current}.")
+    } else {
+        format!("A {current} {what} cannot move to {to}.")
+    };
+    let detail = match allowed {
+        [] => format!("{detail} A {current} {what} is final."),
+        _ => format!("{detail} It can move to {}.", allowed.join(", ")),
+    };
+    AppError::new(ErrorKind::Conflict)
+        .with_detail(detail)
+        .with_extension("allowed", json!(allowed))
+        .with_extension("current_status", json!(current))
 }
 
 /// How urgent a job is. The strings are those stored in `jobs.priority`.

@@ -11,6 +11,7 @@ pub mod cursor;
 pub mod customer_messages;
 pub mod customers;
 pub mod deliveries;
+pub mod dispatch;
 pub mod files;
 pub mod ids;
 pub mod invoices;

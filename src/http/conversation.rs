@@ -14,8 +14,10 @@ use crate::agent::turn::{self, Context as TurnContext};
 use crate::db::store::D1Store;
 use crate::db::{self, messaging as store, users::User};
 use crate::domain::audit::Action;
+use crate::domain::auth::permissions::Permission;
 use crate::domain::auth::session::sha256_hex;
 use crate::domain::chat_files::is_file_command;
+use crate::domain::dispatch::VisitStatus;
 use crate::domain::messaging::{link_code, Channel, Inbound};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
@@ -328,10 +330,14 @@ impl Speaker<'_> {
                 Ok(job) => {
                     let id = job["id"].as_str().unwrap_or_default();
                     match self.tool("get_job", json!({ "job_id": id })).await {
-                        Ok(full) => replies::job(&full),
+                        Ok(full) => replies::job(&full, wall),
                         Err(p) => refused(p),
                     }
                 }
+                Err(message) => message,
+            },
+            Command::Visit { number, status } => match self.job(number).await {
+                Ok(job) => self.move_visit_along(&job, status).await,
                 Err(message) => message,
             },
             Command::Customer { query } => {
@@ -389,6 +395,42 @@ impl Speaker<'_> {
             Command::Link { .. } => replies::ALREADY_LINKED.to_owned(),
             Command::Text(_) => replies::NO_AGENT.to_owned(),
         })
+    }
+
+    /// `/arrive 42`, `/done 42`: the sender's visit of the job that is under way (else the
+    /// earliest still open) moves to `status`; the job follows as it does from the dashboard.
+    async fn move_visit_along(&self, job: &Value, status: VisitStatus) -> String {
+        let number = &job["number"];
+        let current = now().0 as i64;
+        // Open visits from the past week on, so one begun yesterday and never closed is found.
+        let window = json!({
+            "job_id": job["id"],
+            "from": rfc3339(current - 7 * 86_400_000),
+            "to": rfc3339(current + 55 * 86_400_000),
+        });
+        let visits = match self.tool("list_visits", window).await {
+            Ok(v) => v,
+            Err(p) => return replies::refusal(&p),
+        };
+        let list = visits["visits"].as_array().cloned().unwrap_or_default();
+        let mine: Vec<&Value> = list
+            .iter()
+            .filter(|v| {
+                self.principal.role.allows(Permission::ManageRecords)
+                    || v["technician_ids"]
+                        .as_array()
+                        .is_some_and(|t| t.iter().any(|id| id == &json!(self.principal.user.id)))
+            })
+            .collect();
+        let Some(visit) = replies::visit_to_move(&mine) else {
+            return format!("Job #{number} has no open visit of yours.");
+        };
+        let arguments = json!({ "visit_id": visit["id"], "version": visit["version"],
+                                "status": status.as_str() });
+        match self.tool("change_visit_status", arguments).await {
+            Ok(done) => replies::visit_moved(job, &done),
+            Err(p) => replies::refusal(&p),
+        }
     }
 
     /// `/move 42 2026-12-03 09:00`: the job's next visit (or the one under way) moves to that

@@ -19,7 +19,7 @@ use crate::db::jobs::{self as jobs_db, JobRow, NoteRow};
 use crate::db::messages::{self as messages_db, DeliveryRow, TemplateRow, TimingRow};
 use crate::db::messaging::{self as messaging_db, LinkRow};
 use crate::db::notifications as notifications_db;
-use crate::db::pages::{self as pages_db, DocParties, JobLine, Person, VisitLine};
+use crate::db::pages::{self as pages_db, DocParties, JobLine, Person, VisitLine, WaitingJob};
 use crate::db::quotes::{self as quotes_db, QuoteRow};
 use crate::db::settings::{self as settings_db, Settings};
 use crate::db::share_links::{self as share_links_db, ShareLinkRow};
@@ -48,8 +48,9 @@ use crate::views::pages::invoices;
 use crate::views::pages::jobs::{JobFilter, JobPage};
 use crate::views::pages::money::DocPage;
 use crate::views::pages::quotes;
-use crate::views::pages::schedule::{self, week_start, Schedule, Span};
+use crate::views::pages::schedule::{self, week_start, Schedule, Span, WaitingFilter};
 use crate::views::pages::signin::{self, MfaState};
+use crate::views::pages::slots::work_day;
 use crate::views::pages::{
     assets, customers, encode_component, error_page, jobs, message_settings, parse_date, safe_next,
     sign_in_location, LocalTime, People, Viewer, PAGE_CSP,
@@ -493,14 +494,19 @@ async fn schedule_page(env: &Env, principal: &Principal, query: &Query) -> AppRe
         latest + span.days() * DAY_MS + MAX_ZONE_OFFSET_MS,
     );
     let database = db::database(env)?;
-    let (settings, results) = load(
-        &database,
-        vec![
-            visits_statement(&database, wide, own_work(principal), None)?,
-            people_statement(&database)?,
-        ],
-    )
-    .await?;
+    let mut statements = vec![
+        visits_statement(&database, wide, own_work(principal), None)?,
+        people_statement(&database)?,
+    ];
+    let books = principal.role.allows(Permission::ManageRecords);
+    if books {
+        statements.push(db::statement(
+            &database,
+            pages_db::UNSCHEDULED,
+            &[db::int(now), db::int(200)],
+        )?);
+    }
+    let (settings, results) = load(&database, statements).await?;
     let zone = Zone(settings.time_zone.clone());
     let today = zone.wall_of(now).div_euclid(DAY_MS) * DAY_MS;
     let first_day = first_of(asked.unwrap_or(today));
@@ -514,6 +520,14 @@ async fn schedule_page(env: &Env, principal: &Principal, query: &Query) -> AppRe
         .collect();
     let people_rows: Vec<Person> = rows(&results, 1)?;
     let people = People(&people_rows);
+    let waiting: Vec<WaitingJob> = match books {
+        true => rows(&results, 2)?,
+        false => Vec::new(),
+    };
+    let filter = WaitingFilter {
+        priority: query.get("priority").filter(|p| !p.is_empty()),
+        customer: query.get("customer").filter(|c| !c.is_empty()),
+    };
     html(
         200,
         schedule::page(
@@ -524,6 +538,9 @@ async fn schedule_page(env: &Env, principal: &Principal, query: &Query) -> AppRe
                 today,
                 visits: &visits,
                 people: &people,
+                work_day: work_day(settings.work_day_start, settings.work_day_end),
+                waiting: &waiting,
+                filter,
             },
         ),
     )

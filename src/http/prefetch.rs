@@ -35,7 +35,7 @@ pub fn reads(req: &Request, matched: &Matched) -> Vec<Sql> {
         Route::ListJobs => jobs::JobsQuery::parse(&req.inner().url())
             .map(|query| jobs::list_reads(&query, None))
             .unwrap_or_default(),
-        Route::UpdateVisit | Route::DeleteVisit => VisitEntity::load(id()),
+        Route::UpdateVisit | Route::DeleteVisit | Route::SetVisitStatus => VisitEntity::load(id()),
         Route::UpdateSite => SiteEntity::load(id()),
         Route::GetQuote
         | Route::DeleteQuote

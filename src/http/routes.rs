@@ -405,6 +405,14 @@ crate::routes! {
     UpdateVisit: PATCH "/api/v1/visits/{id}", Needs(WorkOnJobs), NoQuery
         => api api::visits::update(req, env, rctx, me()?, matched).await,
         op("Move a visit or change its technicians").body(visit_change()).if_match().ok(200, r("Visit"));
+    // Technicians may change the status of their own visits (the handler checks whose).
+    SetVisitStatus: POST "/api/v1/visits/{id}/status", Needs(WorkOnJobs), NoQuery
+        => api api::visits::set_status(req, env, rctx, me()?, matched).await,
+        op("Move a visit through its status machine (en route, in progress, completed, \
+            cancelled, back to scheduled); its job follows: arriving starts it, completing the \
+            last open visit completes it when the company says so, cancelling every visit \
+            returns a scheduled job to requested")
+            .body(object(&["status"], props(&[("status", visit_status())]))).if_match().ok(200, r("Visit"));
     DeleteVisit: DELETE "/api/v1/visits/{id}", Needs(ManageRecords), NoQuery
         => api api::visits::delete(&req, env, rctx, me()?, matched).await,
         op("Take a visit off the calendar").if_match().empty();

@@ -275,7 +275,8 @@ pub fn problem_message(status: u16, problem: &Value) -> String {
             }
         }
     }
-    if let Some(allowed) = problem["allowed"].as_array() {
+    // A refused status move's detail names the allowed moves; only a bare one gets them here.
+    if let (Some(allowed), None) = (problem["allowed"].as_array(), problem["detail"].as_str()) {
         let names: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
         message.push_str(&format!("\nAllowed next: {}.", names.join(", ")));
     }

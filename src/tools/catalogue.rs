@@ -706,10 +706,43 @@ pub static CATALOGUE: &[Tool] = &[
         plan: |args| on_record("PATCH", &["/api/v1/visits/"], "visit_id", args, true),
     },
     Tool {
+        name: "change_visit_status",
+        title: "Change a visit's status",
+        description: "Moves a visit along its day: en_route (on my way), in_progress \
+            (arrived), completed, cancelled (kept on record; only those who manage the \
+            schedule), or back to scheduled. The job follows: arriving starts it, cancelling \
+            every visit of a scheduled job returns it to requested, and completing the last \
+            open visit completes the job when the company says so — otherwise the answer's \
+            offer_job_completion says to ask the user whether to complete the job \
+            (change_job_status). Needs the visit's version from list_visits. A refused move \
+            names the allowed ones.",
+        permission: Some(WorkOnJobs),
+        effect: Effect::Consequential,
+        properties: || {
+            json!({
+                "visit_id": id_property("visit", "list_visits"),
+                "version": version(),
+                "status": { "type": "string", "enum": ["scheduled", "en_route", "in_progress", "completed", "cancelled"], "description": "The new status." },
+            })
+        },
+        required: &["visit_id", "version", "status"],
+        plan: |args| {
+            let mut call = ApiCall::new(
+                "POST",
+                path(&["/api/v1/visits/", "/status"], args, &["visit_id"])?,
+            );
+            call.version = Some(args.version()?);
+            call.body = Some(args.body_without(&["visit_id", "version"]));
+            Ok(call)
+        },
+    },
+    Tool {
         name: "cancel_visit",
-        title: "Cancel a visit",
-        description: "Removes a scheduled visit. Confirm with the user first. Needs the \
-            visit's version from list_visits.",
+        title: "Delete a visit",
+        description: "Deletes a visit booked by mistake (the audit trail keeps what it was). \
+            To cancel a real appointment and keep it on record, use change_visit_status with \
+            cancelled instead. Confirm with the user first. Needs the visit's version from \
+            list_visits.",
         permission: Some(ManageRecords),
         effect: Effect::Destructive,
         properties: || json!({ "visit_id": id_property("visit", "list_visits"), "version": version() }),

@@ -17,6 +17,7 @@ pub fn job_view(row: &JobRow) -> Value {
         "priority": row.priority,
         "status": row.status,
         "technician_ids": row.technicians(),
+        "worker_ids": row.workers(),
         "items": row.items(),
         "version": row.version,
         "created_at": row.created_at,

@@ -189,12 +189,16 @@ await run(async ({ browser, watch, state }) => {
   );
   await owner.goto(`${base}/jobs/${boiler}`);
 
-  // Status moves are the machine's, shown as buttons; the timeline records them.
+  // Booking its visit scheduled the job. Status moves are the machine's, shown as buttons;
+  // the timeline records them.
+  expect((await owner.textContent("h1 .badge")) === "Scheduled", "booked, so scheduled");
   const buttons = await owner.$$eval("[data-status]", (b) => b.map((x) => x.dataset.status));
-  expect(buttons.join() === "scheduled,on_hold,cancelled", `from requested: ${buttons}`);
-  await submitAndLoad(owner, '[data-status="scheduled"]');
-  expect((await owner.textContent("h1 .badge")) === "Scheduled", "now scheduled");
-  expect((await owner.textContent("#timeline")).includes("Requested → Scheduled"), "timeline");
+  expect(buttons.join() === "in_progress,on_hold,cancelled,requested", `from scheduled: ${buttons}`);
+  await submitAndLoad(owner, '[data-status="on_hold"]');
+  expect((await owner.textContent("h1 .badge")) === "On hold", "now on hold");
+  const timeline = await owner.textContent("#timeline");
+  expect(timeline.includes("Requested → Scheduled"), `timeline: ${timeline}`);
+  expect(timeline.includes("Scheduled → On hold"), `timeline: ${timeline}`);
   await owner.fill('form.add-note textarea[name="text"]', "Bring the 22mm fittings.");
   await submitAndLoad(owner, 'form.add-note button[type="submit"]');
   expect((await owner.textContent("#notes")).includes("Bring the 22mm fittings."), "note");

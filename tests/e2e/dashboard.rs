@@ -666,3 +666,86 @@ fn files_waiting_for_the_scanner_turn_clean_or_rejected_on_the_open_page_in_a_re
         .collect();
     assert_eq!(statuses, ["clean", "rejected"], "{files}");
 }
+
+#[test]
+fn dragging_waiting_jobs_onto_the_schedule_and_a_technicians_day_in_a_real_browser() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let tech = member(&owner, TECH_EMAIL, "technician", TECH_PASSWORD);
+    let tech_id = tech.user["id"].as_str().unwrap().to_owned();
+    let customer = |name: &str| {
+        let made = owner.post(
+            "/api/v1/customers",
+            &json!({ "name": name, "phones": ["+14165550100"] }),
+        );
+        let id = made.json()["id"].as_str().unwrap().to_owned();
+        let site = owner.post(
+            &format!("/api/v1/customers/{id}/sites"),
+            &json!({ "line1": "12 Queen St W", "city": "Toronto",
+                     "access_notes": "Gate code 4321" }),
+        );
+        assert_eq!(site.status, 201, "{}", site.body);
+        id
+    };
+    let (ada, ben) = (customer("Ada"), customer("Ben"));
+    let job = |customer: &str, title: &str, priority: &str, technicians: Value| {
+        let made = owner.post(
+            "/api/v1/jobs",
+            &json!({ "customer_id": customer, "title": title, "priority": priority,
+                     "technician_ids": technicians }),
+        );
+        assert_eq!(made.status, 201, "{}", made.body);
+        made.json()["id"].as_str().unwrap().to_owned()
+    };
+    let boiler = job(&ada, "Boiler service", "high", json!([tech_id]));
+    let gutter = job(&ben, "Gutter clean", "low", json!([]));
+    let result = browser(
+        &tenant,
+        "dispatch.mjs",
+        &[
+            OWNER_EMAIL,
+            OWNER_PASSWORD,
+            TECH_EMAIL,
+            TECH_PASSWORD,
+            &tech_id,
+            &boiler,
+            &gutter,
+        ],
+    );
+    assert_eq!(result["booked"], json!([boiler, gutter]));
+    // What the browser did is what the API holds: one visit each, on the technician.
+    let visits = owner
+        .get("/api/v1/visits?from=2030-06-11T00:00:00Z&to=2030-06-12T00:00:00Z")
+        .json();
+    let booked: Vec<(&str, &str, &str)> = visits["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["job_id"].as_str().unwrap(),
+                v["start"].as_str().unwrap(),
+                v["end"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        booked,
+        [
+            (
+                gutter.as_str(),
+                "2030-06-11T07:00:00.000Z",
+                "2030-06-11T09:00:00.000Z"
+            ),
+            (
+                boiler.as_str(),
+                "2030-06-11T09:00:00.000Z",
+                "2030-06-11T11:00:00.000Z"
+            ),
+        ]
+    );
+    assert_eq!(
+        owner.get(&format!("/api/v1/jobs/{boiler}")).json()["status"],
+        "completed"
+    );
+}

@@ -259,9 +259,10 @@ fn an_unlinked_sender_learns_nothing_and_a_linked_user_uses_the_command_language
         today.contains(&format!("00:10-00:40 #{number} Boiler service")),
         "{today}"
     );
+    // Booking its visits scheduled the job.
     let jobs = say(&channels, &tenant, 105, 5551, "/jobs", 4);
     assert!(
-        jobs.contains(&format!("#{number} Boiler service - requested")),
+        jobs.contains(&format!("#{number} Boiler service - scheduled")),
         "{jobs}"
     );
     let moved = say(
@@ -269,10 +270,10 @@ fn an_unlinked_sender_learns_nothing_and_a_linked_user_uses_the_command_language
         &tenant,
         106,
         5551,
-        &format!("/status {number} scheduled"),
+        &format!("/status {number} on_hold"),
         5,
     );
-    assert!(moved.contains("scheduled"), "{moved}");
+    assert!(moved.contains("on hold"), "{moved}");
     let noted = say(
         &channels,
         &tenant,

@@ -61,6 +61,7 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("POST", "/api/v1/jobs/{id}/visits", O, O, X, X),
     ("GET", "/api/v1/visits", O, O, O, O),
     ("PATCH", "/api/v1/visits/{id}", O, O, O, X),
+    ("POST", "/api/v1/visits/{id}/status", O, O, O, X),
     ("DELETE", "/api/v1/visits/{id}", O, O, X, X),
     // Money: technicians see none of it; viewers read it.
     ("GET", "/api/v1/quotes", O, O, X, O),

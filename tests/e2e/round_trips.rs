@@ -262,7 +262,8 @@ fn every_route_stays_within_its_round_trip_budget() {
                 "PATCH",
                 &format!("/api/v1/jobs/{job_id}"),
                 Some(json!({ "title": "Boiler service" })),
-                Some(1),
+                // Booking its visit scheduled the job (version 2).
+                Some(2),
             ),
             2,
         ),
@@ -271,8 +272,8 @@ fn every_route_stays_within_its_round_trip_budget() {
             call(
                 "POST",
                 &format!("/api/v1/jobs/{job_id}/status"),
-                Some(json!({ "status": "scheduled" })),
-                Some(2),
+                Some(json!({ "status": "on_hold" })),
+                Some(3),
             ),
             2,
         ),
@@ -287,12 +288,22 @@ fn every_route_stays_within_its_round_trip_budget() {
             2,
         ),
         (
+            "POST /visits/{id}/status",
+            call(
+                "POST",
+                &format!("/api/v1/visits/{visit_id}/status"),
+                Some(json!({ "status": "en_route" })),
+                Some(1),
+            ),
+            2,
+        ),
+        (
             "PATCH /visits/{id}",
             call(
                 "PATCH",
                 &format!("/api/v1/visits/{visit_id}"),
                 Some(json!({ "start": "2026-12-10T10:00:00Z", "end": "2026-12-10T12:00:00Z" })),
-                Some(1),
+                Some(2),
             ),
             2,
         ),
@@ -302,7 +313,7 @@ fn every_route_stays_within_its_round_trip_budget() {
                 "DELETE",
                 &format!("/api/v1/visits/{visit_id}"),
                 None,
-                Some(2),
+                Some(3),
             ),
             2,
         ),

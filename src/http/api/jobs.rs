@@ -6,7 +6,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use worker::{D1Database, Env, Request, Response};
 
-use crate::db::jobs::{self as store, IdRow, JobRow, NoteRow, PageRow};
+use crate::db::jobs::{
+    self as store, IdRow, JobRow, NextVisitRow, NoteRow, PageRow, PlaceRow, WorkerRow,
+};
 use crate::db::{self, store::D1Store};
 use crate::domain::audit::Action;
 use crate::domain::auth::permissions::{Permission, Role};
@@ -14,6 +16,7 @@ use crate::domain::cursor;
 use crate::domain::jobs::{
     parse_note, technician_may_change, Job, JobChanges, JobStatus, Priority,
 };
+use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::api::{event, if_match, new_id, now, with_etag};
 use crate::http::auth::Principal;
@@ -169,10 +172,14 @@ pub async fn list(
     Ok(respond::json_string(200, body))
 }
 
-/// What `GET /api/v1/jobs/{id}` reads: the job and its notes.
+/// What `GET /api/v1/jobs/{id}` reads: the job, its notes, where it happens, its next open
+/// visit and the names of those who work it.
 pub fn get_reads(id: &str) -> Vec<Sql> {
     let mut reads = JobEntity::load(id);
     reads.push(sql!(store::SELECT_NOTES, id));
+    reads.push(sql!(store::SELECT_PLACE, id));
+    reads.push(sql!(store::SELECT_NEXT_VISIT, id));
+    reads.push(sql!(store::SELECT_WORKERS, id));
     reads
 }
 
@@ -189,8 +196,26 @@ pub async fn get(
     let job = JobEntity::parse(&results, 0)?.ok_or_else(|| AppError::not_found("job"))?;
     let job = visible(job, principal)?;
     let notes: Vec<NoteRow> = results.rows(1)?;
+    let place: Option<PlaceRow> = results.rows(2)?.into_iter().next();
+    let next: Option<NextVisitRow> = results.rows(3)?.into_iter().next();
+    let workers: Vec<WorkerRow> = results.rows(4)?;
     let mut view = job_view(&job);
     view["notes"] = Value::Array(notes.iter().map(note_view).collect());
+    if let Some(place) = place {
+        view["customer"] = json!({ "name": place.customer_name, "phone": place.customer_phone });
+        view["site"] =
+            json!({ "address": place.site_address, "access_notes": place.site_access_notes });
+    }
+    let time = |ms: i64| Millis::from_ms(ms).to_rfc3339();
+    view["next_visit"] = match next {
+        Some(v) => json!({ "id": v.id, "start": time(v.start_ms), "end": time(v.end_ms),
+                           "status": v.status }),
+        None => Value::Null,
+    };
+    view["workers"] = json!(workers
+        .iter()
+        .map(|w| json!({ "id": w.id, "name": w.name }))
+        .collect::<Vec<_>>());
     Ok(with_etag(respond::json(200, &view)?, job.version))
 }
 

@@ -9,6 +9,7 @@ use crate::db::settings;
 use crate::db::store::D1Store;
 use crate::domain::audit::Action;
 use crate::domain::billing;
+use crate::domain::dispatch;
 use crate::domain::files;
 use crate::domain::invoices::parse_prefix;
 use crate::domain::money::Currency;
@@ -39,6 +40,9 @@ fn view(s: &settings::Settings) -> Value {
         "brand_color": s.brand_color,
         "max_upload_bytes": s.max_upload_bytes,
         "require_signature": s.require_signature == 1,
+        "complete_job_with_last_visit": s.complete_job_with_last_visit == 1,
+        "work_day_start": s.work_day_start,
+        "work_day_end": s.work_day_end,
         "support_preapprove_read_only": s.support_preapprove_read_only == 1,
         "logo_file_id": s.logo_file_id,
         "version": s.version,
@@ -99,6 +103,9 @@ struct Patch {
     brand_color: Option<String>,
     max_upload_bytes: Option<i64>,
     require_signature: Option<bool>,
+    complete_job_with_last_visit: Option<bool>,
+    work_day_start: Option<i64>,
+    work_day_end: Option<i64>,
     support_preapprove_read_only: Option<bool>,
 }
 
@@ -237,6 +244,21 @@ fn apply(before: &settings::Settings, patch: Patch) -> AppResult<settings::Setti
     }
     if let Some(required) = patch.require_signature {
         next.require_signature = i64::from(required);
+    }
+    if let Some(complete) = patch.complete_job_with_last_visit {
+        next.complete_job_with_last_visit = i64::from(complete);
+    }
+    if patch.work_day_start.is_some() || patch.work_day_end.is_some() {
+        next.work_day_start = patch.work_day_start.unwrap_or(next.work_day_start);
+        next.work_day_end = patch.work_day_end.unwrap_or(next.work_day_end);
+        let field = match patch.work_day_start {
+            Some(_) => "work_day_start",
+            None => "work_day_end",
+        };
+        check(
+            field,
+            dispatch::check_work_day(next.work_day_start, next.work_day_end),
+        );
     }
     if let Some(preapprove) = patch.support_preapprove_read_only {
         next.support_preapprove_read_only = i64::from(preapprove);

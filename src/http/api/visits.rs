@@ -12,7 +12,12 @@ use crate::db::settings;
 use crate::db::store::D1Store;
 use crate::db::visits::{self as store, OverlapRow, VisitRow};
 use crate::domain::audit::Action;
+use crate::domain::audit::AuditEvent;
 use crate::domain::auth::permissions::{Permission, Role};
+use crate::domain::dispatch::{
+    follows, may_move_visit, offers_completion, Follow, VisitEvent, VisitStatus,
+};
+use crate::domain::jobs::JobStatus;
 use crate::domain::time::Millis;
 use crate::domain::visits::{conflicts, occurrences, ExistingVisit, Recurrence, VisitTime};
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -38,15 +43,72 @@ pub fn visit_view(row: &VisitRow) -> Value {
         "job_id": row.job_id,
         "start": time(row.start_ms),
         "end": time(row.end_ms),
+        "status": row.status,
         "technician_ids": row.technicians(),
         "version": row.version,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     });
     if let (Some(number), Some(title)) = (row.job_number, &row.job_title) {
-        view["job"] = json!({ "number": number, "title": title });
+        view["job"] = json!({ "number": number, "title": title, "status": row.job_status });
+    }
+    if let Some(name) = &row.customer_name {
+        view["customer"] = json!({ "name": name, "phone": row.customer_phone });
+        view["site"] =
+            json!({ "address": row.site_address, "access_notes": row.site_access_notes });
+    }
+    let statuses = (
+        VisitStatus::parse(&row.status),
+        row.job_status.as_deref().and_then(JobStatus::parse),
+        row.other_open,
+    );
+    if let (Some(visit), Some(job), Some(other_open)) = statuses {
+        view["offer_job_completion"] = json!(offers_completion(visit, job, other_open));
     }
     view
+}
+
+/// The statements that make a job follow `event` on visit `visit_id`: each move written (and
+/// audited) only if its condition holds when the batch runs.
+fn follow_job(
+    change: Change,
+    rctx: &RequestCtx,
+    principal: &Principal,
+    job_id: &str,
+    visit_id: &str,
+    job_status: Option<&str>,
+    event: VisitEvent,
+) -> Change {
+    let Some(status) = job_status.and_then(JobStatus::parse) else {
+        return change;
+    };
+    let stamp = now().to_rfc3339();
+    follows(status, event)
+        .iter()
+        .fold(change, |change, follow| {
+            change.then_audited(
+                db::jobs::follow(job_id, visit_id, follow, &stamp),
+                event_follow(rctx, principal, job_id, visit_id, follow),
+            )
+        })
+}
+
+fn event_follow(
+    rctx: &RequestCtx,
+    principal: &Principal,
+    job_id: &str,
+    visit_id: &str,
+    follow: &Follow,
+) -> AuditEvent {
+    event(
+        rctx,
+        Some(principal),
+        Action::JobStatusChanged,
+        "job",
+        Some(job_id),
+        Some(json!({ "status": follow.from.as_str() })),
+        Some(json!({ "status": follow.to.as_str(), "following_visit": visit_id })),
+    )
 }
 
 fn audit_view(time: &VisitTime, technicians: &[String]) -> Value {
@@ -109,6 +171,9 @@ struct CreateBody {
     allow_conflict: bool,
     #[serde(default)]
     recurrence: Option<Recurrence>,
+    /// The job's version as the booker read it: of two bookings made on it, one is a 409.
+    #[serde(default)]
+    job_version: Option<i64>,
 }
 
 /// What booking visits reads: the job, and the company settings for the zone a series is
@@ -159,6 +224,27 @@ pub async fn create(
     // What a keyed retry answers: the ids booked (a series has no single location).
     let booked_ids = Value::from(ids.clone()).to_string();
     let mut change = Change::new();
+    // Booking on the job's version: the job moves on (scheduled if it was requested) as the
+    // guard, so a second booking on the same version is refused whole.
+    let follow = JobStatus::parse(&job.status).map(|status| follows(status, VisitEvent::Booked));
+    let first_id = ids.first().cloned().unwrap_or_default();
+    if let Some(expected) = body.job_version {
+        if job.version != expected {
+            return Err(write::conflict::<JobEntity>(&job));
+        }
+        change = match follow.as_deref() {
+            Some([step, ..]) => change
+                .guarded(db::jobs::set_status(
+                    &job_id,
+                    expected,
+                    step.from.as_str(),
+                    step.to.as_str(),
+                    &stamp,
+                ))
+                .audit(event_follow(rctx, principal, &job_id, &first_id, step)),
+            _ => change.guarded(db::jobs::touch(&job_id, expected, &stamp)),
+        };
+    }
     for (id, time) in ids.iter().zip(&times) {
         change = change
             .then(store::insert(id, &job_id, time, &stamp))
@@ -177,6 +263,17 @@ pub async fn create(
             &booked_ids,
             now().0 as i64,
         ));
+    }
+    if body.job_version.is_none() {
+        change = follow_job(
+            change,
+            rctx,
+            principal,
+            &job_id,
+            &first_id,
+            Some(&job.status),
+            VisitEvent::Booked,
+        );
     }
     let change = change.audit(event(
         rctx,
@@ -210,6 +307,10 @@ pub async fn create(
         }
         Err(Refusal::Store(message)) if message.contains("visit_conflict") => {
             Err(conflict_error(&store.db, &times, &technicians, None).await?)
+        }
+        // Only a booking on the job's version has a guard: the job moved on since.
+        Err(Refusal::Guard) => {
+            Err(write::refused::<_, JobEntity>(&store, &job_id, Refusal::Guard).await)
         }
         Err(other) => Err(other.into_error(|| AppError::not_found("job"))),
     }
@@ -380,6 +481,20 @@ pub async fn delete(
         Some(visit_view(&current)),
         None,
     ));
+    // A deleted visit that was still open may leave its job with nothing booked.
+    let open = VisitStatus::parse(&current.status).is_some_and(VisitStatus::is_open);
+    let change = match open {
+        true => follow_job(
+            change,
+            rctx,
+            principal,
+            &current.job_id,
+            &id,
+            current.job_status.as_deref(),
+            VisitEvent::Deleted,
+        ),
+        false => change,
+    };
     match write::apply(&store, change, vec![]).await {
         Ok(_) => Ok(worker::ResponseBuilder::new().with_status(204).empty()),
         Err(Refusal::Guard) => match write::load::<_, VisitEntity>(&store, &id).await {
@@ -387,5 +502,88 @@ pub async fn delete(
             Err(gone) => Err(gone),
         },
         Err(other) => Err(other.into_error(|| AppError::not_found("visit"))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    status: String,
+}
+
+/// `POST /api/v1/visits/{id}/status` `{status}` with `If-Match`: the visit's status machine
+/// (en route, in progress, completed, cancelled, back to scheduled), by a manager or one of
+/// the visit's technicians; its job follows in the same batch (see `domain::dispatch`). The
+/// answer is the visit with its job's status and `offer_job_completion`.
+pub async fn set_status(
+    mut req: Request,
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+    matched: &Matched,
+) -> AppResult<Response> {
+    let version = if_match(&req)?;
+    let body: StatusBody = json_body(&mut req, MAX_JSON_BODY).await?;
+    let to = VisitStatus::parse(&body.status).ok_or_else(|| {
+        AppError::invalid_field(
+            "status",
+            "One of scheduled, en_route, in_progress, completed, cancelled.",
+        )
+    })?;
+    let manages = principal.role.allows(Permission::ManageRecords);
+    let id = matched.param("id").unwrap_or_default().to_owned();
+    let store = D1Store::from_env(env)?;
+    let current = prefetch::load::<VisitEntity>(&store, &rctx.ahead, &id).await?;
+    if !manages && !current.technicians().contains(&principal.user.id) {
+        return Err(AppError::not_found("visit"));
+    }
+    may_move_visit(to, manages)?;
+    let time = VisitTime {
+        start: Millis::from_ms(current.start_ms),
+        end: Millis::from_ms(current.end_ms),
+    };
+    let technicians = current.technicians();
+    let written = write::update_loaded::<_, VisitEntity>(&store, &id, current, version, |visit| {
+        let from = VisitStatus::parse(&visit.status)
+            .ok_or_else(|| AppError::internal(format!("visit {id} has status {}", visit.status)))?;
+        from.transition(to)?;
+        let stamp = now().to_rfc3339();
+        let mut change = Change::new()
+            .guarded(store::set_status(
+                &id,
+                version,
+                from.as_str(),
+                to.as_str(),
+                &stamp,
+            ))
+            .audit(event(
+                rctx,
+                Some(principal),
+                Action::VisitStatusChanged,
+                "visit",
+                Some(&id),
+                Some(json!({ "status": from.as_str() })),
+                Some(json!({ "status": to.as_str(), "job_id": visit.job_id })),
+            ));
+        // Back on the calendar: its technicians' time is checked again, as for a booking.
+        if from == VisitStatus::Cancelled {
+            change = change.then_all(store::technicians(&id, &time, &technicians, false, &stamp));
+        }
+        Ok(follow_job(
+            change,
+            rctx,
+            principal,
+            &visit.job_id,
+            &id,
+            visit.job_status.as_deref(),
+            VisitEvent::Became(to),
+        ))
+    })
+    .await;
+    match written {
+        Err(err) if is_conflict(&err) => {
+            Err(conflict_error(&store.db, &[time], &technicians, Some(&id)).await?)
+        }
+        other => respond::record::<VisitEntity>(200, &other?),
     }
 }

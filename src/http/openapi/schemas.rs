@@ -112,6 +112,7 @@ fn job_members() -> Vec<(&'static str, Value)> {
         ("priority", one_of(&["low", "normal", "high", "urgent"])),
         ("status", job_status()),
         ("technician_ids", strings()),
+        ("worker_ids", strings()),
         ("items", array(item)),
     ];
     members.extend(versioned());
@@ -124,15 +125,34 @@ fn visit() -> Value {
         ("job_id", id()),
         ("start", time()),
         ("end", time()),
+        ("status", visit_status()),
         ("technician_ids", strings()),
     ];
     members.extend(versioned());
     with_optional(
         record(&members),
-        &[(
-            "job",
-            record(&[("number", int_min(1)), ("title", string())]),
-        )],
+        &[
+            (
+                "job",
+                record(&[
+                    ("number", int_min(1)),
+                    ("title", string()),
+                    ("status", job_status()),
+                ]),
+            ),
+            (
+                "customer",
+                record(&[("name", string()), ("phone", nullable_string())]),
+            ),
+            (
+                "site",
+                record(&[
+                    ("address", nullable_string()),
+                    ("access_notes", nullable_string()),
+                ]),
+            ),
+            ("offer_job_completion", boolean()),
+        ],
     )
 }
 
@@ -599,6 +619,9 @@ pub fn components() -> Value {
             ("brand_color", string()),
             ("max_upload_bytes", int()),
             ("require_signature", boolean()),
+            ("complete_job_with_last_visit", boolean()),
+            ("work_day_start", int_range(0, 1380)),
+            ("work_day_end", int_range(60, 1440)),
             ("support_preapprove_read_only", boolean()),
             ("logo_file_id", nullable_string()),
             ("version", int_min(1)),
@@ -735,7 +758,33 @@ pub fn components() -> Value {
     add("Job", record(&job_members()));
     add(
         "JobWithNotes",
-        extend(&job_members(), &[("notes", array(r("Note")))]),
+        extend(
+            &job_members(),
+            &[
+                ("notes", array(r("Note"))),
+                (
+                    "customer",
+                    record(&[("name", string()), ("phone", nullable_string())]),
+                ),
+                (
+                    "site",
+                    record(&[("address", string()), ("access_notes", nullable_string())]),
+                ),
+                (
+                    "next_visit",
+                    nullable(record(&[
+                        ("id", id()),
+                        ("start", time()),
+                        ("end", time()),
+                        ("status", visit_status()),
+                    ])),
+                ),
+                (
+                    "workers",
+                    array(record(&[("id", id()), ("name", string())])),
+                ),
+            ],
+        ),
     );
     add(
         "Note",

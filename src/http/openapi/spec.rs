@@ -300,6 +300,16 @@ pub fn job_status() -> Value {
     ])
 }
 
+pub fn visit_status() -> Value {
+    one_of(&[
+        "scheduled",
+        "en_route",
+        "in_progress",
+        "completed",
+        "cancelled",
+    ])
+}
+
 pub fn jsonrpc() -> Value {
     json!({
         "type": "object",
@@ -475,7 +485,7 @@ pub fn visit_booking() -> Value {
         &["start", "end"],
         json!({
             "start": time(), "end": time(), "technician_ids": strings(),
-            "allow_conflict": boolean(),
+            "allow_conflict": boolean(), "job_version": int_min(1),
             "recurrence": object(&["frequency"], json!({
                 "frequency": one_of(&["daily", "weekly", "monthly"]),
                 "interval": int_min(1),
@@ -611,6 +621,9 @@ pub fn settings_fields() -> Value {
             "brand_color": { "type": "string", "pattern": "^#[0-9a-fA-F]{6}$" },
             "max_upload_bytes": int_range(1_048_576, 26_214_400),
             "require_signature": boolean(),
+            "complete_job_with_last_visit": boolean(),
+            "work_day_start": int_range(0, 1380),
+            "work_day_end": int_range(60, 1440),
             "support_preapprove_read_only": boolean(),
         }),
     )

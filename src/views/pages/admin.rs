@@ -11,7 +11,6 @@ use crate::db::users::User;
 use crate::domain::audit::AuditRow;
 use crate::domain::auth::permissions::Permission;
 use crate::views::notifications::NotificationView;
-use crate::views::pages::files;
 use crate::views::pages::forms::{
     api_form, field, field_hint, optional, password_again, select, submit, text, Api,
 };
@@ -20,6 +19,7 @@ use crate::views::pages::lines::decimal;
 use crate::views::pages::{
     encode_component, label, shell, when, when_text, People, Section, Viewer,
 };
+use crate::views::pages::{files, schedule};
 
 const ROUNDINGS: [(&str, &str); 2] = [
     ("per_line", "Per line"),
@@ -217,6 +217,7 @@ pub fn settings(
                     }
                 }
                 (files::settings(viewer, company))
+                (schedule::settings(viewer, company))
                 (messages)
                 section.card id="password" {
                     h2 { "Password" }

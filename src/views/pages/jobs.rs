@@ -9,12 +9,13 @@ use crate::db::jobs::{JobRow, NoteRow};
 use crate::db::pages::{JobLine, VisitLine};
 use crate::domain::audit::{Action, AuditRow};
 use crate::domain::auth::permissions::Permission;
+use crate::domain::dispatch::{self, VisitStatus};
 use crate::domain::jobs::JobStatus;
 use crate::views::pages::forms::{
     api_form, checkboxes, field, field_hint, optional, select, submit, text, Api,
 };
 use crate::views::pages::money::{self, DocOwner};
-use crate::views::pages::schedule::{allow_conflict, move_form};
+use crate::views::pages::schedule::{allow_conflict, move_form, visit_actions};
 use crate::views::pages::{
     encode_component, files, hhmm, items, label, shell, when, when_text, People, Section, Viewer,
 };
@@ -40,6 +41,20 @@ fn action_label(status: JobStatus) -> &'static str {
 
 fn badge(status: &str) -> Markup {
     html! { span.badge.(status) { (label(status)) } }
+}
+
+/// Whether the page offers to complete the job: its visits are all over and one at least was
+/// done (`domain::dispatch::offers_completion` for each, as the API answers it).
+fn offers_completion(visits: &[VisitLine], job: Option<JobStatus>) -> bool {
+    let Some(job) = job else { return false };
+    let statuses: Vec<VisitStatus> = visits
+        .iter()
+        .filter_map(|v| VisitStatus::parse(&v.status))
+        .collect();
+    let open = statuses.iter().filter(|s| s.is_open()).count() as i64;
+    statuses
+        .iter()
+        .any(|s| dispatch::offers_completion(*s, job, open))
 }
 
 /// The list's filters, as the page was asked for them.
@@ -129,6 +144,8 @@ pub struct JobPage<'a> {
 pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
     let job = p.job;
     let technicians = job.technicians();
+    // Shown: everyone who works the job (assigned, or on a visit); edited: the assigned.
+    let workers = job.workers();
     let status = JobStatus::parse(&job.status);
     let title = format!("#{} {}", job.number, job.title);
     let api = format!("/api/v1/jobs/{}", job.id);
@@ -153,8 +170,8 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                         dt { "Priority" } dd { (label(&job.priority)) }
                         dt { "Technicians" }
                         dd {
-                            @if technicians.is_empty() { "Nobody yet" }
-                            @for (i, id) in technicians.iter().enumerate() {
+                            @if workers.is_empty() { "Nobody yet" }
+                            @for (i, id) in workers.iter().enumerate() {
                                 @if i > 0 { ", " } (p.people.name(id))
                             }
                         }
@@ -203,11 +220,17 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                 section.card id="visits" {
                     h2 { "Visits" }
                     @if p.visits.is_empty() { p.muted { "No visits booked." } }
+                    @if offers_completion(p.visits, status) {
+                        p.warning role="status" { "Every visit is done: complete the job with its status buttons above." }
+                    }
                     ul.rows {
                         @for visit in p.visits {
                             @let techs = visit.technicians();
                             li data-visit=(visit.id) {
-                                span.title { (when(viewer, visit.start_ms)) "–" (hhmm(viewer.local.wall(visit.end_ms))) }
+                                span.title {
+                                    (when(viewer, visit.start_ms)) "–" (hhmm(viewer.local.wall(visit.end_ms)))
+                                    " " (badge(&visit.status))
+                                }
                                 span.meta {
                                     @if techs.is_empty() { "Unassigned" }
                                     @for (i, id) in techs.iter().enumerate() { @if i > 0 { ", " } (p.people.name(id)) }
@@ -216,6 +239,7 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                                     || (viewer.can(Permission::WorkOnJobs) && techs.iter().any(|t| t == viewer.user_id)) {
                                     details.move { summary { "Move" } (move_form(viewer, p.people, visit, &techs)) }
                                 }
+                                (visit_actions(viewer, visit))
                                 @if viewer.can(Permission::ManageRecords) {
                                     details.delete { summary { "Delete" } (delete_visit_form(viewer, visit)) }
                                 }
@@ -445,6 +469,7 @@ mod tests {
             created_at: "2026-11-20T10:00:00.000Z".into(),
             updated_at: "2026-11-20T10:00:00.000Z".into(),
             technician_ids: "[\"u-2\"]".into(),
+            worker_ids: "[\"u-2\"]".into(),
         }
     }
 
@@ -531,14 +556,17 @@ mod tests {
             job_id: "j-1".into(),
             start_ms: 1_900_000_000_000,
             end_ms: 1_900_003_600_000,
+            status: "scheduled".into(),
             version: 4,
             technician_ids: "[\"u-2\"]".into(),
             job_number: 42,
             job_title: "Boiler".into(),
             job_status: "scheduled".into(),
             customer_name: "Ada".into(),
+            customer_phone: None,
             site_line1: "1 Main St".into(),
             site_city: None,
+            site_access_notes: None,
         };
         let list = vec![];
         let people = People(&list);

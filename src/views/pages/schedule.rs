@@ -4,13 +4,16 @@
 
 use maud::{html, Markup};
 
-use crate::db::pages::VisitLine;
+use crate::db::pages::{VisitLine, WaitingJob};
+use crate::db::settings::Settings;
 use crate::domain::auth::permissions::Permission;
-use crate::views::pages::forms::{api_form, checkboxes, field, Api};
+use crate::domain::dispatch::{may_move_visit, VisitStatus};
+use crate::domain::jobs::Priority;
+use crate::views::pages::forms::{api_form, checkboxes, field, submit, Api};
 use crate::views::pages::slots::{hours, pieces, slot, slot_start, Piece};
 use crate::views::pages::{
-    datetime_local, day_label, day_label_year, hhmm, iso_date, label, shell, People, Section,
-    Viewer,
+    datetime_local, day_label, day_label_year, encode_component, hhmm, iso_date, label, shell,
+    People, Section, Viewer,
 };
 
 const DAY_MS: i64 = 86_400_000;
@@ -48,7 +51,30 @@ pub struct Schedule<'a> {
     /// The visits of the range, by start.
     pub visits: &'a [VisitLine],
     pub people: &'a People<'a>,
+    /// The company's working hours as hour slots (`slots::work_day`).
+    pub work_day: (i64, i64),
+    /// Jobs waiting for a visit (for those who book; empty for others), before the filter.
+    pub waiting: &'a [WaitingJob],
+    pub filter: WaitingFilter<'a>,
 }
+
+/// The waiting list's filter, as the page was asked for it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WaitingFilter<'a> {
+    pub priority: Option<&'a str>,
+    /// A customer's id.
+    pub customer: Option<&'a str>,
+}
+
+impl WaitingFilter<'_> {
+    fn keeps(&self, job: &WaitingJob) -> bool {
+        self.priority.is_none_or(|p| p == job.priority)
+            && self.customer.is_none_or(|c| c == job.customer_id)
+    }
+}
+
+/// How long a visit booked by dropping a job on the board lasts (its Book form sets another).
+const BOOKED_LENGTH_MS: i64 = 2 * 3_600_000;
 
 /// The first day of the week (Monday) holding `day` (wall ms of a midnight).
 pub fn week_start(day: i64) -> i64 {
@@ -111,6 +137,12 @@ pub fn page(viewer: &Viewer<'_>, schedule: &Schedule<'_>) -> Markup {
         }
         @if !clashes.is_empty() {
             p.warning role="status" { (clashes.len()) " visits are double-booked; they are marked below." }
+        }
+        @if span == Span::Day && !viewer.can(Permission::ManageRecords) && viewer.can(Permission::WorkOnJobs) {
+            (my_day(viewer, schedule))
+        }
+        @if viewer.can(Permission::ManageRecords) {
+            (waiting(schedule))
         }
         @match span {
             Span::Day => (day_board(viewer, schedule, &clashes)),
@@ -225,6 +257,7 @@ fn board(
     with_names: bool,
 ) -> Markup {
     let range = hours(
+        s.work_day,
         columns
             .iter()
             .flat_map(|c| c.entries.iter().map(|(_, p)| p)),
@@ -333,6 +366,229 @@ fn visit_card(
     }
 }
 
+/// The jobs that need a visit, beside the schedule: filtered by priority and customer, each
+/// dragged onto a slot (`app.js`) or booked by its own form. The booking names the job's
+/// version, so of two dispatchers booking the same job at once, one gets a 409.
+fn waiting(s: &Schedule<'_>) -> Markup {
+    let shown: Vec<&WaitingJob> = s.waiting.iter().filter(|j| s.filter.keeps(j)).collect();
+    let mut customers: Vec<(&str, &str)> = s
+        .waiting
+        .iter()
+        .map(|j| (j.customer_id.as_str(), j.customer_name.as_str()))
+        .collect();
+    customers.sort_by_key(|(id, name)| (name.to_lowercase(), *id));
+    customers.dedup();
+    let span = match s.span {
+        Span::Day => "day",
+        Span::Week => "week",
+    };
+    html! {
+        details.card.waiting id="waiting" open {
+            summary { h2 { "To book " span.count { (shown.len()) } } }
+            form.filters method="get" action="/schedule" {
+                input type="hidden" name="date" value=(iso_date(s.first_day));
+                input type="hidden" name="view" value=(span);
+                label { span.label { "Priority" }
+                    select name="priority" {
+                        option value="" { "Any" }
+                        @for p in Priority::ALL {
+                            option value=(p.as_str()) selected[s.filter.priority == Some(p.as_str())] { (label(p.as_str())) }
+                        }
+                    }
+                }
+                label { span.label { "Customer" }
+                    select name="customer" {
+                        option value="" { "Any" }
+                        @for (id, name) in &customers {
+                            option value=(id) selected[s.filter.customer == Some(*id)] { (name) }
+                        }
+                    }
+                }
+                button type="submit" { "Filter" }
+            }
+            @if shown.is_empty() { p.muted { "Nothing waiting for a visit." } }
+            ul.rows.waiting-jobs {
+                @for job in shown {
+                    li {
+                        article.visit.waiting-job data-job=(job.id) data-length-ms=(BOOKED_LENGTH_MS) {
+                            span.grip aria-hidden="true" title="Drag onto the schedule to book" { "⠿" }
+                            p.what { a href=(format!("/jobs/{}", job.id)) { "#" (job.number) " " (job.title) } }
+                            p.place {
+                                (job.customer_name) " "
+                                span.badge.(job.status.as_str()) { (label(&job.status)) }
+                                @if job.priority != "normal" { " " span.badge.priority.(job.priority.as_str()) { (label(&job.priority)) } }
+                            }
+                            details.book { summary { "Book" } (book_form(s, job)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Booking a visit for a waiting job, on the job's version; the script fills it on a drop.
+fn book_form(s: &Schedule<'_>, job: &WaitingJob) -> Markup {
+    let people = s.people;
+    let action = format!("/api/v1/jobs/{}/visits", job.id);
+    // The first slot of the working day shown, as a start to edit.
+    let start = slot_start(s.first_day, s.work_day.0);
+    api_form(
+        &Api::new("POST", &action, "reload"),
+        "book-job",
+        html! {
+            input type="hidden" name="job_version" value=(job.version) data-type="int";
+            div.row {
+                (field("Start", "start", html! {
+                    input type="datetime-local" name="start" data-type="instant" value=(datetime_local(start));
+                }))
+                (field("End", "end", html! {
+                    input type="datetime-local" name="end" data-type="instant"
+                        value=(datetime_local(start + BOOKED_LENGTH_MS));
+                }))
+            }
+            (field("Who", "technician_ids", checkboxes(
+                "technician_ids",
+                people.assignable().map(|p| (p.id.as_str(), p.name.as_str())),
+                &job.technicians(),
+            )))
+            (allow_conflict())
+            div.actions { button type="submit" { "Book visit" } }
+        },
+    )
+}
+
+/// A technician's day on a phone: each visit with where, whom to call, how to get in, and the
+/// buttons that move it along (on my way, arrived, complete).
+fn my_day(viewer: &Viewer<'_>, s: &Schedule<'_>) -> Markup {
+    html! {
+        section.card.my-day id="my-day" {
+            h2 { "Your day" }
+            @if s.visits.is_empty() { p.muted { "Nothing booked for you." } }
+            ol.rows {
+                @for visit in s.visits {
+                    li data-visit=(visit.id) {
+                        p.time {
+                            (hhmm(viewer.local.wall(visit.start_ms))) "–" (hhmm(viewer.local.wall(visit.end_ms)))
+                            " " span.badge.(visit.status.as_str()) { (label(&visit.status)) }
+                        }
+                        p.what { a href=(format!("/jobs/{}", visit.job_id)) { "#" (visit.job_number) " " (visit.job_title) } }
+                        p.place {
+                            (visit.customer_name) " · "
+                            a.maps href=(maps_link(visit)) rel="noopener" target="_blank" { (place(visit)) }
+                        }
+                        @if let Some(phone) = &visit.customer_phone {
+                            p.phone { a href=(format!("tel:{phone}")) { "Call " (phone) } }
+                        }
+                        @if let Some(notes) = &visit.site_access_notes {
+                            p.access { "Access: " (notes) }
+                        }
+                        (visit_actions(viewer, visit))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn place(visit: &VisitLine) -> String {
+    match &visit.site_city {
+        Some(city) => format!("{}, {city}", visit.site_line1),
+        None => visit.site_line1.clone(),
+    }
+}
+
+/// The address in a maps search (any phone opens it in its maps app).
+fn maps_link(visit: &VisitLine) -> String {
+    format!(
+        "https://www.google.com/maps/search/?api=1&query={}",
+        encode_component(&place(visit))
+    )
+}
+
+/// What a button moving a visit to `to` says.
+fn visit_action_label(from: VisitStatus, to: VisitStatus) -> &'static str {
+    match (from, to) {
+        (_, VisitStatus::EnRoute) => "On my way",
+        (_, VisitStatus::InProgress) => "Arrived",
+        (_, VisitStatus::Completed) => "Complete",
+        (_, VisitStatus::Cancelled) => "Cancel visit",
+        (VisitStatus::Cancelled, VisitStatus::Scheduled) => "Put back",
+        (_, VisitStatus::Scheduled) => "Not on my way",
+    }
+}
+
+/// The buttons that move a visit through its statuses, for those who work it or manage the
+/// schedule (as `may_move_visit` allows); each a versioned form.
+pub fn visit_actions(viewer: &Viewer<'_>, visit: &VisitLine) -> Markup {
+    let manager = viewer.can(Permission::ManageRecords);
+    let works = viewer.can(Permission::WorkOnJobs)
+        && visit.technicians().iter().any(|t| t == viewer.user_id);
+    let Some(from) = VisitStatus::parse(&visit.status) else {
+        return html! {};
+    };
+    if !(manager || works) {
+        return html! {};
+    }
+    let action = format!("/api/v1/visits/{}/status", visit.id);
+    html! {
+        div.visit-actions {
+            @for to in from.allowed_next().iter().filter(|to| may_move_visit(**to, manager).is_ok()) {
+                (api_form(
+                    &Api::new("POST", &action, "reload").versioned(visit.version),
+                    "inline",
+                    html! {
+                        input type="hidden" name="status" value=(to.as_str());
+                        button.secondary.danger[*to == VisitStatus::Cancelled] type="submit"
+                            data-visit-status=(to.as_str()) { (visit_action_label(from, *to)) }
+                    },
+                ))
+            }
+        }
+    }
+}
+
+/// The settings' dispatching card: the working hours the schedule shows, and whether the last
+/// visit done completes its job.
+pub fn settings(viewer: &Viewer<'_>, company: &Settings) -> Markup {
+    let clock = |minutes: i64| format!("{:02}:{:02}", minutes / 60, minutes % 60);
+    let auto = company.complete_job_with_last_visit == 1;
+    let hours = |name: &str, from: i64, chosen: i64| {
+        html! {
+            select name=(name) data-type="int" {
+                @for hour in from..from + 24 {
+                    option value=(hour * 60) selected[hour * 60 == chosen] { (clock(hour * 60)) }
+                }
+            }
+        }
+    };
+    html! {
+        section.card id="dispatch-settings" {
+            h2 { "Dispatching" }
+            @if viewer.can(Permission::ManageSettings) {
+                (api_form(&Api::new("PATCH", "/api/v1/settings", "reload").versioned(company.version), "dispatch-settings", html! {
+                    div.row {
+                        (field("Working day starts", "work_day_start", hours("work_day_start", 0, company.work_day_start)))
+                        (field("Working day ends", "work_day_end", hours("work_day_end", 1, company.work_day_end)))
+                    }
+                    div.field data-field="complete_job_with_last_visit" {
+                        label.check {
+                            input type="checkbox" name="complete_job_with_last_visit" data-type="bool" checked[auto];
+                            " Completing a job's last visit completes the job"
+                        }
+                    }
+                    (submit("Save dispatching"))
+                }))
+            } @else {
+                dl.facts {
+                    dt { "Working day" } dd { (clock(company.work_day_start)) "–" (clock(company.work_day_end)) }
+                    dt { "Last visit done" } dd { @if auto { "Completes the job" } @else { "Offers to complete the job" } }
+                }
+            }
+        }
+    }
+}
+
 /// Moving a visit (and, for those who assign work, changing who works it), versioned.
 pub fn move_form(
     viewer: &Viewer<'_>,
@@ -396,14 +652,17 @@ mod tests {
             job_id: format!("job-{number}"),
             start_ms: day + start_h * 3_600_000,
             end_ms: day + end_h * 3_600_000,
+            status: "scheduled".into(),
             version: 2,
             technician_ids: serde_json::to_string(techs).unwrap(),
             job_number: number,
             job_title: format!("Job <{number}>"),
             job_status: "scheduled".into(),
             customer_name: "Ada".into(),
+            customer_phone: Some("+15550100".into()),
             site_line1: "1 Main St".into(),
             site_city: Some("Springfield".into()),
+            site_access_notes: Some("Gate 1234".into()),
         }
     }
 
@@ -462,6 +721,9 @@ mod tests {
             today: day,
             visits: &visits,
             people: &people,
+            work_day: (7, 18),
+            waiting: &[],
+            filter: WaitingFilter::default(),
         };
         let html = page(&viewer(Role::Dispatcher), &schedule).into_string();
         assert!(html.contains("Person u-1"));
@@ -498,6 +760,9 @@ mod tests {
                 today: monday + DAY_MS,
                 visits: &visits,
                 people: &people,
+                work_day: (7, 18),
+                waiting: &[],
+                filter: WaitingFilter::default(),
             },
         )
         .into_string();
@@ -522,6 +787,9 @@ mod tests {
                 today: monday,
                 visits: &visits,
                 people: &people,
+                work_day: (7, 18),
+                waiting: &[],
+                filter: WaitingFilter::default(),
             },
         )
         .into_string();
@@ -555,6 +823,9 @@ mod tests {
             today: day,
             visits: &visits,
             people: &people,
+            work_day: (7, 18),
+            waiting: &[],
+            filter: WaitingFilter::default(),
         };
         let html = page(&viewer(Role::Dispatcher), &schedule).into_string();
         assert!(html.contains(r#"data-person="u-1""#));

@@ -4,8 +4,14 @@
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
-/// The working day every board shows, whatever is booked: somewhere to drop a visit.
-const WORKDAY: (i64, i64) = (7, 18);
+/// The hour slots of the company's working hours (minutes after local midnight, as the
+/// settings keep them): every board shows them, whatever is booked, so there is somewhere to
+/// drop a visit. An end on the hour is not a slot of its own (17:00–18:00 is the last for 18:00).
+pub fn work_day(start_minute: i64, end_minute: i64) -> (i64, i64) {
+    let first = start_minute.clamp(0, 1439) / 60;
+    let last = ((end_minute.clamp(1, 1440) - 1) / 60).max(first);
+    (first, last)
+}
 
 /// One day's part of a visit, in local wall-clock ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,15 +52,16 @@ pub fn pieces(start: i64, end: i64, first_day: i64, days: usize) -> Vec<Piece> {
         .collect()
 }
 
-/// The hour slots a board shows, first to last (inclusive): the working day, widened to the
-/// hour of every visit that starts earlier or later. Pieces carried over from an earlier day
-/// do not widen it (they sit in the first slot).
-pub fn hours<'a>(pieces: impl IntoIterator<Item = &'a Piece>) -> (i64, i64) {
+/// The hour slots a board shows, first to last (inclusive): the working day (see
+/// [`work_day`]), widened to the hour of every visit that starts earlier or later, so visits
+/// outside the working hours still show. Pieces carried over from an earlier day do not widen
+/// it (they sit in the first slot).
+pub fn hours<'a>(workday: (i64, i64), pieces: impl IntoIterator<Item = &'a Piece>) -> (i64, i64) {
     pieces
         .into_iter()
         .filter(|p| p.is_head())
         .map(|p| hour_of(p.from))
-        .fold(WORKDAY, |(first, last), h| (first.min(h), last.max(h)))
+        .fold(workday, |(first, last), h| (first.min(h), last.max(h)))
 }
 
 /// The slot (an hour of the day) a piece sits in.
@@ -138,13 +145,17 @@ mod tests {
         let early = pieces(at(0, 5, 30), at(0, 6, 0), MON, 7);
         let late = pieces(at(2, 21, 0), at(3, 2, 0), MON, 7);
         let all: Vec<Piece> = early.iter().chain(&late).copied().collect();
-        assert_eq!(hours(&[]), (7, 18));
+        let workday = work_day(420, 1140);
+        assert_eq!(workday, (7, 18));
+        assert_eq!(hours(workday, &[]), (7, 18));
+        assert_eq!(hours(work_day(480, 1020), &[]), (8, 16), "08:00-17:00");
+        assert_eq!(hours(work_day(600, 630), &[]), (10, 10));
         assert_eq!(
-            hours(&all),
+            hours(workday, &all),
             (5, 21),
             "the carried-over piece adds no midnight slot"
         );
-        let range = hours(&all);
+        let range = hours(workday, &all);
         assert_eq!(slot(&early[0], range), 5);
         assert_eq!(slot(&late[1], range), 5, "carried over: the first slot");
         assert_eq!(slot(&late[0], (7, 18)), 18, "clamped into the board");
