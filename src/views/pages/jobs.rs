@@ -203,18 +203,7 @@ pub fn page(viewer: &Viewer<'_>, p: &JobPage<'_>) -> Markup {
                     && (viewer.can(Permission::ManageRecords) || job.is_assigned(viewer.user_id)) {
                     section.card id="on-my-way" {
                         h2 { "On my way" }
-                        (api_form(
-                            &Api::new("POST", &format!("/api/v1/jobs/{}/on-my-way", job.id), "reload"),
-                            "on-my-way",
-                            html! {
-                                div.row {
-                                    (field("Arriving in (minutes)", "eta_minutes", html! {
-                                        input type="number" name="eta_minutes" min="1" max="600" value="20" data-type="int" inputmode="numeric";
-                                    }))
-                                }
-                                (submit("Tell the customer"))
-                            },
-                        ))
+                        (on_my_way_form(&job.id))
                     }
                 }
                 section.card id="visits" {
@@ -445,6 +434,27 @@ pub fn new_job(
         }
     };
     shell(viewer, Section::Jobs, "New job", body)
+}
+
+/// The "on my way" message to the job's customer, with the ETA: on the job page and on each
+/// visit of a technician's day.
+pub fn on_my_way_form(job_id: &str) -> Markup {
+    api_form(
+        &Api::new(
+            "POST",
+            &format!("/api/v1/jobs/{job_id}/on-my-way"),
+            "reload",
+        ),
+        "on-my-way",
+        html! {
+            div.row {
+                (field("Arriving in (minutes)", "eta_minutes", html! {
+                    input type="number" name="eta_minutes" min="1" max="600" value="20" data-type="int" inputmode="numeric";
+                }))
+            }
+            (submit("Tell the customer"))
+        },
+    )
 }
 
 #[cfg(test)]

@@ -484,6 +484,15 @@ fn my_day(viewer: &Viewer<'_>, s: &Schedule<'_>) -> Markup {
                             p.access { "Access: " (notes) }
                         }
                         (visit_actions(viewer, visit))
+                        // On the way: the customer is told with the ETA (the company's "on my
+                        // way" message; refused when it is switched off or they opted out).
+                        @if matches!(VisitStatus::parse(&visit.status), Some(VisitStatus::Scheduled | VisitStatus::EnRoute))
+                            && visit.technicians().iter().any(|t| t == viewer.user_id) {
+                            details.tell {
+                                summary { "Tell the customer you are on the way" }
+                                (crate::views::pages::jobs::on_my_way_form(&visit.job_id))
+                            }
+                        }
                     }
                 }
             }
@@ -742,6 +751,17 @@ mod tests {
         };
         let html = page(&tech, &schedule).into_string();
         assert!(!html.contains("data-action=\"/api/v1/visits/"), "{html}");
+        assert!(!html.contains("/on-my-way"), "nobody else's customer");
+        // Their own day: the visit's buttons, and telling its customer they are on the way.
+        let mine = Viewer {
+            user_id: "u-1",
+            ..viewer(Role::Technician)
+        };
+        let html = page(&mine, &schedule).into_string();
+        assert!(
+            html.contains(r#"data-action="/api/v1/jobs/job-1/on-my-way""#),
+            "{html}"
+        );
         let html = page(&viewer(Role::Viewer), &schedule).into_string();
         assert!(!html.contains("<details class=\"move\""));
     }
