@@ -610,6 +610,13 @@ def main():
     if api.get("/api/v1/customers?limit=1")["customers"]:
         log("the tenant already has customers: left alone (scripts/dev --reseed starts afresh)")
         return 0
+    # The business's hours are in the company's time zone (New York in the demo's settings).
+    global ZONE
+    zone = api.get("/api/v1/settings").get("time_zone") or "UTC"
+    try:
+        ZONE = ZoneInfo(zone)
+    except Exception:
+        log(f"no zone data for {zone}: times are New York's")
     started = time.monotonic()
     demo = Demo(api, datetime.now(ZONE).date())
     demo.public_url = (args.public_url or args.url).rstrip("/")
