@@ -245,7 +245,8 @@ def path_to(start, goal):
 
 def move_job(api, job_id, goal):
     """Moves a job to `goal` from wherever it is now (booking or starting a visit may have
-    moved it already), one allowed move at a time, reading its status before each."""
+    moved it already), one allowed move at a time, reading its status before each. A refused
+    move (409) names the moves the API allows from there: they replace what is known."""
     for _ in range(8):
         job = api.get(f"/api/v1/jobs/{job_id}")
         job = job.get("job", job)
@@ -260,6 +261,9 @@ def move_job(api, job_id, goal):
         except ApiError as err:
             if err.status != 409:
                 raise
+            allowed = err.json().get("allowed")
+            if isinstance(allowed, list):
+                MOVES[job["status"]] = allowed
     raise RuntimeError(f"job {job_id} did not reach {goal}")
 
 
