@@ -172,19 +172,34 @@ pub fn panic(req: &Request, env: &Env) -> AppResult<Response> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClockRequest {
-    advance_ms: u64,
+    /// Moves the clock forward by this much.
+    advance_ms: Option<u64>,
+    /// Sets the clock to this instant (Unix milliseconds), earlier or later than now.
+    at_ms: Option<u64>,
 }
 
-/// `POST /ops/clock` `{"advance_ms": n}`: moves this instance's clock forward (not in
-/// production), so tests see sessions, challenges and locks expire without waiting.
+/// `POST /ops/clock` `{"advance_ms": n}` or `{"at_ms": t}`: moves this instance's clock forward
+/// by n, or sets it to the instant t (back in time too), not in production: the tests see
+/// sessions, challenges and locks expire without waiting, the demo seed replays past weeks.
 pub async fn clock(mut req: Request, env: &Env) -> AppResult<Response> {
     authorize(&req, env)?;
     if crate::http::clock::is_production(env) {
         return Err(AppError::not_found_route(&req.path()));
     }
     let body: ClockRequest = json_body(&mut req, MAX_JSON_BODY).await?;
-    let offset = crate::http::clock::advance(body.advance_ms);
-    respond::json(200, &crate::json!({ "offset_ms": offset }))
+    let offset = match (body.advance_ms, body.at_ms) {
+        (Some(ms), None) => crate::http::clock::advance(ms),
+        (None, Some(at)) => crate::http::clock::set(at),
+        _ => {
+            return Err(AppError::bad_request(
+                "Give either advance_ms (forward) or at_ms (an instant), not both.",
+            ))
+        }
+    };
+    respond::json(
+        200,
+        &crate::json!({ "offset_ms": offset, "now_ms": crate::http::clock::now().0 }),
+    )
 }
 
 #[derive(Deserialize)]

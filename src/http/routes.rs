@@ -140,8 +140,9 @@ crate::routes! {
     OpsPanic: POST "/ops/panic", Operator, NoQuery => api ops::panic(&req, env),
         op("Operator: panic on purpose, to check recovery").ok(500, r("Problem"));
     OpsClock: POST "/ops/clock", Operator, NoQuery => api ops::clock(req, env).await,
-        op("Operator, not in production: move the clock forward")
-            .body(object(&["advance_ms"], props(&[("advance_ms", int_min(0))])))
+        op("Operator, not in production: move the clock forward (advance_ms) or set it to an \
+            instant, earlier too (at_ms)")
+            .body(object(&[], props(&[("advance_ms", int_min(0)), ("at_ms", int_min(0))])))
             .ok(200, any_object());
     OpsCreateOwner: POST "/ops/owners", Operator, NoQuery => api ops::create_owner(req, env, rctx).await,
         op("Operator: create an owner; password_change_required when the password was generated \

@@ -14,7 +14,7 @@ const TECH_EMAIL: &str = "theo@acme-heating.example";
 const TECH_PASSWORD: &str = "wrench-and-solder-77";
 
 /// Runs `tests/browser/<script>` against the tenant and returns the JSON line it printed.
-fn browser(tenant: &Tenant, script: &str, args: &[&str]) -> Value {
+pub(crate) fn browser(tenant: &Tenant, script: &str, args: &[&str]) -> Value {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(

@@ -13,6 +13,7 @@ mod customer_messages;
 mod customer_sms;
 mod customers;
 mod dashboard;
+mod demo_seed;
 mod dispatch;
 mod errors;
 mod files;
