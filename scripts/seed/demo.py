@@ -146,6 +146,7 @@ class Api:
         self.email = email
         self.password = password
         self.cookie = None
+        self.device = None
         self.csrf = None
         self.calls = 0
 
@@ -159,9 +160,9 @@ class Api:
         self.calls += 1
         try:
             with urllib.request.urlopen(request, timeout=60) as reply:
-                return reply.status, dict(reply.headers), reply.read().decode()
+                return reply.status, reply.headers, reply.read().decode()
         except urllib.error.HTTPError as err:
-            return err.code, dict(err.headers), err.read().decode()
+            return err.code, err.headers, err.read().decode()
 
     def ops(self, path, body):
         status, _, text = self.raw("POST", path, body,
@@ -171,15 +172,22 @@ class Api:
         return json.loads(text) if text else {}
 
     def sign_in(self):
+        # The browser's device cookie rides along, as a browser's would: signing in again
+        # (the clock moved past the session) is then a known browser, not a new-device notice.
+        device = {"Cookie": self.device} if self.device else {}
         status, headers, text = self.raw("POST", "/api/v1/auth/login",
-                                         {"email": self.email, "password": self.password})
+                                         {"email": self.email, "password": self.password}, device)
         if status != 200:
             raise ApiError(status, text, "POST", "/api/v1/auth/login")
         self.adopt(headers, text)
 
     def adopt(self, headers, text):
-        cookie = next(v for k, v in headers.items() if k.lower() == "set-cookie")
-        self.cookie = cookie.split(";")[0]
+        for cookie in headers.get_all("Set-Cookie") or []:
+            pair = cookie.split(";")[0]
+            if pair.startswith("fw_session="):
+                self.cookie = pair
+            elif pair.startswith("fw_device="):
+                self.device = pair
         self.csrf = json.loads(text)["csrf_token"]
 
     def call(self, method, path, body=None, version=None, ok=(200, 201, 204)):
