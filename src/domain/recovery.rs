@@ -5,6 +5,7 @@
 //! the link included — ends it.
 
 use crate::domain::audit::SealKey;
+use crate::domain::secrets::secrets_match;
 
 /// How long a recovery link works.
 pub const LINK_MINUTES: u64 = 60;
@@ -30,13 +31,10 @@ pub fn named(token: &str) -> Option<(&str, i64)> {
 }
 
 pub fn matches(key: &SealKey, token: &str, user_id: &str, expires_at: i64, version: i64) -> bool {
-    let expected = self::token(key, user_id, expires_at, version);
-    expected.len() == token.len()
-        && expected
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    secrets_match(
+        token.as_bytes(),
+        self::token(key, user_id, expires_at, version).as_bytes(),
+    )
 }
 
 #[cfg(test)]

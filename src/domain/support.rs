@@ -6,6 +6,7 @@
 
 use crate::domain::audit::SealKey;
 use crate::domain::auth::permissions::Permission;
+use crate::domain::secrets::secrets_match;
 use crate::domain::time::Millis;
 
 /// The longest a session may last.
@@ -294,13 +295,10 @@ pub fn link_id(token: &str) -> Option<&str> {
 
 /// Whether `token` is the link made for session `id` expiring at `link_expires_at`.
 pub fn link_matches(key: &SealKey, token: &str, id: &str, link_expires_at: i64) -> bool {
-    let expected = link_token(key, id, link_expires_at);
-    expected.len() == token.len()
-        && expected
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    secrets_match(
+        token.as_bytes(),
+        link_token(key, id, link_expires_at).as_bytes(),
+    )
 }
 
 #[cfg(test)]
