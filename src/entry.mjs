@@ -3,6 +3,7 @@
 // problem+json 500 and log line the Rust side writes for its own errors. The runtime shim then
 // re-creates the Wasm instance, so the next request is served normally.
 import RustWorker from "../build/index.js";
+import { withPersonalData } from "./personal.mjs";
 
 // Same rule as `RequestId::from_incoming` in src/domain/ids.rs.
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -32,7 +33,9 @@ export default {
     const trips = production && !env.METRICS ? null : { count: 0 };
     let response;
     try {
-      const worker = new RustWorker(ctx, trips ? withCountedD1(env, trips) : env);
+      // Personal data is sealed and opened between the Worker and D1 (src/personal.mjs), on
+      // top of the counting, so the data keys it reads are counted too.
+      const worker = new RustWorker(ctx, withPersonalData(trips ? withCountedD1(env, trips) : env));
       response = await Promise.race([worker.fetch(request), trapped]);
       if (trips && !production) {
         response = new Response(response.body, response);
@@ -51,7 +54,7 @@ export default {
   // A failure is logged; the next run tries again.
   async scheduled(controller, env, ctx) {
     try {
-      await new RustWorker(ctx, env).scheduled(controller);
+      await new RustWorker(ctx, withPersonalData(env)).scheduled(controller);
     } catch (error) {
       console.error(
         JSON.stringify({ level: "error", msg: "scheduled", cron: controller.cron, error: String(error?.stack ?? error) }),

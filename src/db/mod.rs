@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod outbox;
 pub mod pages;
+pub mod personal;
 pub mod probe;
 pub mod quotes;
 pub mod row;

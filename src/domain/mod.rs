@@ -21,6 +21,7 @@ pub mod money;
 pub mod notices;
 pub mod oauth;
 pub mod outbox;
+pub mod personal;
 pub mod pdf;
 pub mod quotes;
 pub mod recovery;

@@ -23,6 +23,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod outbox;
+pub mod personal;
 pub mod pages;
 pub mod panics;
 pub mod prefetch;
