@@ -89,4 +89,9 @@ ALTER TABLE sites_sealed RENAME TO sites;
 CREATE INDEX sites_by_customer ON sites (customer_id);
 CREATE UNIQUE INDEX sites_one_primary ON sites (customer_id) WHERE is_primary = 1;
 
+-- How long the law makes the company keep issued invoices (years after the last one): what an
+-- erasure keeps until then (domain::personal::erasure_plan).
+ALTER TABLE company_settings ADD COLUMN record_retention_years INTEGER NOT NULL DEFAULT 7
+    CHECK (record_retention_years BETWEEN 0 AND 30);
+
 INSERT INTO schema_history (version, name) VALUES (17, 'personal_data');

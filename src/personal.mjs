@@ -24,6 +24,10 @@
 export const ERASED = "[erased]";
 export const NEW_KEY = "/*new data key*/";
 export const STORED = "/*stored*/";
+// A statement whose SQL holds REWRAP re-wraps a data key under the current tenant key: its
+// parameters are the key's id, (the new tenant key id), the wrapped key as read, the tenant
+// key it was wrapped under; the layer puts the new tenant key id and wrapped key in 2 and 3.
+export const REWRAP = "/*rewrap data key*/";
 // A statement whose SQL holds ERASE deletes the data key its first parameter names: the key is
 // forgotten by this isolate too.
 export const ERASE = "/*erase data key*/";
@@ -155,6 +159,11 @@ function remember(id, key, now) {
   cache.set(id, { key, at: now });
   if (cache.size > KEY_CACHE_MAX) cache.delete(cache.keys().next().value);
 }
+/// Forgets every data key this isolate holds (tests: to read through the wrapping again).
+export function forgetAll() {
+  cache.clear();
+}
+
 // Forgets the data keys erased by `statements` ({ sql, args }) that ran.
 function forgetErased(statements) {
   for (const s of statements) if (s.sql.includes(ERASE)) cache.delete(String(s.args[0]));
@@ -251,6 +260,11 @@ export async function open(env, db, value) {
 async function seal(env, db, statements) {
   const now = Date.now();
   for (const s of statements) {
+    if (s.sql.includes(REWRAP)) {
+      const made = await rewrap(env, String(s.args[0]), String(s.args[3]), String(s.args[2]));
+      s.args[1] = made.kek;
+      s.args[2] = made.wrapped;
+    }
     if (s.sql.includes(NEW_KEY)) {
       const id = String(s.args[0]);
       const made = await newDataKey(env, id);

@@ -12,6 +12,9 @@ export WASM_OPT_BIN="$NODE_BIN/wasm-opt"
 export ESBUILD_BIN="$NODE_BIN/esbuild"
 # wrangler: no telemetry, no prompts.
 export WRANGLER_SEND_METRICS=false
+# Local runs keep no request traces: they hold whole URLs, and a search's query string may be
+# someone's email address or phone number (personal data stays out of the state folder).
+export X_LOCAL_OBSERVABILITY=false
 
 step() { printf '==> %s\n' "$*" >&2; }
 fail() { printf 'error: %s\n' "$*" >&2; exit 1; }

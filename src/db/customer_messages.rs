@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use crate::domain::customer_messages::Delivery;
+use crate::domain::personal::IndexKey;
 use crate::domain::time::Millis;
 use crate::sql;
 use crate::write::Sql;
@@ -14,12 +15,11 @@ pub const CONVERSATION_LIMIT: i64 = 100;
 /// How many customers one number is looked up in at most.
 const SHARED_NUMBER_LIMIT: i64 = 20;
 
-/// The customers having number ?1 among their phones, live ones first. ?2 is the number in
-/// JSON quotes: `instr` passes over most rows cheaply before `json_each` decides exactly.
+/// The customers having a number among their phones, live ones first: found through the
+/// blind index (phones are sealed), ?1 the blinded term of the whole number's digits.
 pub const SELECT_BY_PHONE: &str = "SELECT id, name, archived, sms_opted_out_at FROM customers \
-    WHERE instr(phones, ?2) > 0 \
-      AND EXISTS (SELECT 1 FROM json_each(customers.phones) WHERE value = ?1) \
-    ORDER BY archived, created_at, id LIMIT ?3";
+    WHERE id IN (SELECT id FROM personal_terms WHERE kind = 'customer' AND term = ?1) \
+    ORDER BY archived, created_at, id LIMIT ?2";
 /// A text from a customer, recorded once on Twilio's id together with what it caused: a
 /// plain insert, so a redelivery fails the whole batch on the primary key. ?1 MessageSid,
 /// ?2 sender, ?3 text, ?4 now (ms).
@@ -127,11 +127,12 @@ pub struct Reported {
     pub delivery: Option<String>,
 }
 
-pub fn by_phone(phone: &str) -> Sql {
+/// The customers whose phones include `phone` (E.164), through the blind index `index`.
+pub fn by_phone(index: &IndexKey, phone: &str) -> Sql {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
     sql!(
         SELECT_BY_PHONE,
-        phone,
-        format!("\"{phone}\""),
+        index.blind(&format!("phone:{digits}")),
         SHARED_NUMBER_LIMIT
     )
 }

@@ -2,7 +2,9 @@
 
 use serde::Deserialize;
 
+use crate::db::personal;
 use crate::domain::customers::{Customer, Site};
+use crate::domain::personal::{customer_key, pending, pending_list, pending_opt, IndexKey, Kind};
 use crate::error::{AppError, AppResult};
 use crate::sql;
 use crate::write::{Param, Sql};
@@ -24,18 +26,20 @@ macro_rules! works_for_customer {
     };
 }
 
-/// One page in (name, id) order, after the cursor, optionally matching a search pattern.
-/// ?1 archived, ?2 LIKE pattern, ?3/?4 cursor name/id, ?5 limit, ?6 a technician whose
-/// customers only (null: everyone's).
+/// One page in the order customers were added, after the cursor, optionally only those whose
+/// blind-index terms include every term of a search (names are sealed, so they sort within a
+/// page, in the handler). ?1 archived, ?2 a JSON array of blinded terms, ?3/?4 cursor
+/// created_at/id, ?5 limit, ?6 a technician whose customers only (null: everyone's).
 pub const SELECT_PAGE: &str = concat!(
     "SELECT id, name, company, emails, phones, tags, notes, ",
-    "preferred_contact, archived, version, created_at, updated_at FROM customers ",
-    "WHERE archived = ?1 AND (?2 IS NULL OR search LIKE ?2 ESCAPE '\\') ",
-    "AND (?3 IS NULL OR name > ?3 COLLATE NOCASE ",
-    "OR (name = ?3 COLLATE NOCASE AND id > ?4)) ",
+    "preferred_contact, archived, version, created_at, updated_at, erased_at FROM customers ",
+    "WHERE archived = ?1 AND (?2 IS NULL OR id IN (SELECT id FROM personal_terms ",
+    "WHERE kind = 'customer' AND term IN (SELECT value FROM json_each(?2)) ",
+    "GROUP BY id HAVING count(*) = json_array_length(?2))) ",
+    "AND (?3 IS NULL OR created_at > ?3 OR (created_at = ?3 AND id > ?4)) ",
     "AND (?6 IS NULL OR ",
     works_for_customer!("?6"),
-    ") ORDER BY name COLLATE NOCASE, id LIMIT ?5"
+    ") ORDER BY created_at, id LIMIT ?5"
 );
 /// One row (`n`) when technician ?2 works for customer ?1.
 pub const SELECT_WORKS_FOR: &str = concat!(
@@ -43,13 +47,29 @@ pub const SELECT_WORKS_FOR: &str = concat!(
     works_for_customer!("?2")
 );
 pub const SELECT_BY_ID: &str = "SELECT id, name, company, emails, phones, tags, notes, \
-    preferred_contact, archived, version, created_at, updated_at FROM customers WHERE id = ?1";
+    preferred_contact, archived, version, created_at, updated_at, erased_at FROM customers \
+    WHERE id = ?1";
 pub const INSERT: &str = "INSERT INTO customers (id, name, company, emails, phones, tags, \
     notes, preferred_contact, search, created_at, updated_at) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)";
 pub const UPDATE: &str = "UPDATE customers SET name = ?1, company = ?2, emails = ?3, \
     phones = ?4, tags = ?5, notes = ?6, preferred_contact = ?7, search = ?8, \
     version = version + 1, updated_at = ?9 WHERE id = ?10 AND version = ?11 AND archived = 0";
+/// Erases customer ?2 (version ?3): the row keeps its id, dates and history, its personal
+/// fields are emptied (their sealed values would read "[erased]" anyway once the data key is
+/// gone), and it is archived. ?1 now (text), ?4 now (ms).
+pub const ERASE: &str = "UPDATE customers SET name = 'Erased customer', company = NULL, \
+    emails = '[]', phones = '[]', notes = NULL, search = '', archived = 1, erased_at = ?4, \
+    version = version + 1, updated_at = ?1 WHERE id = ?2 AND version = ?3 AND erased_at IS NULL";
+/// An erasure replayed from the ledger after a restore: no version (the owner's decision was
+/// taken before the restore point). ?1 now (text), ?2 the customer, ?3 when it was erased (ms).
+pub const ERASE_REPLAYED: &str = "UPDATE customers SET name = 'Erased customer', \
+    company = NULL, emails = '[]', phones = '[]', notes = NULL, search = '', archived = 1, \
+    erased_at = ?3, version = version + 1, updated_at = ?1 WHERE id = ?2 AND erased_at IS NULL";
+/// The issued invoices of customer ?1, with the company's retention period (years).
+pub const ISSUED_INVOICES: &str = "SELECT i.number, i.issued_at, \
+    (SELECT record_retention_years FROM company_settings WHERE id = 1) AS retention_years \
+    FROM invoices i WHERE i.customer_id = ?1 AND i.issued_at IS NOT NULL ORDER BY i.issued_at";
 pub const ARCHIVE: &str = "UPDATE customers SET archived = 1, version = version + 1, \
     updated_at = ?1 WHERE id = ?2 AND version = ?3 AND archived = 0";
 
@@ -93,6 +113,8 @@ pub struct CustomerRow {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// When the customer's personal data was erased (ms).
+    pub erased_at: Option<i64>,
 }
 
 impl CustomerRow {
@@ -198,47 +220,61 @@ pub fn load(id: &str) -> Vec<Sql> {
     vec![sql!(SELECT_BY_ID, id), sql!(SELECT_SITES, id)]
 }
 
-/// The bound values of a customer's fields, in the order INSERT and UPDATE take them.
-fn customer_values(c: &Customer) -> Vec<Param> {
+/// The bound values of a customer's fields, in the order INSERT and UPDATE take them; the
+/// personal ones sealed under the customer's data key `key`.
+fn customer_values(key: &str, c: &Customer) -> Vec<Param> {
+    let emails: Vec<String> = c.emails.iter().map(ToString::to_string).collect();
+    let phones: Vec<String> = c.phones.iter().map(ToString::to_string).collect();
     vec![
-        c.name.as_str().into(),
-        c.company.as_deref().into(),
-        json_list(&c.emails).into(),
-        json_list(&c.phones).into(),
+        pending(key, &c.name).into(),
+        pending_opt(key, c.company.as_deref()).into(),
+        pending_list(key, &emails).into(),
+        pending_list(key, &phones).into(),
         json_list(&c.tags).into(),
-        c.notes.as_deref().into(),
+        pending_opt(key, c.notes.as_deref()).into(),
         c.preferred_contact.as_str().into(),
-        c.search_text().into(),
+        "".into(),
     ]
 }
 
 pub fn insert(id: &str, c: &Customer, now: &str) -> Sql {
     let mut params = vec![id.into()];
-    params.extend(customer_values(c));
+    params.extend(customer_values(&customer_key(id), c));
     params.push(now.into());
     Sql::new(INSERT, params)
 }
 
 pub fn update(id: &str, version: i64, c: &Customer, now: &str) -> Sql {
-    let mut params = customer_values(c);
+    let mut params = customer_values(&customer_key(id), c);
     params.extend([now.into(), id.into(), version.into()]);
     Sql::new(UPDATE, params)
+}
+
+/// The statements that keep customer `id`'s blind index (see [`SELECT_PAGE`]) in step.
+pub fn index(key: &IndexKey, id: &str, c: &Customer) -> [Sql; 2] {
+    personal::index(key, Kind::Customer, id, &c.terms())
+}
+
+pub fn erase(id: &str, version: i64, now: &str, now_ms: i64) -> Sql {
+    sql!(ERASE, now, id, version, now_ms)
 }
 
 pub fn archive(id: &str, version: i64, now: &str) -> Sql {
     sql!(ARCHIVE, now, id, version)
 }
 
-fn site_values(s: &Site) -> Vec<Param> {
+/// A site's bound values; its address and access notes sealed under its customer's key.
+fn site_values(customer_id: &str, s: &Site) -> Vec<Param> {
+    let key = customer_key(customer_id);
     vec![
         s.label.as_deref().into(),
-        s.line1.as_str().into(),
-        s.line2.as_deref().into(),
-        s.city.as_deref().into(),
-        s.region.as_deref().into(),
-        s.postal_code.as_deref().into(),
+        pending(&key, &s.line1).into(),
+        pending_opt(&key, s.line2.as_deref()).into(),
+        pending_opt(&key, s.city.as_deref()).into(),
+        pending_opt(&key, s.region.as_deref()).into(),
+        pending_opt(&key, s.postal_code.as_deref()).into(),
         s.country.as_deref().into(),
-        s.access_notes.as_deref().into(),
+        pending_opt(&key, s.access_notes.as_deref()).into(),
         i64::from(s.is_primary).into(),
     ]
 }
@@ -246,13 +282,13 @@ fn site_values(s: &Site) -> Vec<Param> {
 pub fn insert_site(id: &str, customer_id: &str, s: &Site, now: &str) -> Sql {
     // ?1 id, ?2 customer, ?3..?11 the fields (?11 the asked-for primary flag), ?12 now.
     let mut params = vec![id.into(), customer_id.into()];
-    params.extend(site_values(s));
+    params.extend(site_values(customer_id, s));
     params.push(now.into());
     Sql::new(INSERT_SITE, params)
 }
 
-pub fn update_site(id: &str, version: i64, s: &Site, now: &str) -> Sql {
-    let mut params = site_values(s);
+pub fn update_site(id: &str, customer_id: &str, version: i64, s: &Site, now: &str) -> Sql {
+    let mut params = site_values(customer_id, s);
     params.extend([now.into(), id.into(), version.into()]);
     Sql::new(UPDATE_SITE, params)
 }

@@ -27,8 +27,9 @@ pub const VISITS: &str = "SELECT v.id, v.job_id, v.start_ms, v.end_ms, v.status,
     ORDER BY v.start_ms, v.id LIMIT ?5";
 
 /// Jobs newest first with their customer's name. ?1 status, ?2 technician, ?3 customer,
-/// ?4 a LIKE pattern over the title and the customer's search text, ?5 a job number that also
-/// matches, ?6/?7 cursor (created_at, id), ?8 limit.
+/// ?4 a LIKE pattern over the title, ?9 the blinded terms of the same search (a JSON array)
+/// that the customer's blind index must all hold, ?5 a job number that also matches, ?6/?7
+/// cursor (created_at, id), ?8 limit.
 pub const JOBS: &str = concat!(
     "SELECT j.id, j.number, j.title, j.status, j.priority, j.customer_id, ",
     "c.name AS customer_name, j.created_at, ",
@@ -42,7 +43,9 @@ pub const JOBS: &str = concat!(
     ")) ",
     "AND (?3 IS NULL OR j.customer_id = ?3) ",
     "AND (?4 IS NULL OR j.number = ?5 OR j.title LIKE ?4 ESCAPE '\\' ",
-    "OR c.search LIKE ?4 ESCAPE '\\') ",
+    "OR j.customer_id IN (SELECT id FROM personal_terms WHERE kind = 'customer' ",
+    "AND term IN (SELECT value FROM json_each(?9)) ",
+    "GROUP BY id HAVING count(*) = json_array_length(?9))) ",
     "AND (?6 IS NULL OR j.created_at < ?6 OR (j.created_at = ?6 AND j.id < ?7)) ",
     "ORDER BY j.created_at DESC, j.id DESC LIMIT ?8"
 );

@@ -40,3 +40,34 @@ pub fn index(index: &IndexKey, kind: Kind, id: &str, terms: &[String]) -> [Sql; 
 pub fn unindex(kind: Kind, id: &str) -> Sql {
     sql!(DELETE_TERMS, kind.as_str(), id)
 }
+
+/// Data keys not yet wrapped under tenant key ?1, as stored; at most ?2.
+pub const SELECT_TO_REWRAP: &str = "/*stored*/ SELECT id, kek, wrapped FROM data_keys \
+    WHERE kek <> ?1 ORDER BY id LIMIT ?2";
+/// How many data keys each tenant key wraps.
+pub const COUNT_BY_KEK: &str = "SELECT kek, COUNT(*) AS keys FROM data_keys GROUP BY kek \
+    ORDER BY kek";
+/// Re-wraps data key ?1 (read as wrapped ?3 under tenant key ?4) under the current tenant key;
+/// the sealing layer computes ?2 and ?3. Only if no one changed it since it was read.
+pub const REWRAP: &str = "UPDATE data_keys SET kek = ?2, wrapped = ?3, rewrapped_at = ?5 \
+    WHERE id = ?1 AND kek = ?4 /*rewrap data key*/";
+
+/// A data key as stored.
+#[derive(Debug, serde::Deserialize)]
+pub struct WrappedKey {
+    pub id: String,
+    pub kek: String,
+    pub wrapped: String,
+}
+
+/// The statement that re-wraps `key` under the current tenant key.
+pub fn rewrap(key: &WrappedKey, now: i64) -> Sql {
+    sql!(
+        REWRAP,
+        key.id.as_str(),
+        "",
+        key.wrapped.as_str(),
+        key.kek.as_str(),
+        now
+    )
+}

@@ -96,6 +96,7 @@ actions! {
     ChannelUnlinked = "channel.unlinked",
     CustomerArchived = "customer.archived",
     CustomerCreated = "customer.created",
+    CustomerErased = "customer.erased",
     CustomerUnsubscribed = "customer.unsubscribed",
     CustomerMessageQueued = "customer.message_queued",
     CustomerMessageReceived = "customer.message_received",
@@ -167,6 +168,8 @@ actions! {
     VisitDeleted = "visit.deleted",
     VisitStatusChanged = "visit.status_changed",
     VisitUpdated = "visit.updated",
+    PersonalDataRewrapped = "personal_data.rewrapped",
+    PersonalDataErasuresReplayed = "personal_data.erasures_replayed",
 }
 
 /// One change, before it is chained.

@@ -4,6 +4,7 @@
 //! be there; on PATCH only the fields present change (`null` clears an optional one). Every
 //! problem is reported against its field, all at once.
 
+use crate::domain::personal;
 use crate::json;
 use serde::Deserialize;
 use serde_json::Value;
@@ -188,15 +189,21 @@ impl Customer {
         self
     }
 
-    /// What search matches: name, company and emails lower-cased, and phone digits.
-    pub fn search_text(&self) -> String {
-        let mut parts = vec![self.name.to_lowercase()];
+    /// The blind-index terms search finds the customer by: the words of the name and company
+    /// (prefixes of three letters or more), each email address, each phone number and its
+    /// endings (`domain::personal`).
+    pub fn terms(&self) -> Vec<String> {
+        let mut terms = personal::name_terms(&self.name);
         if let Some(company) = &self.company {
-            parts.push(company.to_lowercase());
+            terms.extend(personal::name_terms(company));
         }
-        parts.extend(self.emails.iter().map(|e| e.as_str().to_owned()));
-        parts.extend(self.phones.iter().map(|p| p.digits().to_owned()));
-        parts.join(" ")
+        terms.extend(self.emails.iter().map(|e| personal::email_term(e.as_str())));
+        for phone in &self.phones {
+            terms.extend(personal::phone_terms(phone.as_str()));
+        }
+        terms.sort();
+        terms.dedup();
+        terms
     }
 }
 
@@ -373,10 +380,16 @@ mod tests {
         );
         assert_eq!(customer.phones[0].as_str(), "+12125550143");
         assert_eq!(customer.tags, vec!["vip", "boiler"]);
-        assert_eq!(
-            customer.search_text(),
-            "ann lee ann@example.com 12125550143"
-        );
+        let terms = customer.terms();
+        for term in [
+            "name:ann",
+            "name:lee",
+            "email:ann@example.com",
+            "phone:12125550143",
+        ] {
+            assert!(terms.contains(&term.to_owned()), "{term} in {terms:?}");
+        }
+        assert!(terms.contains(&"phone:0143".to_owned()));
     }
 
     #[test]

@@ -178,9 +178,79 @@ impl IndexKey {
 
     /// Terms as stored, as the JSON array the index statements take.
     pub fn blind_all(&self, terms: &[String]) -> String {
-        serde_json::Value::from(terms.iter().map(|t| self.blind(t)).collect::<Vec<_>>())
-            .to_string()
+        serde_json::Value::from(terms.iter().map(|t| self.blind(t)).collect::<Vec<_>>()).to_string()
     }
+}
+
+/// The id of the current tenant key in a key ring secret (`id:base64` entries separated by
+/// spaces or commas, the first current); `src/personal.mjs` reads the same secret.
+pub fn current_key_id(ring: &str) -> Option<&str> {
+    let first = ring.split([' ', ',', '\n', '\t']).find(|e| !e.is_empty())?;
+    first
+        .split_once(':')
+        .map(|(id, _)| id)
+        .filter(|id| !id.is_empty())
+}
+
+/// What erasing a customer does, said to the owner before they confirm it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ErasurePlan {
+    /// Erased at once, everywhere (records, the audit trail's snapshots, later exports).
+    pub erased: Vec<&'static str>,
+    /// Kept because the law requires it, until `kept_until`.
+    pub kept: Vec<String>,
+    /// The day (YYYY-MM-DD) what is kept may go too; `None` when nothing is kept.
+    pub kept_until: Option<String>,
+}
+
+/// What is erased now: everything sealed under the customer's data key.
+const ERASED_NOW: [&str; 6] = [
+    "name, company, email addresses and phone numbers",
+    "service addresses and access notes",
+    "notes, job notes and signatures' names",
+    "messages to and from them",
+    "the same values in the audit trail",
+    "their entries in the search index",
+];
+
+/// The erasure of a customer whose issued invoices are `issued` (number, RFC 3339 issue time),
+/// under a retention of `retention_years`: issued invoices (their numbers, amounts and lines)
+/// and their PDFs, which carry the name and billing address, stay until that many years after
+/// the last one; everything else goes now.
+pub fn erasure_plan(issued: &[(i64, String)], retention_years: i64) -> ErasurePlan {
+    let last = issued.iter().map(|(_, at)| at.as_str()).max();
+    let kept_until = match (last, retention_years) {
+        (Some(at), years) if years > 0 => add_years(at, years),
+        _ => None,
+    };
+    let kept = match &kept_until {
+        Some(_) => {
+            let numbers: Vec<String> = issued.iter().map(|(n, _)| format!("#{n}")).collect();
+            vec![format!(
+                "issued invoices {} (numbers, dates, amounts, lines) and their PDFs, which \
+                 show the customer's name and billing address",
+                numbers.join(", ")
+            )]
+        }
+        None => Vec::new(),
+    };
+    ErasurePlan {
+        erased: ERASED_NOW.to_vec(),
+        kept,
+        kept_until,
+    }
+}
+
+/// The date `years` after an RFC 3339 time (29 February becomes 28 February).
+fn add_years(at: &str, years: i64) -> Option<String> {
+    let year: i64 = at.get(..4)?.parse().ok()?;
+    let month_day = at.get(5..10)?;
+    let month_day = if month_day == "02-29" {
+        "02-28"
+    } else {
+        month_day
+    };
+    Some(format!("{:04}-{month_day}", year + years))
 }
 
 #[cfg(test)]
@@ -224,9 +294,44 @@ mod tests {
         assert!(terms.contains(&"phone:2125550123".to_owned()));
         assert!(terms.contains(&"phone:0123".to_owned()));
         assert!(!terms.contains(&"phone:123".to_owned()));
-        assert_eq!(query_terms("(212) 555-0123"), Some(vec!["phone:2125550123".into()]));
+        assert_eq!(
+            query_terms("(212) 555-0123"),
+            Some(vec!["phone:2125550123".into()])
+        );
         assert_eq!(query_terms("+1 21"), None);
-        assert_eq!(query_terms(" Ann@Example.COM "), Some(vec!["email:ann@example.com".into()]));
+        assert_eq!(
+            query_terms(" Ann@Example.COM "),
+            Some(vec!["email:ann@example.com".into()])
+        );
+    }
+
+    #[test]
+    fn an_erasure_keeps_issued_invoices_for_the_retention_period() {
+        let plan = erasure_plan(
+            &[
+                (7, "2024-02-29T10:00:00Z".into()),
+                (3, "2023-05-01T10:00:00Z".into()),
+            ],
+            7,
+        );
+        assert_eq!(plan.kept_until.as_deref(), Some("2031-02-28"));
+        assert!(plan.kept[0].contains("#7, #3") || plan.kept[0].contains("#7"));
+        assert!(!plan.erased.is_empty());
+        let nothing = erasure_plan(&[], 7);
+        assert_eq!(nothing.kept_until, None);
+        assert!(nothing.kept.is_empty());
+        assert_eq!(
+            erasure_plan(&[(1, "2020-01-01T00:00:00Z".into())], 0).kept_until,
+            None
+        );
+    }
+
+    #[test]
+    fn the_first_key_of_the_ring_is_current() {
+        assert_eq!(current_key_id("k2:AAAA k1:BBBB"), Some("k2"));
+        assert_eq!(current_key_id(" ,k3:AAAA,k2:BBBB"), Some("k3"));
+        assert_eq!(current_key_id(""), None);
+        assert_eq!(current_key_id("nokey"), None);
     }
 
     #[test]

@@ -245,6 +245,9 @@ pub fn refusal(
         None => return Some("Support has no account of its own to change."),
         Some(Permission::ManageUsers) => return Some("Support cannot change the team or roles."),
         Some(Permission::ManageSettings) => return Some("Support cannot change settings."),
+        Some(Permission::ManagePersonalData) => {
+            return Some("Support cannot export or erase people's data.")
+        }
         Some(_) => {}
     }
     match first {

@@ -31,7 +31,7 @@ pub async fn take(env: &Env, rctx: &RequestCtx, inbound: &Inbound) -> AppResult<
     let results = database
         .batch(vec![
             sql!(SELECT_LINKED_USER, "sms", inbound.sender.as_str()),
-            store::by_phone(&inbound.sender),
+            store::by_phone(&crate::http::personal::index_key(env)?, &inbound.sender),
         ])
         .await
         .map_err(|e| AppError::internal(format!("who texted: {e}")))?;

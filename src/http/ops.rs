@@ -20,7 +20,7 @@ use crate::views::selfcheck::selfcheck_view;
 
 pub const OPS_TOKEN: &str = "OPS_TOKEN";
 
-fn authorize(req: &Request, env: &Env) -> AppResult<()> {
+pub(crate) fn authorize(req: &Request, env: &Env) -> AppResult<()> {
     let expected = env
         .secret(OPS_TOKEN)
         .map(|s| s.to_string())

@@ -37,6 +37,7 @@ use crate::domain::money::Currency;
 use crate::domain::share_links::DocumentKind;
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
+use crate::http::api::customers::{by_name, search_terms};
 use crate::http::api::me::TOTP_ISSUER;
 use crate::http::auth::{self, Principal, Via};
 use crate::http::router::{Guard, Matched, Page};
@@ -558,6 +559,7 @@ async fn jobs_page(env: &Env, principal: &Principal, query: &Query) -> AppResult
         .ok()
         .filter(|n| *n >= 1);
     let pattern = search_pattern(q.trim_start_matches('#'));
+    let terms = search_terms(env, Some(q.trim_start_matches('#')))?;
     let after = query.get("cursor").and_then(|c| cursor::decode(c).ok());
     let (after_at, after_id) = after.unzip();
     let database = db::database(env)?;
@@ -576,6 +578,7 @@ async fn jobs_page(env: &Env, principal: &Principal, query: &Query) -> AppResult
                     db::opt_text(after_at.as_deref()),
                     db::opt_text(after_id.as_deref()),
                     db::int(LIST_LIMIT),
+                    db::opt_text(terms.as_deref()),
                 ],
             )?,
             people_statement(&database)?,
@@ -680,7 +683,7 @@ async fn new_job_page(env: &Env, principal: &Principal, query: &Query) -> AppRes
         )?);
     }
     let (settings, results) = load(&database, statements).await?;
-    let all: Vec<CustomerRow> = rows(&results, 0)?;
+    let all: Vec<CustomerRow> = by_name(rows(&results, 0)?);
     let people_rows: Vec<Person> = rows(&results, 1)?;
     let customer: Option<CustomerRow> = match chosen {
         Some(_) => Some(
@@ -710,9 +713,9 @@ async fn new_job_page(env: &Env, principal: &Principal, query: &Query) -> AppRes
 
 async fn customers_page(env: &Env, principal: &Principal, query: &Query) -> AppResult<Response> {
     let q = query.get("q").unwrap_or_default();
-    let pattern = search_pattern(q);
+    let terms = search_terms(env, Some(q))?;
     let after = query.get("cursor").and_then(|c| cursor::decode(c).ok());
-    let (after_name, after_id) = after.unzip();
+    let (after_at, after_id) = after.unzip();
     let database = db::database(env)?;
     let (settings, results) = load(
         &database,
@@ -721,8 +724,8 @@ async fn customers_page(env: &Env, principal: &Principal, query: &Query) -> AppR
             customers_db::SELECT_PAGE,
             &[
                 db::int(0),
-                db::opt_text(pattern.as_deref()),
-                db::opt_text(after_name.as_deref()),
+                db::opt_text(terms.as_deref()),
+                db::opt_text(after_at.as_deref()),
                 db::opt_text(after_id.as_deref()),
                 db::int(LIST_LIMIT),
                 db::opt_text(own_work(principal)),
@@ -732,8 +735,9 @@ async fn customers_page(env: &Env, principal: &Principal, query: &Query) -> AppR
     .await?;
     let list: Vec<CustomerRow> = rows(&results, 0)?;
     let next_cursor = (list.len() as i64 == LIST_LIMIT)
-        .then(|| list.last().map(|c| cursor::encode(&c.name, &c.id)))
+        .then(|| list.last().map(|c| cursor::encode(&c.created_at, &c.id)))
         .flatten();
+    let list = by_name(list);
     let zone = Zone(settings.time_zone.clone());
     html(
         200,
@@ -752,7 +756,7 @@ async fn money_page(env: &Env, principal: &Principal) -> AppResult<Response> {
     let mut statements = vec![active_customers(&database)?];
     statements.extend(money_statements(&database, principal, DocFilter::All)?);
     let (settings, results) = load(&database, statements).await?;
-    let customers: Vec<CustomerRow> = rows(&results, 0)?;
+    let customers: Vec<CustomerRow> = by_name(rows(&results, 0)?);
     let (quotes, invoices) = money_of(&results, 1)?;
     let zone = Zone(settings.time_zone.clone());
     html(
@@ -982,6 +986,7 @@ async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<
                 db::opt_text(None),
                 db::opt_text(None),
                 db::int(LIST_LIMIT),
+                db::opt_text(None),
             ],
         )?,
     ];

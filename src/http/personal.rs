@@ -1,11 +1,22 @@
-//! The tenant's personal-data secrets as the Worker reads them. Data keys and their sealing
-//! live in `src/personal.mjs` (PII_KEYS); the blind-index key (PII_INDEX_KEY) is used here.
+//! The tenant's personal-data secrets as the Worker reads them, and the operator's routes over
+//! data keys: status, rotation, replaying erasures. Data keys are made, wrapped and used in
+//! `src/personal.mjs` (PII_KEYS); the blind-index key (PII_INDEX_KEY) is used here.
 
-use worker::Env;
+use serde::Deserialize;
+use serde_json::Value;
+use worker::{Env, Request, Response};
 
-use crate::domain::personal::IndexKey;
+use crate::db;
+use crate::db::personal::{self as store, WrappedKey};
+use crate::db::store::D1Store;
+use crate::domain::audit::Action;
+use crate::domain::personal::{current_key_id, IndexKey};
 use crate::error::{AppError, AppResult};
-use crate::http::clock;
+use crate::http::api::event;
+use crate::http::extract::{json_body, MAX_JSON_BODY};
+use crate::http::{clock, ops, respond, RequestCtx};
+use crate::json;
+use crate::write::{self, Change};
 
 /// The Worker secret holding the blind-index key (at least 32 bytes; `scripts/dev` and
 /// `scripts/tenant create` generate it). It never rotates: a new one would need every index
@@ -26,4 +37,120 @@ pub fn index_key(env: &Env) -> AppResult<IndexKey> {
             "{PII_INDEX_KEY} is missing or shorter than 32 bytes"
         ))),
     }
+}
+
+/// The Worker secret holding the tenant keys (read by `src/personal.mjs`).
+pub const PII_KEYS: &str = "PII_KEYS";
+/// The id of the well-known key `src/personal.mjs` uses outside production without PII_KEYS.
+const DEVELOPMENT_KEY_ID: &str = "dev";
+/// Data keys re-wrapped per rotation step (one D1 batch).
+const REWRAP_BATCH: i64 = 100;
+
+/// The current tenant key's id.
+pub fn current_key(env: &Env) -> AppResult<String> {
+    let ring = env.secret(PII_KEYS).map(|s| s.to_string()).ok();
+    match ring.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        Some(ring) => current_key_id(ring)
+            .map(str::to_owned)
+            .ok_or_else(|| AppError::internal(format!("{PII_KEYS} has no key"))),
+        None if !clock::is_production(env) => Ok(DEVELOPMENT_KEY_ID.to_owned()),
+        None => Err(AppError::internal(format!("{PII_KEYS} is not set"))),
+    }
+}
+
+#[derive(Deserialize)]
+struct KeyCount {
+    kek: String,
+    keys: f64,
+}
+
+/// How many data keys each tenant key wraps (`GET /ops/personal-data`).
+async fn counts(env: &Env) -> AppResult<Vec<(String, i64)>> {
+    let rows: Vec<KeyCount> = db::all(&db::database(env)?, store::COUNT_BY_KEK, &[]).await?;
+    Ok(rows.into_iter().map(|r| (r.kek, r.keys as i64)).collect())
+}
+
+/// `GET /ops/personal-data`: the current tenant key and how many data keys each tenant key
+/// wraps; a tenant key may leave PII_KEYS once it wraps none (and no backup needs it).
+pub async fn status(req: Request, env: &Env) -> AppResult<Response> {
+    ops::authorize(&req, env)?;
+    let current = current_key(env)?;
+    let by_key: serde_json::Map<String, Value> = counts(env)
+        .await?
+        .into_iter()
+        .map(|(kek, n)| (kek, Value::from(n)))
+        .collect();
+    respond::json(
+        200,
+        &json!({ "current_key": current, "data_keys_by_tenant_key": by_key }),
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RotateRequest {
+    limit: Option<i64>,
+}
+
+/// `POST /ops/personal-data/rotate` `{limit?}`: one step of a key rotation — up to `limit`
+/// data keys (100) wrapped under an older tenant key are re-wrapped under the current one, in
+/// one batch with its audit row. Resumable: `scripts/admin rotate-keys` calls it until
+/// `remaining` is 0. Sealed values and audit rows never change (only the wrapping does).
+pub async fn rotate(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
+    ops::authorize(&req, env)?;
+    let body: RotateRequest = if req.headers().get("Content-Length")?.as_deref() == Some("0") {
+        RotateRequest::default()
+    } else {
+        json_body(&mut req, MAX_JSON_BODY).await.unwrap_or_default()
+    };
+    let limit = body.limit.unwrap_or(REWRAP_BATCH).clamp(1, REWRAP_BATCH);
+    let current = current_key(env)?;
+    let database = db::database(env)?;
+    let keys: Vec<WrappedKey> = db::all(
+        &database,
+        store::SELECT_TO_REWRAP,
+        &[db::text(&current), db::int(limit)],
+    )
+    .await?;
+    let at = clock::now();
+    if !keys.is_empty() {
+        let from: Vec<&str> = {
+            let mut from: Vec<&str> = keys.iter().map(|k| k.kek.as_str()).collect();
+            from.sort_unstable();
+            from.dedup();
+            from
+        };
+        let change = Change::new()
+            .then_all(keys.iter().map(|k| store::rewrap(k, at.0 as i64)))
+            .audit(event(
+                rctx,
+                None,
+                Action::PersonalDataRewrapped,
+                "personal_data",
+                None,
+                Some(json!({ "tenant_keys": from })),
+                Some(json!({ "tenant_key": current, "data_keys": keys.len() })),
+            ));
+        write::apply(&D1Store { db: database }, change, vec![])
+            .await
+            .map_err(|r| r.into_error(|| AppError::internal("a rotation step has no guard")))?;
+    }
+    let remaining: i64 = counts(env)
+        .await?
+        .into_iter()
+        .filter(|(kek, _)| *kek != current)
+        .map(|(_, n)| n)
+        .sum();
+    respond::json(
+        200,
+        &json!({ "current_key": current, "rewrapped": keys.len(), "remaining": remaining }),
+    )
+}
+
+/// `POST /ops/personal-data/replay-erasures`: after a restore, redoes every erasure in the
+/// ledger (`http::api::erasure`).
+pub async fn replay_erasures(req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
+    ops::authorize(&req, env)?;
+    let replayed = crate::http::api::erasure::replay(env, rctx).await?;
+    respond::json(200, &json!({ "replayed": replayed }))
 }

@@ -165,6 +165,19 @@ crate::routes! {
             owner is told; 409 when another active owner can help")
             .body(object(&["email"], props(&[("email", string())])))
             .ok(202, any_object()).also(&[404, 409]);
+    OpsPersonalData: GET "/ops/personal-data", Operator, NoQuery
+        => api crate::http::personal::status(req, env).await,
+        op("Operator: the current tenant key and how many data keys each tenant key wraps")
+            .ok(200, any_object());
+    OpsRotateKeys: POST "/ops/personal-data/rotate", Operator, NoQuery
+        => api crate::http::personal::rotate(req, env, rctx).await,
+        op("Operator: re-wrap up to limit data keys under the current tenant key (repeat until \
+            remaining is 0)")
+            .body(object(&[], props(&[("limit", int_range(1, 100))]))).ok(200, any_object());
+    OpsReplayErasures: POST "/ops/personal-data/replay-erasures", Operator, NoQuery
+        => api crate::http::personal::replay_erasures(req, env, rctx).await,
+        op("Operator, after a restore: redo every erasure recorded in the ledger")
+            .ok(200, any_object());
     OpsUnlock: POST "/ops/unlock", Operator, NoQuery => api ops::unlock(req, env, rctx).await,
         op("Operator: clear an address's failed sign-ins and lock (the only owner locked out)")
             .body(object(&["email"], props(&[("email", string())]))).empty();
@@ -337,6 +350,15 @@ crate::routes! {
     ArchiveCustomer: DELETE "/api/v1/customers/{id}", Needs(ManageRecords), NoQuery
         => api api::customers::archive(&req, env, rctx, me()?, matched).await,
         op("Archive a customer").if_match().empty();
+    PreviewCustomerErasure: GET "/api/v1/customers/{id}/erasure", Needs(ManagePersonalData), NoQuery
+        => api api::erasure::preview(env, rctx, matched).await,
+        op("What erasing a customer would erase now, and what the law makes the company keep \
+            (issued invoices) and until when").ok(200, any_object());
+    EraseCustomer: POST "/api/v1/customers/{id}/erase", Needs(ManagePersonalData), NoQuery
+        => api api::erasure::erase(&req, env, rctx, me()?, matched).await,
+        op("Erase a customer's personal data everywhere (their data key is destroyed; the audit \
+            trail still verifies); issued invoices are kept for the retention period")
+            .if_match().ok(200, r("Customer"));
     CreateSite: POST "/api/v1/customers/{id}/sites", Needs(ManageRecords), NoQuery
         => api api::customers::create_site(req, env, rctx, me()?, matched).await,
         op("Add a service site to a customer").body(site_fields(&["line1"]))

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::db::customers::{CustomerRow, SiteRow};
 use crate::domain::customers::{Customer, Site};
+use crate::domain::personal::{customer_key, pending, pending_opt};
 
 pub fn customer_view(row: &CustomerRow, sites: Option<&[SiteRow]>) -> Value {
     let mut view = json!({
@@ -46,29 +47,35 @@ pub fn site_view(row: &SiteRow) -> Value {
     })
 }
 
-/// The audit trail's picture of a customer: its fields, without bookkeeping.
-pub fn customer_audit(c: &Customer) -> Value {
+/// The audit trail's picture of a customer: its fields, without bookkeeping; the personal
+/// ones sealed under the customer's data key, so an erasure reaches the trail too.
+pub fn customer_audit(c: &Customer, customer_id: &str) -> Value {
+    let key = customer_key(customer_id);
+    let emails: Vec<String> = c.emails.iter().map(|e| pending(&key, e.as_str())).collect();
+    let phones: Vec<String> = c.phones.iter().map(|p| pending(&key, p.as_str())).collect();
     json!({
-        "name": c.name,
-        "company": c.company,
-        "emails": c.emails.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
-        "phones": c.phones.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "name": pending(&key, &c.name),
+        "company": pending_opt(&key, c.company.as_deref()),
+        "emails": emails,
+        "phones": phones,
         "tags": c.tags,
-        "notes": c.notes,
+        "notes": pending_opt(&key, c.notes.as_deref()),
         "preferred_contact": c.preferred_contact,
     })
 }
 
-pub fn site_audit(s: &Site) -> Value {
+/// The audit trail's picture of a site; its address sealed under its customer's key.
+pub fn site_audit(s: &Site, customer_id: &str) -> Value {
+    let key = customer_key(customer_id);
     json!({
         "label": s.label,
-        "line1": s.line1,
-        "line2": s.line2,
-        "city": s.city,
-        "region": s.region,
-        "postal_code": s.postal_code,
+        "line1": pending(&key, &s.line1),
+        "line2": pending_opt(&key, s.line2.as_deref()),
+        "city": pending_opt(&key, s.city.as_deref()),
+        "region": pending_opt(&key, s.region.as_deref()),
+        "postal_code": pending_opt(&key, s.postal_code.as_deref()),
         "country": s.country,
-        "access_notes": s.access_notes,
+        "access_notes": pending_opt(&key, s.access_notes.as_deref()),
         "is_primary": s.is_primary,
     })
 }

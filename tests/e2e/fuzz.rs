@@ -44,6 +44,18 @@ const EXCLUDED: &[(&str, &str)] = &[
         "operator route: covered by its own test (support.rs)",
     ),
     (
+        "OpsPersonalData",
+        "operator route: covered by its own test (personal_data.rs)",
+    ),
+    (
+        "OpsRotateKeys",
+        "operator route: covered by its own test (personal_data.rs)",
+    ),
+    (
+        "OpsReplayErasures",
+        "operator route: covered by its own test (personal_data.rs)",
+    ),
+    (
         "OpsRecoverOwner",
         "operator route: covered by its own test (support.rs); would end the fuzzer's session",
     ),

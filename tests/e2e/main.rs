@@ -31,6 +31,7 @@ mod oauth;
 mod panics;
 mod password_change;
 mod pdfs;
+mod personal_data;
 mod quotes;
 mod roles;
 mod round_trips;

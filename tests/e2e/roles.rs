@@ -47,6 +47,9 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("GET", "/api/v1/customers/{id}", O, O, O, O),
     ("PATCH", "/api/v1/customers/{id}", O, O, X, X),
     ("DELETE", "/api/v1/customers/{id}", O, O, X, X),
+    // Erasing someone's personal data is the owners' decision.
+    ("GET", "/api/v1/customers/{id}/erasure", O, X, X, X),
+    ("POST", "/api/v1/customers/{id}/erase", O, X, X, X),
     ("POST", "/api/v1/customers/{id}/sites", O, O, X, X),
     ("GET", "/api/v1/customers/{id}/messages", O, O, O, O),
     ("POST", "/api/v1/customers/{id}/messages", O, O, X, X),

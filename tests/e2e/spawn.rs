@@ -348,6 +348,52 @@ fn config_with_rate_limit(dir: &Path, limit: u32) -> PathBuf {
     path
 }
 
+/// Starts `wrangler dev` for the tenant whose state is in `state`, on `port`.
+fn start_runtime(state: &Path, log: &Path, port: u16, options: &Options) -> Child {
+    let mut cmd = tool("wrangler");
+    // No request traces in the state folder (they hold whole URLs; see scripts/lib/env.sh).
+    cmd.arg("dev").env("X_LOCAL_OBSERVABILITY", "false");
+    if let Some(limit) = options.rate_limit {
+        cmd.arg("--config")
+            .arg(config_with_rate_limit(state, limit));
+    }
+    cmd.args(["--local", "--ip", "127.0.0.1"])
+        .args(["--port", &port.to_string()])
+        .args(["--inspector-port", &free_port().to_string()])
+        .args(["--show-interactive-dev-session=false", "--persist-to"])
+        .arg(state)
+        // GET /__scheduled runs the Worker's cron handler (see `Tenant::cron`).
+        .arg("--test-scheduled");
+    if let Some(token) = options.ops_token {
+        cmd.args(["--var", &format!("OPS_TOKEN:{token}")]);
+    }
+    cmd.args(["--var", &format!("AUDIT_KEY:{AUDIT_KEY}")]);
+    // Links in messages (share links, unsubscribe) point back at this tenant.
+    cmd.args(["--var", &format!("PUBLIC_URL:http://127.0.0.1:{port}")]);
+    let clamd_port = match options.scanner {
+        Scanner::Shared => Some(Clamd::shared().port()),
+        Scanner::Port(port) => Some(port),
+        Scanner::Unset => None,
+    };
+    if let Some(port) = clamd_port {
+        cmd.args(["--var", "CLAMD_HOST:127.0.0.1"])
+            .args(["--var", &format!("CLAMD_PORT:{port}")]);
+    }
+    for (name, value) in &options.vars {
+        cmd.args(["--var", &format!("{name}:{value}")]);
+    }
+    let log_file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
+    cmd.stdout(log_file.try_clone().expect("log file"))
+        .stderr(log_file)
+        // Its own process group, so Drop stops wrangler and workerd together.
+        .process_group(0);
+    cmd.spawn().expect("start wrangler dev")
+}
+
 /// A running local tenant. Dropping it stops the runtime and deletes its state.
 pub struct Tenant {
     pub base: String,
@@ -371,43 +417,7 @@ impl Tenant {
         }
         let log = state.join("wrangler.log");
         let port = free_port();
-        let mut cmd = tool("wrangler");
-        cmd.arg("dev");
-        if let Some(limit) = options.rate_limit {
-            cmd.arg("--config")
-                .arg(config_with_rate_limit(&state, limit));
-        }
-        cmd.args(["--local", "--ip", "127.0.0.1"])
-            .args(["--port", &port.to_string()])
-            .args(["--inspector-port", &free_port().to_string()])
-            .args(["--show-interactive-dev-session=false", "--persist-to"])
-            .arg(&state)
-            // GET /__scheduled runs the Worker's cron handler (see `Tenant::cron`).
-            .arg("--test-scheduled");
-        if let Some(token) = options.ops_token {
-            cmd.args(["--var", &format!("OPS_TOKEN:{token}")]);
-        }
-        cmd.args(["--var", &format!("AUDIT_KEY:{AUDIT_KEY}")]);
-        // Links in messages (share links, unsubscribe) point back at this tenant.
-        cmd.args(["--var", &format!("PUBLIC_URL:http://127.0.0.1:{port}")]);
-        let clamd_port = match options.scanner {
-            Scanner::Shared => Some(Clamd::shared().port()),
-            Scanner::Port(port) => Some(port),
-            Scanner::Unset => None,
-        };
-        if let Some(port) = clamd_port {
-            cmd.args(["--var", "CLAMD_HOST:127.0.0.1"])
-                .args(["--var", &format!("CLAMD_PORT:{port}")]);
-        }
-        for (name, value) in &options.vars {
-            cmd.args(["--var", &format!("{name}:{value}")]);
-        }
-        let log_file = fs::File::create(&log).expect("log file");
-        cmd.stdout(log_file.try_clone().expect("log file"))
-            .stderr(log_file)
-            // Its own process group, so Drop stops wrangler and workerd together.
-            .process_group(0);
-        let child = cmd.spawn().expect("start wrangler dev");
+        let child = start_runtime(&state, &log, port, &options);
         // Redirects are answers to check (share pages send 303s), not to follow.
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -544,8 +554,22 @@ impl Tenant {
     }
 }
 
-impl Drop for Tenant {
-    fn drop(&mut self) {
+impl Tenant {
+    /// Stops the runtime and starts it again on the same state and port with `options`
+    /// (e.g. other secrets), as a deploy of new settings would.
+    pub fn restart_with(&mut self, options: Options) {
+        self.stop_runtime();
+        let port: u16 = self
+            .base
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        self.child = start_runtime(&self.state, &self.log, port, &options);
+        self.wait_until_listening();
+    }
+
+    fn stop_runtime(&mut self) {
         let pgid = self.child.id() as i32;
         let _ = Command::new("kill")
             .args(["-TERM", "--", &format!("-{pgid}")])
@@ -561,6 +585,12 @@ impl Drop for Tenant {
             .args(["-KILL", "--", &format!("-{pgid}")])
             .status();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Tenant {
+    fn drop(&mut self) {
+        self.stop_runtime();
         if !std::thread::panicking() {
             let _ = fs::remove_dir_all(&self.state);
         } else {

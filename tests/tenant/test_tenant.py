@@ -411,7 +411,9 @@ class Provisioning(Operator):
             deployed["routes"], [{"pattern": "acme.example.com/*", "zone_name": "example.com"}]
         )
         self.assertFalse(deployed["workers_dev"])
-        self.assertEqual(deployed["observability"], {"enabled": True})
+        self.assertEqual(
+            deployed["observability"], {"enabled": True, "logs": {"invocation_logs": False}}
+        )
         self.assertEqual(deployed["d1_databases"][0]["binding"], "DB")
         self.assertEqual(deployed["d1_databases"][0]["database_id"], record["d1_id"])
         self.assertEqual(

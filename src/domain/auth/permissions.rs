@@ -73,6 +73,9 @@ pub enum Permission {
     ManageUsers,
     /// The audit trail: read and verify.
     ViewAudit,
+    /// People's data as a whole: export a customer's data, erase a customer, export or
+    /// delete the company.
+    ManagePersonalData,
 }
 
 use Permission::*;
@@ -91,6 +94,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             ViewUsers,
             ManageUsers,
             ViewAudit,
+            ManagePersonalData,
         ],
     ),
     (
@@ -130,7 +134,7 @@ mod tests {
 
     #[test]
     fn only_owners_manage_the_team_settings_and_audit() {
-        for permission in [ManageUsers, ManageSettings, ViewAudit] {
+        for permission in [ManageUsers, ManageSettings, ViewAudit, ManagePersonalData] {
             let holders: Vec<Role> = Role::ALL
                 .into_iter()
                 .filter(|r| r.allows(permission))

@@ -7,15 +7,18 @@ use worker::{Env, Request, Response};
 
 use crate::db;
 use crate::db::customers::{self as store, CustomerRow, SiteRow};
+use crate::db::personal as personal_db;
 use crate::db::store::D1Store;
 use crate::domain::audit::Action;
 use crate::domain::auth::permissions::Role;
 use crate::domain::cursor;
-use crate::domain::customers::{search_pattern, Customer, CustomerChanges, Site, SiteChanges};
+use crate::domain::customers::{Customer, CustomerChanges, Site, SiteChanges};
+use crate::domain::personal::{customer_key, query_terms};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, json_bytes, parse_json, MAX_JSON_BODY};
+use crate::http::personal;
 use crate::http::query::{Cursor, Limit};
 use crate::http::router::Matched;
 use crate::http::{idempotency, prefetch};
@@ -88,18 +91,37 @@ fn own_customers(principal: &Principal) -> Option<&str> {
     (principal.role == Role::Technician).then_some(principal.user.id.as_str())
 }
 
-/// `GET /api/v1/customers`: by name, then id; technicians, those they work for.
+/// The blinded terms of a search box's text, as the JSON array the page queries take; `None`
+/// for no search. A search with nothing searchable in it (a word of two letters) matches no
+/// one rather than everyone.
+pub(crate) fn search_terms(env: &Env, q: Option<&str>) -> AppResult<Option<String>> {
+    let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    let terms = query_terms(q).unwrap_or_else(|| vec![String::new()]);
+    Ok(Some(personal::index_key(env)?.blind_all(&terms)))
+}
+
+/// A page of customers, in the order they were added, sorted by name within the page (names
+/// are sealed, so SQL cannot order them); the cursor follows the added order.
+pub(crate) fn by_name(mut rows: Vec<CustomerRow>) -> Vec<CustomerRow> {
+    rows.sort_by_cached_key(|r| (r.name.to_lowercase(), r.id.clone()));
+    rows
+}
+
+/// `GET /api/v1/customers`: in the order they were added (names sorted within a page);
+/// technicians, those they work for.
 pub async fn list(query: CustomersQuery, env: &Env, principal: &Principal) -> AppResult<Response> {
-    let pattern = query.q.as_deref().and_then(search_pattern);
+    let terms = search_terms(env, query.q.as_deref())?;
     let archived = query.archived.unwrap_or(false);
-    let (after_name, after_id) = Cursor::split(query.cursor);
+    let (after_at, after_id) = Cursor::split(query.cursor);
     let rows: Vec<CustomerRow> = db::all(
         &db::database(env)?,
         store::SELECT_PAGE,
         &[
             db::int(i64::from(archived)),
-            db::opt_text(pattern.as_deref()),
-            db::opt_text(after_name.as_deref()),
+            db::opt_text(terms.as_deref()),
+            db::opt_text(after_at.as_deref()),
             db::opt_text(after_id.as_deref()),
             db::int(query.limit.0),
             db::opt_text(own_customers(principal)),
@@ -108,8 +130,11 @@ pub async fn list(query: CustomersQuery, env: &Env, principal: &Principal) -> Ap
     .await?;
     let next_cursor = query
         .limit
-        .next_cursor(&rows, |r| cursor::encode(&r.name, &r.id));
-    let customers: Vec<_> = rows.iter().map(|r| customer_view(r, None)).collect();
+        .next_cursor(&rows, |r| cursor::encode(&r.created_at, &r.id));
+    let customers: Vec<_> = by_name(rows)
+        .iter()
+        .map(|r| customer_view(r, None))
+        .collect();
     respond::json(
         200,
         &json!({ "customers": customers, "next_cursor": next_cursor }),
@@ -153,8 +178,11 @@ pub async fn create(
     let customer = Customer::create(parse_json(&body)?)?;
     let id = new_id()?;
     let now = now();
+    let index = personal::index_key(env)?;
     let change = Change::new()
+        .first(personal_db::new_key(&customer_key(&id), now.0 as i64))
         .guarded(store::insert(&id, &customer, &now.to_rfc3339()))
+        .then_all(store::index(&index, &id, &customer))
         .audit(event(
             rctx,
             Some(principal),
@@ -162,7 +190,7 @@ pub async fn create(
             "customer",
             Some(&id),
             None,
-            Some(customer_audit(&customer)),
+            Some(customer_audit(&customer, &id)),
         ));
     let store = D1Store::from_env(env)?;
     let created = write::create::<_, CustomerEntity>(
@@ -189,6 +217,7 @@ pub async fn update(
     let changes: CustomerChanges = json_body(&mut req, MAX_JSON_BODY).await?;
     let id = id_param(matched);
     let store = D1Store::from_env(env)?;
+    let index = personal::index_key(env)?;
     let current = prefetch::load::<CustomerEntity>(&store, &rctx.ahead, &id).await?;
     let written =
         write::update_loaded::<_, CustomerEntity>(&store, &id, current, version, |(current, _)| {
@@ -201,14 +230,15 @@ pub async fn update(
             let after = before.clone().apply(changes)?;
             Ok(Change::new()
                 .guarded(store::update(&id, version, &after, &now().to_rfc3339()))
+                .then_all(store::index(&index, &id, &after))
                 .audit(event(
                     rctx,
                     Some(principal),
                     Action::CustomerUpdated,
                     "customer",
                     Some(&id),
-                    Some(customer_audit(&before)),
-                    Some(customer_audit(&after)),
+                    Some(customer_audit(&before, &id)),
+                    Some(customer_audit(&after, &id)),
                 )))
         })
         .await?;
@@ -285,7 +315,7 @@ pub async fn create_site(
             "site",
             Some(&id),
             None,
-            Some(site_audit(&site)),
+            Some(site_audit(&site, &customer_id)),
         ));
     let created = write::create::<_, SiteEntity>(
         &store,
@@ -333,15 +363,21 @@ pub async fn update_site(
             ));
         }
         Ok(change
-            .guarded(store::update_site(&id, version, &after, &stamp))
+            .guarded(store::update_site(
+                &id,
+                &current.customer_id,
+                version,
+                &after,
+                &stamp,
+            ))
             .audit(event(
                 rctx,
                 Some(principal),
                 Action::SiteUpdated,
                 "site",
                 Some(&id),
-                Some(site_audit(&before)),
-                Some(site_audit(&after)),
+                Some(site_audit(&before, &current.customer_id)),
+                Some(site_audit(&after, &current.customer_id)),
             )))
     })
     .await?;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod customer_messages;
 pub mod customers;
 pub mod deliveries;
+pub mod erasure;
 pub mod files;
 pub mod invoices;
 pub mod jobs;

@@ -313,6 +313,7 @@ mod tests {
             version: 4,
             created_at: "2026-11-20T10:00:00.000Z".into(),
             updated_at: "2026-11-20T10:00:00.000Z".into(),
+            erased_at: None,
         }
     }
 
