@@ -36,8 +36,23 @@ audit_key() {
   cat "$file"
 }
 
-# dev_vars STATE_DIR PUBLIC_URL [NAME=VALUE…]: the tenant's secrets (OPS_TOKEN, AUDIT_KEY) as a
-# dotenv file for `wrangler dev --env-file`, mode 0600, so they never appear in a process's
+# personal_keys STATE_DIR: the tenant's keys for personal data, made once and kept in its state
+# folder: the key ring PII_KEYS (`id:base64` of 32 bytes, the first current; see
+# src/personal.mjs) and the blind-index key PII_INDEX_KEY. Prints two NAME=VALUE lines.
+personal_keys() {
+  local ring="$1/pii-keys" index="$1/pii-index-key"
+  if [ ! -s "$ring" ]; then
+    (umask 077 && python3 -c 'import base64, os, time
+print("k%s:%s" % (time.strftime("%Y%m%d"), base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")))' >"$ring")
+  fi
+  if [ ! -s "$index" ]; then
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$index")
+  fi
+  printf 'PII_KEYS=%s\nPII_INDEX_KEY=%s\n' "$(cat "$ring")" "$(cat "$index")"
+}
+
+# dev_vars STATE_DIR PUBLIC_URL [NAME=VALUE…]: the tenant's secrets (OPS_TOKEN, AUDIT_KEY, the
+# personal-data keys) as a dotenv file for `wrangler dev --env-file`, mode 0600, so they never appear in a process's
 # arguments; the address its links in messages point at; and any further variables given (e.g.
 # CLAMD_HOST and CLAMD_PORT).
 dev_vars() {
@@ -47,6 +62,7 @@ dev_vars() {
   (
     umask 077
     printf 'OPS_TOKEN="%s"\nAUDIT_KEY="%s"\nPUBLIC_URL="%s"\n' "$token" "$key" "$2" >"$file.tmp"
+    personal_keys "$1" | sed 's/^\([A-Z_]*\)=\(.*\)$/\1="\2"/' >>"$file.tmp"
     for pair in "${@:3}"; do
       printf '%s="%s"\n' "${pair%%=*}" "${pair#*=}" >>"$file.tmp"
     done
