@@ -998,6 +998,15 @@ async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<
     if principal.role.allows(Permission::ManageRecords) {
         statements.push(prepare(&conversation_db::mark_read(id, clock::now()))?);
     }
+    let erasable = principal.role.allows(Permission::ManagePersonalData);
+    let issued_at = statements.len();
+    if erasable {
+        statements.push(db::statement(
+            database,
+            customers_db::ISSUED_INVOICES,
+            &[db::text(id)],
+        )?);
+    }
     let money_from = statements.len();
     statements.extend(money_statements(
         database,
@@ -1005,6 +1014,13 @@ async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<
         DocFilter::Customer(id),
     )?);
     let (settings, results) = load(database, statements).await?;
+    let erasure = if erasable {
+        Some(crate::http::api::erasure::plan_of(rows(
+            &results, issued_at,
+        )?))
+    } else {
+        None
+    };
     let customer: CustomerRow = rows::<CustomerRow>(&results, 0)?
         .into_iter()
         .next()
@@ -1025,6 +1041,7 @@ async fn customer_page(env: &Env, principal: &Principal, id: &str) -> AppResult<
             &customers::Documents {
                 quotes: &quotes,
                 invoices: &invoices,
+                erasure: erasure.as_ref(),
             },
             &customers::Conversation {
                 messages: &messages,

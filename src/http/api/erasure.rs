@@ -28,8 +28,9 @@ use crate::write::{self, Change};
 /// Where the ledger of erasures lives in the tenant's bucket.
 pub const LEDGER_PREFIX: &str = "erasures/";
 
+/// An issued invoice of the customer, with the company's retention period.
 #[derive(Deserialize)]
-struct Issued {
+pub struct Issued {
     number: i64,
     issued_at: String,
     retention_years: i64,
@@ -39,9 +40,14 @@ struct Issued {
 /// retention period (one read).
 async fn plan(env: &Env, id: &str) -> AppResult<ErasurePlan> {
     let rows: Vec<Issued> = db::all(&db::database(env)?, ISSUED_INVOICES, &[db::text(id)]).await?;
+    Ok(plan_of(rows))
+}
+
+/// The plan from the rows of [`ISSUED_INVOICES`].
+pub fn plan_of(rows: Vec<Issued>) -> ErasurePlan {
     let years = rows.first().map_or(0, |r| r.retention_years);
     let issued: Vec<(i64, String)> = rows.into_iter().map(|r| (r.number, r.issued_at)).collect();
-    Ok(erasure_plan(&issued, years))
+    erasure_plan(&issued, years)
 }
 
 /// `GET /api/v1/customers/{id}/erasure`: what an erasure would erase now, and what the law

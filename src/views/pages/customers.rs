@@ -8,6 +8,7 @@ use crate::db::customers::{CustomerRow, SiteRow};
 use crate::db::pages::JobLine;
 use crate::domain::auth::permissions::Permission;
 use crate::domain::messaging::MAX_SMS_REPLY_CHARS;
+use crate::domain::personal::ErasurePlan;
 use crate::views::customer_messages::delivery;
 use crate::views::pages::files;
 use crate::views::pages::forms::{
@@ -125,6 +126,8 @@ pub fn new_customer(viewer: &Viewer<'_>) -> Markup {
 pub struct Documents<'a> {
     pub quotes: &'a [crate::views::money::QuoteSummary],
     pub invoices: &'a [crate::views::money::InvoiceSummary],
+    /// What erasing the customer would erase and keep (issued invoices), for those who may.
+    pub erasure: Option<&'a ErasurePlan>,
 }
 
 /// The text conversation with the customer: newest first as read (shown oldest first), and
@@ -278,10 +281,39 @@ pub fn page(
                         }
                     }
                 }
+                @if let (Some(plan), None) = (documents.erasure, c.erased_at) {
+                    (erase_card(c, plan))
+                }
             }
         }
     };
     shell(viewer, Section::Customers, &c.name, body)
+}
+
+/// Erasing the customer's personal data: what goes now, what the law keeps and until when,
+/// said before the owner confirms.
+fn erase_card(c: &CustomerRow, plan: &ErasurePlan) -> Markup {
+    html! {
+        section.card id="erase" {
+            h2 { "Personal data" }
+            details.delete {
+                summary { "Erase this customer's personal data" }
+                p { "Erased at once, everywhere (records, the audit trail, later exports); this cannot be undone:" }
+                ul { @for item in &plan.erased { li { (item) } } }
+                @if let Some(until) = &plan.kept_until {
+                    p { "Kept because the law requires it, until " strong { (until) } ", then deleted:" }
+                    ul { @for item in &plan.kept { li { (item) } } }
+                } @else {
+                    p { "Nothing is kept (no issued invoice the law requires keeping)." }
+                }
+                (api_form(&Api::new("POST", &format!("/api/v1/customers/{}/erase", c.id), "reload")
+                        .versioned(c.version),
+                    "erase-customer", html! {
+                        div.actions { button.danger type="submit" { "Erase personal data" } }
+                    }))
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -293,6 +325,7 @@ mod tests {
     const NONE: Documents<'static> = Documents {
         quotes: &[],
         invoices: &[],
+        erasure: None,
     };
     const QUIET: Conversation<'static> = Conversation {
         messages: &[],
@@ -344,6 +377,32 @@ mod tests {
             created_at: "2026-11-20T10:00:00.000Z".into(),
             updated_at: "2026-11-20T10:00:00.000Z".into(),
         }
+    }
+
+    #[test]
+    fn owners_are_told_what_an_erasure_keeps_before_they_confirm_it() {
+        let plan = crate::domain::personal::erasure_plan(&[(12, "2026-03-01T00:00:00Z".into())], 7);
+        let documents = Documents {
+            erasure: Some(&plan),
+            ..NONE
+        };
+        let html = page(
+            &viewer(Role::Owner),
+            &customer(),
+            &[],
+            &[],
+            &documents,
+            &QUIET,
+        )
+        .into_string();
+        assert!(html.contains("Erase personal data"), "{html}");
+        assert!(
+            html.contains("2033-03-01") && html.contains("#12"),
+            "{html}"
+        );
+        let without =
+            page(&viewer(Role::Owner), &customer(), &[], &[], &NONE, &QUIET).into_string();
+        assert!(!without.contains("Erase personal data"));
     }
 
     #[test]
