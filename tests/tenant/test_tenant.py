@@ -206,7 +206,7 @@ class Slugs(Operator):
             "ENVIRONMENT=development",
             expect=2,
         )
-        for secret in ("OPS_TOKEN", "AUDIT_KEY"):
+        for secret in ("OPS_TOKEN", "AUDIT_KEY", "PII_KEYS", "PII_INDEX_KEY"):
             result = self.tenant(
                 "create",
                 "good",
@@ -249,6 +249,8 @@ class DryRuns(Operator):
             "wrangler deploy --config",
             "wrangler secret put OPS_TOKEN",
             "wrangler secret put AUDIT_KEY",
+            "wrangler secret put PII_KEYS",
+            "wrangler secret put PII_INDEX_KEY",
         ):
             self.assertEqual(sum(line.startswith(command) for line in lines), 1000, command)
         self.assertEqual(sum("scripts/admin create-owner" in line for line in lines), 1000)
@@ -262,7 +264,7 @@ class DryRuns(Operator):
                 "# t0042: https://t0042.example.com  "
                 "(to do: d1 kv r2 migrate deploy secrets audit-key owner)"
             ) :
-        ][:14]
+        ][:18]
         config = f"{tenants}/t0042/wrangler.toml"
         self.assertEqual(
             block[1:4],
@@ -288,6 +290,11 @@ class DryRuns(Operator):
             "(the audit trail is sealed under it; back it up)",
             block,
         )
+        for name, file in (("PII_KEYS", "pii-keys"), ("PII_INDEX_KEY", "pii-index-key")):
+            self.assertIn(
+                f"wrangler secret put {name} --config {config} < {tenants}/t0042/{file}", block
+            )
+            self.assertIn(f"# {tenants}/t0042/{file}: {name}, a new random key; back it up", block)
         # The secrets are named by their files and handed over in the environment.
         self.assertIn(
             f'OPS_TOKEN="$(cat {tenants}/t0042/ops-token)" '
@@ -378,6 +385,8 @@ class Provisioning(Operator):
                 ["deploy", "--config", shown],
                 ["secret", "put", "OPS_TOKEN"],
                 ["secret", "put", "AUDIT_KEY"],
+                ["secret", "put", "PII_KEYS"],
+                ["secret", "put", "PII_INDEX_KEY"],
             ],
         )
         self.assertEqual(
@@ -444,10 +453,17 @@ class Provisioning(Operator):
         self.assertEqual(key_file.stat().st_mode & 0o777, 0o600)
         key = key_file.read_text()
         self.assertRegex(key, r"^[0-9a-f]{64}$", "32 random bytes, hex")
-        self.assertEqual(calls[-1], ["secret", "put", "AUDIT_KEY", "--config", shown])
+        self.assertEqual(calls[-3], ["secret", "put", "AUDIT_KEY", "--config", shown])
         self.assertEqual(
             cloudflare["secrets"]["fieldworker-acme:AUDIT_KEY"], key, "the key came on stdin"
         )
+        for name, file in (("PII_KEYS", "pii-keys"), ("PII_INDEX_KEY", "pii-index-key")):
+            self.assertIn(["secret", "put", name, "--config", shown], calls)
+            value = (self.tenants / "acme" / file).read_text()
+            self.assertEqual((self.tenants / "acme" / file).stat().st_mode & 0o777, 0o600)
+            self.assertEqual(cloudflare["secrets"][f"fieldworker-acme:{name}"], value.strip())
+            for kept in ("registry.jsonl", "acme/wrangler.toml", "acme/wrangler.log"):
+                self.assertNotIn(value.strip(), (self.tenants / kept).read_text(), kept)
         for kept in ("registry.jsonl", "acme/wrangler.toml", "acme/wrangler.log"):
             self.assertNotIn(key, (self.tenants / kept).read_text(), f"the key is not in {kept}")
         [admin] = self.admin_calls()
@@ -490,6 +506,8 @@ class Provisioning(Operator):
                 ["deploy", "--config", t2_calls[0][2]],
                 ["secret", "put", "OPS_TOKEN"],
                 ["secret", "put", "AUDIT_KEY"],
+                ["secret", "put", "PII_KEYS"],
+                ["secret", "put", "PII_INDEX_KEY"],
             ],
             "t2 went on from its deploy",
         )
@@ -581,6 +599,7 @@ class AuditKey(Operator):
         self.assertIn("secrets", record["steps"])
         self.assertNotIn("audit-key", record["steps"])
         self.assertNotIn("owner", record["steps"], "no owner (no audit row) before the key")
+        self.assertFalse((self.tenants / "acme/pii-keys").exists(), "nothing after the failure")
         key = (self.tenants / "acme/audit-key").read_text()
         self.calls()
 
@@ -588,9 +607,17 @@ class AuditKey(Operator):
         self.assertEqual(self.table(result.stdout), {"acme": "created"})
         calls = self.calls()
         self.assertEqual(
-            [c["args"][:3] for c in calls], [["secret", "put", "AUDIT_KEY"]], "only the key"
+            [c["args"][:3] for c in calls],
+            [
+                ["secret", "put", "AUDIT_KEY"],
+                ["secret", "put", "PII_KEYS"],
+                ["secret", "put", "PII_INDEX_KEY"],
+            ],
+            "only the keys",
         )
         self.assertEqual(calls[0]["stdin"], key)
+        self.assertEqual(calls[1]["stdin"], (self.tenants / "acme/pii-keys").read_text())
+        self.assertEqual(calls[2]["stdin"], (self.tenants / "acme/pii-index-key").read_text())
         self.assertEqual((self.tenants / "acme/audit-key").read_text(), key, "never regenerated")
         self.assertEqual(self.cloudflare()["secrets"]["fieldworker-acme:AUDIT_KEY"], key)
 
@@ -626,6 +653,12 @@ class AuditKey(Operator):
         self.assertIn(f"# {tenants}/t0001/audit-key: the tenant's audit key, as it is", dry.stdout)
         self.assertEqual(self.calls(), [])
         self.assertFalse((self.tenants / "t0000/audit-key").exists(), "a dry run writes nothing")
+        self.assertIn(
+            f"wrangler secret put PII_KEYS --config {tenants}/t0000/wrangler.toml "
+            f"< {tenants}/t0000/pii-keys",
+            dry.stdout,
+        )
+        self.assertFalse((self.tenants / "t0000/pii-keys").exists(), "a dry run writes nothing")
 
         result = self.tenant("deploy", "--all", "--no-build", "--no-check")
         self.assertEqual(set(self.table(result.stdout).values()), {"deployed"})
@@ -635,11 +668,18 @@ class AuditKey(Operator):
             own = [c for c in calls if any(f"/{slug}/" in a for a in c["args"])]
             self.assertEqual(
                 [c["args"][:3] for c in own],
-                [["secret", "put", "AUDIT_KEY"], ["deploy", "--config", own[1]["args"][2]]],
-                "the key goes in before the new build",
+                [
+                    ["secret", "put", "AUDIT_KEY"],
+                    ["secret", "put", "PII_KEYS"],
+                    ["secret", "put", "PII_INDEX_KEY"],
+                    ["deploy", "--config", own[3]["args"][2]],
+                ],
+                "the keys go in before the new build",
             )
             key = (self.tenants / slug / "audit-key").read_text()
             self.assertEqual(own[0]["stdin"], key)
+            self.assertEqual(own[1]["stdin"], (self.tenants / slug / "pii-keys").read_text())
+            self.assertEqual(own[2]["stdin"], (self.tenants / slug / "pii-index-key").read_text())
             self.assertEqual(self.cloudflare()["secrets"][f"fieldworker-{slug}:AUDIT_KEY"], key)
         self.assertEqual((self.tenants / "t0001/audit-key").read_text(), "f" * 64)
         self.assertTrue(all("audit-key" in r["steps"] for r in self.registry()))
@@ -655,9 +695,273 @@ class AuditKey(Operator):
         result = self.tenant("create", "t0000", *self.OWNER)
         self.assertEqual(self.table(result.stdout), {"t0000": "created"})
         calls = self.calls()
-        self.assertEqual([c["args"][:3] for c in calls], [["secret", "put", "AUDIT_KEY"]])
+        self.assertEqual(
+            [c["args"][:3] for c in calls],
+            [
+                ["secret", "put", "AUDIT_KEY"],
+                ["secret", "put", "PII_KEYS"],
+                ["secret", "put", "PII_INDEX_KEY"],
+            ],
+        )
         self.assertEqual(calls[0]["stdin"], (self.tenants / "t0000/audit-key").read_text())
+        self.assertEqual(calls[1]["stdin"], (self.tenants / "t0000/pii-keys").read_text())
+        self.assertEqual(calls[2]["stdin"], (self.tenants / "t0000/pii-index-key").read_text())
         self.assertEqual(sorted(self.registry()[0]["steps"]), sorted(ALL_STEPS))
+
+
+# A PII_KEYS ring entry as scripts/tenant makes it: `k<UTC time>:` and 32 bytes, base64url.
+TENANT_KEY = r"k[0-9]{14}(-[0-9]+)?:[A-Za-z0-9_-]{43}"
+
+
+class PersonalKeys(Operator):
+    """PII_KEYS (the tenant key ring, first the current key) and PII_INDEX_KEY (the blind-index
+    key): made once per tenant in tenants/<slug>/pii-keys and pii-index-key, put as Worker
+    secrets from those files on stdin, never replaced; rotate-keys puts a new key first."""
+
+    OWNER = ["--domain", "example.com", "--owner-email", "o@x.example", "--no-build"]
+    PUTS = [["secret", "put", "PII_KEYS"], ["secret", "put", "PII_INDEX_KEY"]]
+
+    def files(self, slug):
+        return (
+            (self.tenants / slug / "pii-keys").read_text(),
+            (self.tenants / slug / "pii-index-key").read_text(),
+        )
+
+    def own(self, calls, slug):
+        return [c for c in calls if any(f"/{slug}/" in a for a in c["args"])]
+
+    def test_create_puts_both_keys_from_files_it_makes_once_and_never_changes_them(self):
+        self.tenant("create", "acme", *self.OWNER)
+        calls = self.calls()
+        puts = [c for c in calls if c["args"][:3] in self.PUTS]
+        self.assertEqual([c["args"][:3] for c in puts], self.PUTS)
+        self.assertEqual(
+            [c["args"][:3] for c in calls][-3:],
+            [["secret", "put", "AUDIT_KEY"], *self.PUTS],
+            "with the audit key",
+        )
+        ring, index = self.files("acme")
+        self.assertRegex(ring, f"^{TENANT_KEY}$", "one tenant key, the current one")
+        self.assertRegex(index, r"^[0-9a-f]{64}$", "32 random bytes, hex")
+        for name in ("pii-keys", "pii-index-key"):
+            self.assertEqual((self.tenants / "acme" / name).stat().st_mode & 0o777, 0o600)
+        self.assertEqual([c["stdin"] for c in puts], [ring, index], "on stdin, from the files")
+        for call in calls:
+            self.assertFalse(any(ring.split(":")[1] in a or index in a for a in call["args"]))
+        secrets = self.cloudflare()["secrets"]
+        self.assertEqual(secrets["fieldworker-acme:PII_KEYS"], ring)
+        self.assertEqual(secrets["fieldworker-acme:PII_INDEX_KEY"], index)
+        self.assertTrue(self.registry()[0].get("pii_keys_put"), "the registry says they are put")
+
+        self.tenant("create", "acme", *self.OWNER)
+        self.assertEqual(self.calls(), [], "a finished tenant's keys are not put again")
+        self.tenant("deploy", "acme", "--no-build", "--no-check")
+        self.assertEqual([c["args"][0] for c in self.calls()], ["deploy"], "nor on deploy")
+        self.assertEqual(self.files("acme"), (ring, index), "never replaced")
+        secrets = self.cloudflare()["secrets"]
+        self.assertEqual(secrets["fieldworker-acme:PII_KEYS"], ring)
+        self.assertEqual(secrets["fieldworker-acme:PII_INDEX_KEY"], index)
+
+    def test_tenants_provisioned_before_the_keys_get_them_on_their_next_deploy(self):
+        names = slugs(2)
+        self.write_registry(names, schema_version=LATEST)  # created fully, before PII_KEYS
+        dry = self.tenant("deploy", "--all", "--no-build", "--no-check", "--dry-run", **AS_OPERATOR)
+        tenants = (
+            os.path.relpath(self.tenants, ROOT)
+            if self.tenants.is_relative_to(ROOT)
+            else str(self.tenants)
+        )
+        for name, file in (("PII_KEYS", "pii-keys"), ("PII_INDEX_KEY", "pii-index-key")):
+            self.assertIn(
+                f"wrangler secret put {name} --config {tenants}/t0000/wrangler.toml "
+                f"< {tenants}/t0000/{file}",
+                dry.stdout,
+            )
+        self.assertEqual(self.calls(), [])
+        self.assertFalse((self.tenants / "t0000/pii-keys").exists(), "a dry run writes nothing")
+        self.assertFalse((self.tenants / "t0000/pii-index-key").exists())
+
+        result = self.tenant("deploy", "--all", "--no-build", "--no-check")
+        self.assertEqual(set(self.table(result.stdout).values()), {"deployed"})
+        self.assertIn("PII_KEYS put; back up", result.stdout)
+        calls = self.calls()
+        kept = {}
+        for slug in names:
+            own = self.own(calls, slug)
+            self.assertEqual(
+                [c["args"][:3] for c in own],
+                [*self.PUTS, ["deploy", "--config", own[2]["args"][2]]],
+                "the keys go in before the new build",
+            )
+            kept[slug] = self.files(slug)
+            self.assertRegex(kept[slug][0], f"^{TENANT_KEY}$")
+            self.assertEqual([c["stdin"] for c in own[:2]], list(kept[slug]))
+            secrets = self.cloudflare()["secrets"]
+            self.assertEqual(secrets[f"fieldworker-{slug}:PII_KEYS"], kept[slug][0])
+            self.assertEqual(secrets[f"fieldworker-{slug}:PII_INDEX_KEY"], kept[slug][1])
+            for name in ("pii-keys", "pii-index-key"):
+                self.assertEqual((self.tenants / slug / name).stat().st_mode & 0o777, 0o600)
+        self.assertNotEqual(kept["t0000"], kept["t0001"], "each tenant its own keys")
+
+        self.tenant("deploy", "--all", "--no-build", "--no-check")
+        self.assertEqual([c["args"][0] for c in self.calls()], ["deploy"] * 2, "put once")
+        self.assertEqual({slug: self.files(slug) for slug in names}, kept)
+
+    def test_a_failed_put_is_retried_with_the_same_keys_and_the_deploy_waits_for_it(self):
+        self.write_registry(["t0000"], schema_version=LATEST)
+        result = self.tenant(
+            "deploy", "t0000", "--no-build", "--no-check",
+            fail="secret put PII_INDEX_KEY@/t0000/", expect=1,
+        )
+        self.assertEqual(self.table(result.stdout), {"t0000": "failed"})
+        self.assertNotIn("deploy", [c["args"][0] for c in self.calls()], "no build without keys")
+        made = self.files("t0000")
+        self.assertFalse(self.registry()[0].get("pii_keys_put"))
+
+        # The files are there, but the secrets were not both put: the next deploy puts them.
+        self.tenant("deploy", "t0000", "--no-build", "--no-check")
+        calls = self.calls()
+        self.assertEqual(
+            [c["args"][:3] for c in calls],
+            [*self.PUTS, ["deploy", "--config", calls[2]["args"][2]]],
+        )
+        self.assertEqual([c["stdin"] for c in calls[:2]], list(made), "the same keys")
+        self.assertEqual(self.files("t0000"), made, "never regenerated")
+
+    def test_a_put_that_fails_during_create_is_retried_with_the_same_keys(self):
+        self.tenant(
+            "create", "acme", *self.OWNER, fail="secret put PII_INDEX_KEY@/acme/", expect=1
+        )
+        [record] = self.registry()
+        self.assertNotIn("audit-key", record["steps"], "the step is not done without the keys")
+        self.assertNotIn("owner", record["steps"])
+        made = self.files("acme")
+        self.calls()
+        self.tenant("create", "acme", *self.OWNER)
+        calls = self.calls()
+        self.assertEqual(
+            [c["args"][:3] for c in calls], [["secret", "put", "AUDIT_KEY"], *self.PUTS]
+        )
+        self.assertEqual([c["stdin"] for c in calls[1:]], list(made), "the same keys")
+        self.assertEqual(self.files("acme"), made)
+
+    def test_a_key_file_that_is_unusable_or_lost_after_its_put_is_refused_not_replaced(self):
+        self.write_registry(["t0000"], schema_version=LATEST)
+        (self.tenants / "t0000").mkdir()
+        (self.tenants / "t0000/pii-keys").write_text("k1:short")
+        result = self.tenant("deploy", "t0000", "--no-build", "--no-check", expect=1)
+        self.assertIn("holds no usable key", result.stdout)
+        self.assertEqual(self.calls(), [])
+        self.assertEqual((self.tenants / "t0000/pii-keys").read_text(), "k1:short")
+        self.assertFalse((self.tenants / "t0000/pii-index-key").exists())
+
+        self.tenant("create", "acme", *self.OWNER)
+        self.calls()
+        (self.tenants / "acme/pii-keys").unlink()
+        result = self.tenant("rotate-keys", "acme", expect=2)
+        self.assertIn("restore it from the backup", result.stderr)
+        self.assertFalse((self.tenants / "acme/pii-keys").exists(), "no ring of a new key alone")
+        self.assertEqual(self.calls(), [])
+
+    def test_rotate_keys_puts_a_new_key_first_keeps_the_old_ones_and_rewraps_through_admin(self):
+        self.tenant("create", "acme", *self.OWNER)
+        self.calls()
+        old, index = self.files("acme")
+        token = (self.tenants / "acme/ops-token").read_text().strip()
+        admins = len(self.admin_calls())
+
+        self.tenant("rotate-keys", "acme")
+        ring = (self.tenants / "acme/pii-keys").read_text()
+        entries = ring.split()
+        self.assertEqual(len(entries), 2)
+        self.assertRegex(entries[0], f"^{TENANT_KEY}$")
+        self.assertNotEqual(entries[0], old)
+        self.assertEqual(entries[1:], old.split(), "the old key stays, after the new one")
+        self.assertEqual((self.tenants / "acme/pii-keys").stat().st_mode & 0o777, 0o600)
+        self.assertEqual(self.files("acme")[1], index, "the blind-index key is never replaced")
+        calls = self.calls()
+        self.assertEqual([c["args"][:3] for c in calls], self.PUTS)
+        self.assertEqual(calls[0]["stdin"], ring, "the new ring, on stdin")
+        self.assertEqual(self.cloudflare()["secrets"]["fieldworker-acme:PII_KEYS"], ring)
+        [admin] = self.admin_calls()[admins:]
+        self.assertEqual(admin["args"], ["rotate-keys", "--url", "https://acme.example.com"])
+        self.assertEqual(admin["env"]["OPS_TOKEN"], token, "the token in its environment")
+        self.assertFalse(any(token in a for a in admin["args"]))
+
+        # Again at once: another new key, its id unlike every other one.
+        self.tenant("rotate-keys", "acme")
+        again = (self.tenants / "acme/pii-keys").read_text().split()
+        self.assertEqual(again[1:], entries)
+        ids = [entry.split(":")[0] for entry in again]
+        self.assertEqual(len(set(ids)), 3, ids)
+        self.calls()
+
+        # --resume: no new key; the ring is put again as it is and the re-wrapping goes on.
+        ring = (self.tenants / "acme/pii-keys").read_text()
+        self.tenant("rotate-keys", "acme", "--resume")
+        self.assertEqual((self.tenants / "acme/pii-keys").read_text(), ring)
+        calls = self.calls()
+        self.assertEqual([c["args"][:3] for c in calls], self.PUTS)
+        self.assertEqual(calls[0]["stdin"], ring)
+        self.assertEqual(len(self.admin_calls()), admins + 3)
+        self.assertEqual(self.admin_calls()[-1]["args"][0], "rotate-keys")
+
+        # --dry-run: the commands, nothing written, nothing run.
+        before = (self.tenants / "registry.jsonl").read_bytes()
+        dry = self.tenant("rotate-keys", "acme", "--dry-run", **AS_OPERATOR)
+        tenants = (
+            os.path.relpath(self.tenants, ROOT)
+            if self.tenants.is_relative_to(ROOT)
+            else str(self.tenants)
+        )
+        self.assertIn(
+            f"wrangler secret put PII_KEYS --config {tenants}/acme/wrangler.toml "
+            f"< {tenants}/acme/pii-keys",
+            dry.stdout,
+        )
+        self.assertIn(
+            f'OPS_TOKEN="$(cat {tenants}/acme/ops-token)" '
+            "scripts/admin rotate-keys --url https://acme.example.com",
+            dry.stdout,
+        )
+        self.assertNotIn(token, dry.stdout)
+        self.assertEqual((self.tenants / "acme/pii-keys").read_text(), ring)
+        self.assertEqual((self.tenants / "registry.jsonl").read_bytes(), before)
+        self.assertEqual(self.calls(), [])
+        self.assertEqual(len(self.admin_calls()), admins + 3)
+
+    def test_a_rotation_cut_off_is_finished_by_resume_with_the_key_it_made(self):
+        self.tenant("create", "acme", *self.OWNER)
+        self.calls()
+        old = self.files("acme")[0]
+        admins = len(self.admin_calls())
+        result = self.tenant("rotate-keys", "acme", fail="secret put PII_KEYS@/acme/", expect=1)
+        self.assertIn("rotate-keys acme --resume", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertEqual(len(self.admin_calls()), admins, "nothing re-wrapped before the put")
+        ring = self.files("acme")[0]
+        self.assertEqual(ring.split()[1:], old.split())
+        self.assertEqual(self.cloudflare()["secrets"]["fieldworker-acme:PII_KEYS"], old)
+        self.calls()
+
+        self.tenant("rotate-keys", "acme", "--resume")
+        self.assertEqual(self.files("acme")[0], ring, "the key made before, not another")
+        self.assertEqual(self.cloudflare()["secrets"]["fieldworker-acme:PII_KEYS"], ring)
+        self.assertEqual(self.admin_calls()[-1]["args"][0], "rotate-keys")
+        self.calls()
+
+        # The re-wrapping fails: said so, and --resume goes on with no new key.
+        result = self.tenant("rotate-keys", "acme", "--resume", FAKE_ADMIN_EXIT="1", expect=1)
+        self.assertIn("--resume", result.stderr)
+        self.assertEqual(self.files("acme")[0], ring)
+
+    def test_rotate_keys_refuses_a_tenant_without_keys_yet(self):
+        self.write_registry(["t0000"], schema_version=LATEST)
+        result = self.tenant("rotate-keys", "t0000", expect=2)
+        self.assertIn("scripts/tenant deploy t0000", result.stderr)
+        self.assertFalse((self.tenants / "t0000/pii-keys").exists())
+        self.assertEqual(self.calls(), [])
+        self.assertEqual(self.admin_calls(), [])
 
 
 class Secrets(Operator):
@@ -690,7 +994,7 @@ class Secrets(Operator):
         self.create()
         secrets = {
             name: (self.tenants / "acme" / name).read_text().strip()
-            for name in ("ops-token", "audit-key", "owner-password")
+            for name in ("ops-token", "audit-key", "pii-keys", "pii-index-key", "owner-password")
         }
         self.assert_in_no_arguments(secrets)
         [admin] = self.admin_calls()
@@ -799,8 +1103,19 @@ class Rollouts(Operator):
         self.calls()
         result = self.tenant("deploy", "--all", "--wave", "2", "--no-build", "--no-check")
         self.assertEqual(set(self.table(result.stdout).values()), {"deployed"})
-        self.assertEqual([c["args"][0] for c in self.calls()], ["deploy"] * 5)
+        calls = self.calls()
+        self.assertEqual([c["args"][0] for c in calls].count("deploy"), 5)
+        # These tenants predate the personal-data keys: each gets them before its deploy.
+        for slug in slugs(5):
+            own = [c["args"][:3] for c in calls if any(f"/{slug}/" in a for a in c["args"])]
+            self.assertEqual(
+                own,
+                [["secret", "put", "PII_KEYS"], ["secret", "put", "PII_INDEX_KEY"], own[2]],
+            )
+            self.assertEqual(own[2][0], "deploy")
         self.assertTrue(all(r.get("deployed_rev") for r in self.registry()))
+        self.tenant("deploy", "--all", "--wave", "2", "--no-build", "--no-check")
+        self.assertEqual([c["args"][0] for c in self.calls()], ["deploy"] * 5, "keys put once")
 
     def test_unknown_tenants_are_refused(self):
         self.write_registry(slugs(2), schema_version=LATEST)
@@ -832,14 +1147,21 @@ class Destroying(Operator):
 
     def test_destroy_keeps_the_audit_key_beside_the_export_and_says_so(self):
         key = (self.tenants / "gone/audit-key").read_text()
+        ring = (self.tenants / "gone/pii-keys").read_text()
+        index = (self.tenants / "gone/pii-index-key").read_text()
         result = self.tenant("destroy", "gone", stdin="gone\ndestroy gone\n")
         [kept] = (self.tenants / "_destroyed").iterdir()
         self.assertEqual(len(list(kept.glob("export-*.sql"))), 1)
         self.assertEqual((kept / "audit-key").read_text(), key, "the export's trail needs it")
+        self.assertEqual((kept / "pii-keys").read_text(), ring, "its personal data needs them")
+        self.assertEqual((kept / "pii-index-key").read_text(), index)
         self.assertEqual((kept / "audit-key").stat().st_mode & 0o777, 0o600)
         self.assertIn("audit key is kept beside the export", result.stderr)
         self.assertIn(f"{kept.name}/audit-key", result.stderr)
         self.assertTrue((self.tenants / "keep/audit-key").exists(), "other tenants keep theirs")
+        for name in ("pii-keys", "pii-index-key"):
+            self.assertEqual((kept / name).stat().st_mode & 0o777, 0o600)
+        self.assertIn("personal-data keys are kept beside the export", result.stderr)
 
     def test_destroy_stops_the_worker_exports_the_data_then_deletes_everything(self):
         self.tenant("destroy", "gone", stdin="gone\ndestroy gone\n")
