@@ -61,6 +61,24 @@ pub const UPDATE: &str = "UPDATE customers SET name = ?1, company = ?2, emails =
 pub const ERASE: &str = "UPDATE customers SET name = 'Erased customer', company = NULL, \
     emails = '[]', phones = '[]', notes = NULL, search = '', archived = 1, erased_at = ?4, \
     version = version + 1, updated_at = ?1 WHERE id = ?2 AND version = ?3 AND erased_at IS NULL";
+/// Customers written before personal data was sealed (their name is not a sealed token), as
+/// stored; at most ?1. The seal step of a rollout (`http::personal::seal_existing`).
+pub const SELECT_UNSEALED: &str = "/*stored*/ SELECT id, name, company, emails, phones, tags, \
+    notes, preferred_contact, archived, version, created_at, updated_at, erased_at \
+    FROM customers WHERE erased_at IS NULL AND substr(name, 1, 5) <> 'fwe1.' ORDER BY id LIMIT ?1";
+/// Sites written before personal data was sealed, as stored; at most ?1.
+pub const SELECT_UNSEALED_SITES: &str = "/*stored*/ SELECT id, customer_id, label, line1, line2, \
+    city, region, postal_code, country, access_notes, is_primary, version, created_at, \
+    updated_at FROM sites WHERE substr(line1, 1, 5) <> 'fwe1.' ORDER BY id LIMIT ?1";
+/// Seals a customer's fields as they are (same values, so no new version), only if it has not
+/// changed since read: ?1..?8 the fields as UPDATE takes them, ?9 id, ?10 version read.
+pub const RESEAL: &str = "UPDATE customers SET name = ?1, company = ?2, emails = ?3, \
+    phones = ?4, tags = ?5, notes = ?6, preferred_contact = ?7, search = ?8 \
+    WHERE id = ?9 AND version = ?10";
+/// Seals a site's fields as they are: ?1..?9 as UPDATE_SITE takes them, ?10 id, ?11 version.
+pub const RESEAL_SITE: &str = "UPDATE sites SET label = ?1, line1 = ?2, line2 = ?3, city = ?4, \
+    region = ?5, postal_code = ?6, country = ?7, access_notes = ?8, is_primary = ?9 \
+    WHERE id = ?10 AND version = ?11";
 /// An erasure replayed from the ledger after a restore: no version (the owner's decision was
 /// taken before the restore point). ?1 now (text), ?2 the customer, ?3 when it was erased (ms).
 pub const ERASE_REPLAYED: &str = "UPDATE customers SET name = 'Erased customer', \
@@ -253,6 +271,20 @@ pub fn update(id: &str, version: i64, c: &Customer, now: &str) -> Sql {
 /// The statements that keep customer `id`'s blind index (see [`SELECT_PAGE`]) in step.
 pub fn index(key: &IndexKey, id: &str, c: &Customer) -> [Sql; 2] {
     personal::index(key, Kind::Customer, id, &c.terms())
+}
+
+/// The statement sealing customer `id`'s fields as they are (see [`RESEAL`]).
+pub fn reseal(id: &str, version: i64, c: &Customer) -> Sql {
+    let mut params = customer_values(&customer_key(id), c);
+    params.extend([id.into(), version.into()]);
+    Sql::new(RESEAL, params)
+}
+
+/// The statement sealing site `row`'s fields as they are (see [`RESEAL_SITE`]).
+pub fn reseal_site(row: &SiteRow) -> Sql {
+    let mut params = site_values(&row.customer_id, &row.to_domain());
+    params.extend([row.id.as_str().into(), row.version.into()]);
+    Sql::new(RESEAL_SITE, params)
 }
 
 pub fn erase(id: &str, version: i64, now: &str, now_ms: i64) -> Sql {

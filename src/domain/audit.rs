@@ -169,6 +169,7 @@ actions! {
     VisitStatusChanged = "visit.status_changed",
     VisitUpdated = "visit.updated",
     PersonalDataRewrapped = "personal_data.rewrapped",
+    PersonalDataSealed = "personal_data.sealed",
     PersonalDataErasuresReplayed = "personal_data.erasures_replayed",
 }
 

@@ -154,3 +154,67 @@ pub async fn replay_erasures(req: Request, env: &Env, rctx: &RequestCtx) -> AppR
     let replayed = crate::http::api::erasure::replay(env, rctx).await?;
     respond::json(200, &json!({ "replayed": replayed }))
 }
+
+/// `POST /ops/personal-data/seal` `{limit?}`: the step of a rollout that seals what was written
+/// in plaintext before (by code deployed before migration 17, or before it): up to `limit`
+/// customers and sites (100) are written back sealed, with their blind-index terms, in one
+/// batch with its audit row; each only if unchanged since read. `scripts/admin seal` repeats
+/// it until `remaining` is 0. Audit rows written before keep their snapshots as they are (a
+/// sealed row never changes).
+pub async fn seal_existing(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
+    use crate::db::customers::{self as customers, CustomerRow, SiteRow};
+    ops::authorize(&req, env)?;
+    let body: RotateRequest = if req.headers().get("Content-Length")?.as_deref() == Some("0") {
+        RotateRequest::default()
+    } else {
+        json_body(&mut req, MAX_JSON_BODY).await.unwrap_or_default()
+    };
+    let limit = body.limit.unwrap_or(REWRAP_BATCH).clamp(1, REWRAP_BATCH);
+    let index = index_key(env)?;
+    let database = db::database(env)?;
+    let results = db::read_batch(
+        &database,
+        vec![
+            db::statement(&database, customers::SELECT_UNSEALED, &[db::int(limit)])?,
+            db::statement(
+                &database,
+                customers::SELECT_UNSEALED_SITES,
+                &[db::int(limit)],
+            )?,
+        ],
+    )
+    .await?;
+    let rows: Vec<CustomerRow> = db::rows_at(&results, 0)?;
+    let sites: Vec<SiteRow> = db::rows_at(&results, 1)?;
+    let mut change = Change::new();
+    for row in &rows {
+        let customer = row.to_domain()?;
+        change = change
+            .then(customers::reseal(&row.id, row.version, &customer))
+            .then_all(customers::index(&index, &row.id, &customer));
+    }
+    for site in &sites {
+        change = change.then(customers::reseal_site(site));
+    }
+    let sealed = rows.len() + sites.len();
+    if sealed > 0 {
+        let change = change.audit(event(
+            rctx,
+            None,
+            Action::PersonalDataSealed,
+            "personal_data",
+            None,
+            None,
+            Some(json!({ "customers": rows.len(), "sites": sites.len() })),
+        ));
+        write::apply(&D1Store { db: database }, change, vec![])
+            .await
+            .map_err(|r| r.into_error(|| AppError::internal("a seal step has no guard")))?;
+    }
+    // A full page of either means there may be more.
+    let more = rows.len() as i64 == limit || sites.len() as i64 == limit;
+    respond::json(
+        200,
+        &json!({ "sealed": sealed, "remaining": if more { "more" } else { "none" } }),
+    )
+}

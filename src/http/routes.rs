@@ -174,6 +174,11 @@ crate::routes! {
         op("Operator: re-wrap up to limit data keys under the current tenant key (repeat until \
             remaining is 0)")
             .body(object(&[], props(&[("limit", int_range(1, 100))]))).ok(200, any_object());
+    OpsSealPersonalData: POST "/ops/personal-data/seal", Operator, NoQuery
+        => api crate::http::personal::seal_existing(req, env, rctx).await,
+        op("Operator, after deploying: seal up to limit customers and sites written in \
+            plaintext before (repeat until remaining is none)")
+            .body(object(&[], props(&[("limit", int_range(1, 100))]))).ok(200, any_object());
     OpsReplayErasures: POST "/ops/personal-data/replay-erasures", Operator, NoQuery
         => api crate::http::personal::replay_erasures(req, env, rctx).await,
         op("Operator, after a restore: redo every erasure recorded in the ledger")

@@ -52,6 +52,10 @@ const EXCLUDED: &[(&str, &str)] = &[
         "operator route: covered by its own test (personal_data.rs)",
     ),
     (
+        "OpsSealPersonalData",
+        "operator route: covered by its own test (personal_data.rs)",
+    ),
+    (
         "OpsReplayErasures",
         "operator route: covered by its own test (personal_data.rs)",
     ),

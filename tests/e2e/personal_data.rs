@@ -261,6 +261,56 @@ fn an_erased_customer_is_gone_from_records_and_audit_and_stays_gone_after_a_rest
 }
 
 #[test]
+fn rows_written_in_plaintext_before_are_sealed_and_indexed_by_the_rollout_step() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    // As code deployed before the migration would have written them.
+    tenant.d1_execute(
+        "INSERT INTO customers (id, name, emails, phones, search, created_at, updated_at) \
+         VALUES ('legacy-1', 'Hildegard Oldrow', '[\"hilde@legacy.example\"]', \
+         '[\"+15550001111\"]', 'hildegard oldrow', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'); \
+         INSERT INTO sites (id, customer_id, line1, is_primary, created_at, updated_at) \
+         VALUES ('legacy-s1', 'legacy-1', '3 Bygone Court', 1, 't', 't')",
+    );
+    let read = owner.get("/api/v1/customers/legacy-1").json();
+    assert_eq!(
+        read["name"], "Hildegard Oldrow",
+        "plaintext reads as it is meanwhile"
+    );
+    assert!(search(&owner, "hildegard").is_empty(), "not indexed yet");
+
+    let step = tenant.ops_post("/ops/personal-data/seal", &json!({ "limit": 100 }));
+    assert_eq!(step.status, 200, "{}", step.body);
+    assert_eq!(step.json()["sealed"], 2, "{}", step.body);
+    assert_eq!(step.json()["remaining"], "none");
+    let stored = tenant.d1_execute(
+        "SELECT c.name, c.emails, s.line1 FROM customers c JOIN sites s ON s.customer_id = c.id \
+         WHERE c.id = 'legacy-1'",
+    );
+    let stored = stored[0].to_string();
+    assert!(
+        !stored.contains("Hildegard") && !stored.contains("Bygone"),
+        "{stored}"
+    );
+    assert!(stored.contains("fwe1.c-legacy-1."), "{stored}");
+    let read = owner.get("/api/v1/customers/legacy-1").json();
+    assert_eq!(read["name"], "Hildegard Oldrow");
+    assert_eq!(read["version"], 1, "sealing is not a change of the record");
+    assert_eq!(read["sites"][0]["line1"], "3 Bygone Court");
+    assert_eq!(
+        search(&owner, "hildegard"),
+        vec!["Hildegard Oldrow".to_owned()]
+    );
+    assert_eq!(
+        search(&owner, "hilde@legacy.example"),
+        vec!["Hildegard Oldrow".to_owned()]
+    );
+    let again = tenant.ops_post("/ops/personal-data/seal", &json!({}));
+    assert_eq!(again.json()["sealed"], 0, "{}", again.body);
+    verify(&owner);
+}
+
+#[test]
 fn a_key_rotation_under_load_leaves_everything_readable() {
     let ring = |ids: &[&str]| {
         ids.iter()
