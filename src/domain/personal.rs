@@ -178,8 +178,7 @@ impl IndexKey {
 
     /// Terms as stored, as the JSON array the index statements take.
     pub fn blind_all(&self, terms: &[String]) -> String {
-        serde_json::Value::from(terms.iter().map(|t| self.blind(t)).collect::<Vec<_>>())
-            .to_string()
+        serde_json::Value::from(terms.iter().map(|t| self.blind(t)).collect::<Vec<_>>()).to_string()
     }
 }
 
@@ -224,9 +223,15 @@ mod tests {
         assert!(terms.contains(&"phone:2125550123".to_owned()));
         assert!(terms.contains(&"phone:0123".to_owned()));
         assert!(!terms.contains(&"phone:123".to_owned()));
-        assert_eq!(query_terms("(212) 555-0123"), Some(vec!["phone:2125550123".into()]));
+        assert_eq!(
+            query_terms("(212) 555-0123"),
+            Some(vec!["phone:2125550123".into()])
+        );
         assert_eq!(query_terms("+1 21"), None);
-        assert_eq!(query_terms(" Ann@Example.COM "), Some(vec!["email:ann@example.com".into()]));
+        assert_eq!(
+            query_terms(" Ann@Example.COM "),
+            Some(vec!["email:ann@example.com".into()])
+        );
     }
 
     #[test]
