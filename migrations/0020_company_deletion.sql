@@ -60,4 +60,4 @@ CREATE INDEX company_exports_by_created ON company_exports (created_at);
 CREATE INDEX company_exports_unfinished ON company_exports (status)
     WHERE status IN ('queued', 'running');
 
-INSERT INTO schema_history (version, name) VALUES (18, 'company_deletion');
+INSERT INTO schema_history (version, name) VALUES (20, 'company_deletion');
