@@ -32,6 +32,12 @@ async fn fetch(
 #[worker::event(scheduled)]
 async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker::ScheduleContext) {
     http::panics::install_hook();
+    // A deleted company sends nothing and seals its last audit rows; its deletion is carried
+    // out here if no request came first.
+    if http::gone::sweep(&env).await {
+        http::seal::run_logged(&env, "cron").await;
+        return;
+    }
     http::sweep::run(&env, &event.cron()).await;
     http::seal::run_logged(&env, "cron").await;
     http::automatic::run_logged(&env, "cron").await;
@@ -43,5 +49,7 @@ async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker
         worker::console_error!("support sweep: {e}");
     }
     http::oauth::sweep_logged(&env).await;
+    // An owner's export left unfinished by a run that was cut off.
+    http::api::exports::run_logged(&env, "cron").await;
     http::metrics::record_health(&env).await;
 }

@@ -31,6 +31,9 @@ export const REWRAP = "/*rewrap data key*/";
 // A statement whose SQL holds ERASE deletes the data key its first parameter names: the key is
 // forgotten by this isolate too.
 export const ERASE = "/*erase data key*/";
+// A statement whose SQL holds ERASE_ALL deletes every data key (the company's deletion): this
+// isolate forgets every key it holds.
+export const ERASE_ALL = "/*erase every data key*/";
 const KEY_TTL_MS = 60_000;
 const KEY_CACHE_MAX = 4096;
 // Outside production, without PII_KEYS, data is sealed under this well-known key so that local
@@ -166,7 +169,10 @@ export function forgetAll() {
 
 // Forgets the data keys erased by `statements` ({ sql, args }) that ran.
 function forgetErased(statements) {
-  for (const s of statements) if (s.sql.includes(ERASE)) cache.delete(String(s.args[0]));
+  for (const s of statements) {
+    if (s.sql.includes(ERASE_ALL)) cache.clear();
+    else if (s.sql.includes(ERASE)) cache.delete(String(s.args[0]));
+  }
 }
 
 // The CryptoKeys of `ids` (a Set), from the cache or in one query; a key not found is absent

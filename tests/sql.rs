@@ -5,9 +5,9 @@ use std::fs;
 use std::path::PathBuf;
 
 use fieldworker::db::{
-    audit, customer_messages, customers, invites, invoices, jobs, messages, messaging,
-    notifications, oauth, outbox, pages, personal, probe, quotes, schema, settings, share_links,
-    support, tokens, users, visits,
+    audit, customer_messages, customers, deletion, exports, invites, invoices, jobs, messages,
+    messaging, notifications, oauth, outbox, pages, personal, probe, quotes, schema, settings,
+    share_links, support, tokens, users, visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
 use fieldworker::domain::schema::SCHEMA_VERSION;
@@ -300,6 +300,32 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         users::QUEUE_RECOVERY_IF_SOLE,
         settings::SELECT,
         settings::UPDATE,
+        deletion::SELECT_BY_ID,
+        deletion::SELECT_OPEN,
+        deletion::INSERT,
+        deletion::CANCEL,
+        deletion::COMPLETE,
+        deletion::DESTROY_KEYS,
+        deletion::MARK_PURGED,
+        exports::CUSTOMER,
+        exports::CUSTOMER_SITES,
+        exports::CUSTOMER_JOBS,
+        exports::CUSTOMER_VISITS,
+        exports::CUSTOMER_JOB_NOTES,
+        exports::CUSTOMER_QUOTES,
+        exports::CUSTOMER_INVOICES,
+        exports::CUSTOMER_PAYMENTS,
+        exports::CUSTOMER_MESSAGES,
+        exports::CUSTOMER_FILES,
+        exports::TABLES,
+        exports::SELECT_BY_ID,
+        exports::SELECT_RECENT,
+        exports::SELECT_RESUMABLE,
+        exports::INSERT,
+        exports::TAKE,
+        exports::PROGRESS,
+        exports::FINISH,
+        exports::FAIL,
     ] {
         conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
@@ -2888,4 +2914,146 @@ fn a_job_follows_its_visit_only_when_the_conditions_hold_and_the_waiting_list_kn
     };
     assert_eq!(waiting(0), ["j3"], "j2 has a visit ahead, j1 is done");
     assert_eq!(waiting(7_000), ["j2", "j3"], "its visit is over");
+}
+
+#[test]
+fn a_company_has_one_open_deletion_cancelled_for_good_and_completed_only_when_due() {
+    let conn = migrated();
+    let day = 86_400_000_i64;
+    let ask = |id: &str, at: i64| conn.execute(deletion::INSERT, (id, "u1", at, at + 7 * day));
+    assert_eq!(ask("d1", 1_000).unwrap(), 1);
+    assert_eq!(
+        ask("d2", 2_000).unwrap(),
+        0,
+        "one pending request at a time"
+    );
+    // Not before its time.
+    assert_eq!(
+        conn.execute(deletion::COMPLETE, ("d1", 1_000 + 6 * day))
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        conn.execute(deletion::CANCEL, ("d1", 1_i64, "u2", 5_000_i64))
+            .unwrap(),
+        1
+    );
+    // Cancelled is final: neither completed nor reopened.
+    assert_eq!(
+        conn.execute(deletion::COMPLETE, ("d1", 1_000 + 8 * day))
+            .unwrap(),
+        0
+    );
+    let reopen = conn.execute(
+        "UPDATE company_deletion SET status = 'pending' WHERE id = 'd1'",
+        [],
+    );
+    assert!(reopen.unwrap_err().to_string().contains("RULE:"));
+    assert_eq!(ask("d3", 10_000).unwrap(), 1, "asked again after a cancel");
+    assert_eq!(
+        conn.execute(deletion::COMPLETE, ("d3", 10_000 + 7 * day))
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        conn.execute(deletion::COMPLETE, ("d3", 10_000 + 7 * day))
+            .unwrap(),
+        0,
+        "once"
+    );
+    assert_eq!(
+        ask("d4", 20_000 + 7 * day).unwrap(),
+        0,
+        "nothing after the completion"
+    );
+    conn.execute(
+        "INSERT INTO data_keys (id, kek, wrapped, created_at) VALUES ('k', 'dev', 'w', 1)",
+        [],
+    )
+    .unwrap();
+    conn.execute(deletion::DESTROY_KEYS, []).unwrap();
+    let keys: i64 = conn
+        .query_row("SELECT count(*) FROM data_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(keys, 0);
+    assert_eq!(
+        conn.execute(deletion::MARK_PURGED, ("d3", 30_000_i64))
+            .unwrap(),
+        1
+    );
+}
+
+#[test]
+fn every_exported_table_reads_page_by_page() {
+    let conn = migrated();
+    let names: Vec<String> = conn
+        .prepare(exports::TABLES)
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let tables = fieldworker::domain::exports::exported_tables(&names);
+    assert!(tables.contains(&"customers".to_owned()) && tables.contains(&"audit_log".to_owned()));
+    assert!(!tables.contains(&"data_keys".to_owned()));
+    for table in &tables {
+        let page = exports::table_page(table, 10, 0);
+        conn.prepare(&page.sql)
+            .unwrap_or_else(|e| panic!("{}: {e}", page.sql));
+    }
+}
+
+#[test]
+fn one_company_export_is_built_at_a_time_under_a_lease() {
+    let conn = migrated();
+    assert_eq!(
+        conn.execute(exports::INSERT, ("e1", "u1", 1_000_i64))
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        conn.execute(exports::INSERT, ("e2", "u1", 2_000_i64))
+            .unwrap(),
+        0
+    );
+    // A run takes it; another cannot while the lease runs, and can once it is over.
+    assert_eq!(
+        conn.execute(exports::TAKE, ("e1", 1_i64, 3_000_i64, 9_000_i64))
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        conn.execute(exports::TAKE, ("e1", 2_i64, 4_000_i64, 10_000_i64))
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        conn.execute(exports::TAKE, ("e1", 2_i64, 9_000_i64, 20_000_i64))
+            .unwrap(),
+        1
+    );
+    // The first run's next step names a version that moved on: it stops.
+    assert_eq!(
+        conn.execute(exports::PROGRESS, ("e1", 2_i64, 1_i64, 30_000_i64))
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        conn.execute(exports::PROGRESS, ("e1", 3_i64, 1_i64, 30_000_i64))
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        conn.execute(
+            exports::FINISH,
+            ("e1", 4_i64, 31_000_i64, "exports/e1/x.zip", 99_i64)
+        )
+        .unwrap(),
+        1
+    );
+    assert_eq!(
+        conn.execute(exports::INSERT, ("e3", "u1", 40_000_i64))
+            .unwrap(),
+        1
+    );
 }

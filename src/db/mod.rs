@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod customer_messages;
 pub mod customers;
+pub mod deletion;
+pub mod exports;
 pub mod files;
 pub mod invites;
 pub mod invoices;

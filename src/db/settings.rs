@@ -14,7 +14,9 @@ pub const SELECT: &str = "SELECT name, currency, time_zone, locale, email, phone
     work_day_start, work_day_end, logo_file_id, support_preapprove_read_only, \
     (SELECT json_object('id', id, 'person', person_name, 'ends_at', ends_at, \
             'version', version) FROM support_sessions WHERE status = 'active' \
-     ORDER BY started_at DESC LIMIT 1) AS support_open, version, updated_at \
+     ORDER BY started_at DESC LIMIT 1) AS support_open, \
+    (SELECT json_object('effective_at', effective_at, 'version', version) \
+     FROM company_deletion WHERE status = 'pending') AS deletion_pending, version, updated_at \
     FROM company_settings WHERE id = 1";
 pub const UPDATE: &str = "UPDATE company_settings SET name = ?1, currency = ?2, time_zone = ?3, \
     locale = ?4, email = ?5, phone = ?6, address = ?7, mfa_required = ?8, \
@@ -56,6 +58,9 @@ pub struct Settings {
     /// The support session running now, as JSON (id, person, ends_at, version): every page's
     /// banner. Its deadline is checked when shown.
     pub support_open: Option<String>,
+    /// The company's pending deletion, as JSON (effective_at, version): every page's banner.
+    #[serde(default)]
+    pub deletion_pending: Option<String>,
     pub version: i64,
     pub updated_at: String,
 }

@@ -65,6 +65,11 @@ pub enum Notice {
         person: String,
         by: String,
     },
+    /// To everyone: an owner asked for the company to be deleted, and when it will be unless
+    /// an owner cancels.
+    CompanyDeletionRequested { by: String, effective_at: i64 },
+    /// To everyone: an owner cancelled the company's deletion.
+    CompanyDeletionCancelled { by: String },
 }
 
 /// How much of a customer's text a notice repeats.
@@ -85,6 +90,8 @@ impl Notice {
             Self::SupportRequested { .. } => "support_requested",
             Self::SupportStarted { .. } => "support_started",
             Self::SupportEnded { .. } => "support_ended",
+            Self::CompanyDeletionRequested { .. } => "company_deletion_requested",
+            Self::CompanyDeletionCancelled { .. } => "company_deletion_cancelled",
         }
     }
 
@@ -131,6 +138,10 @@ impl Notice {
                 person,
                 by,
             } => json!({ "session_id": session_id, "person": person, "by": by }),
+            Self::CompanyDeletionRequested { by, effective_at } => {
+                json!({ "by": by, "effective_at": effective_at })
+            }
+            Self::CompanyDeletionCancelled { by } => json!({ "by": by }),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod customer_sms;
 pub mod documents;
 pub mod extract;
 pub mod files;
+pub mod gone;
 pub mod health;
 pub mod idempotency;
 pub mod limits;
@@ -118,6 +119,7 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     // What the request queued goes out after the response.
     outbox::after_response(&ctx, env.clone());
     documents::after_response(&ctx, env.clone());
+    api::exports::after_response(&ctx, env.clone());
     if !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
         seal::after_write(&ctx, env);
     }
@@ -132,6 +134,10 @@ async fn handle(
     method: &str,
     path: &str,
 ) -> AppResult<Response> {
+    // A deleted company answers nothing but liveness and the operator's routes.
+    if let Some(gone) = gone::gate(&req, env, ctx, rctx, path).await {
+        return Ok(gone);
+    }
     let matched = match dispatch(method, path)? {
         Dispatch::Handle(matched) => matched,
         Dispatch::Options { allow } => return Ok(respond::options(&allow)),

@@ -331,7 +331,18 @@ fn viewer<'a>(principal: &'a Principal, settings: &'a Settings, zone: &'a Zone) 
         local: zone,
         unread: principal.user.unread_notifications.unwrap_or(0),
         support: support_banner(principal, settings),
+        deletion: deletion_banner(settings),
     }
+}
+
+/// The banner of the company's pending deletion, from the settings row's read.
+fn deletion_banner(settings: &Settings) -> Option<crate::views::company::DeletionBanner> {
+    let pending: serde_json::Value =
+        serde_json::from_str(settings.deletion_pending.as_deref()?).ok()?;
+    Some(crate::views::company::DeletionBanner {
+        effective_at: pending["effective_at"].as_i64()?,
+        version: pending["version"].as_i64()?,
+    })
 }
 
 /// The banner of the support session running now: the viewer's own, or the one the settings
@@ -1114,9 +1125,15 @@ async fn settings_page(env: &Env, principal: &Principal) -> AppResult<Response> 
             } else {
                 db::statement(&database, crate::db::oauth::SELECT_GRANTS_OF_USER, &me)?
             },
+            db::statement(&database, crate::db::deletion::SELECT_OPEN, &[])?,
+            db::statement(&database, crate::db::exports::SELECT_RECENT, &[])?,
         ],
     )
     .await?;
+    let deletion: Option<crate::db::deletion::DeletionRow> = rows(&results, 6)?
+        .into_iter()
+        .find(|row: &crate::db::deletion::DeletionRow| row.status == "pending");
+    let exports: Vec<crate::db::exports::ExportRow> = rows(&results, 7)?;
     let apps: Vec<crate::db::oauth::GrantRow> = rows(&results, 5)?;
     let timing: Option<TimingRow> = rows(&results, 3)?.into_iter().next();
     let templates: Vec<TemplateRow> = rows(&results, 4)?;
@@ -1134,6 +1151,11 @@ async fn settings_page(env: &Env, principal: &Principal) -> AppResult<Response> 
     let messages = timing
         .map(|timing| message_settings::card(&viewer, &timing, &templates))
         .unwrap_or_default();
+    // The company as a whole (owners only): its export and its deletion, after the rest.
+    let messages = maud::html! {
+        (messages)
+        (crate::views::company::cards(&viewer, deletion.as_ref(), &exports))
+    };
     html(
         200,
         admin::settings(

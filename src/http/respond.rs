@@ -66,6 +66,19 @@ pub fn pdf(file_name: &str, body: Vec<u8>) -> Response {
     response
 }
 
+/// A ZIP archive to download (an export): never cached, it is someone's data.
+pub fn zip(file_name: &str, body: Vec<u8>) -> Response {
+    let response = with_body(200, "application/zip", body);
+    let headers = response.headers();
+    let _ = headers.set(
+        "Content-Disposition",
+        &format!("attachment; filename=\"{file_name}\""),
+    );
+    let _ = headers.set("X-Content-Type-Options", "nosniff");
+    let _ = headers.set("Cache-Control", "private, no-store");
+    response
+}
+
 /// `204` answering `OPTIONS` with the methods a path allows.
 pub fn options(allow: &str) -> Response {
     let response = ResponseBuilder::new().with_status(204).empty();

@@ -284,6 +284,38 @@ crate::routes! {
         => api api::support::decide(&req, env, rctx, me()?, matched, api::support::Decision::End).await,
         op("End a support session now (or withdraw a request or an unused approval)")
             .if_match().ok(200, r("SupportSession"));
+    // The company as a whole, the owners': its export, and its deletion after a grace period.
+    RequestCompanyExport: POST "/api/v1/company/export", Needs(ManageSettings), NoQuery
+        => api api::exports::request(req, env, rctx, me()?).await,
+        op("Export the whole company: every table as JSON and the index of its files, built in \
+            the background into one ZIP archive (a session only, with the password unless \
+            signed in within 10 minutes; one export at a time)")
+            .body(object(&[], props(&[("password", string())])))
+            .ok(202, r("CompanyExport")).also(&[409]).limited();
+    ListCompanyExports: GET "/api/v1/company/exports", Needs(ManageSettings), NoQuery
+        => api api::exports::list(env).await,
+        op("The company's exports, newest first, and where each stands (one left unfinished \
+            is taken up after the answer)").ok(200, list_of("company_exports", "CompanyExport"));
+    DownloadCompanyExport: GET "/api/v1/company/exports/{id}/download", Needs(ManageSettings), NoQuery
+        => api api::exports::download(env, rctx, me()?, matched).await,
+        op("Download a ready export: a ZIP of manifest.json, tables/<table>.json and files.json \
+            (409 until it is ready)").bytes("application/zip").also(&[409]);
+    GetCompanyDeletion: GET "/api/v1/company/deletion", Needs(ManageSettings), NoQuery
+        => api api::deletion::get(env).await,
+        op("The company's pending deletion (404 when none is asked for)")
+            .ok(200, r("CompanyDeletion"));
+    RequestCompanyDeletion: POST "/api/v1/company/deletion", Needs(ManageSettings), NoQuery
+        => api api::deletion::request(req, env, rctx, me()?).await,
+        op("Ask for the whole company to be deleted in 7 days (a session only: the password, the \
+            two-factor code when on, the company's name typed exactly); everyone is told, any \
+            owner can cancel until then. Afterwards every request is answered 410")
+            .body(object(&["company_name", "password"], props(&[("company_name", string()),
+                ("password", string()), ("code", string())])))
+            .ok(201, r("CompanyDeletion")).also(&[409]).limited();
+    CancelCompanyDeletion: POST "/api/v1/company/deletion/cancel", Needs(ManageSettings), NoQuery
+        => api api::deletion::cancel(&req, env, rctx, me()?).await,
+        op("Cancel the company's pending deletion; everyone is told")
+            .if_match().ok(200, r("CompanyDeletion"));
     ListUsers: GET "/api/v1/users", Needs(ViewUsers), NoQuery => api api::users::list(env).await,
         op("The team").ok(200, list_of("users", "User"));
     InviteUser: POST "/api/v1/users/invites", Needs(ManageUsers), NoQuery
@@ -586,6 +618,12 @@ crate::routes! {
             told by its bytes): 201 clean, 202 waiting for the scanner, 422 malware found, \
             503 no scanner configured").query::<api::files::UploadQuery>().file_body()
             .idempotent().ok(201, r("File")).also(&[202, 413, 415, 422, 503]);
+    ExportCustomer: GET "/api/v1/customers/{id}/export", Needs(ManageRecords), NoQuery
+        => api api::exports::customer(env, rctx, me()?, matched).await,
+        op("One customer's data (access and portability): a ZIP of export.json — the customer, \
+            sites, jobs, visits, job notes, quotes, invoices, payments, messages and file \
+            records — and their clean files (at most 10 MiB each, 50 MiB in all; the rest \
+            listed, not embedded)").bytes("application/zip");
     ListCustomerFiles: GET "/api/v1/customers/{id}/files", Needs(ViewRecords), NoQuery
         => api api::files::list(env, rctx, me()?, matched, Parent::Customer).await,
         op("The customer's files, newest first, with their scan status (technicians: customers they work for)")

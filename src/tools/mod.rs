@@ -285,6 +285,11 @@ mod tests {
             "/api/v1/jobs/{id}/signature",
             "the customer draws it on the signature pad",
         ),
+        (
+            "GET",
+            "/api/v1/customers/{id}/export",
+            "a ZIP archive to hand to the customer, not an answer for a chat",
+        ),
     ];
 
     #[test]

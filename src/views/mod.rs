@@ -1,6 +1,7 @@
 //! Pure wire types: what the API sends and receives, built from domain values.
 
 pub mod audit;
+pub mod company;
 pub mod customer_messages;
 pub mod customers;
 pub mod fields;

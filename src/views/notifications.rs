@@ -283,6 +283,28 @@ fn text(kind: &str, data: &Value, time: &dyn Fn(i64) -> String) -> (&'static str
             ),
             data.clone(),
         ),
+        "company_deletion_requested" => (
+            "The company is to be deleted",
+            format!(
+                "{} asked for the whole company to be deleted. On {} every record, file and \
+                 account is destroyed and cannot be brought back. Any owner can cancel until \
+                 then, in Settings; owners can export the company's data first.",
+                text_of(data, "by"),
+                data["effective_at"]
+                    .as_i64()
+                    .map_or_else(|| "the end of the grace period".to_owned(), time)
+            ),
+            crate::json!({ "by": data["by"],
+                           "effective_at": data["effective_at"].as_i64().map(at) }),
+        ),
+        "company_deletion_cancelled" => (
+            "The company will not be deleted",
+            format!(
+                "{} cancelled the deletion of the company: everything stays as it was.",
+                text_of(data, "by")
+            ),
+            data.clone(),
+        ),
         _ => ("Notice", String::new(), data.clone()),
     }
 }

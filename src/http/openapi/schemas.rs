@@ -519,6 +519,8 @@ pub fn components() -> Value {
                     "support_requested",
                     "support_started",
                     "support_ended",
+                    "company_deletion_requested",
+                    "company_deletion_cancelled",
                 ]),
             ),
             ("title", string()),
@@ -586,6 +588,37 @@ pub fn components() -> Value {
             ("ends_at", nullable_time()),
             ("ended_at", nullable_time()),
             ("ended_by", nullable_string()),
+            ("version", int_min(1)),
+        ]),
+    );
+    add(
+        "CompanyDeletion",
+        record(&[
+            ("id", id()),
+            ("status", one_of(&["pending", "cancelled", "completed"])),
+            ("requested_by", id()),
+            ("requested_by_name", nullable_string()),
+            ("requested_at", time()),
+            ("effective_at", time()),
+            ("cancelled_by", nullable_string()),
+            ("cancelled_at", nullable_time()),
+            ("completed_at", nullable_time()),
+            ("version", int_min(1)),
+        ]),
+    );
+    add(
+        "CompanyExport",
+        record(&[
+            ("id", id()),
+            ("status", one_of(&["queued", "running", "ready", "failed"])),
+            ("requested_by", id()),
+            ("requested_by_name", nullable_string()),
+            ("created_at", time()),
+            ("tables_done", int_min(0)),
+            ("finished_at", nullable_time()),
+            ("size", nullable(int_min(0))),
+            ("error", nullable_string()),
+            ("download", nullable_string()),
             ("version", int_min(1)),
         ]),
     );

@@ -52,6 +52,8 @@ pub struct Viewer<'a> {
     pub unread: i64,
     /// A support session running now: the banner on every page.
     pub support: Option<crate::views::support::Banner>,
+    /// The company's deletion, while it is pending: the banner on every page.
+    pub deletion: Option<crate::views::company::DeletionBanner>,
 }
 
 impl Viewer<'_> {
@@ -149,6 +151,9 @@ pub fn shell(viewer: &Viewer<'_>, section: Section, title: &str, body: Markup) -
             }
             @if let Some(session) = &viewer.support {
                 (crate::views::support::banner(session, !session.own && viewer.can(Permission::ManageUsers)))
+            }
+            @if let Some(deletion) = &viewer.deletion {
+                (crate::views::company::deletion_banner(viewer, deletion))
             }
             main id="main" {
                 // Pages read without a script; changes are sent by app.js.
@@ -368,6 +373,7 @@ pub(crate) mod tests {
             local: &FixedOffset(0),
             unread: 0,
             support: None,
+            deletion: None,
         }
     }
 
@@ -413,6 +419,7 @@ pub(crate) mod tests {
             local: &FixedOffset(-300),
             unread: 0,
             support: None,
+            deletion: None,
             ..viewer(Role::Owner)
         };
         assert_eq!(

@@ -425,6 +425,7 @@ mod tests {
             local: &local,
             unread: 0,
             support: None,
+            deletion: None,
         };
         // Sent; Good and Best.
         let mut quote =
@@ -464,6 +465,7 @@ mod tests {
             local: &local,
             unread: 0,
             support: None,
+            deletion: None,
         };
         let mut quote =
             QuoteSummary::new(&golden::draft_quote(), golden::now()).expect("a summary");
