@@ -32,9 +32,17 @@ CREATE INDEX personal_terms_by_subject ON personal_terms (kind, id);
 -- other column, index and constraint is as before, so code deployed before this migration
 -- keeps reading and writing them until the new code replaces it; values it writes in
 -- plaintext are sealed by `POST /ops/personal-data/seal` after the deploy.
+--
+-- Each table is rebuilt in place: its rows copied aside, the table dropped and made anew
+-- under its own name, the rows put back. (A table made under another name and renamed would
+-- leave unpaid the foreign-key violations that dropping the old one counted against the rows
+-- referencing it — jobs, quotes, invoices, messages — and the migration would fail at commit
+-- on any tenant with data; putting the rows back under the referenced name settles them.)
 PRAGMA defer_foreign_keys = on;
 
-CREATE TABLE customers_sealed (
+CREATE TABLE customers_0017 AS SELECT * FROM customers;
+DROP TABLE customers;
+CREATE TABLE customers (
     id                TEXT PRIMARY KEY,
     name              TEXT NOT NULL,
     company           TEXT,
@@ -52,21 +60,20 @@ CREATE TABLE customers_sealed (
     updated_at        TEXT NOT NULL,
     sms_opted_out_at  INTEGER,
     email_opted_out_at INTEGER,
-    -- The customer's data key (data_keys.id); null only for a row not sealed yet.
-    dk                TEXT,
     -- When the customer was erased (their data key deleted).
     erased_at         INTEGER
 );
-INSERT INTO customers_sealed (id, name, company, emails, phones, tags, notes, preferred_contact,
+INSERT INTO customers (id, name, company, emails, phones, tags, notes, preferred_contact,
     search, archived, version, created_at, updated_at, sms_opted_out_at, email_opted_out_at)
 SELECT id, name, company, emails, phones, tags, notes, preferred_contact, '', archived, version,
-    created_at, updated_at, sms_opted_out_at, email_opted_out_at FROM customers;
-DROP TABLE customers;
-ALTER TABLE customers_sealed RENAME TO customers;
+    created_at, updated_at, sms_opted_out_at, email_opted_out_at FROM customers_0017;
+DROP TABLE customers_0017;
 -- Lists are ordered by when the customer was added (names, being sealed, sort within a page).
 CREATE INDEX customers_by_added ON customers (archived, created_at, id);
 
-CREATE TABLE sites_sealed (
+CREATE TABLE sites_0017 AS SELECT * FROM sites;
+DROP TABLE sites;
+CREATE TABLE sites (
     id           TEXT PRIMARY KEY,
     customer_id  TEXT NOT NULL REFERENCES customers (id),
     label        TEXT,
@@ -82,10 +89,11 @@ CREATE TABLE sites_sealed (
     created_at   TEXT NOT NULL,
     updated_at   TEXT NOT NULL
 );
-INSERT INTO sites_sealed SELECT id, customer_id, label, line1, line2, city, region, postal_code,
-    country, access_notes, is_primary, version, created_at, updated_at FROM sites;
-DROP TABLE sites;
-ALTER TABLE sites_sealed RENAME TO sites;
+INSERT INTO sites (id, customer_id, label, line1, line2, city, region, postal_code, country,
+    access_notes, is_primary, version, created_at, updated_at)
+SELECT id, customer_id, label, line1, line2, city, region, postal_code, country, access_notes,
+    is_primary, version, created_at, updated_at FROM sites_0017;
+DROP TABLE sites_0017;
 CREATE INDEX sites_by_customer ON sites (customer_id);
 CREATE UNIQUE INDEX sites_one_primary ON sites (customer_id) WHERE is_primary = 1;
 

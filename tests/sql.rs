@@ -3057,3 +3057,49 @@ fn one_company_export_is_built_at_a_time_under_a_lease() {
         1
     );
 }
+
+/// Migration 0017 rebuilds `customers` and `sites` on a tenant that has data, with foreign
+/// keys enforced as D1 enforces them, in one transaction as a migration runs: every row and
+/// every reference to them (jobs, messages) is kept.
+#[test]
+fn the_personal_data_migration_keeps_every_customer_and_site_with_foreign_keys_on() {
+    let conn = Connection::open_in_memory().expect("sqlite");
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    let all = migrations();
+    let (before, after): (Vec<_>, Vec<_>) = all.iter().partition(|(n, _, _)| *n < 17);
+    for (_, name, sql) in &before {
+        conn.execute_batch(&format!("BEGIN;\n{sql}\nCOMMIT;"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    conn.execute_batch(
+        "INSERT INTO customers (id, name, emails, phones, search, created_at, updated_at, \
+             sms_opted_out_at) \
+             VALUES ('c1', 'Ann Lee', '[\"ann@x.example\"]', '[\"+12125550143\"]', 'ann', 't', 't', 5); \
+         INSERT INTO sites (id, customer_id, line1, is_primary, created_at, updated_at) \
+             VALUES ('s1', 'c1', '1 Main St', 1, 't', 't'); \
+         INSERT INTO jobs (id, number, customer_id, site_id, title, priority, items, created_at, \
+             updated_at) VALUES ('j1', 1, 'c1', 's1', 'Fix', 'normal', '[]', 't', 't'); \
+         INSERT INTO customer_messages (id, customer_id, direction, channel, body, address, \
+             created_at) VALUES ('m1', 'c1', 'in', 'sms', 'Hi', '+12125550143', 1);",
+    )
+    .unwrap();
+    for (_, name, sql) in &after {
+        conn.execute_batch(&format!("BEGIN;\n{sql}\nCOMMIT;"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM customers WHERE name = 'Ann Lee' AND sms_opted_out_at = 5"),
+        1
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM sites WHERE customer_id = 'c1'"), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM jobs WHERE site_id = 's1'"), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM customer_messages"), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
+    // The length rules are the domain's now: a sealed value longer than they allowed fits.
+    conn.execute(
+        "UPDATE customers SET name = ?1 WHERE id = 'c1'",
+        ["x".repeat(400)],
+    )
+    .unwrap();
+}
