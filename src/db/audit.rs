@@ -31,21 +31,25 @@ pub const SELECT_RECENT: &str = select_rows!(
     "     OR (entity = 'support_session' AND entity_id = ?8)) ",
     "ORDER BY seq DESC LIMIT ?7"
 );
-/// Oldest first from a seq on, for verifying the chain page by page.
-pub const SELECT_PAGE: &str = select_rows!("FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2");
-/// One row by seq (an anchor's row).
-pub const SELECT_ROW: &str = select_rows!("FROM audit_log WHERE seq = ?1");
+/// Oldest first from a seq on, for verifying the chain page by page. Seals are computed over
+/// what is stored (personal values sealed): `/*stored*/` tells the personal-data layer
+/// (src/personal.mjs) not to open them, so the chain still verifies once a subject is erased.
+pub const SELECT_PAGE: &str =
+    select_rows!("FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2 /*stored*/");
+/// One row by seq (an anchor's row), as stored.
+pub const SELECT_ROW: &str = select_rows!("FROM audit_log WHERE seq = ?1 /*stored*/");
 /// Where the keyed chain starts, and the newest anchor written.
 pub const SELECT_CHAIN: &str = "SELECT legacy_seq, legacy_hash, anchor_seq, anchor_at \
     FROM audit_chain WHERE id = 1";
 /// The newest sealed row of the keyed chain (none before the first seal).
 pub const SELECT_SEALED_TIP: &str = "SELECT seq, seal FROM audit_log \
     WHERE seal IS NOT NULL ORDER BY seq DESC LIMIT 1";
-/// The sealer's next rows: unsealed ones of the keyed chain, oldest first.
+/// The sealer's next rows: unsealed ones of the keyed chain, oldest first, as stored (see
+/// [`SELECT_PAGE`]).
 pub const SELECT_UNSEALED: &str = select_rows!(
     "FROM audit_log WHERE seal IS NULL ",
     "AND seq > (SELECT legacy_seq FROM audit_chain WHERE id = 1) ",
-    "ORDER BY seq LIMIT ?1"
+    "ORDER BY seq LIMIT ?1 /*stored*/"
 );
 /// How far the sealer lags: unsealed rows, the oldest one's time, and the newest seq.
 pub const SELECT_LAG: &str = "SELECT COUNT(*) AS unsealed, MIN(at) AS oldest_at, \
