@@ -3,6 +3,7 @@
 //! check, the guard's all-or-nothing batch, audit rows, the re-read, a lost race, and
 //! Idempotency-Key replay.
 
+use fieldworker::domain::personal::pending_text;
 use std::cell::{Cell, RefCell};
 use std::fs;
 use std::future::Future;
@@ -27,7 +28,9 @@ use fieldworker::write::{self, Change, Keyed, Param, Results, Sql, Store};
 type OtherWriter = Box<dyn FnOnce(&Connection)>;
 
 /// SQLite as the engine's store. `interleave` runs once before the next batch: another
-/// writer getting in between a load and a write.
+/// writer getting in between a load and a write. Personal values stay as the pending tokens
+/// the Worker binds (no sealing layer on the host) and read back as their text, as the layer
+/// opens them (`domain::personal::pending_text`).
 struct Sqlite {
     conn: RefCell<Connection>,
     interleave: RefCell<Option<OtherWriter>>,
@@ -86,7 +89,10 @@ impl Store for Sqlite {
                             ValueRef::Null => Value::Null,
                             ValueRef::Integer(v) => json!(v),
                             ValueRef::Real(v) => json!(v),
-                            ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                            ValueRef::Text(t) => {
+                                let text = String::from_utf8_lossy(t);
+                                json!(pending_text(&text).unwrap_or_else(|| text.into_owned()))
+                            }
                             ValueRef::Blob(_) => Value::Null,
                         };
                         object.insert(name.clone(), value);

@@ -298,6 +298,20 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         users::INSERT_OWNER,
         users::RECOVER,
         users::QUEUE_RECOVERY_IF_SOLE,
+        users::SEAL_LEGACY,
+        users::DELETE_ACCOUNT,
+        users::SELECT_LAST_DELETED_NUMBER,
+        users::DELETE_NOTIFICATIONS,
+        users::CANCEL_QUEUED_MAIL,
+        tokens::REVOKE_ALL_OF_USER,
+        oauth::DELETE_TOKENS_OF_USER,
+        oauth::REVOKE_GRANTS_OF_USER,
+        messaging::FORGET_TURNS_OF_USER,
+        messaging::FORGET_CONFIRMATIONS_OF_USER,
+        messaging::DELETE_LINKS_OF_USER,
+        messaging::DELETE_CODES_OF_USER,
+        personal::ERASE_DATA_KEY,
+        personal::DELETE_TERMS,
         settings::SELECT,
         settings::UPDATE,
         deletion::SELECT_BY_ID,
@@ -399,7 +413,15 @@ fn the_demo_seed_is_idempotent() {
 fn add_user(conn: &Connection, id: &str, role: &str) {
     conn.execute(
         users::INSERT,
-        (id, format!("{id}@x.example"), id, role, "h", "t"),
+        (
+            id,
+            format!("{id}@x.example"),
+            id,
+            role,
+            "h",
+            "t",
+            format!("ix-{id}"),
+        ),
     )
     .unwrap();
 }
@@ -606,13 +628,21 @@ fn a_generated_password_must_be_changed_and_a_new_password_clears_that() {
     };
     conn.execute(
         users::INSERT_OWNER,
-        ("gen", "gen@x.example", "Gen", "h", 1, "t"),
+        ("gen", "gen@x.example", "Gen", "h", 1, "t", "ix-gen"),
     )
     .unwrap();
     // (The operator makes the first owner only; the others came in by invitation.)
     conn.execute(
         users::INSERT,
-        ("own", "own@x.example", "Own", "dispatcher", "h", "t"),
+        (
+            "own",
+            "own@x.example",
+            "Own",
+            "dispatcher",
+            "h",
+            "t",
+            "ix-own",
+        ),
     )
     .unwrap();
     // The code before this column inserts without naming it.
@@ -657,7 +687,17 @@ fn an_invited_user_is_created_only_by_the_batch_that_consumed_the_invite() {
     let insert = |now: i64| {
         conn.execute(
             users::INSERT_FROM_INVITE,
-            ("n1", "new@x.example", "New", "viewer", "h", "t", "i1", now),
+            rusqlite::params![
+                "n1",
+                "new@x.example",
+                "New",
+                "viewer",
+                "h",
+                "t",
+                "i1",
+                now,
+                "ix-n1"
+            ],
         )
         .unwrap()
     };
@@ -757,6 +797,7 @@ fn a_lock_tells_the_user_once_and_the_bell_counts_until_read() {
             "owner",
             "pbkdf2$x",
             "2026-01-01T00:00:00Z",
+            "ix-u1",
         ),
     )
     .unwrap();
@@ -811,6 +852,7 @@ fn a_notice_queues_its_email_once_and_each_message_is_claimed_by_one_sender() {
             "owner",
             "pbkdf2$x",
             "2026-01-01T00:00:00Z",
+            "ix-u1",
         ),
     )
     .unwrap();
@@ -2726,7 +2768,7 @@ fn the_operator_makes_the_first_owner_only() {
     let owner = |id: &str, email: &str| {
         conn.execute(
             users::INSERT_OWNER,
-            rusqlite::params![id, email, "O", "h", 0, "now"],
+            rusqlite::params![id, email, "O", "h", 0, "now", email],
         )
         .unwrap()
     };
@@ -3092,7 +3134,10 @@ fn the_personal_data_migration_keeps_every_customer_and_site_with_foreign_keys_o
         count("SELECT COUNT(*) FROM customers WHERE name = 'Ann Lee' AND sms_opted_out_at = 5"),
         1
     );
-    assert_eq!(count("SELECT COUNT(*) FROM sites WHERE customer_id = 'c1'"), 1);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM sites WHERE customer_id = 'c1'"),
+        1
+    );
     assert_eq!(count("SELECT COUNT(*) FROM jobs WHERE site_id = 's1'"), 1);
     assert_eq!(count("SELECT COUNT(*) FROM customer_messages"), 1);
     assert_eq!(count("SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
@@ -3102,4 +3147,183 @@ fn the_personal_data_migration_keeps_every_customer_and_site_with_foreign_keys_o
         ["x".repeat(400)],
     )
     .unwrap();
+}
+
+/// Migration 0019 rebuilds `users` and `invites` on a tenant that has data, with foreign keys
+/// enforced as D1 enforces them, in one transaction as a migration runs.
+#[test]
+fn the_identity_migration_keeps_every_user_reference_and_notice_with_foreign_keys_on() {
+    let conn = Connection::open_in_memory().expect("sqlite");
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    let all = migrations();
+    let (before, after): (Vec<_>, Vec<_>) = all.iter().partition(|(n, _, _)| *n < 19);
+    for (_, name, sql) in &before {
+        conn.execute_batch(&format!("BEGIN;\n{sql}\nCOMMIT;"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    conn.execute_batch(
+        "INSERT INTO users (id, email, name, role, created_at, updated_at) \
+             VALUES ('u1', 'ann@x.example', 'Ann', 'owner', 't', 't'); \
+         INSERT INTO notifications (id, user_id, kind, occasion, data, created_at) \
+             VALUES ('n1', 'u1', 'mfa_disabled', 'o1', '{}', 1); \
+         INSERT INTO access_tokens (id, user_id, name, token_hash, created_at) \
+             VALUES ('t1', 'u1', 'ci', 'th', 1); \
+         INSERT INTO invites (id, token_hash, email, role, invited_by, expires_at, created_at) \
+             VALUES ('i1', 'ih', 'bob@x.example', 'viewer', 'u1', 9, 1); \
+         INSERT INTO login_attempts (subject, window_start) \
+             VALUES ('email:ann@x.example', 1), ('device:d:ann@x.example', 1), ('ip:10.0.0.1', 1);",
+    )
+    .unwrap();
+    let queued = |conn: &Connection| -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+            .unwrap()
+    };
+    let mails = queued(&conn);
+    for (_, name, sql) in &after {
+        conn.execute_batch(&format!("BEGIN;\n{sql}\nCOMMIT;"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM notifications WHERE user_id = 'u1'"),
+        1
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM access_tokens WHERE user_id = 'u1'"),
+        1
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM invites WHERE invited_by = 'u1'"),
+        1
+    );
+    assert_eq!(queued(&conn), mails, "notices put back queue no mail");
+    // The counters that named addresses are gone; the IP's stays.
+    assert_eq!(count("SELECT COUNT(*) FROM login_attempts"), 1);
+    let broken: i64 = conn
+        .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(broken, 0);
+    // The row not sealed yet is found by its plain address until it is sealed.
+    let found: String = conn
+        .query_row(users::SELECT_BY_EMAIL, ("no-index", "ann@x.example"), |r| {
+            r.get("id")
+        })
+        .unwrap();
+    assert_eq!(found, "u1");
+    // The trigger that mails notices came back.
+    conn.execute(
+        notifications::NOTIFY,
+        ("n2", "u1", "mfa_disabled", "o2", "{}", 2),
+    )
+    .unwrap();
+    assert_eq!(queued(&conn), mails + 1);
+}
+
+#[test]
+fn accounts_are_found_by_their_address_index_and_a_legacy_row_is_sealed_once() {
+    let conn = migrated();
+    add_user(&conn, "u1", "owner");
+    let by_email = |index: &str, email: &str| -> Option<String> {
+        conn.query_row(users::SELECT_BY_EMAIL, (index, email), |r| r.get("id"))
+            .ok()
+    };
+    assert_eq!(by_email("ix-u1", "anything"), Some("u1".to_owned()));
+    assert_eq!(
+        by_email("ix-other", "u1@x.example"),
+        None,
+        "an indexed row is not found by plaintext"
+    );
+    // A second account cannot take an address index already held.
+    assert!(conn
+        .execute(users::INSERT, ("u2", "e", "n", "viewer", "h", "t", "ix-u1"),)
+        .is_err());
+    // A row written before the migration: no index, found by its plain address, then sealed.
+    conn.execute(
+        "INSERT INTO users (id, email, name, role, created_at, updated_at) \
+         VALUES ('old', 'old@x.example', 'Old', 'viewer', 't', 't')",
+        [],
+    )
+    .unwrap();
+    assert_eq!(by_email("ix-old", "old@x.example"), Some("old".to_owned()));
+    let seal = |index: &str| {
+        conn.execute(
+            users::SEAL_LEGACY,
+            rusqlite::params!["E", index, "N", None::<String>, None::<String>, "old", 1],
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        seal("ix-u1"),
+        0,
+        "never onto an index another account holds"
+    );
+    assert_eq!(seal("ix-old"), 1);
+    assert_eq!(seal("ix-old"), 0, "once");
+    assert_eq!(by_email("ix-old", "old@x.example"), Some("old".to_owned()));
+    let version: i64 = conn
+        .query_row("SELECT version FROM users WHERE id = 'old'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(version, 1, "sealing is no change of the account");
+}
+
+#[test]
+fn an_account_is_deleted_once_numbered_and_never_the_last_active_owner() {
+    let conn = migrated();
+    add_user(&conn, "o1", "owner");
+    add_user(&conn, "t1", "technician");
+    add_user(&conn, "t2", "technician");
+    let delete = |id: &str, number: i64| {
+        conn.execute(
+            users::DELETE_ACCOUNT,
+            rusqlite::params![
+                1_000,
+                number,
+                format!("Deleted user #{number}"),
+                "now",
+                id,
+                1,
+                "sealed"
+            ],
+        )
+    };
+    let last = |conn: &Connection| -> i64 {
+        conn.query_row(users::SELECT_LAST_DELETED_NUMBER, [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(last(&conn), 0);
+    assert_eq!(delete("o1", 1).unwrap(), 0, "the last active owner stays");
+    assert_eq!(delete("t1", 1).unwrap(), 1);
+    assert_eq!(delete("t1", 2).unwrap(), 0, "once");
+    assert!(delete("t2", 1).is_err(), "a number is never given twice");
+    assert_eq!(delete("t2", 2).unwrap(), 1);
+    assert_eq!(last(&conn), 2);
+    let (name, active, index, epoch): (String, i64, Option<String>, i64) = conn
+        .query_row(
+            "SELECT name, active, email_index, session_epoch FROM users WHERE id = 't1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (name.as_str(), active, index, epoch),
+        ("Deleted user #1", 0, None, 1)
+    );
+    // Its address is free for a new account; a deleted account is never found, nor changed.
+    add_user(&conn, "t3", "technician");
+    conn.execute("UPDATE users SET email_index = 'ix-t1' WHERE id = 't3'", [])
+        .unwrap();
+    assert!(conn
+        .query_row(users::SELECT_BY_EMAIL, ("nothing", "t1@x.example"), |r| {
+            r.get::<_, String>("id")
+        })
+        .is_err());
+    assert_eq!(
+        conn.execute(users::UPDATE_ROLE_ACTIVE, ("owner", 1, "now", "t1", 2))
+            .unwrap(),
+        0
+    );
 }

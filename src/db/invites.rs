@@ -4,10 +4,13 @@ use serde::Deserialize;
 use worker::D1Database;
 
 use crate::db::{first, text};
+use crate::domain::auth::account::invite_key;
+use crate::domain::personal::pending;
 use crate::error::AppResult;
 use crate::sql;
 use crate::write::Sql;
 
+/// ?3 the address, sealed under the invite's own data key.
 pub const INSERT: &str = "INSERT INTO invites (id, token_hash, email, role, invited_by, \
     expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 pub const SELECT_BY_HASH: &str = "SELECT id, email, role, invited_by, expires_at, used_at \
@@ -39,5 +42,6 @@ pub fn insert(
     expires_at: i64,
     now_ms: i64,
 ) -> Sql {
+    let email = pending(&invite_key(id), email);
     sql!(INSERT, id, token_hash, email, role, invited_by, expires_at, now_ms)
 }

@@ -122,11 +122,12 @@ pub const SELECT_PLACE: &str = "SELECT c.name AS customer_name, \
 pub const SELECT_NEXT_VISIT: &str = "SELECT id, start_ms, end_ms, status FROM visits \
     WHERE job_id = ?1 AND status IN ('scheduled', 'en_route', 'in_progress') \
     ORDER BY start_ms, id LIMIT 1";
-/// The names of everyone who works job ?1 (see [`job_workers`]).
+/// The names of everyone who works job ?1 (see [`job_workers`]); sealed, so sorted by the
+/// reader.
 pub const SELECT_WORKERS: &str = concat!(
     "SELECT u.id, u.name FROM users u WHERE u.id IN (",
     job_workers!("?1"),
-    ") ORDER BY u.name COLLATE NOCASE, u.id"
+    ")"
 );
 
 pub const INSERT_NOTE: &str = "INSERT INTO job_notes (id, job_id, author_id, text, created_at) \

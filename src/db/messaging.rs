@@ -50,6 +50,17 @@ pub const INSERT_LINK_FROM_CODE: &str = "INSERT INTO channel_links (id, user_id,
 pub const SELECT_LINKS_OF_USER: &str = "SELECT id, channel, address, created_at \
     FROM channel_links WHERE user_id = ?1 ORDER BY created_at";
 pub const DELETE_LINK: &str = "DELETE FROM channel_links WHERE id = ?1 AND user_id = ?2";
+/// What the agent remembers of user ?1 (their conversations follow them: `user:<id>`, and
+/// pending confirmations of their chats), forgotten with the account.
+pub const FORGET_TURNS_OF_USER: &str = "DELETE FROM conversation_turns \
+    WHERE address = 'user:' || ?1 \
+       OR (channel, address) IN (SELECT channel, address FROM channel_links WHERE user_id = ?1)";
+pub const FORGET_CONFIRMATIONS_OF_USER: &str = "DELETE FROM agent_confirmations \
+    WHERE address = 'user:' || ?1 \
+       OR (channel, address) IN (SELECT channel, address FROM channel_links WHERE user_id = ?1)";
+/// Every chat and phone linked to user ?1, and their codes not used yet.
+pub const DELETE_LINKS_OF_USER: &str = "DELETE FROM channel_links WHERE user_id = ?1";
+pub const DELETE_CODES_OF_USER: &str = "DELETE FROM link_codes WHERE user_id = ?1";
 
 /// A conversation's recent turns, newest first: `?2` whose (`user:<id>`, see
 /// `http::conversation`), `?3` the oldest time kept, `?4` how many at most.
@@ -101,6 +112,16 @@ pub struct InboundRow {
 
 pub fn insert_link_code(code_hash: &str, user_id: &str, expires_at: i64, now: &str) -> Sql {
     sql!(INSERT_LINK_CODE, code_hash, user_id, expires_at, now)
+}
+
+/// The statements that unlink every chat of a deleted account and forget its conversations.
+pub fn forget_user(user_id: &str) -> [Sql; 4] {
+    [
+        sql!(FORGET_TURNS_OF_USER, user_id),
+        sql!(FORGET_CONFIRMATIONS_OF_USER, user_id),
+        sql!(DELETE_LINKS_OF_USER, user_id),
+        sql!(DELETE_CODES_OF_USER, user_id),
+    ]
 }
 
 pub fn delete_link(id: &str, user_id: &str) -> Sql {

@@ -146,6 +146,12 @@ pub const REVOKE_GRANT: &str = "UPDATE oauth_grants SET revoked_at = ?1, revoked
 pub const REVOKE_GRANT_NOW: &str = "UPDATE oauth_grants SET revoked_at = ?1, revoked_reason = ?2, \
     version = version + 1 WHERE id = ?3 AND revoked_at IS NULL";
 pub const DELETE_GRANT_TOKENS: &str = "DELETE FROM oauth_tokens WHERE grant_id = ?1";
+/// Every token of user ?1's grants (the account was deleted): run before the grants' revocation.
+pub const DELETE_TOKENS_OF_USER: &str = "DELETE FROM oauth_tokens \
+    WHERE grant_id IN (SELECT id FROM oauth_grants WHERE user_id = ?1)";
+/// Every grant of user ?3 still in force is revoked. ?1 now (ms), ?2 why.
+pub const REVOKE_GRANTS_OF_USER: &str = "UPDATE oauth_grants SET revoked_at = ?1, \
+    revoked_reason = ?2, version = version + 1 WHERE user_id = ?3 AND revoked_at IS NULL";
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct GrantRow {
@@ -195,6 +201,14 @@ pub fn revoke_grant(id: &str, version: i64, reason: &str, now_ms: i64) -> Sql {
 
 pub fn revoke_grant_now(id: &str, reason: &str, now_ms: i64) -> Sql {
     sql!(REVOKE_GRANT_NOW, now_ms, reason, id)
+}
+
+/// Every app connected as user `user_id` stops at once: its tokens deleted, its grant revoked.
+pub fn revoke_grants_of_user(user_id: &str, reason: &str, now_ms: i64) -> [Sql; 2] {
+    [
+        sql!(DELETE_TOKENS_OF_USER, user_id),
+        sql!(REVOKE_GRANTS_OF_USER, now_ms, reason, user_id),
+    ]
 }
 
 pub fn delete_grant_tokens(id: &str) -> Sql {

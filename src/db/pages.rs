@@ -6,9 +6,9 @@ use serde::Deserialize;
 
 use crate::db::jobs::job_workers;
 
-/// Everyone on the team, by name: enough to show who works what, nothing secret.
-pub const PEOPLE: &str = "SELECT id, name, role, active FROM users \
-    ORDER BY name COLLATE NOCASE, id";
+/// Everyone on the team: enough to show who works what, nothing secret. Names are sealed, so
+/// [`sort_people`] orders them.
+pub const PEOPLE: &str = "SELECT id, name, role, active FROM users";
 
 /// Visits overlapping [?1, ?2) (ms) with their job, customer and site, by start; ?3 only this
 /// technician's, ?4 only this job's, ?5 at most this many.
@@ -107,6 +107,11 @@ pub struct Person {
     pub name: String,
     pub role: String,
     pub active: i64,
+}
+
+/// People by name, case-insensitively, then id.
+pub fn sort_people(people: &mut [Person]) {
+    people.sort_by_cached_key(|p| (p.name.to_lowercase(), p.id.clone()));
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -22,6 +22,9 @@ pub const SELECT_ALL: &str = "SELECT id, user_id, name, created_at, expires_at, 
     revoked_at, version FROM access_tokens ORDER BY created_at DESC";
 pub const REVOKE: &str = "UPDATE access_tokens SET revoked_at = ?1, version = version + 1 \
     WHERE id = ?2 AND user_id = ?3 AND version = ?4 AND revoked_at IS NULL";
+/// Every token of user ?2 still working is revoked (the account was deleted). ?1 now (ms).
+pub const REVOKE_ALL_OF_USER: &str = "UPDATE access_tokens SET revoked_at = ?1, \
+    version = version + 1 WHERE user_id = ?2 AND revoked_at IS NULL";
 /// Last use is recorded at most once a minute per token.
 /// Last use, written at most once a minute, in the batch that looks the token up (?1 now,
 /// ?2 the token's hash): bookkeeping that costs no round trip of its own.
@@ -66,6 +69,10 @@ pub fn insert(
     expires_at: Option<i64>,
 ) -> Sql {
     sql!(INSERT, id, user_id, name, token_hash, now_ms, expires_at)
+}
+
+pub fn revoke_all_of_user(user_id: &str, now_ms: i64) -> Sql {
+    sql!(REVOKE_ALL_OF_USER, now_ms, user_id)
 }
 
 pub fn revoke(id: &str, user_id: &str, version: i64, now_ms: i64) -> Sql {

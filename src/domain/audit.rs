@@ -166,6 +166,7 @@ actions! {
     TokenCreated = "token.created",
     TokenRevoked = "token.revoked",
     UserCreated = "user.created",
+    UserDeleted = "user.deleted",
     UserInvited = "user.invited",
     UserPasswordChanged = "user.password_changed",
     UserRecoveryRequested = "user.recovery_requested",

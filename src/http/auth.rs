@@ -278,7 +278,8 @@ async fn authenticate_with(
     if let Some(assertion) = header("Cf-Access-Jwt-Assertion") {
         if let Some(config) = access::config(env)? {
             let (email, issued_at) = access::verify(&config, env, &assertion, now).await?;
-            let user = users::by_email(database, &email)
+            let key = crate::http::personal::index_key(env)?;
+            let user = users::by_email(database, &key, &email)
                 .await?
                 .ok_or_else(|| unauthenticated(format!("Access user {email} has no account")))?;
             if !user.is_active() {
@@ -466,6 +467,7 @@ async fn support_principal(
         password_change_required: 0,
         company_mfa_required: None,
         unread_notifications: Some(0),
+        ..User::default()
     };
     let principal = Principal {
         user,

@@ -221,34 +221,24 @@ struct OwnerRequest {
 pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
     use crate::db::{store::D1Store, users};
     use crate::domain::audit::{Action, ActorKind, AuditEvent};
+    use crate::domain::auth::account;
     use crate::domain::auth::password::check_new_password;
     use crate::error::ErrorKind;
     use crate::http::api::session::{hash_new_password, normalize_email};
-    use crate::sql;
     use crate::write::{self, Change};
 
     authorize(&req, env)?;
     let body: OwnerRequest = json_body(&mut req, MAX_JSON_BODY).await?;
-    let email = normalize_email(&body.email);
-    if !email
-        .split_once('@')
-        .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
-    {
-        return Err(AppError::invalid_field(
-            "email",
-            "Give a valid email address.",
-        ));
-    }
-    let name = body
-        .name
-        .unwrap_or_else(|| "Owner".to_owned())
-        .trim()
-        .to_owned();
+    let email = account::parse_email(&normalize_email(&body.email))
+        .map_err(|message| AppError::invalid_field("email", message))?;
+    let name = account::parse_name(body.name.as_deref().unwrap_or("Owner"))
+        .map_err(|message| AppError::invalid_field("name", message))?;
     let local = email.split('@').next().unwrap_or_default().to_owned();
     check_new_password(&body.password, &[&email, &local, &name])
         .map_err(|e| AppError::invalid_field("password", e.to_string()))?;
     let database = db::database(env)?;
-    if users::by_email(&database, &email).await?.is_some() {
+    let key = crate::http::personal::index_key(env)?;
+    if users::by_email(&database, &key, &email).await?.is_some() {
         return Err(AppError::new(ErrorKind::Conflict)
             .with_detail("That address already has an account.")
             .with_extension("owner_exists", crate::json!(true)));
@@ -257,15 +247,16 @@ pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> App
     let id = crate::http::api::new_id()?;
     let now = crate::http::clock::now();
     let stamp = now.to_rfc3339();
+    let (sealed_email, sealed_name) = account::audit_fields(&id, &email, &name);
     let change = Change::new()
-        .guarded(sql!(
-            users::INSERT_OWNER,
-            id.as_str(),
-            email.as_str(),
-            name.as_str(),
-            hash,
-            i64::from(body.password_change_required),
-            stamp
+        .guarded(users::insert_owner(
+            &key,
+            &id,
+            &email,
+            &name,
+            &hash,
+            body.password_change_required,
+            &stamp,
         ))
         .audit(AuditEvent {
             at: now,
@@ -276,8 +267,8 @@ pub async fn create_owner(mut req: Request, env: &Env, rctx: &RequestCtx) -> App
             entity_id: Some(id.clone()),
             before: None,
             after: Some(crate::json!({
-                "email": email,
-                "name": name,
+                "email": sealed_email,
+                "name": sealed_name,
                 "role": "owner",
                 "password_change_required": body.password_change_required,
             })),
@@ -340,11 +331,12 @@ pub async fn unlock(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult
     let body: UnlockRequest = json_body(&mut req, MAX_JSON_BODY).await?;
     let email = normalize_email(&body.email);
     let database = db::database(env)?;
-    let user = users::by_email(&database, &email)
+    let key = crate::http::personal::index_key(env)?;
+    let user = users::by_email(&database, &key, &email)
         .await?
         .ok_or_else(|| AppError::not_found("user"))?;
     let change = Change::new()
-        .then(users::clear_attempts(&users::email_subject(&email)))
+        .then(users::clear_attempts(&users::email_subject(&key, &email)))
         .audit(AuditEvent {
             at: crate::http::clock::now(),
             actor_kind: ActorKind::System,
@@ -353,7 +345,13 @@ pub async fn unlock(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult
             entity: "user",
             entity_id: Some(user.id.clone()),
             before: None,
-            after: Some(crate::json!({ "email": email, "by": "operator" })),
+            after: Some(crate::json!({
+                "email": crate::domain::personal::pending(
+                    &crate::domain::personal::user_key(&user.id),
+                    &email,
+                ),
+                "by": "operator",
+            })),
             ip: rctx.ip.clone(),
             request_id: rctx.id.as_str().to_owned(),
         });

@@ -150,6 +150,7 @@ pub async fn serve(
         Page::Invoice => document_page(env, &principal, DocumentKind::Invoice, id).await,
         Page::Team => team_page(env, &principal).await,
         Page::Settings => settings_page(env, &principal).await,
+        Page::DeleteAccount => delete_account_page(env, &principal).await,
         Page::Audit => audit_page(env, &principal, &query).await,
         Page::Notifications => notifications_page(env, &principal).await,
         Page::Consent => crate::http::oauth::consent_page(&req, env, &principal).await,
@@ -378,6 +379,13 @@ fn people_statement(database: &D1Database) -> AppResult<D1PreparedStatement> {
     db::statement(database, pages_db::PEOPLE, &[])
 }
 
+/// The people [`people_statement`] read (result `i`), by name.
+fn people(results: &[D1Result], i: usize) -> AppResult<Vec<Person>> {
+    let mut people: Vec<Person> = rows(results, i)?;
+    pages_db::sort_people(&mut people);
+    Ok(people)
+}
+
 fn visits_statement(
     database: &D1Database,
     (from, to): (i64, i64),
@@ -425,7 +433,11 @@ async fn mfa(env: &Env, principal: &Principal, query: &Query) -> AppResult<Respo
                 &database,
                 users_db::SET_TOTP_PENDING,
                 &[
-                    db::text(&secret.to_base32()),
+                    // Sealed under the user's key, as every TOTP secret is.
+                    db::text(&crate::domain::auth::account::sealed_secret(
+                        &user.id,
+                        &secret.to_base32(),
+                    )),
                     db::text(&clock::now().to_rfc3339()),
                     db::text(&user.id),
                 ],
@@ -530,7 +542,7 @@ async fn schedule_page(env: &Env, principal: &Principal, query: &Query) -> AppRe
         .into_iter()
         .filter(|v| v.start_ms < to && v.end_ms > from)
         .collect();
-    let people_rows: Vec<Person> = rows(&results, 1)?;
+    let people_rows = people(&results, 1)?;
     let people = People(&people_rows);
     let waiting: Vec<WaitingJob> = match books {
         true => rows(&results, 2)?,
@@ -598,7 +610,7 @@ async fn jobs_page(env: &Env, principal: &Principal, query: &Query) -> AppResult
     .await?;
     let zone = Zone(settings.time_zone.clone());
     let jobs: Vec<JobLine> = rows(&results, 0)?;
-    let people_rows: Vec<Person> = rows(&results, 1)?;
+    let people_rows = people(&results, 1)?;
     let next_cursor = (jobs.len() as i64 == LIST_LIMIT)
         .then(|| jobs.last().map(|j| cursor::encode(&j.created_at, &j.id)))
         .flatten();
@@ -639,7 +651,7 @@ async fn job_page(env: &Env, principal: &Principal, id: &str) -> AppResult<Respo
     let timeline: Vec<AuditRow> = rows(&results, 3)?;
     let customer: Option<CustomerRow> = rows(&results, 4)?.into_iter().next();
     let site: Option<SiteRow> = rows(&results, 5)?.into_iter().next();
-    let people_rows: Vec<Person> = rows(&results, 6)?;
+    let people_rows = people(&results, 6)?;
     let people = People(&people_rows);
     let (quotes, invoices) = money_of(&results, 7)?;
     let zone = Zone(settings.time_zone.clone());
@@ -695,7 +707,7 @@ async fn new_job_page(env: &Env, principal: &Principal, query: &Query) -> AppRes
     }
     let (settings, results) = load(&database, statements).await?;
     let all: Vec<CustomerRow> = by_name(rows(&results, 0)?);
-    let people_rows: Vec<Person> = rows(&results, 1)?;
+    let people_rows = people(&results, 1)?;
     let customer: Option<CustomerRow> = match chosen {
         Some(_) => Some(
             rows::<CustomerRow>(&results, 2)?
@@ -933,7 +945,7 @@ async fn document_page(
     let parties: Option<DocParties> = rows(&results, own)?.into_iter().next();
     let links: Vec<ShareLinkRow> = rows(&results, own + 1)?;
     let timeline: Vec<AuditRow> = rows(&results, own + 2)?;
-    let people_rows: Vec<Person> = rows(&results, own + 3)?;
+    let people_rows = people(&results, own + 3)?;
     let deliveries: Vec<DeliveryRow> = rows(&results, own + 4)?;
     let zone = Zone(settings.time_zone.clone());
     let viewer = viewer(principal, &settings, &zone);
@@ -1072,7 +1084,8 @@ async fn team_page(env: &Env, principal: &Principal) -> AppResult<Response> {
         ],
     )
     .await?;
-    let users: Vec<User> = rows(&results, 0)?;
+    let mut users: Vec<User> = rows(&results, 0)?;
+    users_db::sort_by_name(&mut users);
     let zone = Zone(settings.time_zone.clone());
     let viewer = viewer(principal, &settings, &zone);
     let now = clock::now();
@@ -1173,6 +1186,46 @@ async fn settings_page(env: &Env, principal: &Principal) -> AppResult<Response> 
     )
 }
 
+/// The confirmation before deleting one's own account (`POST /api/v1/me/delete`).
+async fn delete_account_page(env: &Env, principal: &Principal) -> AppResult<Response> {
+    #[derive(serde::Deserialize)]
+    struct Owners {
+        owners: i64,
+    }
+    let database = db::database(env)?;
+    let (settings, results) = load(
+        &database,
+        vec![db::statement(
+            &database,
+            users_db::COUNT_ACTIVE_OWNERS,
+            &[],
+        )?],
+    )
+    .await?;
+    let owners = rows::<Owners>(&results, 0)?.first().map_or(0, |o| o.owners);
+    let user = &principal.user;
+    let standing = crate::domain::auth::account::Standing {
+        role: principal.role,
+        active: user.is_active(),
+        deleted: user.is_deleted(),
+        active_owners: owners,
+        last_deleted_number: 0,
+    };
+    let last_owner = crate::domain::auth::account::deletion(&standing)
+        == Err(crate::domain::auth::account::Refused::LastOwner);
+    let zone = Zone(settings.time_zone.clone());
+    html(
+        200,
+        admin::delete_account(
+            &viewer(principal, &settings, &zone),
+            &admin::Deletion {
+                mfa_enabled: user.mfa_enabled(),
+                last_owner,
+            },
+        ),
+    )
+}
+
 async fn audit_page(env: &Env, principal: &Principal, query: &Query) -> AppResult<Response> {
     let filter = AuditFilter {
         action: query.get("action").unwrap_or_default(),
@@ -1227,7 +1280,7 @@ async fn audit_page(env: &Env, principal: &Principal, query: &Query) -> AppResul
             })
         })
         .collect();
-    let people_rows: Vec<Person> = rows(&results, 1)?;
+    let people_rows = people(&results, 1)?;
     html(
         200,
         admin::audit(

@@ -27,6 +27,8 @@ pub enum Page {
     Invoice,
     Team,
     Settings,
+    /// The confirmation before a user deletes their own account.
+    DeleteAccount,
     Audit,
     Notifications,
     /// The OAuth consent (`http::oauth`): behind the sign-in like every page.
@@ -171,6 +173,12 @@ pub const PAGES: &[RouteDecl] = &[
         method: "GET",
         pattern: "/settings",
         route: Route::Page(Page::Settings),
+        guard: Member,
+    },
+    RouteDecl {
+        method: "GET",
+        pattern: "/settings/delete-account",
+        route: Route::Page(Page::DeleteAccount),
         guard: Member,
     },
     RouteDecl {

@@ -229,6 +229,14 @@ crate::routes! {
             signing out, while a generated password awaits the user's own)")
             .body(object(&["current_password", "new_password"], props(&[("current_password", string()), ("new_password", string())])))
             .ok(200, r("Session")).limited();
+    DeleteAccount: POST "/api/v1/me/delete", Member, NoQuery
+        => api api::me::delete(req, env, rctx, me()?).await,
+        op("Delete my account (a session only; the password, and a current code when two-factor \
+            sign-in is on): my name, address and secrets are erased, my sessions, tokens, apps \
+            and chat links stop, and what I did stays on record as \"Deleted user #n\"; 409 for \
+            the company's last active owner")
+            .body(object(&["password"], props(&[("password", string()), ("code", string())])))
+            .ok(200, any_object()).also(&[409]).limited();
     ListNotifications: GET "/api/v1/me/notifications", SignedIn, NoQuery
         => api api::notifications::list(env, me()?).await,
         op("My in-app notices (the bell), newest first, and how many are unread")

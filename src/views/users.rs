@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::db::tokens::AccessToken;
 use crate::db::users::User;
+use crate::domain::auth::account::audit_fields;
 use crate::domain::time::Millis;
 
 #[derive(Debug, Serialize)]
@@ -14,9 +15,13 @@ pub struct UserView<'a> {
     pub role: &'a str,
     pub active: bool,
     pub mfa_enabled: bool,
+    /// The user deleted their account: its name reads "Deleted user #n", its address erased.
+    pub deleted: bool,
     /// When the address is locked after failed sign-ins, until when.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
     pub version: i64,
     pub created_at: &'a str,
     pub updated_at: &'a str,
@@ -31,6 +36,11 @@ impl<'a> UserView<'a> {
             role: &user.role,
             active: user.is_active(),
             mfa_enabled: user.mfa_enabled(),
+            deleted: user.is_deleted(),
+            deleted_at: user
+                .deleted_at
+                .and_then(|ms| u64::try_from(ms).ok())
+                .map(|ms| Millis(ms).to_rfc3339()),
             locked_until: user
                 .locked_until
                 .and_then(|ms| u64::try_from(ms).ok())
@@ -43,11 +53,13 @@ impl<'a> UserView<'a> {
     }
 }
 
-/// The audit trail's picture of a user: what changed, without timestamps.
+/// The audit trail's picture of a user: what changed, without timestamps. The name and address
+/// are sealed under the user's key, so deleting the account erases them here too.
 pub fn user_audit(user: &User) -> serde_json::Value {
+    let (email, name) = audit_fields(&user.id, &user.email, &user.name);
     crate::json!({
-        "email": user.email,
-        "name": user.name,
+        "email": email,
+        "name": name,
         "role": user.role,
         "active": user.is_active(),
         "mfa_enabled": user.mfa_enabled(),

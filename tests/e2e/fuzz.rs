@@ -85,6 +85,10 @@ const EXCLUDED: &[(&str, &str)] = &[
         "ChangePassword",
         "changes the fuzzer's user's password and ends its sessions",
     ),
+    (
+        "DeleteAccount",
+        "would delete the fuzzer's own account (covered by account_deletion.rs)",
+    ),
 ];
 
 /// The checks every answer must pass.

@@ -6,6 +6,7 @@ mod spawn;
 mod standin;
 
 mod access;
+mod account_deletion;
 mod agent_quotes;
 mod audit;
 mod chat_files;

@@ -19,6 +19,7 @@ const MATRIX: &[(&str, &str, bool, bool, bool, bool)] = &[
     ("POST", "/api/v1/me/mfa/confirm", O, O, O, O),
     ("POST", "/api/v1/me/mfa/disable", O, O, O, O),
     ("POST", "/api/v1/me/password", O, O, O, O),
+    ("POST", "/api/v1/me/delete", O, O, O, O),
     ("GET", "/api/v1/me/notifications", O, O, O, O),
     ("POST", "/api/v1/me/notifications/read", O, O, O, O),
     ("GET", "/api/v1/me/links", O, O, O, O),

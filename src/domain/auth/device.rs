@@ -92,10 +92,11 @@ impl Device {
         )
     }
 
-    /// The attempts subject of this browser's sign-ins to `email`: its own cap, apart from the
-    /// account's.
-    pub fn subject(&self, email: &str) -> String {
-        format!("device:{}:{email}", self.id)
+    /// The attempts subject of this browser's sign-ins to the address whose blind index is
+    /// `email_index` (`account::email_index`: the address itself is never stored there): its
+    /// own cap, apart from the account's.
+    pub fn subject(&self, email_index: &str) -> String {
+        format!("device:{}:{email_index}", self.id)
     }
 }
 

@@ -2,6 +2,7 @@
 //! signatures through WebCrypto (`http::crypto`); everything decided about them lives here.
 
 pub mod access;
+pub mod account;
 mod common_set;
 pub mod device;
 pub mod password;

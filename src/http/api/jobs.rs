@@ -198,7 +198,9 @@ pub async fn get(
     let notes: Vec<NoteRow> = results.rows(1)?;
     let place: Option<PlaceRow> = results.rows(2)?.into_iter().next();
     let next: Option<NextVisitRow> = results.rows(3)?.into_iter().next();
-    let workers: Vec<WorkerRow> = results.rows(4)?;
+    let mut workers: Vec<WorkerRow> = results.rows(4)?;
+    // Names are sealed: the order by name is made here.
+    workers.sort_by_cached_key(|w| (w.name.to_lowercase(), w.id.clone()));
     let mut view = job_view(&job);
     view["notes"] = Value::Array(notes.iter().map(note_view).collect());
     if let Some(place) = place {

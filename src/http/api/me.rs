@@ -1,4 +1,5 @@
-//! The signed-in user's own account: who am I, two-factor enrolment, password change.
+//! The signed-in user's own account: who am I, two-factor enrolment, password change, and
+//! deleting the account.
 
 use crate::json;
 use serde::Deserialize;
@@ -6,22 +7,26 @@ use worker::{Env, Request, Response};
 
 use crate::db::store::D1Store;
 use crate::db::users::User;
-use crate::db::{self, users};
+use crate::db::{self, messaging, oauth, personal, tokens, users};
 use crate::domain::audit::Action;
+use crate::domain::auth::account::{self, Standing};
 use crate::domain::auth::password::check_new_password;
+use crate::domain::auth::session::{clear_session_cookie, session_kv_key};
 use crate::domain::auth::totp::{self, TotpSecret};
 use crate::domain::notices::Notice;
+use crate::domain::personal::{user_key, Kind};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::notifications::tell;
 use crate::http::api::reauth::{self, Proof};
 use crate::http::api::session::{hash_new_password, rotate_session};
 use crate::http::api::settings::SettingsEntity;
-use crate::http::api::{event, now};
-use crate::http::auth::Principal;
+use crate::http::api::{event, now, secure_cookies};
+use crate::http::auth::{Principal, Via};
 use crate::http::extract::{json_body, optional_json_body, MAX_JSON_BODY};
+use crate::http::personal::index_key;
 use crate::http::{crypto, respond, RequestCtx};
-use crate::views::users::UserView;
-use crate::write::{self, Change, Refusal, Sql, Store};
+use crate::views::users::{user_audit, UserView};
+use crate::write::{self, Change, Entity, Refusal, Results, Sql, Store};
 
 /// Writes `change` and reads user `id` back in the same batch; `refused` is the answer when
 /// the change's guard took no row.
@@ -182,7 +187,7 @@ pub async fn mfa_confirm(
         .release_in(Change::new())
         .guarded(users::confirm_totp(
             user_id,
-            &pending,
+            principal.user.version,
             step as i64,
             &now.to_rfc3339(),
         ))
@@ -320,4 +325,176 @@ pub async fn change_password(
     })
     .await?;
     rotate_session(&req, env, principal, &fresh, Default::default()).await
+}
+
+/// An account with what deleting it depends on: how many active owners the company has, and
+/// the last number a deleted account was given.
+pub struct AccountEntity;
+
+impl Entity for AccountEntity {
+    type Record = (User, Standing);
+    const NAME: &'static str = "user";
+    const COLLECTION: &'static str = "/api/v1/users";
+
+    fn load(id: &str) -> Vec<Sql> {
+        vec![
+            users::load(id),
+            users::count_active_owners(),
+            users::last_deleted_number(),
+        ]
+    }
+
+    fn parse(results: &impl Results, from: usize) -> AppResult<Option<Self::Record>> {
+        #[derive(Deserialize)]
+        struct Owners {
+            owners: i64,
+        }
+        #[derive(Deserialize)]
+        struct Last {
+            last: i64,
+        }
+        let Some(user) = write::first_row::<User>(results, from)? else {
+            return Ok(None);
+        };
+        let standing = Standing {
+            role: user.role()?,
+            active: user.is_active(),
+            deleted: user.is_deleted(),
+            active_owners: write::first_row::<Owners>(results, from + 1)?.map_or(0, |o| o.owners),
+            last_deleted_number: write::first_row::<Last>(results, from + 2)?.map_or(0, |l| l.last),
+        };
+        Ok(Some((user, standing)))
+    }
+
+    fn version((user, _): &Self::Record) -> i64 {
+        user.version
+    }
+
+    fn view((user, _): &Self::Record) -> serde_json::Value {
+        serde_json::to_value(UserView::new(user, now())).unwrap_or_default()
+    }
+}
+
+fn deletion_refused(
+    refused: account::Refused,
+    current: &<AccountEntity as Entity>::Record,
+) -> AppError {
+    AppError::new(ErrorKind::Conflict)
+        .with_detail(refused.detail())
+        .with_extension("reason", json!(refused.reason()))
+        .with_extension("current", AccountEntity::view(current))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteBody {
+    /// The current password, always.
+    password: String,
+    /// A current code from the authenticator, when two-factor sign-in is on.
+    code: Option<String>,
+}
+
+/// `POST /api/v1/me/delete` `{password, code?}`: the user deletes their own account. Their
+/// data key is erased (name, address, secrets and every sealed copy of them, in the audit
+/// trail too, become unreadable at once), the account is deactivated for good and known as
+/// "Deleted user #n" from then on, every session, token, connected app and chat link stops,
+/// and the audit trail records it, all in one batch. The company's last active owner is
+/// refused (409): ownership moves first.
+pub async fn delete(
+    mut req: Request,
+    env: &Env,
+    rctx: &RequestCtx,
+    principal: &Principal,
+) -> AppResult<Response> {
+    reauth::session_only(principal)?;
+    if principal.support.is_some() {
+        return Err(AppError::new(ErrorKind::Forbidden)
+            .with_detail("A support session cannot delete the account it works in."));
+    }
+    let body: DeleteBody = json_body(&mut req, MAX_JSON_BODY).await?;
+    let store = D1Store::from_env(env)?;
+    let user_id = principal.user.id.clone();
+    // Refused before the password is checked: a last owner is told at once, and spends no
+    // sign-in attempt on it.
+    let current = write::load::<_, AccountEntity>(&store, &user_id).await?;
+    if let Err(refused) = account::deletion(&current.1) {
+        return Err(deletion_refused(refused, &current));
+    }
+    let proof = Proof {
+        password: Some(&body.password),
+        password_field: "password",
+        code: None,
+    };
+    let proof = match (principal.user.mfa_enabled(), body.code.as_deref()) {
+        (true, Some(code)) => proof.with_code(code),
+        (true, None) => {
+            return Err(AppError::invalid_field(
+                "code",
+                "Two-factor sign-in is on: enter a current code from your authenticator app.",
+            ))
+        }
+        (false, _) => proof,
+    };
+    let passed = reauth::require(env, rctx, principal, proof).await?;
+    let key = index_key(env)?;
+    let version = current.0.version;
+    let mut number = 0;
+    write::update_loaded::<_, AccountEntity>(&store, &user_id, current, version, |current| {
+        let (user, standing) = current;
+        number = account::deletion(standing).map_err(|r| deletion_refused(r, current))?;
+        let now = now();
+        let now_ms = now.0 as i64;
+        let mut change = passed
+            .release_in(Change::new())
+            .guarded(users::delete_account(user, number, now))
+            .then(personal::erase_key(&user_key(&user.id)));
+        if let Some(invite) = &user.invite_id {
+            change = change.then(personal::erase_key(&account::invite_key(invite)));
+        }
+        Ok(change
+            .then(personal::unindex(Kind::User, &user.id))
+            .then(users::clear_attempts(&users::email_subject(
+                &key,
+                &user.email,
+            )))
+            .then(users::delete_recovery_codes(&user.id))
+            .then(tokens::revoke_all_of_user(&user.id, now_ms))
+            .then_all(oauth::revoke_grants_of_user(
+                &user.id,
+                "account deleted",
+                now_ms,
+            ))
+            .then_all(messaging::forget_user(&user.id))
+            .then(users::delete_notifications(&user.id))
+            .then(users::cancel_queued_mail(&user.id, now))
+            .audit(event(
+                rctx,
+                Some(principal),
+                Action::UserDeleted,
+                "user",
+                Some(&user.id),
+                // Sealed under the key this very batch erases: unreadable from the start.
+                Some(user_audit(user)),
+                Some(json!({
+                    "deleted": true,
+                    "number": number,
+                    "name": account::deleted_name(number),
+                    "active": false,
+                })),
+            )))
+    })
+    .await?;
+    // Every session ended with the epoch; this one's record goes at once.
+    if let Via::Session { id, .. } = &principal.via {
+        let _ = db::sessions(env)?.delete(&session_kv_key(id)).await;
+    }
+    let response = respond::json(
+        200,
+        &json!({ "deleted": true, "name": account::deleted_name(number) }),
+    )?;
+    let _ = response.headers().append(
+        "Set-Cookie",
+        &clear_session_cookie(secure_cookies(&req, env)),
+    );
+    Ok(response)
 }

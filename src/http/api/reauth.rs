@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::now;
 use crate::http::api::session::{locked, password_matches, record_failure, Subjects};
 use crate::http::auth::{Principal, Via};
+use crate::http::personal::index_key;
 use crate::http::RequestCtx;
 use crate::write::{Change, Sql};
 
@@ -127,7 +128,7 @@ pub async fn require(
     }
     let store = D1Store::from_env(env)?;
     let user = &principal.user;
-    let subjects = Subjects::new(&user.email, rctx);
+    let subjects = Subjects::new(&index_key(env)?, &user.email, rctx);
     subjects.reserve_with(&store, now(), vec![]).await?;
     let fail = |field: &'static str, detail: String| {
         let subjects = &subjects;

@@ -12,12 +12,14 @@ use crate::domain::audit::{Action, ActorKind, AuditEvent};
 use crate::domain::auth::password::check_new_password;
 use crate::domain::messaging::parse_form;
 use crate::domain::notices::Notice;
+use crate::domain::personal::{pending, user_key};
 use crate::domain::recovery;
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::notifications::tell_owners;
 use crate::http::api::session::{hash_new_password, normalize_email};
 use crate::http::api::{new_id, now};
+use crate::http::personal::index_key;
 use crate::http::router::Matched;
 use crate::http::{clock, respond, RequestCtx};
 use crate::json;
@@ -56,7 +58,8 @@ fn system_event(
 pub async fn request(ask: Recover, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
     let email = normalize_email(&ask.email);
     let database = db::database(env)?;
-    let user = users::by_email(&database, &email)
+    let key = index_key(env)?;
+    let user = users::by_email(&database, &key, &email)
         .await?
         .filter(|u| u.role == "owner" && u.is_active())
         .ok_or_else(|| AppError::not_found("owner"))?;
@@ -69,15 +72,15 @@ pub async fn request(ask: Recover, env: &Env, rctx: &RequestCtx) -> AppResult<Re
             users::QUEUE_RECOVERY_IF_SOLE,
             new_id()?,
             user.id.as_str(),
-            user.email.as_str(),
+            pending(&user_key(&user.id), &user.email),
             expires_at,
             now.0 as i64
         ))
         .then(tell_owners(
             rctx,
             &Notice::OwnerRecovery {
-                name: user.name.clone(),
-                email: user.email.clone(),
+                name: pending(&user_key(&user.id), &user.name),
+                email: pending(&user_key(&user.id), &user.email),
             },
             None,
         ))
@@ -85,7 +88,7 @@ pub async fn request(ask: Recover, env: &Env, rctx: &RequestCtx) -> AppResult<Re
             rctx,
             Action::UserRecoveryRequested,
             &user,
-            json!({ "by": "operator", "email": user.email,
+            json!({ "by": "operator", "email": pending(&user_key(&user.id), &user.email),
                     "expires_at": Millis::from_ms(expires_at).to_rfc3339() }),
         ));
     write::apply(&d1, change, vec![]).await.map_err(|refusal| {
@@ -174,7 +177,10 @@ pub async fn set(
             user.version
         ))
         .then(users::delete_recovery_codes(&user.id))
-        .then(users::clear_attempts(&users::email_subject(&user.email)))
+        .then(users::clear_attempts(&users::email_subject(
+            &index_key(env)?,
+            &user.email,
+        )))
         .audit(AuditEvent {
             actor_kind: ActorKind::Anonymous,
             ..system_event(

@@ -8,6 +8,7 @@ use worker::{Env, Request, Response};
 use crate::db::store::{D1Results, D1Store};
 use crate::db::{self, invites, notifications, users, users::User};
 use crate::domain::audit::{Action, ActorKind, AuditEvent};
+use crate::domain::auth::account::{self, email_index};
 use crate::domain::auth::device::{Device, DEVICE_COOKIE};
 use crate::domain::auth::password::{
     check_new_password, PasswordHash, PBKDF2_ITERATIONS, SALT_LEN,
@@ -19,12 +20,14 @@ use crate::domain::auth::session::{
 };
 use crate::domain::auth::totp::{self, TotpSecret};
 use crate::domain::notices::Notice;
+use crate::domain::personal::{pending, user_key, IndexKey};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::notifications::tell_owners;
 use crate::http::api::{event, new_id, now, secure_cookies};
 use crate::http::auth::{store_session, Principal, Via};
 use crate::http::extract::{json_body, MAX_JSON_BODY};
+use crate::http::personal::index_key;
 use crate::http::{crypto, respond, seal, RequestCtx};
 use crate::sql;
 use crate::views::users::UserView;
@@ -130,47 +133,66 @@ struct LoginBody {
 }
 
 /// What a sign-in attempt counts against, each with its cap: the address, the IP (when
-/// Cloudflare names one), and for a second factor its challenge.
-pub(crate) struct Subjects(Vec<(String, i64)>);
+/// Cloudflare names one), and for a second factor its challenge. The address is named by its
+/// blind index (`email:<index>`), never in plain text: the counters are only looked up.
+pub(crate) struct Subjects {
+    list: Vec<(String, i64)>,
+    /// The address's blind index, which the audit of a failure names when no account has it.
+    email_index: String,
+}
 
 impl Subjects {
     /// The account's own subject first (the address's, or a trusted browser's), then the IP's.
-    pub(crate) fn new(email: &str, rctx: &RequestCtx) -> Self {
-        Self::from(users::email_subject(email), rctx)
+    pub(crate) fn new(key: &IndexKey, email: &str, rctx: &RequestCtx) -> Self {
+        let index = email_index(key, email);
+        Self::from(format!("email:{index}"), index, rctx)
     }
 
     /// [`Subjects::new`] for a sign-in from `device`: a browser that has signed in to this
     /// account before counts against a cap of its own, so strangers who lock the address out
     /// do not lock out the people who use it.
-    pub(crate) fn signing_in(email: &str, rctx: &RequestCtx, device: Option<&Device>) -> Self {
+    pub(crate) fn signing_in(
+        key: &IndexKey,
+        email: &str,
+        rctx: &RequestCtx,
+        device: Option<&Device>,
+    ) -> Self {
         match device {
-            Some(device) => Self::from(device.subject(email), rctx),
-            None => Self::new(email, rctx),
+            Some(device) => {
+                let index = email_index(key, email);
+                Self::from(device.subject(&index), index, rctx)
+            }
+            None => Self::new(key, email, rctx),
         }
     }
 
-    fn from(account: String, rctx: &RequestCtx) -> Self {
-        let mut subjects = vec![(account, lockout::EMAIL_MAX_FAILURES)];
+    fn from(account: String, email_index: String, rctx: &RequestCtx) -> Self {
+        let mut list = vec![(account, lockout::EMAIL_MAX_FAILURES)];
         if let Some(ip) = &rctx.ip {
-            subjects.push((users::ip_subject(ip), lockout::IP_MAX_FAILURES));
+            list.push((users::ip_subject(ip), lockout::IP_MAX_FAILURES));
         }
-        Self(subjects)
+        Self { list, email_index }
+    }
+
+    /// A further subject the attempt counts against (a second factor's challenge).
+    fn push(&mut self, subject: String, max: i64) {
+        self.list.push((subject, max));
     }
 
     /// The account's subject: the one whose lock is audited and told to its user.
     fn account(&self) -> &str {
-        &self.0[0].0
+        &self.list[0].0
     }
 
     /// The failures that lock the account's subject.
     fn account_cap(&self) -> i64 {
-        self.0[0].1
+        self.list[0].1
     }
 
     /// The reservations, each followed by the engine's guard, so that either every subject
     /// counts the attempt or none does (and the batch fails): `2 × len` statements.
     fn reserve(&self, now: Millis) -> Vec<Sql> {
-        self.0
+        self.list
             .iter()
             .flat_map(|(subject, max)| {
                 [
@@ -204,7 +226,7 @@ impl Subjects {
     /// The longest wait among the subjects that refused.
     async fn retry_after(&self, store: &D1Store, now: Millis) -> AppResult<u64> {
         let states = self
-            .0
+            .list
             .iter()
             .map(|(subject, _)| users::select_attempts(subject))
             .collect();
@@ -213,7 +235,7 @@ impl Subjects {
             .await
             .map_err(|e| AppError::internal(format!("sign-in attempts: {e}")))?;
         let mut wait = 0;
-        for (i, (_, max)) in self.0.iter().enumerate() {
+        for (i, (_, max)) in self.list.iter().enumerate() {
             if let Some(row) = results.rows::<users::AttemptsRow>(i)?.into_iter().next() {
                 let state = row.to_domain();
                 if state.locked_for(now).is_some() || state.failures >= *max {
@@ -227,7 +249,7 @@ impl Subjects {
     /// A successful attempt takes its reservations back: the address starts over, the IP
     /// keeps counting only failures.
     pub(crate) fn release(&self) -> Vec<Sql> {
-        self.0
+        self.list
             .iter()
             .map(|(subject, _)| {
                 if subject.starts_with("ip:") {
@@ -268,6 +290,14 @@ pub(crate) async fn record_failure(
 ) -> AppResult<Option<u64>> {
     let now = now();
     let user_id = user.map(|u| u.id.clone());
+    // The address, sealed under the account's key; an address no account has is named by its
+    // blind index only (whoever knows an address can still look for its failures).
+    let address = match &user_id {
+        Some(id) => json!({ "email": pending(&user_key(id), email) }),
+        None => json!({ "email_index": subjects.email_index }),
+    };
+    let mut failed = address.clone();
+    failed["reason"] = json!(reason);
     let mut change = Change::new().audit(event(
         rctx,
         None,
@@ -275,12 +305,12 @@ pub(crate) async fn record_failure(
         "user",
         user_id.as_deref(),
         None,
-        Some(json!({ "email": email, "reason": reason })),
+        Some(failed),
     ));
     // The account's lock last (its statement is the batch's `n - 1`th, before the audit row
     // written only if it locked), so whether this very failure locked it is known.
-    let n = subjects.0.len();
-    for (subject, max) in subjects.0.iter().rev() {
+    let n = subjects.list.len();
+    for (subject, max) in subjects.list.iter().rev() {
         let lock = users::lock_if_over(subject, now, *max);
         change = if subject == subjects.account() {
             change.then_audited(
@@ -292,7 +322,7 @@ pub(crate) async fn record_failure(
                     "user",
                     user_id.as_deref(),
                     None,
-                    Some(json!({ "email": email })),
+                    Some(address.clone()),
                 ),
             )
         } else {
@@ -338,15 +368,12 @@ pub async fn login(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<
     let body: LoginBody = json_body(&mut req, MAX_JSON_BODY).await?;
     let email = normalize_email(&body.email);
     let store = D1Store::from_env(env)?;
+    let key = index_key(env)?;
     let device = trusted_device(&req, env, &email);
-    let subjects = Subjects::signing_in(&email, rctx, device.as_ref());
+    let subjects = Subjects::signing_in(&key, &email, rctx, device.as_ref());
     let now = now();
     let (results, user_at) = subjects
-        .reserve_with(
-            &store,
-            now,
-            vec![sql!(users::SELECT_BY_EMAIL, email.as_str())],
-        )
+        .reserve_with(&store, now, vec![users::select_by_email(&key, &email)])
         .await?;
     let user = results.rows::<User>(user_at)?.into_iter().next();
     let matches = password_matches(user.as_ref(), &body.password).await?;
@@ -424,6 +451,7 @@ async fn finish_sign_in(
     known_browser: bool,
     guarded: Option<(&'static str, Sql)>,
 ) -> AppResult<Response> {
+    let key = index_key(env)?;
     // The person who just proved who they are is the actor of their own sign-in.
     let login = |method: &str| AuditEvent {
         actor_kind: ActorKind::User,
@@ -435,7 +463,7 @@ async fn finish_sign_in(
             "user",
             Some(&user.id),
             None,
-            Some(json!({ "email": user.email, "method": method })),
+            Some(json!({ "email": pending(&user_key(&user.id), &user.email), "method": method })),
         )
     };
     let (change, method) = match guarded {
@@ -443,6 +471,10 @@ async fn finish_sign_in(
         None => (Change::new(), "password"),
     };
     let mut change = change.then_all(subjects.release());
+    // A row written before personal data was sealed is sealed at its user's sign-in.
+    if user.is_unsealed() {
+        change = change.then(users::seal_legacy(&key, user));
+    }
     if !known_browser {
         let browser: String = req
             .headers()
@@ -552,10 +584,9 @@ pub async fn login_mfa(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppRes
         .filter(|u| u.is_active() && u.session_epoch == challenge.epoch)
         .ok_or_else(expired)?;
     let device = trusted_device(&req, env, &user.email);
-    let mut subjects = Subjects::signing_in(&user.email, rctx, device.as_ref());
-    subjects
-        .0
-        .push((challenge_subject.clone(), lockout::EMAIL_MAX_FAILURES));
+    let index = index_key(env)?;
+    let mut subjects = Subjects::signing_in(&index, &user.email, rctx, device.as_ref());
+    subjects.push(challenge_subject.clone(), lockout::EMAIL_MAX_FAILURES);
     if let Err(refused) = subjects.reserve_with(&store, now, vec![]).await {
         let challenge_state = store
             .batch(vec![users::select_attempts(&challenge_subject)])
@@ -685,13 +716,8 @@ pub async fn accept_invite(mut req: Request, env: &Env, rctx: &RequestCtx) -> Ap
             "This invitation has already been used or has expired; ask for a new one.",
         ));
     }
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::invalid_field(
-            "name",
-            "Give your name (1 to 200 characters).",
-        ));
-    }
+    let name = account::parse_name(&body.name)
+        .map_err(|_| AppError::invalid_field("name", "Give your name (1 to 200 characters)."))?;
     let local = invite
         .email
         .split('@')
@@ -700,7 +726,11 @@ pub async fn accept_invite(mut req: Request, env: &Env, rctx: &RequestCtx) -> Ap
         .to_owned();
     check_new_password(&body.password, &[&invite.email, &local, &name])
         .map_err(|e| AppError::invalid_field("password", e.to_string()))?;
-    if users::by_email(&database, &invite.email).await?.is_some() {
+    let key = index_key(env)?;
+    if users::by_email(&database, &key, &invite.email)
+        .await?
+        .is_some()
+    {
         return Err(
             AppError::new(ErrorKind::Conflict).with_detail("That address already has an account.")
         );
@@ -713,24 +743,28 @@ pub async fn accept_invite(mut req: Request, env: &Env, rctx: &RequestCtx) -> Ap
     let change = Change::new()
         .then(sql!(invites::CONSUME, now.0 as i64, invite.id.as_str()))
         // The user is created only if this batch consumed the invite.
-        .guarded(sql!(
-            users::INSERT_FROM_INVITE,
-            id.as_str(),
-            invite.email.as_str(),
-            name.as_str(),
-            role.as_str(),
-            hash,
-            stamp,
-            invite.id.as_str(),
-            now.0 as i64
+        .guarded(users::insert_from_invite(
+            &key,
+            &users::FromInvite {
+                id: &id,
+                email: &invite.email,
+                name: &name,
+                role,
+                hash: &hash,
+                now: &stamp,
+                invite_id: &invite.id,
+                used_at: now.0 as i64,
+            },
         ));
+    // What the audit trail and the notices say of the new user is theirs, sealed.
+    let (sealed_email, sealed_name) = account::audit_fields(&id, &invite.email, &name);
     // The owners there are already are told of a new one.
     let change = if role == Role::Owner {
         change.first(tell_owners(
             rctx,
             &Notice::OwnerAdded {
-                name: name.clone(),
-                email: invite.email.clone(),
+                name: sealed_name.clone(),
+                email: sealed_email.clone(),
             },
             None,
         ))
@@ -745,7 +779,7 @@ pub async fn accept_invite(mut req: Request, env: &Env, rctx: &RequestCtx) -> Ap
             "user",
             Some(&id),
             None,
-            Some(json!({ "email": invite.email, "name": name, "role": role.as_str(), "invite": invite.id })),
+            Some(json!({ "email": sealed_email, "name": sealed_name, "role": role.as_str(), "invite": invite.id })),
         ));
     let store = D1Store { db: database };
     let written = write::apply(&store, change, vec![sql!(users::SELECT_BY_ID, id.as_str())])

@@ -10,9 +10,11 @@ use crate::db::store::D1Store;
 use crate::db::users::User;
 use crate::db::{self, invites, users};
 use crate::domain::audit::Action;
+use crate::domain::auth::account::invite_key;
 use crate::domain::auth::permissions::Role;
 use crate::domain::auth::session::sha256_hex;
 use crate::domain::notices::Notice;
+use crate::domain::personal::{pending, user_key};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::notifications::{tell, tell_owners};
@@ -20,6 +22,7 @@ use crate::http::api::session::normalize_email;
 use crate::http::api::{event, if_match, new_id, now};
 use crate::http::auth::Principal;
 use crate::http::extract::{json_body, MAX_JSON_BODY};
+use crate::http::personal::index_key;
 use crate::http::router::Matched;
 use crate::http::{crypto, respond, RequestCtx};
 use crate::views::users::{user_audit, UserView};
@@ -106,7 +109,8 @@ pub async fn invite(
         ));
     };
     let database = db::database(env)?;
-    if users::by_email(&database, &email).await?.is_some() {
+    let key = index_key(env)?;
+    if users::by_email(&database, &key, &email).await?.is_some() {
         return Err(
             AppError::new(ErrorKind::Conflict).with_detail("That address already has an account.")
         );
@@ -132,7 +136,8 @@ pub async fn invite(
             "invite",
             Some(&id),
             None,
-            Some(json!({ "email": email, "role": role.as_str() })),
+            // The address is sealed under the invite's key, erased with the account it becomes.
+            Some(json!({ "email": pending(&invite_key(&id), &email), "role": role.as_str() })),
         ));
     write::apply(&D1Store::from_env(env)?, change, vec![])
         .await
@@ -182,6 +187,12 @@ pub async fn update(
     let store = D1Store::from_env(env)?;
     let written = write::update::<_, UserEntity>(&store, &id, version, |current| {
         let (before, owners) = current;
+        if before.is_deleted() {
+            return Err(AppError::new(ErrorKind::Conflict)
+                .with_detail("This account was deleted by its user: it cannot be changed.")
+                .with_extension("current", UserEntity::view(current))
+                .with_extension("reason", json!("deleted")));
+        }
         let role = match role {
             Some(role) => role,
             None => before.role()?,
@@ -217,8 +228,8 @@ pub async fn update(
                 change = change.then(tell_owners(
                     rctx,
                     &Notice::OwnerAdded {
-                        name: before.name.clone(),
-                        email: before.email.clone(),
+                        name: pending(&user_key(&id), &before.name),
+                        email: pending(&user_key(&id), &before.email),
                     },
                     Some(&id),
                 ));
@@ -248,8 +259,12 @@ pub async fn unlock(
     let id = matched.param("id").unwrap_or_default().to_owned();
     let store = D1Store::from_env(env)?;
     let (user, _) = write::load::<_, UserEntity>(&store, &id).await?;
+    let key = index_key(env)?;
     let change = Change::new()
-        .then(users::clear_attempts(&users::email_subject(&user.email)))
+        .then(users::clear_attempts(&users::email_subject(
+            &key,
+            &user.email,
+        )))
         .audit(event(
             rctx,
             Some(principal),
@@ -257,7 +272,7 @@ pub async fn unlock(
             "user",
             Some(&id),
             None,
-            Some(json!({ "email": user.email })),
+            Some(json!({ "email": pending(&user_key(&id), &user.email) })),
         ));
     write::apply(&store, change, vec![])
         .await

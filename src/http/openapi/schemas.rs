@@ -53,11 +53,12 @@ fn user() -> Value {
             ("role", role()),
             ("active", boolean()),
             ("mfa_enabled", boolean()),
+            ("deleted", boolean()),
             ("version", int_min(1)),
             ("created_at", time()),
             ("updated_at", time()),
         ]),
-        &[("locked_until", time())],
+        &[("locked_until", time()), ("deleted_at", time())],
     )
 }
 

@@ -63,6 +63,15 @@ pub fn team(viewer: &Viewer<'_>, users: &[User], now_ms: i64, support: Option<Ma
         ul.rows.team {
             @for user in users {
                 @let locked = user.locked_until.filter(|until| *until > now_ms);
+                @if let Some(deleted_at) = user.deleted_at {
+                    // The user deleted the account: only its number and when are left.
+                    li.deleted data-user=(user.id) {
+                        span.title { (user.name) " " span.role { (user.role) }
+                            " " span.badge.cancelled { "Deleted" } }
+                        span.meta { "Account deleted by its user " (when(viewer, deleted_at))
+                            "; what they did stays on record under this name." }
+                    }
+                } @else {
                 li data-user=(user.email) {
                     span.title { (user.name) " " span.role { (user.role) }
                         @if !user.is_active() { " " span.badge.cancelled { "Deactivated" } }
@@ -94,6 +103,7 @@ pub fn team(viewer: &Viewer<'_>, users: &[User], now_ms: i64, support: Option<Ma
                             }
                         }
                     }
+                }
                 }
             }
         }
@@ -305,10 +315,69 @@ pub fn settings(
                         (output("token", "Copy it now: it is shown only once."))
                     }))
                 }
+                section.card id="delete-account" {
+                    h2 { "Delete your account" }
+                    p.muted { "Erases your name, email address and sign-in secrets for good. \
+                               What you did stays on the record, as a deleted user." }
+                    a.button.secondary.danger href="/settings/delete-account" { "Delete my account…" }
+                }
             }
         }
     };
     shell(viewer, Section::Settings, "Settings", body)
+}
+
+/// What the account deletion page knows.
+pub struct Deletion {
+    pub mfa_enabled: bool,
+    /// The user is the company's only active owner: ownership must move first.
+    pub last_owner: bool,
+}
+
+/// The confirmation before a user deletes their own account: what it does, what stays, and
+/// the password (and a current code) it takes.
+pub fn delete_account(viewer: &Viewer<'_>, deletion: &Deletion) -> Markup {
+    let body = html! {
+        h1 { "Delete your account" }
+        section.card.danger-zone {
+            @if deletion.last_owner {
+                p.form-error role="alert" {
+                    "You are the company's only active owner, so your account cannot be deleted: \
+                     the company would have nobody to run it. Make someone else an owner first."
+                }
+                p { a.button href="/team" { "Go to the team" } " " a href="/settings" { "Back to settings" } }
+            } @else {
+                p.warning role="alert" {
+                    strong { "This cannot be undone." }
+                    " Your account is closed at once and for good: you are signed out everywhere, \
+                      and your access tokens, connected apps and Telegram or SMS links stop working."
+                }
+                ul {
+                    li { "Your name, email address and two-factor secrets are erased: nobody, not even \
+                          the company's owners or its operator, can read them again." }
+                    li { "What you did stays in the company's records and audit trail, shown as \
+                          \"Deleted user #n\" instead of your name." }
+                    li { "The same email address can be invited again later, as a new account." }
+                }
+                (api_form(&Api::new("POST", "/api/v1/me/delete", "go:/login"), "delete-account", html! {
+                    (field("Your password", "password", html! {
+                        input type="password" name="password" autocomplete="current-password" required;
+                    }))
+                    @if deletion.mfa_enabled {
+                        (field_hint("Two-factor code", "code", html! {
+                            input type="text" name="code" inputmode="numeric" autocomplete="one-time-code"
+                                pattern="[0-9]*" maxlength="6" required;
+                        }, "The 6-digit code your authenticator app shows now."))
+                    }
+                    div.actions {
+                        button.danger type="submit" { "Delete my account for good" }
+                        " " a href="/settings" { "Keep my account" }
+                    }
+                }))
+            }
+        }
+    };
+    shell(viewer, Section::Settings, "Delete your account", body)
 }
 
 /// The audit list's filters as asked.
@@ -419,6 +488,7 @@ mod tests {
             password_change_required: 0,
             company_mfa_required: None,
             unread_notifications: None,
+            ..User::default()
         }
     }
 
