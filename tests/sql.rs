@@ -300,6 +300,7 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         users::QUEUE_RECOVERY_IF_SOLE,
         users::SEAL_LEGACY,
         users::DELETE_ACCOUNT,
+        users::DELETE_REPLAYED,
         users::SELECT_LAST_DELETED_NUMBER,
         users::DELETE_NOTIFICATIONS,
         users::CANCEL_QUEUED_MAIL,

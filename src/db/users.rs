@@ -134,6 +134,16 @@ pub const DELETE_ACCOUNT: &str = "UPDATE users SET active = 0, deleted_at = ?1, 
     WHERE id = ?5 AND version = ?6 AND deleted_at IS NULL AND NOT ( \
         role = 'owner' AND active = 1 \
         AND (SELECT COUNT(*) FROM users WHERE role = 'owner' AND active = 1) <= 1)";
+/// An account deletion replayed from the erasure ledger after a restore (no version: the user's
+/// decision was taken before the restore point): the same end state as [`DELETE_ACCOUNT`],
+/// numbered after the last deleted account. ?1 id, ?2 when it was deleted (ms), ?3 the same
+/// as RFC 3339.
+pub const DELETE_REPLAYED: &str = "UPDATE users SET active = 0, deleted_at = ?2, \
+    deleted_number = (SELECT COALESCE(MAX(deleted_number), 0) + 1 FROM users), \
+    name = 'Deleted user #' || (SELECT COALESCE(MAX(deleted_number), 0) + 1 FROM users), \
+    email_index = NULL, password_hash = NULL, totp_secret = NULL, totp_pending = NULL, \
+    totp_last_step = NULL, password_change_required = 0, session_epoch = session_epoch + 1, \
+    version = version + 1, updated_at = ?3 WHERE id = ?1 AND deleted_at IS NULL";
 /// The highest number a deleted account has (0 before the first).
 pub const SELECT_LAST_DELETED_NUMBER: &str =
     "SELECT COALESCE(MAX(deleted_number), 0) AS last FROM users";

@@ -431,3 +431,54 @@ fn base64url(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[test]
+fn a_deleted_account_stays_deleted_after_a_restore_through_the_ledger() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let tech = member(&owner, "quill@example.com", "technician", "lantern-harbor-98765");
+    let id = tech.get("/api/v1/me").json()["id"].as_str().unwrap().to_owned();
+    let row = |sql: &str| tenant.d1_execute(sql).into_iter().next().expect("a row");
+    let saved_user = row(&format!(
+        "SELECT email, email_index, name, password_hash FROM users WHERE id = '{id}'"
+    ));
+    let saved_key = row(&format!(
+        "SELECT id, kek, wrapped, created_at FROM data_keys WHERE id = 'u-{id}'"
+    ));
+    let deleted = tech.post("/api/v1/me/delete", &json!({ "password": "lantern-harbor-98765" }));
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(login(&tenant, "quill@example.com", "lantern-harbor-98765").status, 401);
+
+    // A restore to before the deletion brings the account and its key back…
+    let text = |v: &Value| v.as_str().unwrap().replace('\'', "''");
+    tenant.d1_execute(&format!(
+        "INSERT INTO data_keys (id, kek, wrapped, created_at) VALUES ('{}', '{}', '{}', {}); \
+         UPDATE users SET active = 1, deleted_at = NULL, deleted_number = NULL, email = '{}', \
+         email_index = '{}', name = '{}', password_hash = '{}' WHERE id = '{id}'",
+        text(&saved_key["id"]),
+        text(&saved_key["kek"]),
+        text(&saved_key["wrapped"]),
+        saved_key["created_at"],
+        text(&saved_user["email"]),
+        text(&saved_user["email_index"]),
+        text(&saved_user["name"]),
+        text(&saved_user["password_hash"]),
+    ));
+    assert_eq!(login(&tenant, "quill@example.com", "lantern-harbor-98765").status, 200);
+    // …and the ledger's replay deletes it again.
+    let replay = tenant.ops_post("/ops/personal-data/replay-erasures", &json!({}));
+    assert_eq!(replay.status, 200, "{}", replay.body);
+    assert_eq!(replay.json()["replayed"], 1, "{}", replay.body);
+    assert_eq!(login(&tenant, "quill@example.com", "lantern-harbor-98765").status, 401);
+    let team = owner.get("/api/v1/users").json();
+    let entry = team["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(entry["deleted"], true, "{entry}");
+    assert_eq!(entry["email"], "[erased]", "{entry}");
+    verify(&owner);
+}

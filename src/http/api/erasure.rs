@@ -68,9 +68,36 @@ pub async fn preview(env: &Env, rctx: &RequestCtx, matched: &Matched) -> AppResu
     )
 }
 
-/// The ledger entry of an erasure: enough to replay it, nothing personal.
-fn ledger_entry(id: &str, at: i64) -> Value {
-    json!({ "kind": "customer", "id": id, "data_key": customer_key(id), "at": at })
+/// The ledger entry of an erasure: enough to replay it, nothing personal. `kind` is
+/// "customer" or "user"; `data_keys` every key the erasure deletes.
+pub fn ledger_entry(kind: &str, id: &str, data_keys: &[String], at: i64) -> Value {
+    json!({ "kind": kind, "id": id, "data_keys": data_keys, "at": at })
+}
+
+/// Writes an erasure to the ledger, under the name of its subject's (first) data key. First,
+/// before D1: should the D1 write then fail, the entry stands for an erasure someone asked
+/// for, which a replay completes; the other way round, a restore could bring back data whose
+/// erasure was confirmed. Answers the object's key, for [`unrecord`].
+pub async fn record(env: &Env, entry: &Value) -> AppResult<String> {
+    let key = entry["data_keys"][0].as_str().unwrap_or("unknown");
+    let ledger_key = format!("{LEDGER_PREFIX}{key}");
+    db::files(env)?
+        .put(&ledger_key, entry.to_string())
+        .execute()
+        .await
+        .map_err(|e| AppError::internal(format!("writing the erasure ledger: {e}")))?;
+    Ok(ledger_key)
+}
+
+/// Takes back a ledger entry whose erasure was refused (nothing was erased).
+pub async fn unrecord(env: &Env, ledger_key: &str) {
+    let removed = match db::files(env) {
+        Ok(bucket) => bucket.delete(ledger_key).await.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("{e:?}")),
+    };
+    if let Err(e) = removed {
+        worker::console_warn!("removing the erasure entry {ledger_key}: {e}");
+    }
 }
 
 /// `POST /api/v1/customers/{id}/erase` with `If-Match` (owners): erases the customer.
@@ -93,16 +120,11 @@ pub async fn erase(
     let plan = plan(env, &id).await?;
     let key = customer_key(&id);
     let at = now();
-    // The ledger first: should the D1 write then fail, the entry stands for an erasure the
-    // owner asked for, which a replay completes; the other way round, a restore could bring
-    // back data whose erasure was confirmed.
-    let bucket = db::files(env)?;
-    let ledger_key = format!("{LEDGER_PREFIX}{key}");
-    bucket
-        .put(&ledger_key, ledger_entry(&id, at.0 as i64).to_string())
-        .execute()
-        .await
-        .map_err(|e| AppError::internal(format!("writing the erasure ledger: {e}")))?;
+    let ledger_key = record(
+        env,
+        &ledger_entry("customer", &id, std::slice::from_ref(&key), at.0 as i64),
+    )
+    .await?;
     let written = write::update_loaded::<_, CustomerEntity>(&store, &id, current, version, |_| {
         Ok(Change::new()
             .guarded(store::erase(&id, version, &at.to_rfc3339(), at.0 as i64))
@@ -127,12 +149,63 @@ pub async fn erase(
         Ok(record) => respond::record::<CustomerEntity>(200, &record),
         Err(err) => {
             // Nothing was erased (a stale version, most often): the ledger entry goes too.
-            if let Err(e) = bucket.delete(&ledger_key).await {
-                worker::console_warn!("removing the erasure entry {ledger_key}: {e}");
-            }
+            unrecord(env, &ledger_key).await;
             Err(err)
         }
     }
+}
+
+/// Redoes one ledger entry: its data keys deleted, its subject's record emptied (a customer)
+/// or its account deleted (a user), its index entries dropped. Whether anything was redone.
+async fn replay_entry(database: &worker::D1Database, entry: &Value) -> AppResult<bool> {
+    let (Some(kind), Some(id), Some(at)) = (
+        entry["kind"].as_str(),
+        entry["id"].as_str(),
+        entry["at"].as_i64(),
+    ) else {
+        return Ok(false);
+    };
+    // Entries written before `data_keys` named one `data_key`.
+    let keys: Vec<&str> = match entry["data_keys"].as_array() {
+        Some(keys) => keys.iter().filter_map(Value::as_str).collect(),
+        None => entry["data_key"].as_str().into_iter().collect(),
+    };
+    let stamp = crate::domain::time::Millis(at as u64).to_rfc3339();
+    let mut statements = Vec::new();
+    for key in &keys {
+        statements.push(db::statement(
+            database,
+            personal_db::ERASE_DATA_KEY,
+            &[db::text(key)],
+        )?);
+    }
+    let (subject, kind) = match kind {
+        "customer" => (
+            db::statement(
+                database,
+                store::ERASE_REPLAYED,
+                &[db::text(&stamp), db::text(id), db::int(at)],
+            )?,
+            Kind::Customer,
+        ),
+        "user" => (
+            db::statement(
+                database,
+                crate::db::users::DELETE_REPLAYED,
+                &[db::text(id), db::int(at), db::text(&stamp)],
+            )?,
+            Kind::User,
+        ),
+        _ => return Ok(false),
+    };
+    statements.push(subject);
+    statements.push(db::statement(
+        database,
+        personal_db::DELETE_TERMS,
+        &[db::text(kind.as_str()), db::text(id)],
+    )?);
+    let results = db::read_batch(database, statements).await?;
+    Ok(results.iter().any(|r| db::changes(r) > 0))
 }
 
 /// Replays the ledger after a restore: every erasure recorded there whose data key is back in
@@ -168,29 +241,7 @@ pub async fn replay(env: &Env, rctx: &RequestCtx) -> AppResult<usize> {
                 .await
                 .map_err(|e| AppError::internal(format!("reading an erasure entry: {e}")))?;
             let entry: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            let (Some(id), Some(at)) = (entry["id"].as_str(), entry["at"].as_i64()) else {
-                continue;
-            };
-            let key = customer_key(id);
-            let stamp = crate::domain::time::Millis(at as u64).to_rfc3339();
-            let results = db::read_batch(
-                &database,
-                vec![
-                    db::statement(&database, personal_db::ERASE_DATA_KEY, &[db::text(&key)])?,
-                    db::statement(
-                        &database,
-                        store::ERASE_REPLAYED,
-                        &[db::text(&stamp), db::text(id), db::int(at)],
-                    )?,
-                    db::statement(
-                        &database,
-                        personal_db::DELETE_TERMS,
-                        &[db::text(Kind::Customer.as_str()), db::text(id)],
-                    )?,
-                ],
-            )
-            .await?;
-            if db::changes(&results[0]) > 0 || db::changes(&results[1]) > 0 {
+            if replay_entry(&database, &entry).await? {
                 replayed += 1;
             }
         }

@@ -439,51 +439,66 @@ pub async fn delete(
     let key = index_key(env)?;
     let version = current.0.version;
     let mut number = 0;
-    write::update_loaded::<_, AccountEntity>(&store, &user_id, current, version, |current| {
-        let (user, standing) = current;
-        number = account::deletion(standing).map_err(|r| deletion_refused(r, current))?;
-        let now = now();
-        let now_ms = now.0 as i64;
-        let mut change = passed
-            .release_in(Change::new())
-            .guarded(users::delete_account(user, number, now))
-            .then(personal::erase_key(&user_key(&user.id)));
-        if let Some(invite) = &user.invite_id {
-            change = change.then(personal::erase_key(&account::invite_key(invite)));
-        }
-        Ok(change
-            .then(personal::unindex(Kind::User, &user.id))
-            .then(users::clear_attempts(&users::email_subject(
-                &key,
-                &user.email,
-            )))
-            .then(users::delete_recovery_codes(&user.id))
-            .then(tokens::revoke_all_of_user(&user.id, now_ms))
-            .then_all(oauth::revoke_grants_of_user(
-                &user.id,
-                "account deleted",
-                now_ms,
-            ))
-            .then_all(messaging::forget_user(&user.id))
-            .then(users::delete_notifications(&user.id))
-            .then(users::cancel_queued_mail(&user.id, now))
-            .audit(event(
-                rctx,
-                Some(principal),
-                Action::UserDeleted,
-                "user",
-                Some(&user.id),
-                // Sealed under the key this very batch erases: unreadable from the start.
-                Some(user_audit(user)),
-                Some(json!({
-                    "deleted": true,
-                    "number": number,
-                    "name": account::deleted_name(number),
-                    "active": false,
-                })),
-            )))
-    })
+    let mut erased = vec![user_key(&user_id)];
+    if let Some(invite) = &current.0.invite_id {
+        erased.push(account::invite_key(invite));
+    }
+    let ledger_key = crate::http::api::erasure::record(
+        env,
+        &crate::http::api::erasure::ledger_entry("user", &user_id, &erased, now().0 as i64),
+    )
     .await?;
+    let written =
+        write::update_loaded::<_, AccountEntity>(&store, &user_id, current, version, |current| {
+            let (user, standing) = current;
+            number = account::deletion(standing).map_err(|r| deletion_refused(r, current))?;
+            let now = now();
+            let now_ms = now.0 as i64;
+            let mut change = passed
+                .release_in(Change::new())
+                .guarded(users::delete_account(user, number, now))
+                .then(personal::erase_key(&user_key(&user.id)));
+            if let Some(invite) = &user.invite_id {
+                change = change.then(personal::erase_key(&account::invite_key(invite)));
+            }
+            Ok(change
+                .then(personal::unindex(Kind::User, &user.id))
+                .then(users::clear_attempts(&users::email_subject(
+                    &key,
+                    &user.email,
+                )))
+                .then(users::delete_recovery_codes(&user.id))
+                .then(tokens::revoke_all_of_user(&user.id, now_ms))
+                .then_all(oauth::revoke_grants_of_user(
+                    &user.id,
+                    "account deleted",
+                    now_ms,
+                ))
+                .then_all(messaging::forget_user(&user.id))
+                .then(users::delete_notifications(&user.id))
+                .then(users::cancel_queued_mail(&user.id, now))
+                .audit(event(
+                    rctx,
+                    Some(principal),
+                    Action::UserDeleted,
+                    "user",
+                    Some(&user.id),
+                    // Sealed under the key this very batch erases: unreadable from the start.
+                    Some(user_audit(user)),
+                    Some(json!({
+                        "deleted": true,
+                        "number": number,
+                        "name": account::deleted_name(number),
+                        "active": false,
+                    })),
+                )))
+        })
+        .await;
+    if let Err(err) = written {
+        // Nothing was deleted: neither is the ledger entry.
+        crate::http::api::erasure::unrecord(env, &ledger_key).await;
+        return Err(err);
+    }
     // Every session ended with the epoch; this one's record goes at once.
     if let Via::Session { id, .. } = &principal.via {
         let _ = db::sessions(env)?.delete(&session_kv_key(id)).await;
