@@ -208,3 +208,56 @@ fn messages_notes_and_notices_are_stored_sealed_read_back_whole_and_found_by_add
     let help = say(&channels, &tenant, 105, THEO_CHAT, "/help", 4);
     assert!(help.contains("/move"), "{help}");
 }
+
+#[test]
+fn a_quotes_signer_is_stored_sealed_under_the_customers_key_whatever_the_names_length() {
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let (customer_id, _) = crate::quotes::customer(&owner, "Ann Lee");
+    let made = owner.post(
+        "/api/v1/quotes",
+        &json!({
+            "customer_id": customer_id, "title": "Boiler swap",
+            "lines": [{ "description": "Boiler", "quantity_milli": 1000, "unit_price": 90_000 }],
+        }),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let path = format!("/api/v1/quotes/{}", made.json()["id"].as_str().unwrap());
+    let sent = crate::quotes::act(
+        &owner,
+        "POST",
+        &format!("{path}/send"),
+        crate::quotes::etag(&made),
+        None,
+    );
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    // 200 characters, the most the domain allows: far longer once sealed.
+    let signer = format!("Annabel Quincebottom-{}", "Lee".repeat(59));
+    assert_eq!(signer.chars().count(), 198);
+    let accepted = crate::quotes::act(
+        &owner,
+        "POST",
+        &format!("{path}/accept"),
+        crate::quotes::etag(&sent),
+        Some(json!({ "signer_name": signer })),
+    );
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    assert_eq!(
+        accepted.json()["acceptance"]["signer_name"],
+        signer.as_str()
+    );
+
+    sealed(&tenant, "SELECT signer_name FROM quotes", &["Quincebottom"]);
+    sealed(
+        &tenant,
+        "SELECT after FROM audit_log WHERE action = 'quote.accepted'",
+        &["Quincebottom"],
+    );
+    let stored = raw(&tenant, "SELECT signer_name FROM quotes");
+    assert!(
+        stored.contains(&format!("fwe1.c-{customer_id}.")),
+        "{stored}"
+    );
+    let read = owner.get(&path).json();
+    assert_eq!(read["acceptance"]["signer_name"], signer.as_str(), "{read}");
+}
