@@ -197,4 +197,4 @@ BEGIN
     SELECT RAISE(ABORT, 'an accepted quote is never deleted');
 END;
 
-INSERT INTO schema_history (version, name) VALUES (18, 'personal_messages');
+INSERT INTO schema_history (version, name) VALUES (19, 'personal_messages');
