@@ -10,7 +10,7 @@ use fieldworker::db::{
     support, tokens, users, visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
-use fieldworker::domain::personal;
+use fieldworker::domain::personal::{pending_text, phone_terms};
 use fieldworker::domain::schema::SCHEMA_VERSION;
 use fieldworker::write::sql as write_sql;
 use rusqlite::Connection;
@@ -2307,7 +2307,7 @@ fn a_number_finds_exactly_the_customers_who_have_it_and_their_consent_changes_on
         [],
     )
     .unwrap();
-    for term in personal::phone_terms("+14155550123") {
+    for term in phone_terms("+14155550123") {
         conn.execute(
             "INSERT INTO personal_terms (kind, term, id) VALUES ('customer', ?1, 'c3')",
             [index.blind(&term)],
@@ -2367,7 +2367,7 @@ fn a_reply_is_queued_with_its_message_only_for_a_live_customer_and_goes_where_th
         })
         .unwrap();
     assert_eq!(
-        (state.0, state.1.as_deref().and_then(personal::pending_text)),
+        (state.0, state.1.as_deref().and_then(pending_text)),
         (None, Some("+14155550123".into())),
         "the newest text's number (sealed under the customer's key)"
     );
@@ -2401,19 +2401,13 @@ fn a_reply_is_queued_with_its_message_only_for_a_live_customer_and_goes_where_th
         recipient.starts_with("fwp1.c-c1."),
         "the recipient is sealed"
     );
-    assert_eq!(
-        personal::pending_text(&recipient).as_deref(),
-        Some("+14155550123")
-    );
+    assert_eq!(pending_text(&recipient).as_deref(), Some("+14155550123"));
     assert_eq!(data, r#"{"customer_message_id":"m3"}"#);
     assert_eq!(kind, "reply");
     assert!(run_sql(&conn, &queued).is_err(), "once per message");
     let body = column_of(&conn, &customer_messages::body("m3"));
     assert_eq!(
-        body[0]
-            .as_deref()
-            .and_then(personal::pending_text)
-            .as_deref(),
+        body[0].as_deref().and_then(pending_text).as_deref(),
         Some("Thursday at 9?")
     );
 
