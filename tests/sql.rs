@@ -10,6 +10,7 @@ use fieldworker::db::{
     share_links, support, tokens, users, visits,
 };
 use fieldworker::domain::auth::session::lockout::{BASE_LOCK_MS, MAX_LOCK_MS, WINDOW_MS};
+use fieldworker::domain::personal::{pending_text, phone_terms};
 use fieldworker::domain::schema::SCHEMA_VERSION;
 use fieldworker::write::sql as write_sql;
 use rusqlite::Connection;
@@ -268,6 +269,7 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         messaging::FINISH_INBOUND,
         messaging::SELECT_INBOUND,
         messaging::SELECT_LINKED_USER,
+        messaging::SELECT_LINKED_USER_ID,
         messaging::INSERT_LINK_CODE,
         messaging::SELECT_CODE_USER,
         messaging::CONSUME_LINK_CODE,
@@ -2087,7 +2089,7 @@ fn an_inbound_message_is_recorded_once_and_a_link_code_links_once() {
     let insert = |id: &str| {
         conn.execute(
             messaging::INSERT_INBOUND,
-            rusqlite::params!["telegram", id, "1111", "/today", 1_000, "received"],
+            rusqlite::params!["telegram", id, "1111", "/today", 1_000, "received", "s-x"],
         )
         .unwrap()
     };
@@ -2113,7 +2115,15 @@ fn an_inbound_message_is_recorded_once_and_a_link_code_links_once() {
         let linked = conn
             .execute(
                 messaging::INSERT_LINK_FROM_CODE,
-                rusqlite::params![format!("l{now}"), "telegram", address, "t", "h1", now],
+                rusqlite::params![
+                    format!("l{now}"),
+                    "telegram",
+                    format!("sealed {address}"),
+                    "t",
+                    "h1",
+                    now,
+                    format!("index {address}")
+                ],
             )
             .unwrap();
         (consumed, linked)
@@ -2121,12 +2131,47 @@ fn an_inbound_message_is_recorded_once_and_a_link_code_links_once() {
     assert_eq!(link(6_000, "1111"), (0, 0), "an expired code links nothing");
     assert_eq!(link(2_000, "1111"), (1, 1));
     assert_eq!(link(3_000, "2222"), (0, 0), "a used code links nothing");
-    let user: String = conn
-        .query_row(messaging::SELECT_LINKED_USER, ["telegram", "1111"], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    assert_eq!(user, "u1");
+    let linked = |query: &str, index: &str, address: &str| -> Option<String> {
+        conn.query_row(
+            query,
+            [
+                "index ".to_owned() + index,
+                "telegram".into(),
+                address.into(),
+            ],
+            |r| r.get(0),
+        )
+        .ok()
+    };
+    assert_eq!(
+        linked(messaging::SELECT_LINKED_USER, "1111", "1111").as_deref(),
+        Some("u1"),
+        "found by the address's blind index"
+    );
+    assert_eq!(
+        linked(messaging::SELECT_LINKED_USER_ID, "1111", "9").as_deref(),
+        Some("u1")
+    );
+    assert_eq!(
+        linked(messaging::SELECT_LINKED_USER, "2222", "sealed 1111"),
+        None,
+        "never by the stored address"
+    );
+    // A link made before addresses were sealed has no index: found by its plain address.
+    conn.execute(
+        "INSERT INTO channel_links (id, user_id, channel, address, created_at) \
+         VALUES ('old', 'u1', 'sms', '+15550001', 't')",
+        [],
+    )
+    .unwrap();
+    let old: Option<String> = conn
+        .query_row(
+            messaging::SELECT_LINKED_USER_ID,
+            ["index +15550001", "sms", "+15550001"],
+            |r| r.get(0),
+        )
+        .ok();
+    assert_eq!(old.as_deref(), Some("u1"));
 }
 
 #[test]
@@ -2323,20 +2368,33 @@ fn a_number_finds_exactly_the_customers_who_have_it_and_their_consent_changes_on
     add_phone_customer(&conn, "c1", r#"["+14155550100","+14155550123"]"#, 0);
     add_phone_customer(&conn, "c2", r#"["+141555501234"]"#, 0);
     add_phone_customer(&conn, "c0", r#"["+14155550123"]"#, 1);
-    let found = column_of(
-        &conn,
-        &customer_messages::by_phone(&index_key(), "+14155550123"),
-    );
+    // A sealed customer: phones as ciphertext, found by the blind index of its number.
+    let index = index_key();
+    conn.execute(
+        "INSERT INTO customers (id, name, phones, archived, created_at, updated_at) \
+         VALUES ('c3', 'fwe1.c-c3.BBBB', '[\"fwe1.c-c3.AAAA\"]', 0, 't', 't')",
+        [],
+    )
+    .unwrap();
+    for term in phone_terms("+14155550123") {
+        conn.execute(
+            "INSERT INTO personal_terms (kind, term, id) VALUES ('customer', ?1, 'c3')",
+            [index.blind(&term)],
+        )
+        .unwrap();
+    }
+    let by_phone = |phone: &str| column_of(&conn, &customer_messages::by_phone(&index, phone));
     assert_eq!(
-        found,
-        [Some("c1".into()), Some("c0".into())],
+        by_phone("+14155550123"),
+        [Some("c1".into()), Some("c3".into()), Some("c0".into())],
         "live first, no prefix match"
     );
-    assert!(column_of(
-        &conn,
-        &customer_messages::by_phone(&index_key(), "+1415555012")
-    )
-    .is_empty());
+    assert!(by_phone("+1415555012").is_empty());
+    assert_eq!(
+        by_phone("+4155550123"),
+        [Some("c1".into()), Some("c3".into()), Some("c0".into())],
+        "an ending is matched by the index too; NumberOwner::has tells them apart"
+    );
 
     let at = Millis(1_000);
     assert_eq!(
@@ -2354,7 +2412,7 @@ fn a_number_finds_exactly_the_customers_who_have_it_and_their_consent_changes_on
     assert_eq!(run_sql(&conn, &customer_messages::opt_in("c1")).unwrap(), 0);
 
     // A text is recorded once on Twilio's id.
-    let inbound = customer_messages::inbound_done("SM1", "+14155550123", "Hi", at);
+    let inbound = customer_messages::inbound_done("SM1", "c-c1", "+14155550123", "Hi", at);
     assert_eq!(run_sql(&conn, &inbound).unwrap(), 1);
     let again = run_sql(&conn, &inbound).unwrap_err().to_string();
     assert!(again.contains("UNIQUE constraint failed"), "{again}");
@@ -2378,9 +2436,9 @@ fn a_reply_is_queued_with_its_message_only_for_a_live_customer_and_goes_where_th
         })
         .unwrap();
     assert_eq!(
-        state,
+        (state.0, state.1.as_deref().and_then(pending_text)),
         (None, Some("+14155550123".into())),
-        "the newest text's number"
+        "the newest text's number (sealed under the customer's key)"
     );
 
     let reply = |id: &str, customer: &str| {
@@ -2408,13 +2466,18 @@ fn a_reply_is_queued_with_its_message_only_for_a_live_customer_and_goes_where_th
         )
         .unwrap();
     assert_eq!(occasion, "reply:m3");
-    assert_eq!(recipient, "+14155550123");
+    assert!(
+        recipient.starts_with("fwp1.c-c1."),
+        "the recipient is sealed"
+    );
+    assert_eq!(pending_text(&recipient).as_deref(), Some("+14155550123"));
     assert_eq!(data, r#"{"customer_message_id":"m3"}"#);
     assert_eq!(kind, "reply");
     assert!(run_sql(&conn, &queued).is_err(), "once per message");
+    let body = column_of(&conn, &customer_messages::body("m3"));
     assert_eq!(
-        column_of(&conn, &customer_messages::body("m3")),
-        [Some("Thursday at 9?".into())]
+        body[0].as_deref().and_then(pending_text).as_deref(),
+        Some("Thursday at 9?")
     );
 
     // The conversation, newest first, with the reply's outbox state.
@@ -3101,9 +3164,9 @@ fn one_company_export_is_built_at_a_time_under_a_lease() {
     );
 }
 
-/// Migration 0017 rebuilds `customers` and `sites` on a tenant that has data, with foreign
-/// keys enforced as D1 enforces them, in one transaction as a migration runs: every row and
-/// every reference to them (jobs, messages) is kept.
+/// Migrations 0017 on rebuild `customers`, `sites`, `quotes`, `job_notes`, … on a tenant that
+/// has data, with foreign keys enforced as D1 enforces them, each in one transaction as a
+/// migration runs: every row and every reference to them (jobs, messages, invoices) is kept.
 #[test]
 fn the_personal_data_migration_keeps_every_customer_and_site_with_foreign_keys_on() {
     let conn = Connection::open_in_memory().expect("sqlite");
@@ -3123,7 +3186,15 @@ fn the_personal_data_migration_keeps_every_customer_and_site_with_foreign_keys_o
          INSERT INTO jobs (id, number, customer_id, site_id, title, priority, items, created_at, \
              updated_at) VALUES ('j1', 1, 'c1', 's1', 'Fix', 'normal', '[]', 't', 't'); \
          INSERT INTO customer_messages (id, customer_id, direction, channel, body, address, \
-             created_at) VALUES ('m1', 'c1', 'in', 'sms', 'Hi', '+12125550143', 1);",
+             created_at) VALUES ('m1', 'c1', 'in', 'sms', 'Hi', '+12125550143', 1); \
+         INSERT INTO job_notes (id, job_id, author_id, text, created_at) \
+             VALUES ('n1', 'j1', 'u0', 'Gate', 't'); \
+         INSERT INTO quotes (id, number, customer_id, site_id, title, currency, rounding, \
+             valid_until, created_at, updated_at) \
+             VALUES ('q1', 1, 'c1', 's1', 'Boiler', 'USD', 'per_line', 't', 't', 't'); \
+         INSERT INTO invoices (id, customer_id, quote_id, currency, rounding, totals, subtotal, \
+             discount_total, tax_total, total, payment_terms_days, created_at, updated_at) \
+             VALUES ('i1', 'c1', 'q1', 'USD', 'per_line', '[]', 0, 0, 0, 0, 30, 't', 't');",
     )
     .unwrap();
     for (_, name, sql) in &after {
@@ -3141,6 +3212,11 @@ fn the_personal_data_migration_keeps_every_customer_and_site_with_foreign_keys_o
     );
     assert_eq!(count("SELECT COUNT(*) FROM jobs WHERE site_id = 's1'"), 1);
     assert_eq!(count("SELECT COUNT(*) FROM customer_messages"), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM job_notes"), 1);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM invoices WHERE quote_id = 'q1'"),
+        1
+    );
     assert_eq!(count("SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
     // The length rules are the domain's now: a sealed value longer than they allowed fits.
     conn.execute(

@@ -1,11 +1,14 @@
 //! The conversation with a customer (`customer_messages`): texts in from a customer's number,
 //! replies out through the outbox, the customers a number belongs to and their SMS consent,
 //! and Twilio's delivery reports on the outbox row a reply went out as.
+//!
+//! Bodies and numbers are the customer's personal data: bound as pending tokens under their
+//! data key (`domain::personal`); a number's customers are found by its blind index.
 
 use serde::Deserialize;
 
 use crate::domain::customer_messages::Delivery;
-use crate::domain::personal::IndexKey;
+use crate::domain::personal::{customer_key, pending, IndexKey};
 use crate::domain::time::Millis;
 use crate::sql;
 use crate::write::Sql;
@@ -15,16 +18,23 @@ pub const CONVERSATION_LIMIT: i64 = 100;
 /// How many customers one number is looked up in at most.
 const SHARED_NUMBER_LIMIT: i64 = 20;
 
-/// The customers having a number among their phones, live ones first: found through the
-/// blind index (phones are sealed), ?1 the blinded term of the whole number's digits.
-pub const SELECT_BY_PHONE: &str = "SELECT id, name, archived, sms_opted_out_at FROM customers \
+/// The customers whose phones' blind index has ?1 (the number's whole digits), live ones
+/// first, with their phones to tell a whole number from an ending of a longer one
+/// ([`NumberOwner::has`]). A customer not sealed yet (its name is not a sealed token) is found
+/// by its plain phones: ?2 the number, ?3 it in JSON quotes (`instr` passes over most rows
+/// cheaply).
+pub const SELECT_BY_PHONE: &str = "SELECT id, name, archived, sms_opted_out_at, phones \
+    FROM customers \
     WHERE id IN (SELECT id FROM personal_terms WHERE kind = 'customer' AND term = ?1) \
-    ORDER BY archived, created_at, id LIMIT ?2";
+       OR (substr(name, 1, 5) <> 'fwe1.' AND instr(phones, ?3) > 0 \
+           AND EXISTS (SELECT 1 FROM json_each(customers.phones) WHERE value = ?2)) \
+    ORDER BY archived, created_at, id LIMIT ?4";
 /// A text from a customer, recorded once on Twilio's id together with what it caused: a
 /// plain insert, so a redelivery fails the whole batch on the primary key. ?1 MessageSid,
-/// ?2 sender, ?3 text, ?4 now (ms).
+/// ?2 sender, ?3 text (both sealed under ?5), ?4 now (ms), ?5 the data key.
 pub const INSERT_INBOUND_DONE: &str = "INSERT INTO inbound_messages (channel, provider_id, \
-    sender, text, received_at, state, finished_at) VALUES ('sms', ?1, ?2, ?3, ?4, 'done', ?4)";
+    sender, text, received_at, state, finished_at, dk) \
+    VALUES ('sms', ?1, ?2, ?3, ?4, 'done', ?4, ?5)";
 /// ?1 id, ?2 customer, ?3 body, ?4 the number it came from, ?5 now (ms).
 pub const INSERT_IN: &str = "INSERT INTO customer_messages (id, customer_id, direction, \
     channel, body, address, created_at) VALUES (?1, ?2, 'in', 'sms', ?3, ?4, ?5)";
@@ -88,6 +98,16 @@ pub struct NumberOwner {
     pub name: String,
     pub archived: i64,
     pub sms_opted_out_at: Option<i64>,
+    /// A JSON array of E.164 numbers.
+    pub phones: String,
+}
+
+impl NumberOwner {
+    /// Whether `number` is one of the customer's numbers (not merely the ending of one).
+    pub fn has(&self, number: &str) -> bool {
+        serde_json::from_str::<Vec<String>>(&self.phones)
+            .is_ok_and(|phones| phones.iter().any(|p| p == number))
+    }
 }
 
 /// A message of a conversation, with its delivery when it went out.
@@ -127,22 +147,40 @@ pub struct Reported {
     pub delivery: Option<String>,
 }
 
-/// The customers whose phones include `phone` (E.164), through the blind index `index`.
+/// The customers with number `phone` (E.164), by its blind index under `index`.
 pub fn by_phone(index: &IndexKey, phone: &str) -> Sql {
     let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
     sql!(
         SELECT_BY_PHONE,
         index.blind(&format!("phone:{digits}")),
+        phone,
+        format!("\"{phone}\""),
         SHARED_NUMBER_LIMIT
     )
 }
 
-pub fn inbound_done(message_sid: &str, sender: &str, text: &str, now: Millis) -> Sql {
-    sql!(INSERT_INBOUND_DONE, message_sid, sender, text, now.0 as i64)
+/// A customer's text, its sender and text sealed under data key `key`.
+pub fn inbound_done(message_sid: &str, key: &str, sender: &str, text: &str, now: Millis) -> Sql {
+    sql!(
+        INSERT_INBOUND_DONE,
+        message_sid,
+        pending(key, sender),
+        pending(key, text),
+        now.0 as i64,
+        key
+    )
 }
 
 pub fn insert_in(id: &str, customer_id: &str, body: &str, from: &str, now: Millis) -> Sql {
-    sql!(INSERT_IN, id, customer_id, body, from, now.0 as i64)
+    let key = customer_key(customer_id);
+    sql!(
+        INSERT_IN,
+        id,
+        customer_id,
+        pending(&key, body),
+        pending(&key, from),
+        now.0 as i64
+    )
 }
 
 /// A staff reply, and the outbox row it goes out as.
@@ -159,18 +197,27 @@ pub struct NewReply<'a> {
 /// The guarded insert of the reply, then its outbox row.
 pub fn insert_reply(r: &NewReply<'_>) -> [Sql; 2] {
     let now = r.now.0 as i64;
+    let key = customer_key(r.customer_id);
+    let to = pending(&key, r.to);
     [
         sql!(
             INSERT_OUT,
             r.id,
             r.customer_id,
-            r.body,
+            pending(&key, r.body),
             r.outbox_id,
             r.author_id,
-            r.to,
+            to.as_str(),
             now
         ),
-        sql!(QUEUE_REPLY, r.outbox_id, r.id, r.to, r.customer_id, now),
+        sql!(
+            QUEUE_REPLY,
+            r.outbox_id,
+            r.id,
+            to.as_str(),
+            r.customer_id,
+            now
+        ),
     ]
 }
 

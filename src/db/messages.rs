@@ -32,10 +32,11 @@ pub const QUEUE: &str = "INSERT OR IGNORE INTO outbox (id, occasion, channel, re
     data, entity, entity_id, next_at, created_at, updated_at) \
     VALUES (?1, ?2, ?3, ?4, 'customer', ?5, ?6, ?7, ?8, ?9, ?9)";
 /// The message's line in the customer's conversation, written only with its outbox row.
-/// ?1 id, ?2 customer, ?3 channel, ?4 body, ?5 outbox id, ?6 author, ?7 now (ms).
+/// ?1 id, ?2 customer, ?3 channel, ?4 body (sealed, cut to length before: `kept_body`),
+/// ?5 outbox id, ?6 author, ?7 now (ms).
 pub const CONVERSATION_LINE: &str = "INSERT INTO customer_messages (id, customer_id, direction, \
     channel, body, outbox_id, author_id, created_at) \
-    SELECT ?1, ?2, 'out', ?3, substr(?4, 1, 2000), ?5, ?6, ?7 \
+    SELECT ?1, ?2, 'out', ?3, ?4, ?5, ?6, ?7 \
     WHERE EXISTS (SELECT 1 FROM outbox WHERE id = ?5)";
 /// A share link made for a message, stored by its token's hash (the token is derived from the
 /// link's id under the Worker's key when the message is sent, never stored). Made only with

@@ -1,10 +1,13 @@
 //! Each user's in-app notices (`notifications`): written once per occasion, read newest first,
-//! marked read all at once.
+//! marked read all at once. What a notice says of people is sealed (`Notice::sealed_data`)
+//! under the key of the person it is about, else of the user told (or, told to several, the
+//! notice's own).
 
 use serde::Deserialize;
 
 use crate::domain::auth::permissions::Role;
 use crate::domain::notices::Notice;
+use crate::domain::personal::user_key;
 use crate::domain::time::Millis;
 use crate::sql;
 use crate::write::Sql;
@@ -76,6 +79,21 @@ pub fn mark_all_read(user_id: &str, now: Millis) -> Sql {
     sql!(MARK_ALL_READ, user_id, now.0 as i64)
 }
 
+/// What a notice to `user_id` stores as its data.
+fn data_for(notice: &Notice, user_id: &str) -> String {
+    let key = notice.subject_key().unwrap_or_else(|| user_key(user_id));
+    notice.sealed_data(&key).to_string()
+}
+
+/// What a notice to several users stores as its data (`about`: the user it is about, if any).
+fn data_for_many(notice: &Notice, about: Option<&str>, request_id: &str) -> String {
+    let key = notice
+        .subject_key()
+        .or_else(|| about.map(user_key))
+        .unwrap_or_else(|| notice.own_key(request_id));
+    notice.sealed_data(&key).to_string()
+}
+
 /// `notice` to user `user_id`, once per `request_id`.
 pub fn notify(id: &str, user_id: &str, notice: &Notice, request_id: &str, now: Millis) -> Sql {
     sql!(
@@ -84,7 +102,7 @@ pub fn notify(id: &str, user_id: &str, notice: &Notice, request_id: &str, now: M
         user_id,
         notice.kind(),
         notice.occasion(request_id),
-        notice.data().to_string(),
+        data_for(notice, user_id),
         now.0 as i64
     )
 }
@@ -103,7 +121,7 @@ pub fn notify_if_signed_in_before(
         user_id,
         notice.kind(),
         notice.occasion(request_id),
-        notice.data().to_string(),
+        data_for(notice, user_id),
         now.0 as i64
     )
 }
@@ -115,7 +133,7 @@ pub fn notify_roles(notice: &Notice, roles: &[Role], request_id: &str, now: Mill
         NOTIFY_ROLES,
         notice.kind(),
         notice.occasion(request_id),
-        notice.data().to_string(),
+        data_for_many(notice, None, request_id),
         now.0 as i64,
         serde_json::Value::from(names).to_string()
     )
@@ -127,7 +145,7 @@ pub fn notify_owners(notice: &Notice, except: Option<&str>, request_id: &str, no
         NOTIFY_OWNERS,
         notice.kind(),
         notice.occasion(request_id),
-        notice.data().to_string(),
+        data_for_many(notice, except, request_id),
         now.0 as i64,
         except
     )

@@ -4,7 +4,8 @@
 
 use serde::Deserialize;
 
-use crate::domain::support::Request;
+use crate::domain::personal::pending;
+use crate::domain::support::{person_key, Request};
 use crate::domain::time::Millis;
 use crate::sql;
 use crate::write::Sql;
@@ -92,13 +93,15 @@ pub fn by_id(id: &str) -> Sql {
 }
 
 /// A new request; `approved` carries the link's expiry when the company pre-approves it.
+/// The support person's name, email and reason are sealed under the session's own data key.
 pub fn insert(id: &str, r: &Request, now: Millis, approved: Option<i64>) -> Sql {
+    let key = person_key(id);
     sql!(
         INSERT,
         id,
-        r.person_name.as_str(),
-        r.person_email.as_str(),
-        r.reason.as_str(),
+        pending(&key, &r.person_name),
+        pending(&key, &r.person_email),
+        pending(&key, &r.reason),
         r.ticket.as_str(),
         r.scope_json(),
         r.duration_minutes,
@@ -138,5 +141,6 @@ pub fn end_at_deadline(id: &str, now: Millis) -> Sql {
 }
 
 pub fn queue_link(outbox_id: &str, session_id: &str, recipient: &str, now: Millis) -> Sql {
+    let recipient = pending(&person_key(session_id), recipient);
     sql!(QUEUE_LINK, outbox_id, session_id, recipient, now.0 as i64)
 }

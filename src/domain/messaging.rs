@@ -44,6 +44,20 @@ impl Channel {
     }
 }
 
+/// The blind-index term of an address on a channel (DESIGN.md §9): the channel and the
+/// address as a sender is stored (a Telegram chat id in decimal, an E.164 number), so a linked
+/// sender is found by `IndexKey::blind` of it without the address being stored readable.
+pub fn address_term(channel: Channel, address: &str) -> String {
+    format!("{}:{}", channel.as_str(), address.trim())
+}
+
+/// The data key of a sender nobody is linked to, named after their address's blind index
+/// (`s-` and its first 22 characters, all of a 16-byte index): what they wrote can be erased
+/// without anyone knowing who they are, and their next message finds the same key.
+pub fn sender_key(address_index: &str) -> String {
+    format!("s-{}", address_index.chars().take(22).collect::<String>())
+}
+
 /// A text message from a person, whichever channel brought it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inbound {
@@ -986,5 +1000,21 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(link_code(text), expected, "{text:?}");
         }
+    }
+
+    #[test]
+    fn an_address_is_indexed_with_its_channel_and_an_unknown_sender_has_a_key_of_its_own() {
+        assert_eq!(address_term(Channel::Telegram, "1234"), "telegram:1234");
+        assert_eq!(
+            address_term(Channel::Sms, " +15145550123 "),
+            "sms:+15145550123"
+        );
+        assert_ne!(
+            address_term(Channel::Telegram, "15145550123"),
+            address_term(Channel::Sms, "15145550123")
+        );
+        let index = "AbCdEfGhIjKlMnOpQrStUv";
+        assert_eq!(sender_key(index), "s-AbCdEfGhIjKlMnOpQrStUv");
+        assert_eq!(sender_key(&format!("{index}xyz")), sender_key(index));
     }
 }

@@ -1,9 +1,15 @@
 //! What people are told about their account and their company (the bell, and by email):
 //! each notice's kind and the data its text is made from. Written in the batch of the change
 //! that causes it; its occasion (the kind and the request) keeps it to once.
+//!
+//! What a notice says of people (names, addresses, a customer's words, an IP) is stored sealed
+//! (DESIGN.md §9) under the data key of the person it is about ([`Notice::subject_key`]), else
+//! of the user told, so erasing that person erases it here too.
 
 use serde_json::Value;
 
+use crate::domain::personal::{customer_key, pending};
+use crate::domain::support::person_key;
 use crate::json;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +151,61 @@ impl Notice {
         }
     }
 
+    /// The fields of [`Notice::data`] that are personal data.
+    pub fn personal_fields(&self) -> &'static [&'static str] {
+        match self {
+            Self::MfaDisabled
+            | Self::CompanyMfaOff
+            | Self::RoleChanged { .. }
+            | Self::TokenCreated { .. } => &[],
+            Self::OwnerAdded { .. } | Self::OwnerRecovery { .. } => &["name", "email"],
+            Self::NewDevice { .. } => &["ip"],
+            Self::CustomerMessage { .. } => &["name", "preview"],
+            Self::FileRejected { .. } => &["name"],
+            Self::SupportRequested { .. } => &["person", "reason"],
+            Self::SupportStarted { .. } => &["person"],
+            Self::SupportEnded { .. } => &["person", "by"],
+            Self::CompanyDeletionRequested { .. } | Self::CompanyDeletionCancelled { .. } => {
+                &["by"]
+            }
+        }
+    }
+
+    /// The data key of the person a notice is about, when it names one: the customer who
+    /// texted, or the support person (`p-<session id>`, whose session record is theirs).
+    pub fn subject_key(&self) -> Option<String> {
+        match self {
+            Self::CustomerMessage { customer_id, .. } => Some(customer_key(customer_id)),
+            Self::SupportRequested { session_id, .. }
+            | Self::SupportStarted { session_id, .. }
+            | Self::SupportEnded { session_id, .. } => Some(person_key(session_id)),
+            _ => None,
+        }
+    }
+
+    /// [`Notice::data`] as stored: its personal fields as pending tokens under `key`.
+    pub fn sealed_data(&self, key: &str) -> Value {
+        let mut data = self.data();
+        for field in self.personal_fields() {
+            if let Some(text) = data[*field].as_str() {
+                data[*field] = Value::from(pending(key, text));
+            }
+        }
+        data
+    }
+
+    /// The data key of a notice to several users about someone with no key of their own
+    /// here: the notice's own (`n-` and its occasion), so it can be erased by itself.
+    pub fn own_key(&self, request_id: &str) -> String {
+        let occasion: String = self
+            .occasion(request_id)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .take(62)
+            .collect();
+        format!("n-{occasion}")
+    }
+
     /// Its unique key: the kind and the request that caused it.
     pub fn occasion(&self, request_id: &str) -> String {
         format!("{}:{request_id}", self.kind())
@@ -186,5 +247,41 @@ mod tests {
         );
         assert_eq!(notice.occasion("r1"), "role_changed:r1");
         assert_ne!(notice.occasion("r1"), Notice::MfaDisabled.occasion("r1"));
+    }
+
+    #[test]
+    fn a_notice_seals_what_it_says_of_people_under_their_key_and_nothing_else() {
+        let notice = Notice::CustomerMessage {
+            customer_id: "c1".into(),
+            name: "Ann Lee".into(),
+            preview: "Running late".into(),
+            others: 0,
+        };
+        assert_eq!(notice.subject_key().as_deref(), Some("c-c1"));
+        let data = notice.sealed_data("c-c1");
+        assert_eq!(data["customer_id"], "c1");
+        assert_eq!(data["others"], 0);
+        let name = data["name"].as_str().unwrap();
+        assert!(name.starts_with("fwp1.c-c1."));
+        assert_eq!(
+            crate::domain::personal::pending_text(name).as_deref(),
+            Some("Ann Lee")
+        );
+        assert!(data["preview"].as_str().unwrap().starts_with("fwp1.c-c1."));
+
+        let device = Notice::NewDevice {
+            ip: None,
+            browser: "Firefox".into(),
+        };
+        assert_eq!(device.subject_key(), None);
+        assert_eq!(device.sealed_data("u-1"), device.data());
+        let ended = Notice::SupportEnded {
+            session_id: "s9".into(),
+            person: "Pat".into(),
+            by: "Ann".into(),
+        };
+        assert_eq!(ended.subject_key().as_deref(), Some("p-s9"));
+        let key = Notice::MfaDisabled.own_key("req:1/2");
+        assert_eq!(key, "n-mfa-disabled-req-1-2");
     }
 }

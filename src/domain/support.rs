@@ -208,6 +208,12 @@ pub fn request(
     })
 }
 
+/// The data key of the support person a session is for (`p-<session id>`): their name, email
+/// and reason are theirs, sealed apart from everyone else's (DESIGN.md §9).
+pub fn person_key(session_id: &str) -> String {
+    format!("p-{session_id}")
+}
+
 /// When a session started at `now` must end.
 pub fn deadline(now: Millis, duration_minutes: i64) -> i64 {
     now.0 as i64 + duration_minutes.clamp(0, MAX_MINUTES) * 60_000

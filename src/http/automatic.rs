@@ -315,7 +315,7 @@ fn queued_event(message: &Outgoing, now: Millis) -> AuditEvent {
         after: Some(json!({
             "automatic": message.template.map(Kind::as_str),
             "channel": message.delivery.channel.as_str(),
-            "to": message.delivery.to,
+            "to": message.sealed(&message.delivery.to),
             "send_at": Millis::from_ms(message.send_at).to_rfc3339(),
         })),
         ip: None,

@@ -19,10 +19,12 @@ use crate::domain::auth::session::sha256_hex;
 use crate::domain::chat_files::is_file_command;
 use crate::domain::dispatch::VisitStatus;
 use crate::domain::messaging::{link_code, Channel, Inbound};
+use crate::domain::personal::{pending, user_key};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::api::{event, new_id, now};
 use crate::http::auth::{principal_for, Principal, Surface, Via};
+use crate::http::senders::Sender;
 use crate::http::tools::{run, Outcome};
 use crate::http::zone::Zone;
 use crate::http::{chat_files, RequestCtx};
@@ -44,10 +46,10 @@ struct Handled {
     error: Option<String>,
 }
 
-/// Handles `inbound` (already recorded as received) and finishes its row. Runs after the
-/// webhook's answer, so it owns what it needs.
-pub async fn process(env: Env, origin: String, rctx: RequestCtx, inbound: Inbound) {
-    let handled = match answer(&env, &origin, &rctx, &inbound).await {
+/// Handles `inbound` (already recorded as received, sealed under `sender`'s key) and finishes
+/// its row. Runs after the webhook's answer, so it owns what it needs.
+pub async fn process(env: Env, origin: String, rctx: RequestCtx, inbound: Inbound, sender: Sender) {
+    let handled = match answer(&env, &origin, &rctx, &inbound, &sender).await {
         Ok(handled) => handled,
         Err(e) => Handled {
             reply: replies::TRY_AGAIN.to_owned(),
@@ -67,9 +69,9 @@ pub async fn process(env: Env, origin: String, rctx: RequestCtx, inbound: Inboun
     let state = if error.is_some() { "failed" } else { "done" };
     // Recorded once more if the first try fails: a message left `received` after its answer
     // went out would later be swept as cut off, and its sender told so on top of the answer.
-    let finished = match finish(&env, &inbound, state, &handled, error.as_deref()).await {
+    let finished = match finish(&env, &inbound, &sender, state, &handled, error.as_deref()).await {
         Ok(()) => Ok(()),
-        Err(_) => finish(&env, &inbound, state, &handled, error.as_deref()).await,
+        Err(_) => finish(&env, &inbound, &sender, state, &handled, error.as_deref()).await,
     };
     // Every message also looks for earlier ones whose handling was cut off, so they are
     // answered even where no cron trigger runs the sweep.
@@ -92,6 +94,7 @@ pub async fn process(env: Env, origin: String, rctx: RequestCtx, inbound: Inboun
 async fn finish(
     env: &Env,
     inbound: &Inbound,
+    sender: &Sender,
     state: &str,
     handled: &Handled,
     error: Option<&str>,
@@ -105,7 +108,7 @@ async fn finish(
             db::text(&inbound.provider_id),
             db::text(state),
             db::opt_text(handled.user_id.as_deref()),
-            db::text(&handled.reply),
+            db::text(&pending(&sender.key, &handled.reply)),
             db::opt_text(error),
             db::int(now().0 as i64),
         ],
@@ -121,19 +124,24 @@ async fn answer(
     origin: &str,
     rctx: &RequestCtx,
     inbound: &Inbound,
+    sender: &Sender,
 ) -> AppResult<Handled> {
     let database = db::database(env)?;
     let channel = inbound.channel.as_str();
     let user: Option<User> = db::first(
         &database,
         store::SELECT_LINKED_USER,
-        &[db::text(channel), db::text(&inbound.sender)],
+        &[
+            db::text(&sender.index),
+            db::text(channel),
+            db::text(&inbound.sender),
+        ],
     )
     .await?;
     // A deactivated user's chat is as good as unlinked, from their very next message.
     let Some(user) = user.filter(User::is_active) else {
         let reply = match link_code(&inbound.text) {
-            Some(code) => link(env, rctx, inbound, code).await?,
+            Some(code) => link(env, rctx, inbound, sender, code).await?,
             None => {
                 console_log!(
                     "{}",
@@ -163,6 +171,7 @@ async fn answer(
         rctx,
         principal: &principal,
         inbound,
+        sender,
     };
     if !inbound.files.is_empty() || is_file_command(&inbound.text) {
         let (reply, error) = match chat_files::receive(&speaker).await {
@@ -192,8 +201,15 @@ async fn answer(
     })
 }
 
-/// `/link CODE` from an unlinked chat: links it to the code's user, once, in one batch.
-async fn link(env: &Env, rctx: &RequestCtx, inbound: &Inbound, code: &str) -> AppResult<String> {
+/// `/link CODE` from an unlinked chat: links it to the code's user, once, in one batch. The
+/// address is sealed under the user's data key and found by its blind index.
+async fn link(
+    env: &Env,
+    rctx: &RequestCtx,
+    inbound: &Inbound,
+    sender: &Sender,
+    code: &str,
+) -> AppResult<String> {
     let database = db::database(env)?;
     let hash = sha256_hex(&code.to_ascii_uppercase());
     let at = now();
@@ -216,16 +232,18 @@ async fn link(env: &Env, rctx: &RequestCtx, inbound: &Inbound, code: &str) -> Ap
     let id = new_id()?;
     let stamp = at.to_rfc3339();
     let channel = inbound.channel.as_str();
+    let address = pending(&user_key(&principal.user.id), &inbound.sender);
     let change = Change::new()
         .then(sql!(store::CONSUME_LINK_CODE, hash.as_str(), at.0 as i64))
         .guarded(sql!(
             store::INSERT_LINK_FROM_CODE,
             id.as_str(),
             channel,
-            inbound.sender.as_str(),
+            address.as_str(),
             stamp,
             hash.as_str(),
-            at.0 as i64
+            at.0 as i64,
+            sender.index.as_str()
         ))
         .audit(event(
             rctx,
@@ -234,7 +252,7 @@ async fn link(env: &Env, rctx: &RequestCtx, inbound: &Inbound, code: &str) -> Ap
             "user",
             Some(&principal.user.id),
             None,
-            Some(json!({ "link_id": id, "channel": channel, "address": inbound.sender })),
+            Some(json!({ "link_id": id, "channel": channel, "address": address })),
         ));
     let written = write::apply(&D1Store { db: database }, change, vec![]).await;
     Ok(match written {
@@ -251,6 +269,7 @@ pub(crate) struct Speaker<'a> {
     pub(crate) rctx: &'a RequestCtx,
     pub(crate) principal: &'a Principal,
     pub(crate) inbound: &'a Inbound,
+    pub(crate) sender: &'a Sender,
 }
 
 impl Speaker<'_> {
@@ -559,6 +578,8 @@ impl Speaker<'_> {
         });
         // The exchange is remembered (user text and final answer), and the chat trimmed.
         let stamp = now().0 as i64;
+        // What was said is the user's personal data, sealed under their key.
+        let key = user_key(&self.principal.user.id);
         let remember = |role: &str, content: &str, at: i64| {
             db::statement(
                 &database,
@@ -567,7 +588,7 @@ impl Speaker<'_> {
                     db::text(channel),
                     db::text(address),
                     db::text(role),
-                    db::text(content),
+                    db::text(&pending(&key, content)),
                     db::int(at),
                 ],
             )
@@ -604,12 +625,12 @@ impl Speaker<'_> {
             let (rest, confirmed) = turn::split_confirmation(&call.input);
             arguments = rest;
             let database = db::database(self.env)?;
-            // Bound to the chat, the tool, its exact arguments and the user who was asked:
-            // another user of the same address cannot confirm it.
+            // Bound to the chat (its address's blind index), the tool, its exact arguments and
+            // the user who was asked: another user of the same address cannot confirm it.
             let bound = format!("{}\n{}", self.principal.user.id, arguments);
             let key = [
                 db::text(self.inbound.channel.as_str()),
-                db::text(&self.inbound.sender),
+                db::text(&self.sender.index),
                 db::text(tool.name),
                 db::text(&sha256_hex(&bound)),
             ];

@@ -8,30 +8,33 @@
 use worker::{console_log, Env};
 
 use crate::db::customer_messages::{self as store, NumberOwner, Reported};
-use crate::db::messaging::SELECT_LINKED_USER;
+use crate::db::messaging::{linked, SELECT_LINKED_USER};
 use crate::db::store::D1Store;
 use crate::db::users::User;
 use crate::domain::audit::{Action, ActorKind, AuditEvent};
 use crate::domain::customer_messages::{kept_body, sms_keyword, DeliveryReport, SmsKeyword};
-use crate::domain::messaging::{link_code, Inbound};
+use crate::domain::messaging::{address_term, link_code, Channel, Inbound};
 use crate::domain::notices::{preview, Notice};
+use crate::domain::personal::customer_key;
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::api::notifications::tell_office;
 use crate::http::api::{new_id, now};
+use crate::http::personal::index_key;
 use crate::http::RequestCtx;
 use crate::json;
-use crate::sql;
 use crate::write::{self, Change, Refusal, Results, Store};
 
 /// Takes `inbound` (a verified SMS, not yet recorded) if it is a customer's: `false` leaves
 /// it to the agent's conversation (a linked staff member, a link code, or nobody known).
 pub async fn take(env: &Env, rctx: &RequestCtx, inbound: &Inbound) -> AppResult<bool> {
     let database = D1Store::from_env(env)?;
+    let index = index_key(env)?;
+    let address = index.blind(&address_term(Channel::Sms, &inbound.sender));
     let results = database
         .batch(vec![
-            sql!(SELECT_LINKED_USER, "sms", inbound.sender.as_str()),
-            store::by_phone(&crate::http::personal::index_key(env)?, &inbound.sender),
+            linked(SELECT_LINKED_USER, &address, "sms", &inbound.sender),
+            store::by_phone(&index, &inbound.sender),
         ])
         .await
         .map_err(|e| AppError::internal(format!("who texted: {e}")))?;
@@ -40,7 +43,11 @@ pub async fn take(env: &Env, rctx: &RequestCtx, inbound: &Inbound) -> AppResult<
         .into_iter()
         .next()
         .filter(User::is_active);
-    let owners: Vec<NumberOwner> = results.rows(1)?;
+    let owners: Vec<NumberOwner> = results
+        .rows::<NumberOwner>(1)?
+        .into_iter()
+        .filter(|o| o.has(&inbound.sender))
+        .collect();
     let keyword = sms_keyword(&inbound.text);
     let live: Vec<&NumberOwner> = owners.iter().filter(|o| o.archived == 0).collect();
     let for_agent = staff.is_some() || link_code(&inbound.text).is_some();
@@ -48,12 +55,15 @@ pub async fn take(env: &Env, rctx: &RequestCtx, inbound: &Inbound) -> AppResult<
         Some(_) => !owners.is_empty(),
         None => !for_agent && !live.is_empty(),
     };
-    if !ours {
+    // The text is its customer's (the first, live ones first, when customers share a number).
+    let (true, Some(first)) = (ours, owners.first()) else {
         return Ok(false);
-    }
+    };
+    let key = customer_key(&first.id);
     let at = now();
     let mut change = Change::new().then(store::inbound_done(
         &inbound.provider_id,
+        &key,
         &inbound.sender,
         &inbound.text,
         at,

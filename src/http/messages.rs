@@ -13,8 +13,10 @@ use crate::db::outbox::Claimed;
 use crate::db::store::D1Store;
 use crate::domain::audit::SealKey;
 use crate::domain::auth::session::sha256_hex;
+use crate::domain::customer_messages::kept_body;
 use crate::domain::deliveries::{unsubscribe_token, Delivery};
 use crate::domain::outbox::Attempt;
+use crate::domain::personal::{customer_key, pending};
 use crate::domain::share_links::{self, derived_token};
 use crate::domain::templates::{with_link, Kind};
 use crate::domain::time::Millis;
@@ -64,6 +66,13 @@ pub struct Outgoing {
     pub author: Option<String>,
 }
 
+impl Outgoing {
+    /// `text`, the customer's personal data, as bound: sealed under their data key.
+    pub fn sealed(&self, text: &str) -> String {
+        pending(&customer_key(&self.customer_id), text)
+    }
+}
+
 /// What the outbox row keeps for the sender (written by [`queue`]).
 struct Data {
     subject: String,
@@ -99,8 +108,10 @@ pub fn queue(key: &SealKey, message: &Outgoing, now: Millis) -> AppResult<Vec<Sq
         Some(_) => Some(new_id()?),
         None => None,
     };
+    // The recipient, subject and body may name the customer: sealed under their key.
     let data = json!({
-        "subject": message.subject, "body": message.body, "customer_id": message.customer_id,
+        "subject": message.sealed(&message.subject), "body": message.sealed(&message.body),
+        "customer_id": message.customer_id,
         "template": message.template.map(Kind::as_str), "link_id": link_id,
         "link_label": message.link.as_ref().map(|l| l.label), "not_after": message.not_after,
     });
@@ -110,7 +121,7 @@ pub fn queue(key: &SealKey, message: &Outgoing, now: Millis) -> AppResult<Vec<Sq
         outbox_id.as_str(),
         message.occasion.as_str(),
         message.delivery.channel.as_str(),
-        message.delivery.to.as_str(),
+        message.sealed(&message.delivery.to),
         data.to_string(),
         message.entity,
         message.entity_id.as_str(),
@@ -136,7 +147,7 @@ pub fn queue(key: &SealKey, message: &Outgoing, now: Millis) -> AppResult<Vec<Sq
         new_id()?,
         message.customer_id.as_str(),
         message.delivery.channel.as_str(),
-        with_link(&message.body, None).trim_end(),
+        message.sealed(&kept_body(with_link(&message.body, None).trim_end())),
         outbox_id.as_str(),
         message.author.as_deref(),
         now_ms,

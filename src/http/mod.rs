@@ -33,6 +33,7 @@ pub mod respond;
 pub mod router;
 pub mod routes;
 pub mod seal;
+pub mod senders;
 pub mod share;
 pub mod sweep;
 pub mod tools;

@@ -17,6 +17,7 @@ use crate::domain::audit::Action as AuditAction;
 use crate::domain::audit::{ActorKind, AuditEvent};
 use crate::domain::auth::session::sha256_hex;
 use crate::domain::messaging::parse_form;
+use crate::domain::personal::{customer_key, pending};
 use crate::domain::quotes::{Choice, QuoteStatus};
 use crate::domain::share_links::{is_open, looks_like_token};
 use crate::domain::stripe::Checkout;
@@ -565,12 +566,16 @@ async fn accept(
     };
     let stamp = at.to_rfc3339();
     let extras = json!(accepted.choice.optional_lines).to_string();
+    // The signer's name is the customer's personal data: sealed under their key.
+    let signer = pending(&customer_key(&row.customer_id), &accepted.signer_name);
+    let mut after = acceptance_audit(&accepted, false);
+    after["signer_name"] = json!(signer);
     let change = Change::new()
         .guarded(sql!(
             quote_store::ACCEPT,
             accepted.choice.option.as_deref(),
             extras,
-            accepted.signer_name.as_str(),
+            signer.as_str(),
             stamp,
             rctx.ip.as_deref(),
             None::<&str>,
@@ -586,7 +591,7 @@ async fn accept(
             "quote",
             &row.id,
             Some(json!({ "status": stored.as_str() })),
-            Some(acceptance_audit(&accepted, false)),
+            Some(after),
         ));
     match write::apply(&D1Store::from_env(env)?, change, vec![]).await {
         Ok(_) => {}

@@ -12,9 +12,11 @@ use worker::{console_log, Env};
 
 use crate::agent::replies;
 use crate::db::{self, messaging as store};
+use crate::domain::messaging::Channel;
+use crate::domain::personal::pending;
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
-use crate::http::clock;
+use crate::http::{clock, senders};
 use crate::services::{telegram, twilio};
 
 /// Older than this, a `received` message is no longer being handled: work after a response
@@ -69,13 +71,18 @@ pub async fn abandon_stuck(env: &Env) -> AppResult<Swept> {
     let mut swept = Swept::default();
     for message in &stuck {
         let reply = replies::interrupted(&message.text);
+        // The reply quotes the message: sealed under the key the message is.
+        let key = match &message.dk {
+            Some(key) => key.clone(),
+            None => legacy_key(env, message).await?,
+        };
         let result = db::statement(
             &database,
             store::ABANDON_INBOUND,
             &[
                 db::text(&message.channel),
                 db::text(&message.provider_id),
-                db::text(&reply),
+                db::text(&pending(&key, &reply)),
                 db::text(INTERRUPTED),
                 db::int(now.0 as i64),
             ],
@@ -112,4 +119,14 @@ pub async fn abandon_stuck(env: &Env) -> AppResult<Swept> {
         }
     }
     Ok(swept)
+}
+
+/// The data key of a message recorded before messages were sealed (migration 0020): its
+/// sender's, as a new message from them would be.
+async fn legacy_key(env: &Env, message: &store::InboundRow) -> AppResult<String> {
+    let channel = match message.channel.as_str() {
+        "sms" => Channel::Sms,
+        _ => Channel::Telegram,
+    };
+    Ok(senders::resolve(env, channel, &message.sender).await?.key)
 }

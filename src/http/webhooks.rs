@@ -21,6 +21,7 @@ use crate::domain::messaging::{
     inbound_from_twilio, parse_telegram_update, parse_twilio_form, twiml_message, Inbound,
     TelegramContent, MAX_TELEGRAM_BODY, MAX_TWILIO_BODY,
 };
+use crate::domain::personal::pending;
 use crate::domain::signatures::{
     stripe_verify, telegram_secret_matches, twilio_verify_request, TwilioKeys, TwilioSharedKey,
     STRIPE_TOLERANCE_S,
@@ -29,7 +30,7 @@ use crate::domain::stripe::{parse_event as stripe_event, Event};
 use crate::error::{AppError, AppResult};
 use crate::http::api::now;
 use crate::http::extract::bounded_bytes;
-use crate::http::{conversation, customer_sms, respond, RequestCtx};
+use crate::http::{conversation, customer_sms, respond, senders, RequestCtx};
 use crate::services::{setting, twilio};
 use crate::views::url::origin;
 use crate::write::{self, Change, Refusal};
@@ -62,7 +63,7 @@ pub async fn telegram(
     let inbound = match update.content {
         TelegramContent::Message(inbound) => inbound,
         TelegramContent::Ignored(why) => {
-            record(env, "telegram", &provider_id, "", "", "ignored").await?;
+            record(env, "telegram", &provider_id, "", "", "ignored", None).await?;
             console_log!(
                 "{}",
                 crate::json!({ "level": "info", "msg": "telegram update ignored",
@@ -176,7 +177,8 @@ fn empty_twiml() -> AppResult<Response> {
         .fixed(twiml_message(None).into_bytes()))
 }
 
-/// Inserts the message row; `false` when the provider delivered it before.
+/// Inserts the message row (`sender` and `text` as bound: pending tokens under `key`, the
+/// data key its reply will be sealed under too); `false` when the provider delivered it before.
 async fn record(
     env: &Env,
     channel: &str,
@@ -184,6 +186,7 @@ async fn record(
     sender: &str,
     text: &str,
     state: &str,
+    key: Option<&str>,
 ) -> AppResult<bool> {
     let database = db::database(env)?;
     let result = db::statement(
@@ -196,6 +199,7 @@ async fn record(
             db::text(text),
             db::int(now().0 as i64),
             db::text(state),
+            db::opt_text(key),
         ],
     )?
     .run()
@@ -213,13 +217,15 @@ async fn accept(
     inbound: Inbound,
 ) -> AppResult<()> {
     let channel = inbound.channel.as_str();
+    let sender = senders::resolve(env, inbound.channel, &inbound.sender).await?;
     if !record(
         env,
         channel,
         &inbound.provider_id,
-        &inbound.sender,
-        &inbound.text,
+        &pending(&sender.key, &inbound.sender),
+        &pending(&sender.key, &inbound.text),
         "received",
+        Some(&sender.key),
     )
     .await?
     {
@@ -236,7 +242,7 @@ async fn accept(
     let background = RequestCtx::new(rctx.id.clone(), now().0, rctx.ip.clone());
     let env = env.clone();
     ctx.wait_until(async move {
-        conversation::process(env.clone(), own_origin, background, inbound).await;
+        conversation::process(env.clone(), own_origin, background, inbound, sender).await;
         // What the agent's tools queued for customers goes out now, not at the next request.
         crate::http::outbox::send_queued(&env, "agent").await;
         // What the agent's tools wrote is sealed as soon as the turn is done.

@@ -32,7 +32,7 @@ fn tenant(twilio: &StandIn) -> Tenant {
 }
 
 /// A form POST to `path`, signed over `tenant.base + path` with `token`.
-fn signed(tenant: &Tenant, path: &str, pairs: &[(&str, &str)], token: &str) -> Reply {
+pub(crate) fn signed(tenant: &Tenant, path: &str, pairs: &[(&str, &str)], token: &str) -> Reply {
     let params: Vec<(String, String)> = pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -52,7 +52,7 @@ fn signed(tenant: &Tenant, path: &str, pairs: &[(&str, &str)], token: &str) -> R
 }
 
 /// A text from `from`, as Twilio delivers it.
-fn text(tenant: &Tenant, sid: &str, from: &str, body: &str) -> Reply {
+pub(crate) fn text(tenant: &Tenant, sid: &str, from: &str, body: &str) -> Reply {
     let reply = signed(
         tenant,
         "/webhooks/sms",

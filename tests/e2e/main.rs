@@ -35,6 +35,7 @@ mod panics;
 mod password_change;
 mod pdfs;
 mod personal_data;
+mod personal_messages;
 mod quotes;
 mod roles;
 mod round_trips;

@@ -436,8 +436,16 @@ fn base64url(bytes: &[u8]) -> String {
 fn a_deleted_account_stays_deleted_after_a_restore_through_the_ledger() {
     let tenant = Tenant::spawn();
     let owner = owner(&tenant);
-    let tech = member(&owner, "quill@example.com", "technician", "lantern-harbor-98765");
-    let id = tech.get("/api/v1/me").json()["id"].as_str().unwrap().to_owned();
+    let tech = member(
+        &owner,
+        "quill@example.com",
+        "technician",
+        "lantern-harbor-98765",
+    );
+    let id = tech.get("/api/v1/me").json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let row = |sql: &str| tenant.d1_execute(sql).into_iter().next().expect("a row");
     let saved_user = row(&format!(
         "SELECT email, email_index, name, password_hash FROM users WHERE id = '{id}'"
@@ -445,9 +453,15 @@ fn a_deleted_account_stays_deleted_after_a_restore_through_the_ledger() {
     let saved_key = row(&format!(
         "SELECT id, kek, wrapped, created_at FROM data_keys WHERE id = 'u-{id}'"
     ));
-    let deleted = tech.post("/api/v1/me/delete", &json!({ "password": "lantern-harbor-98765" }));
+    let deleted = tech.post(
+        "/api/v1/me/delete",
+        &json!({ "password": "lantern-harbor-98765" }),
+    );
     assert_eq!(deleted.status, 200, "{}", deleted.body);
-    assert_eq!(login(&tenant, "quill@example.com", "lantern-harbor-98765").status, 401);
+    assert_eq!(
+        login(&tenant, "quill@example.com", "lantern-harbor-98765").status,
+        401
+    );
 
     // A restore to before the deletion brings the account and its key back…
     let text = |v: &Value| v.as_str().unwrap().replace('\'', "''");
@@ -464,12 +478,18 @@ fn a_deleted_account_stays_deleted_after_a_restore_through_the_ledger() {
         text(&saved_user["name"]),
         text(&saved_user["password_hash"]),
     ));
-    assert_eq!(login(&tenant, "quill@example.com", "lantern-harbor-98765").status, 200);
+    assert_eq!(
+        login(&tenant, "quill@example.com", "lantern-harbor-98765").status,
+        200
+    );
     // …and the ledger's replay deletes it again.
     let replay = tenant.ops_post("/ops/personal-data/replay-erasures", &json!({}));
     assert_eq!(replay.status, 200, "{}", replay.body);
     assert_eq!(replay.json()["replayed"], 1, "{}", replay.body);
-    assert_eq!(login(&tenant, "quill@example.com", "lantern-harbor-98765").status, 401);
+    assert_eq!(
+        login(&tenant, "quill@example.com", "lantern-harbor-98765").status,
+        401
+    );
     let team = owner.get("/api/v1/users").json();
     let entry = team["users"]
         .as_array()

@@ -166,10 +166,12 @@ fn a_quote_with_options_is_accepted_once_converted_invoiced_paid_and_refunded() 
         Some(acceptance.clone()),
     );
     assert_eq!(accepted.status, 200, "{}", accepted.body);
-    assert_eq!(
-        trips(&accepted),
-        2,
-        "POST accept: the user with the quote, then one write"
+    // The signer is sealed under the customer's data key: the sealing layer reads that key
+    // once when this isolate has not used it lately (here, the first time it is used at all).
+    assert!(
+        (2..=3).contains(&trips(&accepted)),
+        "POST accept: the user with the quote, then one write (and the data key's read): {}",
+        trips(&accepted)
     );
     let taken = accepted.json()["acceptance"].clone();
     assert_eq!(taken["signer_name"], "Ada Lee");

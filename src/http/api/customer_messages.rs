@@ -12,6 +12,7 @@ use crate::db::customers::{self as customers_db, CustomerRow};
 use crate::db::store::D1Store;
 use crate::domain::audit::Action;
 use crate::domain::customer_messages::{reply_recipient, ReplyBody};
+use crate::domain::personal::{customer_key, pending};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::api::customers::{id_param, visible};
@@ -157,7 +158,8 @@ pub async fn create(
         None,
         Some(
             json!({ "message_id": message_id, "outbox_id": outbox_id, "channel": "sms",
-                     "to": to, "chars": body.as_str().chars().count() }),
+                     "to": pending(&customer_key(&id), &to),
+                     "chars": body.as_str().chars().count() }),
         ),
     ));
     let created = write::create::<_, MessageEntity>(

@@ -104,7 +104,7 @@ pub async fn create(
             delivery,
         };
         queued.push(
-            json!({ "channel": message.delivery.channel.as_str(), "to": message.delivery.to }),
+            json!({ "channel": message.delivery.channel.as_str(), "to": message.sealed(&message.delivery.to) }),
         );
         change = change.then_all(messages::queue(&key, &message, now)?);
     }
@@ -235,7 +235,7 @@ pub async fn on_my_way(
             None,
             Some(
                 json!({ "automatic": "on_my_way", "eta_minutes": eta_minutes,
-                         "channel": message.delivery.channel.as_str(), "to": message.delivery.to }),
+                         "channel": message.delivery.channel.as_str(), "to": message.sealed(&message.delivery.to) }),
             ),
         ));
     queue_and_list(&store_, change, "job", &job_id).await

@@ -16,6 +16,7 @@ use crate::domain::cursor;
 use crate::domain::jobs::{
     parse_note, technician_may_change, Job, JobChanges, JobStatus, Priority,
 };
+use crate::domain::personal::{customer_key, pending};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::api::{event, if_match, new_id, now, with_etag};
@@ -417,15 +418,17 @@ pub async fn add_note(
     let text = parse_note(&body.text)?;
     let job_id = matched.param("id").unwrap_or_default().to_owned();
     let store = D1Store::from_env(env)?;
-    load(&store, rctx, &job_id, principal).await?;
+    let job = load(&store, rctx, &job_id, principal).await?;
     let id = new_id()?;
     let stamp = now().to_rfc3339();
+    // A note may name people at the customer's: sealed under the customer's data key.
+    let sealed = pending(&customer_key(&job.customer_id), &text);
     let change = Change::new()
         .guarded(store::insert_note(
             &id,
             &job_id,
             &principal.user.id,
-            &text,
+            &sealed,
             &stamp,
         ))
         .audit(event(
@@ -435,7 +438,7 @@ pub async fn add_note(
             "job",
             Some(&job_id),
             None,
-            Some(json!({ "note_id": id, "text": text })),
+            Some(json!({ "note_id": id, "text": sealed })),
         ));
     write::apply(&store, change, vec![])
         .await

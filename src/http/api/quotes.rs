@@ -16,6 +16,7 @@ use crate::domain::billing;
 use crate::domain::cursor;
 use crate::domain::invoices::invoice_from_quote;
 use crate::domain::money::Pricing;
+use crate::domain::personal::{customer_key, pending};
 use crate::domain::quotes::{Choice, Deposit, Quote, QuoteChanges, QuoteStatus};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -540,12 +541,19 @@ pub async fn accept(
                 .to_domain()?
                 .accept(stored, choice, &signer_name, now)?;
             let stamp = now.to_rfc3339();
+            // The signer's name is the customer's personal data: sealed under their key.
+            let signer = pending(
+                &customer_key(&current.row.customer_id),
+                &accepted.signer_name,
+            );
+            let mut after = acceptance_audit(&accepted, true);
+            after["signer_name"] = json!(signer);
             Ok(Change::new()
                 .guarded(sql!(
                     store::ACCEPT,
                     accepted.choice.option.as_deref(),
                     json!(accepted.choice.optional_lines).to_string(),
-                    accepted.signer_name.as_str(),
+                    signer.as_str(),
                     stamp.as_str(),
                     rctx.ip.as_deref(),
                     principal.user.id.as_str(),
@@ -561,7 +569,7 @@ pub async fn accept(
                     "quote",
                     Some(&id),
                     Some(json!({ "status": stored.as_str() })),
-                    Some(acceptance_audit(&accepted, true)),
+                    Some(after),
                 )))
         })
         .await?;

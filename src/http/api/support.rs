@@ -13,6 +13,7 @@ use crate::db::{self, settings::Settings};
 use crate::domain::audit::{Action, ActorKind, AuditEvent, SealKey};
 use crate::domain::auth::session::{session_cookie, SessionRecord};
 use crate::domain::notices::Notice;
+use crate::domain::personal::pending;
 use crate::domain::support::{self, Kind, Status};
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -116,8 +117,9 @@ pub async fn request(ask: Ask, env: &Env, rctx: &RequestCtx) -> AppResult<Respon
             &id,
             None,
             Some(json!({
-                "person_name": ask.person_name, "person_email": ask.person_email,
-                "reason": ask.reason, "ticket": ask.ticket, "scope": scope_names(&ask.scope),
+                "person_name": pending(&support::person_key(&id), &ask.person_name),
+                "person_email": pending(&support::person_key(&id), &ask.person_email),
+                "reason": pending(&support::person_key(&id), &ask.reason), "ticket": ask.ticket, "scope": scope_names(&ask.scope),
                 "duration_minutes": ask.duration_minutes,
             })),
         ));
@@ -322,7 +324,7 @@ pub async fn record_action(
         json!({
             "method": method,
             "path": path,
-            "person": grant.person_email,
+            "person": pending(&support::person_key(&grant.session_id), &grant.person_email),
             "refused": refused,
         }),
     );
@@ -462,8 +464,10 @@ pub async fn start(
             rctx,
             &grant,
             Action::SupportStarted,
-            json!({ "status": "active", "person_name": row.person_name,
-                    "person_email": row.person_email, "ends_at": grant.ends_at }),
+            json!({ "status": "active",
+                    "person_name": pending(&support::person_key(&row.id), &row.person_name),
+                    "person_email": pending(&support::person_key(&row.id), &row.person_email),
+                    "ends_at": grant.ends_at }),
         ));
     match write::apply(&D1Store::from_env(env)?, change, vec![]).await {
         Ok(_) => {}
