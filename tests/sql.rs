@@ -3194,7 +3194,12 @@ fn the_personal_data_migration_keeps_every_customer_and_site_with_foreign_keys_o
              VALUES ('q1', 1, 'c1', 's1', 'Boiler', 'USD', 'per_line', 't', 't', 't'); \
          INSERT INTO invoices (id, customer_id, quote_id, currency, rounding, totals, subtotal, \
              discount_total, tax_total, total, payment_terms_days, created_at, updated_at) \
-             VALUES ('i1', 'c1', 'q1', 'USD', 'per_line', '[]', 0, 0, 0, 0, 30, 't', 't');",
+             VALUES ('i1', 'c1', 'q1', 'USD', 'per_line', '[]', 0, 0, 0, 0, 30, 't', 't'); \
+         INSERT INTO files (id, parent_kind, parent_id, purpose, name, content_type, size, \
+             sha256, r2_key, status, signer_name, source, created_at, updated_at) \
+             VALUES ('f1', 'job', 'j1', 'signature', 's.png', 'image/png', 10, \
+             '0000000000000000000000000000000000000000000000000000000000000000', 'files/f1', \
+             'clean', 'Ann Lee', 'dashboard', 1, 1);",
     )
     .unwrap();
     for (_, name, sql) in &after {

@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 
+use crate::domain::personal::{file_key, pending_opt};
+
 use crate::domain::files::{Parent, Purpose, Scanned};
 use crate::sql;
 use crate::write::Sql;
@@ -322,7 +324,7 @@ pub fn insert(file: &NewFile<'_>) -> Sql {
         file.scanned.attempts,
         scanned_at,
         file.scanned.next_scan_at,
-        file.signer_name,
+        pending_opt(&file_key(file.id), file.signer_name),
         file.uploaded_by,
         file.source,
         file.now_ms,

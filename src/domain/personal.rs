@@ -40,6 +40,12 @@ pub fn user_key(user_id: &str) -> String {
     format!("u-{user_id}")
 }
 
+/// The data key of what is personal in one file: an on-site signature's signer, a person of
+/// their own (not always the customer).
+pub fn file_key(file_id: &str) -> String {
+    format!("f-{file_id}")
+}
+
 /// `text`, personal data of the subject whose data key is `key`, as bound to a statement.
 pub fn pending(key: &str, text: &str) -> String {
     format!("{PENDING}{key}.{}", URL_SAFE_NO_PAD.encode(text))

@@ -5,7 +5,7 @@
 //! files and the table cannot drift apart.
 
 /// The number of the newest migration this build was written against.
-pub const SCHEMA_VERSION: i64 = 20;
+pub const SCHEMA_VERSION: i64 = 21;
 
 /// How a tenant's database relates to this build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,7 @@
 //! scanner could not answer (the sweep tries again). The record's status alone decides what
 //! is served: R2 has no rename, so "quarantine" is a status, not a place.
 
+use crate::domain::personal::{file_key, pending_opt};
 use serde_json::Value;
 use worker::{console_error, Bucket, Env, HttpMetadata, Response};
 
@@ -195,20 +196,24 @@ pub async fn store(
         "name": name, "content_type": content_type, "size": size, "sha256": sha256,
         "parent": { "kind": upload.parent.as_str(), "id": upload.parent_id },
         "purpose": upload.purpose.as_str(), "status": scanned.status.as_str(),
-        "signer_name": upload.signer_name, "source": upload.source,
+        "signer_name": pending_opt(&file_key(upload.id), upload.signer_name),
+        "source": upload.source,
     });
     let mut change = Change::new()
         .guarded(store::insert(&record))
-        .then_all(extra)
-        .audit(event(
-            rctx,
-            principal,
-            Action::FileUploaded,
-            "file",
-            Some(upload.id),
-            None,
-            Some(summary),
-        ));
+        .then_all(extra);
+    if upload.signer_name.is_some() {
+        change = change.then(crate::db::personal::new_key(&file_key(upload.id), at));
+    }
+    let mut change = change.audit(event(
+        rctx,
+        principal,
+        Action::FileUploaded,
+        "file",
+        Some(upload.id),
+        None,
+        Some(summary),
+    ));
     if let Some(event) = scan_event(rctx.id.as_str(), upload.id, &scanned) {
         change = change.audit(event);
     }

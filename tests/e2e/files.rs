@@ -397,6 +397,16 @@ fn a_job_that_needs_a_signature_completes_only_once_the_customer_signed() {
         signed_event["after"]["signer_name"], "Ann Lee",
         "{timeline}"
     );
+    // The signer is a person: stored sealed, in the file's row and in the audit trail.
+    let stored = owner.tenant.d1_execute(
+        "SELECT f.signer_name, a.after FROM files f, audit_log a \
+         WHERE f.purpose = 'signature' AND a.action = 'job.signed'",
+    );
+    let stored = serde_json::to_string(&stored).unwrap();
+    assert!(
+        !stored.contains("Ann Lee") && stored.contains("fwe1.f-"),
+        "{stored}"
+    );
 }
 
 #[test]

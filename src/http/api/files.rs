@@ -192,7 +192,13 @@ async fn receive(
             "job",
             Some(&parent_id),
             None,
-            Some(json!({ "file_id": id, "signer_name": signer })),
+            Some(json!({
+                "file_id": id,
+                "signer_name": crate::domain::personal::pending(
+                    &crate::domain::personal::file_key(&id),
+                    signer,
+                ),
+            })),
         )));
     }
     let upload = Upload {
