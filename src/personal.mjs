@@ -34,7 +34,7 @@ export const ERASE = "/*erase data key*/";
 // A statement whose SQL holds ERASE_ALL deletes every data key (the company's deletion): this
 // isolate forgets every key it holds.
 export const ERASE_ALL = "/*erase every data key*/";
-const KEY_TTL_MS = 60_000;
+const KEY_TTL_MS = 300_000;
 const KEY_CACHE_MAX = 4096;
 // Outside production, without PII_KEYS, data is sealed under this well-known key so that local
 // runs and tests work out of the box (production refuses to run without the secret).
