@@ -213,17 +213,18 @@ pub struct ErasurePlan {
 const ERASED_NOW: [&str; 6] = [
     "name, company, email addresses and phone numbers",
     "service addresses and access notes",
-    "notes, job notes and signatures' names",
+    "notes, job notes, and the names of those who accepted their quotes",
     "messages to and from them",
     "the same values in the audit trail",
     "their entries in the search index",
 ];
 
-/// The erasure of a customer whose issued invoices are `issued` (number, RFC 3339 issue time),
+/// The erasure of a customer whose issued invoices are `issued` (their numbers as shown,
+/// "INV-0012", and RFC 3339 issue times),
 /// under a retention of `retention_years`: issued invoices (their numbers, amounts and lines)
 /// and their PDFs, which carry the name and billing address, stay until that many years after
 /// the last one; everything else goes now.
-pub fn erasure_plan(issued: &[(i64, String)], retention_years: i64) -> ErasurePlan {
+pub fn erasure_plan(issued: &[(String, String)], retention_years: i64) -> ErasurePlan {
     let last = issued.iter().map(|(_, at)| at.as_str()).max();
     let kept_until = match (last, retention_years) {
         (Some(at), years) if years > 0 => add_years(at, years),
@@ -231,7 +232,7 @@ pub fn erasure_plan(issued: &[(i64, String)], retention_years: i64) -> ErasurePl
     };
     let kept = match &kept_until {
         Some(_) => {
-            let numbers: Vec<String> = issued.iter().map(|(n, _)| format!("#{n}")).collect();
+            let numbers: Vec<&str> = issued.iter().map(|(n, _)| n.as_str()).collect();
             vec![format!(
                 "issued invoices {} (numbers, dates, amounts, lines) and their PDFs, which \
                  show the customer's name and billing address",
@@ -315,19 +316,19 @@ mod tests {
     fn an_erasure_keeps_issued_invoices_for_the_retention_period() {
         let plan = erasure_plan(
             &[
-                (7, "2024-02-29T10:00:00Z".into()),
-                (3, "2023-05-01T10:00:00Z".into()),
+                ("INV-0007".into(), "2024-02-29T10:00:00Z".into()),
+                ("INV-0003".into(), "2023-05-01T10:00:00Z".into()),
             ],
             7,
         );
         assert_eq!(plan.kept_until.as_deref(), Some("2031-02-28"));
-        assert!(plan.kept[0].contains("#7, #3") || plan.kept[0].contains("#7"));
+        assert!(plan.kept[0].contains("INV-0007, INV-0003"), "{plan:?}");
         assert!(!plan.erased.is_empty());
         let nothing = erasure_plan(&[], 7);
         assert_eq!(nothing.kept_until, None);
         assert!(nothing.kept.is_empty());
         assert_eq!(
-            erasure_plan(&[(1, "2020-01-01T00:00:00Z".into())], 0).kept_until,
+            erasure_plan(&[("INV-0001".into(), "2020-01-01T00:00:00Z".into())], 0).kept_until,
             None
         );
     }

@@ -191,7 +191,12 @@ await run(async ({ browser, watch, state }) => {
   await shootBoth(owner, "customer-ops");
   await submitAndLoad(owner, 'form.archive-customer button[type="submit"]');
   expect((await owner.textContent("h1")).includes("Archived"), "archived");
-  expect((await owner.$$("form.api")).length === 0, "no more changes offered");
+  // An archived customer is changed no more; only erasing their personal data stays open.
+  expect(
+    (await owner.$$("form.api:not(.erase-customer)")).length === 0,
+    "no more changes offered",
+  );
+  expect((await owner.$$("form.erase-customer")).length === 1, "erasure still offered");
   await shootBoth(owner, "customer-archived");
 
   // The technician's phone: their own visits drag; no deleting; their job's parts edit.

@@ -442,10 +442,7 @@ fn a_deleted_account_stays_deleted_after_a_restore_through_the_ledger() {
         "technician",
         "lantern-harbor-98765",
     );
-    let id = tech.get("/api/v1/me").json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = tech.user["id"].as_str().unwrap().to_owned();
     let row = |sql: &str| tenant.d1_execute(sql).into_iter().next().expect("a row");
     let saved_user = row(&format!(
         "SELECT email, email_index, name, password_hash FROM users WHERE id = '{id}'"

@@ -166,16 +166,22 @@ fn a_session_a_token_or_a_record_id_of_one_tenant_means_nothing_to_another() {
     assert_eq!(read.json()["name"], marker.as_str());
     assert_eq!(owner_a.get(&format!("/api/v1/jobs/{job_id}")).status, 200);
 
-    // Each tenant's data is on disk in its own state folder only.
+    // Each tenant's data is on disk in its own state folder only (the customer by its id: its
+    // name is sealed, so it is in no file in plaintext, A's included).
     let (d1_a, d1_b) = (a.state.join("v3/d1"), b.state.join("v3/d1"));
     assert!(d1_a.is_dir() && d1_b.is_dir());
     assert!(
-        any_file_contains(&d1_a, marker.as_bytes()),
+        any_file_contains(&d1_a, customer_id.as_bytes()),
         "the customer is in A's D1 files under {}",
         d1_a.display()
     );
     assert!(
-        !any_file_contains(&b.state, marker.as_bytes()),
+        !any_file_contains(&a.state, marker.as_bytes()),
+        "the customer's name is sealed in A's files"
+    );
+    assert!(
+        !any_file_contains(&b.state, customer_id.as_bytes())
+            && !any_file_contains(&b.state, marker.as_bytes()),
         "nothing of A's customer is anywhere under B's state folder {}",
         b.state.display()
     );

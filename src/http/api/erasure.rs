@@ -31,9 +31,9 @@ pub const LEDGER_PREFIX: &str = "erasures/";
 /// An issued invoice of the customer, with the company's retention period.
 #[derive(Deserialize)]
 pub struct Issued {
-    number: i64,
+    number: String,
     issued_at: String,
-    retention_years: i64,
+    retention_years: f64,
 }
 
 /// What erasing customer `id` would do, from their issued invoices and the company's
@@ -45,8 +45,8 @@ async fn plan(env: &Env, id: &str) -> AppResult<ErasurePlan> {
 
 /// The plan from the rows of [`ISSUED_INVOICES`].
 pub fn plan_of(rows: Vec<Issued>) -> ErasurePlan {
-    let years = rows.first().map_or(0, |r| r.retention_years);
-    let issued: Vec<(i64, String)> = rows.into_iter().map(|r| (r.number, r.issued_at)).collect();
+    let years = rows.first().map_or(0, |r| r.retention_years as i64);
+    let issued: Vec<(String, String)> = rows.into_iter().map(|r| (r.number, r.issued_at)).collect();
     erasure_plan(&issued, years)
 }
 

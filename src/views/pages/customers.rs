@@ -381,7 +381,10 @@ mod tests {
 
     #[test]
     fn owners_are_told_what_an_erasure_keeps_before_they_confirm_it() {
-        let plan = crate::domain::personal::erasure_plan(&[(12, "2026-03-01T00:00:00Z".into())], 7);
+        let plan = crate::domain::personal::erasure_plan(
+            &[("INV-0012".into(), "2026-03-01T00:00:00Z".into())],
+            7,
+        );
         let documents = Documents {
             erasure: Some(&plan),
             ..NONE
@@ -397,7 +400,7 @@ mod tests {
         .into_string();
         assert!(html.contains("Erase personal data"), "{html}");
         assert!(
-            html.contains("2033-03-01") && html.contains("#12"),
+            html.contains("2033-03-01") && html.contains("INV-0012"),
             "{html}"
         );
         let without =
