@@ -338,6 +338,14 @@ class Backups(BackupFixture):
         self.assertEqual([a[0] for a in admin], ["maintenance", "restored", "replay-erasures", "maintenance"])
         self.assertEqual(admin[1][:7], ["restored", "--seq", "42", "--at", at, "--bookmark", target])
 
+    def test_a_point_in_time_is_read_as_utc_and_refused_when_unclear(self):
+        self.tenant("restore", "acme", "--at", "1764583200", "--dry-run")
+        for bad in ("yesterday", "2026-12-01T10:00:00", "2999-01-01T00:00:00Z"):
+            result = self.tenant("restore", "acme", "--at", bad, "--dry-run", expect=2)
+            self.assertIn("--at", result.stderr)
+        unix = self.tenant("restore", "acme", "--at", "1764583200", "--dry-run", WRANGLER="")
+        self.assertIn("--timestamp 2025-12-01T10:00:00Z", unix.stdout)
+
     def test_a_restore_cut_short_goes_on_from_where_it_stopped_and_only_there(self):
         fail = "d1 time-travel restore@fieldworker-acme"
         self.tenant("restore", "acme", "--bookmark", "b-1", "--yes", fail=fail, expect=1)
