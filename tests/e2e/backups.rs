@@ -168,8 +168,13 @@ fn a_tenant_exported_wiped_and_restored_has_every_record_and_verifies_with_the_r
         })
         .unwrap();
 
-    // After the backup: more writes, anchored, and the message goes out.
+    // After the backup: more writes, a token, anchored, and the message goes out.
     workload(&owner, &["Carmen Lopez", "Dmitri Ivanov"]);
+    let created = owner.post("/api/v1/tokens", &json!({ "name": "after the backup" }));
+    assert_eq!(created.status, 201, "{}", created.body);
+    let token = created.json()["token"].as_str().unwrap().to_owned();
+    let with_token = || tenant.request("GET", "/api/v1/me").bearer(&token).send();
+    assert_eq!(with_token().status, 200);
     tenant.d1_execute("UPDATE outbox SET next_at = 0 WHERE id = 'm-after-backup'");
     tenant.cron();
     let status = tenant.d1_execute("SELECT status FROM outbox WHERE id = 'm-after-backup'");
@@ -230,6 +235,8 @@ fn a_tenant_exported_wiped_and_restored_has_every_record_and_verifies_with_the_r
 
     // Every session ended (those made after the point could name a state that is gone).
     assert_eq!(owner.get("/api/v1/audit/verify").status, 401);
+    // A token made after the point went with the database.
+    assert_eq!(with_token().status, 401);
     let owner = sign_in(&tenant, OWNER_EMAIL, OWNER_PASSWORD);
     let report = verified(&owner);
     assert_eq!(report["ok"], true, "{report}");
