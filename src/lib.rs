@@ -32,6 +32,14 @@ async fn fetch(
 #[worker::event(scheduled)]
 async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker::ScheduleContext) {
     http::panics::install_hook();
+    // During a restore nothing runs: the database is being replaced.
+    if http::maintenance::is_on(&env).await {
+        worker::console_log!(
+            "{}",
+            r#"{"level":"info","msg":"scheduled","skipped":"maintenance"}"#
+        );
+        return;
+    }
     // A deleted company sends nothing and seals its last audit rows; its deletion is carried
     // out here if no request came first.
     if http::gone::sweep(&env).await {

@@ -39,6 +39,12 @@ pub const SELECT_PAGE: &str = concat!(
 );
 /// One row by seq (an anchor's row), as stored.
 pub const SELECT_ROW: &str = concat!("/*stored*/ ", select_rows!("FROM audit_log WHERE seq = ?1"));
+/// The newest restore records (`audit.restored`), as stored: verification takes those with a
+/// genuine MAC as the explanation of anchors ahead of the trail.
+pub const SELECT_RESTORES: &str = concat!(
+    "/*stored*/ ",
+    select_rows!("FROM audit_log WHERE action = 'audit.restored' ORDER BY seq DESC LIMIT 20")
+);
 /// Where the keyed chain starts, and the newest anchor written.
 pub const SELECT_CHAIN: &str = "SELECT legacy_seq, legacy_hash, anchor_seq, anchor_at \
     FROM audit_chain WHERE id = 1";

@@ -32,6 +32,16 @@ pub const SELECT_ORPHANS: &str = "SELECT id, occasion, channel, recipient, kind,
 /// resent by itself. ?1 id, ?2 why, ?3 now.
 pub const FINISH_UNKNOWN: &str = "UPDATE outbox SET status = 'unknown', error = ?2, \
     claimed_at = NULL, updated_at = ?3 WHERE id = ?1 AND status = 'sending'";
+/// After a restore: the messages the restored database still holds as not yet sent, to be
+/// checked against the claim markers in R2 (`outbox/claimed/<id>`, written before each send).
+pub const SELECT_PENDING: &str = "SELECT id FROM outbox WHERE status IN ('queued', 'sending')";
+/// After a restore: a message claimed for sending before it (its marker is in R2) is never
+/// sent again: its outcome is unknown, as for a send cut off. ?1 id, ?2 why, ?3 now.
+pub const HOLD_CLAIMED: &str = "UPDATE outbox SET status = 'unknown', error = ?2, \
+    claimed_at = NULL, updated_at = ?3 WHERE id = ?1 AND status IN ('queued', 'sending')";
+/// Where a message's claim is marked in R2 before it is sent: outside D1, so a restore of D1
+/// to a point before the send does not forget it.
+pub const CLAIM_MARKER_PREFIX: &str = "outbox/claimed/";
 /// Whether anything is due: the cheap check before a drain. ?1 now.
 pub const COUNT_DUE: &str =
     "SELECT COUNT(*) AS due FROM outbox WHERE status = 'queued' AND next_at <= ?1";
@@ -74,6 +84,11 @@ pub struct NoticeMail {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct Pending {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct Due {
     pub due: i64,
 }
@@ -92,6 +107,15 @@ pub fn orphans(now: Millis) -> Sql {
 
 pub fn count_due(now: Millis) -> Sql {
     sql!(COUNT_DUE, now.0 as i64)
+}
+
+pub fn hold_claimed(id: &str, now: Millis) -> Sql {
+    sql!(
+        HOLD_CLAIMED,
+        id,
+        "claimed for sending before the database was restored: not sent again",
+        now.0 as i64
+    )
 }
 
 pub fn notice_mail(notification_id: &str) -> Sql {

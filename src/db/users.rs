@@ -79,6 +79,12 @@ pub const UPDATE_ROLE_ACTIVE: &str = "UPDATE users SET role = ?1, active = ?2, \
     WHERE id = ?4 AND version = ?5 AND deleted_at IS NULL AND NOT ( \
         role = 'owner' AND active = 1 AND (?1 <> 'owner' OR ?2 = 0) \
         AND (SELECT COUNT(*) FROM users WHERE role = 'owner' AND active = 1) <= 1)";
+/// After a restore of D1: every session (in KV, which a restore of D1 does not touch) ends,
+/// those made after the point restored to included. Their epochs may be ahead of the restored
+/// ones, so the new epoch is the restore's time in ms, above any epoch ever counted up to.
+/// ?1 now (ms), ?2 now (RFC 3339).
+pub const END_SESSIONS_AFTER_RESTORE: &str = "UPDATE users \
+    SET session_epoch = MAX(session_epoch + 1, ?1), version = version + 1, updated_at = ?2";
 /// A new password is the user's own: any change the operator required is done.
 pub const UPDATE_PASSWORD: &str = "UPDATE users SET password_hash = ?1, \
     password_change_required = 0, session_epoch = session_epoch + 1, version = version + 1, updated_at = ?2 \

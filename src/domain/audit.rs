@@ -179,6 +179,7 @@ actions! {
     PersonalDataRewrapped = "personal_data.rewrapped",
     PersonalDataSealed = "personal_data.sealed",
     PersonalDataErasuresReplayed = "personal_data.erasures_replayed",
+    AuditRestored = "audit.restored",
 }
 
 /// One change, before it is chained.
@@ -520,6 +521,73 @@ fn anchor_mac(key: &SealKey, seq: i64, seal: &str, at: &str) -> String {
     key.mac("fieldworker audit anchor v1", &[&seq.to_string(), seal, at])
 }
 
+/// A restore of the tenant's database to an earlier point, as the Worker records it in the
+/// trail (`audit.restored`, written by `POST /ops/restored`). A restore looks like truncation
+/// to the anchors in R2: the anchors from `restored_to_seq + 1` to `anchors_through` name rows
+/// of a timeline that was undone. The record's own MAC, under the audit key, is what lets
+/// verification take it as the explanation: a row written into D1 without the key (which the
+/// sealer would seal like any other row) carries no valid MAC and explains nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restore {
+    /// The trail's last seq once restored: rows after it were undone.
+    pub restored_to_seq: i64,
+    /// The point restored to (RFC 3339), as the operator named it.
+    pub at: String,
+    /// The newest anchor when the restore was recorded: anchors up to it may name undone rows.
+    pub anchors_through: i64,
+    /// What was restored from: `bookmark:<id>` or `backup:<name>`.
+    pub source: String,
+}
+
+impl Restore {
+    pub fn mac(&self, key: &SealKey) -> String {
+        key.mac(
+            "fieldworker audit restored v1",
+            &[
+                &self.restored_to_seq.to_string(),
+                &self.at,
+                &self.anchors_through.to_string(),
+                &self.source,
+            ],
+        )
+    }
+
+    /// The record of a restore as the event's `after` stores it, MAC included.
+    pub fn to_json(&self, key: &SealKey) -> Value {
+        crate::json!({
+            "restored_to_seq": self.restored_to_seq,
+            "at": self.at,
+            "anchors_through": self.anchors_through,
+            "source": self.source,
+            "mac": self.mac(key),
+        })
+    }
+
+    /// The restore an `audit.restored` row records, if its MAC is genuine under `key` and it
+    /// follows the point it restored to; `None` for any other row, and for a forged one.
+    pub fn genuine_in(row: &AuditRow, key: &SealKey) -> Option<Restore> {
+        if row.action != Action::AuditRestored.as_str() {
+            return None;
+        }
+        let after: Value = serde_json::from_str(row.after.as_deref()?).ok()?;
+        let restore = Restore {
+            restored_to_seq: after["restored_to_seq"].as_i64()?,
+            at: after["at"].as_str()?.to_owned(),
+            anchors_through: after["anchors_through"].as_i64()?,
+            source: after["source"].as_str()?.to_owned(),
+        };
+        let mac = after["mac"].as_str()?;
+        (row.seq > restore.restored_to_seq
+            && crate::domain::secrets::secrets_match(mac.as_bytes(), restore.mac(key).as_bytes()))
+        .then_some(restore)
+    }
+
+    /// Whether an anchor at `seq` may name a row of the timeline this restore undid.
+    pub fn supersedes(&self, seq: i64) -> bool {
+        self.restored_to_seq < seq && seq <= self.anchors_through
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -554,6 +622,56 @@ mod tests {
             after: Some(json!({"role": "dispatcher"})),
             ip: Some("203.0.113.9".into()),
             request_id: "r1".into(),
+        }
+    }
+
+    fn restore_row(restore: &Restore, key: &SealKey, seq: i64) -> AuditRow {
+        let mut row = chain(
+            &ChainTip::genesis(),
+            vec![AuditEvent {
+                action: Action::AuditRestored,
+                after: Some(restore.to_json(key)),
+                ..event(Action::AuditRestored)
+            }],
+        )
+        .remove(0);
+        row.seq = seq;
+        row
+    }
+
+    #[test]
+    fn a_restore_counts_only_with_the_keys_mac_and_after_its_point() {
+        let key = SealKey::new("a restore key of at least thirty-two bytes").unwrap();
+        let other = SealKey::new("another key, also thirty-two bytes long!").unwrap();
+        let restore = Restore {
+            restored_to_seq: 10,
+            at: "2026-12-01T10:00:00Z".into(),
+            anchors_through: 25,
+            source: "bookmark:0000abcd".into(),
+        };
+        assert_eq!(
+            Restore::genuine_in(&restore_row(&restore, &key, 11), &key),
+            Some(restore.clone())
+        );
+        // Made without the key, or moved before its point, or edited: not an explanation.
+        assert_eq!(
+            Restore::genuine_in(&restore_row(&restore, &other, 11), &key),
+            None
+        );
+        assert_eq!(
+            Restore::genuine_in(&restore_row(&restore, &key, 10), &key),
+            None
+        );
+        let mut edited = restore_row(&restore, &key, 11);
+        edited.after = edited
+            .after
+            .map(|a| a.replace("\"anchors_through\":25", "\"anchors_through\":99"));
+        assert_eq!(Restore::genuine_in(&edited, &key), None);
+        let mut other_action = restore_row(&restore, &key, 11);
+        other_action.action = "job.created".into();
+        assert_eq!(Restore::genuine_in(&other_action, &key), None);
+        for (seq, superseded) in [(10, false), (11, true), (25, true), (26, false)] {
+            assert_eq!(restore.supersedes(seq), superseded, "{seq}");
         }
     }
 

@@ -17,6 +17,7 @@ pub mod gone;
 pub mod health;
 pub mod idempotency;
 pub mod limits;
+pub mod maintenance;
 pub mod mcp;
 pub mod messages;
 pub mod metrics;
@@ -30,6 +31,7 @@ pub mod personal;
 pub mod prefetch;
 pub mod query;
 pub mod respond;
+pub mod restore;
 pub mod router;
 pub mod routes;
 pub mod seal;
@@ -143,6 +145,11 @@ async fn handle(
         Dispatch::Handle(matched) => matched,
         Dispatch::Options { allow } => return Ok(respond::options(&allow)),
     };
+    // During a restore every request waits but the operator's and the liveness check (the
+    // flag is read at most once per few seconds per instance).
+    if !matches!(matched.guard, router::Guard::Operator) && matched.route != Route::Health {
+        maintenance::refuse_if_on(env).await?;
+    }
     // The request counts against its rate limit while it is authenticated (the limiter and
     // the principal's D1 read overlap); nothing is written before the count allowed it.
     let bucket = limits::Bucket::of_request(&req, path, rctx.ip.as_deref());

@@ -94,6 +94,10 @@ pub struct Ran {
 
 /// Marks what was cut off mid-send unknown, then sends what is due, one claim at a time.
 pub async fn drain(env: &Env) -> AppResult<Ran> {
+    // During a restore nothing is sent: what was sent is reconciled first (`http::restore`).
+    if crate::http::maintenance::is_on(env).await {
+        return Ok(Ran::default());
+    }
     let store = D1Store::from_env(env)?;
     let now = clock::now();
     let results = store
@@ -117,7 +121,15 @@ pub async fn drain(env: &Env) -> AppResult<Ran> {
         let Some(message) = claimed.rows::<Claimed>(0)?.into_iter().next() else {
             break;
         };
-        let attempt = send(env, &store, &message).await;
+        // The claim is marked outside D1 before the send, so a restore of D1 to a point
+        // before it does not send the message again (`http::restore`). No mark, no send.
+        let attempt = match mark_claimed(env, &message.id).await {
+            Ok(()) => send(env, &store, &message).await,
+            Err(err) => Attempt::NotSent {
+                reason: format!("marking the claim: {err}"),
+                permanent: false,
+            },
+        };
         let attempts = u32::try_from(message.attempts).unwrap_or(u32::MAX);
         let outcome = after(attempt, attempts, clock::now());
         match &outcome {
@@ -131,6 +143,20 @@ pub async fn drain(env: &Env) -> AppResult<Ran> {
         finish(&store, &message, &outcome).await?;
     }
     Ok(ran)
+}
+
+/// Writes `outbox/claimed/<id>` (the claim's time) to the tenant's bucket.
+async fn mark_claimed(env: &Env, id: &str) -> AppResult<()> {
+    let bucket = crate::db::files(env)?;
+    bucket
+        .put(
+            format!("{}{id}", store::CLAIM_MARKER_PREFIX),
+            clock::now().to_rfc3339(),
+        )
+        .execute()
+        .await
+        .map(|_| ())
+        .map_err(|e| AppError::internal(format!("R2: {e}")))
 }
 
 /// Records the outcome with its audit row (written only if this sender still held the claim).

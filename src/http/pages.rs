@@ -171,11 +171,16 @@ pub fn error_response(err: &AppError, request_id: &str) -> Response {
         404 => "There is nothing here, or it is not yours to see.".to_owned(),
         _ => err.detail.clone().unwrap_or_default(),
     };
-    html(
+    let response = html(
         err.status(),
         error_page(err.status(), title, &detail, request_id),
     )
-    .unwrap_or_else(|_| crate::http::respond::problem(err, "", request_id))
+    .unwrap_or_else(|_| crate::http::respond::problem(err, "", request_id));
+    // The error's own headers (Retry-After during maintenance, say) go with the page too.
+    for (name, value) in &err.headers {
+        let _ = response.headers().set(name, value);
+    }
+    response
 }
 
 /// The query string's values by name (the first of each).

@@ -183,6 +183,24 @@ crate::routes! {
         => api crate::http::personal::replay_erasures(req, env, rctx).await,
         op("Operator, after a restore: redo every erasure recorded in the ledger")
             .ok(200, any_object());
+    OpsMaintenance: POST "/ops/maintenance", Operator, NoQuery
+        => api crate::http::maintenance::set(req, env).await,
+        op("Operator: switch maintenance on (every request but /healthz and /ops answers 503 \
+            with Retry-After, webhooks included) or off")
+            .body(object(&["on"], props(&[("on", boolean()), ("retry_after", int_range(1, 86_400)), ("reason", string())])))
+            .ok(200, any_object());
+    OpsRestored: POST "/ops/restored", Operator, NoQuery
+        => api crate::http::restore::restored(req, env, rctx).await,
+        op("Operator, right after restoring the database: record the restore in the audit trail \
+            (sealed, with the audit key's MAC), end every session, hold messages claimed after \
+            the point restored to; 409 when the trail does not end at restored_to_seq")
+            .body(object(&["restored_to_seq", "at"], props(&[("restored_to_seq", int_min(0)), ("at", string()), ("bookmark", string()), ("backup", string())])))
+            .ok(200, any_object()).also(&[409]);
+    OpsAuditVerify: GET "/ops/audit/verify", Operator, api::audit::VerifyQuery
+        => api crate::http::api::audit::verify_for_operator(&req, query, env).await,
+        op("Operator: the same check as /api/v1/audit/verify (a restore drill's, on a scratch \
+            copy with no user signed in)")
+            .ok(200, any_object());
     OpsUnlock: POST "/ops/unlock", Operator, NoQuery => api ops::unlock(req, env, rctx).await,
         op("Operator: clear an address's failed sign-ins and lock (the only owner locked out)")
             .body(object(&["email"], props(&[("email", string())]))).empty();

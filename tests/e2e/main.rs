@@ -9,6 +9,7 @@ mod access;
 mod account_deletion;
 mod agent_quotes;
 mod audit;
+mod backups;
 mod chat_files;
 mod company_deletion;
 mod customer_messages;

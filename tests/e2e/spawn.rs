@@ -25,7 +25,7 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
 /// each) may take to show in the log or on disk while the whole suite loads the machine.
 pub const AFTER_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn root() -> PathBuf {
+pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -34,7 +34,7 @@ fn node_bin() -> PathBuf {
 }
 
 /// A command with node 22 and the project's tools first on PATH, and no telemetry.
-fn tool(name: &str) -> Command {
+pub fn tool(name: &str) -> Command {
     let path = format!(
         "{}:{}",
         node_bin().display(),

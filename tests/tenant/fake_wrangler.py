@@ -139,9 +139,52 @@ match args:
         save()
         print(f"Successfully deleted {worker}")
     case ["d1", "export", name, "--remote", "--output", path, *_]:
+        # $FAKE_WRANGLER_EXPORT names a file whose SQL stands for the database's.
+        source = os.environ.get("FAKE_WRANGLER_EXPORT")
         with open(path, "w", encoding="utf-8") as file:
-            file.write(f"-- export of {name}\n")
+            file.write(open(source).read() if source else f"-- export of {name}\n")
         print(f"🌀 Downloading SQL to {path}\n🎉 Database exported to {path}")
+    case ["d1", "time-travel", "info", name, *rest]:
+        # Real wrangler 4 with --json prints the API's result: {"bookmark": …}.
+        if name not in state["d1"]:
+            fail(f"Couldn't find DB with name '{name}'")
+        timestamp = option("--timestamp")
+        if timestamp:
+            bookmark = "00000080-" + hashlib.md5(timestamp.encode()).hexdigest()[:8] + "-0000"
+        else:
+            bookmark = state.setdefault("bookmarks", {}).get(name, "00000085-0000024c-current")
+        print(json.dumps({"bookmark": bookmark}, indent=2))
+    case ["d1", "time-travel", "restore", name, "--bookmark", bookmark, "--json"]:
+        if name not in state["d1"]:
+            fail(f"Couldn't find DB with name '{name}'")
+        bookmarks = state.setdefault("bookmarks", {})
+        previous = bookmarks.get(name, "00000085-0000024c-current")
+        bookmarks[name] = "00000086-" + hashlib.md5(bookmark.encode()).hexdigest()[:8] + "-after"
+        state.setdefault("time_travelled", []).append([name, bookmark])
+        save()
+        print(
+            json.dumps(
+                {
+                    "bookmark": bookmark,
+                    "previous_bookmark": previous,
+                    "message": "Database restored successfully",
+                },
+                indent=2,
+            )
+        )
+    case ["d1", "execute", name, "--remote", "--json", "--command", query]:
+        # The restored trail's last seq ($FAKE_AUDIT_SEQ).
+        if name not in state["d1"]:
+            fail(f"Couldn't find DB with name '{name}'")
+        seq = int(os.environ.get("FAKE_AUDIT_SEQ", "42"))
+        print(json.dumps([{"results": [{"seq": seq}], "success": True, "meta": {}}], indent=2))
+    case ["d1", "execute", name, "--remote", "--file", path, "--yes"]:
+        if name not in state["d1"]:
+            fail(f"Couldn't find DB with name '{name}'")
+        with open(path, encoding="utf-8") as file:
+            state.setdefault("imported", {})[name] = file.read()
+        save()
+        print("🌀 Executing on remote database\n🚣 Executed 12 queries")
     case ["d1", "delete", name, *_]:
         state["d1"].pop(name)
         save()

@@ -7,7 +7,8 @@ use worker::{Env, Response};
 use crate::db::{self, audit};
 use crate::domain::audit::Action;
 use crate::domain::audit::{
-    verify as verify_chain, verify_sealed, AuditRow, BrokenLink, ChainTip, SealKey, SealedTip,
+    verify as verify_chain, verify_sealed, AuditRow, BrokenLink, ChainTip, Restore, SealKey,
+    SealedTip,
 };
 use crate::domain::time::Millis;
 use crate::error::{AppError, AppResult};
@@ -93,6 +94,7 @@ pub async fn verify(query: VerifyQuery, env: &Env) -> AppResult<Response> {
         vec![
             db::statement(&database, audit::SELECT_CHAIN, &[])?,
             db::statement(&database, audit::SELECT_LAG, &[])?,
+            db::statement(&database, audit::SELECT_RESTORES, &[])?,
         ],
     )
     .await?;
@@ -104,6 +106,15 @@ pub async fn verify(query: VerifyQuery, env: &Env) -> AppResult<Response> {
         .into_iter()
         .next()
         .ok_or_else(|| AppError::internal("audit lag answered no row"))?;
+    // Restores recorded by the Worker, with the key's MAC: anchors of the timeline a restore
+    // undid are explained by it. A record without a genuine MAC explains nothing.
+    let restore_rows = db::rows_at::<AuditRow>(&state, 2)?;
+    let restores: Vec<(i64, Restore)> = restore_rows
+        .iter()
+        .filter_map(|row| Restore::genuine_in(row, &keying.key).map(|r| (row.seq, r)))
+        .collect();
+    let refused_restores = restore_rows.len() - restores.len();
+    let superseded_by = |seq: i64| restores.iter().find(|(_, r)| r.supersedes(seq));
     let bucket = db::files(env)?;
     let newest = seal::newest_anchor(&bucket, None).await?;
 
@@ -112,7 +123,14 @@ pub async fn verify(query: VerifyQuery, env: &Env) -> AppResult<Response> {
     let window_start = lag.last_seq - VERIFY_WINDOW;
     let start_anchor = match (full, window_start > chain.legacy_seq) {
         (false, true) => match seal::newest_anchor(&bucket, Some(window_start)).await? {
-            Some(Ok(a)) if a.is_genuine(&keying.key) && a.seq > chain.legacy_seq => Some(a),
+            // An anchor of an undone timeline is no place to start: from the first row then.
+            Some(Ok(a))
+                if a.is_genuine(&keying.key)
+                    && a.seq > chain.legacy_seq
+                    && superseded_by(a.seq).is_none() =>
+            {
+                Some(a)
+            }
             _ => None,
         },
         _ => None,
@@ -157,7 +175,8 @@ pub async fn verify(query: VerifyQuery, env: &Env) -> AppResult<Response> {
         Walk::Unsealed { tip, .. } => Some(tip.clone()),
     };
     // The newest anchor must still be in the trail, unchanged: deleting the newest rows or
-    // rewriting them shows here.
+    // rewriting them shows here, unless a genuine restore record explains it.
+    let mut explained_by: Option<&(i64, Restore)> = None;
     let mut anchor_view = match &newest {
         None => Value::Null,
         Some(Err(key)) => {
@@ -178,6 +197,9 @@ pub async fn verify(query: VerifyQuery, env: &Env) -> AppResult<Response> {
                     seq: anchor.seq,
                     reason: "an anchor does not carry the key's MAC",
                 });
+            } else if let Some(restore) = superseded_by(anchor.seq).filter(|_| !matches) {
+                // The anchor names a row of the timeline the restore undid.
+                explained_by = Some(restore);
             } else if row.is_none() {
                 report.broken.get_or_insert(BrokenLink {
                     seq: anchor.seq,
@@ -218,10 +240,23 @@ pub async fn verify(query: VerifyQuery, env: &Env) -> AppResult<Response> {
         .broken
         .as_ref()
         .map_or((None, None), |b| (Some(b.seq), Some(b.reason)));
+    let newest_restore = restores.first().map(|(seq, r)| {
+        json!({ "event_seq": seq, "restored_to_seq": r.restored_to_seq, "at": r.at,
+                "source": r.source, "anchors_through": r.anchors_through })
+    });
+    let note = explained_by.map(|(_, r)| {
+        format!(
+            "restored to seq {} at {} ({}): anchors up to seq {} name rows of the undone timeline",
+            r.restored_to_seq, r.at, r.source, r.anchors_through
+        )
+    });
     respond::json(
         200,
         &json!({
             "ok": report.broken.is_none(),
+            "restored": newest_restore,
+            "note": note,
+            "restore_records_refused": refused_restores,
             "broken_at": broken_at,
             "reason": reason,
             "rows_checked": report.rows_checked,
@@ -234,6 +269,16 @@ pub async fn verify(query: VerifyQuery, env: &Env) -> AppResult<Response> {
             "key": if keying.development { "development" } else { "AUDIT_KEY" },
         }),
     )
+}
+
+/// `GET /ops/audit/verify`: the same, for the operator (a restore drill has no user).
+pub async fn verify_for_operator(
+    req: &worker::Request,
+    query: VerifyQuery,
+    env: &Env,
+) -> AppResult<Response> {
+    crate::http::ops::authorize(req, env)?;
+    verify(query, env).await
 }
 
 #[derive(Default)]
