@@ -223,6 +223,20 @@ fn an_erased_customer_is_gone_from_records_and_audit_and_stays_gone_after_a_rest
     assert!(audit.contains("customer.erased"), "{audit}");
     assert!(search(&owner, "ptolemy").is_empty());
     assert!(search(&owner, "ptolemy@vandersloot.example").is_empty());
+    // A later export of the customer carries none of it (the archive is stored, not
+    // compressed: its bytes are the documents').
+    let export = owner.get(&format!("{path}/export"));
+    assert_eq!(export.status, 200, "{}", export.body);
+    let bytes = String::from_utf8_lossy(&export.bytes);
+    assert!(bytes.contains("export.json"), "an archive");
+    assert!(
+        !bytes.contains("Ptolemy") && !bytes.contains("Obscura"),
+        "{bytes}"
+    );
+    assert!(
+        bytes.contains("Erased customer") && bytes.contains("[erased]"),
+        "{bytes}"
+    );
     let again = owner
         .request("POST", &format!("{path}/erase"))
         .header("If-Match", "\"2\"")
