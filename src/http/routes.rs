@@ -397,7 +397,9 @@ crate::routes! {
 
     ListCustomers: GET "/api/v1/customers", Needs(ViewRecords), api::customers::CustomersQuery
         => api api::customers::list(query, env, me()?).await,
-        op("Customers by name; search with q (name, email, phone); technicians see those they work for").ok(200, page_of("customers", "Customer"));
+        op("Customers in the order they were added (names sorted within a page); search with q: \
+            name-word prefixes (3+ letters), a whole email address, a phone number or its last 4+ \
+            digits; technicians see those they work for").ok(200, page_of("customers", "Customer"));
     CreateCustomer: POST "/api/v1/customers", Needs(ManageRecords), NoQuery
         => api api::customers::create(req, env, rctx, me()?).await,
         op("Create a customer").body(customer_fields(&["name"]))

@@ -75,7 +75,8 @@ crate::row_entity!(
 crate::query! {
     /// `GET /api/v1/customers`'s search and page.
     pub struct CustomersQuery {
-        /// Part of a name, company, email or phone number (digits only for a phone).
+        /// Words of a name or company (their first 3+ letters), a whole email address, or a phone
+        /// number (whole, or its last 4+ digits).
         q: Option<String>,
         /// Archived customers instead of current ones.
         archived: Option<bool>,
