@@ -13,7 +13,7 @@ use crate::domain::audit::Action;
 use crate::domain::personal::{current_key_id, IndexKey};
 use crate::error::{AppError, AppResult};
 use crate::http::api::event;
-use crate::http::extract::{json_body, MAX_JSON_BODY};
+use crate::http::extract::{optional_json_body, MAX_JSON_BODY};
 use crate::http::{clock, ops, respond, RequestCtx};
 use crate::json;
 use crate::write::{self, Change};
@@ -86,6 +86,7 @@ pub async fn status(req: Request, env: &Env) -> AppResult<Response> {
     )
 }
 
+/// The body of an operator step (rotation, sealing): how many records at most.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RotateRequest {
@@ -98,11 +99,7 @@ struct RotateRequest {
 /// `remaining` is 0. Sealed values and audit rows never change (only the wrapping does).
 pub async fn rotate(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
     ops::authorize(&req, env)?;
-    let body: RotateRequest = if req.headers().get("Content-Length")?.as_deref() == Some("0") {
-        RotateRequest::default()
-    } else {
-        json_body(&mut req, MAX_JSON_BODY).await.unwrap_or_default()
-    };
+    let body: RotateRequest = optional_json_body(&mut req, MAX_JSON_BODY).await?;
     let limit = body.limit.unwrap_or(REWRAP_BATCH).clamp(1, REWRAP_BATCH);
     let current = current_key(env)?;
     let database = db::database(env)?;
@@ -164,11 +161,7 @@ pub async fn replay_erasures(req: Request, env: &Env, rctx: &RequestCtx) -> AppR
 pub async fn seal_existing(mut req: Request, env: &Env, rctx: &RequestCtx) -> AppResult<Response> {
     use crate::db::customers::{self as customers, CustomerRow, SiteRow};
     ops::authorize(&req, env)?;
-    let body: RotateRequest = if req.headers().get("Content-Length")?.as_deref() == Some("0") {
-        RotateRequest::default()
-    } else {
-        json_body(&mut req, MAX_JSON_BODY).await.unwrap_or_default()
-    };
+    let body: RotateRequest = optional_json_body(&mut req, MAX_JSON_BODY).await?;
     let limit = body.limit.unwrap_or(REWRAP_BATCH).clamp(1, REWRAP_BATCH);
     let index = index_key(env)?;
     let database = db::database(env)?;
