@@ -3,38 +3,14 @@
 //! records and the audit trail while the chain verifies (and survives a restore through the
 //! ledger), and a key rotation under load leaves everything readable.
 
-use std::fs;
-use std::path::Path;
-
 use serde_json::{json, Value};
 
 use crate::people::*;
-use crate::spawn::{Options, Tenant};
+use crate::spawn::{files_holding, Options, Tenant};
 
-/// Every file under `dir` (SQLite databases with their WAL, KV and R2 blobs).
-fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else if path.extension().is_none_or(|ext| ext != "log") {
-            out.push(path);
-        }
-    }
-}
-
-/// The storage files of `tenant` holding `needle` (as UTF-8 bytes).
-fn files_holding(tenant: &Tenant, needle: &str) -> Vec<String> {
-    let mut files = Vec::new();
-    files_under(&tenant.state.join("v3"), &mut files);
-    files
-        .into_iter()
-        .filter(|path| {
-            let bytes = fs::read(path).unwrap_or_default();
-            bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-        })
-        .map(|p| p.display().to_string())
-        .collect()
+/// The storage files of `tenant` (D1's SQLite and WAL, KV, R2) holding `needle`.
+fn stored_in(tenant: &Tenant, needle: &str) -> Vec<std::path::PathBuf> {
+    files_holding(&tenant.state.join("v3"), needle.as_bytes())
 }
 
 fn create_customer(owner: &Browser<'_>, body: Value) -> Value {
@@ -151,12 +127,12 @@ fn personal_data_is_sealed_at_rest_and_still_found() {
         "4471-Kestrel",
         "Fairweather",
     ] {
-        let holding = files_holding(&tenant, value);
+        let holding = stored_in(&tenant, value);
         assert!(holding.is_empty(), "{value:?} in plaintext in {holding:?}");
     }
     // Nor waiting to be sealed: every personal value was sealed on its way in.
     assert!(
-        files_holding(&tenant, "fwp1.").is_empty(),
+        stored_in(&tenant, "fwp1.").is_empty(),
         "an unsealed pending value"
     );
     verify(&owner);
@@ -243,6 +219,25 @@ fn an_erased_customer_is_gone_from_records_and_audit_and_stays_gone_after_a_rest
         .send();
     assert_eq!(again.status, 409);
     verify(&owner);
+
+    // Thirty erasures of different customers at once: every one taken, none a server error.
+    let ids: Vec<String> = (0..30)
+        .map(|i| {
+            create_customer(&owner, json!({ "name": format!("Burst Person{i:02}") }))["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let replies = crate::load::burst(ids.len(), |i| {
+        owner
+            .request("POST", &format!("/api/v1/customers/{}/erase", ids[i]))
+            .header("If-Match", "\"1\"")
+            .send()
+    });
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert!(search(&owner, "burst").is_empty());
 
     // A restore that brings the data key back (as D1 Time Travel or a backup would) is undone
     // by replaying the ledger kept outside D1.
@@ -373,6 +368,20 @@ fn a_key_rotation_under_load_leaves_everything_readable() {
                 assert!(!list.body.contains("[erased]"), "{}", list.body);
             }
         });
+        // A malformed step is refused, not run with defaults.
+        for bad in [json!({ "limit": "seven" }), json!({ "limt": 7 })] {
+            let refused = tenant.ops_post("/ops/personal-data/rotate", &bad);
+            assert!(
+                matches!(refused.status, 400 | 422),
+                "{}: {}",
+                refused.status,
+                refused.body
+            );
+            assert_eq!(
+                refused.header("content-type"),
+                Some("application/problem+json")
+            );
+        }
         loop {
             let step = tenant.ops_post("/ops/personal-data/rotate", &json!({ "limit": 7 }));
             assert_eq!(step.status, 200, "{}", step.body);

@@ -811,3 +811,20 @@ fn email_files(message_id: &str) -> Vec<(String, String)> {
     found.sort();
     found
 }
+
+/// The files under `dir` (recursively: SQLite databases with their WAL, KV and R2 blobs, logs)
+/// whose bytes hold `needle`.
+pub fn files_holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_holding(&path, needle));
+        } else if fs::read(&path)
+            .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+        {
+            found.push(path);
+        }
+    }
+    found
+}

@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::people::*;
-use crate::spawn::{Options, Tenant};
+use crate::spawn::{files_holding, Options, Tenant};
 
 /// A customer with a primary site and a job there; returns (customer id, job id).
 fn customer_with_job(owner: &Browser<'_>, name: &str) -> (String, String) {
@@ -35,19 +35,9 @@ fn customer_with_job(owner: &Browser<'_>, name: &str) -> (String, String) {
     (customer_id, job.json()["id"].as_str().unwrap().to_owned())
 }
 
-/// Whether any file under `dir` contains `needle` (D1's SQLite files and their WAL included).
-fn any_file_contains(dir: &Path, needle: &[u8]) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let path = entry.path();
-        if path.is_dir() {
-            any_file_contains(&path, needle)
-        } else {
-            std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
-        }
-    })
+/// Whether a file under `dir` holds `needle`.
+fn holds(dir: &Path, needle: &[u8]) -> bool {
+    !files_holding(dir, needle).is_empty()
 }
 
 #[test]
@@ -171,18 +161,17 @@ fn a_session_a_token_or_a_record_id_of_one_tenant_means_nothing_to_another() {
     let (d1_a, d1_b) = (a.state.join("v3/d1"), b.state.join("v3/d1"));
     assert!(d1_a.is_dir() && d1_b.is_dir());
     assert!(
-        any_file_contains(&d1_a, customer_id.as_bytes()),
+        holds(&d1_a, customer_id.as_bytes()),
         "the customer is in A's D1 files under {}",
         d1_a.display()
     );
     assert!(
-        !any_file_contains(&a.state, marker.as_bytes()),
+        !holds(&a.state, marker.as_bytes()),
         "the customer's name is sealed in A's files"
     );
     // (B's log names the id: the requests above asked B for it.)
     assert!(
-        !any_file_contains(&b.state.join("v3"), customer_id.as_bytes())
-            && !any_file_contains(&b.state, marker.as_bytes()),
+        !holds(&b.state.join("v3"), customer_id.as_bytes()) && !holds(&b.state, marker.as_bytes()),
         "nothing of A's customer is anywhere in B's storage under {}",
         b.state.display()
     );
