@@ -33,9 +33,9 @@ export default {
     const trips = production && !env.METRICS ? null : { count: 0 };
     let response;
     try {
-      // Personal data is sealed and opened between the Worker and D1 (src/personal.mjs), on
-      // top of the counting, so the data keys it reads are counted too.
-      const worker = new RustWorker(ctx, withPersonalData(trips ? withCountedD1(env, trips) : env));
+      // Personal data is sealed and opened between the Worker and D1 (src/personal.mjs), which
+      // counts every call reaching the database, its own reads of data keys included.
+      const worker = new RustWorker(ctx, withPersonalData(env, trips));
       response = await Promise.race([worker.fetch(request), trapped]);
       if (trips && !production) {
         response = new Response(response.body, response);
@@ -62,56 +62,6 @@ export default {
     }
   },
 };
-
-// The env with its D1 binding behind a proxy that counts calls reaching the database: each
-// `first`/`all`/`run`/`raw` of a statement, each `batch` and `exec`. Everything else passes
-// through untouched (the Rust side checks the binding's constructor name, so it must stay).
-function withCountedD1(env, trips) {
-  if (!env.DB) return env;
-  const targets = new WeakMap();
-  const statement = (target) => {
-    const proxy = new Proxy(target, {
-      get(t, prop) {
-        const value = Reflect.get(t, prop, t);
-        if (typeof value !== "function") return value;
-        if (prop === "bind") return (...args) => statement(value.apply(t, args));
-        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
-          return (...args) => {
-            trips.count += 1;
-            return value.apply(t, args);
-          };
-        }
-        return value;
-      },
-    });
-    targets.set(proxy, target);
-    return proxy;
-  };
-  const db = new Proxy(env.DB, {
-    get(t, prop) {
-      const value = Reflect.get(t, prop, t);
-      if (prop === "prepare") return (...args) => statement(value.apply(t, args));
-      if (prop === "batch") {
-        return (statements, ...rest) => {
-          trips.count += 1;
-          return value.call(t, statements.map((s) => targets.get(s) ?? s), ...rest);
-        };
-      }
-      if (prop === "exec") {
-        return (...args) => {
-          trips.count += 1;
-          return value.apply(t, args);
-        };
-      }
-      return typeof value === "function" && prop !== "constructor" ? value.bind(t) : value;
-    },
-  });
-  return new Proxy(env, {
-    get(t, prop) {
-      return prop === "DB" ? db : Reflect.get(t, prop, t);
-    },
-  });
-}
 
 // One Workers Analytics Engine data point per request (no D1 write): the tenant as index1;
 // blobs "request", the method, the route (ids and tokens replaced, so paths group), the status

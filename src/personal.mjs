@@ -165,19 +165,44 @@ function remember(id, key, now) {
 /// Forgets every data key this isolate holds (tests: to read through the wrapping again).
 export function forgetAll() {
   cache.clear();
+  opened.clear();
 }
 
-// Forgets the data keys erased by `statements` ({ sql, args }) that ran.
+// Texts this isolate opened lately: sealed token → { id, text, at }. A sealed token never
+// changes its text (a new value is a new token, with a new nonce), so a read of a record seen
+// lately skips its decryptions; an entry lives no longer than its data key would be kept, and
+// goes with it when the key is erased.
+const opened = new Map();
+const OPENED_MAX = 8192;
+function openedText(token, now) {
+  const hit = opened.get(token);
+  if (!hit) return undefined;
+  if (now - hit.at < KEY_TTL_MS && cache.has(hit.id)) return hit.text;
+  opened.delete(token);
+  return undefined;
+}
+function rememberText(token, id, text, now) {
+  opened.set(token, { id, text, at: now });
+  if (opened.size > OPENED_MAX) opened.delete(opened.keys().next().value);
+}
+
+// Forgets the data keys erased by `statements` ({ sql, args }) that ran, and what they opened.
 function forgetErased(statements) {
   for (const s of statements) {
-    if (s.sql.includes(ERASE_ALL)) cache.clear();
-    else if (s.sql.includes(ERASE)) cache.delete(String(s.args[0]));
+    if (s.sql.includes(ERASE_ALL)) {
+      cache.clear();
+      opened.clear();
+    } else if (s.sql.includes(ERASE)) {
+      const id = String(s.args[0]);
+      cache.delete(id);
+      for (const [token, hit] of opened) if (hit.id === id) opened.delete(token);
+    }
   }
 }
 
 // The CryptoKeys of `ids` (a Set), from the cache or in one query; a key not found is absent
 // from the answer (erased, or never made).
-async function dataKeys(env, db, ids) {
+async function dataKeys(env, db, ids, count) {
   const now = Date.now();
   const found = new Map();
   const missing = [];
@@ -187,6 +212,7 @@ async function dataKeys(env, db, ids) {
     else missing.push(id);
   }
   if (missing.length) {
+    count();
     const { results } = await db
       .prepare(SELECT_KEYS)
       .bind(JSON.stringify(missing))
@@ -235,27 +261,38 @@ function replaced(value, pattern, texts) {
 }
 
 /// `value` (rows, a result, a batch's results) with its sealed tokens opened.
-export async function open(env, db, value) {
+export async function open(env, db, value, count = uncounted) {
   const tokens = new Map();
   tokensIn(value, SEALED, tokens);
   if (!tokens.size) return value;
-  const keys = await dataKeys(env, db, new Set(tokens.values()));
+  const now = Date.now();
   const texts = new Map();
-  await Promise.all(
-    [...tokens].map(async ([token, id]) => {
-      const key = keys.get(id);
-      let text = ERASED;
-      if (key) {
-        try {
-          text = decoder.decode(await gcmOpen(key, token.slice(6 + id.length), fieldAad(id)));
-        } catch {
-          // Not a ciphertext of ours after all (or tampered with): shown as it is stored.
-          text = token;
+  const ids = new Set();
+  for (const [token, id] of tokens) {
+    const text = openedText(token, now);
+    if (text === undefined) ids.add(id);
+    else texts.set(token, text);
+  }
+  if (ids.size) {
+    const keys = await dataKeys(env, db, ids, count);
+    await Promise.all(
+      [...tokens].map(async ([token, id]) => {
+        if (texts.has(token)) return;
+        const key = keys.get(id);
+        let text = ERASED;
+        if (key) {
+          try {
+            text = decoder.decode(await gcmOpen(key, token.slice(6 + id.length), fieldAad(id)));
+            rememberText(token, id, text, now);
+          } catch {
+            // Not a ciphertext of ours after all (or tampered with): shown as it is stored.
+            text = token;
+          }
         }
-      }
-      texts.set(token, text);
-    }),
-  );
+        texts.set(token, text);
+      }),
+    );
+  }
   return replaced(value, SEALED, texts);
 }
 
@@ -263,7 +300,7 @@ export async function open(env, db, value) {
 // NEW_KEY statements insert first. A pending token may name a data key that does not exist yet
 // (a subject written before personal data was sealed): it is made here, and the statements
 // that insert it are returned, to run first in the same batch.
-async function seal(env, db, statements) {
+async function seal(env, db, statements, count) {
   const now = Date.now();
   for (const s of statements) {
     if (s.sql.includes(REWRAP)) {
@@ -283,7 +320,7 @@ async function seal(env, db, statements) {
   for (const s of statements) tokensIn(s.args, PENDING, tokens);
   if (!tokens.size) return [];
   const ids = new Set(tokens.values());
-  const keys = await dataKeys(env, db, ids);
+  const keys = await dataKeys(env, db, ids, count);
   const inserts = [];
   for (const id of ids) {
     if (keys.has(id)) continue;
@@ -313,11 +350,12 @@ class Statement {
     return new Statement(this.layer, this.sql, args);
   }
   async run_(method, args) {
-    const { env, db } = this.layer;
+    const { env, db, count } = this.layer;
     const own = { sql: this.sql, args: [...this.args] };
-    const inserts = await seal(env, db, [own]);
+    const inserts = await seal(env, db, [own], count);
     const statement = db.prepare(own.sql).bind(...own.args);
     let value;
+    count();
     if (!inserts.length) {
       value = await statement[method](...args);
     } else {
@@ -336,7 +374,7 @@ class Statement {
       }
     }
     forgetErased([own]);
-    return this.sql.includes(STORED) ? value : open(env, db, value);
+    return this.sql.includes(STORED) ? value : open(env, db, value, count);
   }
   first(...args) {
     return this.run_("first", args);
@@ -352,20 +390,26 @@ class Statement {
   }
 }
 
-/// The env with its D1 binding behind the layer; everything else passes through.
-export function withPersonalData(env) {
+const uncounted = () => {};
+
+/// The env with its D1 binding behind the layer; everything else passes through. With `trips`
+/// ({ count }), every call that reaches the database is counted there: each statement run, each
+/// batch, and the layer's own reads of data keys.
+export function withPersonalData(env, trips = null) {
   if (!env.DB) return env;
   const inner = env.DB;
-  const layer = { env, db: inner };
+  const count = trips ? () => void trips.count++ : uncounted;
+  const layer = { env, db: inner, count };
   const batch = async (statements, ...rest) => {
     const own = statements.map((s) =>
       s instanceof Statement ? { sql: s.sql, args: [...s.args] } : null,
     );
-    const inserts = await seal(env, inner, own.filter(Boolean));
+    const inserts = await seal(env, inner, own.filter(Boolean), count);
     const real = [
       ...inserts.map((s) => inner.prepare(s.sql).bind(...s.args)),
       ...statements.map((s, i) => (own[i] ? inner.prepare(own[i].sql).bind(...own[i].args) : s)),
     ];
+    count();
     const results = (await inner.batch(real, ...rest)).slice(inserts.length);
     forgetErased(own.filter(Boolean));
     const stored = own.map((s) => s && s.sql.includes(STORED));
@@ -373,6 +417,7 @@ export function withPersonalData(env) {
       env,
       inner,
       results.map((r, i) => (stored[i] ? null : r)),
+      count,
     );
     return results.map((r, i) => (stored[i] ? r : opened[i]));
   };
@@ -380,6 +425,7 @@ export function withPersonalData(env) {
     get(t, prop) {
       if (prop === "prepare") return (sql) => new Statement(layer, sql, []);
       if (prop === "batch") return batch;
+      if (prop === "exec") return (...args) => (count(), t.exec(...args));
       const value = Reflect.get(t, prop, t);
       return typeof value === "function" && prop !== "constructor" ? value.bind(t) : value;
     },

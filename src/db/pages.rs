@@ -111,7 +111,7 @@ pub struct Person {
 
 /// People by name, case-insensitively, then id.
 pub fn sort_people(people: &mut [Person]) {
-    people.sort_by_cached_key(|p| (p.name.to_lowercase(), p.id.clone()));
+    crate::domain::order::by_key(people, |p| crate::domain::order::by_text(&p.name, &p.id));
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -302,9 +302,9 @@ pub async fn list(db: &D1Database) -> AppResult<Vec<User>> {
 
 /// Users by name, case-insensitively, then address; deleted accounts last, by number.
 pub fn sort_by_name(users: &mut [User]) {
-    users.sort_by_cached_key(|u| {
+    crate::domain::order::by_key(users, |u| {
         (
-            u.deleted_number.unwrap_or(0),
+            u.deleted_number.unwrap_or(0) as u64,
             u.name.to_lowercase(),
             u.email.clone(),
         )

@@ -201,7 +201,7 @@ impl Customer {
         for phone in &self.phones {
             terms.extend(personal::phone_terms(phone.as_str()));
         }
-        terms.sort();
+        super::order::by_key(&mut terms, |t| (0, t.clone(), String::new()));
         terms.dedup();
         terms
     }

@@ -45,7 +45,7 @@ pub fn exported_tables(names: &[String]) -> Vec<String> {
         })
         .cloned()
         .collect();
-    tables.sort();
+    super::order::by_key(&mut tables, |t| (0, t.clone(), String::new()));
     tables
 }
 

@@ -22,6 +22,7 @@ pub mod messaging;
 pub mod money;
 pub mod notices;
 pub mod oauth;
+pub mod order;
 pub mod outbox;
 pub mod pdf;
 pub mod personal;

@@ -174,7 +174,10 @@ pub fn telegram_init_data_verify(
     let hash = hash.ok_or(InitDataError::MissingHash)?;
 
     let mut sorted: Vec<&(String, String)> = fields.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    // Names are unique (a repeated one was refused above).
+    super::order::by_key(&mut sorted, |(name, value)| {
+        (0, name.clone(), value.clone())
+    });
     let data_check_string = sorted
         .iter()
         .map(|(name, value)| format!("{name}={value}"))
@@ -404,7 +407,9 @@ fn verify_any_url(
 /// order, which for UTF-8 is code point order, as Twilio's libraries sort).
 fn twilio_signed_string(url: &str, params: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
-    sorted.sort();
+    super::order::by_key(&mut sorted, |(name, value)| {
+        (0, name.clone(), value.clone())
+    });
     let mut message = String::from(url);
     for (name, value) in sorted {
         message.push_str(name);

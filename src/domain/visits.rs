@@ -127,7 +127,9 @@ pub fn conflicts(
         })
         .collect();
     // A stable order, so the 409 body does not depend on the order rows came back in.
-    found.sort_by(|a, b| (a.start, &a.visit_id).cmp(&(b.start, &b.visit_id)));
+    super::order::by_key(&mut found, |f| {
+        (f.start.0, f.visit_id.clone(), String::new())
+    });
     found
 }
 

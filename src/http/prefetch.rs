@@ -75,6 +75,9 @@ pub fn reads(req: &Request, matched: &Matched) -> Vec<Sql> {
         Route::ListApps => apps::list_reads(),
         Route::RevokeApp => apps::GrantEntity::load(id()),
         Route::CreateCustomerMessage => customer_messages::create_reads(id()),
+        Route::PreviewCustomerErasure | Route::EraseCustomer => {
+            crate::http::api::erasure::reads(id())
+        }
         _ => Vec::new(),
     }
 }

@@ -105,6 +105,13 @@ fn every_route_stays_within_its_round_trip_budget() {
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    // Erased at the end of the table: a customer of their own.
+    let erased_id = id_of(&call(
+        "POST",
+        "/api/v1/customers",
+        Some(json!({ "name": "Bo Erased", "emails": ["bo@example.com"] })),
+        None,
+    ));
     let table: Vec<(&str, Reply, u32)> = vec![
         ("POST /customers", customer, 2),
         ("POST /customers/{id}/sites", site, 2),
@@ -350,6 +357,26 @@ fn every_route_stays_within_its_round_trip_budget() {
                 &format!("/api/v1/customers/{customer_id}"),
                 None,
                 Some(2),
+            ),
+            2,
+        ),
+        (
+            "GET /customers/{id}/erasure",
+            call(
+                "GET",
+                &format!("/api/v1/customers/{erased_id}/erasure"),
+                None,
+                None,
+            ),
+            1,
+        ),
+        (
+            "POST /customers/{id}/erase",
+            call(
+                "POST",
+                &format!("/api/v1/customers/{erased_id}/erase"),
+                None,
+                Some(1),
             ),
             2,
         ),

@@ -106,7 +106,7 @@ pub(crate) fn search_terms(env: &Env, q: Option<&str>) -> AppResult<Option<Strin
 /// A page of customers, in the order they were added, sorted by name within the page (names
 /// are sealed, so SQL cannot order them); the cursor follows the added order.
 pub(crate) fn by_name(mut rows: Vec<CustomerRow>) -> Vec<CustomerRow> {
-    rows.sort_by_cached_key(|r| (r.name.to_lowercase(), r.id.clone()));
+    crate::domain::order::by_key(&mut rows, |r| crate::domain::order::by_text(&r.name, &r.id));
     rows
 }
 

@@ -24,6 +24,7 @@ use crate::http::router::Matched;
 use crate::http::{prefetch, respond, RequestCtx};
 use crate::json;
 use crate::write::{self, Change};
+use crate::write::{Entity, Results, Sql};
 
 /// Where the ledger of erasures lives in the tenant's bucket.
 pub const LEDGER_PREFIX: &str = "erasures/";
@@ -36,11 +37,27 @@ pub struct Issued {
     retention_years: f64,
 }
 
-/// What erasing customer `id` would do, from their issued invoices and the company's
-/// retention period (one read).
-async fn plan(env: &Env, id: &str) -> AppResult<ErasurePlan> {
-    let rows: Vec<Issued> = db::all(&db::database(env)?, ISSUED_INVOICES, &[db::text(id)]).await?;
-    Ok(plan_of(rows))
+/// What an erasure of customer `id` reads: the customer, then their issued invoices with the
+/// company's retention period — joined to the principal's batch (`prefetch::reads`), so the
+/// preview is one round trip and the erasure two.
+pub fn reads(id: &str) -> Vec<Sql> {
+    let mut reads = CustomerEntity::load(id);
+    reads.push(crate::sql!(ISSUED_INVOICES, id));
+    reads
+}
+
+/// The customer and the plan of erasing them, read ahead or now; 404 when there is none.
+async fn load(
+    store: &D1Store,
+    rctx: &RequestCtx,
+    id: &str,
+) -> AppResult<(<CustomerEntity as Entity>::Record, ErasurePlan)> {
+    let reads = reads(id);
+    let issued_at = reads.len() - 1;
+    let results = prefetch::read(store, &rctx.ahead, reads).await?;
+    let record = CustomerEntity::parse(&results, 0)?
+        .ok_or_else(|| AppError::not_found(CustomerEntity::NAME))?;
+    Ok((record, plan_of(results.rows::<Issued>(issued_at)?)))
 }
 
 /// The plan from the rows of [`ISSUED_INVOICES`].
@@ -55,8 +72,7 @@ pub fn plan_of(rows: Vec<Issued>) -> ErasurePlan {
 pub async fn preview(env: &Env, rctx: &RequestCtx, matched: &Matched) -> AppResult<Response> {
     let id = id_param(matched);
     let store = D1Store::from_env(env)?;
-    let record = prefetch::load::<CustomerEntity>(&store, &rctx.ahead, &id).await?;
-    let plan = plan(env, &id).await?;
+    let (record, plan) = load(&store, rctx, &id).await?;
     respond::json(
         200,
         &json!({
@@ -111,13 +127,12 @@ pub async fn erase(
     let version = if_match(req)?;
     let id = id_param(matched);
     let store = D1Store::from_env(env)?;
-    let current = prefetch::load::<CustomerEntity>(&store, &rctx.ahead, &id).await?;
+    let (current, plan) = load(&store, rctx, &id).await?;
     if current.0.erased_at.is_some() {
         return Err(
             AppError::new(ErrorKind::Conflict).with_detail("This customer was erased already.")
         );
     }
-    let plan = plan(env, &id).await?;
     let key = customer_key(&id);
     let at = now();
     let ledger_key = record(

@@ -201,7 +201,9 @@ pub async fn get(
     let next: Option<NextVisitRow> = results.rows(3)?.into_iter().next();
     let mut workers: Vec<WorkerRow> = results.rows(4)?;
     // Names are sealed: the order by name is made here.
-    workers.sort_by_cached_key(|w| (w.name.to_lowercase(), w.id.clone()));
+    crate::domain::order::by_key(&mut workers, |w| {
+        crate::domain::order::by_text(&w.name, &w.id)
+    });
     let mut view = job_view(&job);
     view["notes"] = Value::Array(notes.iter().map(note_view).collect());
     if let Some(place) = place {

@@ -376,7 +376,9 @@ fn waiting(s: &Schedule<'_>) -> Markup {
         .iter()
         .map(|j| (j.customer_id.as_str(), j.customer_name.as_str()))
         .collect();
-    customers.sort_by_key(|(id, name)| (name.to_lowercase(), *id));
+    crate::domain::order::by_key(&mut customers, |(id, name)| {
+        crate::domain::order::by_text(name, id)
+    });
     customers.dedup();
     let span = match s.span {
         Span::Day => "day",
