@@ -37,10 +37,7 @@ export default {
       // counts every call reaching the database, its own reads of data keys included.
       const worker = new RustWorker(ctx, withPersonalData(env, trips));
       response = await Promise.race([worker.fetch(request), trapped]);
-      if (trips && !production) {
-        response = new Response(response.body, response);
-        response.headers.set("X-D1-Round-Trips", String(trips.count));
-      }
+      if (trips && !production) response = withHeader(response, "X-D1-Round-Trips", String(trips.count));
     } catch (error) {
       response = uncaught(request, error, started);
     } finally {
@@ -62,6 +59,19 @@ export default {
     }
   },
 };
+
+// `response` with the header set: in place, as the Worker's own responses allow; a response
+// whose headers are immutable (one passed through from a fetch) is copied first.
+function withHeader(response, name, value) {
+  try {
+    response.headers.set(name, value);
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    copy.headers.set(name, value);
+    return copy;
+  }
+}
 
 // One Workers Analytics Engine data point per request (no D1 write): the tenant as index1;
 // blobs "request", the method, the route (ids and tokens replaced, so paths group), the status

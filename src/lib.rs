@@ -57,6 +57,7 @@ async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker
         worker::console_error!("support sweep: {e}");
     }
     http::oauth::sweep_logged(&env).await;
+    http::api::users::sweep_lapsed_invites_logged(&env).await;
     // An owner's export left unfinished by a run that was cut off.
     http::api::exports::run_logged(&env, "cron").await;
     http::metrics::record_health(&env).await;

@@ -184,6 +184,8 @@ fn every_sql_constant_prepares_against_the_migrated_schema() {
         invites::INSERT,
         invites::SELECT_BY_HASH,
         invites::CONSUME,
+        invites::SELECT_LAPSED,
+        invites::DELETE_LAPSED,
         settings::SELECT,
         settings::UPDATE,
         customers::SELECT_PAGE,

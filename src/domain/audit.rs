@@ -168,6 +168,7 @@ actions! {
     UserCreated = "user.created",
     UserDeleted = "user.deleted",
     UserInvited = "user.invited",
+    UserInviteLapsed = "user.invite_lapsed",
     UserPasswordChanged = "user.password_changed",
     UserRecoveryRequested = "user.recovery_requested",
     UserUnlocked = "user.unlocked",

@@ -382,3 +382,81 @@ fn a_deleted_technician_cannot_come_back_and_their_past_reads_deleted_user_n() {
     );
     assert_eq!(again.status, 201, "{}", again.body);
 }
+
+#[test]
+fn an_invitation_never_used_loses_its_address_a_month_after_it_expired() {
+    const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+    const WREN_EMAIL: &str = "wren.neverjoined@acme-heating.example";
+    let tenant = Tenant::spawn();
+    let owner = owner(&tenant);
+    let unused = owner.post(
+        "/api/v1/users/invites",
+        &json!({ "email": WREN_EMAIL, "role": "viewer" }),
+    );
+    assert_eq!(unused.status, 201, "{}", unused.body);
+    let id = unused.json()["id"].as_str().unwrap().to_owned();
+    let token = unused.json()["token"].as_str().unwrap().to_owned();
+    // Tess's invitation is used: it and her account stay.
+    tess(&owner, "technician");
+    let key_of = |id: &str| {
+        tenant
+            .d1_execute(&format!("SELECT id FROM data_keys WHERE id = 'i-{id}'"))
+            .len()
+    };
+    // Sessions end within the days the clock moves: each look signs in afresh.
+    let picture = || {
+        sign_in(&tenant, OWNER_EMAIL, OWNER_PASSWORD)
+            .get(&format!("/api/v1/audit?entity_id={id}&action=user.invited"))
+            .json()["events"][0]["after"]["email"]
+            .clone()
+    };
+    assert_eq!(picture(), WREN_EMAIL);
+
+    // Seven days to use it, then thirty more: a day short of them, nothing goes.
+    advance_clock(&tenant, 36 * DAY_MS);
+    assert_eq!(tenant.cron().status, 200);
+    assert_eq!(key_of(&id), 1, "erased before its time");
+    assert_eq!(picture(), WREN_EMAIL);
+
+    advance_clock(&tenant, 2 * DAY_MS);
+    assert_eq!(tenant.cron().status, 200);
+    assert_eq!(key_of(&id), 0, "the lapsed invitation's key is still there");
+    assert!(
+        tenant
+            .d1_execute(&format!("SELECT id FROM invites WHERE id = '{id}'"))
+            .is_empty(),
+        "the lapsed invitation is still there"
+    );
+    assert_eq!(
+        tenant
+            .d1_execute("SELECT id FROM invites WHERE used_at IS NOT NULL")
+            .len(),
+        1,
+        "the used invitation goes only with its account"
+    );
+    // The invitation's picture in the audit trail opens as erased, the lapse is recorded by the
+    // system, and the chain still verifies; the link is dead; Tess is untouched.
+    assert_eq!(picture(), "[erased]");
+    let owner = sign_in(&tenant, OWNER_EMAIL, OWNER_PASSWORD);
+    let lapsed = owner
+        .get(&format!(
+            "/api/v1/audit?entity_id={id}&action=user.invite_lapsed"
+        ))
+        .json();
+    assert_eq!(
+        lapsed["events"].as_array().map(Vec::len),
+        Some(1),
+        "{lapsed}"
+    );
+    assert_eq!(lapsed["events"][0]["actor_kind"], "system", "{lapsed}");
+    assert!(!lapsed.to_string().contains(WREN_EMAIL), "{lapsed}");
+    let verified = owner.get("/api/v1/audit/verify?full=true").json();
+    assert_eq!(verified["ok"], true, "{verified}");
+    let dead = tenant
+        .request("POST", "/api/v1/auth/invites/accept")
+        .json(&json!({ "token": token, "name": "Wren", "password": TESS_PASSWORD }))
+        .send();
+    assert!(matches!(dead.status, 400 | 404 | 410), "{}", dead.body);
+    assert_eq!(login(&tenant, TESS_EMAIL, TESS_PASSWORD).status, 200);
+    nothing_plain(&tenant, &[WREN_EMAIL]);
+}

@@ -26,7 +26,7 @@ use crate::http::personal::index_key;
 use crate::http::router::Matched;
 use crate::http::{crypto, respond, RequestCtx};
 use crate::views::users::{user_audit, UserView};
-use crate::write::{self, Change, Entity, Results, Sql};
+use crate::write::{self, Change, Entity, Results, Sql, Store};
 
 const INVITE_TTL_MS: u64 = 7 * Millis::DAY;
 
@@ -155,6 +155,64 @@ pub async fn invite(
             "expires_at": expires_at.to_rfc3339(),
         }),
     )
+}
+
+/// The cron's part: invitations that expired unused [`invites::LAPSED_KEPT_MS`] ago lose their
+/// address — the invite's data key is erased, so the address in the invite and in the audit
+/// trail's picture of the invitation opens as erased — and the invite itself is deleted, each
+/// in one audited write. Answers how many.
+pub async fn sweep_lapsed_invites(env: &Env) -> AppResult<usize> {
+    let d1 = D1Store::from_env(env)?;
+    let now = crate::http::clock::now();
+    let before = now.0 as i64 - invites::LAPSED_KEPT_MS;
+    let lapsed = d1
+        .batch(vec![crate::sql!(invites::SELECT_LAPSED, before)])
+        .await
+        .map_err(|e| AppError::internal(format!("lapsed invites: {e}")))?
+        .rows::<invites::Lapsed>(0)?;
+    let mut erased = 0;
+    for invite in &lapsed {
+        let event = crate::domain::audit::AuditEvent {
+            at: now,
+            actor_kind: crate::domain::audit::ActorKind::System,
+            actor_id: None,
+            action: Action::UserInviteLapsed,
+            entity: "invite",
+            entity_id: Some(invite.id.clone()),
+            before: Some(json!({ "status": "expired" })),
+            after: Some(json!({ "status": "deleted", "email": "erased" })),
+            ip: None,
+            request_id: format!("invite-lapsed-{}", invite.id),
+        };
+        let change = Change::new()
+            .guarded(crate::sql!(invites::DELETE_LAPSED, &invite.id, before))
+            .then(crate::db::personal::erase_key(&invite_key(&invite.id)))
+            .audit(event);
+        match write::apply(&d1, change, vec![]).await {
+            Ok(_) => erased += 1,
+            // Used or deleted meanwhile: nothing to do.
+            Err(write::Refusal::Guard) => {}
+            Err(other) => {
+                return Err(other.into_error(|| AppError::internal("a lapsed invite's guard")))
+            }
+        }
+    }
+    Ok(erased)
+}
+
+/// [`sweep_lapsed_invites`], logged when it erased something or failed (the next run retries).
+pub async fn sweep_lapsed_invites_logged(env: &Env) {
+    match sweep_lapsed_invites(env).await {
+        Ok(0) => {}
+        Ok(erased) => worker::console_log!(
+            "{}",
+            json!({ "level": "info", "msg": "lapsed invites", "erased": erased })
+        ),
+        Err(e) => worker::console_error!(
+            "{}",
+            json!({ "level": "error", "msg": "lapsed invites", "error": e.to_string() })
+        ),
+    }
 }
 
 #[derive(Deserialize)]
