@@ -1,6 +1,6 @@
 //! The D1 round trips of each route, held in one table: a read is one round trip (the
 //! principal and the data in one batch), a write at most two (that read, then the write's own
-//! batch). Counted at the D1 binding by `src/entry.mjs` (`X-D1-Round-Trips`).
+//! batch). Counted where calls reach the D1 binding, by `src/personal.mjs` (`X-D1-Round-Trips`).
 
 use serde_json::{json, Value};
 
