@@ -333,7 +333,10 @@ async function seal(env, db, statements, count) {
   await Promise.all(
     [...tokens].map(async ([token, id]) => {
       const plain = unb64url(token.slice(6 + id.length));
-      texts.set(token, `fwe1.${id}.${await gcmSeal(keys.get(id), plain, fieldAad(id))}`);
+      const sealed = `fwe1.${id}.${await gcmSeal(keys.get(id), plain, fieldAad(id))}`;
+      texts.set(token, sealed);
+      // A write's batch reads its record back: what was just sealed opens without decrypting.
+      rememberText(sealed, id, decoder.decode(plain), now);
     }),
   );
   for (const s of statements) s.args = s.args.map((a) => replaced(a, PENDING, texts));
