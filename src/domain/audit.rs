@@ -198,6 +198,33 @@ pub struct AuditEvent {
     pub request_id: String,
 }
 
+impl AuditEvent {
+    /// An event of the product's own doing (a sweep, a sender, the scanner, a deadline): no
+    /// person acted and no address sent it; `request_id` names the work that did it.
+    pub fn by_system(
+        at: Millis,
+        action: Action,
+        entity: &'static str,
+        entity_id: Option<&str>,
+        before: Option<Value>,
+        after: Option<Value>,
+        request_id: &str,
+    ) -> Self {
+        AuditEvent {
+            at,
+            actor_kind: ActorKind::System,
+            actor_id: None,
+            action,
+            entity,
+            entity_id: entity_id.map(str::to_owned),
+            before,
+            after,
+            ip: None,
+            request_id: request_id.to_owned(),
+        }
+    }
+}
+
 /// An event with its place in the chain: exactly what is stored (and read back).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct AuditRow {

@@ -13,7 +13,7 @@ use worker::{console_error, console_log, Env};
 
 use crate::db::messages::{self as store, Company, Due, TemplateRow, TimingRow};
 use crate::db::store::D1Store;
-use crate::domain::audit::{Action, ActorKind, AuditEvent, SealKey};
+use crate::domain::audit::{Action, AuditEvent, SealKey};
 use crate::domain::automatic::Timing;
 use crate::domain::deliveries::{automatic, Contact};
 use crate::domain::money::Currency;
@@ -304,23 +304,20 @@ pub fn queue_all(key: &SealKey, planned: &[Outgoing], now: Millis) -> AppResult<
 
 /// The audit row of a queued automatic message (written only if it was not queued before).
 fn queued_event(message: &Outgoing, now: Millis) -> AuditEvent {
-    AuditEvent {
-        at: now,
-        actor_kind: ActorKind::System,
-        actor_id: None,
-        action: Action::MessageQueued,
-        entity: message.entity,
-        entity_id: Some(message.entity_id.clone()),
-        before: None,
-        after: Some(json!({
+    AuditEvent::by_system(
+        now,
+        Action::MessageQueued,
+        message.entity,
+        Some(&message.entity_id),
+        None,
+        Some(json!({
             "automatic": message.template.map(Kind::as_str),
             "channel": message.delivery.channel.as_str(),
             "to": message.sealed(&message.delivery.to),
             "send_at": Millis::from_ms(message.send_at).to_rfc3339(),
         })),
-        ip: None,
-        request_id: "automatic".to_owned(),
-    }
+        "automatic",
+    )
 }
 
 fn visit_message(

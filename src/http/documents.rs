@@ -57,8 +57,7 @@ pub fn after_response(ctx: &worker::Context, env: Env) {
         return;
     }
     ctx.wait_until(async move {
-        // A timer's turn: the response (and its round-trip count) is finished first.
-        worker::Delay::from(std::time::Duration::from_millis(0)).await;
+        crate::http::after_the_response().await;
         for id in owed {
             if let Err(e) = keep(&env, &id).await {
                 console_error!(

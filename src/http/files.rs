@@ -14,7 +14,7 @@ use crate::db::files::{self as store, FileRow, NewFile, SweepRow};
 use crate::db::notifications;
 use crate::db::store::D1Store;
 use crate::db::FILES_BINDING;
-use crate::domain::audit::{Action, ActorKind, AuditEvent};
+use crate::domain::audit::{Action, AuditEvent};
 use crate::domain::auth::session::sha256_hex_of;
 use crate::domain::clamd::Verdict;
 use crate::domain::files::{
@@ -267,18 +267,7 @@ pub(crate) fn system_event(
     before: Option<Value>,
     after: Option<Value>,
 ) -> AuditEvent {
-    AuditEvent {
-        at: now(),
-        actor_kind: ActorKind::System,
-        actor_id: None,
-        action,
-        entity: "file",
-        entity_id: Some(id.to_owned()),
-        before,
-        after,
-        ip: None,
-        request_id: request_id.to_owned(),
-    }
+    AuditEvent::by_system(now(), action, "file", Some(id), before, after, request_id)
 }
 
 /// The audit event of a scan's verdict, when it decided something.

@@ -74,8 +74,7 @@ async fn standing(env: &Env, ctx: Option<&Context>) -> (Standing, Option<Deletio
         (Some(known), Some(ctx)) => {
             let env = env.clone();
             ctx.wait_until(async move {
-                // A timer's turn: the response (and its round-trip count) is finished first.
-                worker::Delay::from(std::time::Duration::from_millis(0)).await;
+                crate::http::after_the_response().await;
                 if let Some(fresh) = read_logged(&env).await {
                     KNOWN.with(|k| *k.borrow_mut() = Some(fresh));
                 }

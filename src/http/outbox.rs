@@ -12,7 +12,7 @@ use worker::{console_error, console_log, Env};
 use crate::db::customer_messages;
 use crate::db::outbox::{self as store, Claimed, Due, NoticeMail};
 use crate::db::store::D1Store;
-use crate::domain::audit::{Action, ActorKind, AuditEvent};
+use crate::domain::audit::{Action, AuditEvent};
 use crate::domain::outbox::{after, After, Attempt, CUT_OFF};
 use crate::error::{AppError, AppResult};
 use crate::http::clock;
@@ -44,8 +44,7 @@ pub fn after_response(ctx: &worker::Context, env: Env) {
         return;
     }
     ctx.wait_until(async move {
-        // A timer's turn: the response (and its round-trip count) is finished first.
-        worker::Delay::from(std::time::Duration::from_millis(0)).await;
+        crate::http::after_the_response().await;
         if plan {
             crate::http::automatic::run_logged(&env, "request").await;
         } else {
@@ -171,22 +170,19 @@ async fn finish(store: &D1Store, message: &Claimed, outcome: &After) -> AppResul
         After::Failed { reason } => (Action::MessageFailed, json!({ "error": reason })),
         After::Unknown { reason } => (Action::MessageUnknown, json!({ "error": reason })),
     };
-    let event = AuditEvent {
-        at: now,
-        actor_kind: ActorKind::System,
-        actor_id: None,
+    // Not a request's work: the sender's own name stands in for the request id.
+    let event = AuditEvent::by_system(
+        now,
         action,
-        entity: "message",
-        entity_id: Some(message.id.clone()),
-        before: None,
-        after: Some(json!({
+        "message",
+        Some(&message.id),
+        None,
+        Some(json!({
             "channel": message.channel, "kind": message.kind, "about": format!("{}:{}", message.entity, message.entity_id),
             "attempts": message.attempts, "outcome": detail,
         })),
-        ip: None,
-        // Not a request's work: the sender's own name stands in for the id.
-        request_id: "outbox".to_owned(),
-    };
+        "outbox",
+    );
     let change = Change::new().then_audited(store::finish(&message.id, outcome, now), event);
     write::apply(store, change, vec![])
         .await

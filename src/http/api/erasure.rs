@@ -23,8 +23,7 @@ use crate::http::auth::Principal;
 use crate::http::router::Matched;
 use crate::http::{prefetch, respond, RequestCtx};
 use crate::json;
-use crate::write::{self, Change};
-use crate::write::{Entity, Results, Sql};
+use crate::write::{self, Change, Entity, Results, Sql};
 
 /// Where the ledger of erasures lives in the tenant's bucket.
 pub const LEDGER_PREFIX: &str = "erasures/";

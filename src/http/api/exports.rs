@@ -176,7 +176,7 @@ pub fn after_response(ctx: &worker::Context, env: Env) {
         return;
     }
     ctx.wait_until(async move {
-        worker::Delay::from(std::time::Duration::from_millis(0)).await;
+        crate::http::after_the_response().await;
         run_logged(&env, "request").await;
     });
 }

@@ -338,18 +338,15 @@ pub async fn record_action(
 /// tells the owners. Failures are logged: the deadline holds whether or not it is written.
 pub async fn end_at_deadline(d1: &D1Store, row: &SupportRow, now: Millis) {
     let Some(ends_at) = row.ends_at else { return };
-    let event = AuditEvent {
-        at: Millis::from_ms(ends_at),
-        actor_kind: ActorKind::System,
-        actor_id: None,
-        action: Action::SupportEnded,
-        entity: SupportEntity::NAME,
-        entity_id: Some(row.id.clone()),
-        before: Some(json!({ "status": "active" })),
-        after: Some(json!({ "status": "ended", "by": "deadline" })),
-        ip: None,
-        request_id: format!("support-deadline-{}", row.id),
-    };
+    let event = AuditEvent::by_system(
+        Millis::from_ms(ends_at),
+        Action::SupportEnded,
+        SupportEntity::NAME,
+        Some(&row.id),
+        Some(json!({ "status": "active" })),
+        Some(json!({ "status": "ended", "by": "deadline" })),
+        &format!("support-deadline-{}", row.id),
+    );
     let notice = Notice::SupportEnded {
         session_id: row.id.clone(),
         person: format!("{} <{}>", row.person_name, row.person_email),

@@ -172,18 +172,15 @@ pub async fn sweep_lapsed_invites(env: &Env) -> AppResult<usize> {
         .rows::<invites::Lapsed>(0)?;
     let mut erased = 0;
     for invite in &lapsed {
-        let event = crate::domain::audit::AuditEvent {
-            at: now,
-            actor_kind: crate::domain::audit::ActorKind::System,
-            actor_id: None,
-            action: Action::UserInviteLapsed,
-            entity: "invite",
-            entity_id: Some(invite.id.clone()),
-            before: Some(json!({ "status": "expired" })),
-            after: Some(json!({ "status": "deleted", "email": "erased" })),
-            ip: None,
-            request_id: format!("invite-lapsed-{}", invite.id),
-        };
+        let event = crate::domain::audit::AuditEvent::by_system(
+            now,
+            Action::UserInviteLapsed,
+            "invite",
+            Some(&invite.id),
+            Some(json!({ "status": "expired" })),
+            Some(json!({ "status": "deleted", "email": "erased" })),
+            &format!("invite-lapsed-{}", invite.id),
+        );
         let change = Change::new()
             .guarded(crate::sql!(invites::DELETE_LAPSED, &invite.id, before))
             .then(crate::db::personal::erase_key(&invite_key(&invite.id)))
