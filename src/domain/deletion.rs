@@ -11,6 +11,19 @@ pub const GRACE_MS: u64 = 7 * Millis::DAY;
 /// removed by the purge, so the answer survives a restore of D1 to an earlier point.
 pub const MARKER_KEY: &str = "company-deleted";
 
+/// Which top-level folder of R2 (a delimited prefix as listed, with or without its `/`) the
+/// purge empties, as the prefix to list it by; `None` for the audit trail's anchors, which
+/// stay like the audit tables they vouch for (and sit under a bucket lock in production, so
+/// deleting them would fail the purge for good).
+pub fn purged_folder(listed: &str) -> Option<String> {
+    let folder = if listed.ends_with('/') {
+        listed.to_owned()
+    } else {
+        format!("{listed}/")
+    };
+    (!crate::domain::audit::ANCHOR_PREFIX.starts_with(&folder)).then_some(folder)
+}
+
 /// What the Worker answers every request with once the company was deleted.
 pub const GONE: &str = "This company was deleted.";
 
@@ -79,6 +92,22 @@ mod tests {
     use super::*;
 
     const NOW: Millis = Millis(1_800_000_000_000);
+
+    #[test]
+    fn the_purge_empties_every_folder_but_the_audit_anchors() {
+        let cases = [
+            ("files/", Some("files/")),
+            ("exports", Some("exports/")),
+            ("outbox/", Some("outbox/")),
+            ("aud/", Some("aud/")),
+            ("aud", Some("aud/")),
+            ("audit/", None),
+            ("audit", None),
+        ];
+        for (listed, expected) in cases {
+            assert_eq!(purged_folder(listed).as_deref(), expected, "{listed}");
+        }
+    }
 
     #[test]
     fn a_request_is_pending_for_seven_days_then_due() {

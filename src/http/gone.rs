@@ -13,12 +13,12 @@
 use std::cell::RefCell;
 
 use futures_util::future::join;
-use worker::{console_error, console_log, Context, Env, Request, Response};
+use worker::{console_error, console_log, Bucket, Context, Env, Request, Response};
 
 use crate::db::deletion::{self as store, DeletionRow};
 use crate::db::store::D1Store;
 use crate::domain::audit::{Action, ActorKind, AuditEvent};
-use crate::domain::deletion::{stays_open, Standing, GONE, MARKER_KEY};
+use crate::domain::deletion::{purged_folder, stays_open, Standing, GONE, MARKER_KEY};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::http::{clock, pages, respond, seal, RequestCtx};
 use crate::json;
@@ -261,35 +261,12 @@ async fn write_marker(env: &Env, now: crate::domain::time::Millis) -> AppResult<
     Ok(())
 }
 
-/// Empties R2 (but the marker) and KV, a few rounds at a time; once both are empty, writes
-/// that down (audited). Answers whether everything is gone.
+/// Empties R2 (but the marker and the audit anchors) and KV, a few rounds at a time; once both
+/// are empty, writes that down (audited). Answers whether everything is gone.
 pub async fn purge(env: &Env, row: &DeletionRow) -> AppResult<bool> {
     let now = clock::now();
     write_marker(env, now).await?;
-    let bucket = crate::db::files(env)?;
-    let mut files_gone = false;
-    for _ in 0..R2_ROUNDS {
-        let listed = bucket
-            .list()
-            .limit(R2_PAGE)
-            .execute()
-            .await
-            .map_err(|e| AppError::internal(format!("listing R2: {e}")))?;
-        let keys: Vec<String> = listed
-            .objects()
-            .iter()
-            .map(|o| o.key())
-            .filter(|key| key != MARKER_KEY)
-            .collect();
-        if keys.is_empty() {
-            files_gone = true;
-            break;
-        }
-        bucket
-            .delete_multiple(keys)
-            .await
-            .map_err(|e| AppError::internal(format!("deleting R2 objects: {e}")))?;
-    }
+    let files_gone = empty_files(&crate::db::files(env)?).await?;
     let kv = crate::db::sessions(env)?;
     let mut kv_gone = false;
     for _ in 0..KV_ROUNDS {
@@ -333,6 +310,59 @@ pub async fn purge(env: &Env, row: &DeletionRow) -> AppResult<bool> {
     }
     forget();
     Ok(true)
+}
+
+/// Deletes R2's objects but the marker and the folders [`purged_folder`] keeps, at most
+/// `R2_ROUNDS` pages of them per run, folder by folder (so however many anchors are kept,
+/// listing never pages through them). Answers whether nothing else is left.
+async fn empty_files(bucket: &Bucket) -> AppResult<bool> {
+    let listing = |e: worker::Error| AppError::internal(format!("listing R2: {e}"));
+    let deleting = |e: worker::Error| AppError::internal(format!("deleting R2 objects: {e}"));
+    let top = bucket
+        .list()
+        .delimiter("/")
+        .limit(R2_PAGE)
+        .execute()
+        .await
+        .map_err(listing)?;
+    let loose: Vec<String> = top
+        .objects()
+        .iter()
+        .map(|o| o.key())
+        .filter(|key| key != MARKER_KEY)
+        .collect();
+    let mut rounds = 0;
+    if !loose.is_empty() {
+        bucket.delete_multiple(loose).await.map_err(deleting)?;
+        rounds += 1;
+    }
+    for folder in top
+        .delimited_prefixes()
+        .iter()
+        .filter_map(|p| purged_folder(p))
+    {
+        loop {
+            if rounds == R2_ROUNDS {
+                return Ok(false);
+            }
+            rounds += 1;
+            let page = bucket
+                .list()
+                .prefix(folder.clone())
+                .limit(R2_PAGE)
+                .execute()
+                .await
+                .map_err(listing)?;
+            let keys: Vec<String> = page.objects().iter().map(|o| o.key()).collect();
+            if !keys.is_empty() {
+                bucket.delete_multiple(keys).await.map_err(deleting)?;
+            }
+            if !page.truncated() {
+                break;
+            }
+        }
+    }
+    Ok(!top.truncated())
 }
 
 async fn purge_logged(env: &Env, cause: &str) {
