@@ -47,7 +47,6 @@ async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker
         return;
     }
     http::sweep::run(&env, &event.cron()).await;
-    http::seal::run_logged(&env, "cron").await;
     http::automatic::run_logged(&env, "cron").await;
     http::files::sweep_logged(&env, "cron").await;
     http::documents::sweep_logged(&env, "cron").await;
@@ -58,6 +57,8 @@ async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker
     }
     http::oauth::sweep_logged(&env).await;
     http::api::users::sweep_lapsed_invites_logged(&env).await;
+    // The backstop: whatever the sweeps above, or a run cut off earlier, left unsealed.
+    http::seal::run_logged(&env, "cron").await;
     // An owner's export left unfinished by a run that was cut off.
     http::api::exports::run_logged(&env, "cron").await;
     http::metrics::record_health(&env).await;

@@ -46,20 +46,25 @@ pub fn due(now: Millis) -> bool {
     true
 }
 
-/// Plans, then sends what is due; logged.
+/// Plans, then sends what is due; logged. What either appended to the audit trail is sealed
+/// at once (one run for both).
 pub async fn run_logged(env: &Env, cause: &str) {
-    match plan(env).await {
-        Ok(0) => {}
+    let planned = match plan(env).await {
+        Ok(0) => false,
         Ok(queued) => {
             let line = json!({ "level": "info", "msg": "automatic messages", "cause": cause, "queued": queued });
             console_log!("{line}");
+            true
         }
         Err(e) => {
             let line = json!({ "level": "error", "msg": "automatic messages", "cause": cause, "error": e.to_string() });
             console_error!("{line}");
+            false
         }
+    };
+    if outbox::drain_logged(env, cause).await || planned {
+        crate::http::seal::run_logged(env, cause).await;
     }
-    outbox::run_logged(env, cause).await;
 }
 
 /// What the planner read.

@@ -67,6 +67,8 @@ pub fn after_response(ctx: &worker::Context, env: Env) {
                 );
             }
         }
+        // Each document kept was audited: sealed now, not at the next write.
+        crate::http::seal::run_logged(&env, "invoice document").await;
     });
 }
 

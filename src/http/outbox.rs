@@ -54,17 +54,26 @@ pub fn after_response(ctx: &worker::Context, env: Env) {
 }
 
 /// Sends what work done after a response queued (the agent's tools run once the webhook has
-/// answered, so no `after_response` follows them).
+/// answered, so no `after_response` follows them); the caller seals what it appended.
 pub async fn send_queued(env: &Env, cause: &str) {
     if QUEUED.with(|q| q.replace(false)) {
-        run_logged(env, cause).await;
+        drain_logged(env, cause).await;
     }
 }
 
-/// One run, logged when it did something or failed (the next run retries).
+/// One run, then the audit rows it appended are sealed at once: nothing else may write (and
+/// so seal) for a while after a run in the background.
 pub async fn run_logged(env: &Env, cause: &str) {
+    if drain_logged(env, cause).await {
+        crate::http::seal::run_logged(env, cause).await;
+    }
+}
+
+/// One run, logged when it did something or failed (the next run retries). Answers whether
+/// it changed any message (and so may have appended audit rows).
+pub async fn drain_logged(env: &Env, cause: &str) -> bool {
     match drain(env).await {
-        Ok(ran) if ran.sent + ran.retried + ran.failed + ran.orphaned == 0 => {}
+        Ok(ran) if ran.sent + ran.retried + ran.failed + ran.orphaned == 0 => false,
         Ok(ran) => {
             let line = json!({
                 "level": if ran.failed + ran.orphaned > 0 { "warn" } else { "info" },
@@ -72,10 +81,13 @@ pub async fn run_logged(env: &Env, cause: &str) {
                 "failed": ran.failed, "unknown": ran.orphaned, "message_ids": ran.provider_ids,
             });
             console_log!("{line}");
+            true
         }
         Err(e) => {
             let line = json!({ "level": "error", "msg": "outbox", "cause": cause, "error": e.to_string() });
             console_error!("{line}");
+            // It may have finished some messages before failing.
+            true
         }
     }
 }

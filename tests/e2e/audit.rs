@@ -30,7 +30,11 @@ fn mixed_workload(owner: &Browser<'_>) {
         "dispatcher",
         "schedule-the-boilers-9",
     );
+    let emailed = tenant.outbox_sent(0);
     owner.post("/api/v1/tokens", &json!({ "name": "script" }));
+    // The owner is told by email after the response, and the outbox audits what it sent: the
+    // trail is complete once it ran.
+    assert_eq!(tenant.outbox_sent(emailed + 1), emailed + 1);
     let etag = owner
         .get("/api/v1/settings")
         .header("etag")

@@ -490,6 +490,24 @@ impl Tenant {
         }
     }
 
+    /// How many messages the outbox reported sending so far, once at least `count` (or the
+    /// wait for work after the responses is over): the outbox runs after the response that
+    /// queued a message, and logs its run once the provider answered.
+    pub fn outbox_sent(&self, count: u64) -> u64 {
+        let started = Instant::now();
+        loop {
+            let sent: u64 = self
+                .log_records("outbox")
+                .iter()
+                .filter_map(|run| run["sent"].as_u64())
+                .sum();
+            if sent >= count || started.elapsed() > AFTER_RESPONSE_TIMEOUT {
+                return sent;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The Worker's structured log lines whose `msg` is `msg`, parsed, in order.
     pub fn log_records(&self, msg: &str) -> Vec<Value> {
         let needle = format!("\"msg\":\"{msg}\"");
