@@ -47,7 +47,6 @@ async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker
         return;
     }
     http::sweep::run(&env, &event.cron()).await;
-    http::automatic::run_logged(&env, "cron").await;
     http::files::sweep_logged(&env, "cron").await;
     http::documents::sweep_logged(&env, "cron").await;
     // Support sessions end at their deadline whatever is written; this writes it down (and
@@ -57,6 +56,9 @@ async fn scheduled(event: worker::ScheduledEvent, env: worker::Env, _ctx: worker
     }
     http::oauth::sweep_logged(&env).await;
     http::api::users::sweep_lapsed_invites_logged(&env).await;
+    // After the sweeps, so what they queued (an owner told a support session ended) goes out
+    // in this run, not at the next request or cron.
+    http::automatic::run_logged(&env, "cron").await;
     // The backstop: whatever the sweeps above, or a run cut off earlier, left unsealed.
     http::seal::run_logged(&env, "cron").await;
     // An owner's export left unfinished by a run that was cut off.

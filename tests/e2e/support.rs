@@ -452,6 +452,39 @@ fn a_pre_approved_read_only_session_ends_by_itself_at_its_deadline() {
     assert_eq!(customer_name(&olive, &customer_id), "Ann Lee");
 }
 
+#[test]
+fn a_session_no_request_finds_is_ended_by_the_cron_which_emails_the_owners_in_the_same_run() {
+    let tenant = Tenant::spawn();
+    let olive = owner(&tenant);
+    let settings = olive.get("/api/v1/settings").json();
+    let set = olive
+        .request("PATCH", "/api/v1/settings")
+        .header("If-Match", &format!("\"{}\"", settings["version"]))
+        .json(&json!({ "support_preapprove_read_only": true }))
+        .send();
+    assert_eq!(set.status, 200, "{}", set.body);
+    let asked = ask(&tenant, &[], 5);
+    assert_eq!(asked.json()["status"], "approved", "{}", asked.body);
+    let mail = sent_mail(&tenant, "support_link", SUPPORT_EMAIL);
+    Support::start(&tenant, &link_path(&mail, "/support/"));
+
+    // Past its deadline, and nobody asks anything of the tenant: only the cron finds it.
+    advance_clock(&tenant, 5 * MINUTE + 1_000);
+    assert_eq!(tenant.cron().status, 200);
+    let told = tenant.d1_execute(
+        "SELECT o.status FROM outbox o JOIN notifications n ON o.occasion = 'notice:' || n.id \
+         WHERE n.kind = 'support_ended'",
+    );
+    assert!(!told.is_empty(), "no owner was told");
+    assert!(
+        told.iter().all(|row| row["status"] == "sent"),
+        "sent by the time the cron returns: {told:?}"
+    );
+    // What the cron recorded was sealed before it returned too.
+    let unsealed = tenant.d1_execute("SELECT count(*) AS n FROM audit_log WHERE seal IS NULL");
+    assert_eq!(unsealed[0]["n"], 0, "{unsealed:?}");
+}
+
 fn customer_name(browser: &Browser<'_>, id: &str) -> String {
     browser.get(&format!("/api/v1/customers/{id}")).json()["name"]
         .as_str()
