@@ -1138,9 +1138,10 @@
     button.disabled = true;
     const result = await api("DELETE", `/api/v1/files/${encodeURIComponent(file.id)}`, undefined, file.version);
     if (result.status === 401) return signInAgain();
+    // As after an upload: the list first, then the outcome.
+    await listFiles(card);
     if (result.ok) uploadStatus(card, `${file.name} deleted.`);
     else uploadStatus(card, result.data?.detail ?? "The file could not be deleted.", true);
-    await listFiles(card);
     card.querySelector("[data-upload]")?.focus();
   }
 
@@ -1222,12 +1223,14 @@
       messages.push(uploadResult(file.name, result));
     }
     waits.delete(card);
+    // The list first, then the outcome: once the page says what happened its rows are final
+    // (a click on a row being replaced would be lost).
+    await listFiles(card);
     const line = card.querySelector(".upload-status");
     line.replaceChildren(...messages.flatMap((m, i) => [
       ...(i ? [document.createTextNode(" ")] : []),
       m.bad ? el("span", "bad", m.text) : document.createTextNode(m.text),
     ]));
-    await listFiles(card);
   }
 
   function dropzone(card) {
