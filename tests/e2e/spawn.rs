@@ -508,6 +508,11 @@ impl Tenant {
         }
     }
 
+    /// How many audit rows wait unsealed, read from D1 past the Worker (which would seal them).
+    pub fn unsealed_audit_rows(&self) -> Value {
+        self.d1_execute("SELECT count(*) AS n FROM audit_log WHERE seal IS NULL")[0]["n"].clone()
+    }
+
     /// The Worker's structured log lines whose `msg` is `msg`, parsed, in order.
     pub fn log_records(&self, msg: &str) -> Vec<Value> {
         let needle = format!("\"msg\":\"{msg}\"");

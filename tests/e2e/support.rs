@@ -130,6 +130,17 @@ impl<'a> Support<'a> {
     }
 }
 
+/// The owner lets read-only sessions through without waiting for a decision.
+fn preapprove_read_only(olive: &Browser<'_>) {
+    let settings = olive.get("/api/v1/settings").json();
+    let set = olive
+        .request("PATCH", "/api/v1/settings")
+        .header("If-Match", &format!("\"{}\"", settings["version"]))
+        .json(&json!({ "support_preapprove_read_only": true }))
+        .send();
+    assert_eq!(set.status, 200, "{}", set.body);
+}
+
 fn versioned(browser: &Browser<'_>, path: &str, version: i64) -> Reply {
     browser
         .request("POST", path)
@@ -382,13 +393,7 @@ fn a_pre_approved_read_only_session_ends_by_itself_at_its_deadline() {
     let olive = owner(&tenant);
     let customer = olive.post("/api/v1/customers", &json!({ "name": "Ann Lee" }));
     let customer_id = customer.json()["id"].as_str().unwrap().to_owned();
-    let settings = olive.get("/api/v1/settings").json();
-    let set = olive
-        .request("PATCH", "/api/v1/settings")
-        .header("If-Match", &format!("\"{}\"", settings["version"]))
-        .json(&json!({ "support_preapprove_read_only": true }))
-        .send();
-    assert_eq!(set.status, 200, "{}", set.body);
+    preapprove_read_only(&olive);
 
     // A request that asks to change records still waits for an owner...
     let writer = ask(&tenant, &["customers"], 30);
@@ -456,13 +461,7 @@ fn a_pre_approved_read_only_session_ends_by_itself_at_its_deadline() {
 fn a_session_no_request_finds_is_ended_by_the_cron_which_emails_the_owners_in_the_same_run() {
     let tenant = Tenant::spawn();
     let olive = owner(&tenant);
-    let settings = olive.get("/api/v1/settings").json();
-    let set = olive
-        .request("PATCH", "/api/v1/settings")
-        .header("If-Match", &format!("\"{}\"", settings["version"]))
-        .json(&json!({ "support_preapprove_read_only": true }))
-        .send();
-    assert_eq!(set.status, 200, "{}", set.body);
+    preapprove_read_only(&olive);
     let asked = ask(&tenant, &[], 5);
     assert_eq!(asked.json()["status"], "approved", "{}", asked.body);
     let mail = sent_mail(&tenant, "support_link", SUPPORT_EMAIL);
@@ -481,8 +480,7 @@ fn a_session_no_request_finds_is_ended_by_the_cron_which_emails_the_owners_in_th
         "sent by the time the cron returns: {told:?}"
     );
     // What the cron recorded was sealed before it returned too.
-    let unsealed = tenant.d1_execute("SELECT count(*) AS n FROM audit_log WHERE seal IS NULL");
-    assert_eq!(unsealed[0]["n"], 0, "{unsealed:?}");
+    assert_eq!(tenant.unsealed_audit_rows(), 0);
 }
 
 fn customer_name(browser: &Browser<'_>, id: &str) -> String {
